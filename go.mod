@@ -1,0 +1,3 @@
+module github.com/poolgen/poolgen
+
+go 1.26

@@ -1,0 +1,52 @@
+package poolrt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrClosed is returned by Submit and TrySubmit once Shutdown or ShutdownNow
+// has been called: the task was not accepted and will not run.
+var ErrClosed = errors.New("poolgen: pool closed")
+
+// ErrQueueFull is returned by TrySubmit, and by Submit under the [Reject]
+// policy, when the queue has no room: the task was not accepted.
+var ErrQueueFull = errors.New("poolgen: queue full")
+
+// PanicError describes a task whose Run panicked. The pool recovers the
+// panic, counts it, replaces the worker and passes a *PanicError to the
+// handler set with [OnPanic].
+type PanicError struct {
+	// Task is the task that panicked (boxed: this is the slow path).
+	Task any
+	// Value is the value the task passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack, as runtime/debug.Stack
+	// formats it.
+	Stack []byte
+}
+
+// Error reports the panic value; the stack is in the Stack field.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("poolgen: task panicked: %v", e.Value)
+}
+
+// Unwrap returns the panic value when it is an error, so that errors.Is and
+// errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// ConfigError is returned by a pool constructor for an option whose value
+// cannot work. No pool is created.
+type ConfigError struct {
+	// Option is the option as the caller wrote it, for example "Workers(0)".
+	Option string
+	// Reason says what is wrong and what would be accepted.
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return "poolgen: invalid option " + e.Option + ": " + e.Reason
+}

@@ -1,0 +1,190 @@
+package poolrt
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// CacheLinePad separates data written by different goroutines. 128 bytes
+// rather than 64: x86's adjacent-line prefetcher pulls lines in pairs, so
+// two hot fields 64 bytes apart still ping-pong between cores.
+const CacheLinePad = 128
+
+// Counter is a single-writer counter: one goroutine at a time may Add (a
+// worker for its own counters, or any goroutine holding the lock that guards
+// it), any goroutine may Load. Add is a plain load and store, no locked
+// instruction, yet race-free for readers.
+type Counter struct{ v atomic.Uint64 }
+
+// Add adds n. Only the counter's current owner may call it.
+func (c *Counter) Add(n uint64) { c.v.Store(c.v.Load() + n) }
+
+// Load returns the current value.
+func (c *Counter) Load() uint64 { return c.v.Load() }
+
+// WorkerMeter holds one worker's counters. Only that worker writes them.
+type WorkerMeter struct {
+	_         [CacheLinePad]byte
+	Completed Counter // Run returned, with or without an error
+	Failed    Counter // Run returned a non-nil error
+	Panicked  Counter // Run panicked
+	BusyNanos Counter // sampled run time × sampling period
+	busy      atomic.Bool
+}
+
+// SetBusy records whether the worker is running tasks (true) or looking for
+// work (false). Set once per batch, not per task.
+func (w *WorkerMeter) SetBusy(b bool) {
+	if w.busy.Load() != b {
+		w.busy.Store(b)
+	}
+}
+
+// Done counts a task whose Run returned err.
+func (w *WorkerMeter) Done(err error) {
+	w.Completed.Add(1)
+	if err != nil {
+		w.Failed.Add(1)
+	}
+}
+
+// ShardMeter holds the counters and latency histograms of one queue shard.
+type ShardMeter struct {
+	_ [CacheLinePad]byte
+	// Submitted counts tasks accepted into the shard; written under the
+	// shard's lock, so it is single-writer.
+	Submitted Counter
+	// Written by submitters without the lock.
+	Rejected   atomic.Uint64
+	CallerRuns atomic.Uint64
+	// Wait is the queue wait (submit to start) and Run the run time of
+	// sampled tasks taken from this shard.
+	Wait Histogram
+	Run  Histogram
+}
+
+// Clock reads a pool's monotonic clock as nanoseconds since the pool's
+// creation, plus one so that zero can mean "not timed". It uses time.Since,
+// so tests under testing/synctest see fake time.
+type Clock struct{ epoch time.Time }
+
+// NewClock returns a clock whose epoch is now.
+func NewClock() Clock { return Clock{epoch: time.Now()} }
+
+// Now returns the time since the epoch in nanoseconds, plus one.
+func (c *Clock) Now() int64 { return int64(time.Since(c.epoch)) + 1 }
+
+// Since returns the time from stamp (a value of Now) to now.
+func (c *Clock) Since(stamp int64) time.Duration { return time.Duration(c.Now() - stamp) }
+
+// Uptime returns the time since the epoch.
+func (c *Clock) Uptime() time.Duration { return time.Since(c.epoch) }
+
+// Meter is the metrics store of one pool: a WorkerMeter per worker slot and
+// a ShardMeter per queue shard, each on its own cache lines, merged only
+// when Stats is read.
+type Meter struct {
+	Clock
+	Workers     []WorkerMeter
+	Shards      []ShardMeter
+	SampleEvery int // 0 when latency metrics are off
+	// Caller counts the outcomes of tasks run on submitters' goroutines
+	// under the CallerRuns policy (any goroutine may write them).
+	Caller struct{ Completed, Failed, Panicked atomic.Uint64 }
+	returned atomic.Uint64
+}
+
+// CallerDone counts a task that ran on its submitter's goroutine.
+func (m *Meter) CallerDone(err error, panicked bool) {
+	switch {
+	case panicked:
+		m.Caller.Panicked.Add(1)
+	case err != nil:
+		m.Caller.Failed.Add(1)
+		m.Caller.Completed.Add(1)
+	default:
+		m.Caller.Completed.Add(1)
+	}
+}
+
+// NewMeter returns a meter for a pool with the given worker slots and
+// shards, configured by s.
+func NewMeter(s *Settings, workers, shards int) *Meter {
+	m := &Meter{
+		Clock:   NewClock(),
+		Workers: make([]WorkerMeter, workers),
+		Shards:  make([]ShardMeter, shards),
+	}
+	if s.Metrics {
+		m.SampleEvery = s.SampleEvery
+	}
+	return m
+}
+
+// Returned counts tasks handed back by ShutdownNow.
+func (m *Meter) Returned(n int) { m.returned.Add(uint64(n)) }
+
+// Stats is a snapshot of a pool's metrics. Counters are exact; latencies
+// come from sampled tasks (see [LatencySampling]). Fields are read one by
+// one while the pool runs, so a snapshot taken under load may be off by the
+// tasks in flight between two reads.
+type Stats struct {
+	Workers    int // worker goroutines
+	Busy       int // workers running tasks
+	Idle       int // workers waiting for work
+	QueueDepth int // accepted tasks not yet taken by a worker
+	QueueCap   int
+
+	Submitted  uint64 // tasks accepted (queued, or run by the caller under CallerRuns)
+	Rejected   uint64 // Submit/TrySubmit calls refused with ErrQueueFull
+	CallerRuns uint64 // tasks run on the submitter's goroutine (CallerRuns policy)
+	Completed  uint64 // tasks whose Run returned (Failed included)
+	Failed     uint64 // tasks whose Run returned an error
+	Panicked   uint64 // tasks whose Run panicked (not in Completed)
+	Returned   uint64 // tasks handed back, never run, by ShutdownNow
+
+	// Utilization is the estimated fraction of worker time spent running
+	// tasks since the pool started (from sampled run times; 0 when latency
+	// metrics are off).
+	Utilization float64
+	Wait        Latency // queue wait: submit to start of Run
+	Run         Latency // run time
+	Uptime      time.Duration
+}
+
+// Snapshot merges the meter into a Stats. The pool supplies the gauges it
+// alone knows: live workers and the queue's depth and capacity.
+func (m *Meter) Snapshot(workers, queued, queueCap int) Stats {
+	st := Stats{Workers: workers, QueueDepth: queued, QueueCap: queueCap, Uptime: m.Uptime()}
+	var busyNanos uint64
+	for i := range m.Workers {
+		w := &m.Workers[i]
+		st.Completed += w.Completed.Load()
+		st.Failed += w.Failed.Load()
+		st.Panicked += w.Panicked.Load()
+		busyNanos += w.BusyNanos.Load()
+		if w.busy.Load() {
+			st.Busy++
+		}
+	}
+	st.Busy = min(st.Busy, workers)
+	st.Idle = workers - st.Busy
+	var wait, run HistogramSnapshot
+	for i := range m.Shards {
+		s := &m.Shards[i]
+		st.Submitted += s.Submitted.Load() + s.CallerRuns.Load()
+		st.Rejected += s.Rejected.Load()
+		st.CallerRuns += s.CallerRuns.Load()
+		s.Wait.AddTo(&wait)
+		s.Run.AddTo(&run)
+	}
+	st.Completed += m.Caller.Completed.Load()
+	st.Failed += m.Caller.Failed.Load()
+	st.Panicked += m.Caller.Panicked.Load()
+	st.Returned = m.returned.Load()
+	st.Wait, st.Run = wait.Latency(), run.Latency()
+	if workers > 0 && st.Uptime > 0 {
+		st.Utilization = min(1, float64(busyNanos)/(float64(workers)*float64(st.Uptime)))
+	}
+	return st
+}

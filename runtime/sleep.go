@@ -1,0 +1,101 @@
+package poolrt
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Sleepers parks idle workers and wakes them when work arrives, without a
+// lock or a channel operation on the submit path while no worker sleeps: a
+// submitter pays one atomic load (Wake).
+//
+// A worker that finds no work calls Register, then checks once more for work
+// and for shutdown (the check a lost wake-up would need), and then either
+// Cancel (it found something) or Wait. Submitters call Wake after making
+// work visible. Because Register and the submitter's Wake each order a write
+// before a read (the queue, then the parked count; the parked count, then
+// the queue), one of the two always sees the other: no wake-up is lost.
+type Sleepers struct {
+	parked atomic.Int32 // read by every Wake; written only when workers park
+	_      [CacheLinePad - 4]byte
+	mu     sync.Mutex
+	stack  []int32         // parked worker ids, most recent last
+	wake   []chan struct{} // one per worker id, capacity 1
+}
+
+// NewSleepers returns a Sleepers for worker ids 0..n-1.
+func NewSleepers(n int) *Sleepers {
+	s := &Sleepers{stack: make([]int32, 0, n), wake: make([]chan struct{}, n)}
+	for i := range s.wake {
+		s.wake[i] = make(chan struct{}, 1)
+	}
+	return s
+}
+
+// Register marks worker id as about to park. The worker must then look for
+// work once more and call Cancel or Wait.
+func (s *Sleepers) Register(id int) {
+	s.mu.Lock()
+	s.stack = append(s.stack, int32(id))
+	s.parked.Store(int32(len(s.stack)))
+	s.mu.Unlock()
+}
+
+// Cancel withdraws a Register. It reports false when a waker has already
+// chosen the worker: a wake token is then on its way and the worker must
+// consume it with Wait (which returns at once) before parking again.
+func (s *Sleepers) Cancel(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.stack) - 1; i >= 0; i-- {
+		if s.stack[i] == int32(id) {
+			s.stack = append(s.stack[:i], s.stack[i+1:]...)
+			s.parked.Store(int32(len(s.stack)))
+			return true
+		}
+	}
+	return false
+}
+
+// Wait parks worker id until it is woken.
+func (s *Sleepers) Wait(id int) { <-s.wake[id] }
+
+// C returns worker id's wake channel, for workers that must also wait on a
+// timer or another event. A receive from it stands for Wait.
+func (s *Sleepers) C(id int) <-chan struct{} { return s.wake[id] }
+
+// Wake wakes one parked worker, if any. It costs one atomic load when none
+// is parked.
+func (s *Sleepers) Wake() {
+	if s.parked.Load() > 0 {
+		s.wakeOne()
+	}
+}
+
+func (s *Sleepers) wakeOne() {
+	s.mu.Lock()
+	n := len(s.stack)
+	if n == 0 {
+		s.mu.Unlock()
+		return
+	}
+	id := s.stack[n-1] // LIFO: the most recently parked worker has the warmest cache
+	s.stack = s.stack[:n-1]
+	s.parked.Store(int32(n - 1))
+	s.mu.Unlock()
+	s.wake[id] <- struct{}{} // never blocks: one token per Register
+}
+
+// WakeAll wakes every parked worker (shutdown, resize).
+func (s *Sleepers) WakeAll() {
+	s.mu.Lock()
+	for _, id := range s.stack {
+		s.wake[id] <- struct{}{} // never blocks: one token per Register
+	}
+	s.stack = s.stack[:0]
+	s.parked.Store(0)
+	s.mu.Unlock()
+}
+
+// Parked returns the number of parked workers.
+func (s *Sleepers) Parked() int { return int(s.parked.Load()) }
