@@ -90,7 +90,7 @@ type Meter struct {
 	SampleEvery int // 0 when latency metrics are off
 	// Caller counts the outcomes of tasks run on submitters' goroutines
 	// under the CallerRuns policy (any goroutine may write them).
-	Caller struct{ Completed, Failed, Panicked atomic.Uint64 }
+	Caller   struct{ Completed, Failed, Panicked atomic.Uint64 }
 	returned atomic.Uint64
 }
 
