@@ -33,7 +33,7 @@ func (t *Thumb) Run(ctx context.Context) error {
 	t.mu.Lock()
 	t.pixels = px
 	t.mu.Unlock()
-	return ctx.Err()
+	return nil
 }
 
 // Pixels returns the rendered thumbnail, or nil before Run.
