@@ -1,0 +1,102 @@
+// Poolgen generates worker pools specialised to a task type: type-safe, with
+// no interface or closure per task, no allocation per task for value types,
+// and direct calls of the task's Run method.
+//
+// Mark a task type and add a go:generate line:
+//
+//	//go:generate go tool poolgen -type=Resize
+//
+//	//poolgen:pools fixed
+//	type Resize struct{ ... }
+//
+//	func (r Resize) Run(ctx context.Context) error { ... }
+//
+// then run go generate. Poolgen writes resize_pool.go, declaring
+// ResizeFixedPool and NewResizeFixedPool.
+//
+// Usage:
+//
+//	poolgen [flags] [directory]
+//
+// The directory defaults to the current one. The flags are:
+//
+//	-type list
+//		comma-separated task type names; without it, every type whose doc
+//		comment has a //poolgen:pools directive
+//	-pools list
+//		comma-separated patterns, overriding the directives (default: the
+//		directive's, or fixed)
+//	-output file
+//		output file name (default <type>_pool.go, lower case, or
+//		poolgen_pools.go without -type)
+//	-tags list
+//		comma-separated build tags used to load the package
+//
+// Poolgen never overwrites a file that lacks its "Code generated ... DO NOT
+// EDIT." header, never writes a partial file, and reports bad input with
+// its position (file:line:col).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"go/token"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/poolgen/poolgen/internal/gen"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("poolgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	typeNames := fs.String("type", "", "comma-separated task type names (default: types with a //poolgen:pools directive)")
+	pools := fs.String("pools", "", "comma-separated pool patterns, overriding the directives")
+	output := fs.String("output", "", "output file name (default <type>_pool.go)")
+	tags := fs.String("tags", "", "comma-separated build tags")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: poolgen [flags] [directory]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return fmt.Errorf("poolgen: one directory at most, got %d arguments", fs.NArg())
+	}
+	cfg := gen.Config{
+		Dir:    fs.Arg(0),
+		Types:  split(*typeNames),
+		Pools:  split(*pools),
+		Output: *output,
+		Tags:   split(*tags),
+		Args:   args,
+	}
+	// go generate says where the directive is; errors without a place of
+	// their own (no such type) point there.
+	if file := os.Getenv("GOFILE"); file != "" {
+		line, _ := strconv.Atoi(os.Getenv("GOLINE"))
+		cfg.Invoked = token.Position{Filename: file, Line: line, Column: 1}
+	}
+	return gen.Run(cfg)
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

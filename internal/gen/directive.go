@@ -1,0 +1,71 @@
+package gen
+
+import (
+	"go/ast"
+	"go/token"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Directives are line comments in a type's doc comment:
+//
+//	//poolgen:pools fixed,stealing
+//
+// Like //go: directives they have no space after the slashes.
+const directivePrefix = "//poolgen:"
+
+// Patterns lists the pool patterns poolgen knows, and the generic type in
+// package templates that each is specialised from.
+var Patterns = map[string]string{
+	"fixed": "FixedPool",
+}
+
+// patternNames returns the known pattern names, sorted.
+func patternNames() []string {
+	names := make([]string, 0, len(Patterns))
+	for n := range Patterns {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// directive is one parsed //poolgen: line.
+type directive struct {
+	name string   // "pools"
+	args []string // the words after the name
+	pos  []token.Pos
+	at   token.Pos // the comment's position
+}
+
+// parseDirective parses c if it is a poolgen directive.
+func parseDirective(c *ast.Comment) (directive, bool) {
+	if !strings.HasPrefix(c.Text, directivePrefix) {
+		return directive{}, false
+	}
+	rest := c.Text[len(directivePrefix):]
+	d := directive{at: c.Pos()}
+	i := strings.IndexFunc(rest, unicode.IsSpace)
+	if i < 0 {
+		i = len(rest)
+	}
+	d.name = rest[:i]
+	// Arguments: words separated by commas and/or spaces, each with its
+	// position so that an error can point at the bad one.
+	off := len(directivePrefix) + i
+	for off < len(c.Text) {
+		for off < len(c.Text) && (c.Text[off] == ',' || unicode.IsSpace(rune(c.Text[off]))) {
+			off++
+		}
+		start := off
+		for off < len(c.Text) && c.Text[off] != ',' && !unicode.IsSpace(rune(c.Text[off])) {
+			off++
+		}
+		if off > start {
+			d.args = append(d.args, c.Text[start:off])
+			d.pos = append(d.pos, c.Pos()+token.Pos(start))
+		}
+	}
+	return d, true
+}
