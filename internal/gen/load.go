@@ -77,7 +77,11 @@ func load(dir string, tags []string, output string) (*loaded, error) {
 	// declarations unknown stop us: go list errors and syntax errors.
 	var bad ErrorList
 	for _, e := range l.user.Errors {
-		if e.Kind == packages.ListError || e.Kind == packages.ParseError || e.Kind == packages.UnknownError {
+		// go list reports the compiler's output ("# pkg\n./f.go:...") as a
+		// list error when it builds export data; the same problems come
+		// again as type errors, which are tolerated.
+		compiler := strings.HasPrefix(e.Msg, "# ")
+		if (e.Kind == packages.ListError || e.Kind == packages.UnknownError) && !compiler || e.Kind == packages.ParseError {
 			bad.add(errPos(e), "%s", e.Msg)
 		}
 	}

@@ -439,6 +439,14 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 			exported[o.Name()] = n
 		}
 	}
+	// Qualified references in comments (poolrt.OnPanic) follow renamed
+	// imports.
+	importRenames := map[string]string{}
+	for path, name := range p.imports {
+		if alias := names.imports[path]; alias != name {
+			importRenames[name] = alias
+		}
+	}
 	for _, f := range t.files {
 		var decls []ast.Decl
 		var comments []*ast.CommentGroup
@@ -460,7 +468,7 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 		}
 		for _, cg := range comments {
 			for _, c := range cg.List {
-				c.Text = rewriteComment(c.Text, exported, spec.Elem())
+				c.Text = rewriteComment(c.Text, exported, spec.Elem(), importRenames)
 			}
 		}
 		synthetic := &ast.File{Name: f.Name, Package: f.Package, Decls: decls, Comments: comments}
@@ -557,12 +565,22 @@ func rewriteDoc(u *unit, p *plan) {
 	}
 }
 
-var wordRE = regexp.MustCompile(`\b[A-Za-z_][A-Za-z0-9_]*\b`)
+var wordRE = regexp.MustCompile(`\b[A-Za-z_][A-Za-z0-9_]*(\.[A-Z])?`)
 
 // rewriteComment renames, in comment text, exported template names
-// (FixedPool → ResizeFixedPool) and the type parameter T.
-func rewriteComment(text string, exported map[string]string, elem string) string {
+// (FixedPool → ResizeFixedPool), the type parameter T, and the package
+// names of renamed imports where they qualify a name (poolrt.OnPanic).
+func rewriteComment(text string, exported map[string]string, elem string, imports map[string]string) string {
 	return wordRE.ReplaceAllStringFunc(text, func(w string) string {
+		if pkg, rest, ok := strings.Cut(w, "."); ok {
+			if alias, ok := imports[pkg]; ok {
+				return alias + "." + rest
+			}
+			if n, ok := exported[pkg]; ok {
+				return n + "." + rest
+			}
+			return w
+		}
 		if n, ok := exported[w]; ok {
 			return n
 		}

@@ -1,0 +1,8 @@
+package emptydir
+
+import "context"
+
+//poolgen:pools
+type Job struct{}
+
+func (j Job) Run(context.Context) error { return nil }

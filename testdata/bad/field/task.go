@@ -1,0 +1,7 @@
+package field
+
+import "context"
+
+type Job struct {
+	Run func(context.Context) error
+}

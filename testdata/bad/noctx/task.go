@@ -1,0 +1,5 @@
+package noctx
+
+type Job struct{}
+
+func (j Job) Run() error { return nil }

@@ -1,0 +1,7 @@
+package nodirective
+
+import "context"
+
+type Job struct{}
+
+func (j Job) Run(context.Context) error { return nil }

@@ -1,0 +1,3 @@
+package notatype
+
+var Job = 1

@@ -1,0 +1,3 @@
+package overwrite
+
+// Hand-written: poolgen must refuse to overwrite this file.
