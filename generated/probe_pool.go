@@ -30,8 +30,8 @@ var _ interface {
 // Submissions are spread over shards (one per worker, at most one per
 // processor) and workers take tasks in batches, so neither submitters nor
 // workers all meet on one lock. Order is FIFO within a shard and only
-// roughly FIFO overall. Submitting and running a task allocates nothing for
-// a value type Probe.
+// roughly FIFO overall. Tasks are stored by value in preallocated slots:
+// submitting and running one allocates nothing.
 //
 // Every accepted task runs exactly once, or is returned by ShutdownNow. A
 // task that panics is recovered, counted and reported (see poolrt.OnPanic);
@@ -72,6 +72,7 @@ type probeFixedWorker struct {
 	id      int
 	home    int // home shard
 	pos, n  int // buf[pos:n] are taken but not yet started
+	from    int // the shard buf was taken from
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	buf     [probeMaxBatch]probeSlot
@@ -216,7 +217,9 @@ func (p *ProbeFixedPool) work(w *probeFixedWorker) {
 			return
 		}
 		s := &w.buf[w.pos]
-		w.pos++
+		if w.pos++; w.pos == w.n {
+			p.released(w) // every task of the batch has started
+		}
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -226,6 +229,15 @@ func (p *ProbeFixedPool) work(w *probeFixedWorker) {
 			continue
 		}
 		p.runTimed(w, s)
+	}
+}
+
+// released returns the capacity of the worker's batch to the queue and
+// passes a wake-up to a submitter waiting for room.
+func (p *ProbeFixedPool) released(w *probeFixedWorker) {
+	p.q.release(w.from, w.n)
+	if p.waiting.Load() > 0 {
+		p.signalSpace()
 	}
 }
 
@@ -253,12 +265,9 @@ func (p *ProbeFixedPool) refill(w *probeFixedWorker) bool {
 		if p.state.Load() == probeStateStopped {
 			return false
 		}
-		if n := p.q.take(w.home, w.buf[:]); n > 0 {
-			w.n = n
+		if n, from := p.q.take(w.home, w.buf[:]); n > 0 {
+			w.n, w.from = n, from
 			w.meter.SetBusy(true)
-			if p.waiting.Load() > 0 {
-				p.signalSpace()
-			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -414,7 +423,12 @@ type probeShard struct {
 	tick   int // countdown to the next timed task
 	buf    []probeSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
+	// held counts tasks workers took from this shard but have not all
+	// started yet. They still count against the capacity, so that QueueSize
+	// bounds every accepted task not yet started, not just those in the
+	// ring. Workers release a batch when they start its last task.
+	held  atomic.Int32
+	meter *poolrt.ShardMeter
 }
 
 type probePushResult uint8
@@ -447,7 +461,7 @@ func (s *probeShard) pushLocked(t Probe, clk *poolrt.Clock, every int) probePush
 		s.mu.Unlock()
 		return probePushClosed
 	}
-	if s.n == len(s.buf) {
+	if s.n+int(s.held.Load()) >= len(s.buf) {
 		s.mu.Unlock()
 		return probePushFull
 	}
@@ -470,13 +484,14 @@ func (s *probeShard) pushLocked(t Probe, clk *poolrt.Clock, every int) probePush
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/share of what is queued (rounded up), and returns how many it moved.
-func (s *probeShard) pop(dst []probeSlot, share int) int {
+// 1/div of what is queued (rounded up), and returns how many it moved. The
+// caller must release them (queue.release) once it has started them all.
+func (s *probeShard) pop(dst []probeSlot, div int) int {
 	if s.size.Load() == 0 {
 		return 0
 	}
 	s.mu.Lock()
-	k := min(len(dst), (s.n+share-1)/share)
+	k := min(len(dst), (s.n+div-1)/div)
 	if k == 0 {
 		s.mu.Unlock()
 		return 0
@@ -494,6 +509,7 @@ func (s *probeShard) pop(dst []probeSlot, share int) int {
 	}
 	s.n -= k
 	s.size.Store(int32(s.n))
+	s.held.Add(int32(k))
 	s.mu.Unlock()
 	return k
 }
@@ -526,7 +542,12 @@ func (s *probeShard) drain(out []Probe) []Probe {
 type probeQueue struct {
 	shards   []probeShard
 	capacity int
-	share    int // workers per shard
+	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
+	// a victim's, so that a batch never hides from idle workers tasks they
+	// could run: half when each shard has one worker, less when workers
+	// share shards, everything when there is a single worker.
+	homeDiv  int
+	stealDiv int
 	clock    *poolrt.Clock
 	every    int // latency sampling period, 0 = off
 }
@@ -536,7 +557,11 @@ type probeQueue struct {
 func (q *probeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]probeShard, nshards)
 	q.capacity = capacity
-	q.share = (nworkers + nshards - 1) / nshards
+	share := (nworkers + nshards - 1) / nshards // workers per shard
+	q.homeDiv, q.stealDiv = share+1, max(2, share)
+	if nworkers == 1 {
+		q.homeDiv = 1
+	}
 	q.clock = &m.Clock
 	q.every = m.SampleEvery
 	for i := range q.shards {
@@ -586,15 +611,15 @@ func (q *probeQueue) push(t Probe) probePushResult {
 }
 
 // take fills dst from the home shard, or else steals from another shard,
-// starting at a random one, taking half of what it finds. It returns how
-// many tasks it took.
-func (q *probeQueue) take(home int, dst []probeSlot) int {
-	if k := q.shards[home].pop(dst, q.share); k > 0 {
-		return k
+// starting at a random one. It returns how many tasks it took and from
+// which shard, to be released once they have all started.
+func (q *probeQueue) take(home int, dst []probeSlot) (k, from int) {
+	if k := q.shards[home].pop(dst, q.homeDiv); k > 0 {
+		return k, home
 	}
 	n := len(q.shards)
 	if n == 1 {
-		return 0
+		return 0, home
 	}
 	start := poolrt.RandN(n)
 	for j := range n {
@@ -605,20 +630,27 @@ func (q *probeQueue) take(home int, dst []probeSlot) int {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, max(2, q.share)); k > 0 {
-			return k
+		if k := q.shards[v].pop(dst, q.stealDiv); k > 0 {
+			return k, v
 		}
 	}
-	return 0
+	return 0, home
 }
 
-// len returns the number of queued tasks.
+// release returns the capacity of k tasks taken from shard from, all of
+// which have started.
+func (q *probeQueue) release(from, k int) {
+	q.shards[from].held.Add(-int32(k))
+}
+
+// len returns the number of accepted tasks not yet started: queued, or
+// taken by a worker that has not started them.
 func (q *probeQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load())
+		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
 	}
-	return n
+	return max(n, 0)
 }
 
 // empty reports whether no task is queued.
@@ -654,8 +686,8 @@ func (q *probeQueue) drain(out []Probe) []Probe {
 // Submissions are spread over shards (one per worker, at most one per
 // processor) and workers take tasks in batches, so neither submitters nor
 // workers all meet on one lock. Order is FIFO within a shard and only
-// roughly FIFO overall. Submitting and running a task allocates nothing for
-// a value type *ProbePtr.
+// roughly FIFO overall. Tasks are stored by value in preallocated slots:
+// submitting and running one allocates nothing.
 //
 // Every accepted task runs exactly once, or is returned by ShutdownNow. A
 // task that panics is recovered, counted and reported (see poolrt.OnPanic);
@@ -696,6 +728,7 @@ type probePtrFixedWorker struct {
 	id      int
 	home    int // home shard
 	pos, n  int // buf[pos:n] are taken but not yet started
+	from    int // the shard buf was taken from
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	buf     [probePtrMaxBatch]probePtrSlot
@@ -840,7 +873,9 @@ func (p *ProbePtrFixedPool) work(w *probePtrFixedWorker) {
 			return
 		}
 		s := &w.buf[w.pos]
-		w.pos++
+		if w.pos++; w.pos == w.n {
+			p.released(w) // every task of the batch has started
+		}
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -850,6 +885,15 @@ func (p *ProbePtrFixedPool) work(w *probePtrFixedWorker) {
 			continue
 		}
 		p.runTimed(w, s)
+	}
+}
+
+// released returns the capacity of the worker's batch to the queue and
+// passes a wake-up to a submitter waiting for room.
+func (p *ProbePtrFixedPool) released(w *probePtrFixedWorker) {
+	p.q.release(w.from, w.n)
+	if p.waiting.Load() > 0 {
+		p.signalSpace()
 	}
 }
 
@@ -877,12 +921,9 @@ func (p *ProbePtrFixedPool) refill(w *probePtrFixedWorker) bool {
 		if p.state.Load() == probePtrStateStopped {
 			return false
 		}
-		if n := p.q.take(w.home, w.buf[:]); n > 0 {
-			w.n = n
+		if n, from := p.q.take(w.home, w.buf[:]); n > 0 {
+			w.n, w.from = n, from
 			w.meter.SetBusy(true)
-			if p.waiting.Load() > 0 {
-				p.signalSpace()
-			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -1038,7 +1079,12 @@ type probePtrShard struct {
 	tick   int // countdown to the next timed task
 	buf    []probePtrSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
+	// held counts tasks workers took from this shard but have not all
+	// started yet. They still count against the capacity, so that QueueSize
+	// bounds every accepted task not yet started, not just those in the
+	// ring. Workers release a batch when they start its last task.
+	held  atomic.Int32
+	meter *poolrt.ShardMeter
 }
 
 type probePtrPushResult uint8
@@ -1071,7 +1117,7 @@ func (s *probePtrShard) pushLocked(t *ProbePtr, clk *poolrt.Clock, every int) pr
 		s.mu.Unlock()
 		return probePtrPushClosed
 	}
-	if s.n == len(s.buf) {
+	if s.n+int(s.held.Load()) >= len(s.buf) {
 		s.mu.Unlock()
 		return probePtrPushFull
 	}
@@ -1094,13 +1140,14 @@ func (s *probePtrShard) pushLocked(t *ProbePtr, clk *poolrt.Clock, every int) pr
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/share of what is queued (rounded up), and returns how many it moved.
-func (s *probePtrShard) pop(dst []probePtrSlot, share int) int {
+// 1/div of what is queued (rounded up), and returns how many it moved. The
+// caller must release them (queue.release) once it has started them all.
+func (s *probePtrShard) pop(dst []probePtrSlot, div int) int {
 	if s.size.Load() == 0 {
 		return 0
 	}
 	s.mu.Lock()
-	k := min(len(dst), (s.n+share-1)/share)
+	k := min(len(dst), (s.n+div-1)/div)
 	if k == 0 {
 		s.mu.Unlock()
 		return 0
@@ -1118,6 +1165,7 @@ func (s *probePtrShard) pop(dst []probePtrSlot, share int) int {
 	}
 	s.n -= k
 	s.size.Store(int32(s.n))
+	s.held.Add(int32(k))
 	s.mu.Unlock()
 	return k
 }
@@ -1150,7 +1198,12 @@ func (s *probePtrShard) drain(out []*ProbePtr) []*ProbePtr {
 type probePtrQueue struct {
 	shards   []probePtrShard
 	capacity int
-	share    int // workers per shard
+	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
+	// a victim's, so that a batch never hides from idle workers tasks they
+	// could run: half when each shard has one worker, less when workers
+	// share shards, everything when there is a single worker.
+	homeDiv  int
+	stealDiv int
 	clock    *poolrt.Clock
 	every    int // latency sampling period, 0 = off
 }
@@ -1160,7 +1213,11 @@ type probePtrQueue struct {
 func (q *probePtrQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]probePtrShard, nshards)
 	q.capacity = capacity
-	q.share = (nworkers + nshards - 1) / nshards
+	share := (nworkers + nshards - 1) / nshards // workers per shard
+	q.homeDiv, q.stealDiv = share+1, max(2, share)
+	if nworkers == 1 {
+		q.homeDiv = 1
+	}
 	q.clock = &m.Clock
 	q.every = m.SampleEvery
 	for i := range q.shards {
@@ -1210,15 +1267,15 @@ func (q *probePtrQueue) push(t *ProbePtr) probePtrPushResult {
 }
 
 // take fills dst from the home shard, or else steals from another shard,
-// starting at a random one, taking half of what it finds. It returns how
-// many tasks it took.
-func (q *probePtrQueue) take(home int, dst []probePtrSlot) int {
-	if k := q.shards[home].pop(dst, q.share); k > 0 {
-		return k
+// starting at a random one. It returns how many tasks it took and from
+// which shard, to be released once they have all started.
+func (q *probePtrQueue) take(home int, dst []probePtrSlot) (k, from int) {
+	if k := q.shards[home].pop(dst, q.homeDiv); k > 0 {
+		return k, home
 	}
 	n := len(q.shards)
 	if n == 1 {
-		return 0
+		return 0, home
 	}
 	start := poolrt.RandN(n)
 	for j := range n {
@@ -1229,20 +1286,27 @@ func (q *probePtrQueue) take(home int, dst []probePtrSlot) int {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, max(2, q.share)); k > 0 {
-			return k
+		if k := q.shards[v].pop(dst, q.stealDiv); k > 0 {
+			return k, v
 		}
 	}
-	return 0
+	return 0, home
 }
 
-// len returns the number of queued tasks.
+// release returns the capacity of k tasks taken from shard from, all of
+// which have started.
+func (q *probePtrQueue) release(from, k int) {
+	q.shards[from].held.Add(-int32(k))
+}
+
+// len returns the number of accepted tasks not yet started: queued, or
+// taken by a worker that has not started them.
 func (q *probePtrQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load())
+		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
 	}
-	return n
+	return max(n, 0)
 }
 
 // empty reports whether no task is queued.

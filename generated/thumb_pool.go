@@ -25,8 +25,8 @@ var _ interface {
 // Submissions are spread over shards (one per worker, at most one per
 // processor) and workers take tasks in batches, so neither submitters nor
 // workers all meet on one lock. Order is FIFO within a shard and only
-// roughly FIFO overall. Submitting and running a task allocates nothing for
-// a value type *Thumb.
+// roughly FIFO overall. Tasks are stored by value in preallocated slots:
+// submitting and running one allocates nothing.
 //
 // Every accepted task runs exactly once, or is returned by ShutdownNow. A
 // task that panics is recovered, counted and reported (see poolrt.OnPanic);
@@ -67,6 +67,7 @@ type thumbFixedWorker struct {
 	id      int
 	home    int // home shard
 	pos, n  int // buf[pos:n] are taken but not yet started
+	from    int // the shard buf was taken from
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	buf     [thumbMaxBatch]thumbSlot
@@ -211,7 +212,9 @@ func (p *ThumbFixedPool) work(w *thumbFixedWorker) {
 			return
 		}
 		s := &w.buf[w.pos]
-		w.pos++
+		if w.pos++; w.pos == w.n {
+			p.released(w) // every task of the batch has started
+		}
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -221,6 +224,15 @@ func (p *ThumbFixedPool) work(w *thumbFixedWorker) {
 			continue
 		}
 		p.runTimed(w, s)
+	}
+}
+
+// released returns the capacity of the worker's batch to the queue and
+// passes a wake-up to a submitter waiting for room.
+func (p *ThumbFixedPool) released(w *thumbFixedWorker) {
+	p.q.release(w.from, w.n)
+	if p.waiting.Load() > 0 {
+		p.signalSpace()
 	}
 }
 
@@ -248,12 +260,9 @@ func (p *ThumbFixedPool) refill(w *thumbFixedWorker) bool {
 		if p.state.Load() == thumbStateStopped {
 			return false
 		}
-		if n := p.q.take(w.home, w.buf[:]); n > 0 {
-			w.n = n
+		if n, from := p.q.take(w.home, w.buf[:]); n > 0 {
+			w.n, w.from = n, from
 			w.meter.SetBusy(true)
-			if p.waiting.Load() > 0 {
-				p.signalSpace()
-			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -409,7 +418,12 @@ type thumbShard struct {
 	tick   int // countdown to the next timed task
 	buf    []thumbSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
+	// held counts tasks workers took from this shard but have not all
+	// started yet. They still count against the capacity, so that QueueSize
+	// bounds every accepted task not yet started, not just those in the
+	// ring. Workers release a batch when they start its last task.
+	held  atomic.Int32
+	meter *poolrt.ShardMeter
 }
 
 type thumbPushResult uint8
@@ -442,7 +456,7 @@ func (s *thumbShard) pushLocked(t *Thumb, clk *poolrt.Clock, every int) thumbPus
 		s.mu.Unlock()
 		return thumbPushClosed
 	}
-	if s.n == len(s.buf) {
+	if s.n+int(s.held.Load()) >= len(s.buf) {
 		s.mu.Unlock()
 		return thumbPushFull
 	}
@@ -465,13 +479,14 @@ func (s *thumbShard) pushLocked(t *Thumb, clk *poolrt.Clock, every int) thumbPus
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/share of what is queued (rounded up), and returns how many it moved.
-func (s *thumbShard) pop(dst []thumbSlot, share int) int {
+// 1/div of what is queued (rounded up), and returns how many it moved. The
+// caller must release them (queue.release) once it has started them all.
+func (s *thumbShard) pop(dst []thumbSlot, div int) int {
 	if s.size.Load() == 0 {
 		return 0
 	}
 	s.mu.Lock()
-	k := min(len(dst), (s.n+share-1)/share)
+	k := min(len(dst), (s.n+div-1)/div)
 	if k == 0 {
 		s.mu.Unlock()
 		return 0
@@ -489,6 +504,7 @@ func (s *thumbShard) pop(dst []thumbSlot, share int) int {
 	}
 	s.n -= k
 	s.size.Store(int32(s.n))
+	s.held.Add(int32(k))
 	s.mu.Unlock()
 	return k
 }
@@ -521,7 +537,12 @@ func (s *thumbShard) drain(out []*Thumb) []*Thumb {
 type thumbQueue struct {
 	shards   []thumbShard
 	capacity int
-	share    int // workers per shard
+	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
+	// a victim's, so that a batch never hides from idle workers tasks they
+	// could run: half when each shard has one worker, less when workers
+	// share shards, everything when there is a single worker.
+	homeDiv  int
+	stealDiv int
 	clock    *poolrt.Clock
 	every    int // latency sampling period, 0 = off
 }
@@ -531,7 +552,11 @@ type thumbQueue struct {
 func (q *thumbQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]thumbShard, nshards)
 	q.capacity = capacity
-	q.share = (nworkers + nshards - 1) / nshards
+	share := (nworkers + nshards - 1) / nshards // workers per shard
+	q.homeDiv, q.stealDiv = share+1, max(2, share)
+	if nworkers == 1 {
+		q.homeDiv = 1
+	}
 	q.clock = &m.Clock
 	q.every = m.SampleEvery
 	for i := range q.shards {
@@ -581,15 +606,15 @@ func (q *thumbQueue) push(t *Thumb) thumbPushResult {
 }
 
 // take fills dst from the home shard, or else steals from another shard,
-// starting at a random one, taking half of what it finds. It returns how
-// many tasks it took.
-func (q *thumbQueue) take(home int, dst []thumbSlot) int {
-	if k := q.shards[home].pop(dst, q.share); k > 0 {
-		return k
+// starting at a random one. It returns how many tasks it took and from
+// which shard, to be released once they have all started.
+func (q *thumbQueue) take(home int, dst []thumbSlot) (k, from int) {
+	if k := q.shards[home].pop(dst, q.homeDiv); k > 0 {
+		return k, home
 	}
 	n := len(q.shards)
 	if n == 1 {
-		return 0
+		return 0, home
 	}
 	start := poolrt.RandN(n)
 	for j := range n {
@@ -600,20 +625,27 @@ func (q *thumbQueue) take(home int, dst []thumbSlot) int {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, max(2, q.share)); k > 0 {
-			return k
+		if k := q.shards[v].pop(dst, q.stealDiv); k > 0 {
+			return k, v
 		}
 	}
-	return 0
+	return 0, home
 }
 
-// len returns the number of queued tasks.
+// release returns the capacity of k tasks taken from shard from, all of
+// which have started.
+func (q *thumbQueue) release(from, k int) {
+	q.shards[from].held.Add(-int32(k))
+}
+
+// len returns the number of accepted tasks not yet started: queued, or
+// taken by a worker that has not started them.
 func (q *thumbQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load())
+		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
 	}
-	return n
+	return max(n, 0)
 }
 
 // empty reports whether no task is queued.

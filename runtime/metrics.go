@@ -144,8 +144,9 @@ type Stats struct {
 	Returned   uint64 // tasks handed back, never run, by ShutdownNow
 
 	// Utilization is the estimated fraction of worker time spent running
-	// tasks since the pool started (from sampled run times; 0 when latency
-	// metrics are off).
+	// tasks since the pool started: sampled run time, scaled by the
+	// sampling period, over worker slots × uptime (0 when latency metrics
+	// are off).
 	Utilization float64
 	Wait        Latency // queue wait: submit to start of Run
 	Run         Latency // run time
@@ -183,8 +184,8 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) Stats {
 	st.Panicked += m.Caller.Panicked.Load()
 	st.Returned = m.returned.Load()
 	st.Wait, st.Run = wait.Latency(), run.Latency()
-	if workers > 0 && st.Uptime > 0 {
-		st.Utilization = min(1, float64(busyNanos)/(float64(workers)*float64(st.Uptime)))
+	if n := len(m.Workers); n > 0 && st.Uptime > 0 {
+		st.Utilization = min(1, float64(busyNanos)/(float64(n)*float64(st.Uptime)))
 	}
 	return st
 }

@@ -16,8 +16,8 @@ import (
 // Submissions are spread over shards (one per worker, at most one per
 // processor) and workers take tasks in batches, so neither submitters nor
 // workers all meet on one lock. Order is FIFO within a shard and only
-// roughly FIFO overall. Submitting and running a task allocates nothing for
-// a value type T.
+// roughly FIFO overall. Tasks are stored by value in preallocated slots:
+// submitting and running one allocates nothing.
 //
 // Every accepted task runs exactly once, or is returned by ShutdownNow. A
 // task that panics is recovered, counted and reported (see poolrt.OnPanic);
@@ -58,6 +58,7 @@ type fixedWorker[T Task] struct {
 	id      int
 	home    int // home shard
 	pos, n  int // buf[pos:n] are taken but not yet started
+	from    int // the shard buf was taken from
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	buf     [maxBatch]slot[T]
@@ -202,7 +203,9 @@ func (p *FixedPool[T]) work(w *fixedWorker[T]) {
 			return
 		}
 		s := &w.buf[w.pos]
-		w.pos++
+		if w.pos++; w.pos == w.n {
+			p.released(w) // every task of the batch has started
+		}
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -212,6 +215,15 @@ func (p *FixedPool[T]) work(w *fixedWorker[T]) {
 			continue
 		}
 		p.runTimed(w, s)
+	}
+}
+
+// released returns the capacity of the worker's batch to the queue and
+// passes a wake-up to a submitter waiting for room.
+func (p *FixedPool[T]) released(w *fixedWorker[T]) {
+	p.q.release(w.from, w.n)
+	if p.waiting.Load() > 0 {
+		p.signalSpace()
 	}
 }
 
@@ -239,12 +251,9 @@ func (p *FixedPool[T]) refill(w *fixedWorker[T]) bool {
 		if p.state.Load() == stateStopped {
 			return false
 		}
-		if n := p.q.take(w.home, w.buf[:]); n > 0 {
-			w.n = n
+		if n, from := p.q.take(w.home, w.buf[:]); n > 0 {
+			w.n, w.from = n, from
 			w.meter.SetBusy(true)
-			if p.waiting.Load() > 0 {
-				p.signalSpace()
-			}
 			return true
 		}
 		w.meter.SetBusy(false)

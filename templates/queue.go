@@ -31,7 +31,12 @@ type shard[T any] struct {
 	tick   int // countdown to the next timed task
 	buf    []slot[T]
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
+	// held counts tasks workers took from this shard but have not all
+	// started yet. They still count against the capacity, so that QueueSize
+	// bounds every accepted task not yet started, not just those in the
+	// ring. Workers release a batch when they start its last task.
+	held  atomic.Int32
+	meter *poolrt.ShardMeter
 }
 
 type pushResult uint8
@@ -64,7 +69,7 @@ func (s *shard[T]) pushLocked(t T, clk *poolrt.Clock, every int) pushResult {
 		s.mu.Unlock()
 		return pushClosed
 	}
-	if s.n == len(s.buf) {
+	if s.n+int(s.held.Load()) >= len(s.buf) {
 		s.mu.Unlock()
 		return pushFull
 	}
@@ -87,13 +92,14 @@ func (s *shard[T]) pushLocked(t T, clk *poolrt.Clock, every int) pushResult {
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/share of what is queued (rounded up), and returns how many it moved.
-func (s *shard[T]) pop(dst []slot[T], share int) int {
+// 1/div of what is queued (rounded up), and returns how many it moved. The
+// caller must release them (queue.release) once it has started them all.
+func (s *shard[T]) pop(dst []slot[T], div int) int {
 	if s.size.Load() == 0 {
 		return 0
 	}
 	s.mu.Lock()
-	k := min(len(dst), (s.n+share-1)/share)
+	k := min(len(dst), (s.n+div-1)/div)
 	if k == 0 {
 		s.mu.Unlock()
 		return 0
@@ -111,6 +117,7 @@ func (s *shard[T]) pop(dst []slot[T], share int) int {
 	}
 	s.n -= k
 	s.size.Store(int32(s.n))
+	s.held.Add(int32(k))
 	s.mu.Unlock()
 	return k
 }
@@ -143,7 +150,12 @@ func (s *shard[T]) drain(out []T) []T {
 type queue[T any] struct {
 	shards   []shard[T]
 	capacity int
-	share    int // workers per shard
+	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
+	// a victim's, so that a batch never hides from idle workers tasks they
+	// could run: half when each shard has one worker, less when workers
+	// share shards, everything when there is a single worker.
+	homeDiv  int
+	stealDiv int
 	clock    *poolrt.Clock
 	every    int // latency sampling period, 0 = off
 }
@@ -153,7 +165,11 @@ type queue[T any] struct {
 func (q *queue[T]) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]shard[T], nshards)
 	q.capacity = capacity
-	q.share = (nworkers + nshards - 1) / nshards
+	share := (nworkers + nshards - 1) / nshards // workers per shard
+	q.homeDiv, q.stealDiv = share+1, max(2, share)
+	if nworkers == 1 {
+		q.homeDiv = 1
+	}
 	q.clock = &m.Clock
 	q.every = m.SampleEvery
 	for i := range q.shards {
@@ -203,15 +219,15 @@ func (q *queue[T]) push(t T) pushResult {
 }
 
 // take fills dst from the home shard, or else steals from another shard,
-// starting at a random one, taking half of what it finds. It returns how
-// many tasks it took.
-func (q *queue[T]) take(home int, dst []slot[T]) int {
-	if k := q.shards[home].pop(dst, q.share); k > 0 {
-		return k
+// starting at a random one. It returns how many tasks it took and from
+// which shard, to be released once they have all started.
+func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
+	if k := q.shards[home].pop(dst, q.homeDiv); k > 0 {
+		return k, home
 	}
 	n := len(q.shards)
 	if n == 1 {
-		return 0
+		return 0, home
 	}
 	start := poolrt.RandN(n)
 	for j := range n {
@@ -222,20 +238,27 @@ func (q *queue[T]) take(home int, dst []slot[T]) int {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, max(2, q.share)); k > 0 {
-			return k
+		if k := q.shards[v].pop(dst, q.stealDiv); k > 0 {
+			return k, v
 		}
 	}
-	return 0
+	return 0, home
 }
 
-// len returns the number of queued tasks.
+// release returns the capacity of k tasks taken from shard from, all of
+// which have started.
+func (q *queue[T]) release(from, k int) {
+	q.shards[from].held.Add(-int32(k))
+}
+
+// len returns the number of accepted tasks not yet started: queued, or
+// taken by a worker that has not started them.
 func (q *queue[T]) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load())
+		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
 	}
-	return n
+	return max(n, 0)
 }
 
 // empty reports whether no task is queued.

@@ -424,9 +424,7 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 			}
 			return true
 		})
-		for _, e := range indexArgsNotTypeParams(t, u.decl) {
-			errs = append(errs, e)
-		}
+		errs = append(errs, indexArgsNotTypeParams(t, u.decl)...)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err

@@ -1,0 +1,38 @@
+// Package templates holds poolgen's worker pools as ordinary generic Go.
+//
+// Use them directly, without generating anything:
+//
+//	p, err := templates.NewFixedPool[Resize](poolrt.Workers(8))
+//	...
+//	err = p.Submit(ctx, Resize{Src: "a.png", Width: 64})
+//	...
+//	err = p.Shutdown(ctx)
+//
+// or let the poolgen command specialise them for a task type: the generated
+// ResizeFixedPool is this package's FixedPool with Resize written in for the
+// type parameter, so its calls of Run are direct (inlinable) rather than
+// through the generic dictionary, which matters for tiny tasks and for
+// pools that call into the task often (priorities, deadlines, batch keys).
+// Both flavours behave identically; one conformance suite runs over both.
+//
+// Every pool offers Submit (blocks while the queue is full, honours its
+// context), TrySubmit (never blocks), Shutdown (stop intake, drain, wait),
+// ShutdownNow (stop, hand back what never started) and Stats. Options and
+// errors are in package poolrt (github.com/poolgen/poolgen/runtime).
+//
+// # Rules for template code
+//
+// This package is the single source of every generated pool, so its code
+// follows rules that keep the rewrite simple and type-safe:
+//
+//   - Every generic declaration has exactly one type parameter, which stands
+//     for the task type, and instantiates other generic declarations only
+//     with its own type parameter.
+//   - A pattern's pool lives in its own file (fixed.go for FixedPool); the
+//     generator emits every declaration of that file and whatever they use
+//     from the package, each name prefixed with the task type's name
+//     (FixedPool → ResizeFixedPool, queue → resizeQueue). Constraint-only
+//     declarations such as Task are never emitted.
+//   - Non-generic shared logic belongs in package poolrt, not here: it would
+//     be emitted again for every task type.
+package templates

@@ -1,0 +1,96 @@
+package templates_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/templates"
+)
+
+// Resize is a task: any type with a Run(context.Context) error method.
+type Resize struct {
+	Src           string
+	Width, Height int
+}
+
+var resized atomic.Int64
+
+func (r Resize) Run(ctx context.Context) error {
+	if r.Src == "" {
+		return errors.New("resize: empty source")
+	}
+	resized.Add(int64(r.Width * r.Height))
+	return nil
+}
+
+func ExampleFixedPool() {
+	ctx := context.Background()
+	p, err := templates.NewFixedPool[Resize](poolrt.Workers(4), poolrt.QueueSize(64))
+	if err != nil {
+		panic(err)
+	}
+	for i := range 100 {
+		// Submit waits while the queue is full.
+		if err := p.Submit(ctx, Resize{Src: fmt.Sprint(i, ".png"), Width: 2, Height: 3}); err != nil {
+			panic(err)
+		}
+	}
+	p.Submit(ctx, Resize{}) // fails when it runs: counted in Stats.Failed
+
+	// Shutdown runs everything accepted, then stops the workers.
+	if err := p.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	st := p.Stats()
+	fmt.Println("pixels:", resized.Load())
+	fmt.Println("submitted:", st.Submitted, "completed:", st.Completed, "failed:", st.Failed)
+	fmt.Println("after shutdown:", p.Submit(ctx, Resize{Src: "late.png"}))
+	// Output:
+	// pixels: 600
+	// submitted: 101 completed: 101 failed: 1
+	// after shutdown: poolgen: pool closed
+}
+
+// Blocker says it started, then runs until its pool is stopped.
+type Blocker struct{ started chan<- struct{} }
+
+func (b Blocker) Run(ctx context.Context) error {
+	b.started <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func ExampleFixedPool_ShutdownNow() {
+	p, err := templates.NewFixedPool[Blocker](poolrt.Workers(1), poolrt.QueueSize(4))
+	if err != nil {
+		panic(err)
+	}
+	started := make(chan struct{}, 1)
+	p.Submit(context.Background(), Blocker{started})
+	<-started // the only worker is now busy
+
+	// TrySubmit never blocks: it reports a full queue instead.
+	accepted := 0
+	for p.TrySubmit(Blocker{started}) == nil {
+		accepted++
+	}
+	fmt.Println("accepted while busy:", accepted)
+
+	// ShutdownNow cancels the running task's context and hands back every
+	// accepted task that never started.
+	fmt.Println("never started:", len(p.ShutdownNow()))
+	// Output:
+	// accepted while busy: 4
+	// never started: 4
+}
+
+func ExampleNewFixedPool_badOption() {
+	_, err := templates.NewFixedPool[Resize](poolrt.Workers(0))
+	var cfg *poolrt.ConfigError
+	fmt.Println(errors.As(err, &cfg), err)
+	// Output:
+	// true poolgen: invalid option Workers(0): a pool needs at least 1 worker
+}
