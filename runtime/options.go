@@ -78,6 +78,13 @@ const (
 	DefaultLatencySampling = 16
 )
 
+// Limits on option values: beyond them a value is a mistake (or an
+// overflow) rather than a configuration.
+const (
+	MaxWorkers   = 1 << 20
+	MaxQueueSize = 1<<31 - 1 // queue positions are int32
+)
+
 // Settings is the resolved configuration of a pool: defaults applied, every
 // value validated. Pools read it; users build it through [Option]s.
 type Settings struct {
@@ -124,6 +131,9 @@ func Workers(n int) Option {
 		if n < 1 {
 			return "a pool needs at least 1 worker"
 		}
+		if n > MaxWorkers {
+			return fmt.Sprintf("at most %d workers", MaxWorkers)
+		}
 		s.Workers, s.set = n, s.set|setWorkers
 		return ""
 	}}
@@ -136,6 +146,9 @@ func QueueSize(n int) Option {
 	return Option{fmt.Sprintf("QueueSize(%d)", n), allPatterns, func(s *Settings) string {
 		if n < 1 {
 			return "the queue needs room for at least 1 task"
+		}
+		if n > MaxQueueSize {
+			return fmt.Sprintf("at most %d slots", MaxQueueSize)
 		}
 		s.QueueSize, s.set = n, s.set|setQueue
 		return ""

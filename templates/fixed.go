@@ -344,6 +344,9 @@ func (p *FixedPool[T]) ShutdownNow() []T {
 		for j := w.pos; j < w.n; j++ {
 			out = append(out, w.buf[j].task)
 		}
+		if w.pos < w.n {
+			p.q.release(w.from, w.n) // the batch never finished starting
+		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
 	}

@@ -1,0 +1,292 @@
+package poolrt
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestCounter(t *testing.T) {
+	var c Counter
+	if c.Load() != 0 {
+		t.Fatal("zero Counter is not 0")
+	}
+	c.Add(1)
+	c.Add(41)
+	c.Add(0)
+	if got := c.Load(); got != 42 {
+		t.Fatalf("Load() = %d, want 42", got)
+	}
+
+	// One writer, many readers: readers see a non-decreasing value and the
+	// final value is exact (run under -race).
+	var d Counter
+	const n = 20000
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			var last uint64
+			for last < n {
+				v := d.Load()
+				if v < last || v > n {
+					t.Errorf("reader saw %d after %d (writer stops at %d)", v, last, n)
+					return
+				}
+				last = v
+			}
+		})
+	}
+	for range n {
+		d.Add(1)
+	}
+	wg.Wait()
+	if d.Load() != n {
+		t.Fatalf("Load() = %d, want %d", d.Load(), n)
+	}
+}
+
+func TestWorkerMeterDone(t *testing.T) {
+	var w WorkerMeter
+	w.Done(nil)
+	w.Done(errors.New("x"))
+	w.Done(nil)
+	w.Done(errors.New("y"))
+	w.Done(nil)
+	if c, f, p := w.Completed.Load(), w.Failed.Load(), w.Panicked.Load(); c != 5 || f != 2 || p != 0 {
+		t.Fatalf("Completed, Failed, Panicked = %d, %d, %d; want 5, 2, 0 (errors count as completed)", c, f, p)
+	}
+}
+
+func TestCallerDone(t *testing.T) {
+	var m Meter
+	m.CallerDone(nil, false)
+	m.CallerDone(errors.New("x"), false)
+	m.CallerDone(nil, true)
+	m.CallerDone(errors.New("y"), true) // a panic wins over an error
+	m.CallerDone(nil, false)
+	c, f, p := m.Caller.Completed.Load(), m.Caller.Failed.Load(), m.Caller.Panicked.Load()
+	if c != 3 || f != 1 || p != 2 {
+		t.Fatalf("Caller Completed, Failed, Panicked = %d, %d, %d; want 3, 1, 2 (panics are not completed)", c, f, p)
+	}
+}
+
+func TestNewMeter(t *testing.T) {
+	s, _ := Resolve(Fixed, []Option{Workers(3), LatencySampling(4)})
+	m := NewMeter(&s, 5, 2)
+	if len(m.Workers) != 5 || len(m.Shards) != 2 || m.SampleEvery != 4 {
+		t.Fatalf("NewMeter: %d workers, %d shards, SampleEvery %d; want 5, 2, 4", len(m.Workers), len(m.Shards), m.SampleEvery)
+	}
+	s, _ = Resolve(Fixed, []Option{LatencySampling(4), Metrics(false)})
+	if m := NewMeter(&s, 1, 1); m.SampleEvery != 0 {
+		t.Fatalf("Metrics(false): SampleEvery = %d, want 0 (latency off)", m.SampleEvery)
+	}
+	s, _ = Resolve(Fixed, nil)
+	if m := NewMeter(&s, 1, 1); m.SampleEvery != DefaultLatencySampling {
+		t.Fatalf("default SampleEvery = %d, want %d", m.SampleEvery, DefaultLatencySampling)
+	}
+}
+
+func TestClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewClock()
+		if got := c.Now(); got != 1 {
+			t.Fatalf("Now() at the epoch = %d, want 1 (zero means untimed)", got)
+		}
+		if got := c.Uptime(); got != 0 {
+			t.Fatalf("Uptime() at the epoch = %v, want 0", got)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		stamp := c.Now()
+		if stamp != int64(1500*time.Millisecond)+1 {
+			t.Fatalf("Now() = %d, want %d", stamp, int64(1500*time.Millisecond)+1)
+		}
+		time.Sleep(250 * time.Millisecond)
+		if got := c.Since(stamp); got != 250*time.Millisecond {
+			t.Fatalf("Since = %v, want 250ms", got)
+		}
+		if got := c.Uptime(); got != 1750*time.Millisecond {
+			t.Fatalf("Uptime = %v, want 1.75s", got)
+		}
+		if got := c.Since(c.Now()); got != 0 {
+			t.Fatalf("Since(Now()) = %v, want 0", got)
+		}
+	})
+}
+
+func TestSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := Resolve(Fixed, []Option{Workers(4), LatencySampling(1)})
+		m := NewMeter(&s, 4, 2)
+		time.Sleep(2 * time.Second)
+
+		w := m.Workers
+		w[0].Completed.Add(10)
+		w[0].Failed.Add(2)
+		w[1].Completed.Add(5)
+		w[1].Panicked.Add(1)
+		w[3].Panicked.Add(2)
+		w[0].BusyNanos.Add(uint64(2 * time.Second))
+		w[2].BusyNanos.Add(uint64(time.Second))
+		w[0].SetBusy(true)
+		w[2].SetBusy(true)
+		w[3].SetBusy(true)
+		w[3].SetBusy(false)
+
+		sh := m.Shards
+		sh[0].Submitted.Add(10)
+		sh[1].Submitted.Add(7)
+		sh[1].CallerRuns.Add(3)
+		sh[0].CallerRuns.Add(1)
+		sh[0].Rejected.Add(4)
+		sh[1].Rejected.Add(1)
+		m.CallerDone(nil, false)
+		m.CallerDone(errors.New("x"), false)
+		m.CallerDone(nil, false)
+		m.CallerDone(nil, true)
+		m.Returned(3)
+		m.Returned(0)
+		m.Returned(2)
+
+		for _, d := range []time.Duration{10, 12, 14} { // exact buckets below 16 ns
+			sh[0].Wait.Record(d)
+		}
+		sh[1].Wait.Record(time.Millisecond)
+		sh[1].Run.Record(5)
+
+		st := m.Snapshot(4, 6, 1024)
+		want := Stats{
+			Workers: 4, Busy: 2, Idle: 2, QueueDepth: 6, QueueCap: 1024,
+			Submitted:   10 + 7 + 3 + 1, // queued plus run by callers
+			Rejected:    5,
+			CallerRuns:  4,
+			Completed:   10 + 5 + 3,
+			Failed:      2 + 1,
+			Panicked:    1 + 2 + 1,
+			Returned:    5,
+			Utilization: 3.0 / (4 * 2), // 3 s busy over 4 workers × 2 s
+			Uptime:      2 * time.Second,
+		}
+		gotWait, gotRun := st.Wait, st.Run
+		st.Wait, st.Run = Latency{}, Latency{}
+		if st != want {
+			t.Fatalf("Snapshot =\n%+v\nwant\n%+v", st, want)
+		}
+		if gotWait.Count != 4 || gotWait.Max != time.Millisecond || gotWait.P50 != 12 ||
+			gotWait.Mean != (36+time.Millisecond)/4 {
+			t.Errorf("Wait = %+v, want the merge of both shards' histograms", gotWait)
+		}
+		if gotRun != (Latency{Count: 1, Mean: 5, P50: 5, P95: 5, P99: 5, P999: 5, Max: 5}) {
+			t.Errorf("Run = %+v", gotRun)
+		}
+	})
+}
+
+func TestSnapshotGauges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := Resolve(Fixed, nil)
+		m := NewMeter(&s, 3, 1)
+		noSlots := NewMeter(&s, 0, 1)
+
+		// At the epoch: no uptime, no utilisation (and no division by zero).
+		m.Workers[0].BusyNanos.Add(100)
+		if st := m.Snapshot(3, 0, 8); st.Utilization != 0 || st.Uptime != 0 {
+			t.Errorf("at the epoch: Utilization %v, Uptime %v; want 0, 0", st.Utilization, st.Uptime)
+		}
+
+		time.Sleep(time.Second)
+		for i := range m.Workers {
+			m.Workers[i].SetBusy(true)
+		}
+		// Fewer live workers than slots that claim to be busy: Busy is
+		// capped, Idle never negative.
+		st := m.Snapshot(2, 0, 8)
+		if st.Busy != 2 || st.Idle != 0 {
+			t.Errorf("Snapshot(2 workers) with 3 busy slots: Busy %d, Idle %d; want 2, 0", st.Busy, st.Idle)
+		}
+		st = m.Snapshot(0, 0, 8)
+		if st.Busy != 0 || st.Idle != 0 {
+			t.Errorf("Snapshot(0 workers): Busy %d, Idle %d; want 0, 0", st.Busy, st.Idle)
+		}
+		st = m.Snapshot(5, 0, 8)
+		if st.Busy != 3 || st.Idle != 2 {
+			t.Errorf("Snapshot(5 workers): Busy %d, Idle %d; want 3, 2", st.Busy, st.Idle)
+		}
+		// Utilization is busy time over worker slots × uptime, whatever the
+		// number of live workers passed in.
+		want := 100 / (3 * float64(time.Second))
+		for _, live := range []int{0, 1, 3, 5} {
+			if u := m.Snapshot(live, 0, 8).Utilization; u != want {
+				t.Errorf("Snapshot(%d workers): Utilization %v, want %v (100 ns over 3 slots × 1 s)", live, u, want)
+			}
+		}
+		// A meter without worker slots: no division by zero.
+		if u := noSlots.Snapshot(0, 0, 8).Utilization; u != 0 || noSlots.Uptime() != time.Second {
+			t.Errorf("no worker slots: Utilization %v, want 0", u)
+		}
+
+		// Sampled busy time can overestimate: Utilization stays ≤ 1.
+		m.Workers[1].BusyNanos.Add(uint64(time.Hour))
+		if st := m.Snapshot(3, 0, 8); st.Utilization != 1 {
+			t.Errorf("Utilization = %v, want capped at 1", st.Utilization)
+		}
+		for i := range m.Workers {
+			m.Workers[i].SetBusy(false)
+		}
+		if st := m.Snapshot(3, 0, 8); st.Busy != 0 || st.Idle != 3 {
+			t.Errorf("after SetBusy(false): Busy %d, Idle %d; want 0, 3", st.Busy, st.Idle)
+		}
+	})
+}
+
+func TestSnapshotUtilizationRange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := Resolve(Fixed, nil)
+		m := NewMeter(&s, 2, 1)
+		for step := range 10 {
+			time.Sleep(100 * time.Millisecond)
+			m.Workers[step%2].BusyNanos.Add(uint64(100 * time.Millisecond)) // one of two workers busy
+			u := m.Snapshot(2, 0, 1).Utilization
+			if u < 0 || u > 1 {
+				t.Fatalf("Utilization %v out of [0, 1]", u)
+			}
+			if u != 0.5 {
+				t.Fatalf("step %d: Utilization %v, want 0.5", step, u)
+			}
+		}
+	})
+}
+
+// TestHotPathAllocs: what pools call per task or per batch allocates
+// nothing.
+func TestHotPathAllocs(t *testing.T) {
+	s, _ := Resolve(Fixed, nil)
+	m := NewMeter(&s, 2, 2)
+	sl := NewSleepers(2)
+	err := errors.New("x")
+	var sink int
+	tests := map[string]func(){
+		"Histogram.Record": func() { m.Shards[0].Wait.Record(12345) },
+		"Counter.Add":      func() { m.Workers[0].Completed.Add(1) },
+		"WorkerMeter.Done": func() { m.Workers[0].Done(err) },
+		"WorkerMeter.SetBusy": func() {
+			m.Workers[1].SetBusy(true)
+			m.Workers[1].SetBusy(false)
+		},
+		"Meter.CallerDone": func() { m.CallerDone(err, false) },
+		"Clock":            func() { sink += int(m.Since(m.Now())) },
+		"RandN":            func() { sink += RandN(7) },
+		"Sleepers.Wake":    func() { sl.Wake() },
+		"Sleepers.Register+Cancel": func() {
+			sl.Register(1)
+			sl.Cancel(1)
+		},
+	}
+	for name, f := range tests {
+		if a := testing.AllocsPerRun(100, f); a != 0 {
+			t.Errorf("%s: %v allocations per call, want 0", name, a)
+		}
+	}
+	_ = sink
+}

@@ -1,0 +1,325 @@
+package poolrt
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// tokens reports, without blocking, which workers have a wake token
+// waiting, and consumes them.
+func tokens(s *Sleepers) []int {
+	var ids []int
+	for id := range s.wake {
+		select {
+		case <-s.C(id):
+			ids = append(ids, id)
+		default:
+		}
+	}
+	return ids
+}
+
+// The tests below run in a synctest bubble even when no time passes: a
+// send or receive that would block forever then fails the test at once
+// (deadlock) instead of hanging it.
+
+func TestSleepersWakeLIFO(t *testing.T) {
+	synctest.Test(t, testSleepersWakeLIFO)
+}
+
+func testSleepersWakeLIFO(t *testing.T) {
+	s := NewSleepers(3)
+	s.Wake() // nobody parked: no-op
+	if got := tokens(s); got != nil {
+		t.Fatalf("Wake with nobody parked left tokens for %v", got)
+	}
+	s.Register(0)
+	s.Register(2)
+	s.Register(1)
+	if s.Parked() != 3 {
+		t.Fatalf("Parked() = %d, want 3", s.Parked())
+	}
+	for _, want := range []int{1, 2, 0} { // most recently parked first
+		s.Wake()
+		if got := tokens(s); len(got) != 1 || got[0] != want {
+			t.Fatalf("Wake woke %v, want [%d]", got, want)
+		}
+	}
+	if s.Parked() != 0 {
+		t.Fatalf("Parked() = %d after waking all, want 0", s.Parked())
+	}
+	s.Wake()
+	if got := tokens(s); got != nil {
+		t.Fatalf("extra Wake left tokens for %v", got)
+	}
+}
+
+func TestSleepersCancel(t *testing.T) {
+	synctest.Test(t, testSleepersCancel)
+}
+
+func testSleepersCancel(t *testing.T) {
+	s := NewSleepers(3)
+	s.Register(0)
+	s.Register(1)
+	s.Register(2)
+	if !s.Cancel(1) {
+		t.Fatal("Cancel of a registered, unwoken worker = false, want true")
+	}
+	if s.Parked() != 2 {
+		t.Fatalf("Parked() = %d after Cancel, want 2", s.Parked())
+	}
+	s.Wake()
+	s.Wake()
+	s.Wake()
+	if got := tokens(s); len(got) != 2 || got[0] != 0 || got[1] != 2 {
+		t.Fatalf("Wakes woke %v, want [0 2] (the cancelled worker 1 must not be woken)", got)
+	}
+}
+
+// TestSleepersCancelAfterWake: once a waker has chosen the worker, Cancel
+// reports false and the token is pending, so Wait returns at once; the
+// worker can then park again normally.
+func TestSleepersCancelAfterWake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSleepers(2)
+		s.Register(1)
+		s.Wake()
+		if s.Cancel(1) {
+			t.Fatal("Cancel after the worker was woken = true, want false")
+		}
+		if s.Parked() != 0 {
+			t.Fatalf("Parked() = %d, want 0", s.Parked())
+		}
+		var returned atomic.Bool
+		go func() {
+			s.Wait(1)
+			returned.Store(true)
+		}()
+		synctest.Wait()
+		if !returned.Load() {
+			t.Fatal("Wait blocked although Cancel reported a pending token")
+		}
+
+		// The token is consumed: parking again blocks until a new Wake.
+		returned.Store(false)
+		go func() {
+			s.Register(1)
+			s.Wait(1)
+			returned.Store(true)
+		}()
+		synctest.Wait()
+		if returned.Load() {
+			t.Fatal("Wait returned without a Wake: a stale token was left behind")
+		}
+		s.Wake()
+		synctest.Wait()
+		if !returned.Load() {
+			t.Fatal("Wake did not wake the parked worker")
+		}
+	})
+}
+
+func TestSleepersWaitBlocksUntilWake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 4
+		s := NewSleepers(n)
+		var woken [n]atomic.Bool
+		for id := range n {
+			s.Register(id) // in order, so LIFO order is known
+			go func() {
+				s.Wait(id)
+				woken[id].Store(true)
+			}()
+		}
+		synctest.Wait()
+		for id := range n {
+			if woken[id].Load() {
+				t.Fatalf("worker %d returned from Wait before any Wake", id)
+			}
+		}
+		for k := range n {
+			s.Wake()
+			synctest.Wait()
+			for id := range n {
+				if want := id >= n-1-k; woken[id].Load() != want {
+					t.Fatalf("after %d Wakes: worker %d woken = %v, want %v", k+1, id, !want, want)
+				}
+			}
+			if got := s.Parked(); got != n-1-k {
+				t.Fatalf("after %d Wakes: Parked() = %d, want %d", k+1, got, n-1-k)
+			}
+		}
+	})
+}
+
+func TestSleepersWakeAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 6
+		s := NewSleepers(n)
+		var woken atomic.Int32
+		for id := range n - 1 { // workers 0..4 park; 5 never registers
+			go func() {
+				s.Register(id)
+				s.Wait(id)
+				woken.Add(1)
+			}()
+		}
+		synctest.Wait()
+		if s.Parked() != n-1 || woken.Load() != 0 {
+			t.Fatalf("Parked() = %d, woken %d; want %d, 0", s.Parked(), woken.Load(), n-1)
+		}
+		s.WakeAll()
+		synctest.Wait()
+		if woken.Load() != n-1 || s.Parked() != 0 {
+			t.Fatalf("after WakeAll: woken %d, Parked() %d; want %d, 0", woken.Load(), s.Parked(), n-1)
+		}
+		if got := tokens(s); got != nil {
+			t.Fatalf("WakeAll left tokens for %v (worker 5 never registered)", got)
+		}
+		s.WakeAll() // nobody parked: no-op, must not block
+		if got := tokens(s); got != nil {
+			t.Fatalf("WakeAll with nobody parked left tokens for %v", got)
+		}
+
+		// A worker registered but not yet waiting keeps its token.
+		s.Register(3)
+		s.WakeAll()
+		if s.Cancel(3) {
+			t.Fatal("Cancel after WakeAll = true, want false")
+		}
+		if got := tokens(s); len(got) != 1 || got[0] != 3 {
+			t.Fatalf("WakeAll before Wait: tokens %v, want [3]", got)
+		}
+	})
+}
+
+// TestSleepersTimedWait: a worker that waits on C(id) or a timer, times
+// out, and Cancels; a later Wake must not leave a stale token behind.
+func TestSleepersTimedWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSleepers(1)
+		s.Register(0)
+		select {
+		case <-s.C(0):
+			t.Fatal("woken without a Wake")
+		case <-time.After(time.Second):
+		}
+		if !s.Cancel(0) {
+			t.Fatal("Cancel after a timeout = false, want true: nobody woke the worker")
+		}
+		s.Wake()
+		if got := tokens(s); got != nil {
+			t.Fatalf("Wake after Cancel left tokens for %v", got)
+		}
+	})
+}
+
+// TestSleepersNoLostWakeup runs the parking protocol documented on
+// Sleepers (Register, look again, then Cancel or Wait) against producers
+// that publish work and then call Wake. Each item is published only after
+// the previous one was taken, so every item races with workers going to
+// sleep. A lost wake-up leaves the item untaken with every worker parked:
+// the watchdog then fails the test instead of letting it hang.
+func TestSleepersNoLostWakeup(t *testing.T) {
+	items := 20000
+	if testing.Short() {
+		items = 2000
+	}
+	for _, workers := range []int{1, 2, 4} {
+		t.Run(fmt.Sprint("workers=", workers), func(t *testing.T) {
+			n := items / workers
+			stressSleepers(t, workers, n, 1)
+			stressSleepers(t, workers, n/4, 4)
+		})
+	}
+}
+
+// stressSleepers: workers park on a Sleepers; the test publishes items in
+// bursts of burst (one Wake per item) and waits for each burst to be taken.
+func stressSleepers(t *testing.T, workers, bursts, burst int) {
+	t.Helper()
+	s := NewSleepers(workers)
+	var work atomic.Int64 // published, not yet taken
+	var stop atomic.Bool
+	taken := make(chan struct{}, burst)
+
+	take := func() bool {
+		for {
+			n := work.Load()
+			if n == 0 {
+				return false
+			}
+			if work.CompareAndSwap(n, n-1) {
+				return true
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for id := range workers {
+		wg.Go(func() {
+			spins := 0
+			for {
+				if take() {
+					taken <- struct{}{}
+					continue
+				}
+				if stop.Load() {
+					return
+				}
+				if spins++; spins%3 == 0 {
+					// Widen the window between the failed look and
+					// Register, as a pool's idle spinning does: without the
+					// look after Register, wake-ups are lost within a few
+					// iterations even without -race.
+					runtime.Gosched()
+				}
+				s.Register(id)
+				if work.Load() > 0 || stop.Load() { // the look after registering
+					if !s.Cancel(id) {
+						s.Wait(id) // consume the token already sent
+					}
+					continue
+				}
+				s.Wait(id)
+			}
+		})
+	}
+
+	watchdog := time.NewTimer(20 * time.Second)
+	defer watchdog.Stop()
+	for b := range bursts {
+		for range burst {
+			work.Add(1)
+			s.Wake()
+		}
+		for range burst {
+			select {
+			case <-taken:
+			case <-watchdog.C:
+				t.Fatalf("lost wake-up: burst %d of %d not taken; work=%d, parked=%d of %d workers",
+					b, bursts, work.Load(), s.Parked(), workers)
+			}
+		}
+	}
+	stop.Store(true)
+	s.WakeAll()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-watchdog.C:
+		t.Fatalf("workers did not exit after stop + WakeAll; parked=%d", s.Parked())
+	}
+	if work.Load() != 0 || s.Parked() != 0 {
+		t.Fatalf("after the run: work=%d, parked=%d; want 0, 0", work.Load(), s.Parked())
+	}
+	if got := tokens(s); got != nil {
+		t.Fatalf("stale wake tokens left for workers %v", got)
+	}
+}
