@@ -217,9 +217,8 @@ func (p *ProbeFixedPool) work(w *probeFixedWorker) {
 			return
 		}
 		s := &w.buf[w.pos]
-		if w.pos++; w.pos == w.n {
-			p.released(w) // every task of the batch has started
-		}
+		w.pos++
+		p.started(w)
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -232,10 +231,10 @@ func (p *ProbeFixedPool) work(w *probeFixedWorker) {
 	}
 }
 
-// released returns the capacity of the worker's batch to the queue and
-// passes a wake-up to a submitter waiting for room.
-func (p *ProbeFixedPool) released(w *probeFixedWorker) {
-	p.q.release(w.from, w.n)
+// started returns the queue slot of the task the worker is about to start
+// and passes a wake-up to a submitter waiting for room.
+func (p *ProbeFixedPool) started(w *probeFixedWorker) {
+	p.q.release(w.from, 1)
 	if p.waiting.Load() > 0 {
 		p.signalSpace()
 	}
@@ -358,6 +357,9 @@ func (p *ProbeFixedPool) ShutdownNow() []Probe {
 		for j := w.pos; j < w.n; j++ {
 			out = append(out, w.buf[j].task)
 		}
+		if w.pos < w.n {
+			p.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
 	}
@@ -423,12 +425,14 @@ type probeShard struct {
 	tick   int // countdown to the next timed task
 	buf    []probeSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	// held counts tasks workers took from this shard but have not all
-	// started yet. They still count against the capacity, so that QueueSize
-	// bounds every accepted task not yet started, not just those in the
-	// ring. Workers release a batch when they start its last task.
-	held  atomic.Int32
-	meter *poolrt.ShardMeter
+	meter  *poolrt.ShardMeter
+	_      [poolrt.CacheLinePad]byte
+	// held counts tasks workers took from this shard and have not started
+	// yet. They still count against the capacity, so that QueueSize bounds
+	// every accepted task not yet started, not just those in the ring.
+	// Workers release each task as it starts; held has a cache line of its
+	// own so that those releases do not contend with the lock.
+	held atomic.Int32
 }
 
 type probePushResult uint8
@@ -485,7 +489,7 @@ func (s *probeShard) pushLocked(t Probe, clk *poolrt.Clock, every int) probePush
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release them (queue.release) once it has started them all.
+// caller must release each (queue.release) as it starts it.
 func (s *probeShard) pop(dst []probeSlot, div int) int {
 	if s.size.Load() == 0 {
 		return 0
@@ -637,8 +641,8 @@ func (q *probeQueue) take(home int, dst []probeSlot) (k, from int) {
 	return 0, home
 }
 
-// release returns the capacity of k tasks taken from shard from, all of
-// which have started.
+// release returns the capacity of k tasks taken from shard from that have
+// started.
 func (q *probeQueue) release(from, k int) {
 	q.shards[from].held.Add(-int32(k))
 }
@@ -873,9 +877,8 @@ func (p *ProbePtrFixedPool) work(w *probePtrFixedWorker) {
 			return
 		}
 		s := &w.buf[w.pos]
-		if w.pos++; w.pos == w.n {
-			p.released(w) // every task of the batch has started
-		}
+		w.pos++
+		p.started(w)
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -888,10 +891,10 @@ func (p *ProbePtrFixedPool) work(w *probePtrFixedWorker) {
 	}
 }
 
-// released returns the capacity of the worker's batch to the queue and
-// passes a wake-up to a submitter waiting for room.
-func (p *ProbePtrFixedPool) released(w *probePtrFixedWorker) {
-	p.q.release(w.from, w.n)
+// started returns the queue slot of the task the worker is about to start
+// and passes a wake-up to a submitter waiting for room.
+func (p *ProbePtrFixedPool) started(w *probePtrFixedWorker) {
+	p.q.release(w.from, 1)
 	if p.waiting.Load() > 0 {
 		p.signalSpace()
 	}
@@ -1014,6 +1017,9 @@ func (p *ProbePtrFixedPool) ShutdownNow() []*ProbePtr {
 		for j := w.pos; j < w.n; j++ {
 			out = append(out, w.buf[j].task)
 		}
+		if w.pos < w.n {
+			p.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
 	}
@@ -1079,12 +1085,14 @@ type probePtrShard struct {
 	tick   int // countdown to the next timed task
 	buf    []probePtrSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	// held counts tasks workers took from this shard but have not all
-	// started yet. They still count against the capacity, so that QueueSize
-	// bounds every accepted task not yet started, not just those in the
-	// ring. Workers release a batch when they start its last task.
-	held  atomic.Int32
-	meter *poolrt.ShardMeter
+	meter  *poolrt.ShardMeter
+	_      [poolrt.CacheLinePad]byte
+	// held counts tasks workers took from this shard and have not started
+	// yet. They still count against the capacity, so that QueueSize bounds
+	// every accepted task not yet started, not just those in the ring.
+	// Workers release each task as it starts; held has a cache line of its
+	// own so that those releases do not contend with the lock.
+	held atomic.Int32
 }
 
 type probePtrPushResult uint8
@@ -1141,7 +1149,7 @@ func (s *probePtrShard) pushLocked(t *ProbePtr, clk *poolrt.Clock, every int) pr
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release them (queue.release) once it has started them all.
+// caller must release each (queue.release) as it starts it.
 func (s *probePtrShard) pop(dst []probePtrSlot, div int) int {
 	if s.size.Load() == 0 {
 		return 0
@@ -1293,8 +1301,8 @@ func (q *probePtrQueue) take(home int, dst []probePtrSlot) (k, from int) {
 	return 0, home
 }
 
-// release returns the capacity of k tasks taken from shard from, all of
-// which have started.
+// release returns the capacity of k tasks taken from shard from that have
+// started.
 func (q *probePtrQueue) release(from, k int) {
 	q.shards[from].held.Add(-int32(k))
 }

@@ -212,9 +212,8 @@ func (p *ThumbFixedPool) work(w *thumbFixedWorker) {
 			return
 		}
 		s := &w.buf[w.pos]
-		if w.pos++; w.pos == w.n {
-			p.released(w) // every task of the batch has started
-		}
+		w.pos++
+		p.started(w)
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -227,10 +226,10 @@ func (p *ThumbFixedPool) work(w *thumbFixedWorker) {
 	}
 }
 
-// released returns the capacity of the worker's batch to the queue and
-// passes a wake-up to a submitter waiting for room.
-func (p *ThumbFixedPool) released(w *thumbFixedWorker) {
-	p.q.release(w.from, w.n)
+// started returns the queue slot of the task the worker is about to start
+// and passes a wake-up to a submitter waiting for room.
+func (p *ThumbFixedPool) started(w *thumbFixedWorker) {
+	p.q.release(w.from, 1)
 	if p.waiting.Load() > 0 {
 		p.signalSpace()
 	}
@@ -353,6 +352,9 @@ func (p *ThumbFixedPool) ShutdownNow() []*Thumb {
 		for j := w.pos; j < w.n; j++ {
 			out = append(out, w.buf[j].task)
 		}
+		if w.pos < w.n {
+			p.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
 	}
@@ -418,12 +420,14 @@ type thumbShard struct {
 	tick   int // countdown to the next timed task
 	buf    []thumbSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	// held counts tasks workers took from this shard but have not all
-	// started yet. They still count against the capacity, so that QueueSize
-	// bounds every accepted task not yet started, not just those in the
-	// ring. Workers release a batch when they start its last task.
-	held  atomic.Int32
-	meter *poolrt.ShardMeter
+	meter  *poolrt.ShardMeter
+	_      [poolrt.CacheLinePad]byte
+	// held counts tasks workers took from this shard and have not started
+	// yet. They still count against the capacity, so that QueueSize bounds
+	// every accepted task not yet started, not just those in the ring.
+	// Workers release each task as it starts; held has a cache line of its
+	// own so that those releases do not contend with the lock.
+	held atomic.Int32
 }
 
 type thumbPushResult uint8
@@ -480,7 +484,7 @@ func (s *thumbShard) pushLocked(t *Thumb, clk *poolrt.Clock, every int) thumbPus
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release them (queue.release) once it has started them all.
+// caller must release each (queue.release) as it starts it.
 func (s *thumbShard) pop(dst []thumbSlot, div int) int {
 	if s.size.Load() == 0 {
 		return 0
@@ -632,8 +636,8 @@ func (q *thumbQueue) take(home int, dst []thumbSlot) (k, from int) {
 	return 0, home
 }
 
-// release returns the capacity of k tasks taken from shard from, all of
-// which have started.
+// release returns the capacity of k tasks taken from shard from that have
+// started.
 func (q *thumbQueue) release(from, k int) {
 	q.shards[from].held.Add(-int32(k))
 }

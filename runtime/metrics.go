@@ -132,7 +132,7 @@ type Stats struct {
 	Workers    int // worker goroutines
 	Busy       int // workers running tasks
 	Idle       int // workers waiting for work
-	QueueDepth int // accepted tasks waiting: queued, or in a worker's batch until its last task starts
+	QueueDepth int // accepted tasks not yet started (queued, or taken in a worker's batch)
 	QueueCap   int
 
 	Submitted  uint64 // tasks accepted (queued, or run by the caller under CallerRuns)

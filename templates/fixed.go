@@ -203,9 +203,8 @@ func (p *FixedPool[T]) work(w *fixedWorker[T]) {
 			return
 		}
 		s := &w.buf[w.pos]
-		if w.pos++; w.pos == w.n {
-			p.released(w) // every task of the batch has started
-		}
+		w.pos++
+		p.started(w)
 		if s.enq == 0 {
 			err := s.task.Run(p.ctx)
 			w.meter.Done(err)
@@ -218,10 +217,10 @@ func (p *FixedPool[T]) work(w *fixedWorker[T]) {
 	}
 }
 
-// released returns the capacity of the worker's batch to the queue and
-// passes a wake-up to a submitter waiting for room.
-func (p *FixedPool[T]) released(w *fixedWorker[T]) {
-	p.q.release(w.from, w.n)
+// started returns the queue slot of the task the worker is about to start
+// and passes a wake-up to a submitter waiting for room.
+func (p *FixedPool[T]) started(w *fixedWorker[T]) {
+	p.q.release(w.from, 1)
 	if p.waiting.Load() > 0 {
 		p.signalSpace()
 	}
@@ -345,7 +344,7 @@ func (p *FixedPool[T]) ShutdownNow() []T {
 			out = append(out, w.buf[j].task)
 		}
 		if w.pos < w.n {
-			p.q.release(w.from, w.n) // the batch never finished starting
+			p.q.release(w.from, w.n-w.pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0

@@ -31,12 +31,14 @@ type shard[T any] struct {
 	tick   int // countdown to the next timed task
 	buf    []slot[T]
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	// held counts tasks workers took from this shard but have not all
-	// started yet. They still count against the capacity, so that QueueSize
-	// bounds every accepted task not yet started, not just those in the
-	// ring. Workers release a batch when they start its last task.
-	held  atomic.Int32
-	meter *poolrt.ShardMeter
+	meter  *poolrt.ShardMeter
+	_      [poolrt.CacheLinePad]byte
+	// held counts tasks workers took from this shard and have not started
+	// yet. They still count against the capacity, so that QueueSize bounds
+	// every accepted task not yet started, not just those in the ring.
+	// Workers release each task as it starts; held has a cache line of its
+	// own so that those releases do not contend with the lock.
+	held atomic.Int32
 }
 
 type pushResult uint8
@@ -93,7 +95,7 @@ func (s *shard[T]) pushLocked(t T, clk *poolrt.Clock, every int) pushResult {
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release them (queue.release) once it has started them all.
+// caller must release each (queue.release) as it starts it.
 func (s *shard[T]) pop(dst []slot[T], div int) int {
 	if s.size.Load() == 0 {
 		return 0
@@ -245,8 +247,8 @@ func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
 	return 0, home
 }
 
-// release returns the capacity of k tasks taken from shard from, all of
-// which have started.
+// release returns the capacity of k tasks taken from shard from that have
+// started.
 func (q *queue[T]) release(from, k int) {
 	q.shards[from].held.Add(-int32(k))
 }

@@ -1,0 +1,166 @@
+// Package conformance is the one behavioural suite for the pool contract
+// (DESIGN.md, invariants 1–5). It drives a pool through the small [Pool]
+// interface, so the same tests run over every generic pool in package
+// templates and every pool poolgen generates: a test file lists the
+// implementations as [Impl] rows and calls [Run] for each.
+//
+// Tasks are probe tasks (package internal/probe): a [probe.Control] decides
+// what each task does and counts how often it ran, so the tests check
+// outcomes (every accepted task ran exactly once or was handed back), not
+// merely that code ran. Time-dependent behaviour runs under
+// testing/synctest.
+//
+// The tests are not parallel: several of them check, with goleak, that no
+// goroutine outlives the pool, which needs a quiet process.
+package conformance
+
+import (
+	"context"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/poolgen/poolgen/internal/probe"
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// Pool is the contract every poolgen pool offers, generic or generated.
+type Pool[T any] interface {
+	Submit(ctx context.Context, t T) error
+	TrySubmit(t T) error
+	Shutdown(ctx context.Context) error
+	ShutdownNow() []T
+	Stats() poolrt.Stats
+}
+
+// Impl describes one pool implementation for the suite.
+type Impl[T any] struct {
+	// Name names the row; it becomes the subtest's name.
+	Name string
+	// New creates a pool. Wrap a constructor with [Adapt].
+	New func(opts ...poolrt.Option) (Pool[T], error)
+	// Task makes task id of ctl; ID reads the id back from a task (the
+	// suite identifies the tasks ShutdownNow returns and the tasks in
+	// panic reports by it).
+	Task func(ctl *probe.Control, id int) T
+	ID   func(T) int
+
+	// Pattern is the pool's pattern, for the options it must accept or
+	// reject; zero means poolrt.Fixed.
+	Pattern poolrt.Pattern
+	// Workers returns the options that make the pool run exactly n workers
+	// at all times; nil means poolrt.Workers(n). (A dynamic pool would
+	// pin its minimum and maximum to n.)
+	Workers func(n int) []poolrt.Option
+	// Reorders is set for pools that may start tasks out of submission
+	// order even with a single worker (priority pools): the FIFO test and
+	// the exact queue-wait figures of the latency test are skipped.
+	Reorders bool
+}
+
+// Adapt turns a pool constructor into an Impl's New. It returns a nil Pool
+// (not a typed nil pointer in an interface) when the constructor returns a
+// nil pool, so that the suite can tell "no pool" from "a pool".
+func Adapt[T any, P Pool[T]](newPool func(opts ...poolrt.Option) (P, error)) func(opts ...poolrt.Option) (Pool[T], error) {
+	return func(opts ...poolrt.Option) (Pool[T], error) {
+		p, err := newPool(opts...)
+		var zero P
+		if any(p) == any(zero) {
+			return nil, err
+		}
+		return p, err
+	}
+}
+
+// Run runs the whole suite over impl, as a subtest named impl.Name.
+func Run[T any](t *testing.T, impl Impl[T]) {
+	t.Helper()
+	if impl.Name == "" || impl.New == nil || impl.Task == nil || impl.ID == nil {
+		t.Fatalf("conformance: Impl %q needs Name, New, Task and ID", impl.Name)
+	}
+	if impl.Pattern == 0 {
+		impl.Pattern = poolrt.Fixed
+	}
+	s := &suite[T]{Impl: impl}
+	t.Run(impl.Name, func(t *testing.T) {
+		for _, tc := range cases[T]() {
+			t.Run(tc.name, func(t *testing.T) {
+				// Registered first, so it runs after the test's own
+				// cleanups have shut its pools down.
+				t.Cleanup(func() { goleak.VerifyNone(t) })
+				tc.run(t, s)
+			})
+		}
+	})
+}
+
+type testCase[T any] struct {
+	name string
+	run  func(*testing.T, *suite[T])
+}
+
+// cases lists every test of the suite, in the order they run.
+func cases[T any]() []testCase[T] {
+	return []testCase[T]{
+		{"ExactlyOnce", testExactlyOnce[T]},
+		{"ShutdownRace", testShutdownRace[T]},
+		{"ShutdownNowRace", testShutdownNowRace[T]},
+		{"ShutdownNowUnderLoad", testShutdownNowUnderLoad[T]},
+		{"ShutdownNowMidBatch", testShutdownNowMidBatch[T]},
+		{"ShutdownDrains", testShutdownDrains[T]},
+		{"ShutdownTimeout", testShutdownTimeout[T]},
+		{"SubmitBlocks", testSubmitBlocks[T]},
+		{"TrySubmitFull", testTrySubmitFull[T]},
+		{"Reject", testReject[T]},
+		{"CallerRuns", testCallerRuns[T]},
+		{"TaskContext", testTaskContext[T]},
+		{"Panics", testPanics[T]},
+		{"PanicMidBatch", testPanicMidBatch[T]},
+		{"FIFO", testFIFO[T]},
+		{"QueueCapacity", testQueueCapacity[T]},
+		{"QueueBound", testQueueBound[T]},
+		{"ConfigErrors", testConfigErrors[T]},
+		{"Defaults", testDefaults[T]},
+		{"StatsGauges", testStatsGauges[T]},
+		{"Latency", testLatency[T]},
+		{"MetricsOff", testMetricsOff[T]},
+		{"ZeroAllocs", testZeroAllocs[T]},
+	}
+}
+
+// suite is an Impl with the helpers the tests share.
+type suite[T any] struct {
+	Impl[T]
+}
+
+func (s *suite[T]) workerOpts(n int) []poolrt.Option {
+	if s.Workers != nil {
+		return s.Workers(n)
+	}
+	return []poolrt.Option{poolrt.Workers(n)}
+}
+
+// start creates a pool of exactly workers workers, configured by opts, and
+// makes sure it is stopped when the test ends.
+func (s *suite[T]) start(t *testing.T, workers int, opts ...poolrt.Option) Pool[T] {
+	t.Helper()
+	all := append(s.workerOpts(workers), opts...)
+	p, err := s.New(all...)
+	if err != nil {
+		t.Fatalf("New(%v): %v", all, err)
+	}
+	if p == nil {
+		t.Fatalf("New(%v) returned a nil pool and no error", all)
+	}
+	t.Cleanup(func() { p.ShutdownNow() })
+	return p
+}
+
+// ids returns the ids of tasks.
+func (s *suite[T]) ids(tasks []T) []int {
+	out := make([]int, len(tasks))
+	for i, task := range tasks {
+		out[i] = s.ID(task)
+	}
+	return out
+}
