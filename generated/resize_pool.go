@@ -19,6 +19,337 @@ var _ interface {
 
 // Pools for Resize (fixed), specialised from github.com/poolgen/poolgen/templates.
 
+// idleSpins is how many times an idle worker yields and looks for work
+// before it parks. Parking and waking cost a few microseconds of scheduler
+// work, mostly on the submitter that wakes; a few yields bridge the short
+// gaps of a steady stream without burning a core when the pool is idle.
+const resizeIdleSpins = 4
+
+// resizeEngine is the machinery ResizeFixedPool and DynamicPool share: a sharded queue
+// fed by submitters, drained in batches by worker goroutines, with
+// parking, panic recovery, shutdown and metrics. It can grow and shrink
+// its worker count (resize); the fixed pool never asks it to.
+type resizeEngine struct {
+	life  poolrt.Lifecycle
+	q     resizeQueue
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	set   poolrt.Settings
+
+	// target is how many workers should run: worker slots [0, target)
+	// are filled, and a worker whose slot is at or above target retires
+	// at its next idle moment.
+	target  atomic.Int32
+	mu      sync.Mutex      // guards workers' alive flags, spawning and returned
+	workers []*resizeWorker // by slot; nil until first used
+	// returned: ShutdownNow has handed the unstarted tasks back.
+	returned bool
+}
+
+// resizeWorker is one worker slot's state. It lives in the engine, not on the
+// worker goroutine's stack, so that a replacement goroutine (after a
+// panic) resumes the batch and ShutdownNow can collect the tasks it never
+// started.
+type resizeWorker struct {
+	id      int
+	home    int // home shard
+	pos, n  int // buf[pos:n] are taken but not yet started
+	from    int // the shard buf was taken from
+	exiting bool
+	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	meter   *poolrt.WorkerMeter
+	buf     [resizeMaxBatch]resizeSlot
+	_       [poolrt.CacheLinePad]byte
+}
+
+// init prepares an engine for up to slots workers and starts workers of
+// them.
+func (e *resizeEngine) init(set poolrt.Settings, slots, workers int) {
+	e.set = set
+	e.meter = poolrt.NewMeter(&set, slots, set.Shards)
+	e.sleep = poolrt.NewSleepers(slots)
+	e.workers = make([]*resizeWorker, slots)
+	e.q.init(set.QueueSize, set.Shards, workers, e.meter)
+	e.life.Init(0)
+	e.resize(workers)
+}
+
+// resize sets the number of workers: it starts workers in empty slots
+// below n, and wakes parked workers at or above n so that they retire.
+// Busy ones retire when they next run out of work.
+func (e *resizeEngine) resize(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.life.State() != poolrt.Open {
+		return
+	}
+	e.target.Store(int32(n))
+	e.q.setWorkers(n)
+	for id := range n {
+		w := e.workers[id]
+		if w == nil {
+			w = &resizeWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			e.workers[id] = w
+		}
+		if !w.alive {
+			w.alive, w.exiting = true, false
+			w.meter.Start(e.meter.Now())
+			e.life.WorkerStarted()
+			go e.work(w)
+		}
+	}
+	for id := n; id < len(e.workers); id++ {
+		if w := e.workers[id]; w != nil && w.alive {
+			e.sleep.WakeID(id)
+		}
+	}
+}
+
+// workers returns the number of live worker goroutines.
+func (e *resizeEngine) live() int { return e.life.Live() }
+
+func (e *resizeEngine) submit(ctx context.Context, t Resize) error {
+	r := e.q.push(t)
+	if r == resizePushed {
+		e.sleep.Wake()
+		return nil
+	}
+	return e.submitSlow(ctx, t, r)
+}
+
+func (e *resizeEngine) trySubmit(t Resize) error {
+	switch e.q.push(t) {
+	case resizePushed:
+		e.sleep.Wake()
+		return nil
+	case resizePushClosed:
+		return poolrt.ErrClosed
+	}
+	if e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+func (e *resizeEngine) submitSlow(ctx context.Context, t Resize, r resizePushResult) error {
+	if r == resizePushClosed || e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch e.set.Backpressure {
+	case poolrt.Reject:
+		e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		e.runCaller(t)
+		return nil
+	}
+	e.life.BeginWait()
+	defer e.life.EndWait()
+	for {
+		switch e.q.push(t) {
+		case resizePushed:
+			e.sleep.Wake()
+			e.life.PassRoom()
+			return nil
+		case resizePushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := e.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// runCaller runs t on the submitter's goroutine (CallerRuns policy),
+// recovering a panic so that it never reaches the caller.
+func (e *resizeEngine) runCaller(t Resize) {
+	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
+	panicking := true
+	defer func() {
+		if panicking {
+			e.meter.CallerDone(nil, true)
+			e.set.TaskPanicked(t, recover())
+		}
+	}()
+	err := t.Run(e.life.Context())
+	panicking = false
+	e.meter.CallerDone(err, false)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// work is a worker's loop: take a batch, run it, repeat.
+func (e *resizeEngine) work(w *resizeWorker) {
+	defer e.workerExit(w)
+	ctx := e.life.Context()
+	for {
+		if w.pos == w.n && !e.refill(w) {
+			w.exiting = true
+			return
+		}
+		if e.life.State() == poolrt.Stopped {
+			w.exiting = true
+			return
+		}
+		s := &w.buf[w.pos]
+		w.pos++
+		e.q.release(w.from, 1) // its queue slot is free once it starts
+		e.life.Room()
+		if s.enq == 0 {
+			err := s.task.Run(ctx)
+			w.meter.Done(err)
+			if err != nil {
+				e.set.TaskFailed(err)
+			}
+			continue
+		}
+		e.runTimed(w, s)
+	}
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (e *resizeEngine) runTimed(w *resizeWorker, s *resizeSlot) {
+	m := &e.meter.Shards[w.home]
+	start := e.meter.Now()
+	m.Wait.Record(time.Duration(start - s.enq))
+	err := s.task.Run(e.life.Context())
+	d := e.meter.Since(start)
+	m.Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	w.meter.Done(err)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// refill takes the worker's next batch, waiting for one if need be. It
+// reports false when the worker should exit.
+func (e *resizeEngine) refill(w *resizeWorker) bool {
+	clear(w.buf[:w.n]) // drop references to finished tasks
+	w.pos, w.n = 0, 0
+	for {
+		if e.life.State() == poolrt.Stopped || e.retired(w) {
+			return false
+		}
+		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+			w.n, w.from = n, from
+			w.meter.SetBusy(true)
+			return true
+		}
+		w.meter.SetBusy(false)
+		if !e.idle(w) {
+			return false
+		}
+	}
+}
+
+// retired reports whether the worker's slot is above the target size.
+func (e *resizeEngine) retired(w *resizeWorker) bool {
+	return w.id >= int(e.target.Load())
+}
+
+// idle waits until there may be work. It reports false when the worker
+// should exit: the pool is stopped, or draining with nothing left.
+func (e *resizeEngine) idle(w *resizeWorker) bool {
+	for range resizeIdleSpins {
+		if st := e.life.State(); st != poolrt.Open {
+			return st == poolrt.Draining && !e.q.empty()
+		}
+		if !e.q.empty() {
+			return true
+		}
+		runtime.Gosched()
+	}
+	e.sleep.Register(w.id)
+	// Look again after registering: a submitter that pushed before seeing
+	// us parked did not wake anyone, and a resize or Stop that woke the
+	// parked workers before we registered did not wake us.
+	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+		if !e.sleep.Cancel(w.id) {
+			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
+		}
+		st := e.life.State()
+		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	e.sleep.Wait(w.id)
+	return true
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping or the slot retired), or because its task panicked or called
+// runtime.Goexit, in which case the panic is counted and reported and a
+// new goroutine takes the worker's place.
+func (e *resizeEngine) workerExit(w *resizeWorker) {
+	if w.exiting {
+		e.mu.Lock()
+		w.alive = false
+		w.meter.Stop(e.meter.Now())
+		e.mu.Unlock()
+		e.life.WorkerExited()
+		return
+	}
+	v := recover()
+	var t Resize
+	if w.pos > 0 {
+		t = w.buf[w.pos-1].task
+	}
+	w.meter.Panicked.Add(1)
+	e.set.TaskPanicked(t, v)
+	go e.work(w)
+}
+
+// shutdown stops intake, lets the workers finish the queue and waits.
+func (e *resizeEngine) shutdown(ctx context.Context) error {
+	e.stop(poolrt.Draining)
+	return e.life.Wait(ctx)
+}
+
+// shutdownNow stops the workers and returns every task that never
+// started, from the workers' batches first (they are older), then the
+// queue. Only the first call returns tasks.
+func (e *resizeEngine) shutdownNow() []Resize {
+	e.stop(poolrt.Stopped)
+	<-e.life.Exited()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.returned {
+		return nil
+	}
+	e.returned = true
+	var out []Resize
+	for _, w := range e.workers {
+		if w == nil {
+			continue
+		}
+		for j := w.pos; j < w.n; j++ {
+			out = append(out, w.buf[j].task)
+		}
+		if w.pos < w.n {
+			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		}
+		clear(w.buf[:])
+		w.pos, w.n = 0, 0
+	}
+	out = e.q.drain(out)
+	e.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker. A
+// pool that never started a worker has exited at once.
+func (e *resizeEngine) stop(to poolrt.State) {
+	e.mu.Lock() // no resize starts workers from here on
+	e.life.Stop(to, e.q.close)
+	e.mu.Unlock()
+	e.sleep.WakeAll()
+}
+
+func (e *resizeEngine) stats() poolrt.Stats {
+	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+}
+
 // ResizeFixedPool runs tasks of type Resize on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
 //
@@ -33,45 +364,10 @@ var _ interface {
 // its worker is replaced and the pool keeps serving.
 //
 // A ResizeFixedPool is safe for concurrent use. Create one with NewResizeFixedPool.
+// Its methods must not be called from inside a task's Run: Shutdown and
+// ShutdownNow would wait for the calling task itself.
 type ResizeFixedPool struct {
-	state atomic.Uint32 // read by workers between tasks
-	_     [poolrt.CacheLinePad - 4]byte
-	// waiting counts submitters blocked on a full queue; workers read it
-	// after every batch they take.
-	waiting atomic.Int32
-	_       [poolrt.CacheLinePad - 4]byte
-
-	q       resizeQueue
-	workers []resizeFixedWorker
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
-	set     poolrt.Settings
-
-	ctx    context.Context // passed to every Run; cancelled by ShutdownNow
-	cancel context.CancelFunc
-
-	space   chan struct{} // a token: a worker made room (capacity 1)
-	closing chan struct{} // closed when intake stops
-	exited  chan struct{} // closed when the last worker has exited
-	live    atomic.Int32  // workers not yet exited
-
-	closeOnce sync.Once
-	mu        sync.Mutex // guards returned
-	returned  bool       // ShutdownNow has handed the unstarted tasks back
-}
-
-// resizeFixedWorker is one worker's state. It lives in the pool, not on the
-// worker's stack, so that a replacement worker (after a panic) resumes the
-// batch and ShutdownNow can collect the tasks it never started.
-type resizeFixedWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	buf     [resizeMaxBatch]resizeSlot
-	_       [poolrt.CacheLinePad]byte
+	e resizeEngine
 }
 
 // NewResizeFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -83,318 +379,40 @@ func NewResizeFixedPool(opts ...poolrt.Option) (*ResizeFixedPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &ResizeFixedPool{
-		set:     set,
-		meter:   poolrt.NewMeter(&set, set.Workers, set.Shards),
-		sleep:   poolrt.NewSleepers(set.Workers),
-		workers: make([]resizeFixedWorker, set.Workers),
-		space:   make(chan struct{}, 1),
-		closing: make(chan struct{}),
-		exited:  make(chan struct{}),
-	}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.q.init(set.QueueSize, set.Shards, set.Workers, p.meter)
-	p.live.Store(int32(set.Workers))
-	for i := range p.workers {
-		w := &p.workers[i]
-		w.id, w.home, w.meter = i, i%set.Shards, &p.meter.Workers[i]
-		go p.work(w)
-	}
+	p := new(ResizeFixedPool)
+	p.e.init(set, set.Workers, set.Workers)
 	return p, nil
 }
 
 // Submit queues t, waiting while the queue is full (under the default
 // poolrt.Block policy) until there is room, ctx is done (ctx's error is
-// returned) or the pool shuts down (ErrClosed). Under poolrt.Reject it
-// returns poolrt.ErrQueueFull instead of waiting; under poolrt.CallerRuns it
-// runs t on the calling goroutine. ctx only bounds the wait: the task runs
-// with the pool's context.
-func (p *ResizeFixedPool) Submit(ctx context.Context, t Resize) error {
-	r := p.q.push(t)
-	if r == resizePushed {
-		p.sleep.Wake()
-		return nil
-	}
-	return p.submitSlow(ctx, t, r)
-}
+// returned) or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject
+// it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
+// wait: the task runs with the pool's context.
+func (p *ResizeFixedPool) Submit(ctx context.Context, t Resize) error { return p.e.submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
-func (p *ResizeFixedPool) TrySubmit(t Resize) error {
-	switch p.q.push(t) {
-	case resizePushed:
-		p.sleep.Wake()
-		return nil
-	case resizePushClosed:
-		return poolrt.ErrClosed
-	}
-	if p.state.Load() != resizeStateOpen {
-		return poolrt.ErrClosed
-	}
-	p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-func (p *ResizeFixedPool) submitSlow(ctx context.Context, t Resize, r resizePushResult) error {
-	if r == resizePushClosed || p.state.Load() != resizeStateOpen {
-		return poolrt.ErrClosed
-	}
-	switch p.set.Backpressure {
-	case poolrt.Reject:
-		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		p.runCaller(t)
-		return nil
-	}
-	// Register as waiting before retrying: a worker that makes room after
-	// our retry failed then sees waiting > 0 and leaves a token in space.
-	p.waiting.Add(1)
-	defer p.waiting.Add(-1)
-	for {
-		switch p.q.push(t) {
-		case resizePushed:
-			p.sleep.Wake()
-			if p.waiting.Load() > 1 && p.q.len() < p.q.capacity {
-				p.signalSpace() // pass the wake-up on: there may be room for more
-			}
-			return nil
-		case resizePushClosed:
-			return poolrt.ErrClosed
-		}
-		select {
-		case <-p.space:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-p.closing:
-			return poolrt.ErrClosed
-		}
-	}
-}
-
-func (p *ResizeFixedPool) signalSpace() {
-	select {
-	case p.space <- struct{}{}:
-	default:
-	}
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
-func (p *ResizeFixedPool) runCaller(t Resize) {
-	p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			p.meter.CallerDone(nil, true)
-			p.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(p.ctx)
-	panicking = false
-	p.meter.CallerDone(err, false)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
-}
-
-// work is a worker's loop: take a batch, run it, repeat.
-func (p *ResizeFixedPool) work(w *resizeFixedWorker) {
-	defer p.workerExit(w)
-	for {
-		if w.pos == w.n && !p.refill(w) {
-			w.exiting = true
-			return
-		}
-		if p.state.Load() == resizeStateStopped {
-			w.exiting = true
-			return
-		}
-		s := &w.buf[w.pos]
-		w.pos++
-		p.started(w)
-		if s.enq == 0 {
-			err := s.task.Run(p.ctx)
-			w.meter.Done(err)
-			if err != nil {
-				p.set.TaskFailed(err)
-			}
-			continue
-		}
-		p.runTimed(w, s)
-	}
-}
-
-// started returns the queue slot of the task the worker is about to start
-// and passes a wake-up to a submitter waiting for room.
-func (p *ResizeFixedPool) started(w *resizeFixedWorker) {
-	p.q.release(w.from, 1)
-	if p.waiting.Load() > 0 {
-		p.signalSpace()
-	}
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (p *ResizeFixedPool) runTimed(w *resizeFixedWorker, s *resizeSlot) {
-	m := &p.meter.Shards[w.home]
-	start := p.meter.Now()
-	m.Wait.Record(time.Duration(start - s.enq))
-	err := s.task.Run(p.ctx)
-	d := p.meter.Since(start)
-	m.Run.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
-	w.meter.Done(err)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
-}
-
-// refill takes the worker's next batch, waiting for one if need be. It
-// reports false when the worker should exit.
-func (p *ResizeFixedPool) refill(w *resizeFixedWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
-	for {
-		if p.state.Load() == resizeStateStopped {
-			return false
-		}
-		if n, from := p.q.take(w.home, w.buf[:]); n > 0 {
-			w.n, w.from = n, from
-			w.meter.SetBusy(true)
-			return true
-		}
-		w.meter.SetBusy(false)
-		if !p.idle(w) {
-			return false
-		}
-	}
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (p *ResizeFixedPool) idle(w *resizeFixedWorker) bool {
-	for range resizeIdleSpins {
-		if st := p.state.Load(); st != resizeStateOpen {
-			return st == resizeStateDraining && !p.q.empty()
-		}
-		if !p.q.empty() {
-			return true
-		}
-		runtime.Gosched()
-	}
-	p.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone.
-	if p.state.Load() != resizeStateOpen || !p.q.empty() {
-		if !p.sleep.Cancel(w.id) {
-			p.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := p.state.Load()
-		return st == resizeStateOpen || st == resizeStateDraining && !p.q.empty()
-	}
-	p.sleep.Wait(w.id)
-	return true
-}
-
-// workerExit runs when a worker's goroutine ends: normally, or because its
-// task panicked or called runtime.Goexit, in which case the panic is
-// counted and reported and a new goroutine takes the worker's place.
-func (p *ResizeFixedPool) workerExit(w *resizeFixedWorker) {
-	if w.exiting {
-		w.meter.SetBusy(false)
-		if p.live.Add(-1) == 0 {
-			close(p.exited)
-		}
-		return
-	}
-	v := recover()
-	var t Resize
-	if w.pos > 0 {
-		t = w.buf[w.pos-1].task
-	}
-	w.meter.Panicked.Add(1)
-	p.set.TaskPanicked(t, v)
-	go p.work(w)
-}
+func (p *ResizeFixedPool) TrySubmit(t Resize) error { return p.e.trySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
 // the moment Shutdown is called. If ctx is done first, Shutdown returns
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
-func (p *ResizeFixedPool) Shutdown(ctx context.Context) error {
-	p.stop(resizeStateDraining)
-	select {
-	case <-p.exited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
+// submitters' own: Shutdown does not wait for them.
+func (p *ResizeFixedPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ResizeFixedPool) ShutdownNow() []Resize {
-	p.stop(resizeStateStopped)
-	p.cancel()
-	<-p.exited
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []Resize
-	for i := range p.workers {
-		w := &p.workers[i]
-		for j := w.pos; j < w.n; j++ {
-			out = append(out, w.buf[j].task)
-		}
-		if w.pos < w.n {
-			p.q.release(w.from, w.n-w.pos) // tasks handed back never start
-		}
-		clear(w.buf[:])
-		w.pos, w.n = 0, 0
-	}
-	out = p.q.drain(out)
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake and moves the pool to state to (never backwards).
-func (p *ResizeFixedPool) stop(to uint32) {
-	p.closeOnce.Do(func() {
-		p.q.close()
-		close(p.closing)
-	})
-	for {
-		cur := p.state.Load()
-		if cur >= to || p.state.CompareAndSwap(cur, to) {
-			break
-		}
-	}
-	p.sleep.WakeAll()
-}
+func (p *ResizeFixedPool) ShutdownNow() []Resize { return p.e.shutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ResizeFixedPool) Stats() poolrt.Stats {
-	return p.meter.Snapshot(int(p.live.Load()), p.q.len(), p.q.capacity)
-}
-
-// Pool states, in the only order they are entered.
-const (
-	resizeStateOpen     uint32 = iota // accepting tasks
-	resizeStateDraining               // intake stopped; workers finish the queue, then exit
-	resizeStateStopped                // intake stopped; workers exit after their current task
-)
-
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const resizeIdleSpins = 4
+func (p *ResizeFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 
 // maxBatch bounds how many tasks a worker takes from a shard under one lock
 // acquisition. Taking tasks in batches is the biggest single lever on the
@@ -545,8 +563,8 @@ type resizeQueue struct {
 	// a victim's, so that a batch never hides from idle workers tasks they
 	// could run: half when each shard has one worker, less when workers
 	// share shards, everything when there is a single worker.
-	homeDiv  int
-	stealDiv int
+	homeDiv  atomic.Int32
+	stealDiv atomic.Int32
 	clock    *poolrt.Clock
 	every    int // latency sampling period, 0 = off
 }
@@ -556,11 +574,7 @@ type resizeQueue struct {
 func (q *resizeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]resizeShard, nshards)
 	q.capacity = capacity
-	share := (nworkers + nshards - 1) / nshards // workers per shard
-	q.homeDiv, q.stealDiv = share+1, max(2, share)
-	if nworkers == 1 {
-		q.homeDiv = 1
-	}
+	q.setWorkers(nworkers)
 	q.clock = &m.Clock
 	q.every = m.SampleEvery
 	for i := range q.shards {
@@ -573,6 +587,18 @@ func (q *resizeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
 	}
+}
+
+// setWorkers adapts the batch sizes to nworkers workers.
+func (q *resizeQueue) setWorkers(nworkers int) {
+	nshards := len(q.shards)
+	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
+	home := share + 1
+	if nworkers <= 1 {
+		home = 1
+	}
+	q.homeDiv.Store(int32(home))
+	q.stealDiv.Store(int32(max(2, share)))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -613,7 +639,7 @@ func (q *resizeQueue) push(t Resize) resizePushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *resizeQueue) take(home int, dst []resizeSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, q.homeDiv); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -629,7 +655,7 @@ func (q *resizeQueue) take(home int, dst []resizeSlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, q.stealDiv); k > 0 {
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
 			return k, v
 		}
 	}

@@ -22,7 +22,8 @@ func (c *Counter) Add(n uint64) { c.v.Store(c.v.Load() + n) }
 // Load returns the current value.
 func (c *Counter) Load() uint64 { return c.v.Load() }
 
-// WorkerMeter holds one worker's counters. Only that worker writes them.
+// WorkerMeter holds one worker slot's counters. Only the worker in the
+// slot writes them.
 type WorkerMeter struct {
 	_         [CacheLinePad]byte
 	Completed Counter // Run returned, with or without an error
@@ -30,6 +31,22 @@ type WorkerMeter struct {
 	Panicked  Counter // Run panicked
 	BusyNanos Counter // sampled run time × sampling period
 	busy      atomic.Bool
+	// Lifetimes of the slot's workers, for utilisation: the sum of those
+	// that exited, and the start of the live one (0: none).
+	lived Counter
+	since atomic.Int64
+}
+
+// Start records that a worker starts in the slot at clock stamp now.
+func (w *WorkerMeter) Start(now int64) { w.since.Store(now) }
+
+// Stop records that the slot's worker exits at clock stamp now.
+func (w *WorkerMeter) Stop(now int64) {
+	if s := w.since.Load(); s != 0 {
+		w.lived.Add(uint64(now - s))
+		w.since.Store(0)
+	}
+	w.SetBusy(false)
 }
 
 // SetBusy records whether the worker is running tasks (true) or looking for
@@ -85,7 +102,7 @@ func (c *Clock) Uptime() time.Duration { return time.Since(c.epoch) }
 // when Stats is read.
 type Meter struct {
 	Clock
-	Workers     []WorkerMeter
+	workers     []atomic.Pointer[WorkerMeter] // by worker slot, allocated on first use
 	Shards      []ShardMeter
 	SampleEvery int // 0 when latency metrics are off
 	// Caller counts the outcomes of tasks run on submitters' goroutines
@@ -108,11 +125,13 @@ func (m *Meter) CallerDone(err error, panicked bool) {
 }
 
 // NewMeter returns a meter for a pool with the given worker slots and
-// shards, configured by s.
+// shards, configured by s. A slot's counters are allocated when the slot
+// is first used, so a dynamic pool with a large maximum pays only for the
+// workers it runs.
 func NewMeter(s *Settings, workers, shards int) *Meter {
 	m := &Meter{
 		Clock:   NewClock(),
-		Workers: make([]WorkerMeter, workers),
+		workers: make([]atomic.Pointer[WorkerMeter], workers),
 		Shards:  make([]ShardMeter, shards),
 	}
 	if s.Metrics {
@@ -120,6 +139,22 @@ func NewMeter(s *Settings, workers, shards int) *Meter {
 	}
 	return m
 }
+
+// Worker returns slot id's meter, allocating it on first use. Pools call
+// it when they start a worker, before the worker runs.
+func (m *Meter) Worker(id int) *WorkerMeter {
+	if w := m.workers[id].Load(); w != nil {
+		return w
+	}
+	w := new(WorkerMeter)
+	if !m.workers[id].CompareAndSwap(nil, w) {
+		return m.workers[id].Load()
+	}
+	return w
+}
+
+// Slots returns the number of worker slots.
+func (m *Meter) Slots() int { return len(m.workers) }
 
 // Returned counts tasks handed back by ShutdownNow.
 func (m *Meter) Returned(n int) { m.returned.Add(uint64(n)) }
@@ -145,8 +180,8 @@ type Stats struct {
 
 	// Utilization is the estimated fraction of worker time spent running
 	// tasks since the pool started: sampled run time, scaled by the
-	// sampling period, over worker slots × uptime (0 when latency metrics
-	// are off).
+	// sampling period, over the time workers were alive (0 when latency
+	// metrics are off).
 	Utilization float64
 	Wait        Latency // queue wait: submit to start of Run
 	Run         Latency // run time
@@ -157,9 +192,17 @@ type Stats struct {
 // alone knows: live workers and the queue's depth and capacity.
 func (m *Meter) Snapshot(workers, queued, queueCap int) Stats {
 	st := Stats{Workers: workers, QueueDepth: queued, QueueCap: queueCap, Uptime: m.Uptime()}
-	var busyNanos uint64
-	for i := range m.Workers {
-		w := &m.Workers[i]
+	var busyNanos, lived uint64
+	now := m.Now()
+	for i := range m.workers {
+		w := m.workers[i].Load()
+		if w == nil {
+			continue
+		}
+		lived += w.lived.Load()
+		if s := w.since.Load(); s != 0 && s < now {
+			lived += uint64(now - s)
+		}
 		st.Completed += w.Completed.Load()
 		st.Failed += w.Failed.Load()
 		st.Panicked += w.Panicked.Load()
@@ -184,8 +227,8 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) Stats {
 	st.Panicked += m.Caller.Panicked.Load()
 	st.Returned = m.returned.Load()
 	st.Wait, st.Run = wait.Latency(), run.Latency()
-	if n := len(m.Workers); n > 0 && st.Uptime > 0 {
-		st.Utilization = min(1, float64(busyNanos)/(float64(n)*float64(st.Uptime)))
+	if lived > 0 {
+		st.Utilization = min(1, float64(busyNanos)/float64(lived))
 	}
 	return st
 }

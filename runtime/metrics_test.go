@@ -75,8 +75,8 @@ func TestCallerDone(t *testing.T) {
 func TestNewMeter(t *testing.T) {
 	s, _ := Resolve(Fixed, []Option{Workers(3), LatencySampling(4)})
 	m := NewMeter(&s, 5, 2)
-	if len(m.Workers) != 5 || len(m.Shards) != 2 || m.SampleEvery != 4 {
-		t.Fatalf("NewMeter: %d workers, %d shards, SampleEvery %d; want 5, 2, 4", len(m.Workers), len(m.Shards), m.SampleEvery)
+	if m.Slots() != 5 || len(m.Shards) != 2 || m.SampleEvery != 4 {
+		t.Fatalf("NewMeter: %d workers, %d shards, SampleEvery %d; want 5, 2, 4", m.Slots(), len(m.Shards), m.SampleEvery)
 	}
 	s, _ = Resolve(Fixed, []Option{LatencySampling(4), Metrics(false)})
 	if m := NewMeter(&s, 1, 1); m.SampleEvery != 0 {
@@ -119,9 +119,12 @@ func TestSnapshot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, _ := Resolve(Fixed, []Option{Workers(4), LatencySampling(1)})
 		m := NewMeter(&s, 4, 2)
+		w := []*WorkerMeter{m.Worker(0), m.Worker(1), m.Worker(2), m.Worker(3)}
+		for _, w := range w {
+			w.Start(m.Now())
+		}
 		time.Sleep(2 * time.Second)
 
-		w := m.Workers
 		w[0].Completed.Add(10)
 		w[0].Failed.Add(2)
 		w[1].Completed.Add(5)
@@ -165,7 +168,7 @@ func TestSnapshot(t *testing.T) {
 			Failed:      2 + 1,
 			Panicked:    1 + 2 + 1,
 			Returned:    5,
-			Utilization: 3.0 / (4 * 2), // 3 s busy over 4 workers × 2 s
+			Utilization: 3.0 / (4 * 2), // 3 s busy over 4 workers alive for 2 s
 			Uptime:      2 * time.Second,
 		}
 		gotWait, gotRun := st.Wait, st.Run
@@ -187,17 +190,20 @@ func TestSnapshotGauges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, _ := Resolve(Fixed, nil)
 		m := NewMeter(&s, 3, 1)
+		for i := range m.Slots() {
+			m.Worker(i).Start(m.Now())
+		}
 		noSlots := NewMeter(&s, 0, 1)
 
 		// At the epoch: no uptime, no utilisation (and no division by zero).
-		m.Workers[0].BusyNanos.Add(100)
+		m.Worker(0).BusyNanos.Add(100)
 		if st := m.Snapshot(3, 0, 8); st.Utilization != 0 || st.Uptime != 0 {
 			t.Errorf("at the epoch: Utilization %v, Uptime %v; want 0, 0", st.Utilization, st.Uptime)
 		}
 
 		time.Sleep(time.Second)
-		for i := range m.Workers {
-			m.Workers[i].SetBusy(true)
+		for i := range m.Slots() {
+			m.Worker(i).SetBusy(true)
 		}
 		// Fewer live workers than slots that claim to be busy: Busy is
 		// capped, Idle never negative.
@@ -213,12 +219,12 @@ func TestSnapshotGauges(t *testing.T) {
 		if st.Busy != 3 || st.Idle != 2 {
 			t.Errorf("Snapshot(5 workers): Busy %d, Idle %d; want 3, 2", st.Busy, st.Idle)
 		}
-		// Utilization is busy time over worker slots × uptime, whatever the
-		// number of live workers passed in.
+		// Utilization is busy time over the time workers were alive,
+		// whatever the number of live workers passed in.
 		want := 100 / (3 * float64(time.Second))
 		for _, live := range []int{0, 1, 3, 5} {
 			if u := m.Snapshot(live, 0, 8).Utilization; u != want {
-				t.Errorf("Snapshot(%d workers): Utilization %v, want %v (100 ns over 3 slots × 1 s)", live, u, want)
+				t.Errorf("Snapshot(%d workers): Utilization %v, want %v (100 ns over 3 workers × 1 s)", live, u, want)
 			}
 		}
 		// A meter without worker slots: no division by zero.
@@ -227,12 +233,12 @@ func TestSnapshotGauges(t *testing.T) {
 		}
 
 		// Sampled busy time can overestimate: Utilization stays ≤ 1.
-		m.Workers[1].BusyNanos.Add(uint64(time.Hour))
+		m.Worker(1).BusyNanos.Add(uint64(time.Hour))
 		if st := m.Snapshot(3, 0, 8); st.Utilization != 1 {
 			t.Errorf("Utilization = %v, want capped at 1", st.Utilization)
 		}
-		for i := range m.Workers {
-			m.Workers[i].SetBusy(false)
+		for i := range m.Slots() {
+			m.Worker(i).SetBusy(false)
 		}
 		if st := m.Snapshot(3, 0, 8); st.Busy != 0 || st.Idle != 3 {
 			t.Errorf("after SetBusy(false): Busy %d, Idle %d; want 0, 3", st.Busy, st.Idle)
@@ -244,9 +250,11 @@ func TestSnapshotUtilizationRange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, _ := Resolve(Fixed, nil)
 		m := NewMeter(&s, 2, 1)
+		m.Worker(0).Start(m.Now())
+		m.Worker(1).Start(m.Now())
 		for step := range 10 {
 			time.Sleep(100 * time.Millisecond)
-			m.Workers[step%2].BusyNanos.Add(uint64(100 * time.Millisecond)) // one of two workers busy
+			m.Worker(step%2).BusyNanos.Add(uint64(100 * time.Millisecond)) // one of two workers busy
 			u := m.Snapshot(2, 0, 1).Utilization
 			if u < 0 || u > 1 {
 				t.Fatalf("Utilization %v out of [0, 1]", u)
@@ -268,11 +276,11 @@ func TestHotPathAllocs(t *testing.T) {
 	var sink int
 	tests := map[string]func(){
 		"Histogram.Record": func() { m.Shards[0].Wait.Record(12345) },
-		"Counter.Add":      func() { m.Workers[0].Completed.Add(1) },
-		"WorkerMeter.Done": func() { m.Workers[0].Done(err) },
+		"Counter.Add":      func() { m.Worker(0).Completed.Add(1) },
+		"WorkerMeter.Done": func() { m.Worker(0).Done(err) },
 		"WorkerMeter.SetBusy": func() {
-			m.Workers[1].SetBusy(true)
-			m.Workers[1].SetBusy(false)
+			m.Worker(1).SetBusy(true)
+			m.Worker(1).SetBusy(false)
 		},
 		"Meter.CallerDone": func() { m.CallerDone(err, false) },
 		"Clock":            func() { sink += int(m.Since(m.Now())) },
@@ -289,4 +297,27 @@ func TestHotPathAllocs(t *testing.T) {
 		}
 	}
 	_ = sink
+}
+
+// TestUtilizationLifetimes: utilisation is busy time over the time workers
+// were alive, so a slot whose worker retired stops counting.
+func TestUtilizationLifetimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := Resolve(Dynamic, nil)
+		m := NewMeter(&s, 4, 1)
+		m.Worker(0).Start(m.Now())
+		m.Worker(1).Start(m.Now())
+		time.Sleep(time.Second)
+		m.Worker(1).Stop(m.Now()) // alive 1 s
+		m.Worker(0).BusyNanos.Add(uint64(time.Second))
+		time.Sleep(time.Second) // worker 0 alive 2 s
+		if u := m.Snapshot(1, 0, 1).Utilization; u != 1.0/3 {
+			t.Fatalf("Utilization = %v, want 1/3 (1 s busy over 3 worker-seconds)", u)
+		}
+		m.Worker(1).Start(m.Now())
+		time.Sleep(time.Second) // 1 + 1 and 3
+		if u := m.Snapshot(2, 0, 1).Utilization; u != 1.0/5 {
+			t.Fatalf("Utilization = %v, want 1/5", u)
+		}
+	})
 }

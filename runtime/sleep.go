@@ -23,19 +23,19 @@ type Sleepers struct {
 	wake   []chan struct{} // one per worker id, capacity 1
 }
 
-// NewSleepers returns a Sleepers for worker ids 0..n-1.
+// NewSleepers returns a Sleepers for worker ids 0..n-1. A worker's wake
+// channel is made the first time it parks.
 func NewSleepers(n int) *Sleepers {
-	s := &Sleepers{stack: make([]int32, 0, n), wake: make([]chan struct{}, n)}
-	for i := range s.wake {
-		s.wake[i] = make(chan struct{}, 1)
-	}
-	return s
+	return &Sleepers{wake: make([]chan struct{}, n)}
 }
 
 // Register marks worker id as about to park. The worker must then look for
 // work once more and call Cancel or Wait.
 func (s *Sleepers) Register(id int) {
 	s.mu.Lock()
+	if s.wake[id] == nil {
+		s.wake[id] = make(chan struct{}, 1)
+	}
 	s.stack = append(s.stack, int32(id))
 	s.parked.Store(int32(len(s.stack)))
 	s.mu.Unlock()
@@ -57,12 +57,32 @@ func (s *Sleepers) Cancel(id int) bool {
 	return false
 }
 
-// Wait parks worker id until it is woken.
-func (s *Sleepers) Wait(id int) { <-s.wake[id] }
+// Wait parks worker id, which has registered, until it is woken.
+func (s *Sleepers) Wait(id int) { <-s.C(id) }
 
 // C returns worker id's wake channel, for workers that must also wait on a
-// timer or another event. A receive from it stands for Wait.
-func (s *Sleepers) C(id int) <-chan struct{} { return s.wake[id] }
+// timer or another event. A receive from it stands for Wait. The worker
+// must have registered once.
+func (s *Sleepers) C(id int) <-chan struct{} {
+	s.mu.Lock()
+	c := s.wake[id]
+	s.mu.Unlock()
+	return c
+}
+
+// WakeID wakes worker id if it is parked (a dynamic pool retiring it).
+func (s *Sleepers) WakeID(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.stack) - 1; i >= 0; i-- {
+		if s.stack[i] == int32(id) {
+			s.stack = append(s.stack[:i], s.stack[i+1:]...)
+			s.parked.Store(int32(len(s.stack)))
+			s.wake[id] <- struct{}{} // never blocks: one token per Register
+			return
+		}
+	}
+}
 
 // Wake wakes one parked worker, if any. It costs one atomic load when none
 // is parked.

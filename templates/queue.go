@@ -156,8 +156,8 @@ type queue[T any] struct {
 	// a victim's, so that a batch never hides from idle workers tasks they
 	// could run: half when each shard has one worker, less when workers
 	// share shards, everything when there is a single worker.
-	homeDiv  int
-	stealDiv int
+	homeDiv  atomic.Int32
+	stealDiv atomic.Int32
 	clock    *poolrt.Clock
 	every    int // latency sampling period, 0 = off
 }
@@ -167,11 +167,7 @@ type queue[T any] struct {
 func (q *queue[T]) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]shard[T], nshards)
 	q.capacity = capacity
-	share := (nworkers + nshards - 1) / nshards // workers per shard
-	q.homeDiv, q.stealDiv = share+1, max(2, share)
-	if nworkers == 1 {
-		q.homeDiv = 1
-	}
+	q.setWorkers(nworkers)
 	q.clock = &m.Clock
 	q.every = m.SampleEvery
 	for i := range q.shards {
@@ -184,6 +180,18 @@ func (q *queue[T]) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
 	}
+}
+
+// setWorkers adapts the batch sizes to nworkers workers.
+func (q *queue[T]) setWorkers(nworkers int) {
+	nshards := len(q.shards)
+	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
+	home := share + 1
+	if nworkers <= 1 {
+		home = 1
+	}
+	q.homeDiv.Store(int32(home))
+	q.stealDiv.Store(int32(max(2, share)))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -224,7 +232,7 @@ func (q *queue[T]) push(t T) pushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
-	if k := q.shards[home].pop(dst, q.homeDiv); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -240,7 +248,7 @@ func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, q.stealDiv); k > 0 {
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
 			return k, v
 		}
 	}

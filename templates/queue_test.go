@@ -183,13 +183,13 @@ func (md *queueModel) take(home int, dst []slot[int]) {
 	}
 	// The home shard first, taking 1/homeDiv of it; else a steal, taking
 	// 1/stealDiv of the victim's tasks.
-	div := md.q.homeDiv
+	div := int(md.q.homeDiv.Load())
 	if len(md.shards[home]) > 0 {
 		if from != home {
 			t.Fatalf("take(%d) took from shard %d while the home shard holds %d", home, from, len(md.shards[home]))
 		}
 	} else {
-		div = md.q.stealDiv
+		div = int(md.q.stealDiv.Load())
 	}
 	nb := len(md.shards[from])
 	if want := min(len(dst), (nb+div-1)/div); k != want {
@@ -295,9 +295,9 @@ func FuzzQueue(f *testing.F) {
 		if nworkers == 1 {
 			wantHome = 1
 		}
-		if q.homeDiv != wantHome || q.stealDiv != wantSteal {
+		if int(q.homeDiv.Load()) != wantHome || int(q.stealDiv.Load()) != wantSteal {
 			t.Fatalf("%d workers, %d shards: homeDiv, stealDiv = %d, %d; want %d, %d",
-				nworkers, nshards, q.homeDiv, q.stealDiv, wantHome, wantSteal)
+				nworkers, nshards, q.homeDiv.Load(), q.stealDiv.Load(), wantHome, wantSteal)
 		}
 
 		md := &queueModel{

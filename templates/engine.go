@@ -1,0 +1,342 @@
+package templates
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// idleSpins is how many times an idle worker yields and looks for work
+// before it parks. Parking and waking cost a few microseconds of scheduler
+// work, mostly on the submitter that wakes; a few yields bridge the short
+// gaps of a steady stream without burning a core when the pool is idle.
+const idleSpins = 4
+
+// engine is the machinery FixedPool and DynamicPool share: a sharded queue
+// fed by submitters, drained in batches by worker goroutines, with
+// parking, panic recovery, shutdown and metrics. It can grow and shrink
+// its worker count (resize); the fixed pool never asks it to.
+type engine[T Task] struct {
+	life  poolrt.Lifecycle
+	q     queue[T]
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	set   poolrt.Settings
+
+	// target is how many workers should run: worker slots [0, target)
+	// are filled, and a worker whose slot is at or above target retires
+	// at its next idle moment.
+	target  atomic.Int32
+	mu      sync.Mutex   // guards workers' alive flags, spawning and returned
+	workers []*worker[T] // by slot; nil until first used
+	// returned: ShutdownNow has handed the unstarted tasks back.
+	returned bool
+}
+
+// worker is one worker slot's state. It lives in the engine, not on the
+// worker goroutine's stack, so that a replacement goroutine (after a
+// panic) resumes the batch and ShutdownNow can collect the tasks it never
+// started.
+type worker[T Task] struct {
+	id      int
+	home    int // home shard
+	pos, n  int // buf[pos:n] are taken but not yet started
+	from    int // the shard buf was taken from
+	exiting bool
+	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	meter   *poolrt.WorkerMeter
+	buf     [maxBatch]slot[T]
+	_       [poolrt.CacheLinePad]byte
+}
+
+// init prepares an engine for up to slots workers and starts workers of
+// them.
+func (e *engine[T]) init(set poolrt.Settings, slots, workers int) {
+	e.set = set
+	e.meter = poolrt.NewMeter(&set, slots, set.Shards)
+	e.sleep = poolrt.NewSleepers(slots)
+	e.workers = make([]*worker[T], slots)
+	e.q.init(set.QueueSize, set.Shards, workers, e.meter)
+	e.life.Init(0)
+	e.resize(workers)
+}
+
+// resize sets the number of workers: it starts workers in empty slots
+// below n, and wakes parked workers at or above n so that they retire.
+// Busy ones retire when they next run out of work.
+func (e *engine[T]) resize(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.life.State() != poolrt.Open {
+		return
+	}
+	e.target.Store(int32(n))
+	e.q.setWorkers(n)
+	for id := range n {
+		w := e.workers[id]
+		if w == nil {
+			w = &worker[T]{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			e.workers[id] = w
+		}
+		if !w.alive {
+			w.alive, w.exiting = true, false
+			w.meter.Start(e.meter.Now())
+			e.life.WorkerStarted()
+			go e.work(w)
+		}
+	}
+	for id := n; id < len(e.workers); id++ {
+		if w := e.workers[id]; w != nil && w.alive {
+			e.sleep.WakeID(id)
+		}
+	}
+}
+
+// workers returns the number of live worker goroutines.
+func (e *engine[T]) live() int { return e.life.Live() }
+
+func (e *engine[T]) submit(ctx context.Context, t T) error {
+	r := e.q.push(t)
+	if r == pushed {
+		e.sleep.Wake()
+		return nil
+	}
+	return e.submitSlow(ctx, t, r)
+}
+
+func (e *engine[T]) trySubmit(t T) error {
+	switch e.q.push(t) {
+	case pushed:
+		e.sleep.Wake()
+		return nil
+	case pushClosed:
+		return poolrt.ErrClosed
+	}
+	if e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+func (e *engine[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
+	if r == pushClosed || e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch e.set.Backpressure {
+	case poolrt.Reject:
+		e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		e.runCaller(t)
+		return nil
+	}
+	e.life.BeginWait()
+	defer e.life.EndWait()
+	for {
+		switch e.q.push(t) {
+		case pushed:
+			e.sleep.Wake()
+			e.life.PassRoom()
+			return nil
+		case pushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := e.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// runCaller runs t on the submitter's goroutine (CallerRuns policy),
+// recovering a panic so that it never reaches the caller.
+func (e *engine[T]) runCaller(t T) {
+	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
+	panicking := true
+	defer func() {
+		if panicking {
+			e.meter.CallerDone(nil, true)
+			e.set.TaskPanicked(t, recover())
+		}
+	}()
+	err := t.Run(e.life.Context())
+	panicking = false
+	e.meter.CallerDone(err, false)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// work is a worker's loop: take a batch, run it, repeat.
+func (e *engine[T]) work(w *worker[T]) {
+	defer e.workerExit(w)
+	ctx := e.life.Context()
+	for {
+		if w.pos == w.n && !e.refill(w) {
+			w.exiting = true
+			return
+		}
+		if e.life.State() == poolrt.Stopped {
+			w.exiting = true
+			return
+		}
+		s := &w.buf[w.pos]
+		w.pos++
+		e.q.release(w.from, 1) // its queue slot is free once it starts
+		e.life.Room()
+		if s.enq == 0 {
+			err := s.task.Run(ctx)
+			w.meter.Done(err)
+			if err != nil {
+				e.set.TaskFailed(err)
+			}
+			continue
+		}
+		e.runTimed(w, s)
+	}
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (e *engine[T]) runTimed(w *worker[T], s *slot[T]) {
+	m := &e.meter.Shards[w.home]
+	start := e.meter.Now()
+	m.Wait.Record(time.Duration(start - s.enq))
+	err := s.task.Run(e.life.Context())
+	d := e.meter.Since(start)
+	m.Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	w.meter.Done(err)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// refill takes the worker's next batch, waiting for one if need be. It
+// reports false when the worker should exit.
+func (e *engine[T]) refill(w *worker[T]) bool {
+	clear(w.buf[:w.n]) // drop references to finished tasks
+	w.pos, w.n = 0, 0
+	for {
+		if e.life.State() == poolrt.Stopped || e.retired(w) {
+			return false
+		}
+		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+			w.n, w.from = n, from
+			w.meter.SetBusy(true)
+			return true
+		}
+		w.meter.SetBusy(false)
+		if !e.idle(w) {
+			return false
+		}
+	}
+}
+
+// retired reports whether the worker's slot is above the target size.
+func (e *engine[T]) retired(w *worker[T]) bool {
+	return w.id >= int(e.target.Load())
+}
+
+// idle waits until there may be work. It reports false when the worker
+// should exit: the pool is stopped, or draining with nothing left.
+func (e *engine[T]) idle(w *worker[T]) bool {
+	for range idleSpins {
+		if st := e.life.State(); st != poolrt.Open {
+			return st == poolrt.Draining && !e.q.empty()
+		}
+		if !e.q.empty() {
+			return true
+		}
+		runtime.Gosched()
+	}
+	e.sleep.Register(w.id)
+	// Look again after registering: a submitter that pushed before seeing
+	// us parked did not wake anyone, and a resize or Stop that woke the
+	// parked workers before we registered did not wake us.
+	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+		if !e.sleep.Cancel(w.id) {
+			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
+		}
+		st := e.life.State()
+		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	e.sleep.Wait(w.id)
+	return true
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping or the slot retired), or because its task panicked or called
+// runtime.Goexit, in which case the panic is counted and reported and a
+// new goroutine takes the worker's place.
+func (e *engine[T]) workerExit(w *worker[T]) {
+	if w.exiting {
+		e.mu.Lock()
+		w.alive = false
+		w.meter.Stop(e.meter.Now())
+		e.mu.Unlock()
+		e.life.WorkerExited()
+		return
+	}
+	v := recover()
+	var t T
+	if w.pos > 0 {
+		t = w.buf[w.pos-1].task
+	}
+	w.meter.Panicked.Add(1)
+	e.set.TaskPanicked(t, v)
+	go e.work(w)
+}
+
+// shutdown stops intake, lets the workers finish the queue and waits.
+func (e *engine[T]) shutdown(ctx context.Context) error {
+	e.stop(poolrt.Draining)
+	return e.life.Wait(ctx)
+}
+
+// shutdownNow stops the workers and returns every task that never
+// started, from the workers' batches first (they are older), then the
+// queue. Only the first call returns tasks.
+func (e *engine[T]) shutdownNow() []T {
+	e.stop(poolrt.Stopped)
+	<-e.life.Exited()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.returned {
+		return nil
+	}
+	e.returned = true
+	var out []T
+	for _, w := range e.workers {
+		if w == nil {
+			continue
+		}
+		for j := w.pos; j < w.n; j++ {
+			out = append(out, w.buf[j].task)
+		}
+		if w.pos < w.n {
+			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		}
+		clear(w.buf[:])
+		w.pos, w.n = 0, 0
+	}
+	out = e.q.drain(out)
+	e.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker. A
+// pool that never started a worker has exited at once.
+func (e *engine[T]) stop(to poolrt.State) {
+	e.mu.Lock() // no resize starts workers from here on
+	e.life.Stop(to, e.q.close)
+	e.mu.Unlock()
+	e.sleep.WakeAll()
+}
+
+func (e *engine[T]) stats() poolrt.Stats {
+	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+}
