@@ -186,6 +186,12 @@ type Stats struct {
 	Wait        Latency // queue wait: submit to start of Run
 	Run         Latency // run time
 	Uptime      time.Duration
+
+	// Pattern-specific sections, nil for other patterns.
+	Scaling  *ScalingStats  // dynamic pools
+	Stealing *StealingStats // work-stealing pools
+	Priority *PriorityStats // priority pools
+	Batch    *BatchStats    // batch pools
 }
 
 // Snapshot merges the meter into a Stats. The pool supplies the gauges it

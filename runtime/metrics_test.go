@@ -254,7 +254,7 @@ func TestSnapshotUtilizationRange(t *testing.T) {
 		m.Worker(1).Start(m.Now())
 		for step := range 10 {
 			time.Sleep(100 * time.Millisecond)
-			m.Worker(step%2).BusyNanos.Add(uint64(100 * time.Millisecond)) // one of two workers busy
+			m.Worker(step % 2).BusyNanos.Add(uint64(100 * time.Millisecond)) // one of two workers busy
 			u := m.Snapshot(2, 0, 1).Utilization
 			if u < 0 || u > 1 {
 				t.Fatalf("Utilization %v out of [0, 1]", u)

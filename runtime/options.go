@@ -102,6 +102,13 @@ type Settings struct {
 	OnPanic     func(*PanicError)
 	OnError     func(error)
 
+	// Pattern-specific settings, each declared and resolved in the
+	// pattern's own file.
+	Dynamic  DynamicSettings
+	Stealing StealingSettings
+	Priority PrioritySettings
+	Batch    BatchSettings
+
 	set optionSet
 }
 
@@ -233,6 +240,20 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 	procs := runtime.GOMAXPROCS(0)
 	if s.set&setWorkers == 0 {
 		s.Workers = procs
+	}
+	var err error
+	switch p {
+	case Dynamic:
+		err = s.resolveDynamic(procs)
+	case Stealing:
+		err = s.resolveStealing(procs)
+	case Priority:
+		err = s.resolvePriority(procs)
+	case Batch:
+		err = s.resolveBatch(procs)
+	}
+	if err != nil {
+		return Settings{}, err
 	}
 	if s.set&setQueue == 0 {
 		s.QueueSize = max(DefaultMinQueue, DefaultQueuePerWorker*s.Workers)
