@@ -101,6 +101,9 @@ func (l *Lifecycle) Stop(to State, closeIntake func()) {
 	}
 }
 
+// Closing is closed when intake stops.
+func (l *Lifecycle) Closing() <-chan struct{} { return l.closing }
+
 // Exited is closed when the last worker has exited after Stop.
 func (l *Lifecycle) Exited() <-chan struct{} { return l.exited }
 

@@ -57,6 +57,14 @@ func (w *WorkerMeter) SetBusy(b bool) {
 	}
 }
 
+// DoneBatch counts n tasks handled together, whose handler returned err.
+func (w *WorkerMeter) DoneBatch(n int, err error) {
+	w.Completed.Add(uint64(n))
+	if err != nil {
+		w.Failed.Add(uint64(n))
+	}
+}
+
 // Done counts a task whose Run returned err.
 func (w *WorkerMeter) Done(err error) {
 	w.Completed.Add(1)

@@ -117,6 +117,7 @@ type optionSet uint32
 const (
 	setWorkers optionSet = 1 << iota
 	setQueue
+	setLinger
 )
 
 // An Option configures a pool. Options are checked by the pool's
@@ -256,7 +257,7 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		return Settings{}, err
 	}
 	if s.set&setQueue == 0 {
-		s.QueueSize = max(DefaultMinQueue, DefaultQueuePerWorker*s.Workers)
+		s.QueueSize = max(DefaultMinQueue, DefaultQueuePerWorker*s.Workers, 2*s.Batch.MaxBatch)
 	}
 	s.Shards = min(s.Workers, procs, s.QueueSize)
 	return s, nil

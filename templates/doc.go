@@ -25,9 +25,14 @@
 // This package is the single source of every generated pool, so its code
 // follows rules that keep the rewrite simple and type-safe:
 //
-//   - Every generic declaration has exactly one type parameter, which stands
-//     for the task type, and instantiates other generic declarations only
-//     with its own type parameter.
+//   - Every generic declaration has the type parameter T, which stands for
+//     the task type, and the batch pool's also K, its key type; they
+//     instantiate other generic declarations only with their own type
+//     parameters.
+//   - A pool asks its task for what it needs through methods of T's
+//     constraint (Run; Priority, Deadline, Cost; BatchKey). The generator
+//     calls the task's own method, or replaces the call by a direct read of
+//     the field tagged for that role.
 //   - A pattern's pool lives in its own file (fixed.go for FixedPool); the
 //     generator emits every declaration of that file and whatever they use
 //     from the package, each name prefixed with the task type's name

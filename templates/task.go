@@ -2,9 +2,9 @@ package templates
 
 import "context"
 
-// Task is what every pool runs: a value (or pointer) whose Run does the
-// work. The context passed to Run is the pool's: it is cancelled by
-// ShutdownNow, so a long task should return when it is done.
+// Task is what every pool but the batch pool runs: a value (or pointer)
+// whose Run does the work. The context passed to Run is the pool's: it is
+// cancelled by ShutdownNow, so a long task should return when it is done.
 //
 // A value type with a value-receiver Run is stored by value in the queue
 // (no allocation per task); a type whose Run has a pointer receiver is
@@ -12,3 +12,15 @@ import "context"
 type Task interface {
 	Run(ctx context.Context) error
 }
+
+// Keyed is what a batch pool groups tasks by: tasks with equal keys go into
+// the same batch. To batch tasks regardless of any key, use struct{} as K
+// and return struct{}{}.
+type Keyed[K comparable] interface {
+	BatchKey() K
+}
+
+// BatchHandler processes one batch: tasks of equal key, in submission
+// order. The slice belongs to the pool and is reused once the handler
+// returns: the handler must not retain it (copy what it keeps).
+type BatchHandler[T any] func(ctx context.Context, batch []T) error

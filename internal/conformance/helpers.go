@@ -166,6 +166,9 @@ func (s *suite[T]) panicIDs(t *testing.T, pes []*poolrt.PanicError) []int {
 	ids := make([]int, len(pes))
 	for i, pe := range pes {
 		task, ok := pe.Task.(T)
+		if batch, isBatch := pe.Task.([]T); isBatch && len(batch) == 1 {
+			task, ok = batch[0], true // a batch pool reports its batch of one
+		}
 		if !ok {
 			t.Errorf("PanicError.Task is %T, want the task (%T)", pe.Task, *new(T))
 			ids[i] = -1

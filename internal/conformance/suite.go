@@ -16,6 +16,7 @@ package conformance
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -56,6 +57,9 @@ type Impl[T any] struct {
 	// order even with a single worker (priority pools): the FIFO test and
 	// the exact queue-wait figures of the latency test are skipped.
 	Reorders bool
+	// Options are added to every pool the suite creates (a batch pool
+	// runs the suite with poolrt.MaxBatch(1), where a batch is a task).
+	Options []poolrt.Option
 }
 
 // Adapt turns a pool constructor into an Impl's New. It returns a nil Pool
@@ -80,6 +84,12 @@ func Run[T any](t *testing.T, impl Impl[T]) {
 	}
 	if impl.Pattern == 0 {
 		impl.Pattern = poolrt.Fixed
+	}
+	if extra := impl.Options; len(extra) > 0 {
+		base := impl.New
+		impl.New = func(opts ...poolrt.Option) (Pool[T], error) {
+			return base(append(slices.Clone(opts), extra...)...)
+		}
 	}
 	s := &suite[T]{Impl: impl}
 	t.Run(impl.Name, func(t *testing.T) {

@@ -15,10 +15,16 @@ import (
 // Like //go: directives they have no space after the slashes.
 const directivePrefix = "//poolgen:"
 
-// Patterns lists the pool patterns poolgen knows, and the generic type in
-// package templates that each is specialised from.
-var Patterns = map[string]string{
-	"fixed": "FixedPool",
+// Patterns lists the pool patterns poolgen knows, and the generic types in
+// package templates that each is specialised from. A pattern with several
+// types (priority: by priority, deadline or cost) generates those the task
+// type supports, at least one.
+var Patterns = map[string][]string{
+	"fixed":    {"FixedPool"},
+	"dynamic":  {"DynamicPool"},
+	"stealing": {"StealingPool"},
+	"priority": {"PriorityPool", "DeadlinePool", "CostPool"},
+	"batch":    {"BatchPool"},
 }
 
 // patternNames returns the known pattern names, sorted.

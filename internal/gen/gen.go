@@ -97,7 +97,7 @@ func Generate(cfg Config) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs, err := findTasks(l.user, cfg.Types, cfg.Pools, cfg.Invoked)
+	specs, err := findTasks(l.user, l.tmpl.Types, cfg.Types, cfg.Pools, cfg.Invoked)
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +141,14 @@ func chooseNames(pkg *packages.Package, plans []*plan) (*fileNames, error) {
 	declaredBy := map[string]*TaskSpec{}
 	for _, p := range plans {
 		names.introduced[p.spec.Name] = true
+		if p.spec.Handler != nil {
+			names.introduced[p.spec.Handler.Name()] = true
+		}
 		var gen []string
 		for _, n := range p.rename {
+			gen = append(gen, n)
+		}
+		for _, n := range p.accessors {
 			gen = append(gen, n)
 		}
 		slices.Sort(gen)
@@ -217,20 +223,7 @@ func assemble(cfg Config, pkg *packages.Package, plans []*plan, names *fileNames
 		}
 	}
 	for _, p := range plans {
-		s := p.spec
-		f.Commentf("%s must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.", s.Name)
-		var zero *jen.Statement
-		switch _, isStruct := s.Obj.Type().Underlying().(*types.Struct); {
-		case s.Pointer:
-			zero = jen.Parens(jen.Op("*").Id(s.Name)).Parens(jen.Nil())
-		case isStruct:
-			zero = jen.Id(s.Name).Values()
-		default:
-			zero = jen.Op("*").New(jen.Id(s.Name))
-		}
-		f.Var().Id("_").Interface(
-			jen.Id("Run").Params(jen.Qual("context", "Context")).Error(),
-		).Op("=").Add(zero)
+		glue(f, p, pkg.Types, names)
 	}
 	var head bytes.Buffer
 	if err := f.Render(&head); err != nil {
@@ -269,6 +262,84 @@ func assemble(cfg Config, pkg *packages.Package, plans []*plan, names *fileNames
 		return nil, errorf("generated code does not parse (poolgen bug): %v", err)
 	}
 	return src, nil
+}
+
+// glue emits, for one task type, the compile-time checks that the methods
+// and the batch handler its pools call still have the signatures they were
+// generated for, and the accessors that read its tagged fields.
+func glue(f *jen.File, p *plan, own *types.Package, names *fileNames) {
+	s := p.spec
+	typ := func(t types.Type) *jen.Statement { return jen.Id(typeExpr(t, own, names)) }
+	elem := jen.Id(s.Name)
+	if s.Pointer {
+		elem = jen.Op("*").Id(s.Name)
+	}
+
+	var methods []jen.Code
+	var listed []string
+	if s.Obj.Type().Underlying() != nil && hasRunPool(s) {
+		methods = append(methods, jen.Id("Run").Params(jen.Qual("context", "Context")).Error())
+		listed = append(listed, "Run")
+	}
+	for _, m := range sortedKeys(s.Bind) {
+		if b := s.Bind[m]; b.Own {
+			methods = append(methods, jen.Id(m).Params().Add(typ(b.Result)))
+			listed = append(listed, m)
+		}
+	}
+	if len(methods) > 0 {
+		var zero *jen.Statement
+		switch _, isStruct := s.Obj.Type().Underlying().(*types.Struct); {
+		case s.Pointer:
+			zero = jen.Parens(jen.Op("*").Id(s.Name)).Parens(jen.Nil())
+		case isStruct:
+			zero = jen.Id(s.Name).Values()
+		default:
+			zero = jen.Op("*").New(jen.Id(s.Name))
+		}
+		f.Commentf("%s must keep the methods its pools were generated for (%s): if this line fails to compile, fix them or rerun go generate.",
+			s.Name, strings.Join(listed, ", "))
+		f.Var().Id("_").Interface(methods...).Op("=").Add(zero)
+	}
+	if s.Handler != nil {
+		f.Commentf("%s handles %s's batches: if this line fails to compile, fix its signature or rerun go generate.", s.Handler.Name(), s.Name)
+		f.Var().Id("_").Func().Params(jen.Qual("context", "Context"), jen.Index().Add(elem.Clone())).Error().Op("=").Id(s.Handler.Name())
+	}
+	for _, m := range sortedKeys(p.accessors) {
+		b, name := s.Bind[m], p.accessors[m]
+		if b.None {
+			f.Commentf("%s returns %s's batch key: it has none, so all its tasks batch together.", name, s.Name)
+			f.Func().Id(name).Params(elem.Clone()).Struct().Block(jen.Return(jen.Struct().Values()))
+			continue
+		}
+		read := jen.Id("t").Dot(b.Field.Name())
+		if !types.Identical(b.Field.Type(), b.Result) {
+			read = typ(b.Result).Call(read) // an integer field read as int64
+		}
+		f.Commentf("%s returns %s's %s: its field %s, tagged poolgen:%q.", name, s.Name, roleTitle(roleOf(m)), b.Field.Name(), roleOf(m))
+		f.Func().Id(name).Params(jen.Id("t").Add(elem.Clone())).Add(typ(b.Result)).Block(jen.Return(read))
+	}
+}
+
+func roleTitle(role string) string {
+	if role == "batchkey" {
+		return "batch key"
+	}
+	return role
+}
+
+// hasRunPool reports whether any of the task's pools runs its Run method.
+func hasRunPool(s *TaskSpec) bool {
+	return slices.ContainsFunc(s.Pools, func(p PoolSpec) bool { return p.Pattern != "batch" })
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // lastElem returns what an import path's package is called when the path

@@ -109,6 +109,10 @@ func TestGoldenNames(t *testing.T) {
 		{"initialism", []string{`type HTTPJobFixedPool struct`, `type httpJobQueue struct`, `func NewHTTPJobFixedPool\(`}, nil},
 		{"nonstruct", []string{`\} = \*new\(Tick\)`, `t Tick\) error`}, nil},
 		{"embedded", []string{`t Job\) error`}, nil},
+		{"batch", []string{`err = SaveOrders\(p\.life\.Context\(\), items\)`, `key := orderBatchKey\(t\)`,
+			`func NewOrderBatchPool\(opts \.\.\.poolrt\.Option\) \(\*OrderBatchPool, error\)`, `func eventBatchKey\(\*Event\) struct\{\}`,
+			`type EventFixedPool struct`, `open +map\[string\]\*orderBatch`, `open +map\[struct\{\}\]\*eventBatch`},
+			[]string{`BatchHandler`, `Keyed`, `p\.handle\(`, `handle == nil`}},
 	}
 	for _, c := range cases {
 		t.Run(c.dir, func(t *testing.T) {
@@ -144,9 +148,9 @@ func TestBadInput(t *testing.T) {
 		{"noctx", []string{"Job"}, []string{`task\.go:5:14: Job\.Run has signature func\(\) error`}},
 		{"field", []string{"Job"}, []string{`task\.go:6:2: Job\.Run is a field, not a method`}},
 		{"generic", []string{"Job"}, []string{`task\.go:5:6: Job is generic; poolgen specialises concrete types only`}},
-		{"copylock", []string{"Job"}, []string{`task\.go:8:6: Job has a value receiver Run, so pools would copy it by value, but its field mu of type sync\.Mutex must not be copied \(go vet copylocks\); declare func \(t \*Job\) Run`}},
+		{"copylock", []string{"Job"}, []string{`task\.go:8:6: Job's methods have value receivers, so pools would copy it by value, but its field mu of type sync\.Mutex must not be copied \(go vet copylocks\); declare func \(t \*Job\) Run`}},
 		{"copyatomic", []string{"Job"}, []string{`task\.go:10:6: .*its field Stats of type copyatomic\.inner must not be copied`}},
-		{"pattern", nil, []string{`task\.go:5:24: unknown pool pattern "fixd" \(known: fixed\)`}},
+		{"pattern", nil, []string{`task\.go:5:24: unknown pool pattern "fixd" \(known: batch, dynamic, fixed, priority, stealing\)`}},
 		{"emptydir", nil, []string{`task\.go:5:1: //poolgen:pools needs at least one pattern`}},
 		{"dupdir", nil, []string{`task\.go:6:6: pattern "fixed" is listed twice for Job`}},
 		{"misplaced", nil, []string{`task\.go:7:1: //poolgen:pools fixed must be in the doc comment of a type declaration`}},
@@ -159,6 +163,15 @@ func TestBadInput(t *testing.T) {
 		{"nodirective", nil, []string{`gen\.go:7:1: no type in package nodirective has a //poolgen:pools directive`}},
 		{"syntax", []string{"Job"}, []string{`task\.go:7:1: expected`}},
 		{"overwrite", []string{"Job"}, []string{`refusing to overwrite job_pool\.go: it exists and lacks poolgen's header`}},
+		{"badtag", nil, []string{`task\.go:7:2: unknown poolgen tag "prio" on field P \(known: batchkey, cost, deadline, priority\)`}},
+		{"duptag", nil, []string{`task\.go:9:2: fields A and B are both tagged poolgen:"batchkey"`}},
+		{"keytype", nil, []string{`task\.go:8:2: field Tags is tagged poolgen:"batchkey" but its type \[\]string is not comparable`}},
+		{"unusedtag", nil, []string{`task\.go:10:2: field Due is tagged poolgen:"deadline", but no pool generated for Job uses a deadline`}},
+		{"nohandler", nil, []string{`task\.go:6:6: pattern batch needs a handler: add //poolgen:batch HandleFunc to Job's doc comment, naming a func\(ctx context\.Context, batch \[\]Job\) error`}},
+		{"badhandler", nil, []string{`task\.go:9:6: batch handler save has signature func\(ctx context\.Context, batch \[\]\*Job\) error; it must be func\(ctx context\.Context, batch \[\]Job\) error`}},
+		{"nofunc", nil, []string{`task\.go:6:17: no function Save in package nofunc for //poolgen:batch`}},
+		{"handlerunused", nil, []string{`task\.go:6:1: //poolgen:batch names a batch handler, but Job's patterns \(fixed\) do not include batch`}},
+		{"tagandmethod", nil, []string{`task\.go:8:2: field K is tagged poolgen:"batchkey", but Job also has a BatchKey method; keep one`}},
 		{"several", nil, []string{`task\.go:5:17: unknown pool pattern "fixd"`, `task\.go:13:10: B\.Run has signature func\(\)`}},
 	}
 	for _, c := range cases {

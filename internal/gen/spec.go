@@ -18,6 +18,16 @@ type TaskSpec struct {
 	Pointer  bool            // Run has a pointer receiver: pools hold *Name
 	Patterns []string        // pool patterns to generate, in directive order
 	Pos      token.Position  // the type's declaration
+
+	// Pools are the template types to specialise: one per pattern, but
+	// for priority one per ordering the task supports.
+	Pools []PoolSpec
+	// Bind says how each template method other than Run is met.
+	Bind map[string]*Binding
+	// Key is the batch key type (struct{} without a key); Handler the
+	// batch handler named by //poolgen:batch.
+	Key     types.Type
+	Handler *types.Func
 }
 
 // Elem returns the Go type the pools hold: "Name" or "*Name".
@@ -39,7 +49,7 @@ type typeDecl struct {
 // directives, if any), or every type with a //poolgen:pools directive. It
 // checks every directive in the package and every task type, and reports
 // all problems at once. pools, if non-empty, overrides the directives.
-func findTasks(pkg *packages.Package, names, pools []string, invoked token.Position) ([]*TaskSpec, error) {
+func findTasks(pkg *packages.Package, tmpl *types.Package, names, pools []string, invoked token.Position) ([]*TaskSpec, error) {
 	var errs ErrorList
 	decls := scanDirectives(pkg, &errs)
 
@@ -74,7 +84,7 @@ func findTasks(pkg *packages.Package, names, pools []string, invoked token.Posit
 
 	var specs []*TaskSpec
 	for _, name := range chosen {
-		if s := checkTask(pkg, name, decls[name], pools, invoked, &errs); s != nil {
+		if s := checkTask(pkg, tmpl, name, decls[name], pools, invoked, &errs); s != nil {
 			specs = append(specs, s)
 		}
 	}
@@ -129,8 +139,8 @@ func scanDirectives(pkg *packages.Package, errs *ErrorList) map[string]*typeDecl
 				switch {
 				case !attached[c]:
 					errs.add(fset.Position(c.Pos()), "%s must be in the doc comment of a type declaration, directly above it", c.Text)
-				case dir.name != "pools":
-					errs.add(fset.Position(c.Pos()), "unknown directive %s%s (known: %spools)", directivePrefix, dir.name, directivePrefix)
+				case dir.name != "pools" && dir.name != "batch":
+					errs.add(fset.Position(c.Pos()), "unknown directive %s%s (known: %spools, %sbatch)", directivePrefix, dir.name, directivePrefix, directivePrefix)
 				}
 			}
 		}
@@ -143,7 +153,7 @@ func hasDirective(td *typeDecl, name string) bool {
 }
 
 // checkTask validates the type name and builds its spec, or adds errors.
-func checkTask(pkg *packages.Package, name string, td *typeDecl, pools []string, invoked token.Position, errs *ErrorList) *TaskSpec {
+func checkTask(pkg *packages.Package, tmpl *types.Package, name string, td *typeDecl, pools []string, invoked token.Position, errs *ErrorList) *TaskSpec {
 	fset := pkg.Fset
 	obj, _ := pkg.Types.Scope().Lookup(name).(*types.TypeName)
 	if obj == nil {
@@ -179,7 +189,7 @@ func checkTask(pkg *packages.Package, name string, td *typeDecl, pools []string,
 	}
 
 	if obj.IsAlias() {
-		errs.add(pos, "%s is an alias; poolgen needs a defined type (type %s struct{...}) with a Run method", name, name)
+		errs.add(pos, "%s is an alias; poolgen needs a defined type (type %s struct{...})", name, name)
 		return nil
 	}
 	named, ok := obj.Type().(*types.Named)
@@ -191,12 +201,12 @@ func checkTask(pkg *packages.Package, name string, td *typeDecl, pools []string,
 		errs.add(pos, "%s is generic; poolgen specialises concrete types only: declare one, e.g. type %sInt struct{ %s[int] }, and generate for it", name, name, name)
 		return nil
 	}
-	if !checkRun(named, spec, fset, errs) {
+	if !bind(spec, named, tmpl, td, fset, errs) {
 		return nil
 	}
 	if !spec.Pointer {
 		if field := lockField(named); field != "" {
-			errs.add(pos, "%s has a value receiver Run, so pools would copy it by value, but its %s must not be copied (go vet copylocks); "+
+			errs.add(pos, "%s's methods have value receivers, so pools would copy it by value, but its %s must not be copied (go vet copylocks); "+
 				"declare func (t *%s) Run(ctx context.Context) error instead, so that the pools hold *%s", name, field, name, name)
 			return nil
 		}

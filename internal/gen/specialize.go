@@ -50,9 +50,11 @@ func parseTemplates(tp *packages.Package) (*template, error) {
 		imports[p.Path()] = p
 	}
 	t.info = &types.Info{
-		Defs:      map[*ast.Ident]types.Object{},
-		Uses:      map[*ast.Ident]types.Object{},
-		Instances: map[*ast.Ident]types.Instance{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+		Instances:  map[*ast.Ident]types.Instance{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
+		Types:      map[ast.Expr]types.TypeAndValue{},
 	}
 	conf := types.Config{Importer: importerFunc(func(path string) (*types.Package, error) {
 		if p := imports[path]; p != nil {
@@ -92,7 +94,14 @@ type plan struct {
 	rename   map[types.Object]string
 	imports  map[string]string // path → package name, for imports the units use
 	universe map[string]token.Pos
+	// accessors names the generated function reading each tagged field
+	// (and the constant batch key of a task without one), by method.
+	accessors map[string]string
 }
+
+// accessorFor names the function that stands for a template method on the
+// task: resizePriority for Resize's Priority.
+func accessorFor(task, method string) string { return rename(task, lowerFirst(method)) }
 
 // planFor selects the declarations reachable from the pattern types of spec.
 func planFor(t *template, spec *TaskSpec) (*plan, error) {
@@ -145,10 +154,10 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 	// Roots: every declaration in the patterns' files.
 	reached := map[*unit]bool{}
 	var work []*unit
-	for _, pat := range spec.Patterns {
-		root := scope.Lookup(Patterns[pat])
+	for _, pool := range spec.Pools {
+		root := scope.Lookup(pool.Type)
 		if root == nil {
-			return nil, errorf("the templates have no %s for pattern %q (poolgen and its templates are out of step)", Patterns[pat], pat)
+			return nil, errorf("the templates have no %s for pattern %q (poolgen and its templates are out of step)", pool.Type, pool.Pattern)
 		}
 		file := t.fset.File(root.Pos()).Name()
 		for _, u := range units {
@@ -163,6 +172,9 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 		work = work[:len(work)-1]
 		next := slices.Clone(u.methods)
 		for _, o := range u.refs {
+			if spec.Handler != nil && o.Name() == "BatchHandler" {
+				continue // bound to the user's function: the type vanishes
+			}
 			if d := byObj[o]; d != nil {
 				next = append(next, d)
 			}
@@ -175,7 +187,22 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 		}
 	}
 
-	p := &plan{spec: spec, t: t, rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{}}
+	p := &plan{spec: spec, t: t, rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{},
+		accessors: map[string]string{}}
+	for m, b := range spec.Bind {
+		if !b.Own {
+			p.accessors[m] = accessorFor(spec.Name, m)
+		}
+	}
+	// Packages the task's key and accessor types come from.
+	for _, b := range spec.Bind {
+		if b.Result != nil {
+			addTypeImports(b.Result, spec.Obj.Pkg(), p.imports)
+		}
+	}
+	if spec.Key != nil {
+		addTypeImports(spec.Key, spec.Obj.Pkg(), p.imports)
+	}
 	for _, u := range units {
 		if reached[u] {
 			p.units = append(p.units, u)
@@ -212,6 +239,27 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 		})
 	}
 	return p, nil
+}
+
+// addTypeImports records the packages type t mentions, other than the
+// user's own.
+func addTypeImports(t types.Type, own *types.Package, into map[string]string) {
+	types.TypeString(t, func(p *types.Package) string {
+		if p != own {
+			into[p.Path()] = p.Name()
+		}
+		return p.Name()
+	})
+}
+
+// typeExpr writes type t as it reads in the generated file.
+func typeExpr(t types.Type, own *types.Package, names *fileNames) string {
+	return types.TypeString(t, func(p *types.Package) string {
+		if p == own {
+			return ""
+		}
+		return names.imports[p.Path()]
+	})
 }
 
 // refs returns the package-level template objects decl uses, not counting
@@ -331,6 +379,56 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 		}
 		return id
 	}
+	var keySrc string
+	if spec.Key != nil {
+		keySrc = typeExpr(spec.Key, spec.Obj.Pkg(), names)
+	}
+	keyExpr := func(pos token.Pos) (ast.Expr, error) {
+		if keySrc == "" {
+			return nil, errorf("template uses a key type parameter, but %s's pools have no key (poolgen bug)", spec.Name)
+		}
+		return parser.ParseExpr(keySrc)
+	}
+	// The batch handler: fields and parameters of the template's handler
+	// type vanish, calls through them call the user's function, and
+	// statements that use them otherwise (nil checks) are generic-only.
+	isHandler := func(o types.Object) bool {
+		v, ok := o.(*types.Var)
+		if !ok || spec.Handler == nil {
+			return false
+		}
+		n, ok := types.Unalias(v.Type()).(*types.Named)
+		return ok && n.Origin().Obj().Pkg() == t.pkg && n.Origin().Obj().Name() == "BatchHandler"
+	}
+	handlerUse := func(n ast.Node) bool { // a use other than a call or a definition
+		found := false
+		ast.Inspect(n, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				if isHandler(t.info.Uses[callee(n)]) {
+					for _, a := range n.Args {
+						ast.Inspect(a, func(m ast.Node) bool {
+							if id, ok := m.(*ast.Ident); ok && isHandler(t.info.Uses[id]) {
+								found = true
+							}
+							return true
+						})
+					}
+					return false
+				}
+			case *ast.KeyValueExpr:
+				if id, ok := n.Key.(*ast.Ident); ok && isHandler(t.info.Uses[id]) {
+					return false
+				}
+			case *ast.Ident:
+				if isHandler(t.info.Uses[n]) {
+					found = true
+				}
+			}
+			return true
+		})
+		return found
+	}
 	isGeneric := func(o types.Object) bool {
 		if o == nil || o.Parent() != t.pkg.Scope() {
 			return false
@@ -391,15 +489,48 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 				}
 			}
 		}
-		astutil.Apply(u.decl, nil, func(c *astutil.Cursor) bool {
+		astutil.Apply(u.decl, func(c *astutil.Cursor) bool {
 			switch n := c.Node().(type) {
+			case ast.Stmt:
+				if _, inList := c.Parent().(*ast.BlockStmt); inList && spec.Handler != nil && handlerUse(n) {
+					c.Delete()
+					return false
+				}
+			case *ast.Field:
+				if len(n.Names) > 0 && isHandler(t.info.Defs[n.Names[0]]) {
+					c.Delete()
+					return false
+				}
+			case *ast.KeyValueExpr:
+				if id, ok := n.Key.(*ast.Ident); ok && isHandler(t.info.Uses[id]) {
+					c.Delete()
+					return false
+				}
+			}
+			return true
+		}, func(c *astutil.Cursor) bool {
+			switch n := c.Node().(type) {
+			case *ast.CallExpr:
+				if o := t.info.Uses[callee(n)]; isHandler(o) {
+					n.Fun = &ast.Ident{NamePos: n.Fun.Pos(), Name: spec.Handler.Name()}
+					return true
+				}
+				// A template method other than Run, met by a field:
+				// call the accessor, which reads it directly.
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+					if s := t.info.Selections[sel]; s != nil && isTypeParamRecv(s.Recv()) {
+						if acc := p.accessors[sel.Sel.Name]; acc != "" {
+							c.Replace(&ast.CallExpr{Fun: &ast.Ident{NamePos: n.Pos(), Name: acc}, Lparen: n.Lparen, Args: []ast.Expr{sel.X}, Rparen: n.Rparen})
+						}
+					}
+				}
 			case *ast.IndexExpr:
 				if id, ok := n.X.(*ast.Ident); ok && isGeneric(t.info.Uses[id]) {
 					c.Replace(n.X) // FixedPool[T] → ResizeFixedPool (renamed below)
 				}
 			case *ast.IndexListExpr:
 				if id, ok := n.X.(*ast.Ident); ok && isGeneric(t.info.Uses[id]) {
-					errs.add(t.fset.Position(n.Pos()), "template instantiates %s with %d type arguments; templates may have one type parameter, the task type", id.Name, len(n.Indices))
+					c.Replace(n.X) // BatchPool[T, K] → OrderBatchPool
 				}
 			case *ast.Ident:
 				o := t.info.Uses[n]
@@ -411,7 +542,16 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 				}
 				switch {
 				case isTypeParam(o):
-					c.Replace(taskExpr(n.Pos()))
+					if o.Name() != "K" { // T is the task type, K the batch key type
+						c.Replace(taskExpr(n.Pos()))
+						break
+					}
+					k, err := keyExpr(n.Pos())
+					if err != nil {
+						errs = append(errs, err.(*Error))
+						break
+					}
+					c.Replace(k)
 				case o.Parent() == t.pkg.Scope():
 					n.Name = p.rename[o]
 				default:
@@ -485,18 +625,43 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// indexArgsNotTypeParams reports instantiations in decl whose type argument
-// is not a type parameter: a template may only instantiate its generic
-// helpers with its own type parameter, which becomes the task type.
+// callee returns the identifier a call calls: f in f(), m in x.m().
+func callee(c *ast.CallExpr) *ast.Ident {
+	switch f := c.Fun.(type) {
+	case *ast.Ident:
+		return f
+	case *ast.SelectorExpr:
+		return f.Sel
+	}
+	return nil
+}
+
+// isTypeParamRecv reports whether a method's receiver is a type parameter
+// (or a pointer to one).
+func isTypeParamRecv(t types.Type) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	_, ok := t.(*types.TypeParam)
+	return ok
+}
+
+// indexArgsNotTypeParams reports instantiations of template declarations
+// in decl whose type arguments are not type parameters: a template may
+// only instantiate its generic helpers with its own type parameters, which
+// become the task (and key) types.
 func indexArgsNotTypeParams(t *template, decl ast.Decl) ErrorList {
 	var errs ErrorList
 	for id, inst := range t.info.Instances {
 		if id.Pos() < decl.Pos() || id.End() > decl.End() {
 			continue
 		}
+		if o := t.info.Uses[id]; o == nil || o.Pkg() != t.pkg {
+			continue // another package's generics (slices.Clone) stay generic
+		}
 		for i := range inst.TypeArgs.Len() {
 			if _, ok := inst.TypeArgs.At(i).(*types.TypeParam); !ok {
-				errs.add(t.fset.Position(id.Pos()), "template instantiates %s with %s; templates may only instantiate with their own type parameter", id.Name, inst.TypeArgs.At(i))
+				errs.add(t.fset.Position(id.Pos()), "template instantiates %s with %s; templates may only instantiate with their own type parameters", id.Name, inst.TypeArgs.At(i))
 			}
 		}
 	}
