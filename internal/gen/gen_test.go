@@ -111,7 +111,7 @@ func TestGoldenNames(t *testing.T) {
 		{"embedded", []string{`t Job\) error`}, nil},
 		{"batch", []string{`err = SaveOrders\(p\.life\.Context\(\), items\)`, `key := orderBatchKey\(t\)`,
 			`func NewOrderBatchPool\(opts \.\.\.poolrt\.Option\) \(\*OrderBatchPool, error\)`, `func eventBatchKey\(\*Event\) struct\{\}`,
-			`type EventFixedPool struct`, `open +map\[string\]\*orderBatch`, `open +map\[struct\{\}\]\*eventBatch`},
+			`type EventFixedPool struct`, `open +map\[string\]int32`, `open +map\[struct\{\}\]int32`},
 			[]string{`BatchHandler`, `Keyed`, `p\.handle\(`, `handle == nil`}},
 	}
 	for _, c := range cases {
