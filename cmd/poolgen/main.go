@@ -14,6 +14,19 @@
 // then run go generate. Poolgen writes resize_pool.go, declaring
 // ResizeFixedPool and NewResizeFixedPool.
 //
+// The directive lists the patterns to generate, among fixed, dynamic,
+// stealing, priority and batch. The priority pools order tasks by what the
+// task type offers: a Priority() int64 method or an integer field tagged
+// `poolgen:"priority"` (XPriorityPool, with aging), a Deadline() time.Time
+// method or a time.Time field tagged `poolgen:"deadline"` (XDeadlinePool,
+// earliest deadline first), a Cost() int64 method or an integer field
+// tagged `poolgen:"cost"` (XCostPool, shortest job first). The batch pool
+// needs a handler named by a second directive, //poolgen:batch SaveOrders,
+// a func(ctx context.Context, batch []X) error that the generated code
+// calls directly, and groups tasks by a BatchKey() method or a comparable
+// field tagged `poolgen:"batchkey"` (without one, all tasks share batches).
+// Tagged fields are read directly: the generated code makes no call.
+//
 // Usage:
 //
 //	poolgen [flags] [directory]
