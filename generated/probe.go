@@ -3,6 +3,7 @@ package generated
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/poolgen/poolgen/internal/probe"
 )
@@ -16,10 +17,24 @@ import (
 type Probe struct {
 	ID  int
 	Ctl *probe.Control
+
+	// Rank of the task in the priority pools.
+	Prio int       // Priority(): higher runs first
+	Due  time.Time // Deadline(): earlier runs first; zero for none
+	Size int       // Cost(): cheaper runs first
 }
 
 // Run does what Ctl says task ID does.
 func (p Probe) Run(ctx context.Context) error { return p.Ctl.Run(ctx, p.ID) }
+
+// Priority returns Prio.
+func (p Probe) Priority() int64 { return int64(p.Prio) }
+
+// Deadline returns Due.
+func (p Probe) Deadline() time.Time { return p.Due }
+
+// Cost returns Size.
+func (p Probe) Cost() int64 { return int64(p.Size) }
 
 // ProbePtr is a conformance-suite task with a pointer receiver, and a lock
 // that must not be copied: the pool holds *ProbePtr.
@@ -29,6 +44,11 @@ type ProbePtr struct {
 	mu  sync.Mutex
 	ID  int
 	Ctl *probe.Control
+
+	// Rank of the task in the priority pools, as in Probe.
+	Prio int
+	Due  time.Time
+	Size int
 }
 
 // Run does what Ctl says task ID does.
@@ -37,3 +57,12 @@ func (p *ProbePtr) Run(ctx context.Context) error {
 	defer p.mu.Unlock()
 	return p.Ctl.Run(ctx, p.ID)
 }
+
+// Priority returns Prio.
+func (p *ProbePtr) Priority() int64 { return int64(p.Prio) }
+
+// Deadline returns Due.
+func (p *ProbePtr) Deadline() time.Time { return p.Due }
+
+// Cost returns Size.
+func (p *ProbePtr) Cost() int64 { return int64(p.Size) }

@@ -1,0 +1,429 @@
+package poolrt
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// heapModel is the reference RankHeap is checked against: a slice kept
+// in (key, seq) order.
+type heapModel struct {
+	items []rankItem
+	seq   uint64
+}
+
+func (m *heapModel) push(key int64, slot int) {
+	m.items = append(m.items, rankItem{key: key, seq: m.seq, slot: int32(slot)})
+	m.seq++
+	slices.SortFunc(m.items, func(a, b rankItem) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq))
+	})
+}
+
+func (m *heapModel) pop() rankItem {
+	x := m.items[0]
+	m.items = m.items[1:]
+	return x
+}
+
+// checkHeap drives a RankHeap and the model with the same operations (ops
+// bytes: push with a key from the byte, or pop) and compares every pop.
+func checkHeap(t *testing.T, capacity int, ops []byte) {
+	t.Helper()
+	var h RankHeap
+	h.Init(capacity)
+	var m heapModel
+	used := make([]bool, capacity)
+	for i, op := range ops {
+		if op&1 == 0 && h.Len() < capacity || h.Len() == 0 {
+			key := int64(op>>1) % 7 // few keys: many ties, to check FIFO among equals
+			if op>>1 == 127 {
+				key = math.MinInt64
+			}
+			slot := h.Push(key)
+			if slot < 0 || slot >= capacity || used[slot] {
+				t.Fatalf("op %d: Push gave slot %d (capacity %d, in use: %t)", i, slot, capacity, slot >= 0 && slot < capacity && used[slot])
+			}
+			used[slot] = true
+			m.push(key, slot)
+		} else {
+			slot, key := h.Pop()
+			want := m.pop()
+			if slot != int(want.slot) || key != want.key {
+				t.Fatalf("op %d: Pop() = slot %d key %d, want slot %d key %d", i, slot, key, want.slot, want.key)
+			}
+			used[slot] = false
+		}
+		if h.Len() != len(m.items) {
+			t.Fatalf("op %d: Len() = %d, want %d", i, h.Len(), len(m.items))
+		}
+		if h.Len() > 0 && h.Peek() != m.items[0].key {
+			t.Fatalf("op %d: Peek() = %d, want %d", i, h.Peek(), m.items[0].key)
+		}
+	}
+}
+
+func TestRankHeap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, capacity := range []int{1, 2, 5, 17, 100} {
+		for range 50 {
+			ops := make([]byte, 400)
+			for i := range ops {
+				ops[i] = byte(rng.Uint32())
+			}
+			checkHeap(t, capacity, ops)
+		}
+	}
+}
+
+// TestRankHeapOrder: pushing keys in any order and popping them all gives
+// them sorted, equal keys in push order, round after round on the same
+// heap; pushes and pops allocate nothing.
+func TestRankHeapOrder(t *testing.T) {
+	const n = 1000
+	var h RankHeap
+	h.Init(n)
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := make([]int64, n)
+	pushOf := make([]int, n) // slot → index of the push that got it
+	for round := range 3 {
+		for i := range keys {
+			keys[i] = rng.Int64N(50) - 25
+		}
+		for i, k := range keys {
+			pushOf[h.Push(k)] = i
+		}
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+		for i, want := range order {
+			slot, key := h.Pop()
+			if got := pushOf[slot]; got != want || key != keys[want] {
+				t.Fatalf("round %d, pop %d: push %d (key %d), want push %d (key %d)", round, i, got, key, want, keys[want])
+			}
+		}
+		if h.Len() != 0 || h.Cap() != n {
+			t.Fatalf("Len, Cap = %d, %d after popping all; want 0, %d", h.Len(), h.Cap(), n)
+		}
+	}
+	for range n / 2 {
+		h.Push(rng.Int64())
+	}
+	if allocs := testing.AllocsPerRun(100, func() { h.Pop(); h.Push(rng.Int64()) }); allocs != 0 {
+		t.Errorf("Pop and Push allocated %v times", allocs)
+	}
+}
+
+func FuzzRankHeap(f *testing.F) {
+	f.Add(uint8(3), []byte{0, 2, 4, 1, 1, 6, 8, 1})
+	f.Add(uint8(1), []byte{254, 0, 1, 1, 254})
+	f.Fuzz(func(t *testing.T, capacity uint8, ops []byte) {
+		checkHeap(t, int(capacity%64)+1, ops)
+	})
+}
+
+// TestAgingKey: with aging, ordering by key is ordering by effective
+// priority p + (now−enq)/every at any moment now (a task ahead stays
+// ahead as both age), and with a cost, by effective cost c − (now−enq)/every.
+func TestAgingKey(t *testing.T) {
+	const every = int64(10 * time.Millisecond)
+	pr := PrioritySettings{Kind: ByPriority, Aging: time.Duration(every)}
+	co := PrioritySettings{Kind: ByCost, Aging: time.Duration(every)}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 10000 {
+		p1, p2 := rng.Int64N(200)-100, rng.Int64N(200)-100
+		e1, e2 := rng.Int64N(int64(time.Hour)), rng.Int64N(int64(time.Hour))
+		now := max(e1, e2) + rng.Int64N(int64(time.Hour))
+		// Effective priorities scaled by every, to stay in integers.
+		eff1 := p1*every + (now - e1)
+		eff2 := p2*every + (now - e2)
+		k1, k2 := pr.Key(p1, e1), pr.Key(p2, e2)
+		if (eff1 > eff2) != (k1 < k2) || (eff1 == eff2) != (k1 == k2) {
+			t.Fatalf("priorities %d@%d, %d@%d: effective %d vs %d but keys %d vs %d", p1, e1, p2, e2, eff1, eff2, k1, k2)
+		}
+		c1, c2 := co.Key(p1, e1), co.Key(p2, e2)
+		effc1, effc2 := p1*every-(now-e1), p2*every-(now-e2)
+		if (effc1 < effc2) != (c1 < c2) || (effc1 == effc2) != (c1 == c2) {
+			t.Fatalf("costs %d@%d, %d@%d: effective %d vs %d but keys %d vs %d", p1, e1, p2, e2, effc1, effc2, c1, c2)
+		}
+	}
+}
+
+// TestKeySaturates: extreme ranks never overflow into the wrong order:
+// keys are monotonic in the rank, saturating at the ends.
+func TestKeySaturates(t *testing.T) {
+	ranks := []int64{math.MinInt64, math.MinInt64 + 1, -1 << 40, -1, 0, 1, 1 << 40, math.MaxInt64 - 1, math.MaxInt64}
+	for _, s := range []PrioritySettings{
+		{Kind: ByPriority},
+		{Kind: ByPriority, Aging: time.Nanosecond},
+		{Kind: ByPriority, Aging: time.Hour},
+		{Kind: ByCost},
+		{Kind: ByCost, Aging: time.Hour},
+	} {
+		for _, enq := range []int64{1, int64(time.Hour), math.MaxInt64 / 2} {
+			prev := s.Key(ranks[0], enq)
+			for _, r := range ranks[1:] {
+				k := s.Key(r, enq)
+				better := k < prev // r (higher) ranks before the previous one
+				if s.Kind == ByCost {
+					better = k > prev
+				}
+				if !better && k != prev {
+					t.Errorf("%+v, enq %d: key(%d) = %d is out of order with the previous rank's %d", s, enq, r, k, prev)
+				}
+				prev = k
+			}
+		}
+	}
+	if k := (&PrioritySettings{Kind: ByPriority}).Key(math.MinInt64, 0); k != math.MaxInt64 {
+		t.Errorf("key of the lowest priority = %d, want MaxInt64", k)
+	}
+	if k := (&PrioritySettings{Kind: ByPriority}).Key(math.MaxInt64, 0); k != -math.MaxInt64 {
+		t.Errorf("key of the highest priority = %d, want -MaxInt64", k)
+	}
+	// Without aging, keys do not depend on the stamp.
+	if a, b := (&PrioritySettings{Kind: ByPriority}).Key(3, 1), (&PrioritySettings{Kind: ByPriority}).Key(3, 999); a != b {
+		t.Errorf("keys without aging depend on the submit time: %d, %d", a, b)
+	}
+}
+
+func TestBand(t *testing.T) {
+	s := PrioritySettings{Kind: ByPriority, Bounds: []int64{0, 10, 20}}
+	for r, want := range map[int64]int{math.MinInt64: 0, -1: 0, 0: 1, 9: 1, 10: 2, 19: 2, 20: 3, math.MaxInt64: 3} {
+		if got := s.Band(r); got != want {
+			t.Errorf("Band(%d) = %d, want %d", r, got, want)
+		}
+	}
+	if got := (&PrioritySettings{Kind: ByCost}).Band(42); got != 0 {
+		t.Errorf("Band without bounds = %d, want 0", got)
+	}
+	if got := (&PrioritySettings{Kind: ByDeadline, Bounds: []int64{1}}).Band(42); got != 0 {
+		t.Errorf("deadline Band = %d, want 0", got)
+	}
+}
+
+func TestResolveRank(t *testing.T) {
+	s, err := ResolveRank(ByPriority, false, []Option{Aging(time.Second), Bands(-5, 0, 5), Workers(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Priority.Kind != ByPriority || s.Priority.Aging != time.Second || !slices.Equal(s.Priority.Bounds, []int64{-5, 0, 5}) || s.Workers != 3 {
+		t.Errorf("settings %+v", s.Priority)
+	}
+	s, err = ResolveRank(ByDeadline, true, nil)
+	if err != nil || !s.Priority.HandOff || s.Priority.Kind != ByDeadline {
+		t.Errorf("ResolveRank(ByDeadline, handler) = %+v, %v", s.Priority, err)
+	}
+	s, err = ResolveRank(ByDeadline, false, []Option{OnLate(DropLate)})
+	if err != nil || s.Priority.Late != DropLate || s.Priority.HandOff {
+		t.Errorf("ResolveRank(ByDeadline, OnLate(DropLate)) = %+v, %v", s.Priority, err)
+	}
+	bounds := []int64{1, 2}
+	opt := Bands(bounds...)
+	bounds[0] = 5 // the option keeps its own copy
+	if s, err := ResolveRank(ByCost, false, []Option{opt}); err != nil || !slices.Equal(s.Priority.Bounds, []int64{1, 2}) {
+		t.Errorf("Bands after the caller changed its slice: %v, %v", s.Priority.Bounds, err)
+	}
+
+	tooMany := make([]int64, MaxBands)
+	for i := range tooMany {
+		tooMany[i] = int64(i)
+	}
+	for _, c := range []struct {
+		kind    RankKind
+		handOff bool
+		opts    []Option
+		culprit string
+		reason  string
+	}{
+		{ByPriority, false, []Option{Aging(0)}, "Aging(0s)", "positive"},
+		{ByCost, false, []Option{Aging(-time.Second)}, "Aging(-1s)", "positive"},
+		{ByPriority, false, []Option{Bands(1, 1)}, "Bands(1, 1)", "increasing"},
+		{ByPriority, false, []Option{Bands(3, 2)}, "Bands(3, 2)", "increasing"},
+		{ByCost, false, []Option{Bands(tooMany...)}, "", "at most"},
+		{ByDeadline, false, []Option{OnLate(LatePolicy(2))}, "OnLate(LatePolicy(2))", "RunLate or DropLate"},
+		{ByDeadline, false, []Option{Aging(time.Second)}, "Aging(1s)", "deadline"},
+		{ByDeadline, false, []Option{Bands(1)}, "Bands(1)", "one band"},
+		{ByDeadline, true, []Option{OnLate(RunLate)}, "OnLate(RunLate)", "handler"},
+		{ByPriority, false, []Option{OnLate(DropLate)}, "OnLate(DropLate)", "deadline pool only"},
+		{ByCost, false, []Option{OnLate(RunLate)}, "OnLate(RunLate)", "deadline pool only"},
+	} {
+		_, err := ResolveRank(c.kind, c.handOff, c.opts)
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("ResolveRank(%v, %v): %v, want a *ConfigError", c.kind, c.opts, err)
+			continue
+		}
+		if c.culprit != "" && ce.Option != c.culprit {
+			t.Errorf("ResolveRank(%v, %v): blames %q, want %q", c.kind, c.opts, ce.Option, c.culprit)
+		}
+		if !strings.Contains(ce.Reason, c.reason) {
+			t.Errorf("ResolveRank(%v, %v): reason %q, want it to mention %q", c.kind, c.opts, ce.Reason, c.reason)
+		}
+	}
+	// The priority options are for the priority pattern only.
+	for _, o := range []Option{Aging(time.Second), Bands(1), OnLate(RunLate)} {
+		if _, err := Resolve(Fixed, []Option{o}); err == nil {
+			t.Errorf("Resolve(Fixed, %v) accepted a priority option", o)
+		}
+	}
+}
+
+// TestDeadlineClock: deadlines convert to the pool clock's scale, late
+// tasks are late by the exact time past their deadline, the zero time is
+// no deadline, and extreme deadlines saturate without wrapping.
+func TestDeadlineClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewClock()
+		d := time.Now().Add(time.Second)
+		k := c.DeadlineKey(d)
+		if k != int64(time.Second) {
+			t.Errorf("DeadlineKey(epoch+1s) = %d", k)
+		}
+		if by := c.PastDeadline(k); by > 0 {
+			t.Errorf("PastDeadline before the deadline = %v", by)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if by := c.PastDeadline(k); by != 500*time.Millisecond {
+			t.Errorf("PastDeadline 0.5 s after the deadline = %v", by)
+		}
+		if k := c.DeadlineKey(time.Time{}); k != NoDeadline || c.PastDeadline(k) > 0 {
+			t.Errorf("the zero deadline: key %d, past by %v", k, c.PastDeadline(k))
+		}
+		far := c.DeadlineKey(time.Now().AddDate(1000, 0, 0))
+		if far != NoDeadline-1 {
+			t.Errorf("a deadline in 1000 years: key %d, want NoDeadline-1", far)
+		}
+		old := c.DeadlineKey(time.Date(1, 2, 1, 0, 0, 0, 0, time.UTC))
+		if old != math.MinInt64 || c.PastDeadline(old) != math.MaxInt64 {
+			t.Errorf("an ancient deadline: key %d, past by %v", old, c.PastDeadline(old))
+		}
+	})
+}
+
+func TestDeadlineError(t *testing.T) {
+	d := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	var err error = &DeadlineError{Task: 7, Deadline: d, Late: 3 * time.Millisecond}
+	if !errors.Is(err, ErrDeadlineExceeded) {
+		t.Error("DeadlineError does not unwrap to ErrDeadlineExceeded")
+	}
+	for _, s := range []string{"2030-05-06T07:08:09Z", "3ms", "dropped"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("%q does not mention %q", err.Error(), s)
+		}
+	}
+}
+
+// TestRankMeter: counters merge over workers and bands, bands report their
+// bounds, and the band served last gives LowestMaxWait.
+func TestRankMeter(t *testing.T) {
+	for _, kind := range []RankKind{ByPriority, ByCost} {
+		s, err := ResolveRank(kind, false, []Option{Workers(2), Bands(0, 10)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewRankMeter(&s, 2)
+		for b := range 3 {
+			for range b + 1 {
+				m.Submitted(b)
+				m.Waited(b, time.Duration(b+1)*time.Second)
+			}
+		}
+		m.Worker(0).Done(0)
+		m.Worker(1).Done(1)
+		m.Worker(1).Panicked(1)
+		m.Worker(0).Done(2)
+		m.Returned(2)
+		m.Returned(2)
+		st, all := m.Snapshot()
+		want := []BandStats{
+			{Lo: math.MinInt64, Hi: -1, Submitted: 1, Completed: 1},
+			{Lo: 0, Hi: 9, Submitted: 2, Completed: 1, Panicked: 1},
+			{Lo: 10, Hi: math.MaxInt64, Submitted: 3, Completed: 1, Returned: 2},
+		}
+		for b := range want {
+			got := st.Bands[b]
+			if got.Wait.Count != uint64(b+1) || got.Wait.Max != time.Duration(b+1)*time.Second {
+				t.Errorf("%v band %d: Wait %+v", kind, b, got.Wait)
+			}
+			got.Wait = Latency{}
+			if got != want[b] {
+				t.Errorf("%v band %d: %+v, want %+v", kind, b, got, want[b])
+			}
+		}
+		wantLowest := time.Second // the lowest priorities
+		if kind == ByCost {
+			wantLowest = 3 * time.Second // the highest costs
+		}
+		if st.LowestMaxWait != wantLowest || st.Kind != kind {
+			t.Errorf("%v: LowestMaxWait %v, want %v", kind, st.LowestMaxWait, wantLowest)
+		}
+		if all.Count != 6 || all.Max != 3*time.Second {
+			t.Errorf("%v: merged wait %+v", kind, all)
+		}
+	}
+
+	s, _ := ResolveRank(ByDeadline, false, []Option{Workers(2)})
+	m := NewRankMeter(&s, 2)
+	m.Worker(0).Missed()
+	m.Worker(1).Missed()
+	m.Worker(1).Dropped()
+	m.Worker(0).HandedOff()
+	m.Worker(0).Late(time.Millisecond)
+	m.Worker(1).Late(3 * time.Millisecond)
+	st, _ := m.Snapshot()
+	if st.Missed != 2 || st.Dropped != 1 || st.HandedOff != 1 || st.Lateness.Count != 2 || st.Lateness.Max != 3*time.Millisecond || len(st.Bands) != 1 {
+		t.Errorf("deadline stats %+v", st)
+	}
+}
+
+func TestRankStrings(t *testing.T) {
+	for v, want := range map[string]string{
+		ByPriority.String(): "priority", ByDeadline.String(): "deadline", ByCost.String(): "cost", RankKind(9).String(): "RankKind(9)",
+		RunLate.String(): "RunLate", DropLate.String(): "DropLate", LatePolicy(4).String(): "LatePolicy(4)",
+		Aging(1500 * time.Millisecond).String(): "Aging(1.5s)", Bands(-1, 2).String(): "Bands(-1, 2)", Bands().String(): "Bands()",
+		OnLate(DropLate).String(): "OnLate(DropLate)",
+	} {
+		if v != want {
+			t.Errorf("got %q, want %q", v, want)
+		}
+	}
+}
+
+// BenchmarkRankHeap: a push and a pop on a heap of the given depth, keys
+// random over few levels (many ties, as with small priority ranges) or
+// over many.
+func BenchmarkRankHeap(b *testing.B) {
+	for _, depth := range []int{1 << 10, 1 << 16} {
+		for _, levels := range []int64{16, 1 << 30} {
+			b.Run(fmt.Sprintf("depth=%d/levels=%d", depth, levels), func(b *testing.B) {
+				var h RankHeap
+				h.Init(depth + 1)
+				rng := rand.New(rand.NewPCG(9, 10))
+				keys := make([]int64, 4096)
+				for i := range keys {
+					keys[i] = rng.Int64N(levels)
+				}
+				for i := range depth {
+					h.Push(keys[i&4095])
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					h.Push(keys[i&4095])
+					h.Pop()
+				}
+			})
+		}
+	}
+}

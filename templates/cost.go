@@ -1,0 +1,86 @@
+package templates
+
+import (
+	"context"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// CostPool runs tasks of type T on a fixed number of workers, lowest
+// Cost() first (shortest-job-first scheduling), in submission order among
+// equal costs. Cost is the task's own estimate of its run time, in any
+// unit; running the short jobs first minimises the mean wait.
+//
+// The order is strict, as in PriorityPool: with every worker busy, tasks
+// start exactly in cost order, one task per take, and an expensive task
+// never keeps a cheaper one from the next free worker.
+//
+// Shortest-job-first starves expensive jobs under a steady stream of cheap
+// ones. poolrt.Aging(every) bounds that: a waiting task's effective cost
+// falls by one unit per every of waiting, so a task of cost Cmax, among
+// tasks of cost at least Cmin, waits at most (Cmax−Cmin)·every, plus the
+// time the workers need for the tasks queued ahead of it at that moment
+// and those running. Without aging the order is pure SJF.
+//
+// Cost() is called once per task, when it is submitted. Submit and the
+// worker's take are O(log n) for n queued tasks; submitting and running a
+// task allocates nothing.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced and the pool keeps serving.
+// Stats().Priority has per-band figures (poolrt.Bands, by cost).
+//
+// A CostPool is safe for concurrent use. Create one with NewCostPool. Its
+// methods must not be called from inside a task's Run: Shutdown and
+// ShutdownNow would wait for the calling task itself.
+type CostPool[T CostTask] struct {
+	e rankEngine[T]
+}
+
+// NewCostPool starts a pool configured by opts: poolrt.Workers (default
+// GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling, poolrt.Aging
+// (default off) and poolrt.Bands (cost bands for Stats; default one). A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewCostPool[T CostTask](opts ...poolrt.Option) (*CostPool[T], error) {
+	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(CostPool[T])
+	p.e.init(set)
+	return p, nil
+}
+
+// Submit queues t by its cost, waiting while the queue is full (under the
+// default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
+// for room are let in in no particular order. ctx only bounds the wait:
+// the task runs with the pool's context. O(log n).
+func (p *CostPool[T]) Submit(ctx context.Context, t T) error { return p.e.submit(ctx, t, t.Cost()) }
+
+// TrySubmit queues t by its cost if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *CostPool[T]) TrySubmit(t T) error { return p.e.trySubmit(t, t.Cost()) }
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// cost order) and waits for them to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
+// first, Shutdown returns ctx's error while the pool goes on draining;
+// ShutdownNow then stops it.
+func (p *CostPool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, in the order they would have
+// run (lowest effective cost first). Only the first call returns tasks.
+// O(n log n).
+func (p *CostPool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *CostPool[T]) Stats() poolrt.Stats { return p.e.stats() }

@@ -1,0 +1,131 @@
+package templates
+
+import (
+	"context"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// DeadlinePool runs tasks of type T on a fixed number of workers, earliest
+// Deadline() first (earliest-deadline-first scheduling), in submission
+// order among equal deadlines. A task whose Deadline() is the zero
+// time.Time has none: it runs after every task that has one.
+//
+// The order is strict, as in PriorityPool: with every worker busy, tasks
+// start exactly in deadline order, one task per take, and a task with a
+// later deadline never keeps an earlier one from the next free worker.
+// Deadlines need no aging: a waiting task's deadline only comes nearer.
+//
+// A task whose deadline has passed when a worker takes it is late. What
+// happens to it is chosen when the pool is made:
+//   - by default (poolrt.RunLate) it runs anyway and is counted in
+//     Stats().Priority.Missed;
+//   - under poolrt.OnLate(poolrt.DropLate) it does not run: it is counted
+//     as completed and failed (and in Priority.Dropped), and a
+//     *poolrt.DeadlineError, which wraps poolrt.ErrDeadlineExceeded and
+//     carries the task and its deadline, goes to the poolrt.OnError
+//     handler;
+//   - with a handler given to NewDeadlinePool it is passed to the handler
+//     instead of running (counted as completed, and in
+//     Priority.HandedOff).
+//
+// The deadline is one a task should start by: a worker checks it when it
+// takes the task, with one clock read per task that has a deadline.
+// Deadline() is called once per task, when it is submitted (and again
+// only to report a dropped task). Submit and the worker's take are
+// O(log n) for n queued tasks; submitting and running a task allocates
+// nothing.
+//
+// Every accepted task runs exactly once, is dropped or handed off late as
+// above, or is returned by ShutdownNow. A task (or the late handler) that
+// panics is recovered, counted and reported (see poolrt.OnPanic); its
+// worker is replaced and the pool keeps serving.
+//
+// A DeadlinePool is safe for concurrent use. Create one with
+// NewDeadlinePool. Its methods must not be called from inside a task's
+// Run: Shutdown and ShutdownNow would wait for the calling task itself.
+type DeadlinePool[T DeadlineTask] struct {
+	e       rankEngine[T]
+	handler func(T)
+}
+
+// NewDeadlinePool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling and
+// poolrt.OnLate. A bad option (poolrt.Aging and poolrt.Bands do not apply
+// to deadlines) is reported as a *poolrt.ConfigError and no goroutine is
+// started.
+//
+// late, if not nil, takes every task that is late when a worker takes it,
+// on the worker's goroutine, in place of its Run; poolrt.OnLate must then
+// be left out. The handler is a parameter rather than an option because it
+// is typed: options are not generic, so an option could only hand it the
+// task as an interface value, boxed (an allocation per late task) and
+// asserted back by the caller. Being fixed before any worker starts, it
+// needs no synchronisation and leaves no window in which late tasks meet
+// another policy.
+func NewDeadlinePool[T DeadlineTask](late func(T), opts ...poolrt.Option) (*DeadlinePool[T], error) {
+	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &DeadlinePool[T]{handler: late}
+	p.e.late = p.late
+	p.e.init(set)
+	return p, nil
+}
+
+// late deals with the task w took past its deadline (by how long):
+// it reports whether to run it anyway.
+func (p *DeadlinePool[T]) late(w *rankWorker[T], by time.Duration) bool {
+	switch {
+	case p.handler != nil:
+		w.ranks.HandedOff()
+		p.handler(w.cur.task)
+		p.e.done(w, nil)
+	case p.e.order.Late == poolrt.DropLate:
+		w.ranks.Dropped()
+		t := w.cur.task
+		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: t.Deadline(), Late: by})
+	default:
+		w.ranks.Missed()
+		return true
+	}
+	return false
+}
+
+// Submit queues t by its deadline, waiting while the queue is full (under
+// the default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine, late or not.
+// Submitters waiting for room are let in in no particular order. ctx only
+// bounds the wait: the task runs with the pool's context. O(log n).
+func (p *DeadlinePool[T]) Submit(ctx context.Context, t T) error {
+	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
+}
+
+// TrySubmit queues t by its deadline if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *DeadlinePool[T]) TrySubmit(t T) error {
+	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
+}
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// deadline order, late ones under the late policy) and waits for them to
+// exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
+// Shutdown is called. If ctx is done first, Shutdown returns ctx's error
+// while the pool goes on draining; ShutdownNow then stops it.
+func (p *DeadlinePool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, earliest deadline first. Only
+// the first call returns tasks. O(n log n).
+func (p *DeadlinePool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the late-task
+// counters in its Priority section.
+func (p *DeadlinePool[T]) Stats() poolrt.Stats { return p.e.stats() }

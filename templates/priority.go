@@ -1,0 +1,90 @@
+package templates
+
+import (
+	"context"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// PriorityPool runs tasks of type T on a fixed number of workers, highest
+// Priority() first, in submission order among equal priorities.
+//
+// The order is strict: whenever a worker takes a task, it takes the best
+// queued one, one task at a time, so with every worker busy tasks start
+// exactly in priority order, and a low-priority task never keeps a
+// higher one from the next free worker. Tasks are not preempted: a task
+// that has started runs to its end.
+//
+// With poolrt.Aging(every), a waiting task's effective priority rises by
+// one level per every of waiting, so that a steady stream of important
+// work cannot starve the rest: a task of the lowest priority Pmin waits
+// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
+// queued ahead of it at that moment and those running (see poolrt.Aging).
+//
+// Priority() is called once per task, when it is submitted; a task's
+// priority is fixed from then on. Submit and the worker's take are
+// O(log n) for n queued tasks, under one lock held only for the heap
+// operation; submitting and running a task allocates nothing.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced and the pool keeps serving.
+// Stats().Priority has per-band figures (poolrt.Bands).
+//
+// A PriorityPool is safe for concurrent use. Create one with
+// NewPriorityPool. Its methods must not be called from inside a task's
+// Run: Shutdown and ShutdownNow would wait for the calling task itself.
+type PriorityPool[T PriorityTask] struct {
+	e rankEngine[T]
+}
+
+// NewPriorityPool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling, poolrt.Aging
+// (default off) and poolrt.Bands (priority bands for Stats; default one). A
+// bad option is reported as a *poolrt.ConfigError and no goroutine is
+// started.
+func NewPriorityPool[T PriorityTask](opts ...poolrt.Option) (*PriorityPool[T], error) {
+	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(PriorityPool[T])
+	p.e.init(set)
+	return p, nil
+}
+
+// Submit queues t by its priority, waiting while the queue is full (under
+// the default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
+// for room are let in in no particular order, whatever their priorities.
+// ctx only bounds the wait: the task runs with the pool's context.
+// O(log n).
+func (p *PriorityPool[T]) Submit(ctx context.Context, t T) error {
+	return p.e.submit(ctx, t, t.Priority())
+}
+
+// TrySubmit queues t by its priority if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *PriorityPool[T]) TrySubmit(t T) error { return p.e.trySubmit(t, t.Priority()) }
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// priority order) and waits for them to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
+// first, Shutdown returns ctx's error while the pool goes on draining;
+// ShutdownNow then stops it.
+func (p *PriorityPool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, in the order they would have
+// run (highest effective priority first). Only the first call returns
+// tasks. O(n log n).
+func (p *PriorityPool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *PriorityPool[T]) Stats() poolrt.Stats { return p.e.stats() }

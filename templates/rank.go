@@ -1,0 +1,372 @@
+package templates
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// rankEngine is the machinery PriorityPool, DeadlinePool and CostPool
+// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
+// first, submission order among equal keys) under one lock, drained by a
+// fixed set of workers that take one task at a time, with parking, panic
+// recovery, shutdown and metrics as in the fixed pool.
+//
+// Why one heap under one lock, and one task per pop: the pools promise a
+// strict order. Sharded heaps would order tasks only within a shard, and a
+// worker taking a batch would hold back a batch of lower-ranked tasks from
+// idle workers and make a higher-ranked task submitted meanwhile wait
+// behind them. With one task per pop, whenever a worker takes a task it is
+// the best queued one, so a low-ranked task never delays a higher one
+// beyond the tasks already running (the scheduling is non-preemptive: a
+// running task is never interrupted). The price is one lock round trip per
+// task for workers as well as submitters; the lock is held for a heap
+// operation only, O(log n), never while a task runs.
+//
+// Tasks are kept by value in a slot array allocated up front; the heap
+// orders 24-byte items naming the slots, so its sifting never moves a
+// task, and submitting and running a task allocates nothing.
+type rankEngine[T Task] struct {
+	mu     sync.Mutex
+	heap   poolrt.RankHeap // guarded by mu
+	slots  []rankSlot[T]   // by heap slot; guarded by mu
+	closed bool            // guarded by mu: intake stopped
+	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
+	returned bool
+	// size mirrors heap.Len() for lock-free emptiness checks.
+	size atomic.Int32
+	_    [poolrt.CacheLinePad]byte
+
+	life    poolrt.Lifecycle
+	sleep   *poolrt.Sleepers
+	meter   *poolrt.Meter
+	ranks   *poolrt.RankMeter
+	set     poolrt.Settings
+	order   *poolrt.PrioritySettings // &set.Priority
+	workers []*rankWorker[T]
+	// late handles a task a worker took after its deadline (deadline
+	// pools only; nil for the others). It reports whether to run the task
+	// anyway; if not, it has accounted for the task itself.
+	late func(w *rankWorker[T], by time.Duration) (run bool)
+}
+
+// rankSlot is a queued task and what the pool noted when it was accepted.
+type rankSlot[T Task] struct {
+	task  T
+	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
+	band  int32 // statistics band
+	timed bool  // sampled for the latency histograms
+}
+
+// rankWorker is one worker slot's state. It lives in the engine, so that a
+// replacement goroutine (after a panic) takes over its meters.
+type rankWorker[T Task] struct {
+	id      int
+	cur     rankSlot[T] // the task being run
+	key     int64       // cur's heap key
+	exiting bool
+	meter   *poolrt.WorkerMeter
+	ranks   *poolrt.RankWorkerMeter
+	_       [poolrt.CacheLinePad]byte
+}
+
+// init prepares the engine for set and starts its workers.
+func (e *rankEngine[T]) init(set poolrt.Settings) {
+	e.set = set
+	e.order = &e.set.Priority
+	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
+	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
+	e.sleep = poolrt.NewSleepers(set.Workers)
+	e.heap.Init(set.QueueSize)
+	e.slots = make([]rankSlot[T], set.QueueSize)
+	e.workers = make([]*rankWorker[T], set.Workers)
+	e.life.Init(set.Workers)
+	for id := range e.workers {
+		w := &rankWorker[T]{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
+		e.workers[id] = w
+		w.meter.Start(e.meter.Now())
+		go e.work(w)
+	}
+}
+
+// push queues t, of rank r, unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
+func (e *rankEngine[T]) push(t T, r int64) error {
+	// Everything that needs no lock is done before taking it: the
+	// sampling draw, the clock read, the key and the band.
+	every := e.meter.SampleEvery
+	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
+	var enq int64
+	if timed || e.order.Stamped() {
+		enq = e.meter.Now()
+	}
+	key := e.order.Key(r, enq)
+	band := e.order.Band(r)
+
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
+	}
+	if e.heap.Len() == len(e.slots) {
+		e.mu.Unlock()
+		return poolrt.ErrQueueFull
+	}
+	s := &e.slots[e.heap.Push(key)]
+	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.size.Store(int32(e.heap.Len()))
+	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
+	e.ranks.Submitted(band)
+	e.mu.Unlock()
+	return nil
+}
+
+// submit is Submit for a task of rank r.
+func (e *rankEngine[T]) submit(ctx context.Context, t T, r int64) error {
+	err := e.push(t, r)
+	if err == nil {
+		e.sleep.Wake()
+		return nil
+	}
+	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch e.set.Backpressure {
+	case poolrt.Reject:
+		e.meter.Shards[0].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		e.runCaller(t)
+		return nil
+	}
+	e.life.BeginWait()
+	defer e.life.EndWait()
+	for {
+		switch err := e.push(t, r); err {
+		case nil:
+			e.sleep.Wake()
+			e.life.PassRoom()
+			return nil
+		case poolrt.ErrClosed:
+			return err
+		}
+		if err := e.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// trySubmit is TrySubmit for a task of rank r.
+func (e *rankEngine[T]) trySubmit(t T, r int64) error {
+	switch err := e.push(t, r); err {
+	case nil:
+		e.sleep.Wake()
+		return nil
+	case poolrt.ErrClosed:
+		return err
+	}
+	if e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	e.meter.Shards[0].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// runCaller runs t on the submitter's goroutine (CallerRuns policy),
+// recovering a panic so that it never reaches the caller.
+func (e *rankEngine[T]) runCaller(t T) {
+	e.meter.Shards[0].CallerRuns.Add(1)
+	panicking := true
+	defer func() {
+		if panicking {
+			e.meter.CallerDone(nil, true)
+			e.set.TaskPanicked(t, recover())
+		}
+	}()
+	err := t.Run(e.life.Context())
+	panicking = false
+	e.meter.CallerDone(err, false)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// work is a worker's loop: take the best queued task, run it, repeat.
+func (e *rankEngine[T]) work(w *rankWorker[T]) {
+	defer e.workerExit(w)
+	ctx := e.life.Context()
+	for e.next(w) {
+		s := &w.cur
+		if e.late != nil {
+			if by := e.meter.PastDeadline(w.key); by > 0 {
+				w.ranks.Late(by)
+				if !e.late(w, by) {
+					continue
+				}
+			}
+		}
+		if s.timed {
+			e.runTimed(w, ctx)
+			continue
+		}
+		err := s.task.Run(ctx)
+		e.done(w, err)
+	}
+	w.exiting = true
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (e *rankEngine[T]) runTimed(w *rankWorker[T], ctx context.Context) {
+	s := &w.cur
+	start := e.meter.Now()
+	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
+	err := s.task.Run(ctx)
+	d := e.meter.Since(start)
+	e.meter.Shards[0].Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	e.done(w, err)
+}
+
+// done counts the current task as completed with err and reports err.
+func (e *rankEngine[T]) done(w *rankWorker[T], err error) {
+	w.meter.Done(err)
+	w.ranks.Done(int(w.cur.band))
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// next takes the best queued task into w.cur, waiting for one if need be.
+// It reports false when the worker should exit: the pool is stopped, or
+// draining with nothing left.
+func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
+	for {
+		if e.size.Load() > 0 {
+			e.mu.Lock()
+			if e.life.State() == poolrt.Stopped {
+				e.mu.Unlock()
+				return false
+			}
+			if e.heap.Len() > 0 {
+				i, key := e.heap.Pop()
+				w.cur, w.key = e.slots[i], key
+				e.slots[i] = rankSlot[T]{} // drop the reference for the GC
+				e.size.Store(int32(e.heap.Len()))
+				e.mu.Unlock()
+				// Taking the task starts it: its slot is free now.
+				e.life.Room()
+				w.meter.SetBusy(true)
+				return true
+			}
+			e.mu.Unlock()
+		}
+		if e.life.State() == poolrt.Stopped {
+			return false
+		}
+		w.cur = rankSlot[T]{} // an idle worker holds no task
+		w.meter.SetBusy(false)
+		if !e.idle(w) {
+			return false
+		}
+	}
+}
+
+// idle waits until there may be work. It reports false when the worker
+// should exit: the pool is stopped, or draining with nothing left.
+func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
+	for range poolrt.RankIdleSpins {
+		if st := e.life.State(); st != poolrt.Open {
+			return st == poolrt.Draining && e.size.Load() > 0
+		}
+		if e.size.Load() > 0 {
+			return true
+		}
+		runtime.Gosched()
+	}
+	e.sleep.Register(w.id)
+	// Look again after registering: a submitter that pushed before seeing
+	// us parked did not wake anyone, and a Stop that woke the parked
+	// workers before we registered did not wake us.
+	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
+		if !e.sleep.Cancel(w.id) {
+			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
+		}
+		st := e.life.State()
+		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
+	}
+	e.sleep.Wait(w.id)
+	return true
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping), or because its task (or a deadline pool's late handler)
+// panicked or called runtime.Goexit, in which case the panic is counted
+// and reported and a new goroutine takes the worker's place.
+func (e *rankEngine[T]) workerExit(w *rankWorker[T]) {
+	if w.exiting {
+		w.meter.Stop(e.meter.Now())
+		e.life.WorkerExited()
+		return
+	}
+	v := recover()
+	w.meter.Panicked.Add(1)
+	w.ranks.Panicked(int(w.cur.band))
+	e.set.TaskPanicked(w.cur.task, v)
+	w.cur = rankSlot[T]{}
+	go e.work(w)
+}
+
+// shutdown stops intake, lets the workers finish the queue and waits.
+func (e *rankEngine[T]) shutdown(ctx context.Context) error {
+	e.stop(poolrt.Draining)
+	return e.life.Wait(ctx)
+}
+
+// shutdownNow stops the workers and returns every queued task, best
+// first. Only the first call returns tasks.
+func (e *rankEngine[T]) shutdownNow() []T {
+	e.stop(poolrt.Stopped)
+	<-e.life.Exited()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.returned {
+		return nil
+	}
+	e.returned = true
+	var out []T
+	if n := e.heap.Len(); n > 0 {
+		out = make([]T, 0, n)
+	}
+	for e.heap.Len() > 0 {
+		i, _ := e.heap.Pop()
+		out = append(out, e.slots[i].task)
+		e.ranks.Returned(int(e.slots[i].band))
+		e.slots[i] = rankSlot[T]{}
+	}
+	e.size.Store(0)
+	e.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker.
+func (e *rankEngine[T]) stop(to poolrt.State) {
+	e.life.Stop(to, e.close)
+	e.sleep.WakeAll()
+}
+
+// close stops intake: after it returns no push succeeds.
+func (e *rankEngine[T]) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+}
+
+func (e *rankEngine[T]) stats() poolrt.Stats {
+	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
+	st.Priority, st.Wait = e.ranks.Snapshot()
+	return st
+}
