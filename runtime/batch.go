@@ -54,6 +54,9 @@ func Linger(d time.Duration) Option {
 func (s *Settings) resolveBatch(procs int) error {
 	if s.Batch.MaxBatch == 0 {
 		s.Batch.MaxBatch = DefaultMaxBatch
+		if s.set&setQueue != 0 {
+			s.Batch.MaxBatch = min(DefaultMaxBatch, s.QueueSize) // a small queue makes small batches
+		}
 	}
 	if s.set&setLinger == 0 {
 		s.Batch.Linger = DefaultLinger

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,6 +23,13 @@ var patternOptions = []struct {
 	applies poolrt.Pattern
 }{
 	{poolrt.Workers(2), poolrt.Fixed | poolrt.Stealing | poolrt.Priority | poolrt.Batch},
+	{poolrt.WorkerLimits(1, 4), poolrt.Dynamic},
+	{poolrt.ScaleInterval(50 * time.Millisecond), poolrt.Dynamic},
+	{poolrt.Cooldown(time.Second), poolrt.Dynamic},
+	{poolrt.IdleTimeout(time.Minute), poolrt.Dynamic},
+	{poolrt.Thresholds(poolrt.ThresholdPolicy{}), poolrt.Dynamic},
+	{poolrt.Predictive(poolrt.PredictivePolicy{}), poolrt.Dynamic},
+	{poolrt.ScaleWith(poolrt.ThresholdPolicy{}), poolrt.Dynamic},
 }
 
 // testConfigErrors: a bad option, or an option of another pattern, makes the
@@ -95,7 +103,11 @@ func testDefaults[T any](t *testing.T, s *suite[T]) {
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	st := p.Stats()
-	assert.Equal(t, want.Workers, st.Workers, "default Workers")
+	wantWorkers := want.Workers
+	if s.Pattern == poolrt.Dynamic {
+		wantWorkers = want.Dynamic.Min // it starts at its minimum; Workers is its maximum
+	}
+	assert.Equal(t, wantWorkers, st.Workers, "default Workers")
 	assert.Equal(t, want.QueueSize, st.QueueCap, "default QueueCap")
 	assert.Equal(t, st.Workers, st.Busy+st.Idle, "Busy + Idle")
 	require.NoError(t, p.Shutdown(context.Background()))

@@ -1,0 +1,459 @@
+package poolrt
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Activity modes.
+const (
+	activityOff uint32 = iota // no worker in the slot
+	activityIdle
+	activityBusy
+)
+
+// Activity records how one worker slot spends its time: busy (running
+// tasks or looking for more), idle (parked, or started and not yet busy)
+// or off (no worker runs in it). A dynamic pool's controller reads it to
+// measure utilization and idle time exactly, without sampling tasks.
+//
+// Only the slot's owner writes it — the goroutine that starts a worker in
+// the slot, then that worker — and only when the worker changes mode: when
+// it parks and when it finds work after parking, not per task or batch.
+// Any goroutine may read it.
+type Activity struct {
+	_ [CacheLinePad]byte
+	// seq is odd while the owner updates the fields below, so that a
+	// reader never mixes two updates (a seqlock: readers retry).
+	seq   atomic.Uint64
+	mode  atomic.Uint32
+	stamp atomic.Int64 // clock stamp of the last change of mode
+	busy  atomic.Int64 // nanoseconds spent busy, up to stamp
+	alive atomic.Int64 // nanoseconds spent busy or idle, up to stamp
+}
+
+// Start records that a worker starts in the slot, idle, at clock stamp now.
+func (a *Activity) Start(now int64) { a.set(activityIdle, now) }
+
+// Busy records that the slot's worker found work at clock stamp now.
+func (a *Activity) Busy(now int64) { a.set(activityBusy, now) }
+
+// Idle records that the slot's worker ran out of work at clock stamp now.
+func (a *Activity) Idle(now int64) { a.set(activityIdle, now) }
+
+// Stop records that the slot's worker exits at clock stamp now.
+func (a *Activity) Stop(now int64) { a.set(activityOff, now) }
+
+func (a *Activity) set(mode uint32, now int64) {
+	a.seq.Store(a.seq.Load() + 1)
+	if d := now - a.stamp.Load(); d > 0 {
+		switch a.mode.Load() {
+		case activityBusy:
+			a.busy.Store(a.busy.Load() + d)
+			a.alive.Store(a.alive.Load() + d)
+		case activityIdle:
+			a.alive.Store(a.alive.Load() + d)
+		}
+		a.stamp.Store(now)
+	}
+	a.mode.Store(mode)
+	a.seq.Store(a.seq.Load() + 1)
+}
+
+// activityReading is an Activity read at one instant.
+type activityReading struct {
+	mode        uint32
+	stamp       int64 // when the current mode began
+	busy, alive int64 // nanoseconds, up to the instant read
+}
+
+// read returns the slot's activity up to clock stamp now.
+func (a *Activity) read(now int64) activityReading {
+	for {
+		if seq := a.seq.Load(); seq&1 == 0 {
+			r := activityReading{mode: a.mode.Load(), stamp: a.stamp.Load(), busy: a.busy.Load(), alive: a.alive.Load()}
+			if a.seq.Load() == seq {
+				if d := now - r.stamp; d > 0 && r.mode != activityOff {
+					r.alive += d
+					if r.mode == activityBusy {
+						r.busy += d
+					}
+				}
+				return r
+			}
+		}
+		runtime.Gosched() // the owner is between two stores: let it finish
+	}
+}
+
+// Activities holds the Activity of every worker slot of a pool, each
+// allocated when the slot is first used.
+type Activities struct {
+	slots []atomic.Pointer[Activity]
+}
+
+// NewActivities returns the activities of a pool with n worker slots.
+func NewActivities(n int) *Activities {
+	return &Activities{slots: make([]atomic.Pointer[Activity], n)}
+}
+
+// Slot returns slot id's Activity, allocating it on first use.
+func (a *Activities) Slot(id int) *Activity {
+	if act := a.slots[id].Load(); act != nil {
+		return act
+	}
+	act := new(Activity)
+	if !a.slots[id].CompareAndSwap(nil, act) {
+		return a.slots[id].Load()
+	}
+	return act
+}
+
+// Scaler is a dynamic pool's controller: the part of the pool that does
+// not depend on its task type. Every ScaleInterval its goroutine measures
+// the pool (ScaleSignals), asks the policy for a size, clamps it to the
+// limits, applies the Cooldown and IdleTimeout, resizes the pool through
+// the function the pool gave it, and records the change. It also serves
+// the pool's SetLimits and scales a pool without workers up when a task
+// arrives.
+//
+// Measuring allocates nothing, and neither does a decision that keeps the
+// size, so an idle controller costs no garbage.
+type Scaler struct {
+	cfg      DynamicSettings
+	ceiling  int // worker slots
+	meter    *Meter
+	acts     *Activities
+	queueCap int
+	depth    func() int
+	resize   func(n int) bool
+
+	quit, done chan struct{}
+	closeOnce  sync.Once
+
+	mu             sync.Mutex
+	min, max, size int
+	peak           int
+	closed         bool
+	lastChange     int64 // clock stamp of the last change of size
+	since          int64 // clock stamp up to which atMax and atMin are counted
+	atMax, atMin   time.Duration
+	ups, downs     uint64
+	evals, capped  uint64
+	held           uint64
+	last           ScaleSignals
+	events         [ScaleHistory]ScaleEvent // a ring; events[nevents%ScaleHistory] is next
+	nevents        uint64
+	prev           scaleReading // cumulative figures at the last evaluation
+	meanRun        time.Duration
+}
+
+// scaleReading holds a pool's cumulative figures at one instant.
+type scaleReading struct {
+	at               int64
+	submitted, ended uint64
+	timed, timedSum  uint64 // sampled run times: count and sum in nanoseconds
+	busy, alive      int64
+}
+
+// NewScaler returns the controller of a dynamic pool configured by set,
+// whose metrics are m and worker activities acts. The pool has started
+// set.Dynamic.Min workers. depth returns the number of accepted tasks not
+// yet started; resize sets the number of workers and reports false once
+// the pool is shutting down. Call Start to start the controller.
+func NewScaler(set *Settings, m *Meter, acts *Activities, queueCap int, depth func() int, resize func(n int) bool) *Scaler {
+	now := m.Now()
+	d := set.Dynamic
+	return &Scaler{
+		cfg:        d,
+		ceiling:    set.Workers,
+		meter:      m,
+		acts:       acts,
+		queueCap:   queueCap,
+		depth:      depth,
+		resize:     resize,
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		min:        d.Min,
+		max:        d.Max,
+		size:       d.Min,
+		peak:       d.Min,
+		lastChange: now,
+		since:      now,
+		prev:       scaleReading{at: now},
+	}
+}
+
+// Start starts the controller's goroutine. Close stops it.
+func (s *Scaler) Start() { go s.run() }
+
+func (s *Scaler) run() {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			s.evaluate()
+		}
+	}
+}
+
+// Close stops the controller: it makes no more changes, and its goroutine
+// exits (Wait waits for it). The pool calls it when it shuts down.
+func (s *Scaler) Close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.account(s.meter.Now())
+		s.closed = true
+		s.mu.Unlock()
+		close(s.quit)
+	})
+}
+
+// Wait waits until the controller's goroutine has exited after Close, or
+// until ctx is done (ctx's error).
+func (s *Scaler) Wait(ctx context.Context) error {
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// evaluate is one step of the controller: measure, ask the policy, decide.
+func (s *Scaler) evaluate() {
+	now := s.meter.Now()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	sig := s.measure(now)
+	s.evals++
+	s.last = sig
+	s.mu.Unlock()
+
+	// The policy runs unlocked: a slow one must not hold up submitters
+	// that scale a pool up from zero.
+	target, reason := s.cfg.Policy.Scale(sig)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || sig.Workers != s.size || sig.Min != s.min || sig.Max != s.max {
+		return // changed meanwhile (SetLimits, a task arriving): the signals are stale
+	}
+	n := s.size
+	if s.cfg.IdleTimeout > 0 && target <= n && sig.IdleExpired > 0 {
+		if to := n - sig.IdleExpired; to < target {
+			target, reason = to, ReasonIdleTimeout
+		}
+	}
+	if target > s.max {
+		s.capped++
+	}
+	target = min(max(target, s.min), s.max)
+	if target == 0 && sig.QueueDepth > 0 {
+		// Never leave accepted tasks without a worker. (The submitter of
+		// a task that finds no worker starts one itself; this is for a
+		// policy that asks for zero while tasks wait.)
+		target = 1
+		if n == 0 {
+			reason = ReasonArrival
+		}
+	}
+	if target == n {
+		return
+	}
+	if target < n && time.Duration(now-s.lastChange) < s.cfg.Cooldown {
+		s.held++
+		return
+	}
+	if reason == "" {
+		reason = ReasonPolicy
+	}
+	s.apply(target, reason, sig, now)
+}
+
+// measure takes the signals of the interval that ends at clock stamp now.
+// s.mu is held.
+func (s *Scaler) measure(now int64) ScaleSignals {
+	r := scaleReading{at: now}
+	busy, expired := 0, 0
+	slots := min(max(s.peak, 1), len(s.acts.slots))
+	for id := range slots {
+		if a := s.acts.slots[id].Load(); a != nil {
+			ar := a.read(now)
+			r.busy += ar.busy
+			r.alive += ar.alive
+			switch ar.mode {
+			case activityBusy:
+				busy++
+			case activityIdle:
+				if s.cfg.IdleTimeout > 0 && id < s.size && now-max(ar.stamp, s.lastChange) >= int64(s.cfg.IdleTimeout) {
+					expired++
+				}
+			}
+		}
+		if w := s.meter.workers[id].Load(); w != nil {
+			r.ended += w.Completed.Load() + w.Panicked.Load()
+		}
+	}
+	r.ended += s.meter.Caller.Completed.Load() + s.meter.Caller.Panicked.Load()
+	for i := range s.meter.Shards {
+		sh := &s.meter.Shards[i]
+		r.submitted += sh.Submitted.Load() + sh.CallerRuns.Load()
+		r.timed += sh.Run.count.Load()
+		r.timedSum += sh.Run.sum.Load()
+	}
+
+	p := s.prev
+	s.prev = r
+	sig := s.gauges(now)
+	sig.Interval = time.Duration(now - p.at)
+	sig.Busy = busy
+	sig.Arrivals = r.submitted - p.submitted
+	sig.Completions = r.ended - p.ended
+	sig.IdleExpired = expired
+	if alive := r.alive - p.alive; alive > 0 {
+		sig.Utilization = min(max(float64(r.busy-p.busy)/float64(alive), 0), 1)
+	}
+	switch {
+	case r.timed > p.timed:
+		s.meanRun = time.Duration((r.timedSum - p.timedSum) / (r.timed - p.timed))
+	case s.meter.SampleEvery == 0 && sig.Completions > 0 && r.busy > p.busy:
+		// No task is timed: busy time per completion is the best estimate,
+		// though it splits tasks that straddle the interval's ends.
+		s.meanRun = time.Duration(uint64(r.busy-p.busy) / sig.Completions)
+	}
+	sig.MeanRun = s.meanRun
+	return sig
+}
+
+// gauges returns the signals that need no interval: the size, the limits
+// and the queue. s.mu is held.
+func (s *Scaler) gauges(now int64) ScaleSignals {
+	return ScaleSignals{
+		At:          s.meter.epoch.Add(time.Duration(now - 1)),
+		Workers:     s.size,
+		Min:         s.min,
+		Max:         s.max,
+		QueueDepth:  s.depth(),
+		QueueCap:    s.queueCap,
+		SinceChange: time.Duration(now - s.lastChange),
+	}
+}
+
+// apply resizes the pool to `to` workers and records the change; it
+// reports false, changing nothing, when the pool is shutting down. s.mu
+// is held.
+func (s *Scaler) apply(to int, reason string, sig ScaleSignals, now int64) bool {
+	if !s.resize(to) {
+		return false
+	}
+	s.account(now)
+	from := s.size
+	s.size, s.peak, s.lastChange = to, max(s.peak, to), now
+	if to > from {
+		s.ups++
+	} else {
+		s.downs++
+	}
+	s.events[s.nevents%ScaleHistory] = ScaleEvent{At: sig.At, From: from, To: to, Reason: reason, Signals: sig}
+	s.nevents++
+	return true
+}
+
+// account adds the time since the last call to atMax and atMin. s.mu is
+// held.
+func (s *Scaler) account(now int64) {
+	if s.closed {
+		return
+	}
+	d := time.Duration(now - s.since)
+	if s.size == s.max {
+		s.atMax += d
+	}
+	if s.size == s.min {
+		s.atMin += d
+	}
+	s.since = now
+}
+
+// Arrived scales a pool that has no workers up to one (or its minimum).
+// The pool calls it after it accepted a task and found its size zero,
+// which can only happen with a minimum of zero.
+func (s *Scaler) Arrived() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.size > 0 || s.closed {
+		return
+	}
+	now := s.meter.Now()
+	s.apply(max(1, s.min), ReasonArrival, s.gauges(now), now)
+}
+
+// SetLimits changes the limits to min and max, resizing the pool at once if
+// its size is outside them. It returns a *ConfigError for limits that
+// cannot work (min < 0, max < 1, min > max, or max above the slots the
+// pool was created with), and ErrClosed once the pool is shutting down.
+func (s *Scaler) SetLimits(min, max int) error {
+	if reason := checkLimits(min, max, s.ceiling); reason != "" {
+		return &ConfigError{Option: fmt.Sprintf("SetLimits(%d, %d)", min, max), Reason: reason}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	now := s.meter.Now()
+	s.account(now)
+	s.min, s.max = min, max
+	if to := clamp(s.size, min, max); to != s.size && !s.apply(to, ReasonLimits, s.gauges(now), now) {
+		return ErrClosed
+	}
+	return nil
+}
+
+func clamp(n, lo, hi int) int { return min(max(n, lo), hi) }
+
+// Limits returns the current limits.
+func (s *Scaler) Limits() (min, max int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.min, s.max
+}
+
+// Stats returns a snapshot of the controller's figures.
+func (s *Scaler) Stats() *ScalingStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &ScalingStats{
+		Size: s.size, Min: s.min, Max: s.max, Peak: s.peak,
+		Ups: s.ups, Downs: s.downs, Evaluations: s.evals, Capped: s.capped, Held: s.held,
+		AtMax: s.atMax, AtMin: s.atMin,
+		Last: s.last,
+	}
+	if !s.closed {
+		d := s.meter.Since(s.since)
+		if s.size == s.max {
+			st.AtMax += d
+		}
+		if s.size == s.min {
+			st.AtMin += d
+		}
+	}
+	n := min(s.nevents, ScaleHistory)
+	st.Events = make([]ScaleEvent, n)
+	for i := range n {
+		st.Events[i] = s.events[(s.nevents-n+i)%ScaleHistory]
+	}
+	return st
+}

@@ -1,0 +1,148 @@
+package templates
+
+import (
+	"context"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// DynamicPool runs tasks of type T on a number of worker goroutines that
+// follows the load, between a minimum and a maximum, fed by a bounded,
+// sharded queue.
+//
+// A controller goroutine measures the pool every poolrt.ScaleInterval —
+// queue depth, worker utilization, arrivals, completions, mean run time,
+// idle workers — and asks a scaling policy for a size: by default a
+// poolrt.ThresholdPolicy (scale up on a deep queue or busy workers, down
+// when both are low, with hysteresis and a cooldown); poolrt.Predictive
+// sizes the pool by Little's law from a forecast of the arrival rate;
+// poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
+// idle workers. Every change is recorded, with the measurements it was
+// based on, in Stats().Scaling.
+//
+// New workers start at once; workers above a smaller size retire as soon
+// as they run out of work, so a shrinking pool finishes what its workers
+// hold. With a minimum of zero the pool keeps no goroutine while quiet,
+// and a submission starts a worker at once.
+//
+// Apart from its size it behaves as a FixedPool: tasks are stored by value
+// in preallocated slots, submitting and running one allocates nothing,
+// every accepted task runs exactly once or is returned by ShutdownNow, and
+// a task that panics is recovered, counted and reported (poolrt.OnPanic)
+// while its worker is replaced.
+//
+// A DynamicPool is safe for concurrent use. Create one with
+// NewDynamicPool. Its methods must not be called from inside a task's Run:
+// Shutdown and ShutdownNow would wait for the calling task itself.
+type DynamicPool[T Task] struct {
+	e  engine[T]
+	sc *poolrt.Scaler
+}
+
+// NewDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
+// (default 1 to GOMAXPROCS; the pool starts at the minimum),
+// poolrt.ScaleInterval, poolrt.Cooldown, poolrt.IdleTimeout, a policy
+// (poolrt.Thresholds, poolrt.Predictive or poolrt.ScaleWith), and the
+// options every pool takes: poolrt.QueueSize, poolrt.OnFull,
+// poolrt.OnPanic, poolrt.OnError, poolrt.Metrics and
+// poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewDynamicPool[T Task](opts ...poolrt.Option) (*DynamicPool[T], error) {
+	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(DynamicPool[T])
+	p.e.acts = poolrt.NewActivities(set.Workers)
+	p.e.init(set, set.Workers, set.Dynamic.Min)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc.Start()
+	return p, nil
+}
+
+// Submit queues t, waiting while the queue is full (under the default
+// poolrt.Block policy) until there is room, ctx is done (ctx's error is
+// returned) or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject
+// it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
+// wait: the task runs with the pool's context. A pool scaled down to no
+// worker starts one.
+func (p *DynamicPool[T]) Submit(ctx context.Context, t T) error {
+	err := p.e.submit(ctx, t)
+	p.arrived(err)
+	return err
+}
+
+// TrySubmit queues t if there is room and never blocks: it returns
+// poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
+// shutdown, whatever the backpressure policy. A pool scaled down to no
+// worker starts one.
+func (p *DynamicPool[T]) TrySubmit(t T) error {
+	err := p.e.trySubmit(t)
+	p.arrived(err)
+	return err
+}
+
+// arrived starts a worker if an accepted task found the pool without any.
+// It reads the size after the task is queued: a controller scaling to zero
+// stores the size before it looks at the queue, so one of the two sees the
+// other (see engine.mayRetire). One atomic load while the pool has
+// workers.
+func (p *DynamicPool[T]) arrived(err error) {
+	if err == nil && p.e.target.Load() == 0 {
+		p.sc.Arrived()
+	}
+}
+
+// Shutdown stops intake and the controller, lets the workers finish every
+// queued task and waits for them and the controller to exit. Submit and
+// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
+// the pool's size no longer changes. If ctx is done first, Shutdown returns
+// ctx's error while the pool goes on draining; ShutdownNow then stops it.
+// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
+// submitters' own: Shutdown does not wait for them.
+func (p *DynamicPool[T]) Shutdown(ctx context.Context) error {
+	p.e.stop(poolrt.Draining)
+	p.sc.Close()
+	if err := p.e.life.Wait(ctx); err != nil {
+		return err
+	}
+	return p.sc.Wait(ctx)
+}
+
+// ShutdownNow stops intake and the controller, cancels the context passed
+// to running tasks, waits for the workers to finish their current task and
+// for every goroutine of the pool to exit, and returns every accepted task
+// that never started, roughly oldest first. Only the first call returns
+// tasks.
+func (p *DynamicPool[T]) ShutdownNow() []T {
+	p.e.stop(poolrt.Stopped)
+	p.sc.Close()
+	out := p.e.shutdownNow()
+	p.sc.Wait(context.Background())
+	return out
+}
+
+// SetLimits changes the pool's worker limits at run time; the pool resizes
+// at once if its size is outside them, and the controller scales within
+// them from then on. It returns a *poolrt.ConfigError for limits that
+// cannot work — min < 0, max < 1, min > max, or max above the maximum the
+// pool was created with (its worker slots) — and poolrt.ErrClosed after
+// shutdown.
+func (p *DynamicPool[T]) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+
+// Limits returns the pool's current worker limits.
+func (p *DynamicPool[T]) Limits() (min, max int) { return p.sc.Limits() }
+
+// Size returns the number of workers the pool runs or is scaling to.
+// Stats().Workers, the goroutines alive, may exceed it for a while after
+// the pool shrinks, until the retiring workers finish what they hold.
+func (p *DynamicPool[T]) Size() int { return int(p.e.target.Load()) }
+
+// Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
+// the scaling figures and the latest changes of size.
+func (p *DynamicPool[T]) Stats() poolrt.Stats {
+	st := p.e.stats()
+	st.Scaling = p.sc.Stats()
+	return st
+}
