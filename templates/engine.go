@@ -242,7 +242,14 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := maxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {

@@ -31,6 +31,11 @@ type shard[T any] struct {
 	tick   int // countdown to the next timed task
 	buf    []slot[T]
 	size   atomic.Int32 // n, for lock-free emptiness checks
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
 	meter  *poolrt.ShardMeter
 	_      [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
@@ -71,9 +76,13 @@ func (s *shard[T]) pushLocked(t T, clk *poolrt.Clock, every int) pushResult {
 		s.mu.Unlock()
 		return pushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return pushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return pushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -120,6 +129,7 @@ func (s *shard[T]) pop(dst []slot[T], div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }
