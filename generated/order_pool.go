@@ -27,17 +27,20 @@ func orderBatchKey(t Order) string {
 // when it holds poolrt.MaxBatch tasks, when poolrt.Linger has passed since
 // its first task arrived, or at Shutdown; nothing is left behind.
 //
-// Tasks are grouped by their BatchKey: each batch holds tasks of one key.
-// A batch whose handler fails is reported to poolrt.OnError as a
-// *poolrt.BatchError holding a copy of its tasks, and a panicking handler
-// is recovered and reported to poolrt.OnPanic with them: no task is
-// dropped silently. Counters count tasks (a batch of 8 that fails adds 8 to
-// Failed); Stats.Batch counts batches, their sizes and why they were
-// flushed.
+// Tasks are grouped by their BatchKey: each batch holds tasks of one key,
+// in submission order. A batch whose handler fails is reported to
+// poolrt.OnError as a *poolrt.BatchError holding a copy of its tasks, and a
+// panicking handler is recovered and reported to poolrt.OnPanic with them:
+// no task is dropped silently. Counters count tasks (a batch of 8 that
+// fails adds 8 to Failed); Stats.Batch counts batches, their sizes and why
+// they were flushed; Stats.Wait is a batch's wait, from its first task's
+// arrival to the handler call.
 //
-// Batches and their slices are reused, so a steady stream allocates
-// nothing per task or per batch. Submit is O(1) under one lock: a map
-// lookup by key and an append.
+// Every accepted task waits in a slot of an arena allocated with the pool
+// (QueueSize slots, a batch being a chain of slots), and each worker hands
+// its batch to the handler from a buffer of its own, so the pool allocates
+// nothing per task or per batch, ever; memory is bounded by QueueSize and
+// MaxBatch. Submit is O(1) under one lock: a map lookup by key and a link.
 //
 // A OrderBatchPool is safe for concurrent use. Create one with NewOrderBatchPool.
 type OrderBatchPool struct {
@@ -51,63 +54,55 @@ type OrderBatchPool struct {
 	// flushing: the linger flusher runs (it counts as live for Shutdown).
 	flushing atomic.Bool
 
-	mu       sync.Mutex
-	closed   bool
-	open     map[string]*orderBatch // batches gathering tasks, by key
-	lingerQ  orderBatchList         // the same batches, oldest first
-	ready    orderBatchList         // batches waiting for a worker, oldest first
-	free     []*orderBatch          // handled batches, for reuse
-	queued   int                    // accepted tasks not yet handed to the handler
-	nopen    int
-	nready   int
-	returned bool
-	workers  []orderBatchWorker
+	mu     sync.Mutex
+	closed bool
+	// The arena: a batch is a chain of slots; slots and batch headers
+	// each number QueueSize (a batch holds at least one task), and unused
+	// ones are chained in free lists.
+	slots     []orderBatchSlot
+	batches   []orderBatchHdr
+	freeSlot  int32
+	freeBatch int32
+	open      map[string]int32 // open batch by key
+	lingerQ   orderBatchList   // open batches, oldest first
+	ready     orderBatchList   // flushed batches waiting for a worker, oldest first
+	queued    int              // accepted tasks not yet handed to the handler
+	nopen     int
+	nready    int
+	submitted uint64
+	returned  bool
+	workers   []orderBatchWorker
 }
 
-// orderBatch is a group of tasks of one key.
-type orderBatch struct {
+// orderBatchSlot holds one waiting task and links it to the next of its batch.
+type orderBatchSlot struct {
+	task Order
+	next int32 // -1 ends the chain
+}
+
+// orderBatchHdr is one batch: its key and its chain of slots.
+type orderBatchHdr struct {
 	key string
 
-	items      []Order
-	opened     int64 // clock stamp of its first task
-	reason     poolrt.FlushReason
-	prev, next *orderBatch // in lingerQ while open, in ready once flushed
+	first, last int32 // slot chain
+	n           int
+	opened      int64 // clock stamp of its first task
+	reason      poolrt.FlushReason
+	prev, next  int32 // in lingerQ or ready; next also chains free headers
 }
 
-// orderBatchList is an intrusive doubly-linked FIFO of batches.
-type orderBatchList struct {
-	head, tail *orderBatch
-}
+// orderBatchList is a FIFO of batch headers, linked through prev and next.
+type orderBatchList struct{ head, tail int32 }
 
-func (l *orderBatchList) push(b *orderBatch) {
-	b.prev, b.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = b
-	} else {
-		l.head = b
-	}
-	l.tail = b
-}
-
-func (l *orderBatchList) remove(b *orderBatch) {
-	if b.prev != nil {
-		b.prev.next = b.next
-	} else {
-		l.head = b.next
-	}
-	if b.next != nil {
-		b.next.prev = b.prev
-	} else {
-		l.tail = b.prev
-	}
-	b.prev, b.next = nil, nil
-}
-
-// orderBatchWorker is one worker's state, kept in the pool so that the batch it
-// is handling can be reported if the handler panics.
+// orderBatchWorker is one worker's state: the buffer it hands to the handler,
+// kept in the pool so that a replacement goroutine can take over if the
+// handler calls runtime.Goexit.
 type orderBatchWorker struct {
-	id    int
-	meter *poolrt.WorkerMeter
+	id      int
+	meter   *poolrt.WorkerMeter
+	buf     []Order // the batch being handled
+	opened  int64   // its first task's arrival
+	exiting bool
 }
 
 // NewOrderBatchPool starts a pool that hands batches to handle, configured by
@@ -122,21 +117,32 @@ func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 	if err != nil {
 		return nil, err
 	}
+	q := set.QueueSize
 	p := &OrderBatchPool{
 
 		set:     set,
 		meter:   poolrt.NewMeter(&set, set.Workers, 1),
 		sleep:   poolrt.NewSleepers(set.Workers),
 		kick:    make(chan struct{}, 1),
-		open:    make(map[string]*orderBatch),
-		workers: make([]orderBatchWorker, set.Workers),
 		timer:   time.NewTimer(time.Hour),
+		slots:   make([]orderBatchSlot, q),
+		batches: make([]orderBatchHdr, q),
+		open:    make(map[string]int32),
+		lingerQ: orderBatchList{-1, -1},
+		ready:   orderBatchList{-1, -1},
+		workers: make([]orderBatchWorker, set.Workers),
 	}
 	p.timer.Stop()
+	for i := range q {
+		p.slots[i].next = int32(i + 1)
+		p.batches[i].next = int32(i + 1)
+	}
+	p.slots[q-1].next, p.batches[q-1].next = -1, -1
 	p.life.Init(set.Workers + 1) // the workers and the linger flusher
 	for i := range p.workers {
 		w := &p.workers[i]
 		w.id, w.meter = i, p.meter.Worker(i)
+		w.buf = make([]Order, 0, set.Batch.MaxBatch)
 		w.meter.Start(p.meter.Now())
 		go p.work(w)
 	}
@@ -207,23 +213,33 @@ func (p *OrderBatchPool) add(t Order, key string,
 		p.mu.Unlock()
 		return orderPushClosed
 	}
-	if p.queued >= p.set.QueueSize {
+	if p.queued >= len(p.slots) {
 		p.mu.Unlock()
 		return orderPushFull
 	}
-	b := p.open[key]
-	opened := b == nil
+	bi, ok := p.open[key]
+	opened := !ok
 	if opened {
-		b = p.newBatch(key)
+		bi = p.openBatch(key)
 	}
-	b.items = append(b.items, t)
+	b := &p.batches[bi]
+	si := p.freeSlot // there is one: queued < len(slots)
+	p.freeSlot = p.slots[si].next
+	p.slots[si] = orderBatchSlot{task: t, next: -1}
+	if b.last < 0 {
+		b.first = si
+	} else {
+		p.slots[b.last].next = si
+	}
+	b.last = si
+	b.n++
 	p.queued++
-	p.meter.Shards[0].Submitted.Add(1) // under p.mu: single writer
-	full := len(b.items) >= p.set.Batch.MaxBatch
+	p.submitted++ // under p.mu; Stats reads it there
+	full := b.n >= p.set.Batch.MaxBatch
 	if full {
-		p.flushLocked(b, poolrt.FlushFull)
+		p.flushLocked(bi, poolrt.FlushFull)
 	}
-	kick := opened && !full && p.lingerQ.head == b
+	kick := opened && !full && p.lingerQ.head == bi
 	p.mu.Unlock()
 	switch {
 	case full:
@@ -239,32 +255,75 @@ func (p *OrderBatchPool) add(t Order, key string,
 	return orderPushed
 }
 
-// newBatch opens a batch for key, reusing a handled one if it can.
-func (p *OrderBatchPool) newBatch(key string,
+// openBatch opens a batch for key. A header is free: every batch in use
+// holds a task, and fewer than QueueSize tasks wait.
+func (p *OrderBatchPool) openBatch(key string,
 
-) *orderBatch {
-	var b *orderBatch
-	if n := len(p.free); n > 0 {
-		b = p.free[n-1]
-		p.free = p.free[:n-1]
-	} else {
-		b = &orderBatch{items: make([]Order, 0, min(p.set.Batch.MaxBatch, 16))}
-	}
-	b.key, b.opened = key, p.meter.Now()
-	p.open[key] = b
-	p.lingerQ.push(b)
+) int32 {
+	bi := p.freeBatch
+	p.freeBatch = p.batches[bi].next
+	p.batches[bi] = orderBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
+	p.open[key] = bi
+	p.push(&p.lingerQ, bi)
 	p.nopen++
-	return b
+	return bi
 }
 
-// flushLocked moves open batch b to the ready list.
-func (p *OrderBatchPool) flushLocked(b *orderBatch, r poolrt.FlushReason) {
+// flushLocked moves open batch bi to the ready list.
+func (p *OrderBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
+	b := &p.batches[bi]
 	delete(p.open, b.key)
-	p.lingerQ.remove(b)
+	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
-	p.ready.push(b)
+	p.push(&p.ready, bi)
 	p.nready++
+}
+
+// push appends batch bi to list l.
+func (p *OrderBatchPool) push(l *orderBatchList, bi int32) {
+	b := &p.batches[bi]
+	b.prev, b.next = l.tail, -1
+	if l.tail >= 0 {
+		p.batches[l.tail].next = bi
+	} else {
+		l.head = bi
+	}
+	l.tail = bi
+}
+
+// remove unlinks batch bi from list l.
+func (p *OrderBatchPool) remove(l *orderBatchList, bi int32) {
+	b := &p.batches[bi]
+	if b.prev >= 0 {
+		p.batches[b.prev].next = b.next
+	} else {
+		l.head = b.next
+	}
+	if b.next >= 0 {
+		p.batches[b.next].prev = b.prev
+	} else {
+		l.tail = b.prev
+	}
+	b.prev, b.next = -1, -1
+}
+
+// release empties batch bi, appending its tasks to out, and frees its
+// slots and header.
+func (p *OrderBatchPool) release(bi int32, out []Order) []Order {
+	b := &p.batches[bi]
+	for si := b.first; si >= 0; {
+		s := &p.slots[si]
+		out = append(out, s.task)
+		next := s.next
+		*s = orderBatchSlot{next: p.freeSlot}
+		p.freeSlot = si
+		si = next
+	}
+	p.queued -= b.n
+	*b = orderBatchHdr{next: p.freeBatch}
+	p.freeBatch = bi
+	return out
 }
 
 // flusher hands over batches whose linger time has run out. It sleeps
@@ -288,13 +347,13 @@ func (p *OrderBatchPool) flusher() {
 		now := p.meter.Now()
 		flushed := false
 		var wait time.Duration = -1
-		for b := p.lingerQ.head; b != nil; b = p.lingerQ.head {
-			due := b.opened + int64(linger)
+		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
+			due := p.batches[bi].opened + int64(linger)
 			if due > now {
 				wait = time.Duration(due - now)
 				break
 			}
-			p.flushLocked(b, poolrt.FlushLinger)
+			p.flushLocked(bi, poolrt.FlushLinger)
 			flushed = true
 		}
 		p.mu.Unlock()
@@ -318,40 +377,54 @@ func (p *OrderBatchPool) flusher() {
 
 // work is a worker's loop: take a ready batch, hand it over, repeat.
 func (p *OrderBatchPool) work(w *orderBatchWorker) {
-	defer func() {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-	}()
-	for {
-		b := p.take(w)
-		if b == nil {
-			return
-		}
-		p.handleBatch(w, b)
+	defer p.workerExit(w)
+	for p.take(w) {
+		p.handleBatch(w)
 	}
+	w.exiting = true
 }
 
-// take returns the next ready batch, waiting for one; nil means the worker
-// should exit.
-func (p *OrderBatchPool) take(w *orderBatchWorker) *orderBatch {
+// workerExit runs when a worker goroutine ends: normally, or because the
+// handler called runtime.Goexit (panics are recovered in call). Then the
+// batch is counted as panicked (call reported it) and a new goroutine takes
+// the worker's place.
+func (p *OrderBatchPool) workerExit(w *orderBatchWorker) {
+	if w.exiting {
+		w.meter.Stop(p.meter.Now())
+		p.life.WorkerExited()
+		return
+	}
+	if n := len(w.buf); n > 0 {
+		w.meter.Panicked.Add(uint64(n))
+		p.bm.BatchFailed()
+		clear(w.buf)
+		w.buf = w.buf[:0]
+	}
+	go p.work(w)
+}
+
+// take moves the next ready batch into the worker's buffer, waiting for
+// one. It reports false when the worker should exit.
+func (p *OrderBatchPool) take(w *orderBatchWorker) bool {
 	for {
 		p.mu.Lock()
-		if b := p.takeLocked(); b != nil {
+		if p.takeLocked(w) {
 			p.mu.Unlock()
+			p.life.Room()
 			w.meter.SetBusy(true)
-			return b
+			return true
 		}
 		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
 		p.mu.Unlock()
 		w.meter.SetBusy(false)
 		if done {
-			return nil
+			return false
 		}
 		p.sleep.Register(w.id)
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.
 		p.mu.Lock()
-		again := p.ready.head != nil || p.set.Batch.Linger == 0 && p.lingerQ.head != nil ||
+		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
 			p.closed || p.life.State() != poolrt.Open
 		p.mu.Unlock()
 		if again {
@@ -364,39 +437,41 @@ func (p *OrderBatchPool) take(w *orderBatchWorker) *orderBatch {
 	}
 }
 
-// takeLocked pops the oldest ready batch, or under Linger(0) (and at
-// shutdown, when every open batch has been flushed) the oldest open one,
-// and releases its tasks' room in the queue: they start now.
-func (p *OrderBatchPool) takeLocked() *orderBatch {
+// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
+// one if none is ready) into the worker's buffer, freeing its slots: its
+// tasks start now.
+func (p *OrderBatchPool) takeLocked(w *orderBatchWorker) bool {
 	if p.life.State() == poolrt.Stopped {
-		return nil
+		return false
 	}
-	if p.ready.head == nil && p.set.Batch.Linger == 0 && p.lingerQ.head != nil {
+	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
 		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
 	}
-	b := p.ready.head
-	if b == nil {
-		return nil
+	bi := p.ready.head
+	if bi < 0 {
+		return false
 	}
-	p.ready.remove(b)
+	p.remove(&p.ready, bi)
 	p.nready--
-	p.queued -= len(b.items)
-	p.bm.Flushed(len(b.items), b.reason)
-	p.life.Room()
-	return b
+	b := &p.batches[bi]
+	p.bm.Flushed(b.n, b.reason)
+	w.opened = b.opened
+	w.buf = p.release(bi, w.buf[:0])
+	return true
 }
 
-// handleBatch hands b to the handler, counts and reports the outcome, and
-// recycles b.
-func (p *OrderBatchPool) handleBatch(w *orderBatchWorker, b *orderBatch) {
-	n := len(b.items)
+// handleBatch hands the worker's batch to the handler and counts and
+// reports the outcome.
+func (p *OrderBatchPool) handleBatch(w *orderBatchWorker) {
+	n := len(w.buf)
 	m := &p.meter.Shards[0]
-	start := p.meter.Now()
 	timed := p.meter.SampleEvery > 0
+	var start int64
 	if timed {
-		m.Wait.Record(time.Duration(start - b.opened))
+		start = p.meter.Now()
+		m.Wait.Record(time.Duration(start - w.opened))
 	}
-	err, panicked := p.call(b.items)
+	err, panicked := p.call(w.buf)
 	if timed {
 		d := p.meter.Since(start)
 		m.Run.Record(d)
@@ -409,18 +484,12 @@ func (p *OrderBatchPool) handleBatch(w *orderBatchWorker, b *orderBatch) {
 	case err != nil:
 		w.meter.DoneBatch(n, err)
 		p.bm.BatchFailed()
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(b.items), Size: n})
+		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
 	default:
 		w.meter.DoneBatch(n, nil)
 	}
-	clear(b.items) // drop references for the GC
-	b.items = b.items[:0]
-	var zero string
-
-	b.key = zero
-	p.mu.Lock()
-	p.free = append(p.free, b)
-	p.mu.Unlock()
+	clear(w.buf) // drop references for the GC
+	w.buf = w.buf[:0]
 }
 
 // call runs the handler, recovering a panic (reported with a copy of the
@@ -477,15 +546,13 @@ func (p *OrderBatchPool) ShutdownNow() []Order {
 	p.returned = true
 	var out []Order
 	for _, l := range []*orderBatchList{&p.ready, &p.lingerQ} {
-		for b := l.head; b != nil; b = l.head {
-			out = append(out, b.items...)
-			l.remove(b)
-			clear(b.items)
-			b.items = b.items[:0]
+		for bi := l.head; bi >= 0; bi = l.head {
+			p.remove(l, bi)
+			out = p.release(bi, out)
 		}
 	}
 	clear(p.open)
-	p.nopen, p.nready, p.queued = 0, 0, 0
+	p.nopen, p.nready = 0, 0
 	p.meter.Returned(len(out))
 	return out
 }
@@ -497,8 +564,8 @@ func (p *OrderBatchPool) stop(to poolrt.State) {
 		p.mu.Lock()
 		p.closed = true
 		if to == poolrt.Draining {
-			for b := p.lingerQ.head; b != nil; b = p.lingerQ.head {
-				p.flushLocked(b, poolrt.FlushShutdown)
+			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
+				p.flushLocked(bi, poolrt.FlushShutdown)
 			}
 		}
 		p.mu.Unlock()
@@ -510,13 +577,14 @@ func (p *OrderBatchPool) stop(to poolrt.State) {
 // batch counters.
 func (p *OrderBatchPool) Stats() poolrt.Stats {
 	p.mu.Lock()
-	queued, open, ready := p.queued, p.nopen, p.nready
+	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
 	p.mu.Unlock()
 	live := p.life.Live()
 	if p.flushing.Load() {
 		live-- // not a worker
 	}
-	st := p.meter.Snapshot(live, queued, p.set.QueueSize)
+	st := p.meter.Snapshot(live, queued, len(p.slots))
+	st.Submitted += submitted
 	st.Batch = p.bm.Snapshot(open, ready)
 	return st
 }

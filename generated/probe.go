@@ -13,7 +13,8 @@ import (
 // Probe is a conformance-suite task with a value receiver: the pool holds
 // it by value.
 //
-//poolgen:pools fixed
+//poolgen:pools fixed,dynamic,stealing,priority,batch
+//poolgen:batch RunProbes
 type Probe struct {
 	ID  int
 	Ctl *probe.Control
@@ -39,7 +40,8 @@ func (p Probe) Cost() int64 { return int64(p.Size) }
 // ProbePtr is a conformance-suite task with a pointer receiver, and a lock
 // that must not be copied: the pool holds *ProbePtr.
 //
-//poolgen:pools fixed
+//poolgen:pools fixed,dynamic,stealing,priority,batch
+//poolgen:batch RunProbePtrs
 type ProbePtr struct {
 	mu  sync.Mutex
 	ID  int
@@ -66,3 +68,27 @@ func (p *ProbePtr) Deadline() time.Time { return p.Due }
 
 // Cost returns Size.
 func (p *ProbePtr) Cost() int64 { return int64(p.Size) }
+
+// RunProbes is the batch handler of Probe's batch pool: it runs each task
+// of the batch (the conformance suite runs the batch pool with batches of
+// one, where a batch's outcome is its task's).
+func RunProbes(ctx context.Context, batch []Probe) error {
+	var err error
+	for _, p := range batch {
+		if e := p.Run(ctx); e != nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// RunProbePtrs is RunProbes for ProbePtr.
+func RunProbePtrs(ctx context.Context, batch []*ProbePtr) error {
+	var err error
+	for _, p := range batch {
+		if e := p.Run(ctx); e != nil {
+			err = e
+		}
+	}
+	return err
+}

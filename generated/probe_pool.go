@@ -5,6 +5,7 @@ package generated
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,17 +13,1235 @@ import (
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
-// Probe must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.
+// Probe must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
+	Cost() int64
+	Deadline() time.Time
+	Priority() int64
 } = Probe{}
 
-// ProbePtr must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.
+// RunProbes handles Probe's batches: if this line fails to compile, fix its signature or rerun go generate.
+var _ func(context.Context, []Probe) error = RunProbes
+
+// probeBatchKey returns Probe's batch key: it has none, so all its tasks batch together.
+func probeBatchKey(Probe) struct{} {
+	return struct{}{}
+}
+
+// ProbePtr must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
+	Cost() int64
+	Deadline() time.Time
+	Priority() int64
 } = (*ProbePtr)(nil)
 
-// Pools for Probe (fixed), specialised from github.com/poolgen/poolgen/templates.
+// RunProbePtrs handles ProbePtr's batches: if this line fails to compile, fix its signature or rerun go generate.
+var _ func(context.Context, []*ProbePtr) error = RunProbePtrs
+
+// probePtrBatchKey returns ProbePtr's batch key: it has none, so all its tasks batch together.
+func probePtrBatchKey(*ProbePtr) struct{} {
+	return struct{}{}
+}
+
+// Pools for Probe (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
+
+// ProbeBatchPool gathers tasks into batches and hands each batch to one call of
+// a handler, on a fixed number of worker goroutines. A batch is handed over
+// when it holds poolrt.MaxBatch tasks, when poolrt.Linger has passed since
+// its first task arrived, or at Shutdown; nothing is left behind.
+//
+// Tasks are grouped by their BatchKey: each batch holds tasks of one key,
+// in submission order. A batch whose handler fails is reported to
+// poolrt.OnError as a *poolrt.BatchError holding a copy of its tasks, and a
+// panicking handler is recovered and reported to poolrt.OnPanic with them:
+// no task is dropped silently. Counters count tasks (a batch of 8 that
+// fails adds 8 to Failed); Stats.Batch counts batches, their sizes and why
+// they were flushed; Stats.Wait is a batch's wait, from its first task's
+// arrival to the handler call.
+//
+// Every accepted task waits in a slot of an arena allocated with the pool
+// (QueueSize slots, a batch being a chain of slots), and each worker hands
+// its batch to the handler from a buffer of its own, so the pool allocates
+// nothing per task or per batch, ever; memory is bounded by QueueSize and
+// MaxBatch. Submit is O(1) under one lock: a map lookup by key and a link.
+//
+// A ProbeBatchPool is safe for concurrent use. Create one with NewProbeBatchPool.
+type ProbeBatchPool struct {
+	life  poolrt.Lifecycle
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	bm    poolrt.BatchMeter
+	set   poolrt.Settings
+	timer *time.Timer   // the linger flusher's
+	kick  chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// flushing: the linger flusher runs (it counts as live for Shutdown).
+	flushing atomic.Bool
+
+	mu     sync.Mutex
+	closed bool
+	// The arena: a batch is a chain of slots; slots and batch headers
+	// each number QueueSize (a batch holds at least one task), and unused
+	// ones are chained in free lists.
+	slots     []probeBatchSlot
+	batches   []probeBatchHdr
+	freeSlot  int32
+	freeBatch int32
+	open      map[struct{}]int32 // open batch by key
+	lingerQ   probeBatchList     // open batches, oldest first
+	ready     probeBatchList     // flushed batches waiting for a worker, oldest first
+	queued    int                // accepted tasks not yet handed to the handler
+	nopen     int
+	nready    int
+	submitted uint64
+	returned  bool
+	workers   []probeBatchWorker
+}
+
+// probeBatchSlot holds one waiting task and links it to the next of its batch.
+type probeBatchSlot struct {
+	task Probe
+	next int32 // -1 ends the chain
+}
+
+// probeBatchHdr is one batch: its key and its chain of slots.
+type probeBatchHdr struct {
+	key struct{}
+
+	first, last int32 // slot chain
+	n           int
+	opened      int64 // clock stamp of its first task
+	reason      poolrt.FlushReason
+	prev, next  int32 // in lingerQ or ready; next also chains free headers
+}
+
+// probeBatchList is a FIFO of batch headers, linked through prev and next.
+type probeBatchList struct{ head, tail int32 }
+
+// probeBatchWorker is one worker's state: the buffer it hands to the handler,
+// kept in the pool so that a replacement goroutine can take over if the
+// handler calls runtime.Goexit.
+type probeBatchWorker struct {
+	id      int
+	meter   *poolrt.WorkerMeter
+	buf     []Probe // the batch being handled
+	opened  int64   // its first task's arrival
+	exiting bool
+}
+
+// NewProbeBatchPool starts a pool that hands batches to handle, configured by
+// opts: poolrt.MaxBatch, poolrt.Linger, poolrt.Workers (default
+// GOMAXPROCS), poolrt.QueueSize (accepted tasks not yet handed over, at
+// least MaxBatch), poolrt.OnFull, poolrt.OnPanic, poolrt.OnError and
+// poolrt.Metrics. A nil handler or a bad option is a *poolrt.ConfigError
+// and no goroutine is started.
+func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
+
+	set, err := poolrt.Resolve(poolrt.Batch, opts)
+	if err != nil {
+		return nil, err
+	}
+	q := set.QueueSize
+	p := &ProbeBatchPool{
+
+		set:     set,
+		meter:   poolrt.NewMeter(&set, set.Workers, 1),
+		sleep:   poolrt.NewSleepers(set.Workers),
+		kick:    make(chan struct{}, 1),
+		timer:   time.NewTimer(time.Hour),
+		slots:   make([]probeBatchSlot, q),
+		batches: make([]probeBatchHdr, q),
+		open:    make(map[struct{}]int32),
+		lingerQ: probeBatchList{-1, -1},
+		ready:   probeBatchList{-1, -1},
+		workers: make([]probeBatchWorker, set.Workers),
+	}
+	p.timer.Stop()
+	for i := range q {
+		p.slots[i].next = int32(i + 1)
+		p.batches[i].next = int32(i + 1)
+	}
+	p.slots[q-1].next, p.batches[q-1].next = -1, -1
+	p.life.Init(set.Workers + 1) // the workers and the linger flusher
+	for i := range p.workers {
+		w := &p.workers[i]
+		w.id, w.meter = i, p.meter.Worker(i)
+		w.buf = make([]Probe, 0, set.Batch.MaxBatch)
+		w.meter.Start(p.meter.Now())
+		go p.work(w)
+	}
+	p.flushing.Store(true)
+	go p.flusher()
+	return p, nil
+}
+
+// Submit adds t to the open batch of its key (opening one if there is
+// none), waiting while the pool holds QueueSize tasks not yet handed over
+// (under the default poolrt.Block policy) until there is room, ctx is done
+// or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject it returns
+// poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
+// t alone to the handler on the calling goroutine.
+func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
+	key := probeBatchKey(t)
+	r := p.add(t, key)
+	if r == probePushed {
+		return nil
+	}
+	if r == probePushClosed {
+		return poolrt.ErrClosed
+	}
+	switch p.set.Backpressure {
+	case poolrt.Reject:
+		p.meter.Shards[0].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		p.runCaller(t)
+		return nil
+	}
+	p.life.BeginWait()
+	defer p.life.EndWait()
+	for {
+		switch p.add(t, key) {
+		case probePushed:
+			p.life.PassRoom()
+			return nil
+		case probePushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := p.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// TrySubmit adds t if there is room and never blocks: it returns
+// poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
+// shutdown, whatever the backpressure policy.
+func (p *ProbeBatchPool) TrySubmit(t Probe) error {
+	switch p.add(t, probeBatchKey(t)) {
+	case probePushed:
+		return nil
+	case probePushClosed:
+		return poolrt.ErrClosed
+	}
+	p.meter.Shards[0].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// add puts t into the open batch of key, flushing the batch if it is full.
+func (p *ProbeBatchPool) add(t Probe, key struct{},
+
+) probePushResult {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return probePushClosed
+	}
+	if p.queued >= len(p.slots) {
+		p.mu.Unlock()
+		return probePushFull
+	}
+	bi, ok := p.open[key]
+	opened := !ok
+	if opened {
+		bi = p.openBatch(key)
+	}
+	b := &p.batches[bi]
+	si := p.freeSlot // there is one: queued < len(slots)
+	p.freeSlot = p.slots[si].next
+	p.slots[si] = probeBatchSlot{task: t, next: -1}
+	if b.last < 0 {
+		b.first = si
+	} else {
+		p.slots[b.last].next = si
+	}
+	b.last = si
+	b.n++
+	p.queued++
+	p.submitted++ // under p.mu; Stats reads it there
+	full := b.n >= p.set.Batch.MaxBatch
+	if full {
+		p.flushLocked(bi, poolrt.FlushFull)
+	}
+	kick := opened && !full && p.lingerQ.head == bi
+	p.mu.Unlock()
+	switch {
+	case full:
+		p.sleep.Wake()
+	case opened && p.set.Batch.Linger == 0:
+		p.sleep.Wake() // Linger(0): a free worker takes it now
+	case kick:
+		select { // the flusher must time this batch: it was waiting for none
+		case p.kick <- struct{}{}:
+		default:
+		}
+	}
+	return probePushed
+}
+
+// openBatch opens a batch for key. A header is free: every batch in use
+// holds a task, and fewer than QueueSize tasks wait.
+func (p *ProbeBatchPool) openBatch(key struct{},
+
+) int32 {
+	bi := p.freeBatch
+	p.freeBatch = p.batches[bi].next
+	p.batches[bi] = probeBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
+	p.open[key] = bi
+	p.push(&p.lingerQ, bi)
+	p.nopen++
+	return bi
+}
+
+// flushLocked moves open batch bi to the ready list.
+func (p *ProbeBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
+	b := &p.batches[bi]
+	delete(p.open, b.key)
+	p.remove(&p.lingerQ, bi)
+	p.nopen--
+	b.reason = r
+	p.push(&p.ready, bi)
+	p.nready++
+}
+
+// push appends batch bi to list l.
+func (p *ProbeBatchPool) push(l *probeBatchList, bi int32) {
+	b := &p.batches[bi]
+	b.prev, b.next = l.tail, -1
+	if l.tail >= 0 {
+		p.batches[l.tail].next = bi
+	} else {
+		l.head = bi
+	}
+	l.tail = bi
+}
+
+// remove unlinks batch bi from list l.
+func (p *ProbeBatchPool) remove(l *probeBatchList, bi int32) {
+	b := &p.batches[bi]
+	if b.prev >= 0 {
+		p.batches[b.prev].next = b.next
+	} else {
+		l.head = b.next
+	}
+	if b.next >= 0 {
+		p.batches[b.next].prev = b.prev
+	} else {
+		l.tail = b.prev
+	}
+	b.prev, b.next = -1, -1
+}
+
+// release empties batch bi, appending its tasks to out, and frees its
+// slots and header.
+func (p *ProbeBatchPool) release(bi int32, out []Probe) []Probe {
+	b := &p.batches[bi]
+	for si := b.first; si >= 0; {
+		s := &p.slots[si]
+		out = append(out, s.task)
+		next := s.next
+		*s = probeBatchSlot{next: p.freeSlot}
+		p.freeSlot = si
+		si = next
+	}
+	p.queued -= b.n
+	*b = probeBatchHdr{next: p.freeBatch}
+	p.freeBatch = bi
+	return out
+}
+
+// flusher hands over batches whose linger time has run out. It sleeps
+// until the oldest open batch is due, or until a batch opens while none
+// was open.
+func (p *ProbeBatchPool) flusher() {
+	defer func() {
+		p.flushing.Store(false)
+		p.life.WorkerExited()
+	}()
+	linger := p.set.Batch.Linger
+	if linger == 0 {
+		return // workers take open batches themselves
+	}
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		now := p.meter.Now()
+		flushed := false
+		var wait time.Duration = -1
+		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
+			due := p.batches[bi].opened + int64(linger)
+			if due > now {
+				wait = time.Duration(due - now)
+				break
+			}
+			p.flushLocked(bi, poolrt.FlushLinger)
+			flushed = true
+		}
+		p.mu.Unlock()
+		if flushed {
+			p.sleep.WakeAll()
+		}
+		var timeout <-chan time.Time
+		if wait >= 0 {
+			p.timer.Reset(wait)
+			timeout = p.timer.C
+		}
+		select {
+		case <-timeout:
+		case <-p.kick:
+			p.timer.Stop()
+		case <-p.life.Closing():
+			p.timer.Stop()
+		}
+	}
+}
+
+// work is a worker's loop: take a ready batch, hand it over, repeat.
+func (p *ProbeBatchPool) work(w *probeBatchWorker) {
+	defer p.workerExit(w)
+	for p.take(w) {
+		p.handleBatch(w)
+	}
+	w.exiting = true
+}
+
+// workerExit runs when a worker goroutine ends: normally, or because the
+// handler called runtime.Goexit (panics are recovered in call). Then the
+// batch is counted as panicked (call reported it) and a new goroutine takes
+// the worker's place.
+func (p *ProbeBatchPool) workerExit(w *probeBatchWorker) {
+	if w.exiting {
+		w.meter.Stop(p.meter.Now())
+		p.life.WorkerExited()
+		return
+	}
+	if n := len(w.buf); n > 0 {
+		w.meter.Panicked.Add(uint64(n))
+		p.bm.BatchFailed()
+		clear(w.buf)
+		w.buf = w.buf[:0]
+	}
+	go p.work(w)
+}
+
+// take moves the next ready batch into the worker's buffer, waiting for
+// one. It reports false when the worker should exit.
+func (p *ProbeBatchPool) take(w *probeBatchWorker) bool {
+	for {
+		p.mu.Lock()
+		if p.takeLocked(w) {
+			p.mu.Unlock()
+			p.life.Room()
+			w.meter.SetBusy(true)
+			return true
+		}
+		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
+		p.mu.Unlock()
+		w.meter.SetBusy(false)
+		if done {
+			return false
+		}
+		p.sleep.Register(w.id)
+		// Look again after registering: a flush that happened before we
+		// registered woke nobody.
+		p.mu.Lock()
+		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
+			p.closed || p.life.State() != poolrt.Open
+		p.mu.Unlock()
+		if again {
+			if !p.sleep.Cancel(w.id) {
+				p.sleep.Wait(w.id)
+			}
+			continue
+		}
+		p.sleep.Wait(w.id)
+	}
+}
+
+// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
+// one if none is ready) into the worker's buffer, freeing its slots: its
+// tasks start now.
+func (p *ProbeBatchPool) takeLocked(w *probeBatchWorker) bool {
+	if p.life.State() == poolrt.Stopped {
+		return false
+	}
+	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
+		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
+	}
+	bi := p.ready.head
+	if bi < 0 {
+		return false
+	}
+	p.remove(&p.ready, bi)
+	p.nready--
+	b := &p.batches[bi]
+	p.bm.Flushed(b.n, b.reason)
+	w.opened = b.opened
+	w.buf = p.release(bi, w.buf[:0])
+	return true
+}
+
+// handleBatch hands the worker's batch to the handler and counts and
+// reports the outcome.
+func (p *ProbeBatchPool) handleBatch(w *probeBatchWorker) {
+	n := len(w.buf)
+	m := &p.meter.Shards[0]
+	timed := p.meter.SampleEvery > 0
+	var start int64
+	if timed {
+		start = p.meter.Now()
+		m.Wait.Record(time.Duration(start - w.opened))
+	}
+	err, panicked := p.call(w.buf)
+	if timed {
+		d := p.meter.Since(start)
+		m.Run.Record(d)
+		w.meter.BusyNanos.Add(uint64(d))
+	}
+	switch {
+	case panicked:
+		w.meter.Panicked.Add(uint64(n))
+		p.bm.BatchFailed()
+	case err != nil:
+		w.meter.DoneBatch(n, err)
+		p.bm.BatchFailed()
+		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
+	default:
+		w.meter.DoneBatch(n, nil)
+	}
+	clear(w.buf) // drop references for the GC
+	w.buf = w.buf[:0]
+}
+
+// call runs the handler, recovering a panic (reported with a copy of the
+// batch, from the deferred function so that the stack is the handler's).
+func (p *ProbeBatchPool) call(items []Probe) (err error, panicked bool) {
+	panicked = true
+	defer func() {
+		if panicked {
+			p.set.TaskPanicked(slices.Clone(items), recover())
+		}
+	}()
+	err = RunProbes(p.life.Context(), items)
+	panicked = false
+	return err, false
+}
+
+// runCaller hands a batch of t alone to the handler on the submitter's
+// goroutine (CallerRuns policy).
+func (p *ProbeBatchPool) runCaller(t Probe) {
+	p.meter.Shards[0].CallerRuns.Add(1)
+	items := []Probe{t}
+	err, panicked := p.call(items)
+	p.meter.CallerDone(err, panicked)
+	p.bm.Flushed(1, poolrt.FlushIdle)
+	if panicked || err != nil {
+		p.bm.BatchFailed()
+	}
+	if err != nil {
+		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
+	}
+}
+
+// Shutdown stops intake, hands every open batch over at once (however
+// small), lets the workers handle every batch and waits for them to exit.
+// If ctx is done first, Shutdown returns ctx's error while the pool goes
+// on draining; ShutdownNow then stops it.
+func (p *ProbeBatchPool) Shutdown(ctx context.Context) error {
+	p.stop(poolrt.Draining)
+	return p.life.Wait(ctx)
+}
+
+// ShutdownNow stops intake, cancels the context passed to running
+// handlers, waits for them to return and the workers to exit, and returns
+// every accepted task never handed over, oldest batch first. Only the
+// first call returns tasks.
+func (p *ProbeBatchPool) ShutdownNow() []Probe {
+	p.stop(poolrt.Stopped)
+	<-p.life.Exited()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.returned {
+		return nil
+	}
+	p.returned = true
+	var out []Probe
+	for _, l := range []*probeBatchList{&p.ready, &p.lingerQ} {
+		for bi := l.head; bi >= 0; bi = l.head {
+			p.remove(l, bi)
+			out = p.release(bi, out)
+		}
+	}
+	clear(p.open)
+	p.nopen, p.nready = 0, 0
+	p.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake and moves the pool to state to; under Draining every
+// open batch is flushed.
+func (p *ProbeBatchPool) stop(to poolrt.State) {
+	p.life.Stop(to, func() {
+		p.mu.Lock()
+		p.closed = true
+		if to == poolrt.Draining {
+			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
+				p.flushLocked(bi, poolrt.FlushShutdown)
+			}
+		}
+		p.mu.Unlock()
+	})
+	p.sleep.WakeAll()
+}
+
+// Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
+// batch counters.
+func (p *ProbeBatchPool) Stats() poolrt.Stats {
+	p.mu.Lock()
+	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
+	p.mu.Unlock()
+	live := p.life.Live()
+	if p.flushing.Load() {
+		live-- // not a worker
+	}
+	st := p.meter.Snapshot(live, queued, len(p.slots))
+	st.Submitted += submitted
+	st.Batch = p.bm.Snapshot(open, ready)
+	return st
+}
+
+// ProbeCostPool runs tasks of type Probe on a fixed number of workers, lowest
+// Cost() first (shortest-job-first scheduling), in submission order among
+// equal costs. Cost is the task's own estimate of its run time, in any
+// unit; running the short jobs first minimises the mean wait.
+//
+// The order is strict, as in ProbePriorityPool: with every worker busy, tasks
+// start exactly in cost order, one task per take, and an expensive task
+// never keeps a cheaper one from the next free worker.
+//
+// Shortest-job-first starves expensive jobs under a steady stream of cheap
+// ones. poolrt.Aging(every) bounds that: a waiting task's effective cost
+// falls by one unit per every of waiting, so a task of cost Cmax, among
+// tasks of cost at least Cmin, waits at most (Cmax−Cmin)·every, plus the
+// time the workers need for the tasks queued ahead of it at that moment
+// and those running. Without aging the order is pure SJF.
+//
+// Cost() is called once per task, when it is submitted. Submit and the
+// worker's take are O(log n) for n queued tasks; submitting and running a
+// task allocates nothing.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced and the pool keeps serving.
+// Stats().Priority has per-band figures (poolrt.Bands, by cost).
+//
+// A ProbeCostPool is safe for concurrent use. Create one with NewProbeCostPool. Its
+// methods must not be called from inside a task's Run: Shutdown and
+// ShutdownNow would wait for the calling task itself.
+type ProbeCostPool struct {
+	e probeRankEngine
+}
+
+// NewProbeCostPool starts a pool configured by opts: poolrt.Workers (default
+// GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling, poolrt.Aging
+// (default off) and poolrt.Bands (cost bands for Stats; default one). A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
+	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ProbeCostPool)
+	p.e.init(set)
+	return p, nil
+}
+
+// Submit queues t by its cost, waiting while the queue is full (under the
+// default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
+// for room are let in in no particular order. ctx only bounds the wait:
+// the task runs with the pool's context. O(log n).
+func (p *ProbeCostPool) Submit(ctx context.Context, t Probe) error {
+	return p.e.submit(ctx, t, t.Cost())
+}
+
+// TrySubmit queues t by its cost if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *ProbeCostPool) TrySubmit(t Probe) error { return p.e.trySubmit(t, t.Cost()) }
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// cost order) and waits for them to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
+// first, Shutdown returns ctx's error while the pool goes on draining;
+// ShutdownNow then stops it.
+func (p *ProbeCostPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, in the order they would have
+// run (lowest effective cost first). Only the first call returns tasks.
+// O(n log n).
+func (p *ProbeCostPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *ProbeCostPool) Stats() poolrt.Stats { return p.e.stats() }
+
+// ProbeDeadlinePool runs tasks of type Probe on a fixed number of workers, earliest
+// Deadline() first (earliest-deadline-first scheduling), in submission
+// order among equal deadlines. A task whose Deadline() is the zero
+// time.Time has none: it runs after every task that has one.
+//
+// The order is strict, as in ProbePriorityPool: with every worker busy, tasks
+// start exactly in deadline order, one task per take, and a task with a
+// later deadline never keeps an earlier one from the next free worker.
+// Deadlines need no aging: a waiting task's deadline only comes nearer.
+//
+// A task whose deadline has passed when a worker takes it is late. What
+// happens to it is chosen when the pool is made:
+//   - by default (poolrt.RunLate) it runs anyway and is counted in
+//     Stats().Priority.Missed;
+//   - under poolrt.OnLate(poolrt.DropLate) it does not run: it is counted
+//     as completed and failed (and in Priority.Dropped), and a
+//     *poolrt.DeadlineError, which wraps poolrt.ErrDeadlineExceeded and
+//     carries the task and its deadline, goes to the poolrt.OnError
+//     handler;
+//   - with a handler given to NewProbeDeadlinePool it is passed to the handler
+//     instead of running (counted as completed, and in
+//     Priority.HandedOff).
+//
+// The deadline is one a task should start by: a worker checks it when it
+// takes the task, with one clock read per task that has a deadline.
+// Deadline() is called once per task, when it is submitted (and again
+// only to report a dropped task). Submit and the worker's take are
+// O(log n) for n queued tasks; submitting and running a task allocates
+// nothing.
+//
+// Every accepted task runs exactly once, is dropped or handed off late as
+// above, or is returned by ShutdownNow. A task (or the late handler) that
+// panics is recovered, counted and reported (see poolrt.OnPanic); its
+// worker is replaced and the pool keeps serving.
+//
+// A ProbeDeadlinePool is safe for concurrent use. Create one with
+// NewProbeDeadlinePool. Its methods must not be called from inside a task's
+// Run: Shutdown and ShutdownNow would wait for the calling task itself.
+type ProbeDeadlinePool struct {
+	e       probeRankEngine
+	handler func(Probe)
+}
+
+// NewProbeDeadlinePool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling and
+// poolrt.OnLate. A bad option (poolrt.Aging and poolrt.Bands do not apply
+// to deadlines) is reported as a *poolrt.ConfigError and no goroutine is
+// started.
+//
+// late, if not nil, takes every task that is late when a worker takes it,
+// on the worker's goroutine, in place of its Run; poolrt.OnLate must then
+// be left out. The handler is a parameter rather than an option because it
+// is typed: options are not generic, so an option could only hand it the
+// task as an interface value, boxed (an allocation per late task) and
+// asserted back by the caller. Being fixed before any worker starts, it
+// needs no synchronisation and leaves no window in which late tasks meet
+// another policy.
+func NewProbeDeadlinePool(late func(Probe), opts ...poolrt.Option) (*ProbeDeadlinePool, error) {
+	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &ProbeDeadlinePool{handler: late}
+	p.e.late = p.late
+	p.e.init(set)
+	return p, nil
+}
+
+// late deals with the task w took past its deadline (by how long):
+// it reports whether to run it anyway.
+func (p *ProbeDeadlinePool) late(w *probeRankWorker, by time.Duration) bool {
+	switch {
+	case p.handler != nil:
+		w.ranks.HandedOff()
+		p.handler(w.cur.task)
+		p.e.done(w, nil)
+	case p.e.order.Late == poolrt.DropLate:
+		w.ranks.Dropped()
+		t := w.cur.task
+		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: t.Deadline(), Late: by})
+	default:
+		w.ranks.Missed()
+		return true
+	}
+	return false
+}
+
+// Submit queues t by its deadline, waiting while the queue is full (under
+// the default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine, late or not.
+// Submitters waiting for room are let in in no particular order. ctx only
+// bounds the wait: the task runs with the pool's context. O(log n).
+func (p *ProbeDeadlinePool) Submit(ctx context.Context, t Probe) error {
+	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
+}
+
+// TrySubmit queues t by its deadline if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *ProbeDeadlinePool) TrySubmit(t Probe) error {
+	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
+}
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// deadline order, late ones under the late policy) and waits for them to
+// exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
+// Shutdown is called. If ctx is done first, Shutdown returns ctx's error
+// while the pool goes on draining; ShutdownNow then stops it.
+func (p *ProbeDeadlinePool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, earliest deadline first. Only
+// the first call returns tasks. O(n log n).
+func (p *ProbeDeadlinePool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the late-task
+// counters in its Priority section.
+func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
+
+// A deque is a worker's bounded, lock-free double-ended queue of tasks,
+// held by value, in the style of the standard library's sync/poolqueue.go.
+//
+// Producers push at the head; they are serialised by a gate (below), so
+// at most one pushes at a time. The worker that owns the deque pops at the
+// head (newest first: a forked subtask runs while its data is still in
+// cache). Thieves take the oldest half at the tail. Every consumer claims
+// positions with one compare-and-swap on headTail, which packs both ends,
+// so a pop and a steal can never claim the same position, and a thief
+// claims a whole batch in one operation.
+//
+// # Memory ordering
+//
+// A slot's task is read and written with plain memory operations; the
+// atomics around them order every access (the race detector checks this):
+//
+//   - Publication. A producer writes the slot, then moves head with a
+//     compare-and-swap (or an add) on headTail. A consumer claims the
+//     position with a compare-and-swap on headTail that observed the new
+//     head, so the producer's writes happen before the consumer's reads.
+//   - Reclamation. Claiming a position does not end the consumer's use of
+//     the slot: it still copies the task out. The slot's full flag says so.
+//     The consumer copies the task, clears the slot (no stale pointers for
+//     the garbage collector) and only then stores 0 in full. A producer
+//     reads full atomically before it writes a slot and treats a full slot
+//     as a full deque. So the consumer's reads happen before the next
+//     producer's writes: the owner never overwrites a slot a thief is still
+//     copying from, however slowly the thief runs.
+//   - Exclusive claims. Positions [tail, head) are the queued tasks. A pop
+//     moves head down by one, a steal moves tail up by k; each is a
+//     compare-and-swap of the whole word, so of two racing claims one
+//     fails and retries on the new word. A producer writes only slots at
+//     or above position head, which no consumer can claim until the
+//     producer publishes them.
+//
+// Positions are 32-bit counters that wrap; head-tail is computed modulo
+// 2^32 and never exceeds the capacity (at most MaxDequeSize, far below
+// 2^31), so wrapping is harmless. A compare-and-swap could in principle
+// succeed on a word that has gone all the way round (ABA), but only after
+// 2^32 operations between a thief's load and its compare-and-swap.
+//
+// # The producer gate
+//
+// The deque has a single producer end, but Fork may be called with a
+// worker's context from any goroutine the task started, at any time. The
+// gate, a word next to headTail, makes that safe: a producer takes it with
+// one compare-and-swap and releases it with a store, and a producer that
+// finds it taken does not wait (Fork then uses the shared queue).
+// Producers publish with a compare-and-swap rather than an add because the
+// owner pops without the gate: a push that loses a race with a pop retries
+// at the new head. The owner's own batch moves (from the shared queue or a
+// victim) hold the gate too, and publish with an add: the owner cannot pop
+// while it is moving a batch. ShutdownNow and the end of a Shutdown close
+// the gate for good, so that no push lands in a deque nobody will drain.
+type probeDeque struct {
+	_ [poolrt.CacheLinePad]byte
+	// headTail: head in the high 32 bits, tail in the low 32 bits. The
+	// word and the gate share a cache line: the owner writes both on
+	// every push, and thieves read headTail on every steal attempt.
+	headTail atomic.Uint64
+	gate     atomic.Uint32
+	// tick counts down to the next fork whose submit time is recorded
+	// (latency sampling); written only by the gate's holder.
+	tick int
+	// slots and mask never change after init and every party reads them
+	// on every operation: a line of their own, away from the writes to
+	// headTail and gate.
+	_     [poolrt.CacheLinePad]byte
+	slots []probeDequeSlot
+	mask  uint32
+	_     [poolrt.CacheLinePad]byte // and away from what follows the deque
+}
+
+// probeDequeSlot is one position's storage: the task by value, plus 16 bytes.
+// full is accessed with sync/atomic by consumers (store 0) and producers
+// (load); producers set it with a plain store, which is ordered after the
+// consumer's store they observed and before the publishing
+// compare-and-swap.
+type probeDequeSlot struct {
+	full uint32
+	meta uint32 // see taskMeta
+	enq  int64  // poolrt.Clock stamp of the submit, or 0: not timed
+	task Probe
+}
+
+// Gate states.
+const (
+	probeGateOpen   = 0
+	probeGateHeld   = 1
+	probeGateClosed = 2
+)
+
+// taskMeta travels with a task through deques. Bits 0-29 hold the shared
+// queue shard the task was taken from, plus one (0: the task was forked);
+// the task still counts against that shard's capacity until it starts.
+// metaStolen marks a task a worker stole from another worker's deque.
+const (
+	probeMetaShard  = 1<<30 - 1
+	probeMetaStolen = 1 << 31
+)
+
+const probeDequeBits = 32
+
+func probeUnpackDeque(ht uint64) (head, tail uint32) {
+	return uint32(ht >> probeDequeBits), uint32(ht)
+}
+
+func probePackDeque(head, tail uint32) uint64 {
+	return uint64(head)<<probeDequeBits | uint64(tail)
+}
+
+// init allocates size slots; size is a power of two.
+func (d *probeDeque) init(size int) {
+	d.slots = make([]probeDequeSlot, size)
+	d.mask = uint32(size - 1)
+	d.tick = 1
+}
+
+// size returns the number of queued tasks; a hint while others run.
+func (d *probeDeque) size() int {
+	head, tail := probeUnpackDeque(d.headTail.Load())
+	return int(head - tail)
+}
+
+// empty reports whether no task is queued; a hint while others run.
+func (d *probeDeque) empty() bool {
+	head, tail := probeUnpackDeque(d.headTail.Load())
+	return head == tail
+}
+
+// acquire takes the producer gate if it is open. It never waits.
+func (d *probeDeque) acquire() bool { return d.gate.CompareAndSwap(probeGateOpen, probeGateHeld) }
+
+// release opens the gate the caller holds.
+func (d *probeDeque) release() { d.gate.Store(probeGateOpen) }
+
+// hold takes the producer gate, waiting for a producer that holds it to
+// let go (a push takes nanoseconds, so it yields rather than parks). It
+// reports false if the gate is closed.
+func (d *probeDeque) hold() bool {
+	for {
+		if d.acquire() {
+			return true
+		}
+		if d.gate.Load() == probeGateClosed {
+			return false
+		}
+		runtime.Gosched()
+	}
+}
+
+// close closes the gate for good; the caller holds it (or it is closed).
+func (d *probeDeque) close() { d.gate.Store(probeGateClosed) }
+
+// push adds a task at the head. The caller holds the gate; the owner may
+// be popping concurrently. It reports false when the deque is full, or
+// when the slot at the head is still being copied out by a consumer.
+func (d *probeDeque) push(t *Probe, meta uint32, enq int64) bool {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probeUnpackDeque(ptrs)
+		if head-tail > d.mask {
+			return false // full
+		}
+		s := &d.slots[head&d.mask]
+		if atomic.LoadUint32(&s.full) != 0 {
+			return false // a consumer still copies the previous task out
+		}
+		s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
+		if d.headTail.CompareAndSwap(ptrs, probePackDeque(head+1, tail)) {
+			return true
+		}
+		// A consumer moved an end. The slot was never published: take it
+		// back (nobody else can have seen it) and retry on the new word.
+		var zero Probe
+		s.task, s.full = zero, 0
+	}
+}
+
+// pop takes the newest task into *dst. Only the deque's owner calls it.
+func (d *probeDeque) pop(dst *Probe) (meta uint32, enq int64, ok bool) {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probeUnpackDeque(ptrs)
+		if head == tail {
+			return 0, 0, false
+		}
+		head--
+		if d.headTail.CompareAndSwap(ptrs, probePackDeque(head, tail)) {
+			s := &d.slots[head&d.mask]
+			return s.take(dst)
+		}
+	}
+}
+
+// take copies the slot's task into *dst and frees the slot: the last thing
+// a consumer does with it.
+func (s *probeDequeSlot) take(dst *Probe) (meta uint32, enq int64, ok bool) {
+	var zero Probe
+	*dst, meta, enq = s.task, s.meta, s.enq
+	s.task = zero
+	atomic.StoreUint32(&s.full, 0)
+	return meta, enq, true
+}
+
+// room returns how many tasks, up to max, the owner can add at the head
+// now: free positions whose slots no consumer still holds. The caller
+// holds the gate and is the owner, so the count can only grow until it
+// adds them (thieves only take).
+func (d *probeDeque) room(max int) int {
+	head, tail := probeUnpackDeque(d.headTail.Load())
+	n := min(max, int(d.mask+1-(head-tail)))
+	for i := range n {
+		if atomic.LoadUint32(&d.slots[(head+uint32(i))&d.mask].full) != 0 {
+			return i
+		}
+	}
+	return n
+}
+
+// put writes a task i positions above the head, unpublished; the caller
+// holds the gate, is the owner and checked room. publish makes the tasks
+// put so far visible.
+func (d *probeDeque) put(i int, t *Probe, meta uint32, enq int64) {
+	head, _ := probeUnpackDeque(d.headTail.Load())
+	s := &d.slots[(head+uint32(i))&d.mask]
+	s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
+}
+
+// publish moves the head up by n over tasks written with put. An add, not
+// a compare-and-swap: only the owner moves the head up or down, and it is
+// busy here; thieves move the tail, which the add leaves alone.
+func (d *probeDeque) publish(n int) {
+	d.headTail.Add(uint64(n) << probeDequeBits)
+}
+
+// steal moves about half of d's tasks, oldest first and at most max
+// (≥ 1), to the owner's deque dst. The newest task it took goes into
+// *cur instead of dst, to be run at once; the others go into dst, whose
+// gate the caller holds, and which has room for them (dst.room). With
+// max 1, dst is left alone. It returns how many tasks it took, 0 if d
+// was empty.
+func (d *probeDeque) steal(dst *probeDeque, max int, cur *Probe) (n int, meta uint32, enq int64) {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probeUnpackDeque(ptrs)
+		queued := head - tail
+		if queued == 0 {
+			return 0, 0, 0
+		}
+		n = min(int(queued-queued/2), max)
+		if !d.headTail.CompareAndSwap(ptrs, probePackDeque(head, tail+uint32(n))) {
+			continue
+		}
+		for i := range n - 1 {
+			s := &d.slots[(tail+uint32(i))&d.mask]
+			dst.put(i, &s.task, s.meta|probeMetaStolen, s.enq)
+			var zero Probe
+			s.task = zero
+			atomic.StoreUint32(&s.full, 0)
+		}
+		meta, enq, _ = d.slots[(tail+uint32(n-1))&d.mask].take(cur)
+		if n > 1 {
+			dst.publish(n - 1)
+		}
+		return n, meta | probeMetaStolen, enq
+	}
+}
+
+// popTail takes the oldest task into *dst, as a thief would, but for
+// the caller: ShutdownNow, which hands tasks back oldest first, and tests.
+func (d *probeDeque) popTail(dst *Probe) (meta uint32, enq int64, ok bool) {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probeUnpackDeque(ptrs)
+		if head == tail {
+			return 0, 0, false
+		}
+		if d.headTail.CompareAndSwap(ptrs, probePackDeque(head, tail+1)) {
+			return d.slots[tail&d.mask].take(dst)
+		}
+	}
+}
+
+// ProbeDynamicPool runs tasks of type Probe on a number of worker goroutines that
+// follows the load, between a minimum and a maximum, fed by a bounded,
+// sharded queue.
+//
+// A controller goroutine measures the pool every poolrt.ScaleInterval —
+// queue depth, worker utilization, arrivals, completions, mean run time,
+// idle workers — and asks a scaling policy for a size: by default a
+// poolrt.ThresholdPolicy (scale up on a deep queue or busy workers, down
+// when both are low, with hysteresis and a cooldown); poolrt.Predictive
+// sizes the pool by Little's law from a forecast of the arrival rate;
+// poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
+// idle workers. Every change is recorded, with the measurements it was
+// based on, in Stats().Scaling.
+//
+// New workers start at once; workers above a smaller size retire as soon
+// as they run out of work, so a shrinking pool finishes what its workers
+// hold. With a minimum of zero the pool keeps no goroutine while quiet,
+// and a submission starts a worker at once.
+//
+// Apart from its size it behaves as a ProbeFixedPool: tasks are stored by value
+// in preallocated slots, submitting and running one allocates nothing,
+// every accepted task runs exactly once or is returned by ShutdownNow, and
+// a task that panics is recovered, counted and reported (poolrt.OnPanic)
+// while its worker is replaced.
+//
+// A ProbeDynamicPool is safe for concurrent use. Create one with
+// NewProbeDynamicPool. Its methods must not be called from inside a task's Run:
+// Shutdown and ShutdownNow would wait for the calling task itself.
+type ProbeDynamicPool struct {
+	e  probeEngine
+	sc *poolrt.Scaler
+}
+
+// NewProbeDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
+// (default 1 to GOMAXPROCS; the pool starts at the minimum),
+// poolrt.ScaleInterval, poolrt.Cooldown, poolrt.IdleTimeout, a policy
+// (poolrt.Thresholds, poolrt.Predictive or poolrt.ScaleWith), and the
+// options every pool takes: poolrt.QueueSize, poolrt.OnFull,
+// poolrt.OnPanic, poolrt.OnError, poolrt.Metrics and
+// poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewProbeDynamicPool(opts ...poolrt.Option) (*ProbeDynamicPool, error) {
+	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ProbeDynamicPool)
+	p.e.acts = poolrt.NewActivities(set.Workers)
+	p.e.init(set, set.Workers, set.Dynamic.Min)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc.Start()
+	return p, nil
+}
+
+// Submit queues t, waiting while the queue is full (under the default
+// poolrt.Block policy) until there is room, ctx is done (ctx's error is
+// returned) or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject
+// it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
+// wait: the task runs with the pool's context. A pool scaled down to no
+// worker starts one.
+func (p *ProbeDynamicPool) Submit(ctx context.Context, t Probe) error {
+	err := p.e.submit(ctx, t)
+	p.arrived(err)
+	return err
+}
+
+// TrySubmit queues t if there is room and never blocks: it returns
+// poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
+// shutdown, whatever the backpressure policy. A pool scaled down to no
+// worker starts one.
+func (p *ProbeDynamicPool) TrySubmit(t Probe) error {
+	err := p.e.trySubmit(t)
+	p.arrived(err)
+	return err
+}
+
+// arrived starts a worker if an accepted task found the pool without any.
+// It reads the size after the task is queued: a controller scaling to zero
+// stores the size before it looks at the queue, so one of the two sees the
+// other (see engine.mayRetire). One atomic load while the pool has
+// workers.
+func (p *ProbeDynamicPool) arrived(err error) {
+	if err == nil && p.e.target.Load() == 0 {
+		p.sc.Arrived()
+	}
+}
+
+// Shutdown stops intake and the controller, lets the workers finish every
+// queued task and waits for them and the controller to exit. Submit and
+// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
+// the pool's size no longer changes. If ctx is done first, Shutdown returns
+// ctx's error while the pool goes on draining; ShutdownNow then stops it.
+// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
+// submitters' own: Shutdown does not wait for them.
+func (p *ProbeDynamicPool) Shutdown(ctx context.Context) error {
+	p.e.stop(poolrt.Draining)
+	p.sc.Close()
+	if err := p.e.life.Wait(ctx); err != nil {
+		return err
+	}
+	return p.sc.Wait(ctx)
+}
+
+// ShutdownNow stops intake and the controller, cancels the context passed
+// to running tasks, waits for the workers to finish their current task and
+// for every goroutine of the pool to exit, and returns every accepted task
+// that never started, roughly oldest first. Only the first call returns
+// tasks.
+func (p *ProbeDynamicPool) ShutdownNow() []Probe {
+	p.e.stop(poolrt.Stopped)
+	p.sc.Close()
+	out := p.e.shutdownNow()
+	p.sc.Wait(context.Background())
+	return out
+}
+
+// SetLimits changes the pool's worker limits at run time; the pool resizes
+// at once if its size is outside them, and the controller scales within
+// them from then on. It returns a *poolrt.ConfigError for limits that
+// cannot work — min < 0, max < 1, min > max, or max above the maximum the
+// pool was created with (its worker slots) — and poolrt.ErrClosed after
+// shutdown.
+func (p *ProbeDynamicPool) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+
+// Limits returns the pool's current worker limits.
+func (p *ProbeDynamicPool) Limits() (min, max int) { return p.sc.Limits() }
+
+// Size returns the number of workers the pool runs or is scaling to.
+// Stats().Workers, the goroutines alive, may exceed it for a while after
+// the pool shrinks, until the retiring workers finish what they hold.
+func (p *ProbeDynamicPool) Size() int { return int(p.e.target.Load()) }
+
+// Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
+// the scaling figures and the latest changes of size.
+func (p *ProbeDynamicPool) Stats() poolrt.Stats {
+	st := p.e.stats()
+	st.Scaling = p.sc.Stats()
+	return st
+}
 
 // idleSpins is how many times an idle worker yields and looks for work
 // before it parks. Parking and waking cost a few microseconds of scheduler
@@ -30,7 +1249,7 @@ var _ interface {
 // gaps of a steady stream without burning a core when the pool is idle.
 const probeIdleSpins = 4
 
-// probeEngine is the machinery ProbeFixedPool and DynamicPool share: a sharded queue
+// probeEngine is the machinery ProbeFixedPool and ProbeDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
@@ -45,10 +1264,13 @@ type probeEngine struct {
 	// are filled, and a worker whose slot is at or above target retires
 	// at its next idle moment.
 	target  atomic.Int32
-	mu      sync.Mutex     // guards workers' alive flags, spawning and returned
+	mu      sync.Mutex     // guards workers' alive flags, spawning, exits and returned
 	workers []*probeWorker // by slot; nil until first used
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
+	// acts, when set (dynamic pools), records each worker's busy and idle
+	// time for the scaling controller. Set before init.
+	acts *poolrt.Activities
 }
 
 // probeWorker is one worker slot's state. It lives in the engine, not on the
@@ -62,7 +1284,9 @@ type probeWorker struct {
 	from    int // the shard buf was taken from
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
+	act     *poolrt.Activity // nil unless the engine has acts
 	buf     [probeMaxBatch]probeSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -81,24 +1305,37 @@ func (e *probeEngine) init(set poolrt.Settings, slots, workers int) {
 
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work.
-func (e *probeEngine) resize(n int) {
+// Busy ones retire when they next run out of work. It reports false, and
+// changes nothing, once the pool is shutting down.
+func (e *probeEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.life.State() != poolrt.Open {
-		return
+		return false
 	}
+	e.resizeLocked(n)
+	return true
+}
+
+func (e *probeEngine) resizeLocked(n int) {
 	e.target.Store(int32(n))
 	e.q.setWorkers(n)
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
 			w = &probeWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			if e.acts != nil {
+				w.act = e.acts.Slot(id)
+			}
 			e.workers[id] = w
 		}
 		if !w.alive {
-			w.alive, w.exiting = true, false
-			w.meter.Start(e.meter.Now())
+			w.alive, w.exiting, w.working = true, false, false
+			now := e.meter.Now()
+			w.meter.Start(now)
+			if w.act != nil {
+				w.act.Start(now)
+			}
 			e.life.WorkerStarted()
 			go e.work(w)
 		}
@@ -235,12 +1472,23 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 	clear(w.buf[:w.n]) // drop references to finished tasks
 	w.pos, w.n = 0, 0
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) {
+		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := probeMaxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
+			if w.act != nil && !w.working {
+				w.working = true
+				w.act.Busy(e.meter.Now())
+			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -253,6 +1501,16 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 // retired reports whether the worker's slot is above the target size.
 func (e *probeEngine) retired(w *probeWorker) bool {
 	return w.id >= int(e.target.Load())
+}
+
+// mayRetire reports whether a retired worker may leave now: not while it
+// is the last worker and tasks wait. A dynamic pool scaling to zero
+// workers stores its target before it looks at the queue, and a submitter
+// pushes before it looks at the target (to start a worker if it is zero),
+// so one of the two sees the other: no accepted task is left without a
+// worker.
+func (e *probeEngine) mayRetire() bool {
+	return e.q.empty() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -278,6 +1536,13 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
 	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
 	e.sleep.Wait(w.id)
 	return true
 }
@@ -289,10 +1554,26 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 func (e *probeEngine) workerExit(w *probeWorker) {
 	if w.exiting {
 		e.mu.Lock()
+		if e.stay(w) {
+			w.exiting = false
+			e.mu.Unlock()
+			go e.work(w)
+			return
+		}
 		w.alive = false
-		w.meter.Stop(e.meter.Now())
+		now := e.meter.Now()
+		w.meter.Stop(now)
+		if w.act != nil {
+			w.act.Stop(now)
+		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
 		e.mu.Unlock()
-		e.life.WorkerExited()
+		// A retiring worker may have been woken for a task it leaves to
+		// others (it was parked when a submitter woke it, just as the
+		// pool shrank): pass the wake-up on.
+		if !e.q.empty() {
+			e.sleep.Wake()
+		}
 		return
 	}
 	v := recover()
@@ -303,6 +1584,22 @@ func (e *probeEngine) workerExit(w *probeWorker) {
 	w.meter.Panicked.Add(1)
 	e.set.TaskPanicked(t, v)
 	go e.work(w)
+}
+
+// stay reports whether a worker that decided to exit must go on after all
+// (e.mu is held): a resize raised the target above its slot after it
+// decided to retire, and saw it alive so started no one in its place; or
+// it is the last worker and tasks it did not see arrived meanwhile.
+func (e *probeEngine) stay(w *probeWorker) bool {
+	switch e.life.State() {
+	case poolrt.Stopped:
+		return false
+	case poolrt.Open:
+		if !e.retired(w) {
+			return true
+		}
+	}
+	return e.life.Live() == 1 && !e.q.empty()
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -346,7 +1643,15 @@ func (e *probeEngine) shutdownNow() []Probe {
 // pool that never started a worker has exited at once.
 func (e *probeEngine) stop(to poolrt.State) {
 	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, e.q.close)
+	e.life.Stop(to, func() {
+		e.q.close()
+		// A dynamic pool scaled to zero workers may have accepted tasks
+		// whose submitter has not started a worker yet: start one to run
+		// them, before Stop finds no worker and declares the pool exited.
+		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+			e.resizeLocked(max(1, int(e.target.Load())))
+		}
+	})
 	e.mu.Unlock()
 	e.sleep.WakeAll()
 }
@@ -419,6 +1724,89 @@ func (p *ProbeFixedPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
 // Stats returns a snapshot of the pool's metrics.
 func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 
+// ProbePriorityPool runs tasks of type Probe on a fixed number of workers, highest
+// Priority() first, in submission order among equal priorities.
+//
+// The order is strict: whenever a worker takes a task, it takes the best
+// queued one, one task at a time, so with every worker busy tasks start
+// exactly in priority order, and a low-priority task never keeps a
+// higher one from the next free worker. Tasks are not preempted: a task
+// that has started runs to its end.
+//
+// With poolrt.Aging(every), a waiting task's effective priority rises by
+// one level per every of waiting, so that a steady stream of important
+// work cannot starve the rest: a task of the lowest priority Pmin waits
+// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
+// queued ahead of it at that moment and those running (see poolrt.Aging).
+//
+// Priority() is called once per task, when it is submitted; a task's
+// priority is fixed from then on. Submit and the worker's take are
+// O(log n) for n queued tasks, under one lock held only for the heap
+// operation; submitting and running a task allocates nothing.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced and the pool keeps serving.
+// Stats().Priority has per-band figures (poolrt.Bands).
+//
+// A ProbePriorityPool is safe for concurrent use. Create one with
+// NewProbePriorityPool. Its methods must not be called from inside a task's
+// Run: Shutdown and ShutdownNow would wait for the calling task itself.
+type ProbePriorityPool struct {
+	e probeRankEngine
+}
+
+// NewProbePriorityPool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling, poolrt.Aging
+// (default off) and poolrt.Bands (priority bands for Stats; default one). A
+// bad option is reported as a *poolrt.ConfigError and no goroutine is
+// started.
+func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
+	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ProbePriorityPool)
+	p.e.init(set)
+	return p, nil
+}
+
+// Submit queues t by its priority, waiting while the queue is full (under
+// the default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
+// for room are let in in no particular order, whatever their priorities.
+// ctx only bounds the wait: the task runs with the pool's context.
+// O(log n).
+func (p *ProbePriorityPool) Submit(ctx context.Context, t Probe) error {
+	return p.e.submit(ctx, t, t.Priority())
+}
+
+// TrySubmit queues t by its priority if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *ProbePriorityPool) TrySubmit(t Probe) error { return p.e.trySubmit(t, t.Priority()) }
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// priority order) and waits for them to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
+// first, Shutdown returns ctx's error while the pool goes on draining;
+// ShutdownNow then stops it.
+func (p *ProbePriorityPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, in the order they would have
+// run (highest effective priority first). Only the first call returns
+// tasks. O(n log n).
+func (p *ProbePriorityPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.stats() }
+
 // maxBatch bounds how many tasks a worker takes from a shard under one lock
 // acquisition. Taking tasks in batches is the biggest single lever on the
 // per-task cost (one lock round trip for up to maxBatch tasks); the bound
@@ -443,8 +1831,13 @@ type probeShard struct {
 	tick   int // countdown to the next timed task
 	buf    []probeSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.
@@ -483,9 +1876,13 @@ func (s *probeShard) pushLocked(t Probe, clk *poolrt.Clock, every int) probePush
 		s.mu.Unlock()
 		return probePushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return probePushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return probePushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -532,6 +1929,7 @@ func (s *probeShard) pop(dst []probeSlot, div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }
@@ -708,7 +2106,2359 @@ func (q *probeQueue) drain(out []Probe) []Probe {
 	return out
 }
 
-// Pools for *ProbePtr (fixed), specialised from github.com/poolgen/poolgen/templates.
+// probeRankEngine is the machinery ProbePriorityPool, ProbeDeadlinePool and ProbeCostPool
+// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
+// first, submission order among equal keys) under one lock, drained by a
+// fixed set of workers that take one task at a time, with parking, panic
+// recovery, shutdown and metrics as in the fixed pool.
+//
+// Why one heap under one lock, and one task per pop: the pools promise a
+// strict order. Sharded heaps would order tasks only within a shard, and a
+// worker taking a batch would hold back a batch of lower-ranked tasks from
+// idle workers and make a higher-ranked task submitted meanwhile wait
+// behind them. With one task per pop, whenever a worker takes a task it is
+// the best queued one, so a low-ranked task never delays a higher one
+// beyond the tasks already running (the scheduling is non-preemptive: a
+// running task is never interrupted). The price is one lock round trip per
+// task for workers as well as submitters; the lock is held for a heap
+// operation only, O(log n), never while a task runs.
+//
+// Tasks are kept by value in a slot array allocated up front; the heap
+// orders 24-byte items naming the slots, so its sifting never moves a
+// task, and submitting and running a task allocates nothing.
+type probeRankEngine struct {
+	mu     sync.Mutex
+	heap   poolrt.RankHeap // guarded by mu
+	slots  []probeRankSlot // by heap slot; guarded by mu
+	closed bool            // guarded by mu: intake stopped
+	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
+	returned bool
+	// size mirrors heap.Len() for lock-free emptiness checks.
+	size atomic.Int32
+	_    [poolrt.CacheLinePad]byte
+
+	life    poolrt.Lifecycle
+	sleep   *poolrt.Sleepers
+	meter   *poolrt.Meter
+	ranks   *poolrt.RankMeter
+	set     poolrt.Settings
+	order   *poolrt.PrioritySettings // &set.Priority
+	workers []*probeRankWorker
+	// late handles a task a worker took after its deadline (deadline
+	// pools only; nil for the others). It reports whether to run the task
+	// anyway; if not, it has accounted for the task itself.
+	late func(w *probeRankWorker, by time.Duration) (run bool)
+}
+
+// probeRankSlot is a queued task and what the pool noted when it was accepted.
+type probeRankSlot struct {
+	task  Probe
+	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
+	band  int32 // statistics band
+	timed bool  // sampled for the latency histograms
+}
+
+// probeRankWorker is one worker slot's state. It lives in the engine, so that a
+// replacement goroutine (after a panic) takes over its meters.
+type probeRankWorker struct {
+	id      int
+	cur     probeRankSlot // the task being run
+	key     int64         // cur's heap key
+	exiting bool
+	meter   *poolrt.WorkerMeter
+	ranks   *poolrt.RankWorkerMeter
+	_       [poolrt.CacheLinePad]byte
+}
+
+// init prepares the engine for set and starts its workers.
+func (e *probeRankEngine) init(set poolrt.Settings) {
+	e.set = set
+	e.order = &e.set.Priority
+	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
+	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
+	e.sleep = poolrt.NewSleepers(set.Workers)
+	e.heap.Init(set.QueueSize)
+	e.slots = make([]probeRankSlot, set.QueueSize)
+	e.workers = make([]*probeRankWorker, set.Workers)
+	e.life.Init(set.Workers)
+	for id := range e.workers {
+		w := &probeRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
+		e.workers[id] = w
+		w.meter.Start(e.meter.Now())
+		go e.work(w)
+	}
+}
+
+// push queues t, of rank r, unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
+func (e *probeRankEngine) push(t Probe, r int64) error {
+	// Everything that needs no lock is done before taking it: the
+	// sampling draw, the clock read, the key and the band.
+	every := e.meter.SampleEvery
+	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
+	var enq int64
+	if timed || e.order.Stamped() {
+		enq = e.meter.Now()
+	}
+	key := e.order.Key(r, enq)
+	band := e.order.Band(r)
+
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
+	}
+	if e.heap.Len() == len(e.slots) {
+		e.mu.Unlock()
+		return poolrt.ErrQueueFull
+	}
+	s := &e.slots[e.heap.Push(key)]
+	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.size.Store(int32(e.heap.Len()))
+	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
+	e.ranks.Submitted(band)
+	e.mu.Unlock()
+	return nil
+}
+
+// submit is Submit for a task of rank r.
+func (e *probeRankEngine) submit(ctx context.Context, t Probe, r int64) error {
+	err := e.push(t, r)
+	if err == nil {
+		e.sleep.Wake()
+		return nil
+	}
+	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch e.set.Backpressure {
+	case poolrt.Reject:
+		e.meter.Shards[0].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		e.runCaller(t)
+		return nil
+	}
+	e.life.BeginWait()
+	defer e.life.EndWait()
+	for {
+		switch err := e.push(t, r); err {
+		case nil:
+			e.sleep.Wake()
+			e.life.PassRoom()
+			return nil
+		case poolrt.ErrClosed:
+			return err
+		}
+		if err := e.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// trySubmit is TrySubmit for a task of rank r.
+func (e *probeRankEngine) trySubmit(t Probe, r int64) error {
+	switch err := e.push(t, r); err {
+	case nil:
+		e.sleep.Wake()
+		return nil
+	case poolrt.ErrClosed:
+		return err
+	}
+	if e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	e.meter.Shards[0].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// runCaller runs t on the submitter's goroutine (CallerRuns policy),
+// recovering a panic so that it never reaches the caller.
+func (e *probeRankEngine) runCaller(t Probe) {
+	e.meter.Shards[0].CallerRuns.Add(1)
+	panicking := true
+	defer func() {
+		if panicking {
+			e.meter.CallerDone(nil, true)
+			e.set.TaskPanicked(t, recover())
+		}
+	}()
+	err := t.Run(e.life.Context())
+	panicking = false
+	e.meter.CallerDone(err, false)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// work is a worker's loop: take the best queued task, run it, repeat.
+func (e *probeRankEngine) work(w *probeRankWorker) {
+	defer e.workerExit(w)
+	ctx := e.life.Context()
+	for e.next(w) {
+		s := &w.cur
+		if e.late != nil {
+			if by := e.meter.PastDeadline(w.key); by > 0 {
+				w.ranks.Late(by)
+				if !e.late(w, by) {
+					continue
+				}
+			}
+		}
+		if s.timed {
+			e.runTimed(w, ctx)
+			continue
+		}
+		err := s.task.Run(ctx)
+		e.done(w, err)
+	}
+	w.exiting = true
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (e *probeRankEngine) runTimed(w *probeRankWorker, ctx context.Context) {
+	s := &w.cur
+	start := e.meter.Now()
+	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
+	err := s.task.Run(ctx)
+	d := e.meter.Since(start)
+	e.meter.Shards[0].Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	e.done(w, err)
+}
+
+// done counts the current task as completed with err and reports err.
+func (e *probeRankEngine) done(w *probeRankWorker, err error) {
+	w.meter.Done(err)
+	w.ranks.Done(int(w.cur.band))
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// next takes the best queued task into w.cur, waiting for one if need be.
+// It reports false when the worker should exit: the pool is stopped, or
+// draining with nothing left.
+func (e *probeRankEngine) next(w *probeRankWorker) bool {
+	for {
+		if e.size.Load() > 0 {
+			e.mu.Lock()
+			if e.life.State() == poolrt.Stopped {
+				e.mu.Unlock()
+				return false
+			}
+			if e.heap.Len() > 0 {
+				i, key := e.heap.Pop()
+				w.cur, w.key = e.slots[i], key
+				e.slots[i] = probeRankSlot{} // drop the reference for the GC
+				e.size.Store(int32(e.heap.Len()))
+				e.mu.Unlock()
+				// Taking the task starts it: its slot is free now.
+				e.life.Room()
+				w.meter.SetBusy(true)
+				return true
+			}
+			e.mu.Unlock()
+		}
+		if e.life.State() == poolrt.Stopped {
+			return false
+		}
+		w.cur = probeRankSlot{} // an idle worker holds no task
+		w.meter.SetBusy(false)
+		if !e.idle(w) {
+			return false
+		}
+	}
+}
+
+// idle waits until there may be work. It reports false when the worker
+// should exit: the pool is stopped, or draining with nothing left.
+func (e *probeRankEngine) idle(w *probeRankWorker) bool {
+	for range poolrt.RankIdleSpins {
+		if st := e.life.State(); st != poolrt.Open {
+			return st == poolrt.Draining && e.size.Load() > 0
+		}
+		if e.size.Load() > 0 {
+			return true
+		}
+		runtime.Gosched()
+	}
+	e.sleep.Register(w.id)
+	// Look again after registering: a submitter that pushed before seeing
+	// us parked did not wake anyone, and a Stop that woke the parked
+	// workers before we registered did not wake us.
+	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
+		if !e.sleep.Cancel(w.id) {
+			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
+		}
+		st := e.life.State()
+		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
+	}
+	e.sleep.Wait(w.id)
+	return true
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping), or because its task (or a deadline pool's late handler)
+// panicked or called runtime.Goexit, in which case the panic is counted
+// and reported and a new goroutine takes the worker's place.
+func (e *probeRankEngine) workerExit(w *probeRankWorker) {
+	if w.exiting {
+		w.meter.Stop(e.meter.Now())
+		e.life.WorkerExited()
+		return
+	}
+	v := recover()
+	w.meter.Panicked.Add(1)
+	w.ranks.Panicked(int(w.cur.band))
+	e.set.TaskPanicked(w.cur.task, v)
+	w.cur = probeRankSlot{}
+	go e.work(w)
+}
+
+// shutdown stops intake, lets the workers finish the queue and waits.
+func (e *probeRankEngine) shutdown(ctx context.Context) error {
+	e.stop(poolrt.Draining)
+	return e.life.Wait(ctx)
+}
+
+// shutdownNow stops the workers and returns every queued task, best
+// first. Only the first call returns tasks.
+func (e *probeRankEngine) shutdownNow() []Probe {
+	e.stop(poolrt.Stopped)
+	<-e.life.Exited()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.returned {
+		return nil
+	}
+	e.returned = true
+	var out []Probe
+	if n := e.heap.Len(); n > 0 {
+		out = make([]Probe, 0, n)
+	}
+	for e.heap.Len() > 0 {
+		i, _ := e.heap.Pop()
+		out = append(out, e.slots[i].task)
+		e.ranks.Returned(int(e.slots[i].band))
+		e.slots[i] = probeRankSlot{}
+	}
+	e.size.Store(0)
+	e.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker.
+func (e *probeRankEngine) stop(to poolrt.State) {
+	e.life.Stop(to, e.close)
+	e.sleep.WakeAll()
+}
+
+// close stops intake: after it returns no push succeeds.
+func (e *probeRankEngine) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+}
+
+func (e *probeRankEngine) stats() poolrt.Stats {
+	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
+	st.Priority, st.Wait = e.ranks.Snapshot()
+	return st
+}
+
+// ProbeStealingPool runs tasks of type Probe on a fixed number of workers, each
+// with its own deque of tasks; idle workers steal from busy ones. It is
+// made for tasks that split their work into subtasks (fork-join,
+// divide and conquer, graph traversals) and for uneven workloads, where a
+// few tasks fork many and the rest are tiny.
+//
+// Submit and TrySubmit feed a shared, bounded queue (the injector), which
+// workers take from in batches, oldest first: with one worker, submitted
+// tasks start in submission order. A running task forks subtasks with
+// Fork, passing the ctx its Run was given: the subtask goes onto the
+// deque of the worker running the task, without a lock or an allocation,
+// and that worker runs it next (newest first: the subtask's data is still
+// in cache) unless an idle worker steals it first. Thieves take the
+// oldest half of a victim's deque, which in a divide-and-conquer tree are
+// the biggest pieces of work. A worker looks in its own deque, then the
+// injector, then the other deques from a random one on, spins briefly,
+// then parks; parked workers are woken only when there is work and no
+// worker is already looking for it. Tasks are held by value in
+// preallocated slots: Submit → run and Fork → run allocate nothing.
+//
+// # Fork-join
+//
+// A task forks subtasks and lets the last one to finish carry on, rather
+// than wait for them:
+//
+//	type Sum struct {
+//		Lo, Hi int
+//		Out    *Node // where this range's sum goes
+//	}
+//
+//	// Node joins the two halves of a range: the half that finishes
+//	// second adds the total to the parent's node.
+//	type Node struct {
+//		Pending atomic.Int32 // halves not yet finished; starts at 2
+//		Sum     atomic.Int64
+//		Parent  *Node
+//	}
+//
+//	func (s Sum) Run(ctx context.Context) error {
+//		if s.Hi-s.Lo <= cutoff {
+//			s.Out.Add(sumOf(s.Lo, s.Hi))
+//			return nil
+//		}
+//		n := &Node{Parent: s.Out}
+//		n.Pending.Store(2)
+//		mid := (s.Lo + s.Hi) / 2
+//		if err := pool.Fork(ctx, Sum{s.Lo, mid, n}); err != nil {
+//			return err // poolrt.ErrClosed: ShutdownNow was called
+//		}
+//		return pool.Fork(ctx, Sum{mid, s.Hi, n})
+//	}
+//
+// where Node.Add adds v to Sum and, when that brings Pending to zero,
+// adds the node's Sum to its Parent (the root's completion signals the
+// caller); ExampleStealingPool spells it out. This is a continuation
+// counter: no worker ever waits, so the pool runs any tree with any
+// number of workers. A task must not wait
+// inside Run for the subtasks it forked (a sync.WaitGroup, a channel):
+// while it waits its worker runs nothing, and once every worker waits
+// for subtasks queued behind it the pool deadlocks; the fewer the
+// workers, the sooner. Submit from inside a task has the same problem
+// when the queue is full, and Fork never blocks.
+//
+// Fork with a context that does not come from one of this pool's workers
+// is Submit. When the worker's deque is full, or another goroutine is
+// forking onto it at that instant (a goroutine the task started, with the
+// task's ctx), the subtask goes to the injector, where every worker takes
+// from; when that is full too, or closed by Shutdown, Fork runs the
+// subtask at once on the calling goroutine, before it returns (counted in
+// Stats.Stealing.ForkedInline). So forking never blocks, and nothing
+// forked during Shutdown is lost. Deques hold one pending subtask per
+// level of a divide-and-conquer tree; a task that forks thousands of
+// subtasks in a flat loop is better written as such a tree (split the
+// range in halves), which keeps every worker busy at a fraction of the
+// cost.
+//
+// # Capacity
+//
+// poolrt.QueueSize bounds the injector: every task accepted by Submit,
+// TrySubmit or a Fork that went to the injector and not yet started,
+// including those a worker has moved from the injector into its deque.
+// Subtasks forked onto a deque do not count against it: each worker's
+// deque holds up to poolrt.DequeSize tasks (default 256) of its own, so
+// the pool holds at most QueueSize + Workers × DequeSize accepted tasks
+// not yet started. Memory: QueueSize × (size of Probe + 8) bytes for the
+// injector and Workers × DequeSize × (size of Probe + 16) bytes for the
+// deques, allocated by NewProbeStealingPool.
+//
+// # Shutdown
+//
+// Shutdown stops Submit and waits until no task is queued and no task
+// runs: subtasks forked while it drains still run. ShutdownNow cancels
+// the context of running tasks, makes Fork return poolrt.ErrClosed and
+// returns every accepted task that never started, from the deques and the
+// injector.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced by a new goroutine that takes
+// over its deque, and the pool keeps serving.
+//
+// A ProbeStealingPool is safe for concurrent use. Create one with
+// NewProbeStealingPool. Its Shutdown and ShutdownNow must not be called from
+// inside a task's Run: they would wait for the calling task itself.
+type ProbeStealingPool struct {
+	life    poolrt.Lifecycle
+	q       probeQueue // the injector
+	sleep   *poolrt.Sleepers
+	meter   *poolrt.Meter
+	steals  *poolrt.StealMeters
+	set     poolrt.Settings
+	workers []*probeStealWorker // by slot, all made before any starts
+
+	// The fields above are read on every Submit and Fork; spinning
+	// changes whenever a worker runs out of work: a line of its own.
+	_ [poolrt.CacheLinePad]byte
+	// spinning counts workers looking for work: neither running a task
+	// nor parked. Producers skip waking a parked worker while one looks:
+	// it will find the work, or see it when it registers to park.
+	spinning atomic.Int32
+	// drained is set once Shutdown's drain is over: every worker was
+	// parked with nothing queued, and the deques are closed.
+	drained atomic.Bool
+	_       [poolrt.CacheLinePad]byte
+
+	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
+	returned bool       // ShutdownNow has handed the unstarted tasks back
+}
+
+// probeStealWorker is one worker slot's state. It lives in the pool, not on
+// the worker goroutine's stack, so that a replacement goroutine (after a
+// panic) takes over its deque and ShutdownNow can collect what is queued.
+type probeStealWorker struct {
+	dq   probeDeque
+	pool *ProbeStealingPool
+	// ctx is passed to every Run of this worker: the pool's context,
+	// plus the worker for Fork. ctxi is the same pointer as an interface,
+	// converted once.
+	ctx     probeStealCtx
+	ctxi    context.Context
+	id      int
+	home    int   // injector shard the worker takes from first
+	cur     Probe // the task running now, for panic reports
+	fair    int   // forked tasks to run before the next look at the injector
+	exiting bool
+	meter   *poolrt.WorkerMeter
+	steal   *poolrt.StealMeter
+	buf     [probeMaxBatch]probeSlot // an injector batch on its way into dq
+	_       [poolrt.CacheLinePad]byte
+}
+
+// probeStealKey is the context key under which a worker's context carries its
+// worker.
+type probeStealKey struct{}
+
+// probeStealCtx is a worker's context: the pool's context, and the worker for
+// Fork to find. Made once per worker, so passing it allocates nothing.
+type probeStealCtx struct {
+	context.Context
+	w *probeStealWorker
+}
+
+// Value returns the worker for stealKey and defers to the pool's context
+// for any other key, so that contexts derived from it (WithValue,
+// WithCancel, ...) still lead Fork to the worker.
+func (c *probeStealCtx) Value(key any) any {
+	if _, ok := key.(probeStealKey); ok {
+		return c.w
+	}
+	return c.Context.Value(key)
+}
+
+// stealSpins is how many rounds of looking for work (own deque, injector,
+// every other deque) an idle worker makes, yielding between rounds,
+// before it parks. Enough to bridge the gap between a task's forks in a
+// fork-join tree; parking and waking cost microseconds.
+const probeStealSpins = 4
+
+// fairnessPeriod: a worker that keeps running subtasks forked onto its own
+// deque looks at the injector once every this many, so that an endless
+// stream of forks cannot starve submitted tasks. Prime (the Go scheduler
+// uses 61 for its global run queue too), so that it does not fall into
+// step with the shape of a task tree.
+const probeFairnessPeriod = 61
+
+// NewProbeStealingPool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize (the injector), poolrt.DequeSize
+// (each worker's deque), poolrt.OnFull, poolrt.OnPanic, poolrt.OnError,
+// poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
+// a *poolrt.ConfigError and no goroutine is started.
+func NewProbeStealingPool(opts ...poolrt.Option) (*ProbeStealingPool, error) {
+	set, err := poolrt.Resolve(poolrt.Stealing, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &ProbeStealingPool{set: set}
+	n := set.Workers
+	p.meter = poolrt.NewMeter(&p.set, n, set.Shards)
+	p.steals = poolrt.NewStealMeters(n)
+	p.sleep = poolrt.NewSleepers(n)
+	p.q.init(set.QueueSize, set.Shards, n, p.meter)
+	p.life.Init(0)
+	p.workers = make([]*probeStealWorker, n)
+	for id := range n {
+		w := &probeStealWorker{
+			pool:  p,
+			id:    id,
+			home:  id % set.Shards,
+			fair:  probeFairnessPeriod,
+			meter: p.meter.Worker(id),
+			steal: &p.steals.Workers[id],
+		}
+		w.dq.init(set.Stealing.DequeSize)
+		w.ctx = probeStealCtx{Context: p.life.Context(), w: w}
+		w.ctxi = &w.ctx
+		p.workers[id] = w
+	}
+	for _, w := range p.workers {
+		w.meter.Start(p.meter.Now())
+		p.life.WorkerStarted()
+		go p.work(w)
+	}
+	return p, nil
+}
+
+// Submit queues t on the injector, waiting while it is full (under the
+// default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds
+// the wait: the task runs with its worker's context. Tasks use Fork, not
+// Submit, for their subtasks.
+func (p *ProbeStealingPool) Submit(ctx context.Context, t Probe) error {
+	r := p.q.push(t)
+	if r == probePushed {
+		p.wake()
+		return nil
+	}
+	return p.submitSlow(ctx, t, r)
+}
+
+// TrySubmit queues t on the injector if there is room and never blocks:
+// it returns poolrt.ErrQueueFull when the injector is full and
+// poolrt.ErrClosed after shutdown, whatever the backpressure policy.
+func (p *ProbeStealingPool) TrySubmit(t Probe) error {
+	switch p.q.push(t) {
+	case probePushed:
+		p.wake()
+		return nil
+	case probePushClosed:
+		return poolrt.ErrClosed
+	}
+	if p.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+func (p *ProbeStealingPool) submitSlow(ctx context.Context, t Probe, r probePushResult) error {
+	if r == probePushClosed || p.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch p.set.Backpressure {
+	case poolrt.Reject:
+		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
+		p.runCaller(&t, p.life.Context())
+		return nil
+	}
+	p.life.BeginWait()
+	defer p.life.EndWait()
+	for {
+		switch p.q.push(t) {
+		case probePushed:
+			p.wake()
+			p.life.PassRoom()
+			return nil
+		case probePushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := p.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// Fork queues t as a subtask of the task whose Run was passed ctx (or a
+// context derived from it): onto the deque of the worker running that
+// task, which runs it next unless another worker steals it first. It
+// never blocks and allocates nothing. When the deque is full, or another
+// goroutine is forking onto it at this instant, t goes to the injector;
+// when that is full or closed (Shutdown is draining the pool), t runs at
+// once on the calling goroutine, with ctx's worker context, before Fork
+// returns nil; a panic of t run this way is recovered and counted as any
+// task's. After ShutdownNow, and after Shutdown has drained the pool,
+// Fork returns poolrt.ErrClosed.
+//
+// With a context that does not come from one of this pool's workers, Fork
+// is Submit(ctx, t).
+func (p *ProbeStealingPool) Fork(ctx context.Context, t Probe) error {
+	w := p.workerOf(ctx)
+	if w == nil {
+		return p.Submit(ctx, t)
+	}
+	return p.fork(w, &t)
+}
+
+// workerOf returns the worker of this pool that ctx comes from, or nil.
+func (p *ProbeStealingPool) workerOf(ctx context.Context) *probeStealWorker {
+	if c, ok := ctx.(*probeStealCtx); ok { // the context Run was given: no interface call
+		if c.w.pool == p {
+			return c.w
+		}
+		return nil
+	}
+	if ctx == nil {
+		return nil
+	}
+	if w, ok := ctx.Value(probeStealKey{}).(*probeStealWorker); ok && w.pool == p {
+		return w
+	}
+	return nil
+}
+
+func (p *ProbeStealingPool) fork(w *probeStealWorker, t *Probe) error {
+	if p.life.State() == poolrt.Stopped {
+		return poolrt.ErrClosed
+	}
+	if w.dq.acquire() {
+		var enq int64
+		if every := p.meter.SampleEvery; every > 0 {
+			if w.dq.tick--; w.dq.tick <= 0 {
+				w.dq.tick = every
+				enq = p.meter.Now()
+			}
+		}
+		ok := w.dq.push(t, 0, enq)
+		w.dq.release()
+		if ok {
+			p.wake()
+			return nil
+		}
+	} else if w.dq.gate.Load() == probeGateClosed {
+		return poolrt.ErrClosed
+	}
+	// The deque is full (a flat loop of forks, say), or another goroutine
+	// is pushing onto it (a goroutine of the task, forking with its
+	// context): the injector, where every worker takes from, keeps the
+	// subtasks spread; if it is full or closed, run t now.
+	switch p.q.push(*t) {
+	case probePushed:
+		p.steals.ForkToInjector()
+		p.wake()
+		return nil
+	case probePushClosed:
+		if p.life.State() == poolrt.Stopped {
+			return poolrt.ErrClosed
+		}
+	}
+	p.steals.ForkInline()
+	p.runCaller(t, w.ctxi)
+	return nil
+}
+
+// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), recovering a panic so that it never reaches
+// the caller.
+func (p *ProbeStealingPool) runCaller(t *Probe, ctx context.Context) {
+	panicking := true
+	defer func() {
+		if panicking {
+			p.meter.CallerDone(nil, true)
+			p.set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	p.meter.CallerDone(err, false)
+	if err != nil {
+		p.set.TaskFailed(err)
+	}
+}
+
+// wake wakes a parked worker after work was made visible, unless none is
+// parked (one atomic load) or one is already looking for work. No wake-up
+// is lost: a worker registers as parked, stops counting as spinning, and
+// then looks at every queue once more, so either it sees the work or the
+// producer, which made the work visible before these loads, sees it
+// parked and not spinning.
+func (p *ProbeStealingPool) wake() {
+	if p.sleep.Parked() > 0 && p.spinning.Load() == 0 {
+		p.sleep.Wake()
+	}
+}
+
+// work is a worker's loop: run the newest task of its own deque, or find
+// one elsewhere, until the pool stops.
+func (p *ProbeStealingPool) work(w *probeStealWorker) {
+	defer p.workerExit(w)
+	for {
+		if p.life.State() == poolrt.Stopped {
+			w.exiting = true
+			return
+		}
+		var meta uint32
+		var enq int64
+		ok := false
+		if w.fair <= 0 {
+			w.fair = probeFairnessPeriod
+			meta, enq, ok = p.pollInjector(w)
+		}
+		if !ok {
+			if meta, enq, ok = w.dq.pop(&w.cur); ok && meta&probeMetaShard == 0 {
+				w.fair--
+			}
+		}
+		if !ok {
+			if meta, enq, ok = p.find(w); !ok {
+				w.exiting = true
+				return
+			}
+		}
+		p.run(w, meta, enq)
+	}
+}
+
+// run runs w.cur, which came with meta and enq.
+func (p *ProbeStealingPool) run(w *probeStealWorker, meta uint32, enq int64) {
+	if shard := meta & probeMetaShard; shard != 0 {
+		// Its injector slot is free once it starts.
+		p.q.release(int(shard-1), 1)
+		p.life.Room()
+		if meta&probeMetaStolen != 0 {
+			w.steal.StolenInjector.Add(1)
+		} else {
+			w.steal.Injector.Add(1)
+		}
+	} else if meta&probeMetaStolen != 0 {
+		w.steal.StolenForked.Add(1)
+	} // else a fork run locally: Stats derives those from Completed
+	if enq != 0 {
+		p.runTimed(w, enq)
+		return
+	}
+	err := w.cur.Run(w.ctxi)
+	w.meter.Done(err)
+	if err != nil {
+		p.set.TaskFailed(err)
+	}
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (p *ProbeStealingPool) runTimed(w *probeStealWorker, enq int64) {
+	m := &p.meter.Shards[w.home]
+	start := p.meter.Now()
+	m.Wait.Record(time.Duration(start - enq))
+	err := w.cur.Run(w.ctxi)
+	d := p.meter.Since(start)
+	m.Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
+	w.meter.Done(err)
+	if err != nil {
+		p.set.TaskFailed(err)
+	}
+}
+
+// find looks for a task once the worker's deque is empty: spinning over
+// the queues for a while, then parking until there may be work. It leaves
+// the task in w.cur, or reports false when the worker should exit.
+func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, ok bool) {
+	var zero Probe
+	w.cur = zero // drop the finished task for the garbage collector
+	w.meter.SetBusy(false)
+	p.spinning.Add(1)
+	for {
+		for range probeStealSpins {
+			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				p.spinning.Add(-1)
+				return 0, 0, false
+			}
+			if meta, enq, ok = p.look(w); ok {
+				p.found(w)
+				return meta, enq, true
+			}
+			runtime.Gosched()
+		}
+		if !p.park(w) {
+			return 0, 0, false
+		}
+	}
+}
+
+// look makes one round over the queues: the worker's own deque (a
+// goroutine of a task may have forked onto it), the injector, and the
+// other workers' deques from a random one on.
+func (p *ProbeStealingPool) look(w *probeStealWorker) (meta uint32, enq int64, ok bool) {
+	if meta, enq, ok = w.dq.pop(&w.cur); ok {
+		return meta, enq, true
+	}
+	// Moving tasks into the deque needs its gate. If a goroutine of a
+	// task holds it (it is pushing a task we pop next round, unless it
+	// was descheduled mid-push), take one task at a time meanwhile.
+	held := w.dq.acquire()
+	if !p.q.empty() {
+		room := 0
+		if held {
+			room = w.dq.room(len(w.buf) - 1)
+		}
+		meta, enq, ok = p.takeInjector(w, room)
+	}
+	if !ok {
+		room := 0
+		if held {
+			// A victim holds at most DequeSize tasks, so half is at
+			// most DequeSize/2 rounded up: the one we run plus the rest.
+			room = w.dq.room(len(w.dq.slots) / 2)
+		}
+		meta, enq, ok = p.stealOne(w, room)
+	}
+	if held {
+		w.dq.release()
+	}
+	return meta, enq, ok
+}
+
+// takeInjector takes a batch of the injector's oldest tasks, at most
+// room+1: the oldest goes into w.cur, to run at once, the others into
+// the worker's deque (whose gate the caller holds if room > 0), put in
+// so that the deque pops them oldest first. It reports whether it took
+// any.
+func (p *ProbeStealingPool) takeInjector(w *probeStealWorker, room int) (meta uint32, enq int64, ok bool) {
+	n, from := p.q.take(w.home, w.buf[:room+1])
+	if n == 0 {
+		return 0, 0, false
+	}
+	meta = uint32(from + 1)
+	// The deque pops newest first: put the batch in backwards.
+	for i := 1; i < n; i++ {
+		w.dq.put(n-1-i, &w.buf[i].task, meta, w.buf[i].enq)
+	}
+	if n > 1 {
+		w.dq.publish(n - 1)
+	}
+	w.cur, enq = w.buf[0].task, w.buf[0].enq
+	clear(w.buf[:n])
+	return meta, enq, true
+}
+
+// pollInjector takes a batch from the injector, if it holds one, and
+// returns the oldest task of the batch to run now; the rest go onto the
+// deque, above the forked subtasks, and run next. Workers busy with forks
+// call it every fairnessPeriod subtasks, so that forks cannot starve
+// submitted tasks: the deque pops newest first, so a batch merely queued
+// under the forks would wait for all of them.
+func (p *ProbeStealingPool) pollInjector(w *probeStealWorker) (meta uint32, enq int64, ok bool) {
+	if p.q.empty() {
+		return 0, 0, false
+	}
+	room := 0
+	held := w.dq.acquire()
+	if held {
+		room = w.dq.room(len(w.buf) - 1)
+	}
+	meta, enq, ok = p.takeInjector(w, room)
+	if held {
+		w.dq.release()
+	}
+	if ok && !w.dq.empty() {
+		p.wake() // the rest of the batch can be stolen
+	}
+	return meta, enq, ok
+}
+
+// stealOne steals half of the first non-empty deque among the other
+// workers', from a random one on, at most room+1 tasks: the newest goes
+// into w.cur, the others into the worker's deque, whose gate the caller
+// holds if room > 0.
+func (p *ProbeStealingPool) stealOne(w *probeStealWorker, room int) (meta uint32, enq int64, ok bool) {
+	n := len(p.workers)
+	if n == 1 {
+		return 0, 0, false
+	}
+	v := poolrt.RandN(n)
+	for range n {
+		if v++; v == n {
+			v = 0
+		}
+		victim := p.workers[v]
+		if victim == w {
+			continue
+		}
+		w.steal.StealAttempts.Add(1)
+		if victim.dq.empty() {
+			continue
+		}
+		if k, meta, enq := victim.dq.steal(&w.dq, room+1, &w.cur); k > 0 {
+			w.steal.Steals.Add(1)
+			w.steal.StolenTasks.Add(uint64(k))
+			return meta, enq, true
+		}
+	}
+	return 0, 0, false
+}
+
+// found ends a worker's search. If it was the last worker looking and
+// work is still visible, it wakes a parked worker to take that: a
+// producer that saw it spinning did not.
+func (p *ProbeStealingPool) found(w *probeStealWorker) {
+	w.meter.SetBusy(true)
+	if p.spinning.Add(-1) == 0 && p.sleep.Parked() > 0 && p.workVisible() {
+		p.sleep.Wake()
+	}
+}
+
+// workVisible reports whether any queue holds a task.
+func (p *ProbeStealingPool) workVisible() bool {
+	if !p.q.empty() {
+		return true
+	}
+	for _, v := range p.workers {
+		if !v.dq.empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// park parks the worker until there may be work. It reports false when
+// the worker should exit; otherwise the worker counts as spinning again.
+func (p *ProbeStealingPool) park(w *probeStealWorker) bool {
+	p.sleep.Register(w.id)
+	p.spinning.Add(-1)
+	// Look again after registering and no longer counting as spinning: a
+	// producer that made work visible before it saw us parked did not
+	// wake anyone (see wake), and neither did a Stop that came first.
+	st := p.life.State()
+	if st == poolrt.Stopped || p.drained.Load() || p.workVisible() {
+		p.unregister(w)
+		p.spinning.Add(1)
+		return true // the search loop checks for a stop
+	}
+	if st == poolrt.Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
+		p.unregister(w)
+		return false
+	}
+	p.sleep.Wait(w.id)
+	p.spinning.Add(1)
+	return true
+}
+
+// unregister withdraws a Register, consuming a wake-up already sent.
+func (p *ProbeStealingPool) unregister(w *probeStealWorker) {
+	if !p.sleep.Cancel(w.id) {
+		p.sleep.Wait(w.id)
+	}
+}
+
+// finishDrain ends Shutdown's drain if the pool is quiet: every worker
+// parked, nothing queued. No task runs then, so none can fork; the
+// injector is closed. The deques' gates are held while it checks, so no
+// goroutine of a task pushes meanwhile (such a Fork runs its task
+// itself), nor does a worker woken by one move a batch; once it is sure,
+// it closes the gates (later Forks fail with ErrClosed) and wakes every
+// worker to exit. It reports whether the drain is over.
+func (p *ProbeStealingPool) finishDrain() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drained.Load() {
+		return true
+	}
+	held := make([]bool, len(p.workers))
+	for i, v := range p.workers {
+		held[i] = v.dq.hold()
+	}
+	quiet := p.sleep.Parked() == p.life.Live() && !p.workVisible()
+	for i, v := range p.workers {
+		switch {
+		case !held[i]: // closed already
+		case quiet:
+			v.dq.close()
+		default:
+			v.dq.release()
+		}
+	}
+	if quiet {
+		p.drained.Store(true)
+		p.sleep.WakeAll()
+	}
+	return quiet
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping), or because its task panicked or called runtime.Goexit, in
+// which case the panic is counted and reported and a new goroutine takes
+// the worker's place and its deque.
+func (p *ProbeStealingPool) workerExit(w *probeStealWorker) {
+	if w.exiting {
+		w.meter.Stop(p.meter.Now())
+		p.life.WorkerExited()
+		return
+	}
+	v := recover()
+	w.meter.Panicked.Add(1)
+	p.set.TaskPanicked(w.cur, v)
+	go p.work(w)
+}
+
+// Shutdown stops intake and waits until every accepted task, and every
+// subtask forked meanwhile, has run and the workers have exited. Submit
+// and TrySubmit return poolrt.ErrClosed from the moment Shutdown is
+// called; Fork from a running task still queues its subtask. If ctx is
+// done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it.
+func (p *ProbeStealingPool) Shutdown(ctx context.Context) error {
+	p.stop(poolrt.Draining)
+	return p.life.Wait(ctx)
+}
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and
+// returns every accepted task that never started: the deques' (oldest
+// first) and then the injector's. Fork returns poolrt.ErrClosed from the
+// moment ShutdownNow is called. Only the first call returns tasks.
+func (p *ProbeStealingPool) ShutdownNow() []Probe {
+	p.stop(poolrt.Stopped)
+	<-p.life.Exited()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.returned {
+		return nil
+	}
+	p.returned = true
+	var out []Probe
+	for _, w := range p.workers {
+		// A goroutine a task started may still fork with its context:
+		// wait for it to finish its push, and turn the next ones away.
+		w.dq.hold()
+		w.dq.close()
+		for {
+			var t Probe
+			meta, _, ok := w.dq.popTail(&t)
+			if !ok {
+				break
+			}
+			if shard := meta & probeMetaShard; shard != 0 {
+				p.q.release(int(shard-1), 1) // handed back: it never starts
+			} else {
+				w.steal.ForkReturned.Add(1)
+			}
+			out = append(out, t)
+		}
+	}
+	out = p.q.drain(out)
+	p.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker.
+func (p *ProbeStealingPool) stop(to poolrt.State) {
+	p.life.Stop(to, p.q.close)
+	p.sleep.WakeAll()
+}
+
+// Stats returns a snapshot of the pool's metrics, with the work-stealing
+// counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
+// started wherever they wait (injector and deques); QueueCap is the
+// injector's capacity (QueueSize); Submitted includes forked subtasks.
+func (p *ProbeStealingPool) Stats() poolrt.Stats {
+	forks := p.queuedForks()
+	st := p.meter.Snapshot(p.life.Live(), p.q.len()+forks, p.q.capacity)
+	st.Stealing = p.steals.Snapshot(p.meter, forks)
+	st.Submitted += st.Stealing.Forked + st.Stealing.ForkedInline
+	return st
+}
+
+// queuedForks returns the number of forked subtasks in the deques: what
+// the deques hold, less the injector's tasks workers moved there (the
+// injector's held count; a batch on its way into a deque may make the
+// figure low for an instant).
+func (p *ProbeStealingPool) queuedForks() int {
+	n := 0
+	for _, w := range p.workers {
+		n += w.dq.size()
+	}
+	for i := range p.q.shards {
+		n -= int(p.q.shards[i].held.Load())
+	}
+	return max(n, 0)
+}
+
+// Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
+
+// ProbePtrBatchPool gathers tasks into batches and hands each batch to one call of
+// a handler, on a fixed number of worker goroutines. A batch is handed over
+// when it holds poolrt.MaxBatch tasks, when poolrt.Linger has passed since
+// its first task arrived, or at Shutdown; nothing is left behind.
+//
+// Tasks are grouped by their BatchKey: each batch holds tasks of one key,
+// in submission order. A batch whose handler fails is reported to
+// poolrt.OnError as a *poolrt.BatchError holding a copy of its tasks, and a
+// panicking handler is recovered and reported to poolrt.OnPanic with them:
+// no task is dropped silently. Counters count tasks (a batch of 8 that
+// fails adds 8 to Failed); Stats.Batch counts batches, their sizes and why
+// they were flushed; Stats.Wait is a batch's wait, from its first task's
+// arrival to the handler call.
+//
+// Every accepted task waits in a slot of an arena allocated with the pool
+// (QueueSize slots, a batch being a chain of slots), and each worker hands
+// its batch to the handler from a buffer of its own, so the pool allocates
+// nothing per task or per batch, ever; memory is bounded by QueueSize and
+// MaxBatch. Submit is O(1) under one lock: a map lookup by key and a link.
+//
+// A ProbePtrBatchPool is safe for concurrent use. Create one with NewProbePtrBatchPool.
+type ProbePtrBatchPool struct {
+	life  poolrt.Lifecycle
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	bm    poolrt.BatchMeter
+	set   poolrt.Settings
+	timer *time.Timer   // the linger flusher's
+	kick  chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// flushing: the linger flusher runs (it counts as live for Shutdown).
+	flushing atomic.Bool
+
+	mu     sync.Mutex
+	closed bool
+	// The arena: a batch is a chain of slots; slots and batch headers
+	// each number QueueSize (a batch holds at least one task), and unused
+	// ones are chained in free lists.
+	slots     []probePtrBatchSlot
+	batches   []probePtrBatchHdr
+	freeSlot  int32
+	freeBatch int32
+	open      map[struct{}]int32 // open batch by key
+	lingerQ   probePtrBatchList  // open batches, oldest first
+	ready     probePtrBatchList  // flushed batches waiting for a worker, oldest first
+	queued    int                // accepted tasks not yet handed to the handler
+	nopen     int
+	nready    int
+	submitted uint64
+	returned  bool
+	workers   []probePtrBatchWorker
+}
+
+// probePtrBatchSlot holds one waiting task and links it to the next of its batch.
+type probePtrBatchSlot struct {
+	task *ProbePtr
+	next int32 // -1 ends the chain
+}
+
+// probePtrBatchHdr is one batch: its key and its chain of slots.
+type probePtrBatchHdr struct {
+	key struct{}
+
+	first, last int32 // slot chain
+	n           int
+	opened      int64 // clock stamp of its first task
+	reason      poolrt.FlushReason
+	prev, next  int32 // in lingerQ or ready; next also chains free headers
+}
+
+// probePtrBatchList is a FIFO of batch headers, linked through prev and next.
+type probePtrBatchList struct{ head, tail int32 }
+
+// probePtrBatchWorker is one worker's state: the buffer it hands to the handler,
+// kept in the pool so that a replacement goroutine can take over if the
+// handler calls runtime.Goexit.
+type probePtrBatchWorker struct {
+	id      int
+	meter   *poolrt.WorkerMeter
+	buf     []*ProbePtr // the batch being handled
+	opened  int64       // its first task's arrival
+	exiting bool
+}
+
+// NewProbePtrBatchPool starts a pool that hands batches to handle, configured by
+// opts: poolrt.MaxBatch, poolrt.Linger, poolrt.Workers (default
+// GOMAXPROCS), poolrt.QueueSize (accepted tasks not yet handed over, at
+// least MaxBatch), poolrt.OnFull, poolrt.OnPanic, poolrt.OnError and
+// poolrt.Metrics. A nil handler or a bad option is a *poolrt.ConfigError
+// and no goroutine is started.
+func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
+
+	set, err := poolrt.Resolve(poolrt.Batch, opts)
+	if err != nil {
+		return nil, err
+	}
+	q := set.QueueSize
+	p := &ProbePtrBatchPool{
+
+		set:     set,
+		meter:   poolrt.NewMeter(&set, set.Workers, 1),
+		sleep:   poolrt.NewSleepers(set.Workers),
+		kick:    make(chan struct{}, 1),
+		timer:   time.NewTimer(time.Hour),
+		slots:   make([]probePtrBatchSlot, q),
+		batches: make([]probePtrBatchHdr, q),
+		open:    make(map[struct{}]int32),
+		lingerQ: probePtrBatchList{-1, -1},
+		ready:   probePtrBatchList{-1, -1},
+		workers: make([]probePtrBatchWorker, set.Workers),
+	}
+	p.timer.Stop()
+	for i := range q {
+		p.slots[i].next = int32(i + 1)
+		p.batches[i].next = int32(i + 1)
+	}
+	p.slots[q-1].next, p.batches[q-1].next = -1, -1
+	p.life.Init(set.Workers + 1) // the workers and the linger flusher
+	for i := range p.workers {
+		w := &p.workers[i]
+		w.id, w.meter = i, p.meter.Worker(i)
+		w.buf = make([]*ProbePtr, 0, set.Batch.MaxBatch)
+		w.meter.Start(p.meter.Now())
+		go p.work(w)
+	}
+	p.flushing.Store(true)
+	go p.flusher()
+	return p, nil
+}
+
+// Submit adds t to the open batch of its key (opening one if there is
+// none), waiting while the pool holds QueueSize tasks not yet handed over
+// (under the default poolrt.Block policy) until there is room, ctx is done
+// or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject it returns
+// poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
+// t alone to the handler on the calling goroutine.
+func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
+	key := probePtrBatchKey(t)
+	r := p.add(t, key)
+	if r == probePtrPushed {
+		return nil
+	}
+	if r == probePtrPushClosed {
+		return poolrt.ErrClosed
+	}
+	switch p.set.Backpressure {
+	case poolrt.Reject:
+		p.meter.Shards[0].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		p.runCaller(t)
+		return nil
+	}
+	p.life.BeginWait()
+	defer p.life.EndWait()
+	for {
+		switch p.add(t, key) {
+		case probePtrPushed:
+			p.life.PassRoom()
+			return nil
+		case probePtrPushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := p.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// TrySubmit adds t if there is room and never blocks: it returns
+// poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
+// shutdown, whatever the backpressure policy.
+func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
+	switch p.add(t, probePtrBatchKey(t)) {
+	case probePtrPushed:
+		return nil
+	case probePtrPushClosed:
+		return poolrt.ErrClosed
+	}
+	p.meter.Shards[0].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// add puts t into the open batch of key, flushing the batch if it is full.
+func (p *ProbePtrBatchPool) add(t *ProbePtr, key struct{},
+
+) probePtrPushResult {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return probePtrPushClosed
+	}
+	if p.queued >= len(p.slots) {
+		p.mu.Unlock()
+		return probePtrPushFull
+	}
+	bi, ok := p.open[key]
+	opened := !ok
+	if opened {
+		bi = p.openBatch(key)
+	}
+	b := &p.batches[bi]
+	si := p.freeSlot // there is one: queued < len(slots)
+	p.freeSlot = p.slots[si].next
+	p.slots[si] = probePtrBatchSlot{task: t, next: -1}
+	if b.last < 0 {
+		b.first = si
+	} else {
+		p.slots[b.last].next = si
+	}
+	b.last = si
+	b.n++
+	p.queued++
+	p.submitted++ // under p.mu; Stats reads it there
+	full := b.n >= p.set.Batch.MaxBatch
+	if full {
+		p.flushLocked(bi, poolrt.FlushFull)
+	}
+	kick := opened && !full && p.lingerQ.head == bi
+	p.mu.Unlock()
+	switch {
+	case full:
+		p.sleep.Wake()
+	case opened && p.set.Batch.Linger == 0:
+		p.sleep.Wake() // Linger(0): a free worker takes it now
+	case kick:
+		select { // the flusher must time this batch: it was waiting for none
+		case p.kick <- struct{}{}:
+		default:
+		}
+	}
+	return probePtrPushed
+}
+
+// openBatch opens a batch for key. A header is free: every batch in use
+// holds a task, and fewer than QueueSize tasks wait.
+func (p *ProbePtrBatchPool) openBatch(key struct{},
+
+) int32 {
+	bi := p.freeBatch
+	p.freeBatch = p.batches[bi].next
+	p.batches[bi] = probePtrBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
+	p.open[key] = bi
+	p.push(&p.lingerQ, bi)
+	p.nopen++
+	return bi
+}
+
+// flushLocked moves open batch bi to the ready list.
+func (p *ProbePtrBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
+	b := &p.batches[bi]
+	delete(p.open, b.key)
+	p.remove(&p.lingerQ, bi)
+	p.nopen--
+	b.reason = r
+	p.push(&p.ready, bi)
+	p.nready++
+}
+
+// push appends batch bi to list l.
+func (p *ProbePtrBatchPool) push(l *probePtrBatchList, bi int32) {
+	b := &p.batches[bi]
+	b.prev, b.next = l.tail, -1
+	if l.tail >= 0 {
+		p.batches[l.tail].next = bi
+	} else {
+		l.head = bi
+	}
+	l.tail = bi
+}
+
+// remove unlinks batch bi from list l.
+func (p *ProbePtrBatchPool) remove(l *probePtrBatchList, bi int32) {
+	b := &p.batches[bi]
+	if b.prev >= 0 {
+		p.batches[b.prev].next = b.next
+	} else {
+		l.head = b.next
+	}
+	if b.next >= 0 {
+		p.batches[b.next].prev = b.prev
+	} else {
+		l.tail = b.prev
+	}
+	b.prev, b.next = -1, -1
+}
+
+// release empties batch bi, appending its tasks to out, and frees its
+// slots and header.
+func (p *ProbePtrBatchPool) release(bi int32, out []*ProbePtr) []*ProbePtr {
+	b := &p.batches[bi]
+	for si := b.first; si >= 0; {
+		s := &p.slots[si]
+		out = append(out, s.task)
+		next := s.next
+		*s = probePtrBatchSlot{next: p.freeSlot}
+		p.freeSlot = si
+		si = next
+	}
+	p.queued -= b.n
+	*b = probePtrBatchHdr{next: p.freeBatch}
+	p.freeBatch = bi
+	return out
+}
+
+// flusher hands over batches whose linger time has run out. It sleeps
+// until the oldest open batch is due, or until a batch opens while none
+// was open.
+func (p *ProbePtrBatchPool) flusher() {
+	defer func() {
+		p.flushing.Store(false)
+		p.life.WorkerExited()
+	}()
+	linger := p.set.Batch.Linger
+	if linger == 0 {
+		return // workers take open batches themselves
+	}
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		now := p.meter.Now()
+		flushed := false
+		var wait time.Duration = -1
+		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
+			due := p.batches[bi].opened + int64(linger)
+			if due > now {
+				wait = time.Duration(due - now)
+				break
+			}
+			p.flushLocked(bi, poolrt.FlushLinger)
+			flushed = true
+		}
+		p.mu.Unlock()
+		if flushed {
+			p.sleep.WakeAll()
+		}
+		var timeout <-chan time.Time
+		if wait >= 0 {
+			p.timer.Reset(wait)
+			timeout = p.timer.C
+		}
+		select {
+		case <-timeout:
+		case <-p.kick:
+			p.timer.Stop()
+		case <-p.life.Closing():
+			p.timer.Stop()
+		}
+	}
+}
+
+// work is a worker's loop: take a ready batch, hand it over, repeat.
+func (p *ProbePtrBatchPool) work(w *probePtrBatchWorker) {
+	defer p.workerExit(w)
+	for p.take(w) {
+		p.handleBatch(w)
+	}
+	w.exiting = true
+}
+
+// workerExit runs when a worker goroutine ends: normally, or because the
+// handler called runtime.Goexit (panics are recovered in call). Then the
+// batch is counted as panicked (call reported it) and a new goroutine takes
+// the worker's place.
+func (p *ProbePtrBatchPool) workerExit(w *probePtrBatchWorker) {
+	if w.exiting {
+		w.meter.Stop(p.meter.Now())
+		p.life.WorkerExited()
+		return
+	}
+	if n := len(w.buf); n > 0 {
+		w.meter.Panicked.Add(uint64(n))
+		p.bm.BatchFailed()
+		clear(w.buf)
+		w.buf = w.buf[:0]
+	}
+	go p.work(w)
+}
+
+// take moves the next ready batch into the worker's buffer, waiting for
+// one. It reports false when the worker should exit.
+func (p *ProbePtrBatchPool) take(w *probePtrBatchWorker) bool {
+	for {
+		p.mu.Lock()
+		if p.takeLocked(w) {
+			p.mu.Unlock()
+			p.life.Room()
+			w.meter.SetBusy(true)
+			return true
+		}
+		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
+		p.mu.Unlock()
+		w.meter.SetBusy(false)
+		if done {
+			return false
+		}
+		p.sleep.Register(w.id)
+		// Look again after registering: a flush that happened before we
+		// registered woke nobody.
+		p.mu.Lock()
+		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
+			p.closed || p.life.State() != poolrt.Open
+		p.mu.Unlock()
+		if again {
+			if !p.sleep.Cancel(w.id) {
+				p.sleep.Wait(w.id)
+			}
+			continue
+		}
+		p.sleep.Wait(w.id)
+	}
+}
+
+// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
+// one if none is ready) into the worker's buffer, freeing its slots: its
+// tasks start now.
+func (p *ProbePtrBatchPool) takeLocked(w *probePtrBatchWorker) bool {
+	if p.life.State() == poolrt.Stopped {
+		return false
+	}
+	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
+		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
+	}
+	bi := p.ready.head
+	if bi < 0 {
+		return false
+	}
+	p.remove(&p.ready, bi)
+	p.nready--
+	b := &p.batches[bi]
+	p.bm.Flushed(b.n, b.reason)
+	w.opened = b.opened
+	w.buf = p.release(bi, w.buf[:0])
+	return true
+}
+
+// handleBatch hands the worker's batch to the handler and counts and
+// reports the outcome.
+func (p *ProbePtrBatchPool) handleBatch(w *probePtrBatchWorker) {
+	n := len(w.buf)
+	m := &p.meter.Shards[0]
+	timed := p.meter.SampleEvery > 0
+	var start int64
+	if timed {
+		start = p.meter.Now()
+		m.Wait.Record(time.Duration(start - w.opened))
+	}
+	err, panicked := p.call(w.buf)
+	if timed {
+		d := p.meter.Since(start)
+		m.Run.Record(d)
+		w.meter.BusyNanos.Add(uint64(d))
+	}
+	switch {
+	case panicked:
+		w.meter.Panicked.Add(uint64(n))
+		p.bm.BatchFailed()
+	case err != nil:
+		w.meter.DoneBatch(n, err)
+		p.bm.BatchFailed()
+		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
+	default:
+		w.meter.DoneBatch(n, nil)
+	}
+	clear(w.buf) // drop references for the GC
+	w.buf = w.buf[:0]
+}
+
+// call runs the handler, recovering a panic (reported with a copy of the
+// batch, from the deferred function so that the stack is the handler's).
+func (p *ProbePtrBatchPool) call(items []*ProbePtr) (err error, panicked bool) {
+	panicked = true
+	defer func() {
+		if panicked {
+			p.set.TaskPanicked(slices.Clone(items), recover())
+		}
+	}()
+	err = RunProbePtrs(p.life.Context(), items)
+	panicked = false
+	return err, false
+}
+
+// runCaller hands a batch of t alone to the handler on the submitter's
+// goroutine (CallerRuns policy).
+func (p *ProbePtrBatchPool) runCaller(t *ProbePtr) {
+	p.meter.Shards[0].CallerRuns.Add(1)
+	items := []*ProbePtr{t}
+	err, panicked := p.call(items)
+	p.meter.CallerDone(err, panicked)
+	p.bm.Flushed(1, poolrt.FlushIdle)
+	if panicked || err != nil {
+		p.bm.BatchFailed()
+	}
+	if err != nil {
+		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
+	}
+}
+
+// Shutdown stops intake, hands every open batch over at once (however
+// small), lets the workers handle every batch and waits for them to exit.
+// If ctx is done first, Shutdown returns ctx's error while the pool goes
+// on draining; ShutdownNow then stops it.
+func (p *ProbePtrBatchPool) Shutdown(ctx context.Context) error {
+	p.stop(poolrt.Draining)
+	return p.life.Wait(ctx)
+}
+
+// ShutdownNow stops intake, cancels the context passed to running
+// handlers, waits for them to return and the workers to exit, and returns
+// every accepted task never handed over, oldest batch first. Only the
+// first call returns tasks.
+func (p *ProbePtrBatchPool) ShutdownNow() []*ProbePtr {
+	p.stop(poolrt.Stopped)
+	<-p.life.Exited()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.returned {
+		return nil
+	}
+	p.returned = true
+	var out []*ProbePtr
+	for _, l := range []*probePtrBatchList{&p.ready, &p.lingerQ} {
+		for bi := l.head; bi >= 0; bi = l.head {
+			p.remove(l, bi)
+			out = p.release(bi, out)
+		}
+	}
+	clear(p.open)
+	p.nopen, p.nready = 0, 0
+	p.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake and moves the pool to state to; under Draining every
+// open batch is flushed.
+func (p *ProbePtrBatchPool) stop(to poolrt.State) {
+	p.life.Stop(to, func() {
+		p.mu.Lock()
+		p.closed = true
+		if to == poolrt.Draining {
+			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
+				p.flushLocked(bi, poolrt.FlushShutdown)
+			}
+		}
+		p.mu.Unlock()
+	})
+	p.sleep.WakeAll()
+}
+
+// Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
+// batch counters.
+func (p *ProbePtrBatchPool) Stats() poolrt.Stats {
+	p.mu.Lock()
+	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
+	p.mu.Unlock()
+	live := p.life.Live()
+	if p.flushing.Load() {
+		live-- // not a worker
+	}
+	st := p.meter.Snapshot(live, queued, len(p.slots))
+	st.Submitted += submitted
+	st.Batch = p.bm.Snapshot(open, ready)
+	return st
+}
+
+// ProbePtrCostPool runs tasks of type *ProbePtr on a fixed number of workers, lowest
+// Cost() first (shortest-job-first scheduling), in submission order among
+// equal costs. Cost is the task's own estimate of its run time, in any
+// unit; running the short jobs first minimises the mean wait.
+//
+// The order is strict, as in ProbePtrPriorityPool: with every worker busy, tasks
+// start exactly in cost order, one task per take, and an expensive task
+// never keeps a cheaper one from the next free worker.
+//
+// Shortest-job-first starves expensive jobs under a steady stream of cheap
+// ones. poolrt.Aging(every) bounds that: a waiting task's effective cost
+// falls by one unit per every of waiting, so a task of cost Cmax, among
+// tasks of cost at least Cmin, waits at most (Cmax−Cmin)·every, plus the
+// time the workers need for the tasks queued ahead of it at that moment
+// and those running. Without aging the order is pure SJF.
+//
+// Cost() is called once per task, when it is submitted. Submit and the
+// worker's take are O(log n) for n queued tasks; submitting and running a
+// task allocates nothing.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced and the pool keeps serving.
+// Stats().Priority has per-band figures (poolrt.Bands, by cost).
+//
+// A ProbePtrCostPool is safe for concurrent use. Create one with NewProbePtrCostPool. Its
+// methods must not be called from inside a task's Run: Shutdown and
+// ShutdownNow would wait for the calling task itself.
+type ProbePtrCostPool struct {
+	e probePtrRankEngine
+}
+
+// NewProbePtrCostPool starts a pool configured by opts: poolrt.Workers (default
+// GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling, poolrt.Aging
+// (default off) and poolrt.Bands (cost bands for Stats; default one). A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
+	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ProbePtrCostPool)
+	p.e.init(set)
+	return p, nil
+}
+
+// Submit queues t by its cost, waiting while the queue is full (under the
+// default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
+// for room are let in in no particular order. ctx only bounds the wait:
+// the task runs with the pool's context. O(log n).
+func (p *ProbePtrCostPool) Submit(ctx context.Context, t *ProbePtr) error {
+	return p.e.submit(ctx, t, t.Cost())
+}
+
+// TrySubmit queues t by its cost if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error { return p.e.trySubmit(t, t.Cost()) }
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// cost order) and waits for them to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
+// first, Shutdown returns ctx's error while the pool goes on draining;
+// ShutdownNow then stops it.
+func (p *ProbePtrCostPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, in the order they would have
+// run (lowest effective cost first). Only the first call returns tasks.
+// O(n log n).
+func (p *ProbePtrCostPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *ProbePtrCostPool) Stats() poolrt.Stats { return p.e.stats() }
+
+// ProbePtrDeadlinePool runs tasks of type *ProbePtr on a fixed number of workers, earliest
+// Deadline() first (earliest-deadline-first scheduling), in submission
+// order among equal deadlines. A task whose Deadline() is the zero
+// time.Time has none: it runs after every task that has one.
+//
+// The order is strict, as in ProbePtrPriorityPool: with every worker busy, tasks
+// start exactly in deadline order, one task per take, and a task with a
+// later deadline never keeps an earlier one from the next free worker.
+// Deadlines need no aging: a waiting task's deadline only comes nearer.
+//
+// A task whose deadline has passed when a worker takes it is late. What
+// happens to it is chosen when the pool is made:
+//   - by default (poolrt.RunLate) it runs anyway and is counted in
+//     Stats().Priority.Missed;
+//   - under poolrt.OnLate(poolrt.DropLate) it does not run: it is counted
+//     as completed and failed (and in Priority.Dropped), and a
+//     *poolrt.DeadlineError, which wraps poolrt.ErrDeadlineExceeded and
+//     carries the task and its deadline, goes to the poolrt.OnError
+//     handler;
+//   - with a handler given to NewProbePtrDeadlinePool it is passed to the handler
+//     instead of running (counted as completed, and in
+//     Priority.HandedOff).
+//
+// The deadline is one a task should start by: a worker checks it when it
+// takes the task, with one clock read per task that has a deadline.
+// Deadline() is called once per task, when it is submitted (and again
+// only to report a dropped task). Submit and the worker's take are
+// O(log n) for n queued tasks; submitting and running a task allocates
+// nothing.
+//
+// Every accepted task runs exactly once, is dropped or handed off late as
+// above, or is returned by ShutdownNow. A task (or the late handler) that
+// panics is recovered, counted and reported (see poolrt.OnPanic); its
+// worker is replaced and the pool keeps serving.
+//
+// A ProbePtrDeadlinePool is safe for concurrent use. Create one with
+// NewProbePtrDeadlinePool. Its methods must not be called from inside a task's
+// Run: Shutdown and ShutdownNow would wait for the calling task itself.
+type ProbePtrDeadlinePool struct {
+	e       probePtrRankEngine
+	handler func(*ProbePtr)
+}
+
+// NewProbePtrDeadlinePool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling and
+// poolrt.OnLate. A bad option (poolrt.Aging and poolrt.Bands do not apply
+// to deadlines) is reported as a *poolrt.ConfigError and no goroutine is
+// started.
+//
+// late, if not nil, takes every task that is late when a worker takes it,
+// on the worker's goroutine, in place of its Run; poolrt.OnLate must then
+// be left out. The handler is a parameter rather than an option because it
+// is typed: options are not generic, so an option could only hand it the
+// task as an interface value, boxed (an allocation per late task) and
+// asserted back by the caller. Being fixed before any worker starts, it
+// needs no synchronisation and leaves no window in which late tasks meet
+// another policy.
+func NewProbePtrDeadlinePool(late func(*ProbePtr), opts ...poolrt.Option) (*ProbePtrDeadlinePool, error) {
+	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &ProbePtrDeadlinePool{handler: late}
+	p.e.late = p.late
+	p.e.init(set)
+	return p, nil
+}
+
+// late deals with the task w took past its deadline (by how long):
+// it reports whether to run it anyway.
+func (p *ProbePtrDeadlinePool) late(w *probePtrRankWorker, by time.Duration) bool {
+	switch {
+	case p.handler != nil:
+		w.ranks.HandedOff()
+		p.handler(w.cur.task)
+		p.e.done(w, nil)
+	case p.e.order.Late == poolrt.DropLate:
+		w.ranks.Dropped()
+		t := w.cur.task
+		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: t.Deadline(), Late: by})
+	default:
+		w.ranks.Missed()
+		return true
+	}
+	return false
+}
+
+// Submit queues t by its deadline, waiting while the queue is full (under
+// the default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine, late or not.
+// Submitters waiting for room are let in in no particular order. ctx only
+// bounds the wait: the task runs with the pool's context. O(log n).
+func (p *ProbePtrDeadlinePool) Submit(ctx context.Context, t *ProbePtr) error {
+	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
+}
+
+// TrySubmit queues t by its deadline if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *ProbePtrDeadlinePool) TrySubmit(t *ProbePtr) error {
+	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
+}
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// deadline order, late ones under the late policy) and waits for them to
+// exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
+// Shutdown is called. If ctx is done first, Shutdown returns ctx's error
+// while the pool goes on draining; ShutdownNow then stops it.
+func (p *ProbePtrDeadlinePool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, earliest deadline first. Only
+// the first call returns tasks. O(n log n).
+func (p *ProbePtrDeadlinePool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the late-task
+// counters in its Priority section.
+func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
+
+// A deque is a worker's bounded, lock-free double-ended queue of tasks,
+// held by value, in the style of the standard library's sync/poolqueue.go.
+//
+// Producers push at the head; they are serialised by a gate (below), so
+// at most one pushes at a time. The worker that owns the deque pops at the
+// head (newest first: a forked subtask runs while its data is still in
+// cache). Thieves take the oldest half at the tail. Every consumer claims
+// positions with one compare-and-swap on headTail, which packs both ends,
+// so a pop and a steal can never claim the same position, and a thief
+// claims a whole batch in one operation.
+//
+// # Memory ordering
+//
+// A slot's task is read and written with plain memory operations; the
+// atomics around them order every access (the race detector checks this):
+//
+//   - Publication. A producer writes the slot, then moves head with a
+//     compare-and-swap (or an add) on headTail. A consumer claims the
+//     position with a compare-and-swap on headTail that observed the new
+//     head, so the producer's writes happen before the consumer's reads.
+//   - Reclamation. Claiming a position does not end the consumer's use of
+//     the slot: it still copies the task out. The slot's full flag says so.
+//     The consumer copies the task, clears the slot (no stale pointers for
+//     the garbage collector) and only then stores 0 in full. A producer
+//     reads full atomically before it writes a slot and treats a full slot
+//     as a full deque. So the consumer's reads happen before the next
+//     producer's writes: the owner never overwrites a slot a thief is still
+//     copying from, however slowly the thief runs.
+//   - Exclusive claims. Positions [tail, head) are the queued tasks. A pop
+//     moves head down by one, a steal moves tail up by k; each is a
+//     compare-and-swap of the whole word, so of two racing claims one
+//     fails and retries on the new word. A producer writes only slots at
+//     or above position head, which no consumer can claim until the
+//     producer publishes them.
+//
+// Positions are 32-bit counters that wrap; head-tail is computed modulo
+// 2^32 and never exceeds the capacity (at most MaxDequeSize, far below
+// 2^31), so wrapping is harmless. A compare-and-swap could in principle
+// succeed on a word that has gone all the way round (ABA), but only after
+// 2^32 operations between a thief's load and its compare-and-swap.
+//
+// # The producer gate
+//
+// The deque has a single producer end, but Fork may be called with a
+// worker's context from any goroutine the task started, at any time. The
+// gate, a word next to headTail, makes that safe: a producer takes it with
+// one compare-and-swap and releases it with a store, and a producer that
+// finds it taken does not wait (Fork then uses the shared queue).
+// Producers publish with a compare-and-swap rather than an add because the
+// owner pops without the gate: a push that loses a race with a pop retries
+// at the new head. The owner's own batch moves (from the shared queue or a
+// victim) hold the gate too, and publish with an add: the owner cannot pop
+// while it is moving a batch. ShutdownNow and the end of a Shutdown close
+// the gate for good, so that no push lands in a deque nobody will drain.
+type probePtrDeque struct {
+	_ [poolrt.CacheLinePad]byte
+	// headTail: head in the high 32 bits, tail in the low 32 bits. The
+	// word and the gate share a cache line: the owner writes both on
+	// every push, and thieves read headTail on every steal attempt.
+	headTail atomic.Uint64
+	gate     atomic.Uint32
+	// tick counts down to the next fork whose submit time is recorded
+	// (latency sampling); written only by the gate's holder.
+	tick int
+	// slots and mask never change after init and every party reads them
+	// on every operation: a line of their own, away from the writes to
+	// headTail and gate.
+	_     [poolrt.CacheLinePad]byte
+	slots []probePtrDequeSlot
+	mask  uint32
+	_     [poolrt.CacheLinePad]byte // and away from what follows the deque
+}
+
+// probePtrDequeSlot is one position's storage: the task by value, plus 16 bytes.
+// full is accessed with sync/atomic by consumers (store 0) and producers
+// (load); producers set it with a plain store, which is ordered after the
+// consumer's store they observed and before the publishing
+// compare-and-swap.
+type probePtrDequeSlot struct {
+	full uint32
+	meta uint32 // see taskMeta
+	enq  int64  // poolrt.Clock stamp of the submit, or 0: not timed
+	task *ProbePtr
+}
+
+// Gate states.
+const (
+	probePtrGateOpen   = 0
+	probePtrGateHeld   = 1
+	probePtrGateClosed = 2
+)
+
+// taskMeta travels with a task through deques. Bits 0-29 hold the shared
+// queue shard the task was taken from, plus one (0: the task was forked);
+// the task still counts against that shard's capacity until it starts.
+// metaStolen marks a task a worker stole from another worker's deque.
+const (
+	probePtrMetaShard  = 1<<30 - 1
+	probePtrMetaStolen = 1 << 31
+)
+
+const probePtrDequeBits = 32
+
+func probePtrUnpackDeque(ht uint64) (head, tail uint32) {
+	return uint32(ht >> probePtrDequeBits), uint32(ht)
+}
+
+func probePtrPackDeque(head, tail uint32) uint64 {
+	return uint64(head)<<probePtrDequeBits | uint64(tail)
+}
+
+// init allocates size slots; size is a power of two.
+func (d *probePtrDeque) init(size int) {
+	d.slots = make([]probePtrDequeSlot, size)
+	d.mask = uint32(size - 1)
+	d.tick = 1
+}
+
+// size returns the number of queued tasks; a hint while others run.
+func (d *probePtrDeque) size() int {
+	head, tail := probePtrUnpackDeque(d.headTail.Load())
+	return int(head - tail)
+}
+
+// empty reports whether no task is queued; a hint while others run.
+func (d *probePtrDeque) empty() bool {
+	head, tail := probePtrUnpackDeque(d.headTail.Load())
+	return head == tail
+}
+
+// acquire takes the producer gate if it is open. It never waits.
+func (d *probePtrDeque) acquire() bool {
+	return d.gate.CompareAndSwap(probePtrGateOpen, probePtrGateHeld)
+}
+
+// release opens the gate the caller holds.
+func (d *probePtrDeque) release() { d.gate.Store(probePtrGateOpen) }
+
+// hold takes the producer gate, waiting for a producer that holds it to
+// let go (a push takes nanoseconds, so it yields rather than parks). It
+// reports false if the gate is closed.
+func (d *probePtrDeque) hold() bool {
+	for {
+		if d.acquire() {
+			return true
+		}
+		if d.gate.Load() == probePtrGateClosed {
+			return false
+		}
+		runtime.Gosched()
+	}
+}
+
+// close closes the gate for good; the caller holds it (or it is closed).
+func (d *probePtrDeque) close() { d.gate.Store(probePtrGateClosed) }
+
+// push adds a task at the head. The caller holds the gate; the owner may
+// be popping concurrently. It reports false when the deque is full, or
+// when the slot at the head is still being copied out by a consumer.
+func (d *probePtrDeque) push(t **ProbePtr, meta uint32, enq int64) bool {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probePtrUnpackDeque(ptrs)
+		if head-tail > d.mask {
+			return false // full
+		}
+		s := &d.slots[head&d.mask]
+		if atomic.LoadUint32(&s.full) != 0 {
+			return false // a consumer still copies the previous task out
+		}
+		s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
+		if d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head+1, tail)) {
+			return true
+		}
+		// A consumer moved an end. The slot was never published: take it
+		// back (nobody else can have seen it) and retry on the new word.
+		var zero *ProbePtr
+		s.task, s.full = zero, 0
+	}
+}
+
+// pop takes the newest task into *dst. Only the deque's owner calls it.
+func (d *probePtrDeque) pop(dst **ProbePtr) (meta uint32, enq int64, ok bool) {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probePtrUnpackDeque(ptrs)
+		if head == tail {
+			return 0, 0, false
+		}
+		head--
+		if d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head, tail)) {
+			s := &d.slots[head&d.mask]
+			return s.take(dst)
+		}
+	}
+}
+
+// take copies the slot's task into *dst and frees the slot: the last thing
+// a consumer does with it.
+func (s *probePtrDequeSlot) take(dst **ProbePtr) (meta uint32, enq int64, ok bool) {
+	var zero *ProbePtr
+	*dst, meta, enq = s.task, s.meta, s.enq
+	s.task = zero
+	atomic.StoreUint32(&s.full, 0)
+	return meta, enq, true
+}
+
+// room returns how many tasks, up to max, the owner can add at the head
+// now: free positions whose slots no consumer still holds. The caller
+// holds the gate and is the owner, so the count can only grow until it
+// adds them (thieves only take).
+func (d *probePtrDeque) room(max int) int {
+	head, tail := probePtrUnpackDeque(d.headTail.Load())
+	n := min(max, int(d.mask+1-(head-tail)))
+	for i := range n {
+		if atomic.LoadUint32(&d.slots[(head+uint32(i))&d.mask].full) != 0 {
+			return i
+		}
+	}
+	return n
+}
+
+// put writes a task i positions above the head, unpublished; the caller
+// holds the gate, is the owner and checked room. publish makes the tasks
+// put so far visible.
+func (d *probePtrDeque) put(i int, t **ProbePtr, meta uint32, enq int64) {
+	head, _ := probePtrUnpackDeque(d.headTail.Load())
+	s := &d.slots[(head+uint32(i))&d.mask]
+	s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
+}
+
+// publish moves the head up by n over tasks written with put. An add, not
+// a compare-and-swap: only the owner moves the head up or down, and it is
+// busy here; thieves move the tail, which the add leaves alone.
+func (d *probePtrDeque) publish(n int) {
+	d.headTail.Add(uint64(n) << probePtrDequeBits)
+}
+
+// steal moves about half of d's tasks, oldest first and at most max
+// (≥ 1), to the owner's deque dst. The newest task it took goes into
+// *cur instead of dst, to be run at once; the others go into dst, whose
+// gate the caller holds, and which has room for them (dst.room). With
+// max 1, dst is left alone. It returns how many tasks it took, 0 if d
+// was empty.
+func (d *probePtrDeque) steal(dst *probePtrDeque, max int, cur **ProbePtr) (n int, meta uint32, enq int64) {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probePtrUnpackDeque(ptrs)
+		queued := head - tail
+		if queued == 0 {
+			return 0, 0, 0
+		}
+		n = min(int(queued-queued/2), max)
+		if !d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head, tail+uint32(n))) {
+			continue
+		}
+		for i := range n - 1 {
+			s := &d.slots[(tail+uint32(i))&d.mask]
+			dst.put(i, &s.task, s.meta|probePtrMetaStolen, s.enq)
+			var zero *ProbePtr
+			s.task = zero
+			atomic.StoreUint32(&s.full, 0)
+		}
+		meta, enq, _ = d.slots[(tail+uint32(n-1))&d.mask].take(cur)
+		if n > 1 {
+			dst.publish(n - 1)
+		}
+		return n, meta | probePtrMetaStolen, enq
+	}
+}
+
+// popTail takes the oldest task into *dst, as a thief would, but for
+// the caller: ShutdownNow, which hands tasks back oldest first, and tests.
+func (d *probePtrDeque) popTail(dst **ProbePtr) (meta uint32, enq int64, ok bool) {
+	for {
+		ptrs := d.headTail.Load()
+		head, tail := probePtrUnpackDeque(ptrs)
+		if head == tail {
+			return 0, 0, false
+		}
+		if d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head, tail+1)) {
+			return d.slots[tail&d.mask].take(dst)
+		}
+	}
+}
+
+// ProbePtrDynamicPool runs tasks of type *ProbePtr on a number of worker goroutines that
+// follows the load, between a minimum and a maximum, fed by a bounded,
+// sharded queue.
+//
+// A controller goroutine measures the pool every poolrt.ScaleInterval —
+// queue depth, worker utilization, arrivals, completions, mean run time,
+// idle workers — and asks a scaling policy for a size: by default a
+// poolrt.ThresholdPolicy (scale up on a deep queue or busy workers, down
+// when both are low, with hysteresis and a cooldown); poolrt.Predictive
+// sizes the pool by Little's law from a forecast of the arrival rate;
+// poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
+// idle workers. Every change is recorded, with the measurements it was
+// based on, in Stats().Scaling.
+//
+// New workers start at once; workers above a smaller size retire as soon
+// as they run out of work, so a shrinking pool finishes what its workers
+// hold. With a minimum of zero the pool keeps no goroutine while quiet,
+// and a submission starts a worker at once.
+//
+// Apart from its size it behaves as a ProbePtrFixedPool: tasks are stored by value
+// in preallocated slots, submitting and running one allocates nothing,
+// every accepted task runs exactly once or is returned by ShutdownNow, and
+// a task that panics is recovered, counted and reported (poolrt.OnPanic)
+// while its worker is replaced.
+//
+// A ProbePtrDynamicPool is safe for concurrent use. Create one with
+// NewProbePtrDynamicPool. Its methods must not be called from inside a task's Run:
+// Shutdown and ShutdownNow would wait for the calling task itself.
+type ProbePtrDynamicPool struct {
+	e  probePtrEngine
+	sc *poolrt.Scaler
+}
+
+// NewProbePtrDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
+// (default 1 to GOMAXPROCS; the pool starts at the minimum),
+// poolrt.ScaleInterval, poolrt.Cooldown, poolrt.IdleTimeout, a policy
+// (poolrt.Thresholds, poolrt.Predictive or poolrt.ScaleWith), and the
+// options every pool takes: poolrt.QueueSize, poolrt.OnFull,
+// poolrt.OnPanic, poolrt.OnError, poolrt.Metrics and
+// poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewProbePtrDynamicPool(opts ...poolrt.Option) (*ProbePtrDynamicPool, error) {
+	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ProbePtrDynamicPool)
+	p.e.acts = poolrt.NewActivities(set.Workers)
+	p.e.init(set, set.Workers, set.Dynamic.Min)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc.Start()
+	return p, nil
+}
+
+// Submit queues t, waiting while the queue is full (under the default
+// poolrt.Block policy) until there is room, ctx is done (ctx's error is
+// returned) or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject
+// it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
+// wait: the task runs with the pool's context. A pool scaled down to no
+// worker starts one.
+func (p *ProbePtrDynamicPool) Submit(ctx context.Context, t *ProbePtr) error {
+	err := p.e.submit(ctx, t)
+	p.arrived(err)
+	return err
+}
+
+// TrySubmit queues t if there is room and never blocks: it returns
+// poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
+// shutdown, whatever the backpressure policy. A pool scaled down to no
+// worker starts one.
+func (p *ProbePtrDynamicPool) TrySubmit(t *ProbePtr) error {
+	err := p.e.trySubmit(t)
+	p.arrived(err)
+	return err
+}
+
+// arrived starts a worker if an accepted task found the pool without any.
+// It reads the size after the task is queued: a controller scaling to zero
+// stores the size before it looks at the queue, so one of the two sees the
+// other (see engine.mayRetire). One atomic load while the pool has
+// workers.
+func (p *ProbePtrDynamicPool) arrived(err error) {
+	if err == nil && p.e.target.Load() == 0 {
+		p.sc.Arrived()
+	}
+}
+
+// Shutdown stops intake and the controller, lets the workers finish every
+// queued task and waits for them and the controller to exit. Submit and
+// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
+// the pool's size no longer changes. If ctx is done first, Shutdown returns
+// ctx's error while the pool goes on draining; ShutdownNow then stops it.
+// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
+// submitters' own: Shutdown does not wait for them.
+func (p *ProbePtrDynamicPool) Shutdown(ctx context.Context) error {
+	p.e.stop(poolrt.Draining)
+	p.sc.Close()
+	if err := p.e.life.Wait(ctx); err != nil {
+		return err
+	}
+	return p.sc.Wait(ctx)
+}
+
+// ShutdownNow stops intake and the controller, cancels the context passed
+// to running tasks, waits for the workers to finish their current task and
+// for every goroutine of the pool to exit, and returns every accepted task
+// that never started, roughly oldest first. Only the first call returns
+// tasks.
+func (p *ProbePtrDynamicPool) ShutdownNow() []*ProbePtr {
+	p.e.stop(poolrt.Stopped)
+	p.sc.Close()
+	out := p.e.shutdownNow()
+	p.sc.Wait(context.Background())
+	return out
+}
+
+// SetLimits changes the pool's worker limits at run time; the pool resizes
+// at once if its size is outside them, and the controller scales within
+// them from then on. It returns a *poolrt.ConfigError for limits that
+// cannot work — min < 0, max < 1, min > max, or max above the maximum the
+// pool was created with (its worker slots) — and poolrt.ErrClosed after
+// shutdown.
+func (p *ProbePtrDynamicPool) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+
+// Limits returns the pool's current worker limits.
+func (p *ProbePtrDynamicPool) Limits() (min, max int) { return p.sc.Limits() }
+
+// Size returns the number of workers the pool runs or is scaling to.
+// Stats().Workers, the goroutines alive, may exceed it for a while after
+// the pool shrinks, until the retiring workers finish what they hold.
+func (p *ProbePtrDynamicPool) Size() int { return int(p.e.target.Load()) }
+
+// Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
+// the scaling figures and the latest changes of size.
+func (p *ProbePtrDynamicPool) Stats() poolrt.Stats {
+	st := p.e.stats()
+	st.Scaling = p.sc.Stats()
+	return st
+}
 
 // idleSpins is how many times an idle worker yields and looks for work
 // before it parks. Parking and waking cost a few microseconds of scheduler
@@ -716,7 +4466,7 @@ func (q *probeQueue) drain(out []Probe) []Probe {
 // gaps of a steady stream without burning a core when the pool is idle.
 const probePtrIdleSpins = 4
 
-// probePtrEngine is the machinery ProbePtrFixedPool and DynamicPool share: a sharded queue
+// probePtrEngine is the machinery ProbePtrFixedPool and ProbePtrDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
@@ -731,10 +4481,13 @@ type probePtrEngine struct {
 	// are filled, and a worker whose slot is at or above target retires
 	// at its next idle moment.
 	target  atomic.Int32
-	mu      sync.Mutex        // guards workers' alive flags, spawning and returned
+	mu      sync.Mutex        // guards workers' alive flags, spawning, exits and returned
 	workers []*probePtrWorker // by slot; nil until first used
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
+	// acts, when set (dynamic pools), records each worker's busy and idle
+	// time for the scaling controller. Set before init.
+	acts *poolrt.Activities
 }
 
 // probePtrWorker is one worker slot's state. It lives in the engine, not on the
@@ -748,7 +4501,9 @@ type probePtrWorker struct {
 	from    int // the shard buf was taken from
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
+	act     *poolrt.Activity // nil unless the engine has acts
 	buf     [probePtrMaxBatch]probePtrSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -767,24 +4522,37 @@ func (e *probePtrEngine) init(set poolrt.Settings, slots, workers int) {
 
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work.
-func (e *probePtrEngine) resize(n int) {
+// Busy ones retire when they next run out of work. It reports false, and
+// changes nothing, once the pool is shutting down.
+func (e *probePtrEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.life.State() != poolrt.Open {
-		return
+		return false
 	}
+	e.resizeLocked(n)
+	return true
+}
+
+func (e *probePtrEngine) resizeLocked(n int) {
 	e.target.Store(int32(n))
 	e.q.setWorkers(n)
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
 			w = &probePtrWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			if e.acts != nil {
+				w.act = e.acts.Slot(id)
+			}
 			e.workers[id] = w
 		}
 		if !w.alive {
-			w.alive, w.exiting = true, false
-			w.meter.Start(e.meter.Now())
+			w.alive, w.exiting, w.working = true, false, false
+			now := e.meter.Now()
+			w.meter.Start(now)
+			if w.act != nil {
+				w.act.Start(now)
+			}
 			e.life.WorkerStarted()
 			go e.work(w)
 		}
@@ -921,12 +4689,23 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 	clear(w.buf[:w.n]) // drop references to finished tasks
 	w.pos, w.n = 0, 0
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) {
+		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := probePtrMaxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
+			if w.act != nil && !w.working {
+				w.working = true
+				w.act.Busy(e.meter.Now())
+			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -939,6 +4718,16 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 // retired reports whether the worker's slot is above the target size.
 func (e *probePtrEngine) retired(w *probePtrWorker) bool {
 	return w.id >= int(e.target.Load())
+}
+
+// mayRetire reports whether a retired worker may leave now: not while it
+// is the last worker and tasks wait. A dynamic pool scaling to zero
+// workers stores its target before it looks at the queue, and a submitter
+// pushes before it looks at the target (to start a worker if it is zero),
+// so one of the two sees the other: no accepted task is left without a
+// worker.
+func (e *probePtrEngine) mayRetire() bool {
+	return e.q.empty() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -964,6 +4753,13 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
 	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
 	e.sleep.Wait(w.id)
 	return true
 }
@@ -975,10 +4771,26 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 func (e *probePtrEngine) workerExit(w *probePtrWorker) {
 	if w.exiting {
 		e.mu.Lock()
+		if e.stay(w) {
+			w.exiting = false
+			e.mu.Unlock()
+			go e.work(w)
+			return
+		}
 		w.alive = false
-		w.meter.Stop(e.meter.Now())
+		now := e.meter.Now()
+		w.meter.Stop(now)
+		if w.act != nil {
+			w.act.Stop(now)
+		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
 		e.mu.Unlock()
-		e.life.WorkerExited()
+		// A retiring worker may have been woken for a task it leaves to
+		// others (it was parked when a submitter woke it, just as the
+		// pool shrank): pass the wake-up on.
+		if !e.q.empty() {
+			e.sleep.Wake()
+		}
 		return
 	}
 	v := recover()
@@ -989,6 +4801,22 @@ func (e *probePtrEngine) workerExit(w *probePtrWorker) {
 	w.meter.Panicked.Add(1)
 	e.set.TaskPanicked(t, v)
 	go e.work(w)
+}
+
+// stay reports whether a worker that decided to exit must go on after all
+// (e.mu is held): a resize raised the target above its slot after it
+// decided to retire, and saw it alive so started no one in its place; or
+// it is the last worker and tasks it did not see arrived meanwhile.
+func (e *probePtrEngine) stay(w *probePtrWorker) bool {
+	switch e.life.State() {
+	case poolrt.Stopped:
+		return false
+	case poolrt.Open:
+		if !e.retired(w) {
+			return true
+		}
+	}
+	return e.life.Live() == 1 && !e.q.empty()
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -1032,7 +4860,15 @@ func (e *probePtrEngine) shutdownNow() []*ProbePtr {
 // pool that never started a worker has exited at once.
 func (e *probePtrEngine) stop(to poolrt.State) {
 	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, e.q.close)
+	e.life.Stop(to, func() {
+		e.q.close()
+		// A dynamic pool scaled to zero workers may have accepted tasks
+		// whose submitter has not started a worker yet: start one to run
+		// them, before Stop finds no worker and declares the pool exited.
+		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+			e.resizeLocked(max(1, int(e.target.Load())))
+		}
+	})
 	e.mu.Unlock()
 	e.sleep.WakeAll()
 }
@@ -1105,6 +4941,89 @@ func (p *ProbePtrFixedPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow()
 // Stats returns a snapshot of the pool's metrics.
 func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 
+// ProbePtrPriorityPool runs tasks of type *ProbePtr on a fixed number of workers, highest
+// Priority() first, in submission order among equal priorities.
+//
+// The order is strict: whenever a worker takes a task, it takes the best
+// queued one, one task at a time, so with every worker busy tasks start
+// exactly in priority order, and a low-priority task never keeps a
+// higher one from the next free worker. Tasks are not preempted: a task
+// that has started runs to its end.
+//
+// With poolrt.Aging(every), a waiting task's effective priority rises by
+// one level per every of waiting, so that a steady stream of important
+// work cannot starve the rest: a task of the lowest priority Pmin waits
+// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
+// queued ahead of it at that moment and those running (see poolrt.Aging).
+//
+// Priority() is called once per task, when it is submitted; a task's
+// priority is fixed from then on. Submit and the worker's take are
+// O(log n) for n queued tasks, under one lock held only for the heap
+// operation; submitting and running a task allocates nothing.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced and the pool keeps serving.
+// Stats().Priority has per-band figures (poolrt.Bands).
+//
+// A ProbePtrPriorityPool is safe for concurrent use. Create one with
+// NewProbePtrPriorityPool. Its methods must not be called from inside a task's
+// Run: Shutdown and ShutdownNow would wait for the calling task itself.
+type ProbePtrPriorityPool struct {
+	e probePtrRankEngine
+}
+
+// NewProbePtrPriorityPool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize, poolrt.OnFull, poolrt.OnPanic,
+// poolrt.OnError, poolrt.Metrics, poolrt.LatencySampling, poolrt.Aging
+// (default off) and poolrt.Bands (priority bands for Stats; default one). A
+// bad option is reported as a *poolrt.ConfigError and no goroutine is
+// started.
+func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, error) {
+	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ProbePtrPriorityPool)
+	p.e.init(set)
+	return p, nil
+}
+
+// Submit queues t by its priority, waiting while the queue is full (under
+// the default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
+// for room are let in in no particular order, whatever their priorities.
+// ctx only bounds the wait: the task runs with the pool's context.
+// O(log n).
+func (p *ProbePtrPriorityPool) Submit(ctx context.Context, t *ProbePtr) error {
+	return p.e.submit(ctx, t, t.Priority())
+}
+
+// TrySubmit queues t by its priority if there is room and never blocks: it
+// returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
+// after shutdown, whatever the backpressure policy. O(log n).
+func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error { return p.e.trySubmit(t, t.Priority()) }
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// priority order) and waits for them to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
+// first, Shutdown returns ctx's error while the pool goes on draining;
+// ShutdownNow then stops it.
+func (p *ProbePtrPriorityPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and returns
+// every accepted task that never started, in the order they would have
+// run (highest effective priority first). Only the first call returns
+// tasks. O(n log n).
+func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.stats() }
+
 // maxBatch bounds how many tasks a worker takes from a shard under one lock
 // acquisition. Taking tasks in batches is the biggest single lever on the
 // per-task cost (one lock round trip for up to maxBatch tasks); the bound
@@ -1129,8 +5048,13 @@ type probePtrShard struct {
 	tick   int // countdown to the next timed task
 	buf    []probePtrSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.
@@ -1169,9 +5093,13 @@ func (s *probePtrShard) pushLocked(t *ProbePtr, clk *poolrt.Clock, every int) pr
 		s.mu.Unlock()
 		return probePtrPushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return probePtrPushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return probePtrPushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -1218,6 +5146,7 @@ func (s *probePtrShard) pop(dst []probePtrSlot, div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }
@@ -1392,4 +5321,1158 @@ func (q *probePtrQueue) drain(out []*ProbePtr) []*ProbePtr {
 		out = q.shards[i].drain(out)
 	}
 	return out
+}
+
+// probePtrRankEngine is the machinery ProbePtrPriorityPool, ProbePtrDeadlinePool and ProbePtrCostPool
+// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
+// first, submission order among equal keys) under one lock, drained by a
+// fixed set of workers that take one task at a time, with parking, panic
+// recovery, shutdown and metrics as in the fixed pool.
+//
+// Why one heap under one lock, and one task per pop: the pools promise a
+// strict order. Sharded heaps would order tasks only within a shard, and a
+// worker taking a batch would hold back a batch of lower-ranked tasks from
+// idle workers and make a higher-ranked task submitted meanwhile wait
+// behind them. With one task per pop, whenever a worker takes a task it is
+// the best queued one, so a low-ranked task never delays a higher one
+// beyond the tasks already running (the scheduling is non-preemptive: a
+// running task is never interrupted). The price is one lock round trip per
+// task for workers as well as submitters; the lock is held for a heap
+// operation only, O(log n), never while a task runs.
+//
+// Tasks are kept by value in a slot array allocated up front; the heap
+// orders 24-byte items naming the slots, so its sifting never moves a
+// task, and submitting and running a task allocates nothing.
+type probePtrRankEngine struct {
+	mu     sync.Mutex
+	heap   poolrt.RankHeap    // guarded by mu
+	slots  []probePtrRankSlot // by heap slot; guarded by mu
+	closed bool               // guarded by mu: intake stopped
+	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
+	returned bool
+	// size mirrors heap.Len() for lock-free emptiness checks.
+	size atomic.Int32
+	_    [poolrt.CacheLinePad]byte
+
+	life    poolrt.Lifecycle
+	sleep   *poolrt.Sleepers
+	meter   *poolrt.Meter
+	ranks   *poolrt.RankMeter
+	set     poolrt.Settings
+	order   *poolrt.PrioritySettings // &set.Priority
+	workers []*probePtrRankWorker
+	// late handles a task a worker took after its deadline (deadline
+	// pools only; nil for the others). It reports whether to run the task
+	// anyway; if not, it has accounted for the task itself.
+	late func(w *probePtrRankWorker, by time.Duration) (run bool)
+}
+
+// probePtrRankSlot is a queued task and what the pool noted when it was accepted.
+type probePtrRankSlot struct {
+	task  *ProbePtr
+	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
+	band  int32 // statistics band
+	timed bool  // sampled for the latency histograms
+}
+
+// probePtrRankWorker is one worker slot's state. It lives in the engine, so that a
+// replacement goroutine (after a panic) takes over its meters.
+type probePtrRankWorker struct {
+	id      int
+	cur     probePtrRankSlot // the task being run
+	key     int64            // cur's heap key
+	exiting bool
+	meter   *poolrt.WorkerMeter
+	ranks   *poolrt.RankWorkerMeter
+	_       [poolrt.CacheLinePad]byte
+}
+
+// init prepares the engine for set and starts its workers.
+func (e *probePtrRankEngine) init(set poolrt.Settings) {
+	e.set = set
+	e.order = &e.set.Priority
+	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
+	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
+	e.sleep = poolrt.NewSleepers(set.Workers)
+	e.heap.Init(set.QueueSize)
+	e.slots = make([]probePtrRankSlot, set.QueueSize)
+	e.workers = make([]*probePtrRankWorker, set.Workers)
+	e.life.Init(set.Workers)
+	for id := range e.workers {
+		w := &probePtrRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
+		e.workers[id] = w
+		w.meter.Start(e.meter.Now())
+		go e.work(w)
+	}
+}
+
+// push queues t, of rank r, unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
+func (e *probePtrRankEngine) push(t *ProbePtr, r int64) error {
+	// Everything that needs no lock is done before taking it: the
+	// sampling draw, the clock read, the key and the band.
+	every := e.meter.SampleEvery
+	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
+	var enq int64
+	if timed || e.order.Stamped() {
+		enq = e.meter.Now()
+	}
+	key := e.order.Key(r, enq)
+	band := e.order.Band(r)
+
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
+	}
+	if e.heap.Len() == len(e.slots) {
+		e.mu.Unlock()
+		return poolrt.ErrQueueFull
+	}
+	s := &e.slots[e.heap.Push(key)]
+	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.size.Store(int32(e.heap.Len()))
+	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
+	e.ranks.Submitted(band)
+	e.mu.Unlock()
+	return nil
+}
+
+// submit is Submit for a task of rank r.
+func (e *probePtrRankEngine) submit(ctx context.Context, t *ProbePtr, r int64) error {
+	err := e.push(t, r)
+	if err == nil {
+		e.sleep.Wake()
+		return nil
+	}
+	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch e.set.Backpressure {
+	case poolrt.Reject:
+		e.meter.Shards[0].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		e.runCaller(t)
+		return nil
+	}
+	e.life.BeginWait()
+	defer e.life.EndWait()
+	for {
+		switch err := e.push(t, r); err {
+		case nil:
+			e.sleep.Wake()
+			e.life.PassRoom()
+			return nil
+		case poolrt.ErrClosed:
+			return err
+		}
+		if err := e.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// trySubmit is TrySubmit for a task of rank r.
+func (e *probePtrRankEngine) trySubmit(t *ProbePtr, r int64) error {
+	switch err := e.push(t, r); err {
+	case nil:
+		e.sleep.Wake()
+		return nil
+	case poolrt.ErrClosed:
+		return err
+	}
+	if e.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	e.meter.Shards[0].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// runCaller runs t on the submitter's goroutine (CallerRuns policy),
+// recovering a panic so that it never reaches the caller.
+func (e *probePtrRankEngine) runCaller(t *ProbePtr) {
+	e.meter.Shards[0].CallerRuns.Add(1)
+	panicking := true
+	defer func() {
+		if panicking {
+			e.meter.CallerDone(nil, true)
+			e.set.TaskPanicked(t, recover())
+		}
+	}()
+	err := t.Run(e.life.Context())
+	panicking = false
+	e.meter.CallerDone(err, false)
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// work is a worker's loop: take the best queued task, run it, repeat.
+func (e *probePtrRankEngine) work(w *probePtrRankWorker) {
+	defer e.workerExit(w)
+	ctx := e.life.Context()
+	for e.next(w) {
+		s := &w.cur
+		if e.late != nil {
+			if by := e.meter.PastDeadline(w.key); by > 0 {
+				w.ranks.Late(by)
+				if !e.late(w, by) {
+					continue
+				}
+			}
+		}
+		if s.timed {
+			e.runTimed(w, ctx)
+			continue
+		}
+		err := s.task.Run(ctx)
+		e.done(w, err)
+	}
+	w.exiting = true
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (e *probePtrRankEngine) runTimed(w *probePtrRankWorker, ctx context.Context) {
+	s := &w.cur
+	start := e.meter.Now()
+	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
+	err := s.task.Run(ctx)
+	d := e.meter.Since(start)
+	e.meter.Shards[0].Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	e.done(w, err)
+}
+
+// done counts the current task as completed with err and reports err.
+func (e *probePtrRankEngine) done(w *probePtrRankWorker, err error) {
+	w.meter.Done(err)
+	w.ranks.Done(int(w.cur.band))
+	if err != nil {
+		e.set.TaskFailed(err)
+	}
+}
+
+// next takes the best queued task into w.cur, waiting for one if need be.
+// It reports false when the worker should exit: the pool is stopped, or
+// draining with nothing left.
+func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
+	for {
+		if e.size.Load() > 0 {
+			e.mu.Lock()
+			if e.life.State() == poolrt.Stopped {
+				e.mu.Unlock()
+				return false
+			}
+			if e.heap.Len() > 0 {
+				i, key := e.heap.Pop()
+				w.cur, w.key = e.slots[i], key
+				e.slots[i] = probePtrRankSlot{} // drop the reference for the GC
+				e.size.Store(int32(e.heap.Len()))
+				e.mu.Unlock()
+				// Taking the task starts it: its slot is free now.
+				e.life.Room()
+				w.meter.SetBusy(true)
+				return true
+			}
+			e.mu.Unlock()
+		}
+		if e.life.State() == poolrt.Stopped {
+			return false
+		}
+		w.cur = probePtrRankSlot{} // an idle worker holds no task
+		w.meter.SetBusy(false)
+		if !e.idle(w) {
+			return false
+		}
+	}
+}
+
+// idle waits until there may be work. It reports false when the worker
+// should exit: the pool is stopped, or draining with nothing left.
+func (e *probePtrRankEngine) idle(w *probePtrRankWorker) bool {
+	for range poolrt.RankIdleSpins {
+		if st := e.life.State(); st != poolrt.Open {
+			return st == poolrt.Draining && e.size.Load() > 0
+		}
+		if e.size.Load() > 0 {
+			return true
+		}
+		runtime.Gosched()
+	}
+	e.sleep.Register(w.id)
+	// Look again after registering: a submitter that pushed before seeing
+	// us parked did not wake anyone, and a Stop that woke the parked
+	// workers before we registered did not wake us.
+	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
+		if !e.sleep.Cancel(w.id) {
+			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
+		}
+		st := e.life.State()
+		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
+	}
+	e.sleep.Wait(w.id)
+	return true
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping), or because its task (or a deadline pool's late handler)
+// panicked or called runtime.Goexit, in which case the panic is counted
+// and reported and a new goroutine takes the worker's place.
+func (e *probePtrRankEngine) workerExit(w *probePtrRankWorker) {
+	if w.exiting {
+		w.meter.Stop(e.meter.Now())
+		e.life.WorkerExited()
+		return
+	}
+	v := recover()
+	w.meter.Panicked.Add(1)
+	w.ranks.Panicked(int(w.cur.band))
+	e.set.TaskPanicked(w.cur.task, v)
+	w.cur = probePtrRankSlot{}
+	go e.work(w)
+}
+
+// shutdown stops intake, lets the workers finish the queue and waits.
+func (e *probePtrRankEngine) shutdown(ctx context.Context) error {
+	e.stop(poolrt.Draining)
+	return e.life.Wait(ctx)
+}
+
+// shutdownNow stops the workers and returns every queued task, best
+// first. Only the first call returns tasks.
+func (e *probePtrRankEngine) shutdownNow() []*ProbePtr {
+	e.stop(poolrt.Stopped)
+	<-e.life.Exited()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.returned {
+		return nil
+	}
+	e.returned = true
+	var out []*ProbePtr
+	if n := e.heap.Len(); n > 0 {
+		out = make([]*ProbePtr, 0, n)
+	}
+	for e.heap.Len() > 0 {
+		i, _ := e.heap.Pop()
+		out = append(out, e.slots[i].task)
+		e.ranks.Returned(int(e.slots[i].band))
+		e.slots[i] = probePtrRankSlot{}
+	}
+	e.size.Store(0)
+	e.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker.
+func (e *probePtrRankEngine) stop(to poolrt.State) {
+	e.life.Stop(to, e.close)
+	e.sleep.WakeAll()
+}
+
+// close stops intake: after it returns no push succeeds.
+func (e *probePtrRankEngine) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+}
+
+func (e *probePtrRankEngine) stats() poolrt.Stats {
+	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
+	st.Priority, st.Wait = e.ranks.Snapshot()
+	return st
+}
+
+// ProbePtrStealingPool runs tasks of type *ProbePtr on a fixed number of workers, each
+// with its own deque of tasks; idle workers steal from busy ones. It is
+// made for tasks that split their work into subtasks (fork-join,
+// divide and conquer, graph traversals) and for uneven workloads, where a
+// few tasks fork many and the rest are tiny.
+//
+// Submit and TrySubmit feed a shared, bounded queue (the injector), which
+// workers take from in batches, oldest first: with one worker, submitted
+// tasks start in submission order. A running task forks subtasks with
+// Fork, passing the ctx its Run was given: the subtask goes onto the
+// deque of the worker running the task, without a lock or an allocation,
+// and that worker runs it next (newest first: the subtask's data is still
+// in cache) unless an idle worker steals it first. Thieves take the
+// oldest half of a victim's deque, which in a divide-and-conquer tree are
+// the biggest pieces of work. A worker looks in its own deque, then the
+// injector, then the other deques from a random one on, spins briefly,
+// then parks; parked workers are woken only when there is work and no
+// worker is already looking for it. Tasks are held by value in
+// preallocated slots: Submit → run and Fork → run allocate nothing.
+//
+// # Fork-join
+//
+// A task forks subtasks and lets the last one to finish carry on, rather
+// than wait for them:
+//
+//	type Sum struct {
+//		Lo, Hi int
+//		Out    *Node // where this range's sum goes
+//	}
+//
+//	// Node joins the two halves of a range: the half that finishes
+//	// second adds the total to the parent's node.
+//	type Node struct {
+//		Pending atomic.Int32 // halves not yet finished; starts at 2
+//		Sum     atomic.Int64
+//		Parent  *Node
+//	}
+//
+//	func (s Sum) Run(ctx context.Context) error {
+//		if s.Hi-s.Lo <= cutoff {
+//			s.Out.Add(sumOf(s.Lo, s.Hi))
+//			return nil
+//		}
+//		n := &Node{Parent: s.Out}
+//		n.Pending.Store(2)
+//		mid := (s.Lo + s.Hi) / 2
+//		if err := pool.Fork(ctx, Sum{s.Lo, mid, n}); err != nil {
+//			return err // poolrt.ErrClosed: ShutdownNow was called
+//		}
+//		return pool.Fork(ctx, Sum{mid, s.Hi, n})
+//	}
+//
+// where Node.Add adds v to Sum and, when that brings Pending to zero,
+// adds the node's Sum to its Parent (the root's completion signals the
+// caller); ExampleStealingPool spells it out. This is a continuation
+// counter: no worker ever waits, so the pool runs any tree with any
+// number of workers. A task must not wait
+// inside Run for the subtasks it forked (a sync.WaitGroup, a channel):
+// while it waits its worker runs nothing, and once every worker waits
+// for subtasks queued behind it the pool deadlocks; the fewer the
+// workers, the sooner. Submit from inside a task has the same problem
+// when the queue is full, and Fork never blocks.
+//
+// Fork with a context that does not come from one of this pool's workers
+// is Submit. When the worker's deque is full, or another goroutine is
+// forking onto it at that instant (a goroutine the task started, with the
+// task's ctx), the subtask goes to the injector, where every worker takes
+// from; when that is full too, or closed by Shutdown, Fork runs the
+// subtask at once on the calling goroutine, before it returns (counted in
+// Stats.Stealing.ForkedInline). So forking never blocks, and nothing
+// forked during Shutdown is lost. Deques hold one pending subtask per
+// level of a divide-and-conquer tree; a task that forks thousands of
+// subtasks in a flat loop is better written as such a tree (split the
+// range in halves), which keeps every worker busy at a fraction of the
+// cost.
+//
+// # Capacity
+//
+// poolrt.QueueSize bounds the injector: every task accepted by Submit,
+// TrySubmit or a Fork that went to the injector and not yet started,
+// including those a worker has moved from the injector into its deque.
+// Subtasks forked onto a deque do not count against it: each worker's
+// deque holds up to poolrt.DequeSize tasks (default 256) of its own, so
+// the pool holds at most QueueSize + Workers × DequeSize accepted tasks
+// not yet started. Memory: QueueSize × (size of *ProbePtr + 8) bytes for the
+// injector and Workers × DequeSize × (size of *ProbePtr + 16) bytes for the
+// deques, allocated by NewProbePtrStealingPool.
+//
+// # Shutdown
+//
+// Shutdown stops Submit and waits until no task is queued and no task
+// runs: subtasks forked while it drains still run. ShutdownNow cancels
+// the context of running tasks, makes Fork return poolrt.ErrClosed and
+// returns every accepted task that never started, from the deques and the
+// injector.
+//
+// Every accepted task runs exactly once, or is returned by ShutdownNow. A
+// task that panics is recovered, counted and reported (see
+// poolrt.OnPanic); its worker is replaced by a new goroutine that takes
+// over its deque, and the pool keeps serving.
+//
+// A ProbePtrStealingPool is safe for concurrent use. Create one with
+// NewProbePtrStealingPool. Its Shutdown and ShutdownNow must not be called from
+// inside a task's Run: they would wait for the calling task itself.
+type ProbePtrStealingPool struct {
+	life    poolrt.Lifecycle
+	q       probePtrQueue // the injector
+	sleep   *poolrt.Sleepers
+	meter   *poolrt.Meter
+	steals  *poolrt.StealMeters
+	set     poolrt.Settings
+	workers []*probePtrStealWorker // by slot, all made before any starts
+
+	// The fields above are read on every Submit and Fork; spinning
+	// changes whenever a worker runs out of work: a line of its own.
+	_ [poolrt.CacheLinePad]byte
+	// spinning counts workers looking for work: neither running a task
+	// nor parked. Producers skip waking a parked worker while one looks:
+	// it will find the work, or see it when it registers to park.
+	spinning atomic.Int32
+	// drained is set once Shutdown's drain is over: every worker was
+	// parked with nothing queued, and the deques are closed.
+	drained atomic.Bool
+	_       [poolrt.CacheLinePad]byte
+
+	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
+	returned bool       // ShutdownNow has handed the unstarted tasks back
+}
+
+// probePtrStealWorker is one worker slot's state. It lives in the pool, not on
+// the worker goroutine's stack, so that a replacement goroutine (after a
+// panic) takes over its deque and ShutdownNow can collect what is queued.
+type probePtrStealWorker struct {
+	dq   probePtrDeque
+	pool *ProbePtrStealingPool
+	// ctx is passed to every Run of this worker: the pool's context,
+	// plus the worker for Fork. ctxi is the same pointer as an interface,
+	// converted once.
+	ctx     probePtrStealCtx
+	ctxi    context.Context
+	id      int
+	home    int       // injector shard the worker takes from first
+	cur     *ProbePtr // the task running now, for panic reports
+	fair    int       // forked tasks to run before the next look at the injector
+	exiting bool
+	meter   *poolrt.WorkerMeter
+	steal   *poolrt.StealMeter
+	buf     [probePtrMaxBatch]probePtrSlot // an injector batch on its way into dq
+	_       [poolrt.CacheLinePad]byte
+}
+
+// probePtrStealKey is the context key under which a worker's context carries its
+// worker.
+type probePtrStealKey struct{}
+
+// probePtrStealCtx is a worker's context: the pool's context, and the worker for
+// Fork to find. Made once per worker, so passing it allocates nothing.
+type probePtrStealCtx struct {
+	context.Context
+	w *probePtrStealWorker
+}
+
+// Value returns the worker for stealKey and defers to the pool's context
+// for any other key, so that contexts derived from it (WithValue,
+// WithCancel, ...) still lead Fork to the worker.
+func (c *probePtrStealCtx) Value(key any) any {
+	if _, ok := key.(probePtrStealKey); ok {
+		return c.w
+	}
+	return c.Context.Value(key)
+}
+
+// stealSpins is how many rounds of looking for work (own deque, injector,
+// every other deque) an idle worker makes, yielding between rounds,
+// before it parks. Enough to bridge the gap between a task's forks in a
+// fork-join tree; parking and waking cost microseconds.
+const probePtrStealSpins = 4
+
+// fairnessPeriod: a worker that keeps running subtasks forked onto its own
+// deque looks at the injector once every this many, so that an endless
+// stream of forks cannot starve submitted tasks. Prime (the Go scheduler
+// uses 61 for its global run queue too), so that it does not fall into
+// step with the shape of a task tree.
+const probePtrFairnessPeriod = 61
+
+// NewProbePtrStealingPool starts a pool configured by opts: poolrt.Workers
+// (default GOMAXPROCS), poolrt.QueueSize (the injector), poolrt.DequeSize
+// (each worker's deque), poolrt.OnFull, poolrt.OnPanic, poolrt.OnError,
+// poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
+// a *poolrt.ConfigError and no goroutine is started.
+func NewProbePtrStealingPool(opts ...poolrt.Option) (*ProbePtrStealingPool, error) {
+	set, err := poolrt.Resolve(poolrt.Stealing, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &ProbePtrStealingPool{set: set}
+	n := set.Workers
+	p.meter = poolrt.NewMeter(&p.set, n, set.Shards)
+	p.steals = poolrt.NewStealMeters(n)
+	p.sleep = poolrt.NewSleepers(n)
+	p.q.init(set.QueueSize, set.Shards, n, p.meter)
+	p.life.Init(0)
+	p.workers = make([]*probePtrStealWorker, n)
+	for id := range n {
+		w := &probePtrStealWorker{
+			pool:  p,
+			id:    id,
+			home:  id % set.Shards,
+			fair:  probePtrFairnessPeriod,
+			meter: p.meter.Worker(id),
+			steal: &p.steals.Workers[id],
+		}
+		w.dq.init(set.Stealing.DequeSize)
+		w.ctx = probePtrStealCtx{Context: p.life.Context(), w: w}
+		w.ctxi = &w.ctx
+		p.workers[id] = w
+	}
+	for _, w := range p.workers {
+		w.meter.Start(p.meter.Now())
+		p.life.WorkerStarted()
+		go p.work(w)
+	}
+	return p, nil
+}
+
+// Submit queues t on the injector, waiting while it is full (under the
+// default poolrt.Block policy) until there is room, ctx is done (ctx's
+// error is returned) or the pool shuts down (poolrt.ErrClosed). Under
+// poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds
+// the wait: the task runs with its worker's context. Tasks use Fork, not
+// Submit, for their subtasks.
+func (p *ProbePtrStealingPool) Submit(ctx context.Context, t *ProbePtr) error {
+	r := p.q.push(t)
+	if r == probePtrPushed {
+		p.wake()
+		return nil
+	}
+	return p.submitSlow(ctx, t, r)
+}
+
+// TrySubmit queues t on the injector if there is room and never blocks:
+// it returns poolrt.ErrQueueFull when the injector is full and
+// poolrt.ErrClosed after shutdown, whatever the backpressure policy.
+func (p *ProbePtrStealingPool) TrySubmit(t *ProbePtr) error {
+	switch p.q.push(t) {
+	case probePtrPushed:
+		p.wake()
+		return nil
+	case probePtrPushClosed:
+		return poolrt.ErrClosed
+	}
+	if p.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+func (p *ProbePtrStealingPool) submitSlow(ctx context.Context, t *ProbePtr, r probePtrPushResult) error {
+	if r == probePtrPushClosed || p.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch p.set.Backpressure {
+	case poolrt.Reject:
+		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
+		p.runCaller(&t, p.life.Context())
+		return nil
+	}
+	p.life.BeginWait()
+	defer p.life.EndWait()
+	for {
+		switch p.q.push(t) {
+		case probePtrPushed:
+			p.wake()
+			p.life.PassRoom()
+			return nil
+		case probePtrPushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := p.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// Fork queues t as a subtask of the task whose Run was passed ctx (or a
+// context derived from it): onto the deque of the worker running that
+// task, which runs it next unless another worker steals it first. It
+// never blocks and allocates nothing. When the deque is full, or another
+// goroutine is forking onto it at this instant, t goes to the injector;
+// when that is full or closed (Shutdown is draining the pool), t runs at
+// once on the calling goroutine, with ctx's worker context, before Fork
+// returns nil; a panic of t run this way is recovered and counted as any
+// task's. After ShutdownNow, and after Shutdown has drained the pool,
+// Fork returns poolrt.ErrClosed.
+//
+// With a context that does not come from one of this pool's workers, Fork
+// is Submit(ctx, t).
+func (p *ProbePtrStealingPool) Fork(ctx context.Context, t *ProbePtr) error {
+	w := p.workerOf(ctx)
+	if w == nil {
+		return p.Submit(ctx, t)
+	}
+	return p.fork(w, &t)
+}
+
+// workerOf returns the worker of this pool that ctx comes from, or nil.
+func (p *ProbePtrStealingPool) workerOf(ctx context.Context) *probePtrStealWorker {
+	if c, ok := ctx.(*probePtrStealCtx); ok { // the context Run was given: no interface call
+		if c.w.pool == p {
+			return c.w
+		}
+		return nil
+	}
+	if ctx == nil {
+		return nil
+	}
+	if w, ok := ctx.Value(probePtrStealKey{}).(*probePtrStealWorker); ok && w.pool == p {
+		return w
+	}
+	return nil
+}
+
+func (p *ProbePtrStealingPool) fork(w *probePtrStealWorker, t **ProbePtr) error {
+	if p.life.State() == poolrt.Stopped {
+		return poolrt.ErrClosed
+	}
+	if w.dq.acquire() {
+		var enq int64
+		if every := p.meter.SampleEvery; every > 0 {
+			if w.dq.tick--; w.dq.tick <= 0 {
+				w.dq.tick = every
+				enq = p.meter.Now()
+			}
+		}
+		ok := w.dq.push(t, 0, enq)
+		w.dq.release()
+		if ok {
+			p.wake()
+			return nil
+		}
+	} else if w.dq.gate.Load() == probePtrGateClosed {
+		return poolrt.ErrClosed
+	}
+	// The deque is full (a flat loop of forks, say), or another goroutine
+	// is pushing onto it (a goroutine of the task, forking with its
+	// context): the injector, where every worker takes from, keeps the
+	// subtasks spread; if it is full or closed, run t now.
+	switch p.q.push(*t) {
+	case probePtrPushed:
+		p.steals.ForkToInjector()
+		p.wake()
+		return nil
+	case probePtrPushClosed:
+		if p.life.State() == poolrt.Stopped {
+			return poolrt.ErrClosed
+		}
+	}
+	p.steals.ForkInline()
+	p.runCaller(t, w.ctxi)
+	return nil
+}
+
+// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), recovering a panic so that it never reaches
+// the caller.
+func (p *ProbePtrStealingPool) runCaller(t **ProbePtr, ctx context.Context) {
+	panicking := true
+	defer func() {
+		if panicking {
+			p.meter.CallerDone(nil, true)
+			p.set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	p.meter.CallerDone(err, false)
+	if err != nil {
+		p.set.TaskFailed(err)
+	}
+}
+
+// wake wakes a parked worker after work was made visible, unless none is
+// parked (one atomic load) or one is already looking for work. No wake-up
+// is lost: a worker registers as parked, stops counting as spinning, and
+// then looks at every queue once more, so either it sees the work or the
+// producer, which made the work visible before these loads, sees it
+// parked and not spinning.
+func (p *ProbePtrStealingPool) wake() {
+	if p.sleep.Parked() > 0 && p.spinning.Load() == 0 {
+		p.sleep.Wake()
+	}
+}
+
+// work is a worker's loop: run the newest task of its own deque, or find
+// one elsewhere, until the pool stops.
+func (p *ProbePtrStealingPool) work(w *probePtrStealWorker) {
+	defer p.workerExit(w)
+	for {
+		if p.life.State() == poolrt.Stopped {
+			w.exiting = true
+			return
+		}
+		var meta uint32
+		var enq int64
+		ok := false
+		if w.fair <= 0 {
+			w.fair = probePtrFairnessPeriod
+			meta, enq, ok = p.pollInjector(w)
+		}
+		if !ok {
+			if meta, enq, ok = w.dq.pop(&w.cur); ok && meta&probePtrMetaShard == 0 {
+				w.fair--
+			}
+		}
+		if !ok {
+			if meta, enq, ok = p.find(w); !ok {
+				w.exiting = true
+				return
+			}
+		}
+		p.run(w, meta, enq)
+	}
+}
+
+// run runs w.cur, which came with meta and enq.
+func (p *ProbePtrStealingPool) run(w *probePtrStealWorker, meta uint32, enq int64) {
+	if shard := meta & probePtrMetaShard; shard != 0 {
+		// Its injector slot is free once it starts.
+		p.q.release(int(shard-1), 1)
+		p.life.Room()
+		if meta&probePtrMetaStolen != 0 {
+			w.steal.StolenInjector.Add(1)
+		} else {
+			w.steal.Injector.Add(1)
+		}
+	} else if meta&probePtrMetaStolen != 0 {
+		w.steal.StolenForked.Add(1)
+	} // else a fork run locally: Stats derives those from Completed
+	if enq != 0 {
+		p.runTimed(w, enq)
+		return
+	}
+	err := w.cur.Run(w.ctxi)
+	w.meter.Done(err)
+	if err != nil {
+		p.set.TaskFailed(err)
+	}
+}
+
+// runTimed runs a sampled task and records its queue wait and run time.
+func (p *ProbePtrStealingPool) runTimed(w *probePtrStealWorker, enq int64) {
+	m := &p.meter.Shards[w.home]
+	start := p.meter.Now()
+	m.Wait.Record(time.Duration(start - enq))
+	err := w.cur.Run(w.ctxi)
+	d := p.meter.Since(start)
+	m.Run.Record(d)
+	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
+	w.meter.Done(err)
+	if err != nil {
+		p.set.TaskFailed(err)
+	}
+}
+
+// find looks for a task once the worker's deque is empty: spinning over
+// the queues for a while, then parking until there may be work. It leaves
+// the task in w.cur, or reports false when the worker should exit.
+func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq int64, ok bool) {
+	var zero *ProbePtr
+	w.cur = zero // drop the finished task for the garbage collector
+	w.meter.SetBusy(false)
+	p.spinning.Add(1)
+	for {
+		for range probePtrStealSpins {
+			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				p.spinning.Add(-1)
+				return 0, 0, false
+			}
+			if meta, enq, ok = p.look(w); ok {
+				p.found(w)
+				return meta, enq, true
+			}
+			runtime.Gosched()
+		}
+		if !p.park(w) {
+			return 0, 0, false
+		}
+	}
+}
+
+// look makes one round over the queues: the worker's own deque (a
+// goroutine of a task may have forked onto it), the injector, and the
+// other workers' deques from a random one on.
+func (p *ProbePtrStealingPool) look(w *probePtrStealWorker) (meta uint32, enq int64, ok bool) {
+	if meta, enq, ok = w.dq.pop(&w.cur); ok {
+		return meta, enq, true
+	}
+	// Moving tasks into the deque needs its gate. If a goroutine of a
+	// task holds it (it is pushing a task we pop next round, unless it
+	// was descheduled mid-push), take one task at a time meanwhile.
+	held := w.dq.acquire()
+	if !p.q.empty() {
+		room := 0
+		if held {
+			room = w.dq.room(len(w.buf) - 1)
+		}
+		meta, enq, ok = p.takeInjector(w, room)
+	}
+	if !ok {
+		room := 0
+		if held {
+			// A victim holds at most DequeSize tasks, so half is at
+			// most DequeSize/2 rounded up: the one we run plus the rest.
+			room = w.dq.room(len(w.dq.slots) / 2)
+		}
+		meta, enq, ok = p.stealOne(w, room)
+	}
+	if held {
+		w.dq.release()
+	}
+	return meta, enq, ok
+}
+
+// takeInjector takes a batch of the injector's oldest tasks, at most
+// room+1: the oldest goes into w.cur, to run at once, the others into
+// the worker's deque (whose gate the caller holds if room > 0), put in
+// so that the deque pops them oldest first. It reports whether it took
+// any.
+func (p *ProbePtrStealingPool) takeInjector(w *probePtrStealWorker, room int) (meta uint32, enq int64, ok bool) {
+	n, from := p.q.take(w.home, w.buf[:room+1])
+	if n == 0 {
+		return 0, 0, false
+	}
+	meta = uint32(from + 1)
+	// The deque pops newest first: put the batch in backwards.
+	for i := 1; i < n; i++ {
+		w.dq.put(n-1-i, &w.buf[i].task, meta, w.buf[i].enq)
+	}
+	if n > 1 {
+		w.dq.publish(n - 1)
+	}
+	w.cur, enq = w.buf[0].task, w.buf[0].enq
+	clear(w.buf[:n])
+	return meta, enq, true
+}
+
+// pollInjector takes a batch from the injector, if it holds one, and
+// returns the oldest task of the batch to run now; the rest go onto the
+// deque, above the forked subtasks, and run next. Workers busy with forks
+// call it every fairnessPeriod subtasks, so that forks cannot starve
+// submitted tasks: the deque pops newest first, so a batch merely queued
+// under the forks would wait for all of them.
+func (p *ProbePtrStealingPool) pollInjector(w *probePtrStealWorker) (meta uint32, enq int64, ok bool) {
+	if p.q.empty() {
+		return 0, 0, false
+	}
+	room := 0
+	held := w.dq.acquire()
+	if held {
+		room = w.dq.room(len(w.buf) - 1)
+	}
+	meta, enq, ok = p.takeInjector(w, room)
+	if held {
+		w.dq.release()
+	}
+	if ok && !w.dq.empty() {
+		p.wake() // the rest of the batch can be stolen
+	}
+	return meta, enq, ok
+}
+
+// stealOne steals half of the first non-empty deque among the other
+// workers', from a random one on, at most room+1 tasks: the newest goes
+// into w.cur, the others into the worker's deque, whose gate the caller
+// holds if room > 0.
+func (p *ProbePtrStealingPool) stealOne(w *probePtrStealWorker, room int) (meta uint32, enq int64, ok bool) {
+	n := len(p.workers)
+	if n == 1 {
+		return 0, 0, false
+	}
+	v := poolrt.RandN(n)
+	for range n {
+		if v++; v == n {
+			v = 0
+		}
+		victim := p.workers[v]
+		if victim == w {
+			continue
+		}
+		w.steal.StealAttempts.Add(1)
+		if victim.dq.empty() {
+			continue
+		}
+		if k, meta, enq := victim.dq.steal(&w.dq, room+1, &w.cur); k > 0 {
+			w.steal.Steals.Add(1)
+			w.steal.StolenTasks.Add(uint64(k))
+			return meta, enq, true
+		}
+	}
+	return 0, 0, false
+}
+
+// found ends a worker's search. If it was the last worker looking and
+// work is still visible, it wakes a parked worker to take that: a
+// producer that saw it spinning did not.
+func (p *ProbePtrStealingPool) found(w *probePtrStealWorker) {
+	w.meter.SetBusy(true)
+	if p.spinning.Add(-1) == 0 && p.sleep.Parked() > 0 && p.workVisible() {
+		p.sleep.Wake()
+	}
+}
+
+// workVisible reports whether any queue holds a task.
+func (p *ProbePtrStealingPool) workVisible() bool {
+	if !p.q.empty() {
+		return true
+	}
+	for _, v := range p.workers {
+		if !v.dq.empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// park parks the worker until there may be work. It reports false when
+// the worker should exit; otherwise the worker counts as spinning again.
+func (p *ProbePtrStealingPool) park(w *probePtrStealWorker) bool {
+	p.sleep.Register(w.id)
+	p.spinning.Add(-1)
+	// Look again after registering and no longer counting as spinning: a
+	// producer that made work visible before it saw us parked did not
+	// wake anyone (see wake), and neither did a Stop that came first.
+	st := p.life.State()
+	if st == poolrt.Stopped || p.drained.Load() || p.workVisible() {
+		p.unregister(w)
+		p.spinning.Add(1)
+		return true // the search loop checks for a stop
+	}
+	if st == poolrt.Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
+		p.unregister(w)
+		return false
+	}
+	p.sleep.Wait(w.id)
+	p.spinning.Add(1)
+	return true
+}
+
+// unregister withdraws a Register, consuming a wake-up already sent.
+func (p *ProbePtrStealingPool) unregister(w *probePtrStealWorker) {
+	if !p.sleep.Cancel(w.id) {
+		p.sleep.Wait(w.id)
+	}
+}
+
+// finishDrain ends Shutdown's drain if the pool is quiet: every worker
+// parked, nothing queued. No task runs then, so none can fork; the
+// injector is closed. The deques' gates are held while it checks, so no
+// goroutine of a task pushes meanwhile (such a Fork runs its task
+// itself), nor does a worker woken by one move a batch; once it is sure,
+// it closes the gates (later Forks fail with ErrClosed) and wakes every
+// worker to exit. It reports whether the drain is over.
+func (p *ProbePtrStealingPool) finishDrain() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drained.Load() {
+		return true
+	}
+	held := make([]bool, len(p.workers))
+	for i, v := range p.workers {
+		held[i] = v.dq.hold()
+	}
+	quiet := p.sleep.Parked() == p.life.Live() && !p.workVisible()
+	for i, v := range p.workers {
+		switch {
+		case !held[i]: // closed already
+		case quiet:
+			v.dq.close()
+		default:
+			v.dq.release()
+		}
+	}
+	if quiet {
+		p.drained.Store(true)
+		p.sleep.WakeAll()
+	}
+	return quiet
+}
+
+// workerExit runs when a worker goroutine ends: normally (the pool is
+// stopping), or because its task panicked or called runtime.Goexit, in
+// which case the panic is counted and reported and a new goroutine takes
+// the worker's place and its deque.
+func (p *ProbePtrStealingPool) workerExit(w *probePtrStealWorker) {
+	if w.exiting {
+		w.meter.Stop(p.meter.Now())
+		p.life.WorkerExited()
+		return
+	}
+	v := recover()
+	w.meter.Panicked.Add(1)
+	p.set.TaskPanicked(w.cur, v)
+	go p.work(w)
+}
+
+// Shutdown stops intake and waits until every accepted task, and every
+// subtask forked meanwhile, has run and the workers have exited. Submit
+// and TrySubmit return poolrt.ErrClosed from the moment Shutdown is
+// called; Fork from a running task still queues its subtask. If ctx is
+// done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it.
+func (p *ProbePtrStealingPool) Shutdown(ctx context.Context) error {
+	p.stop(poolrt.Draining)
+	return p.life.Wait(ctx)
+}
+
+// ShutdownNow stops intake, cancels the context passed to running tasks,
+// waits for the workers to finish their current task and exit, and
+// returns every accepted task that never started: the deques' (oldest
+// first) and then the injector's. Fork returns poolrt.ErrClosed from the
+// moment ShutdownNow is called. Only the first call returns tasks.
+func (p *ProbePtrStealingPool) ShutdownNow() []*ProbePtr {
+	p.stop(poolrt.Stopped)
+	<-p.life.Exited()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.returned {
+		return nil
+	}
+	p.returned = true
+	var out []*ProbePtr
+	for _, w := range p.workers {
+		// A goroutine a task started may still fork with its context:
+		// wait for it to finish its push, and turn the next ones away.
+		w.dq.hold()
+		w.dq.close()
+		for {
+			var t *ProbePtr
+			meta, _, ok := w.dq.popTail(&t)
+			if !ok {
+				break
+			}
+			if shard := meta & probePtrMetaShard; shard != 0 {
+				p.q.release(int(shard-1), 1) // handed back: it never starts
+			} else {
+				w.steal.ForkReturned.Add(1)
+			}
+			out = append(out, t)
+		}
+	}
+	out = p.q.drain(out)
+	p.meter.Returned(len(out))
+	return out
+}
+
+// stop closes intake, moves to state to and wakes every parked worker.
+func (p *ProbePtrStealingPool) stop(to poolrt.State) {
+	p.life.Stop(to, p.q.close)
+	p.sleep.WakeAll()
+}
+
+// Stats returns a snapshot of the pool's metrics, with the work-stealing
+// counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
+// started wherever they wait (injector and deques); QueueCap is the
+// injector's capacity (QueueSize); Submitted includes forked subtasks.
+func (p *ProbePtrStealingPool) Stats() poolrt.Stats {
+	forks := p.queuedForks()
+	st := p.meter.Snapshot(p.life.Live(), p.q.len()+forks, p.q.capacity)
+	st.Stealing = p.steals.Snapshot(p.meter, forks)
+	st.Submitted += st.Stealing.Forked + st.Stealing.ForkedInline
+	return st
+}
+
+// queuedForks returns the number of forked subtasks in the deques: what
+// the deques hold, less the injector's tasks workers moved there (the
+// injector's held count; a batch on its way into a deque may make the
+// figure low for an instant).
+func (p *ProbePtrStealingPool) queuedForks() int {
+	n := 0
+	for _, w := range p.workers {
+		n += w.dq.size()
+	}
+	for i := range p.q.shards {
+		n -= int(p.q.shards[i].held.Load())
+	}
+	return max(n, 0)
 }

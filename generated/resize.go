@@ -13,7 +13,7 @@ import (
 // its source name to Width×Height. The pool stores Resize values inline in
 // its queue, so submitting one allocates nothing.
 //
-//poolgen:pools fixed
+//poolgen:pools fixed,dynamic
 type Resize struct {
 	Src           string
 	Width, Height int

@@ -12,12 +12,153 @@ import (
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
-// Resize must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.
+// Resize must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
 } = Resize{}
 
-// Pools for Resize (fixed), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Resize (fixed, dynamic), specialised from github.com/poolgen/poolgen/templates.
+
+// ResizeDynamicPool runs tasks of type Resize on a number of worker goroutines that
+// follows the load, between a minimum and a maximum, fed by a bounded,
+// sharded queue.
+//
+// A controller goroutine measures the pool every poolrt.ScaleInterval —
+// queue depth, worker utilization, arrivals, completions, mean run time,
+// idle workers — and asks a scaling policy for a size: by default a
+// poolrt.ThresholdPolicy (scale up on a deep queue or busy workers, down
+// when both are low, with hysteresis and a cooldown); poolrt.Predictive
+// sizes the pool by Little's law from a forecast of the arrival rate;
+// poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
+// idle workers. Every change is recorded, with the measurements it was
+// based on, in Stats().Scaling.
+//
+// New workers start at once; workers above a smaller size retire as soon
+// as they run out of work, so a shrinking pool finishes what its workers
+// hold. With a minimum of zero the pool keeps no goroutine while quiet,
+// and a submission starts a worker at once.
+//
+// Apart from its size it behaves as a ResizeFixedPool: tasks are stored by value
+// in preallocated slots, submitting and running one allocates nothing,
+// every accepted task runs exactly once or is returned by ShutdownNow, and
+// a task that panics is recovered, counted and reported (poolrt.OnPanic)
+// while its worker is replaced.
+//
+// A ResizeDynamicPool is safe for concurrent use. Create one with
+// NewResizeDynamicPool. Its methods must not be called from inside a task's Run:
+// Shutdown and ShutdownNow would wait for the calling task itself.
+type ResizeDynamicPool struct {
+	e  resizeEngine
+	sc *poolrt.Scaler
+}
+
+// NewResizeDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
+// (default 1 to GOMAXPROCS; the pool starts at the minimum),
+// poolrt.ScaleInterval, poolrt.Cooldown, poolrt.IdleTimeout, a policy
+// (poolrt.Thresholds, poolrt.Predictive or poolrt.ScaleWith), and the
+// options every pool takes: poolrt.QueueSize, poolrt.OnFull,
+// poolrt.OnPanic, poolrt.OnError, poolrt.Metrics and
+// poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
+// option is reported as a *poolrt.ConfigError and no goroutine is started.
+func NewResizeDynamicPool(opts ...poolrt.Option) (*ResizeDynamicPool, error) {
+	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := new(ResizeDynamicPool)
+	p.e.acts = poolrt.NewActivities(set.Workers)
+	p.e.init(set, set.Workers, set.Dynamic.Min)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc.Start()
+	return p, nil
+}
+
+// Submit queues t, waiting while the queue is full (under the default
+// poolrt.Block policy) until there is room, ctx is done (ctx's error is
+// returned) or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject
+// it returns poolrt.ErrQueueFull instead of waiting; under
+// poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
+// wait: the task runs with the pool's context. A pool scaled down to no
+// worker starts one.
+func (p *ResizeDynamicPool) Submit(ctx context.Context, t Resize) error {
+	err := p.e.submit(ctx, t)
+	p.arrived(err)
+	return err
+}
+
+// TrySubmit queues t if there is room and never blocks: it returns
+// poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
+// shutdown, whatever the backpressure policy. A pool scaled down to no
+// worker starts one.
+func (p *ResizeDynamicPool) TrySubmit(t Resize) error {
+	err := p.e.trySubmit(t)
+	p.arrived(err)
+	return err
+}
+
+// arrived starts a worker if an accepted task found the pool without any.
+// It reads the size after the task is queued: a controller scaling to zero
+// stores the size before it looks at the queue, so one of the two sees the
+// other (see engine.mayRetire). One atomic load while the pool has
+// workers.
+func (p *ResizeDynamicPool) arrived(err error) {
+	if err == nil && p.e.target.Load() == 0 {
+		p.sc.Arrived()
+	}
+}
+
+// Shutdown stops intake and the controller, lets the workers finish every
+// queued task and waits for them and the controller to exit. Submit and
+// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
+// the pool's size no longer changes. If ctx is done first, Shutdown returns
+// ctx's error while the pool goes on draining; ShutdownNow then stops it.
+// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
+// submitters' own: Shutdown does not wait for them.
+func (p *ResizeDynamicPool) Shutdown(ctx context.Context) error {
+	p.e.stop(poolrt.Draining)
+	p.sc.Close()
+	if err := p.e.life.Wait(ctx); err != nil {
+		return err
+	}
+	return p.sc.Wait(ctx)
+}
+
+// ShutdownNow stops intake and the controller, cancels the context passed
+// to running tasks, waits for the workers to finish their current task and
+// for every goroutine of the pool to exit, and returns every accepted task
+// that never started, roughly oldest first. Only the first call returns
+// tasks.
+func (p *ResizeDynamicPool) ShutdownNow() []Resize {
+	p.e.stop(poolrt.Stopped)
+	p.sc.Close()
+	out := p.e.shutdownNow()
+	p.sc.Wait(context.Background())
+	return out
+}
+
+// SetLimits changes the pool's worker limits at run time; the pool resizes
+// at once if its size is outside them, and the controller scales within
+// them from then on. It returns a *poolrt.ConfigError for limits that
+// cannot work — min < 0, max < 1, min > max, or max above the maximum the
+// pool was created with (its worker slots) — and poolrt.ErrClosed after
+// shutdown.
+func (p *ResizeDynamicPool) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+
+// Limits returns the pool's current worker limits.
+func (p *ResizeDynamicPool) Limits() (min, max int) { return p.sc.Limits() }
+
+// Size returns the number of workers the pool runs or is scaling to.
+// Stats().Workers, the goroutines alive, may exceed it for a while after
+// the pool shrinks, until the retiring workers finish what they hold.
+func (p *ResizeDynamicPool) Size() int { return int(p.e.target.Load()) }
+
+// Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
+// the scaling figures and the latest changes of size.
+func (p *ResizeDynamicPool) Stats() poolrt.Stats {
+	st := p.e.stats()
+	st.Scaling = p.sc.Stats()
+	return st
+}
 
 // idleSpins is how many times an idle worker yields and looks for work
 // before it parks. Parking and waking cost a few microseconds of scheduler
@@ -25,7 +166,7 @@ var _ interface {
 // gaps of a steady stream without burning a core when the pool is idle.
 const resizeIdleSpins = 4
 
-// resizeEngine is the machinery ResizeFixedPool and DynamicPool share: a sharded queue
+// resizeEngine is the machinery ResizeFixedPool and ResizeDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
@@ -40,10 +181,13 @@ type resizeEngine struct {
 	// are filled, and a worker whose slot is at or above target retires
 	// at its next idle moment.
 	target  atomic.Int32
-	mu      sync.Mutex      // guards workers' alive flags, spawning and returned
+	mu      sync.Mutex      // guards workers' alive flags, spawning, exits and returned
 	workers []*resizeWorker // by slot; nil until first used
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
+	// acts, when set (dynamic pools), records each worker's busy and idle
+	// time for the scaling controller. Set before init.
+	acts *poolrt.Activities
 }
 
 // resizeWorker is one worker slot's state. It lives in the engine, not on the
@@ -57,7 +201,9 @@ type resizeWorker struct {
 	from    int // the shard buf was taken from
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
+	act     *poolrt.Activity // nil unless the engine has acts
 	buf     [resizeMaxBatch]resizeSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -76,24 +222,37 @@ func (e *resizeEngine) init(set poolrt.Settings, slots, workers int) {
 
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work.
-func (e *resizeEngine) resize(n int) {
+// Busy ones retire when they next run out of work. It reports false, and
+// changes nothing, once the pool is shutting down.
+func (e *resizeEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.life.State() != poolrt.Open {
-		return
+		return false
 	}
+	e.resizeLocked(n)
+	return true
+}
+
+func (e *resizeEngine) resizeLocked(n int) {
 	e.target.Store(int32(n))
 	e.q.setWorkers(n)
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
 			w = &resizeWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			if e.acts != nil {
+				w.act = e.acts.Slot(id)
+			}
 			e.workers[id] = w
 		}
 		if !w.alive {
-			w.alive, w.exiting = true, false
-			w.meter.Start(e.meter.Now())
+			w.alive, w.exiting, w.working = true, false, false
+			now := e.meter.Now()
+			w.meter.Start(now)
+			if w.act != nil {
+				w.act.Start(now)
+			}
 			e.life.WorkerStarted()
 			go e.work(w)
 		}
@@ -230,12 +389,23 @@ func (e *resizeEngine) refill(w *resizeWorker) bool {
 	clear(w.buf[:w.n]) // drop references to finished tasks
 	w.pos, w.n = 0, 0
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) {
+		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := resizeMaxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
+			if w.act != nil && !w.working {
+				w.working = true
+				w.act.Busy(e.meter.Now())
+			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -248,6 +418,16 @@ func (e *resizeEngine) refill(w *resizeWorker) bool {
 // retired reports whether the worker's slot is above the target size.
 func (e *resizeEngine) retired(w *resizeWorker) bool {
 	return w.id >= int(e.target.Load())
+}
+
+// mayRetire reports whether a retired worker may leave now: not while it
+// is the last worker and tasks wait. A dynamic pool scaling to zero
+// workers stores its target before it looks at the queue, and a submitter
+// pushes before it looks at the target (to start a worker if it is zero),
+// so one of the two sees the other: no accepted task is left without a
+// worker.
+func (e *resizeEngine) mayRetire() bool {
+	return e.q.empty() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -273,6 +453,13 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
 	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
 	e.sleep.Wait(w.id)
 	return true
 }
@@ -284,10 +471,26 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 func (e *resizeEngine) workerExit(w *resizeWorker) {
 	if w.exiting {
 		e.mu.Lock()
+		if e.stay(w) {
+			w.exiting = false
+			e.mu.Unlock()
+			go e.work(w)
+			return
+		}
 		w.alive = false
-		w.meter.Stop(e.meter.Now())
+		now := e.meter.Now()
+		w.meter.Stop(now)
+		if w.act != nil {
+			w.act.Stop(now)
+		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
 		e.mu.Unlock()
-		e.life.WorkerExited()
+		// A retiring worker may have been woken for a task it leaves to
+		// others (it was parked when a submitter woke it, just as the
+		// pool shrank): pass the wake-up on.
+		if !e.q.empty() {
+			e.sleep.Wake()
+		}
 		return
 	}
 	v := recover()
@@ -298,6 +501,22 @@ func (e *resizeEngine) workerExit(w *resizeWorker) {
 	w.meter.Panicked.Add(1)
 	e.set.TaskPanicked(t, v)
 	go e.work(w)
+}
+
+// stay reports whether a worker that decided to exit must go on after all
+// (e.mu is held): a resize raised the target above its slot after it
+// decided to retire, and saw it alive so started no one in its place; or
+// it is the last worker and tasks it did not see arrived meanwhile.
+func (e *resizeEngine) stay(w *resizeWorker) bool {
+	switch e.life.State() {
+	case poolrt.Stopped:
+		return false
+	case poolrt.Open:
+		if !e.retired(w) {
+			return true
+		}
+	}
+	return e.life.Live() == 1 && !e.q.empty()
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -341,7 +560,15 @@ func (e *resizeEngine) shutdownNow() []Resize {
 // pool that never started a worker has exited at once.
 func (e *resizeEngine) stop(to poolrt.State) {
 	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, e.q.close)
+	e.life.Stop(to, func() {
+		e.q.close()
+		// A dynamic pool scaled to zero workers may have accepted tasks
+		// whose submitter has not started a worker yet: start one to run
+		// them, before Stop finds no worker and declares the pool exited.
+		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+			e.resizeLocked(max(1, int(e.target.Load())))
+		}
+	})
 	e.mu.Unlock()
 	e.sleep.WakeAll()
 }
@@ -438,8 +665,13 @@ type resizeShard struct {
 	tick   int // countdown to the next timed task
 	buf    []resizeSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.
@@ -478,9 +710,13 @@ func (s *resizeShard) pushLocked(t Resize, clk *poolrt.Clock, every int) resizeP
 		s.mu.Unlock()
 		return resizePushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return resizePushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return resizePushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -527,6 +763,7 @@ func (s *resizeShard) pop(dst []resizeSlot, div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }

@@ -12,7 +12,7 @@ import (
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
-// Thumb must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.
+// Thumb must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
 } = (*Thumb)(nil)
@@ -40,10 +40,13 @@ type thumbEngine struct {
 	// are filled, and a worker whose slot is at or above target retires
 	// at its next idle moment.
 	target  atomic.Int32
-	mu      sync.Mutex     // guards workers' alive flags, spawning and returned
+	mu      sync.Mutex     // guards workers' alive flags, spawning, exits and returned
 	workers []*thumbWorker // by slot; nil until first used
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
+	// acts, when set (dynamic pools), records each worker's busy and idle
+	// time for the scaling controller. Set before init.
+	acts *poolrt.Activities
 }
 
 // thumbWorker is one worker slot's state. It lives in the engine, not on the
@@ -57,7 +60,9 @@ type thumbWorker struct {
 	from    int // the shard buf was taken from
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
+	act     *poolrt.Activity // nil unless the engine has acts
 	buf     [thumbMaxBatch]thumbSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -76,24 +81,37 @@ func (e *thumbEngine) init(set poolrt.Settings, slots, workers int) {
 
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work.
-func (e *thumbEngine) resize(n int) {
+// Busy ones retire when they next run out of work. It reports false, and
+// changes nothing, once the pool is shutting down.
+func (e *thumbEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.life.State() != poolrt.Open {
-		return
+		return false
 	}
+	e.resizeLocked(n)
+	return true
+}
+
+func (e *thumbEngine) resizeLocked(n int) {
 	e.target.Store(int32(n))
 	e.q.setWorkers(n)
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
 			w = &thumbWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			if e.acts != nil {
+				w.act = e.acts.Slot(id)
+			}
 			e.workers[id] = w
 		}
 		if !w.alive {
-			w.alive, w.exiting = true, false
-			w.meter.Start(e.meter.Now())
+			w.alive, w.exiting, w.working = true, false, false
+			now := e.meter.Now()
+			w.meter.Start(now)
+			if w.act != nil {
+				w.act.Start(now)
+			}
 			e.life.WorkerStarted()
 			go e.work(w)
 		}
@@ -230,12 +248,23 @@ func (e *thumbEngine) refill(w *thumbWorker) bool {
 	clear(w.buf[:w.n]) // drop references to finished tasks
 	w.pos, w.n = 0, 0
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) {
+		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := thumbMaxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
+			if w.act != nil && !w.working {
+				w.working = true
+				w.act.Busy(e.meter.Now())
+			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -248,6 +277,16 @@ func (e *thumbEngine) refill(w *thumbWorker) bool {
 // retired reports whether the worker's slot is above the target size.
 func (e *thumbEngine) retired(w *thumbWorker) bool {
 	return w.id >= int(e.target.Load())
+}
+
+// mayRetire reports whether a retired worker may leave now: not while it
+// is the last worker and tasks wait. A dynamic pool scaling to zero
+// workers stores its target before it looks at the queue, and a submitter
+// pushes before it looks at the target (to start a worker if it is zero),
+// so one of the two sees the other: no accepted task is left without a
+// worker.
+func (e *thumbEngine) mayRetire() bool {
+	return e.q.empty() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -273,6 +312,13 @@ func (e *thumbEngine) idle(w *thumbWorker) bool {
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
 	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
 	e.sleep.Wait(w.id)
 	return true
 }
@@ -284,10 +330,26 @@ func (e *thumbEngine) idle(w *thumbWorker) bool {
 func (e *thumbEngine) workerExit(w *thumbWorker) {
 	if w.exiting {
 		e.mu.Lock()
+		if e.stay(w) {
+			w.exiting = false
+			e.mu.Unlock()
+			go e.work(w)
+			return
+		}
 		w.alive = false
-		w.meter.Stop(e.meter.Now())
+		now := e.meter.Now()
+		w.meter.Stop(now)
+		if w.act != nil {
+			w.act.Stop(now)
+		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
 		e.mu.Unlock()
-		e.life.WorkerExited()
+		// A retiring worker may have been woken for a task it leaves to
+		// others (it was parked when a submitter woke it, just as the
+		// pool shrank): pass the wake-up on.
+		if !e.q.empty() {
+			e.sleep.Wake()
+		}
 		return
 	}
 	v := recover()
@@ -298,6 +360,22 @@ func (e *thumbEngine) workerExit(w *thumbWorker) {
 	w.meter.Panicked.Add(1)
 	e.set.TaskPanicked(t, v)
 	go e.work(w)
+}
+
+// stay reports whether a worker that decided to exit must go on after all
+// (e.mu is held): a resize raised the target above its slot after it
+// decided to retire, and saw it alive so started no one in its place; or
+// it is the last worker and tasks it did not see arrived meanwhile.
+func (e *thumbEngine) stay(w *thumbWorker) bool {
+	switch e.life.State() {
+	case poolrt.Stopped:
+		return false
+	case poolrt.Open:
+		if !e.retired(w) {
+			return true
+		}
+	}
+	return e.life.Live() == 1 && !e.q.empty()
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -341,7 +419,15 @@ func (e *thumbEngine) shutdownNow() []*Thumb {
 // pool that never started a worker has exited at once.
 func (e *thumbEngine) stop(to poolrt.State) {
 	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, e.q.close)
+	e.life.Stop(to, func() {
+		e.q.close()
+		// A dynamic pool scaled to zero workers may have accepted tasks
+		// whose submitter has not started a worker yet: start one to run
+		// them, before Stop finds no worker and declares the pool exited.
+		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+			e.resizeLocked(max(1, int(e.target.Load())))
+		}
+	})
 	e.mu.Unlock()
 	e.sleep.WakeAll()
 }
@@ -438,8 +524,13 @@ type thumbShard struct {
 	tick   int // countdown to the next timed task
 	buf    []thumbSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.
@@ -478,9 +569,13 @@ func (s *thumbShard) pushLocked(t *Thumb, clk *poolrt.Clock, every int) thumbPus
 		s.mu.Unlock()
 		return thumbPushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return thumbPushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return thumbPushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -527,6 +622,7 @@ func (s *thumbShard) pop(dst []thumbSlot, div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }

@@ -1,11 +1,186 @@
 package poolrt
 
-// StealingSettings configures a stealing pool.
-type StealingSettings struct{}
+import (
+	"fmt"
+	"math/bits"
+	"sync/atomic"
+)
+
+// Deque sizes of the work-stealing pool.
+const (
+	// DefaultDequeSize is the capacity of each worker's deque when
+	// [DequeSize] is not given. 256 slots hold a deep fork tree's pending
+	// subtasks (a divide-and-conquer task keeps about one pending subtask
+	// per level of recursion on its worker) and cost 256 × (size of the
+	// task + 16) bytes per worker.
+	DefaultDequeSize = 256
+	// MaxDequeSize bounds DequeSize: deque positions are 32-bit counters
+	// that wrap, and a slot must never be reachable from two positions
+	// that are both in use.
+	MaxDequeSize = 1 << 24
+)
+
+// StealingSettings configures a work-stealing pool.
+type StealingSettings struct {
+	// DequeSize is the capacity of each worker's deque, a power of two.
+	DequeSize int
+}
+
+// DequeSize sets the capacity of each worker's deque in a work-stealing
+// pool (default [DefaultDequeSize]). n must be a power of two between 1
+// and [MaxDequeSize]. The deques hold the subtasks tasks fork (see the
+// pool's Fork) and batches workers move from the shared queue; their
+// slots are allocated up front, size of the task + 16 bytes each. A
+// forked subtask that does not fit goes to the shared queue, or runs at
+// once on the forking goroutine if that is full too.
+func DequeSize(n int) Option {
+	return Option{fmt.Sprintf("DequeSize(%d)", n), Stealing, func(s *Settings) string {
+		switch {
+		case n < 1:
+			return "a deque needs room for at least 1 task"
+		case n > MaxDequeSize:
+			return fmt.Sprintf("at most %d slots", MaxDequeSize)
+		case n&(n-1) != 0:
+			lo := 1 << (bits.Len(uint(n)) - 1)
+			return fmt.Sprintf("the size must be a power of two, such as %d or %d", lo, 2*lo)
+		}
+		s.Stealing.DequeSize = n
+		return ""
+	}}
+}
 
 // resolveStealing applies the stealing pool's defaults and checks its settings
 // once every option is applied.
-func (s *Settings) resolveStealing(procs int) error { return nil }
+func (s *Settings) resolveStealing(procs int) error {
+	if s.Stealing.DequeSize == 0 {
+		s.Stealing.DequeSize = DefaultDequeSize
+	}
+	return nil
+}
 
-// StealingStats is the stealing-specific part of a pool's Stats.
-type StealingStats struct{}
+// StealingStats is the stealing-specific part of a pool's Stats. Totals
+// are the sums over Workers. A task counts where the worker that ran it
+// found it:
+//
+//   - Local: in the worker's own deque, forked there by a task it ran (or
+//     by a goroutine of one);
+//   - Injector: in the shared queue that Submit feeds (taken in a batch
+//     into the worker's deque first);
+//   - Stolen: in another worker's deque.
+//
+// Local + Injector + Stolen is the number of tasks workers started; tasks
+// run on a submitter's goroutine (Stats.CallerRuns) and forks run inline
+// (ForkedInline) are not in it. The counters are read one by one while
+// the pool runs, and Local and Forked are derived from the others, so the
+// figures agree exactly only once the pool is at rest.
+type StealingStats struct {
+	Local    uint64
+	Injector uint64
+	Stolen   uint64
+
+	// StealAttempts counts other workers' deques an idle worker looked
+	// into; Steals those it took tasks from, and StolenTasks the tasks it
+	// took (about half of what the victim held, each time).
+	StealAttempts uint64
+	Steals        uint64
+	StolenTasks   uint64
+
+	// Forked counts subtasks Fork pushed onto a worker's deque.
+	// ForkedToInjector counts forks that went to the shared queue instead
+	// (the deque was full, or another goroutine was pushing onto it at
+	// that instant); they are also in Stats.Submitted. ForkedInline
+	// counts forks that ran at once on the forking goroutine because the
+	// shared queue was full or closed (Shutdown) too.
+	Forked           uint64
+	ForkedToInjector uint64
+	ForkedInline     uint64
+
+	// Workers holds the per-worker counters, by worker slot.
+	Workers []StealingWorkerStats
+}
+
+// StealingWorkerStats is one worker slot's part of [StealingStats].
+type StealingWorkerStats struct {
+	Local, Injector, Stolen            uint64
+	StealAttempts, Steals, StolenTasks uint64
+}
+
+// StealMeter holds one worker slot's work-stealing counters. Only the
+// worker in the slot writes them (and ShutdownNow, once the workers have
+// exited).
+//
+// A task a worker starts bumps at most one counter here: one from the
+// shared queue bumps Injector or StolenInjector, a forked one it stole
+// bumps StolenForked, and one forked onto its own deque bumps nothing:
+// Local is what remains of the tasks the worker ran (its WorkerMeter's
+// Completed and Panicked), so the common case of fork-join, a worker
+// running what it forked, costs no counter write beyond Completed.
+type StealMeter struct {
+	_                                      [CacheLinePad]byte
+	Injector, StolenInjector, StolenForked Counter
+	StealAttempts, Steals, StolenTasks     Counter
+	// ForkReturned counts forked subtasks ShutdownNow handed back.
+	ForkReturned Counter
+}
+
+// StealMeters is the work-stealing part of a pool's metrics: a StealMeter
+// per worker slot, each on its own cache lines, and the counters of forks
+// that did not reach a deque, which any goroutine may bump.
+type StealMeters struct {
+	Workers          []StealMeter
+	forkedToInjector atomic.Uint64
+	forkedInline     atomic.Uint64
+}
+
+// NewStealMeters returns the meters of a pool with n worker slots.
+func NewStealMeters(n int) *StealMeters {
+	return &StealMeters{Workers: make([]StealMeter, n)}
+}
+
+// ForkToInjector counts a fork that went to the shared queue.
+func (m *StealMeters) ForkToInjector() { m.forkedToInjector.Add(1) }
+
+// ForkInline counts a fork that ran on the forking goroutine.
+func (m *StealMeters) ForkInline() { m.forkedInline.Add(1) }
+
+// Snapshot merges the meters into a StealingStats. meter is the pool's
+// Meter, whose per-worker Completed and Panicked count every task each
+// worker ran; queuedForks is the number of forked subtasks in the deques
+// now, which only the pool can tell.
+func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *StealingStats {
+	st := &StealingStats{
+		ForkedToInjector: m.forkedToInjector.Load(),
+		ForkedInline:     m.forkedInline.Load(),
+		Workers:          make([]StealingWorkerStats, len(m.Workers)),
+	}
+	forks := uint64(max(queuedForks, 0))
+	for i := range m.Workers {
+		w := &m.Workers[i]
+		stolenForked := w.StolenForked.Load()
+		ws := StealingWorkerStats{
+			Injector:      w.Injector.Load(),
+			Stolen:        stolenForked + w.StolenInjector.Load(),
+			StealAttempts: w.StealAttempts.Load(),
+			Steals:        w.Steals.Load(),
+			StolenTasks:   w.StolenTasks.Load(),
+		}
+		if wm := meter.workers[i].Load(); wm != nil {
+			// Read after the start counters, so that a task counted as
+			// started but not yet done makes Local low, never high.
+			ran := wm.Completed.Load() + wm.Panicked.Load()
+			if other := ws.Injector + ws.Stolen; ran > other {
+				ws.Local = ran - other
+			}
+		}
+		forks += ws.Local + stolenForked + w.ForkReturned.Load()
+		st.Workers[i] = ws
+		st.Local += ws.Local
+		st.Injector += ws.Injector
+		st.Stolen += ws.Stolen
+		st.StealAttempts += ws.StealAttempts
+		st.Steals += ws.Steals
+		st.StolenTasks += ws.StolenTasks
+	}
+	st.Forked = forks
+	return st
+}

@@ -36,8 +36,8 @@ type shard[T any] struct {
 	// fits by the hint fits for real, and the submitter reads held's
 	// cache line only when the shard looks full.
 	heldHint int
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.

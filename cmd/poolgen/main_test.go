@@ -47,6 +47,8 @@ tool github.com/poolgen/poolgen/cmd/poolgen
 		t.Fatal(err)
 	}
 	write("go.sum", string(sum))
+	// The directive is spliced in so that go generate in this repository
+	// does not take it for one of its own.
 	write("task.go", `package main
 
 import (
@@ -55,7 +57,7 @@ import (
 	"sync/atomic"
 )
 
-//go:generate go tool poolgen -type=Resize,Thumb
+`+"//go:"+`generate go tool poolgen -type=Resize,Thumb
 
 var done atomic.Int64
 

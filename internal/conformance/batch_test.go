@@ -45,3 +45,25 @@ func TestBatch(t *testing.T) {
 		Options: []poolrt.Option{poolrt.MaxBatch(1)},
 	})
 }
+
+// TestBatchGenerated runs the suite over the batch pools poolgen generated
+// for Probe and ProbePtr (no batch key: one group; the handlers
+// generated.RunProbes and RunProbePtrs, called directly).
+func TestBatchGenerated(t *testing.T) {
+	conformance.Run(t, conformance.Impl[generated.Probe]{
+		Name:    "generated.ProbeBatchPool",
+		New:     conformance.Adapt(generated.NewProbeBatchPool),
+		Task:    func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
+		ID:      func(p generated.Probe) int { return p.ID },
+		Pattern: poolrt.Batch,
+		Options: []poolrt.Option{poolrt.MaxBatch(1)},
+	})
+	conformance.Run(t, conformance.Impl[*generated.ProbePtr]{
+		Name:    "generated.ProbePtrBatchPool",
+		New:     conformance.Adapt(generated.NewProbePtrBatchPool),
+		Task:    func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} },
+		ID:      func(p *generated.ProbePtr) int { return p.ID },
+		Pattern: poolrt.Batch,
+		Options: []poolrt.Option{poolrt.MaxBatch(1)},
+	})
+}

@@ -30,6 +30,9 @@ var patternOptions = []struct {
 	{poolrt.Thresholds(poolrt.ThresholdPolicy{}), poolrt.Dynamic},
 	{poolrt.Predictive(poolrt.PredictivePolicy{}), poolrt.Dynamic},
 	{poolrt.ScaleWith(poolrt.ThresholdPolicy{}), poolrt.Dynamic},
+	{poolrt.DequeSize(64), poolrt.Stealing},
+	{poolrt.MaxBatch(8), poolrt.Batch},
+	{poolrt.Linger(time.Millisecond), poolrt.Batch},
 }
 
 // testConfigErrors: a bad option, or an option of another pattern, makes the

@@ -14,14 +14,14 @@ import (
 var dynamicProbeImpls = []conformance.DynamicImpl[generated.Probe]{
 	{Name: "templates.DynamicPool", New: conformance.AdaptDynamic(templates.NewDynamicPool[generated.Probe])},
 
-	// --- generated pools: one row per dynamic pool poolgen generates for Probe ---
+	{Name: "generated.ProbeDynamicPool", New: conformance.AdaptDynamic(generated.NewProbeDynamicPool)},
 }
 
 // Dynamic pools over the pointer task type.
 var dynamicProbePtrImpls = []conformance.DynamicImpl[*generated.ProbePtr]{
 	{Name: "templates.DynamicPool", New: conformance.AdaptDynamic(templates.NewDynamicPool[*generated.ProbePtr])},
 
-	// --- generated pools: one row per dynamic pool poolgen generates for ProbePtr ---
+	{Name: "generated.ProbePtrDynamicPool", New: conformance.AdaptDynamic(generated.NewProbePtrDynamicPool)},
 }
 
 func dynamicProbe() []conformance.DynamicImpl[generated.Probe] {

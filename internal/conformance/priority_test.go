@@ -19,30 +19,76 @@ import (
 // that order too (equal priorities age alike). The ordering itself is
 // tested by conformance.RunRank over the same pools, with ranked tasks.
 
-// rankNewDeadline adapts NewDeadlinePool, whose first parameter is the late
-// handler, to the suite's constructor shape.
-func rankNewDeadline[T templates.DeadlineTask](opts ...poolrt.Option) (*templates.DeadlinePool[T], error) {
-	return templates.NewDeadlinePool[T](nil, opts...)
+// rankFlavour is one flavour of the three priority pools, generic or
+// generated, with their constructors adapted to the suite's shape.
+type rankFlavour[T any] struct {
+	prefix                   string // "templates." or "generated.Probe"
+	priority, deadline, cost func(opts ...poolrt.Option) (conformance.Pool[T], error)
 }
 
-func rankContractRows[T interface {
+// rankFlavours lists the generic pools over T and the generated ones.
+func rankFlavours[T interface {
 	templates.PriorityTask
 	templates.DeadlineTask
 	templates.CostTask
-}]() []conformance.Impl[T] {
-	return []conformance.Impl[T]{
-		{Name: "templates.PriorityPool", New: conformance.Adapt(templates.NewPriorityPool[T])},
-		{Name: "templates.PriorityPool/Aging", New: rankWithAging(templates.NewPriorityPool[T], time.Millisecond)},
-		{Name: "templates.DeadlinePool", New: conformance.Adapt(rankNewDeadline[T])},
-		{Name: "templates.CostPool", New: conformance.Adapt(templates.NewCostPool[T])},
-		{Name: "templates.CostPool/Aging", New: rankWithAging(templates.NewCostPool[T], time.Millisecond)},
-
-		// --- generated pools: one row per priority pool poolgen generates ---
+}](generatedPrefix string, gen rankFlavour[T]) []rankFlavour[T] {
+	gen.prefix = generatedPrefix
+	return []rankFlavour[T]{
+		{
+			prefix:   "templates.",
+			priority: conformance.Adapt(templates.NewPriorityPool[T]),
+			deadline: conformance.Adapt(func(opts ...poolrt.Option) (*templates.DeadlinePool[T], error) {
+				return templates.NewDeadlinePool[T](nil, opts...)
+			}),
+			cost: conformance.Adapt(templates.NewCostPool[T]),
+		},
+		gen,
 	}
 }
 
+func probeFlavours() []rankFlavour[generated.Probe] {
+	return rankFlavours("generated.Probe", rankFlavour[generated.Probe]{
+		priority: conformance.Adapt(generated.NewProbePriorityPool),
+		deadline: conformance.Adapt(func(opts ...poolrt.Option) (*generated.ProbeDeadlinePool, error) {
+			return generated.NewProbeDeadlinePool(nil, opts...)
+		}),
+		cost: conformance.Adapt(generated.NewProbeCostPool),
+	})
+}
+
+func probePtrFlavours() []rankFlavour[*generated.ProbePtr] {
+	return rankFlavours("generated.ProbePtr", rankFlavour[*generated.ProbePtr]{
+		priority: conformance.Adapt(generated.NewProbePtrPriorityPool),
+		deadline: conformance.Adapt(func(opts ...poolrt.Option) (*generated.ProbePtrDeadlinePool, error) {
+			return generated.NewProbePtrDeadlinePool(nil, opts...)
+		}),
+		cost: conformance.Adapt(generated.NewProbePtrCostPool),
+	})
+}
+
+// withAging adds poolrt.Aging(every) to the options a constructor gets.
+func withAging[T any](newPool func(opts ...poolrt.Option) (conformance.Pool[T], error), every time.Duration) func(opts ...poolrt.Option) (conformance.Pool[T], error) {
+	return func(opts ...poolrt.Option) (conformance.Pool[T], error) {
+		return newPool(append(slices.Clone(opts), poolrt.Aging(every))...)
+	}
+}
+
+func rankContractRows[T any](flavours []rankFlavour[T]) []conformance.Impl[T] {
+	var rows []conformance.Impl[T]
+	for _, f := range flavours {
+		rows = append(rows,
+			conformance.Impl[T]{Name: f.prefix + "PriorityPool", New: f.priority},
+			conformance.Impl[T]{Name: f.prefix + "PriorityPool/Aging", New: withAging(f.priority, time.Millisecond)},
+			conformance.Impl[T]{Name: f.prefix + "DeadlinePool", New: f.deadline},
+			conformance.Impl[T]{Name: f.prefix + "CostPool", New: f.cost},
+			conformance.Impl[T]{Name: f.prefix + "CostPool/Aging", New: withAging(f.cost, time.Millisecond)},
+		)
+	}
+	return rows
+}
+
 func TestPriorityProbe(t *testing.T) {
-	for _, impl := range rankContractRows[generated.Probe]() {
+	for _, impl := range rankContractRows(probeFlavours()) {
 		impl.Pattern = poolrt.Priority
 		impl.Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
 		impl.ID = func(p generated.Probe) int { return p.ID }
@@ -51,7 +97,7 @@ func TestPriorityProbe(t *testing.T) {
 }
 
 func TestPriorityProbePtr(t *testing.T) {
-	for _, impl := range rankContractRows[*generated.ProbePtr]() {
+	for _, impl := range rankContractRows(probePtrFlavours()) {
 		impl.Pattern = poolrt.Priority
 		impl.Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
 		impl.ID = func(p *generated.ProbePtr) int { return p.ID }
@@ -62,41 +108,29 @@ func TestPriorityProbePtr(t *testing.T) {
 // rankRows lists the priority-pattern pools for RunRank, with how each
 // turns a rank (lower runs first) into its task's priority, deadline or
 // cost.
-func rankRows[T interface {
-	templates.PriorityTask
-	templates.DeadlineTask
-	templates.CostTask
-}](task func(ctl *probe.Control, id int) T, set func(t T, prio int, due time.Time, size int) T) []conformance.RankImpl[T] {
+func rankRows[T any](flavours []rankFlavour[T], task func(ctl *probe.Control, id int) T, set func(t T, prio int, due time.Time, size int) T) []conformance.RankImpl[T] {
 	// Deadlines far in the future, so that no task is late.
 	base := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-	return []conformance.RankImpl[T]{
-		{Name: "templates.PriorityPool", New: conformance.Adapt(templates.NewPriorityPool[T]),
-			Ranked: func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), -rank, time.Time{}, 0) }},
-		{Name: "templates.PriorityPool/Aging", New: rankWithAging(templates.NewPriorityPool[T], time.Hour),
-			Ranked: func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), -rank, time.Time{}, 0) }},
-		{Name: "templates.DeadlinePool", New: conformance.Adapt(rankNewDeadline[T]),
-			Ranked: func(ctl *probe.Control, id, rank int) T {
-				return set(task(ctl, id), 0, base.Add(time.Duration(rank)*time.Second), 0)
-			}},
-		{Name: "templates.CostPool", New: conformance.Adapt(templates.NewCostPool[T]),
-			Ranked: func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), 0, time.Time{}, rank) }},
-		{Name: "templates.CostPool/Aging", New: rankWithAging(templates.NewCostPool[T], time.Hour),
-			Ranked: func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), 0, time.Time{}, rank) }},
-
-		// --- generated pools: one row per priority pool poolgen generates ---
+	byPrio := func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), -rank, time.Time{}, 0) }
+	byDue := func(ctl *probe.Control, id, rank int) T {
+		return set(task(ctl, id), 0, base.Add(time.Duration(rank)*time.Second), 0)
 	}
-}
-
-// rankWithAging adapts a constructor to add poolrt.Aging(every) to the options
-// it is given.
-func rankWithAging[T any, P conformance.Pool[T]](newPool func(opts ...poolrt.Option) (P, error), every time.Duration) func(opts ...poolrt.Option) (conformance.Pool[T], error) {
-	return conformance.Adapt(func(opts ...poolrt.Option) (P, error) {
-		return newPool(append(slices.Clone(opts), poolrt.Aging(every))...)
-	})
+	byCost := func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), 0, time.Time{}, rank) }
+	var rows []conformance.RankImpl[T]
+	for _, f := range flavours {
+		rows = append(rows,
+			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool", New: f.priority, Ranked: byPrio},
+			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool/Aging", New: withAging(f.priority, time.Hour), Ranked: byPrio},
+			conformance.RankImpl[T]{Name: f.prefix + "DeadlinePool", New: f.deadline, Ranked: byDue},
+			conformance.RankImpl[T]{Name: f.prefix + "CostPool", New: f.cost, Ranked: byCost},
+			conformance.RankImpl[T]{Name: f.prefix + "CostPool/Aging", New: withAging(f.cost, time.Hour), Ranked: byCost},
+		)
+	}
+	return rows
 }
 
 func TestRankProbe(t *testing.T) {
-	for _, impl := range rankRows(
+	for _, impl := range rankRows(probeFlavours(),
 		func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
 		func(p generated.Probe, prio int, due time.Time, size int) generated.Probe {
 			p.Prio, p.Due, p.Size = prio, due, size
@@ -108,7 +142,7 @@ func TestRankProbe(t *testing.T) {
 }
 
 func TestRankProbePtr(t *testing.T) {
-	for _, impl := range rankRows(
+	for _, impl := range rankRows(probePtrFlavours(),
 		func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} },
 		func(p *generated.ProbePtr, prio int, due time.Time, size int) *generated.ProbePtr {
 			p.Prio, p.Due, p.Size = prio, due, size

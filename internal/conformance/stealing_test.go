@@ -1,0 +1,41 @@
+package conformance_test
+
+import (
+	"testing"
+
+	"github.com/poolgen/poolgen/generated"
+	"github.com/poolgen/poolgen/internal/conformance"
+	"github.com/poolgen/poolgen/internal/probe"
+	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/templates"
+)
+
+// Rows for the work-stealing pool: the generic pool over the value and
+// the pointer probe task. Tasks submitted from outside the pool go
+// through the injector, which workers drain oldest first, so the pool
+// keeps submission order with one worker and Reorders stays false.
+var stealingProbeImpls = []conformance.Impl[generated.Probe]{
+	{Name: "templates.StealingPool", New: conformance.Adapt(templates.NewStealingPool[generated.Probe]), Pattern: poolrt.Stealing},
+	{Name: "generated.ProbeStealingPool", New: conformance.Adapt(generated.NewProbeStealingPool), Pattern: poolrt.Stealing},
+}
+
+var stealingProbePtrImpls = []conformance.Impl[*generated.ProbePtr]{
+	{Name: "templates.StealingPool", New: conformance.Adapt(templates.NewStealingPool[*generated.ProbePtr]), Pattern: poolrt.Stealing},
+	{Name: "generated.ProbePtrStealingPool", New: conformance.Adapt(generated.NewProbePtrStealingPool), Pattern: poolrt.Stealing},
+}
+
+func TestStealingProbe(t *testing.T) {
+	for _, impl := range stealingProbeImpls {
+		impl.Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
+		impl.ID = func(p generated.Probe) int { return p.ID }
+		conformance.Run(t, impl)
+	}
+}
+
+func TestStealingProbePtr(t *testing.T) {
+	for _, impl := range stealingProbePtrImpls {
+		impl.Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
+		impl.ID = func(p *generated.ProbePtr) int { return p.ID }
+		conformance.Run(t, impl)
+	}
+}
