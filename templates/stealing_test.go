@@ -247,9 +247,8 @@ func TestStealingFib(t *testing.T) {
 // waits (bounded) until all of them have started, so each holds a worker
 // of its own, and then forks leaves onto its own worker's deque.
 type barrierTask struct {
-	kind   int // 0 root, 1 spread, 2 leaf
-	env    *barrierEnv
-	worker int // leaves: the worker whose spread task forked them
+	kind int // 0 root, 1 spread, 2 leaf
+	env  *barrierEnv
 }
 
 type barrierEnv struct {
@@ -787,13 +786,12 @@ type goForkTask struct {
 }
 
 type goForkEnv struct {
-	pool         *StealingPool[goForkTask]
-	goroutines   int
-	per          int
-	runs         []atomic.Int32
-	wg           sync.WaitGroup
-	errs         atomic.Int32
-	errsInjector atomic.Int32
+	pool       *StealingPool[goForkTask]
+	goroutines int
+	per        int
+	runs       []atomic.Int32
+	wg         sync.WaitGroup
+	errs       atomic.Int32
 }
 
 func (g goForkTask) Run(ctx context.Context) error {
