@@ -10,9 +10,10 @@ import (
 )
 
 // TestAllocs asserts that submitting to a poolgen pool allocates nothing in
-// steady state, for every poolgen pool (generic and, when built,
-// generated), with metrics on and off, for each task type. The count is
-// process-wide, so it covers the workers running the tasks too.
+// steady state, for every poolgen fixed pool (generated and generic), with
+// metrics on and off, for each task type of the throughput workloads, and
+// for the batch pools. The count is process-wide, so it covers the workers
+// running the tasks too.
 func TestAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -23,6 +24,52 @@ func TestAllocs(t *testing.T) {
 	t.Run("task=Spin1us", func(t *testing.T) {
 		testAllocs(t, poolgenImpls(generatedSpin1us), tasks.NewSpin1us)
 	})
+	t.Run("task=Item", testBatchAllocs)
+}
+
+// testBatchAllocs checks the batch pools: Submit per item, batches of 64.
+func testBatchAllocs(t *testing.T) {
+	const (
+		size = 64
+		runs = 200 // measured calls of size Submits each
+	)
+	for _, c := range batchContestants()[:2] {
+		for _, m := range []struct {
+			suffix string
+			opts   []poolrt.Option
+		}{{"", nil}, {"-nometrics", []poolrt.Option{poolrt.Metrics(false)}}} {
+			t.Run("impl="+c.name+m.suffix, func(t *testing.T) {
+				p, err := c.start(runtime.GOMAXPROCS(0), size, m.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counter := new(tasks.ItemCounter)
+				ctx := context.Background()
+				var submitErr error
+				submit := func() {
+					if err := p.submitItems(ctx, counter, size); err != nil && submitErr == nil {
+						submitErr = err
+					}
+				}
+				for range 100 {
+					submit() // warm up: batches and their slices exist
+				}
+				allocs := testing.AllocsPerRun(runs, submit)
+				if submitErr != nil {
+					t.Fatal(submitErr)
+				}
+				if err := p.close(); err != nil {
+					t.Fatal(err)
+				}
+				if want := int64((100 + runs + 1) * size); counter.Load() != want {
+					t.Errorf("%d items handled, want %d", counter.Load(), want)
+				}
+				if allocs != 0 {
+					t.Errorf("%v allocations per %d Submits, want 0", allocs, size)
+				}
+			})
+		}
+	}
 }
 
 func testAllocs[T any](t *testing.T, impls []poolgenImpl[T], newTask workload[T]) {
@@ -38,7 +85,7 @@ func testAllocs[T any](t *testing.T, impls []poolgenImpl[T], newTask workload[T]
 		}{{"", nil}, {"-nometrics", []poolrt.Option{poolrt.Metrics(false)}}} {
 			c := impl.contestant(m.suffix, m.opts)
 			t.Run("impl="+c.name, func(t *testing.T) {
-				p, err := c.start(runtime.GOMAXPROCS(0))
+				p, err := c.start(config{workers: runtime.GOMAXPROCS(0)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/poolgen/poolgen/bench/tasks"
@@ -13,21 +14,31 @@ import (
 // would call Run through a dictionary and measure something else. Adding a
 // task type means adding its pair here.
 
-// chanCap is the queue capacity of the hand-written channel pools.
-const chanCap = 1024
-
-// handwrittenTiny and handwrittenSpin1us are the per-type baselines of each
-// workload, in the order they appear in the results.
+// handwrittenTiny and handwrittenSpin1us are the per-type baselines of the
+// tiny-task workloads, in the order they appear in the results. They
+// replace the generic chan contestant of peers (see withHandwritten).
 var (
 	handwrittenTiny = []contestant[tasks.Tiny]{
-		{"chan", startChanTiny},
-		{"inline", func(int) (pool[tasks.Tiny], error) { return inlineTiny{}, nil }},
+		{name: "chan", start: startChanTiny},
+		{name: "inline", start: func(config) (pool[tasks.Tiny], error) { return inlineTiny{}, nil }},
 	}
 	handwrittenSpin1us = []contestant[tasks.Spin1us]{
-		{"chan", startChanSpin1us},
-		{"inline", func(int) (pool[tasks.Spin1us], error) { return inlineSpin1us{}, nil }},
+		{name: "chan", start: startChanSpin1us},
+		{name: "inline", start: func(config) (pool[tasks.Spin1us], error) { return inlineSpin1us{}, nil }},
 	}
 )
+
+// withHandwritten is lineup with the per-type hand-written contestants in
+// place of the generic ones of the same name.
+func withHandwritten[T task](generated []poolgenImpl[T], handwritten []contestant[T]) []contestant[T] {
+	var cs []contestant[T]
+	for _, c := range lineup[T](generated, nil) {
+		if !slices.ContainsFunc(handwritten, func(h contestant[T]) bool { return h.name == c.name }) {
+			cs = append(cs, c)
+		}
+	}
+	return append(cs, handwritten...)
+}
 
 // chanTiny is the simplest fixed pool a Go programmer writes by hand: a
 // buffered chan Tiny drained by n workers.
@@ -36,11 +47,11 @@ type chanTiny struct {
 	wg sync.WaitGroup
 }
 
-func startChanTiny(n int) (pool[tasks.Tiny], error) {
-	p := &chanTiny{ch: make(chan tasks.Tiny, chanCap)}
+func startChanTiny(cfg config) (pool[tasks.Tiny], error) {
+	p := &chanTiny{ch: make(chan tasks.Tiny, max(cfg.queue, chanCap))}
 	ctx := context.Background()
-	p.wg.Add(n)
-	for range n {
+	p.wg.Add(cfg.workers)
+	for range cfg.workers {
 		go func() {
 			defer p.wg.Done()
 			for t := range p.ch {
@@ -58,6 +69,11 @@ func (p *chanTiny) submitN(ctx context.Context, t tasks.Tiny, n int) error {
 	return nil
 }
 
+func (p *chanTiny) submit(ctx context.Context, t tasks.Tiny) error {
+	p.ch <- t
+	return nil
+}
+
 func (p *chanTiny) close() error {
 	close(p.ch)
 	p.wg.Wait()
@@ -70,11 +86,11 @@ type chanSpin1us struct {
 	wg sync.WaitGroup
 }
 
-func startChanSpin1us(n int) (pool[tasks.Spin1us], error) {
-	p := &chanSpin1us{ch: make(chan tasks.Spin1us, chanCap)}
+func startChanSpin1us(cfg config) (pool[tasks.Spin1us], error) {
+	p := &chanSpin1us{ch: make(chan tasks.Spin1us, max(cfg.queue, chanCap))}
 	ctx := context.Background()
-	p.wg.Add(n)
-	for range n {
+	p.wg.Add(cfg.workers)
+	for range cfg.workers {
 		go func() {
 			defer p.wg.Done()
 			for t := range p.ch {
@@ -89,6 +105,11 @@ func (p *chanSpin1us) submitN(ctx context.Context, t tasks.Spin1us, n int) error
 	for range n {
 		p.ch <- t
 	}
+	return nil
+}
+
+func (p *chanSpin1us) submit(ctx context.Context, t tasks.Spin1us) error {
+	p.ch <- t
 	return nil
 }
 
@@ -109,6 +130,8 @@ func (inlineTiny) submitN(ctx context.Context, t tasks.Tiny, n int) error {
 	return nil
 }
 
+func (inlineTiny) submit(ctx context.Context, t tasks.Tiny) error { return t.Run(ctx) }
+
 func (inlineTiny) close() error { return nil }
 
 // inlineSpin1us is inlineTiny for Spin1us.
@@ -120,5 +143,7 @@ func (inlineSpin1us) submitN(ctx context.Context, t tasks.Spin1us, n int) error 
 	}
 	return nil
 }
+
+func (inlineSpin1us) submit(ctx context.Context, t tasks.Spin1us) error { return t.Run(ctx) }
 
 func (inlineSpin1us) close() error { return nil }

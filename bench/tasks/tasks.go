@@ -83,12 +83,28 @@ func spin(n int) uint64 {
 	return x
 }
 
+// mustSpin runs n rounds of spin, using the result so that the call
+// cannot be removed.
+func mustSpin(n int) {
+	if spin(n) == 0 {
+		panic("spin returned 0")
+	}
+}
+
 // SpinTarget is the duration Spin1us is calibrated to.
 const SpinTarget = time.Microsecond
 
 var calibration struct {
 	once   sync.Once
 	rounds int
+}
+
+// SetSpinRounds fixes the calibration instead of measuring it: n rounds
+// (n > 0) from now on. It must be called before the first SpinRounds;
+// the benchmarks' -spin.rounds flag calls it so that several processes
+// run the same work.
+func SetSpinRounds(n int) {
+	calibration.once.Do(func() { calibration.rounds = n })
 }
 
 // SpinRounds returns the number of spin rounds that take about
@@ -98,11 +114,11 @@ var calibration struct {
 func SpinRounds() int {
 	calibration.once.Do(func() {
 		const probe = 200_000
-		spin(probe) // warm up
+		mustSpin(probe) // warm up
 		best := time.Duration(1<<63 - 1)
 		for range 15 {
 			start := time.Now()
-			spin(probe)
+			mustSpin(probe)
 			best = min(best, time.Since(start))
 		}
 		calibration.rounds = max(1, int(int64(probe)*int64(SpinTarget)/int64(max(best, 1))))

@@ -12,12 +12,12 @@ import (
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
-// Tiny must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.
+// Tiny must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
 } = Tiny{}
 
-// Spin1us must keep the Run method its pools were generated for: if this line fails to compile, fix Run or rerun go generate.
+// Spin1us must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
 } = Spin1us{}
@@ -45,10 +45,13 @@ type tinyEngine struct {
 	// are filled, and a worker whose slot is at or above target retires
 	// at its next idle moment.
 	target  atomic.Int32
-	mu      sync.Mutex    // guards workers' alive flags, spawning and returned
+	mu      sync.Mutex    // guards workers' alive flags, spawning, exits and returned
 	workers []*tinyWorker // by slot; nil until first used
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
+	// acts, when set (dynamic pools), records each worker's busy and idle
+	// time for the scaling controller. Set before init.
+	acts *poolrt.Activities
 }
 
 // tinyWorker is one worker slot's state. It lives in the engine, not on the
@@ -62,7 +65,9 @@ type tinyWorker struct {
 	from    int // the shard buf was taken from
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
+	act     *poolrt.Activity // nil unless the engine has acts
 	buf     [tinyMaxBatch]tinySlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -81,24 +86,37 @@ func (e *tinyEngine) init(set poolrt.Settings, slots, workers int) {
 
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work.
-func (e *tinyEngine) resize(n int) {
+// Busy ones retire when they next run out of work. It reports false, and
+// changes nothing, once the pool is shutting down.
+func (e *tinyEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.life.State() != poolrt.Open {
-		return
+		return false
 	}
+	e.resizeLocked(n)
+	return true
+}
+
+func (e *tinyEngine) resizeLocked(n int) {
 	e.target.Store(int32(n))
 	e.q.setWorkers(n)
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
 			w = &tinyWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			if e.acts != nil {
+				w.act = e.acts.Slot(id)
+			}
 			e.workers[id] = w
 		}
 		if !w.alive {
-			w.alive, w.exiting = true, false
-			w.meter.Start(e.meter.Now())
+			w.alive, w.exiting, w.working = true, false, false
+			now := e.meter.Now()
+			w.meter.Start(now)
+			if w.act != nil {
+				w.act.Start(now)
+			}
 			e.life.WorkerStarted()
 			go e.work(w)
 		}
@@ -235,12 +253,23 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 	clear(w.buf[:w.n]) // drop references to finished tasks
 	w.pos, w.n = 0, 0
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) {
+		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := tinyMaxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
+			if w.act != nil && !w.working {
+				w.working = true
+				w.act.Busy(e.meter.Now())
+			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -253,6 +282,16 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 // retired reports whether the worker's slot is above the target size.
 func (e *tinyEngine) retired(w *tinyWorker) bool {
 	return w.id >= int(e.target.Load())
+}
+
+// mayRetire reports whether a retired worker may leave now: not while it
+// is the last worker and tasks wait. A dynamic pool scaling to zero
+// workers stores its target before it looks at the queue, and a submitter
+// pushes before it looks at the target (to start a worker if it is zero),
+// so one of the two sees the other: no accepted task is left without a
+// worker.
+func (e *tinyEngine) mayRetire() bool {
+	return e.q.empty() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -278,6 +317,13 @@ func (e *tinyEngine) idle(w *tinyWorker) bool {
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
 	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
 	e.sleep.Wait(w.id)
 	return true
 }
@@ -289,10 +335,26 @@ func (e *tinyEngine) idle(w *tinyWorker) bool {
 func (e *tinyEngine) workerExit(w *tinyWorker) {
 	if w.exiting {
 		e.mu.Lock()
+		if e.stay(w) {
+			w.exiting = false
+			e.mu.Unlock()
+			go e.work(w)
+			return
+		}
 		w.alive = false
-		w.meter.Stop(e.meter.Now())
+		now := e.meter.Now()
+		w.meter.Stop(now)
+		if w.act != nil {
+			w.act.Stop(now)
+		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
 		e.mu.Unlock()
-		e.life.WorkerExited()
+		// A retiring worker may have been woken for a task it leaves to
+		// others (it was parked when a submitter woke it, just as the
+		// pool shrank): pass the wake-up on.
+		if !e.q.empty() {
+			e.sleep.Wake()
+		}
 		return
 	}
 	v := recover()
@@ -303,6 +365,22 @@ func (e *tinyEngine) workerExit(w *tinyWorker) {
 	w.meter.Panicked.Add(1)
 	e.set.TaskPanicked(t, v)
 	go e.work(w)
+}
+
+// stay reports whether a worker that decided to exit must go on after all
+// (e.mu is held): a resize raised the target above its slot after it
+// decided to retire, and saw it alive so started no one in its place; or
+// it is the last worker and tasks it did not see arrived meanwhile.
+func (e *tinyEngine) stay(w *tinyWorker) bool {
+	switch e.life.State() {
+	case poolrt.Stopped:
+		return false
+	case poolrt.Open:
+		if !e.retired(w) {
+			return true
+		}
+	}
+	return e.life.Live() == 1 && !e.q.empty()
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -346,7 +424,15 @@ func (e *tinyEngine) shutdownNow() []Tiny {
 // pool that never started a worker has exited at once.
 func (e *tinyEngine) stop(to poolrt.State) {
 	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, e.q.close)
+	e.life.Stop(to, func() {
+		e.q.close()
+		// A dynamic pool scaled to zero workers may have accepted tasks
+		// whose submitter has not started a worker yet: start one to run
+		// them, before Stop finds no worker and declares the pool exited.
+		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+			e.resizeLocked(max(1, int(e.target.Load())))
+		}
+	})
 	e.mu.Unlock()
 	e.sleep.WakeAll()
 }
@@ -443,8 +529,13 @@ type tinyShard struct {
 	tick   int // countdown to the next timed task
 	buf    []tinySlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.
@@ -483,9 +574,13 @@ func (s *tinyShard) pushLocked(t Tiny, clk *poolrt.Clock, every int) tinyPushRes
 		s.mu.Unlock()
 		return tinyPushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return tinyPushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return tinyPushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -532,6 +627,7 @@ func (s *tinyShard) pop(dst []tinySlot, div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }
@@ -731,10 +827,13 @@ type spin1usEngine struct {
 	// are filled, and a worker whose slot is at or above target retires
 	// at its next idle moment.
 	target  atomic.Int32
-	mu      sync.Mutex       // guards workers' alive flags, spawning and returned
+	mu      sync.Mutex       // guards workers' alive flags, spawning, exits and returned
 	workers []*spin1usWorker // by slot; nil until first used
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
+	// acts, when set (dynamic pools), records each worker's busy and idle
+	// time for the scaling controller. Set before init.
+	acts *poolrt.Activities
 }
 
 // spin1usWorker is one worker slot's state. It lives in the engine, not on the
@@ -748,7 +847,9 @@ type spin1usWorker struct {
 	from    int // the shard buf was taken from
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
+	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
+	act     *poolrt.Activity // nil unless the engine has acts
 	buf     [spin1usMaxBatch]spin1usSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -767,24 +868,37 @@ func (e *spin1usEngine) init(set poolrt.Settings, slots, workers int) {
 
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work.
-func (e *spin1usEngine) resize(n int) {
+// Busy ones retire when they next run out of work. It reports false, and
+// changes nothing, once the pool is shutting down.
+func (e *spin1usEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.life.State() != poolrt.Open {
-		return
+		return false
 	}
+	e.resizeLocked(n)
+	return true
+}
+
+func (e *spin1usEngine) resizeLocked(n int) {
 	e.target.Store(int32(n))
 	e.q.setWorkers(n)
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
 			w = &spin1usWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			if e.acts != nil {
+				w.act = e.acts.Slot(id)
+			}
 			e.workers[id] = w
 		}
 		if !w.alive {
-			w.alive, w.exiting = true, false
-			w.meter.Start(e.meter.Now())
+			w.alive, w.exiting, w.working = true, false, false
+			now := e.meter.Now()
+			w.meter.Start(now)
+			if w.act != nil {
+				w.act.Start(now)
+			}
 			e.life.WorkerStarted()
 			go e.work(w)
 		}
@@ -921,12 +1035,23 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 	clear(w.buf[:w.n]) // drop references to finished tasks
 	w.pos, w.n = 0, 0
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) {
+		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if n, from := e.q.take(w.home, w.buf[:]); n > 0 {
+		// While workers are parked, take one task at a time: a batch would
+		// make its tasks wait behind each other while a parked worker,
+		// woken for them, finds nothing. Batches are for busy pools.
+		limit := spin1usMaxBatch
+		if e.sleep.Parked() > 0 {
+			limit = 1
+		}
+		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
 			w.n, w.from = n, from
 			w.meter.SetBusy(true)
+			if w.act != nil && !w.working {
+				w.working = true
+				w.act.Busy(e.meter.Now())
+			}
 			return true
 		}
 		w.meter.SetBusy(false)
@@ -939,6 +1064,16 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 // retired reports whether the worker's slot is above the target size.
 func (e *spin1usEngine) retired(w *spin1usWorker) bool {
 	return w.id >= int(e.target.Load())
+}
+
+// mayRetire reports whether a retired worker may leave now: not while it
+// is the last worker and tasks wait. A dynamic pool scaling to zero
+// workers stores its target before it looks at the queue, and a submitter
+// pushes before it looks at the target (to start a worker if it is zero),
+// so one of the two sees the other: no accepted task is left without a
+// worker.
+func (e *spin1usEngine) mayRetire() bool {
+	return e.q.empty() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -964,6 +1099,13 @@ func (e *spin1usEngine) idle(w *spin1usWorker) bool {
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
 	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
 	e.sleep.Wait(w.id)
 	return true
 }
@@ -975,10 +1117,26 @@ func (e *spin1usEngine) idle(w *spin1usWorker) bool {
 func (e *spin1usEngine) workerExit(w *spin1usWorker) {
 	if w.exiting {
 		e.mu.Lock()
+		if e.stay(w) {
+			w.exiting = false
+			e.mu.Unlock()
+			go e.work(w)
+			return
+		}
 		w.alive = false
-		w.meter.Stop(e.meter.Now())
+		now := e.meter.Now()
+		w.meter.Stop(now)
+		if w.act != nil {
+			w.act.Stop(now)
+		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
 		e.mu.Unlock()
-		e.life.WorkerExited()
+		// A retiring worker may have been woken for a task it leaves to
+		// others (it was parked when a submitter woke it, just as the
+		// pool shrank): pass the wake-up on.
+		if !e.q.empty() {
+			e.sleep.Wake()
+		}
 		return
 	}
 	v := recover()
@@ -989,6 +1147,22 @@ func (e *spin1usEngine) workerExit(w *spin1usWorker) {
 	w.meter.Panicked.Add(1)
 	e.set.TaskPanicked(t, v)
 	go e.work(w)
+}
+
+// stay reports whether a worker that decided to exit must go on after all
+// (e.mu is held): a resize raised the target above its slot after it
+// decided to retire, and saw it alive so started no one in its place; or
+// it is the last worker and tasks it did not see arrived meanwhile.
+func (e *spin1usEngine) stay(w *spin1usWorker) bool {
+	switch e.life.State() {
+	case poolrt.Stopped:
+		return false
+	case poolrt.Open:
+		if !e.retired(w) {
+			return true
+		}
+	}
+	return e.life.Live() == 1 && !e.q.empty()
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -1032,7 +1206,15 @@ func (e *spin1usEngine) shutdownNow() []Spin1us {
 // pool that never started a worker has exited at once.
 func (e *spin1usEngine) stop(to poolrt.State) {
 	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, e.q.close)
+	e.life.Stop(to, func() {
+		e.q.close()
+		// A dynamic pool scaled to zero workers may have accepted tasks
+		// whose submitter has not started a worker yet: start one to run
+		// them, before Stop finds no worker and declares the pool exited.
+		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+			e.resizeLocked(max(1, int(e.target.Load())))
+		}
+	})
 	e.mu.Unlock()
 	e.sleep.WakeAll()
 }
@@ -1129,8 +1311,13 @@ type spin1usShard struct {
 	tick   int // countdown to the next timed task
 	buf    []spin1usSlot
 	size   atomic.Int32 // n, for lock-free emptiness checks
-	meter  *poolrt.ShardMeter
-	_      [poolrt.CacheLinePad]byte
+	// heldHint is held as of the last look under mu, plus what was taken
+	// since: never below held (workers only lower it), so a push that
+	// fits by the hint fits for real, and the submitter reads held's
+	// cache line only when the shard looks full.
+	heldHint int
+	meter    *poolrt.ShardMeter
+	_        [poolrt.CacheLinePad]byte
 	// held counts tasks workers took from this shard and have not started
 	// yet. They still count against the capacity, so that QueueSize bounds
 	// every accepted task not yet started, not just those in the ring.
@@ -1169,9 +1356,13 @@ func (s *spin1usShard) pushLocked(t Spin1us, clk *poolrt.Clock, every int) spin1
 		s.mu.Unlock()
 		return spin1usPushClosed
 	}
-	if s.n+int(s.held.Load()) >= len(s.buf) {
-		s.mu.Unlock()
-		return spin1usPushFull
+	if s.n+s.heldHint >= len(s.buf) {
+		// Maybe full: look at what workers have released since.
+		s.heldHint = int(s.held.Load())
+		if s.n+s.heldHint >= len(s.buf) {
+			s.mu.Unlock()
+			return spin1usPushFull
+		}
 	}
 	i := s.head + s.n
 	if i >= len(s.buf) {
@@ -1218,6 +1409,7 @@ func (s *spin1usShard) pop(dst []spin1usSlot, div int) int {
 	s.n -= k
 	s.size.Store(int32(s.n))
 	s.held.Add(int32(k))
+	s.heldHint += k
 	s.mu.Unlock()
 	return k
 }
