@@ -64,9 +64,12 @@ type OrderBatchPool struct {
 	freeSlot  int32
 	freeBatch int32
 	open      map[string]int32 // open batch by key
-	lingerQ   orderBatchList   // open batches, oldest first
-	ready     orderBatchList   // flushed batches waiting for a worker, oldest first
-	queued    int              // accepted tasks not yet handed to the handler
+	last      int32            // the open batch last added to, or -1
+	lastKey   string
+
+	lingerQ   orderBatchList // open batches, oldest first
+	ready     orderBatchList // flushed batches waiting for a worker, oldest first
+	queued    int            // accepted tasks not yet handed to the handler
 	nopen     int
 	nready    int
 	submitted uint64
@@ -128,6 +131,7 @@ func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 		slots:   make([]orderBatchSlot, q),
 		batches: make([]orderBatchHdr, q),
 		open:    make(map[string]int32),
+		last:    -1,
 		lingerQ: orderBatchList{-1, -1},
 		ready:   orderBatchList{-1, -1},
 		workers: make([]orderBatchWorker, set.Workers),
@@ -217,11 +221,17 @@ func (p *OrderBatchPool) add(t Order, key string,
 		p.mu.Unlock()
 		return orderPushFull
 	}
-	bi, ok := p.open[key]
+	// Tasks of one key often come in runs (and a pool without keys has
+	// one): the last batch added to skips the map lookup.
+	bi, ok := p.last, p.last >= 0 && p.lastKey == key
+	if !ok {
+		bi, ok = p.open[key]
+	}
 	opened := !ok
 	if opened {
 		bi = p.openBatch(key)
 	}
+	p.last, p.lastKey = bi, key
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
@@ -273,6 +283,9 @@ func (p *OrderBatchPool) openBatch(key string,
 func (p *OrderBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
 	b := &p.batches[bi]
 	delete(p.open, b.key)
+	if p.last == bi {
+		p.last = -1
+	}
 	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
@@ -552,6 +565,7 @@ func (p *OrderBatchPool) ShutdownNow() []Order {
 		}
 	}
 	clear(p.open)
+	p.last = -1
 	p.nopen, p.nready = 0, 0
 	p.meter.Returned(len(out))
 	return out

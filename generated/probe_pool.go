@@ -89,9 +89,12 @@ type ProbeBatchPool struct {
 	freeSlot  int32
 	freeBatch int32
 	open      map[struct{}]int32 // open batch by key
-	lingerQ   probeBatchList     // open batches, oldest first
-	ready     probeBatchList     // flushed batches waiting for a worker, oldest first
-	queued    int                // accepted tasks not yet handed to the handler
+	last      int32              // the open batch last added to, or -1
+	lastKey   struct{}
+
+	lingerQ   probeBatchList // open batches, oldest first
+	ready     probeBatchList // flushed batches waiting for a worker, oldest first
+	queued    int            // accepted tasks not yet handed to the handler
 	nopen     int
 	nready    int
 	submitted uint64
@@ -153,6 +156,7 @@ func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
 		slots:   make([]probeBatchSlot, q),
 		batches: make([]probeBatchHdr, q),
 		open:    make(map[struct{}]int32),
+		last:    -1,
 		lingerQ: probeBatchList{-1, -1},
 		ready:   probeBatchList{-1, -1},
 		workers: make([]probeBatchWorker, set.Workers),
@@ -242,11 +246,17 @@ func (p *ProbeBatchPool) add(t Probe, key struct{},
 		p.mu.Unlock()
 		return probePushFull
 	}
-	bi, ok := p.open[key]
+	// Tasks of one key often come in runs (and a pool without keys has
+	// one): the last batch added to skips the map lookup.
+	bi, ok := p.last, p.last >= 0 && p.lastKey == key
+	if !ok {
+		bi, ok = p.open[key]
+	}
 	opened := !ok
 	if opened {
 		bi = p.openBatch(key)
 	}
+	p.last, p.lastKey = bi, key
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
@@ -298,6 +308,9 @@ func (p *ProbeBatchPool) openBatch(key struct{},
 func (p *ProbeBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
 	b := &p.batches[bi]
 	delete(p.open, b.key)
+	if p.last == bi {
+		p.last = -1
+	}
 	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
@@ -577,6 +590,7 @@ func (p *ProbeBatchPool) ShutdownNow() []Probe {
 		}
 	}
 	clear(p.open)
+	p.last = -1
 	p.nopen, p.nready = 0, 0
 	p.meter.Returned(len(out))
 	return out
@@ -3304,9 +3318,12 @@ type ProbePtrBatchPool struct {
 	freeSlot  int32
 	freeBatch int32
 	open      map[struct{}]int32 // open batch by key
-	lingerQ   probePtrBatchList  // open batches, oldest first
-	ready     probePtrBatchList  // flushed batches waiting for a worker, oldest first
-	queued    int                // accepted tasks not yet handed to the handler
+	last      int32              // the open batch last added to, or -1
+	lastKey   struct{}
+
+	lingerQ   probePtrBatchList // open batches, oldest first
+	ready     probePtrBatchList // flushed batches waiting for a worker, oldest first
+	queued    int               // accepted tasks not yet handed to the handler
 	nopen     int
 	nready    int
 	submitted uint64
@@ -3368,6 +3385,7 @@ func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
 		slots:   make([]probePtrBatchSlot, q),
 		batches: make([]probePtrBatchHdr, q),
 		open:    make(map[struct{}]int32),
+		last:    -1,
 		lingerQ: probePtrBatchList{-1, -1},
 		ready:   probePtrBatchList{-1, -1},
 		workers: make([]probePtrBatchWorker, set.Workers),
@@ -3457,11 +3475,17 @@ func (p *ProbePtrBatchPool) add(t *ProbePtr, key struct{},
 		p.mu.Unlock()
 		return probePtrPushFull
 	}
-	bi, ok := p.open[key]
+	// Tasks of one key often come in runs (and a pool without keys has
+	// one): the last batch added to skips the map lookup.
+	bi, ok := p.last, p.last >= 0 && p.lastKey == key
+	if !ok {
+		bi, ok = p.open[key]
+	}
 	opened := !ok
 	if opened {
 		bi = p.openBatch(key)
 	}
+	p.last, p.lastKey = bi, key
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
@@ -3513,6 +3537,9 @@ func (p *ProbePtrBatchPool) openBatch(key struct{},
 func (p *ProbePtrBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
 	b := &p.batches[bi]
 	delete(p.open, b.key)
+	if p.last == bi {
+		p.last = -1
+	}
 	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
@@ -3792,6 +3819,7 @@ func (p *ProbePtrBatchPool) ShutdownNow() []*ProbePtr {
 		}
 	}
 	clear(p.open)
+	p.last = -1
 	p.nopen, p.nready = 0, 0
 	p.meter.Returned(len(out))
 	return out

@@ -53,9 +53,11 @@ type BatchPool[T Keyed[K], K comparable] struct {
 	freeSlot  int32
 	freeBatch int32
 	open      map[K]int32 // open batch by key
-	lingerQ   batchList   // open batches, oldest first
-	ready     batchList   // flushed batches waiting for a worker, oldest first
-	queued    int         // accepted tasks not yet handed to the handler
+	last      int32       // the open batch last added to, or -1
+	lastKey   K
+	lingerQ   batchList // open batches, oldest first
+	ready     batchList // flushed batches waiting for a worker, oldest first
+	queued    int       // accepted tasks not yet handed to the handler
 	nopen     int
 	nready    int
 	submitted uint64
@@ -118,6 +120,7 @@ func NewBatchPool[T Keyed[K], K comparable](handle BatchHandler[T], opts ...pool
 		slots:   make([]batchSlot[T], q),
 		batches: make([]batchHdr[K], q),
 		open:    make(map[K]int32),
+		last:    -1,
 		lingerQ: batchList{-1, -1},
 		ready:   batchList{-1, -1},
 		workers: make([]batchWorker[T], set.Workers),
@@ -205,11 +208,17 @@ func (p *BatchPool[T, K]) add(t T, key K) pushResult {
 		p.mu.Unlock()
 		return pushFull
 	}
-	bi, ok := p.open[key]
+	// Tasks of one key often come in runs (and a pool without keys has
+	// one): the last batch added to skips the map lookup.
+	bi, ok := p.last, p.last >= 0 && p.lastKey == key
+	if !ok {
+		bi, ok = p.open[key]
+	}
 	opened := !ok
 	if opened {
 		bi = p.openBatch(key)
 	}
+	p.last, p.lastKey = bi, key
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
@@ -259,6 +268,9 @@ func (p *BatchPool[T, K]) openBatch(key K) int32 {
 func (p *BatchPool[T, K]) flushLocked(bi int32, r poolrt.FlushReason) {
 	b := &p.batches[bi]
 	delete(p.open, b.key)
+	if p.last == bi {
+		p.last = -1
+	}
 	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
@@ -538,6 +550,7 @@ func (p *BatchPool[T, K]) ShutdownNow() []T {
 		}
 	}
 	clear(p.open)
+	p.last = -1
 	p.nopen, p.nready = 0, 0
 	p.meter.Returned(len(out))
 	return out

@@ -5019,9 +5019,12 @@ type ItemBatchPool struct {
 	freeSlot  int32
 	freeBatch int32
 	open      map[struct{}]int32 // open batch by key
-	lingerQ   itemBatchList      // open batches, oldest first
-	ready     itemBatchList      // flushed batches waiting for a worker, oldest first
-	queued    int                // accepted tasks not yet handed to the handler
+	last      int32              // the open batch last added to, or -1
+	lastKey   struct{}
+
+	lingerQ   itemBatchList // open batches, oldest first
+	ready     itemBatchList // flushed batches waiting for a worker, oldest first
+	queued    int           // accepted tasks not yet handed to the handler
 	nopen     int
 	nready    int
 	submitted uint64
@@ -5083,6 +5086,7 @@ func NewItemBatchPool(opts ...poolrt.Option) (*ItemBatchPool, error) {
 		slots:   make([]itemBatchSlot, q),
 		batches: make([]itemBatchHdr, q),
 		open:    make(map[struct{}]int32),
+		last:    -1,
 		lingerQ: itemBatchList{-1, -1},
 		ready:   itemBatchList{-1, -1},
 		workers: make([]itemBatchWorker, set.Workers),
@@ -5172,11 +5176,17 @@ func (p *ItemBatchPool) add(t Item, key struct{},
 		p.mu.Unlock()
 		return itemPushFull
 	}
-	bi, ok := p.open[key]
+	// Tasks of one key often come in runs (and a pool without keys has
+	// one): the last batch added to skips the map lookup.
+	bi, ok := p.last, p.last >= 0 && p.lastKey == key
+	if !ok {
+		bi, ok = p.open[key]
+	}
 	opened := !ok
 	if opened {
 		bi = p.openBatch(key)
 	}
+	p.last, p.lastKey = bi, key
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
@@ -5228,6 +5238,9 @@ func (p *ItemBatchPool) openBatch(key struct{},
 func (p *ItemBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
 	b := &p.batches[bi]
 	delete(p.open, b.key)
+	if p.last == bi {
+		p.last = -1
+	}
 	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
@@ -5507,6 +5520,7 @@ func (p *ItemBatchPool) ShutdownNow() []Item {
 		}
 	}
 	clear(p.open)
+	p.last = -1
 	p.nopen, p.nready = 0, 0
 	p.meter.Returned(len(out))
 	return out
