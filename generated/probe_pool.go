@@ -1417,23 +1417,10 @@ func (e *probeEngine) submitSlow(ctx context.Context, t Probe, r probePushResult
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *probeEngine) runCaller(t Probe) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	probeRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -2286,23 +2273,10 @@ func (e *probeRankEngine) trySubmit(t Probe, r int64) error {
 	return poolrt.ErrQueueFull
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *probeRankEngine) runCaller(t Probe) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	probeRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -2750,7 +2724,7 @@ func (p *ProbeStealingPool) submitSlow(ctx context.Context, t Probe, r probePush
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-		p.runCaller(&t, p.life.Context())
+		probeRunOnCaller(p.life.Context(), &t, &p.set, p.meter)
 		return nil
 	}
 	p.life.BeginWait()
@@ -2844,27 +2818,8 @@ func (p *ProbeStealingPool) fork(w *probeStealWorker, t *Probe) error {
 		}
 	}
 	p.steals.ForkInline()
-	p.runCaller(t, w.ctxi)
+	probeRunOnCaller(w.ctxi, t, &p.set, p.meter)
 	return nil
-}
-
-// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), recovering a panic so that it never reaches
-// the caller.
-func (p *ProbeStealingPool) runCaller(t *Probe, ctx context.Context) {
-	panicking := true
-	defer func() {
-		if panicking {
-			p.meter.CallerDone(nil, true)
-			p.set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	p.meter.CallerDone(err, false)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
 }
 
 // wake wakes a parked worker after work was made visible, unless none is
@@ -3272,6 +3227,25 @@ func (p *ProbeStealingPool) queuedForks() int {
 		n -= int(p.q.shards[i].held.Load())
 	}
 	return max(n, 0)
+}
+
+// probeRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func probeRunOnCaller(ctx context.Context, t *Probe, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
 }
 
 // Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
@@ -4648,23 +4622,10 @@ func (e *probePtrEngine) submitSlow(ctx context.Context, t *ProbePtr, r probePtr
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *probePtrEngine) runCaller(t *ProbePtr) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	probePtrRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -5517,23 +5478,10 @@ func (e *probePtrRankEngine) trySubmit(t *ProbePtr, r int64) error {
 	return poolrt.ErrQueueFull
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *probePtrRankEngine) runCaller(t *ProbePtr) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	probePtrRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -5981,7 +5929,7 @@ func (p *ProbePtrStealingPool) submitSlow(ctx context.Context, t *ProbePtr, r pr
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-		p.runCaller(&t, p.life.Context())
+		probePtrRunOnCaller(p.life.Context(), &t, &p.set, p.meter)
 		return nil
 	}
 	p.life.BeginWait()
@@ -6075,27 +6023,8 @@ func (p *ProbePtrStealingPool) fork(w *probePtrStealWorker, t **ProbePtr) error 
 		}
 	}
 	p.steals.ForkInline()
-	p.runCaller(t, w.ctxi)
+	probePtrRunOnCaller(w.ctxi, t, &p.set, p.meter)
 	return nil
-}
-
-// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), recovering a panic so that it never reaches
-// the caller.
-func (p *ProbePtrStealingPool) runCaller(t **ProbePtr, ctx context.Context) {
-	panicking := true
-	defer func() {
-		if panicking {
-			p.meter.CallerDone(nil, true)
-			p.set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	p.meter.CallerDone(err, false)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
 }
 
 // wake wakes a parked worker after work was made visible, unless none is
@@ -6503,4 +6432,23 @@ func (p *ProbePtrStealingPool) queuedForks() int {
 		n -= int(p.q.shards[i].held.Load())
 	}
 	return max(n, 0)
+}
+
+// probePtrRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func probePtrRunOnCaller(ctx context.Context, t **ProbePtr, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
 }

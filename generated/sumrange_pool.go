@@ -873,7 +873,7 @@ func (p *SumRangeStealingPool) submitSlow(ctx context.Context, t SumRange, r sum
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-		p.runCaller(&t, p.life.Context())
+		sumRangeRunOnCaller(p.life.Context(), &t, &p.set, p.meter)
 		return nil
 	}
 	p.life.BeginWait()
@@ -967,27 +967,8 @@ func (p *SumRangeStealingPool) fork(w *sumRangeStealWorker, t *SumRange) error {
 		}
 	}
 	p.steals.ForkInline()
-	p.runCaller(t, w.ctxi)
+	sumRangeRunOnCaller(w.ctxi, t, &p.set, p.meter)
 	return nil
-}
-
-// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), recovering a panic so that it never reaches
-// the caller.
-func (p *SumRangeStealingPool) runCaller(t *SumRange, ctx context.Context) {
-	panicking := true
-	defer func() {
-		if panicking {
-			p.meter.CallerDone(nil, true)
-			p.set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	p.meter.CallerDone(err, false)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
 }
 
 // wake wakes a parked worker after work was made visible, unless none is
@@ -1395,4 +1376,23 @@ func (p *SumRangeStealingPool) queuedForks() int {
 		n -= int(p.q.shards[i].held.Load())
 	}
 	return max(n, 0)
+}
+
+// sumRangeRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func sumRangeRunOnCaller(ctx context.Context, t *SumRange, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
 }

@@ -401,23 +401,10 @@ func (e *ticketRankEngine) trySubmit(t Ticket, r int64) error {
 	return poolrt.ErrQueueFull
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *ticketRankEngine) runCaller(t Ticket) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	ticketRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -594,4 +581,23 @@ func (e *ticketRankEngine) stats() poolrt.Stats {
 	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
 	st.Priority, st.Wait = e.ranks.Snapshot()
 	return st
+}
+
+// ticketRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func ticketRunOnCaller(ctx context.Context, t *Ticket, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
 }

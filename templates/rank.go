@@ -176,23 +176,10 @@ func (e *rankEngine[T]) trySubmit(t T, r int64) error {
 	return poolrt.ErrQueueFull
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *rankEngine[T]) runCaller(t T) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	runOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.

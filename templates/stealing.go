@@ -279,7 +279,7 @@ func (p *StealingPool[T]) submitSlow(ctx context.Context, t T, r pushResult) err
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-		p.runCaller(&t, p.life.Context())
+		runOnCaller(p.life.Context(), &t, &p.set, p.meter)
 		return nil
 	}
 	p.life.BeginWait()
@@ -373,27 +373,8 @@ func (p *StealingPool[T]) fork(w *stealWorker[T], t *T) error {
 		}
 	}
 	p.steals.ForkInline()
-	p.runCaller(t, w.ctxi)
+	runOnCaller(w.ctxi, t, &p.set, p.meter)
 	return nil
-}
-
-// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), recovering a panic so that it never reaches
-// the caller.
-func (p *StealingPool[T]) runCaller(t *T, ctx context.Context) {
-	panicking := true
-	defer func() {
-		if panicking {
-			p.meter.CallerDone(nil, true)
-			p.set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	p.meter.CallerDone(err, false)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
 }
 
 // wake wakes a parked worker after work was made visible, unless none is

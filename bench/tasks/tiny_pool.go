@@ -184,23 +184,10 @@ func (e *tinyEngine) submitSlow(ctx context.Context, t Tiny, r tinyPushResult) e
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *tinyEngine) runCaller(t Tiny) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	tinyRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -804,6 +791,25 @@ func (q *tinyQueue) drain(out []Tiny) []Tiny {
 	return out
 }
 
+// tinyRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func tinyRunOnCaller(ctx context.Context, t *Tiny, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
+}
+
 // Pools for Spin1us (fixed), specialised from github.com/poolgen/poolgen/templates.
 
 // idleSpins is how many times an idle worker yields and looks for work
@@ -966,23 +972,10 @@ func (e *spin1usEngine) submitSlow(ctx context.Context, t Spin1us, r spin1usPush
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *spin1usEngine) runCaller(t Spin1us) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	spin1usRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -1584,4 +1577,23 @@ func (q *spin1usQueue) drain(out []Spin1us) []Spin1us {
 		out = q.shards[i].drain(out)
 	}
 	return out
+}
+
+// spin1usRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func spin1usRunOnCaller(ctx context.Context, t *Spin1us, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
 }

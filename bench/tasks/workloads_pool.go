@@ -345,23 +345,10 @@ func (e *sleepEngine) submitSlow(ctx context.Context, t Sleep, r sleepPushResult
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *sleepEngine) runCaller(t Sleep) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	sleepRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -965,6 +952,25 @@ func (q *sleepQueue) drain(out []Sleep) []Sleep {
 	return out
 }
 
+// sleepRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func sleepRunOnCaller(ctx context.Context, t *Sleep, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
+}
+
 // Pools for Payload32 (fixed), specialised from github.com/poolgen/poolgen/templates.
 
 // idleSpins is how many times an idle worker yields and looks for work
@@ -1127,23 +1133,10 @@ func (e *payload32Engine) submitSlow(ctx context.Context, t Payload32, r payload
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *payload32Engine) runCaller(t Payload32) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	payload32RunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -1749,6 +1742,25 @@ func (q *payload32Queue) drain(out []Payload32) []Payload32 {
 	return out
 }
 
+// payload32RunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func payload32RunOnCaller(ctx context.Context, t *Payload32, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
+}
+
 // Pools for Node (fixed, stealing), specialised from github.com/poolgen/poolgen/templates.
 
 // A deque is a worker's bounded, lock-free double-ended queue of tasks,
@@ -2195,23 +2207,10 @@ func (e *nodeEngine) submitSlow(ctx context.Context, t Node, r nodePushResult) e
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *nodeEngine) runCaller(t Node) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	nodeRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -3084,7 +3083,7 @@ func (p *NodeStealingPool) submitSlow(ctx context.Context, t Node, r nodePushRes
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-		p.runCaller(&t, p.life.Context())
+		nodeRunOnCaller(p.life.Context(), &t, &p.set, p.meter)
 		return nil
 	}
 	p.life.BeginWait()
@@ -3178,27 +3177,8 @@ func (p *NodeStealingPool) fork(w *nodeStealWorker, t *Node) error {
 		}
 	}
 	p.steals.ForkInline()
-	p.runCaller(t, w.ctxi)
+	nodeRunOnCaller(w.ctxi, t, &p.set, p.meter)
 	return nil
-}
-
-// runCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), recovering a panic so that it never reaches
-// the caller.
-func (p *NodeStealingPool) runCaller(t *Node, ctx context.Context) {
-	panicking := true
-	defer func() {
-		if panicking {
-			p.meter.CallerDone(nil, true)
-			p.set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	p.meter.CallerDone(err, false)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
 }
 
 // wake wakes a parked worker after work was made visible, unless none is
@@ -3608,6 +3588,25 @@ func (p *NodeStealingPool) queuedForks() int {
 	return max(n, 0)
 }
 
+// nodeRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func nodeRunOnCaller(ctx context.Context, t *Node, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
+}
+
 // Pools for Timed (fixed, dynamic, priority), specialised from github.com/poolgen/poolgen/templates.
 
 // TimedDynamicPool runs tasks of type Timed on a number of worker goroutines that
@@ -3911,23 +3910,10 @@ func (e *timedEngine) submitSlow(ctx context.Context, t Timed, r timedPushResult
 	}
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *timedEngine) runCaller(t Timed) {
 	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	timedRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take a batch, run it, repeat.
@@ -4780,23 +4766,10 @@ func (e *timedRankEngine) trySubmit(t Timed, r int64) error {
 	return poolrt.ErrQueueFull
 }
 
-// runCaller runs t on the submitter's goroutine (CallerRuns policy),
-// recovering a panic so that it never reaches the caller.
+// runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *timedRankEngine) runCaller(t Timed) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	panicking := true
-	defer func() {
-		if panicking {
-			e.meter.CallerDone(nil, true)
-			e.set.TaskPanicked(t, recover())
-		}
-	}()
-	err := t.Run(e.life.Context())
-	panicking = false
-	e.meter.CallerDone(err, false)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
+	timedRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -4973,6 +4946,25 @@ func (e *timedRankEngine) stats() poolrt.Stats {
 	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
 	st.Priority, st.Wait = e.ranks.Snapshot()
 	return st
+}
+
+// timedRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
+// fork with nowhere to go), counting its outcome in m and reporting a
+// failure or a panic through set: the panic never reaches the caller.
+func timedRunOnCaller(ctx context.Context, t *Timed, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(*t, recover())
+		}
+	}()
+	err := (*t).Run(ctx)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
 }
 
 // Pools for Item (batch), specialised from github.com/poolgen/poolgen/templates.
