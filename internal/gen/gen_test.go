@@ -172,6 +172,8 @@ func TestBadInput(t *testing.T) {
 		{"nofunc", nil, []string{`task\.go:6:17: no function Save in package nofunc for //poolgen:batch`}},
 		{"handlerunused", nil, []string{`task\.go:6:1: //poolgen:batch names a batch handler, but Job's patterns \(fixed\) do not include batch`}},
 		{"tagandmethod", nil, []string{`task\.go:8:2: field K is tagged poolgen:"batchkey", but Job also has a BatchKey method; keep one`}},
+		{"tagtype", nil, []string{`task\.go:7:2: field Level is tagged poolgen:"priority" but has type string; a priority must be an integer`}},
+		{"noprio", nil, []string{`task\.go:6:6: pattern priority needs at least one of: a Priority\(\) int64 method or an integer field tagged .poolgen:"priority".; or a Deadline\(\) time\.Time method`}},
 		{"several", nil, []string{`task\.go:5:17: unknown pool pattern "fixd"`, `task\.go:13:10: B\.Run has signature func\(\)`}},
 	}
 	for _, c := range cases {

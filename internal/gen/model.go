@@ -257,7 +257,7 @@ func bindMethod(spec *TaskSpec, want *types.Func, own *types.MethodSet, fields m
 		if role == "batchkey" {
 			return &Binding{Method: name, None: true}, "" // optional: one group
 		}
-		return nil, "a " + sigString(name, wsig) + " method or a " + describeType(result) + " field tagged `poolgen:\"" + role + "\"`"
+		return nil, "a " + sigString(name, wsig) + " method or " + withArticle(describeType(result)) + " field tagged `poolgen:\"" + role + "\"`"
 	}
 	ft := field.Type()
 	switch result.(type) {
@@ -270,7 +270,7 @@ func bindMethod(spec *TaskSpec, want *types.Func, own *types.MethodSet, fields m
 	default:
 		if !fieldFits(ft, result) {
 			errs.add(fset.Position(field.Pos()), "field %s is tagged poolgen:%q but has type %s; a %s must be %s",
-				field.Name(), role, types.TypeString(ft, types.RelativeTo(pkg)), role, describeType(result))
+				field.Name(), role, types.TypeString(ft, types.RelativeTo(pkg)), role, withArticle(describeType(result)))
 		}
 	}
 	return &Binding{Method: name, Field: field, Result: result}, ""
@@ -327,6 +327,14 @@ func describeType(t types.Type) string {
 		return "comparable"
 	}
 	return types.TypeString(t, func(p *types.Package) string { return p.Name() })
+}
+
+// withArticle puts "a" or "an" before a type's description.
+func withArticle(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 func isTimeTime(t types.Type) bool {
