@@ -3,10 +3,13 @@
 // poolgen command generates from them.
 //
 // It holds what does not depend on the task type: the errors pools return
-// ([ErrClosed], [ErrQueueFull]), configuration ([Option] and its resolution
-// into [Settings], where bad values become constructor errors), metrics
-// (single-writer counters and a lock-free latency [Histogram], merged on
-// read into a [Stats] snapshot), worker parking ([Sleepers]) and cheap
+// ([ErrClosed], [ErrQueueFull], [PanicError], [BatchError],
+// [DeadlineError]), configuration ([Option] and its resolution into
+// [Settings], where bad values become constructor errors), the pool
+// [Lifecycle], metrics (single-writer counters and a lock-free latency
+// [Histogram], merged on read into a [Stats] snapshot with a section per
+// pattern), worker parking ([Sleepers]), the dynamic pool's controller and
+// scaling policies ([ScalePolicy]), the priority pools' heap, and cheap
 // per-processor randomness for spreading submissions over queue shards.
 //
 // The package lives in the directory runtime/ of the module but is named
