@@ -30,8 +30,11 @@ var _ interface {
 // when both are low, with hysteresis and a cooldown); poolrt.Predictive
 // sizes the pool by Little's law from a forecast of the arrival rate;
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
-// idle workers. Every change is recorded, with the measurements it was
-// based on, in Stats().Scaling.
+// idle workers. Under the threshold policy, when more tasks wait than the
+// pool has workers and none of them is idle, it also evaluates early, at
+// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// doubles a default pool every few milliseconds. Every change is recorded, with the
+// measurements it was based on, in Stats().Scaling.
 //
 // New workers start at once; workers above a smaller size retire as soon
 // as they run out of work, so a shrinking pool finishes what its workers
@@ -99,11 +102,21 @@ func (p *ResizeDynamicPool) TrySubmit(t Resize) error {
 // arrived starts a worker if an accepted task found the pool without any.
 // It reads the size after the task is queued: a controller scaling to zero
 // stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). One atomic load while the pool has
-// workers.
+// other (see engine.mayRetire). If more tasks wait than the pool has
+// workers and none of them is idle, it asks the controller to evaluate
+// early (Scaler.Surge). While some worker is parked, that costs two atomic
+// loads.
 func (p *ResizeDynamicPool) arrived(err error) {
-	if err == nil && p.e.target.Load() == 0 {
+	if err != nil {
+		return
+	}
+	n := int(p.e.target.Load())
+	if n == 0 {
 		p.sc.Arrived()
+		return
+	}
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+		p.sc.Surge()
 	}
 }
 
@@ -643,28 +656,47 @@ type resizeSlot struct {
 // resizeShard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type resizeShard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []resizeSlot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []resizeSlot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []resizeSlot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type resizePushResult uint8
@@ -678,15 +710,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *resizeShard) push(t Resize, clk *poolrt.Clock, every int) resizePushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *resizeShard) tryPush(t Resize, clk *poolrt.Clock, every int) resizePushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return resizePushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -694,87 +726,111 @@ func (s *resizeShard) tryPush(t Resize, clk *poolrt.Clock, every int) resizePush
 
 func (s *resizeShard) pushLocked(t Resize, clk *poolrt.Clock, every int) resizePushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return resizePushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return resizePushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return resizePushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *resizeShard) pop(dst []resizeSlot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *resizeShard) pop(dst []resizeSlot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *resizeShard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *resizeShard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *resizeShard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *resizeShard) drain(out []Resize) []Resize {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = resizeSlot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = resizeSlot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -807,9 +863,11 @@ func (q *resizeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]resizeSlot, n)
+		buf := make([]resizeSlot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -863,7 +921,7 @@ func (q *resizeQueue) push(t Resize) resizePushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *resizeQueue) take(home int, dst []resizeSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -879,7 +937,9 @@ func (q *resizeQueue) take(home int, dst []resizeSlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -889,7 +949,7 @@ func (q *resizeQueue) take(home int, dst []resizeSlot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *resizeQueue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -897,15 +957,26 @@ func (q *resizeQueue) release(from, k int) {
 func (q *resizeQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *resizeQueue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *resizeQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}

@@ -304,7 +304,10 @@ type ScalingStats struct {
 	Peak     int // the largest size so far
 
 	Ups, Downs  uint64 // changes of size, by direction
-	Evaluations uint64 // controller evaluations (one per ScaleInterval)
+	Evaluations uint64 // controller evaluations: one per ScaleInterval, plus Surges
+	// Surges counts early evaluations, asked for by tasks backing up while
+	// every worker was busy (they may only grow the pool).
+	Surges uint64
 	// Capped counts evaluations whose policy wanted more than Max: the
 	// pool is too small for its load at its limit.
 	Capped uint64

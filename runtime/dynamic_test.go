@@ -1,11 +1,15 @@
 package poolrt
 
 import (
+	"context"
 	"errors"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -316,11 +320,98 @@ func TestScalerNoAllocs(t *testing.T) {
 	}
 	s := NewScaler(&set, m, acts, 64, func() int { return 0 }, func(int) bool { return true })
 	s.Stats()
-	allocs := testing.AllocsPerRun(100, s.evaluate)
+	allocs := testing.AllocsPerRun(100, func() { s.evaluate(false) })
 	if allocs != 0 {
 		t.Errorf("%v allocations per evaluation", allocs)
 	}
 	if st := s.Stats(); st.Evaluations != 101 || st.Size != 2 {
 		t.Errorf("after 101 evaluations: %+v", st)
 	}
+}
+
+// TestScalerSurge: a Surge makes the controller evaluate early, no sooner
+// than SurgeGap after its last evaluation, and such an evaluation only
+// grows the pool. Under a policy other than the threshold policy, Surge
+// does nothing.
+func TestScalerSurge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 100 * time.Millisecond
+		gap := SurgeGap(interval)
+		if gap != interval/16 || SurgeGap(time.Millisecond) != MinScaleInterval {
+			t.Fatalf("SurgeGap(%v) = %v, SurgeGap(1ms) = %v", interval, gap, SurgeGap(time.Millisecond))
+		}
+		set, err := Resolve(Dynamic, []Option{WorkerLimits(1, 8), ScaleInterval(interval)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewMeter(&set, set.Workers, set.Shards)
+		acts := NewActivities(set.Workers)
+		m.Worker(0)
+		act := acts.Slot(0)
+		act.Start(m.Now())
+		act.Busy(m.Now())
+		var mu sync.Mutex // the controller's goroutine reads depth and writes sizes
+		var sizes []int
+		depth := 4
+		resized := func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(sizes) }
+		s := NewScaler(&set, m, acts, 64, func() int { mu.Lock(); defer mu.Unlock(); return depth }, func(n int) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			sizes = append(sizes, n)
+			return true
+		})
+		s.Start()
+		defer s.Close()
+		if !s.Growing() {
+			t.Fatal("Growing() = false for a pool of 1 of 8 under the threshold policy")
+		}
+
+		time.Sleep(time.Millisecond)
+		s.Surge()
+		s.Surge() // one pending is enough
+		synctest.Wait()
+		if sizes := resized(); len(sizes) != 0 {
+			t.Fatalf("resized to %v within the surge gap", sizes)
+		}
+		time.Sleep(gap)
+		synctest.Wait()
+		st := s.Stats()
+		if sizes := resized(); len(sizes) != 1 || sizes[0] != 2 || st.Surges != 1 || st.Evaluations != 1 {
+			t.Fatalf("after a surge: resized to %v; Surges %d, Evaluations %d; want [2], 1, 1", sizes, st.Surges, st.Evaluations)
+		}
+		if at := st.Events[0].At.Sub(m.epoch); at != gap {
+			t.Fatalf("surge evaluated at %v, want %v (the gap after the controller started)", at, gap)
+		}
+
+		// Idle workers, empty queue: the policy wants fewer, but a surge
+		// never shrinks.
+		act.Idle(m.Now())
+		mu.Lock()
+		depth = 0
+		mu.Unlock()
+		time.Sleep(gap)
+		s.Surge()
+		time.Sleep(gap)
+		synctest.Wait()
+		if st, sizes := s.Stats(), resized(); len(sizes) != 1 || st.Surges != 2 || st.Size != 2 {
+			t.Fatalf("a surge with idle workers resized to %v (Surges %d, Size %d)", sizes, st.Surges, st.Size)
+		}
+		s.Close()
+		if err := s.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if s.Growing() {
+			t.Fatal("Growing() = true after Close")
+		}
+
+		set, err = Resolve(Dynamic, []Option{WorkerLimits(1, 8), Predictive(PredictivePolicy{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := NewScaler(&set, NewMeter(&set, set.Workers, set.Shards), NewActivities(set.Workers), 64,
+			func() int { return 4 }, func(int) bool { return true })
+		if p.Growing() {
+			t.Fatal("Growing() = true under the predictive policy")
+		}
+	})
 }

@@ -79,7 +79,8 @@ func (w *WorkerMeter) Done(err error) {
 type ShardMeter struct {
 	_ [CacheLinePad]byte
 	// Submitted counts tasks accepted into the shard; written under the
-	// shard's lock, so it is single-writer.
+	// shard's submit lock, so it is single-writer. The fixed and dynamic
+	// pools' queue also reads it as its ring's tail.
 	Submitted Counter
 	// Written by submitters without the lock.
 	Rejected   atomic.Uint64

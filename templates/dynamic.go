@@ -17,8 +17,11 @@ import (
 // when both are low, with hysteresis and a cooldown); poolrt.Predictive
 // sizes the pool by Little's law from a forecast of the arrival rate;
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
-// idle workers. Every change is recorded, with the measurements it was
-// based on, in Stats().Scaling.
+// idle workers. Under the threshold policy, when more tasks wait than the
+// pool has workers and none of them is idle, it also evaluates early, at
+// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// doubles a default pool every few milliseconds. Every change is recorded, with the
+// measurements it was based on, in Stats().Scaling.
 //
 // New workers start at once; workers above a smaller size retire as soon
 // as they run out of work, so a shrinking pool finishes what its workers
@@ -86,11 +89,21 @@ func (p *DynamicPool[T]) TrySubmit(t T) error {
 // arrived starts a worker if an accepted task found the pool without any.
 // It reads the size after the task is queued: a controller scaling to zero
 // stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). One atomic load while the pool has
-// workers.
+// other (see engine.mayRetire). If more tasks wait than the pool has
+// workers and none of them is idle, it asks the controller to evaluate
+// early (Scaler.Surge). While some worker is parked, that costs two atomic
+// loads.
 func (p *DynamicPool[T]) arrived(err error) {
-	if err == nil && p.e.target.Load() == 0 {
+	if err != nil {
+		return
+	}
+	n := int(p.e.target.Load())
+	if n == 0 {
 		p.sc.Arrived()
+		return
+	}
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+		p.sc.Surge()
 	}
 }
 

@@ -52,7 +52,7 @@ func (md *queueModel) occupied() int {
 func (md *queueModel) sizes() []int {
 	out := make([]int, len(md.q.shards))
 	for i := range md.q.shards {
-		out[i] = int(md.q.shards[i].size.Load())
+		out[i] = md.q.shards[i].queued()
 	}
 	return out
 }
@@ -67,19 +67,22 @@ func (md *queueModel) check(op string) {
 	for j := range q.shards {
 		s := &q.shards[j]
 		want := md.shards[j]
-		if s.n != len(want) || int(s.size.Load()) != len(want) {
-			t.Fatalf("after %s: shard %d holds n=%d size=%d, model %d", op, j, s.n, s.size.Load(), len(want))
+		if s.queued() != len(want) {
+			t.Fatalf("after %s: shard %d holds %d, model %d", op, j, s.queued(), len(want))
 		}
-		if len(s.buf) > 0 && (s.head < 0 || s.head >= len(s.buf)) {
-			t.Fatalf("after %s: shard %d head %d outside [0, %d)", op, j, s.head, len(s.buf))
+		if s.tail != (s.head+len(want))%max(1, len(s.inBuf)) {
+			t.Fatalf("after %s: shard %d ring from %d to %d holds %d", op, j, s.head, s.tail, len(want))
 		}
-		for i := range s.buf {
+		if len(s.outBuf) > 0 && (s.head < 0 || s.head >= len(s.outBuf)) {
+			t.Fatalf("after %s: shard %d head %d outside [0, %d)", op, j, s.head, len(s.outBuf))
+		}
+		for i := range s.outBuf {
 			off := i - s.head
 			if off < 0 {
-				off += len(s.buf)
+				off += len(s.outBuf)
 			}
-			sl := s.buf[i]
-			if off < s.n {
+			sl := s.outBuf[i]
+			if off < len(want) {
 				if sl.task != want[off] {
 					t.Fatalf("after %s: shard %d position %d holds %d, model %d (FIFO order broken)", op, j, off, sl.task, want[off])
 				}
@@ -90,11 +93,11 @@ func (md *queueModel) check(op string) {
 				t.Fatalf("after %s: shard %d free slot %d not cleared: %+v", op, j, i, sl)
 			}
 		}
-		if got := s.held.Load(); int(got) != md.held[j] {
+		if got := s.held(); got != md.held[j] {
 			t.Fatalf("after %s: shard %d held = %d, model %d", op, j, got, md.held[j])
 		}
-		if s.n+int(s.held.Load()) > len(s.buf) {
-			t.Fatalf("after %s: shard %d holds %d queued + %d taken > its %d slots", op, j, s.n, s.held.Load(), len(s.buf))
+		if s.queued()+s.held() > len(s.outBuf) {
+			t.Fatalf("after %s: shard %d holds %d queued + %d taken > its %d slots", op, j, s.queued(), s.held(), len(s.outBuf))
 		}
 		if got := md.m.Shards[j].Submitted.Load(); got != md.pushes[j] {
 			t.Fatalf("after %s: shard %d Submitted = %d, want %d", op, j, got, md.pushes[j])
@@ -279,7 +282,7 @@ func FuzzQueue(f *testing.F) {
 		// Capacity exactly as configured, split as evenly as possible.
 		sum, lo, hi := 0, capacity, 0
 		for i := range q.shards {
-			n := len(q.shards[i].buf)
+			n := len(q.shards[i].outBuf)
 			sum += n
 			lo, hi = min(lo, n), max(hi, n)
 		}

@@ -779,7 +779,7 @@ func (p *StealingPool[T]) queuedForks() int {
 		n += w.dq.size()
 	}
 	for i := range p.q.shards {
-		n -= int(p.q.shards[i].held.Load())
+		n -= p.q.shards[i].held()
 	}
 	return max(n, 0)
 }

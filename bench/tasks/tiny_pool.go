@@ -507,28 +507,47 @@ type tinySlot struct {
 // tinyShard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type tinyShard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []tinySlot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []tinySlot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []tinySlot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type tinyPushResult uint8
@@ -542,15 +561,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *tinyShard) push(t Tiny, clk *poolrt.Clock, every int) tinyPushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *tinyShard) tryPush(t Tiny, clk *poolrt.Clock, every int) tinyPushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return tinyPushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -558,87 +577,111 @@ func (s *tinyShard) tryPush(t Tiny, clk *poolrt.Clock, every int) tinyPushResult
 
 func (s *tinyShard) pushLocked(t Tiny, clk *poolrt.Clock, every int) tinyPushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return tinyPushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return tinyPushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return tinyPushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *tinyShard) pop(dst []tinySlot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *tinyShard) pop(dst []tinySlot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *tinyShard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *tinyShard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *tinyShard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *tinyShard) drain(out []Tiny) []Tiny {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = tinySlot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = tinySlot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -671,9 +714,11 @@ func (q *tinyQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]tinySlot, n)
+		buf := make([]tinySlot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -727,7 +772,7 @@ func (q *tinyQueue) push(t Tiny) tinyPushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *tinyQueue) take(home int, dst []tinySlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -743,7 +788,9 @@ func (q *tinyQueue) take(home int, dst []tinySlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -753,7 +800,7 @@ func (q *tinyQueue) take(home int, dst []tinySlot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *tinyQueue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -761,15 +808,26 @@ func (q *tinyQueue) release(from, k int) {
 func (q *tinyQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *tinyQueue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *tinyQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}
@@ -1295,28 +1353,47 @@ type spin1usSlot struct {
 // spin1usShard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type spin1usShard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []spin1usSlot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []spin1usSlot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []spin1usSlot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type spin1usPushResult uint8
@@ -1330,15 +1407,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *spin1usShard) push(t Spin1us, clk *poolrt.Clock, every int) spin1usPushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *spin1usShard) tryPush(t Spin1us, clk *poolrt.Clock, every int) spin1usPushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return spin1usPushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -1346,87 +1423,111 @@ func (s *spin1usShard) tryPush(t Spin1us, clk *poolrt.Clock, every int) spin1usP
 
 func (s *spin1usShard) pushLocked(t Spin1us, clk *poolrt.Clock, every int) spin1usPushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return spin1usPushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return spin1usPushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return spin1usPushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *spin1usShard) pop(dst []spin1usSlot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *spin1usShard) pop(dst []spin1usSlot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *spin1usShard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *spin1usShard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *spin1usShard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *spin1usShard) drain(out []Spin1us) []Spin1us {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = spin1usSlot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = spin1usSlot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -1459,9 +1560,11 @@ func (q *spin1usQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]spin1usSlot, n)
+		buf := make([]spin1usSlot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -1515,7 +1618,7 @@ func (q *spin1usQueue) push(t Spin1us) spin1usPushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *spin1usQueue) take(home int, dst []spin1usSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -1531,7 +1634,9 @@ func (q *spin1usQueue) take(home int, dst []spin1usSlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -1541,7 +1646,7 @@ func (q *spin1usQueue) take(home int, dst []spin1usSlot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *spin1usQueue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -1549,15 +1654,26 @@ func (q *spin1usQueue) release(from, k int) {
 func (q *spin1usQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *spin1usQueue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *spin1usQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}

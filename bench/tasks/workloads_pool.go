@@ -55,8 +55,11 @@ var _ func(context.Context, []Item) error = HandleItems
 // when both are low, with hysteresis and a cooldown); poolrt.Predictive
 // sizes the pool by Little's law from a forecast of the arrival rate;
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
-// idle workers. Every change is recorded, with the measurements it was
-// based on, in Stats().Scaling.
+// idle workers. Under the threshold policy, when more tasks wait than the
+// pool has workers and none of them is idle, it also evaluates early, at
+// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// doubles a default pool every few milliseconds. Every change is recorded, with the
+// measurements it was based on, in Stats().Scaling.
 //
 // New workers start at once; workers above a smaller size retire as soon
 // as they run out of work, so a shrinking pool finishes what its workers
@@ -124,11 +127,21 @@ func (p *SleepDynamicPool) TrySubmit(t Sleep) error {
 // arrived starts a worker if an accepted task found the pool without any.
 // It reads the size after the task is queued: a controller scaling to zero
 // stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). One atomic load while the pool has
-// workers.
+// other (see engine.mayRetire). If more tasks wait than the pool has
+// workers and none of them is idle, it asks the controller to evaluate
+// early (Scaler.Surge). While some worker is parked, that costs two atomic
+// loads.
 func (p *SleepDynamicPool) arrived(err error) {
-	if err == nil && p.e.target.Load() == 0 {
+	if err != nil {
+		return
+	}
+	n := int(p.e.target.Load())
+	if n == 0 {
 		p.sc.Arrived()
+		return
+	}
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+		p.sc.Surge()
 	}
 }
 
@@ -668,28 +681,47 @@ type sleepSlot struct {
 // sleepShard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type sleepShard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []sleepSlot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []sleepSlot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []sleepSlot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type sleepPushResult uint8
@@ -703,15 +735,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *sleepShard) push(t Sleep, clk *poolrt.Clock, every int) sleepPushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *sleepShard) tryPush(t Sleep, clk *poolrt.Clock, every int) sleepPushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return sleepPushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -719,87 +751,111 @@ func (s *sleepShard) tryPush(t Sleep, clk *poolrt.Clock, every int) sleepPushRes
 
 func (s *sleepShard) pushLocked(t Sleep, clk *poolrt.Clock, every int) sleepPushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return sleepPushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return sleepPushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return sleepPushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *sleepShard) pop(dst []sleepSlot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *sleepShard) pop(dst []sleepSlot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *sleepShard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *sleepShard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *sleepShard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *sleepShard) drain(out []Sleep) []Sleep {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = sleepSlot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = sleepSlot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -832,9 +888,11 @@ func (q *sleepQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]sleepSlot, n)
+		buf := make([]sleepSlot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -888,7 +946,7 @@ func (q *sleepQueue) push(t Sleep) sleepPushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *sleepQueue) take(home int, dst []sleepSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -904,7 +962,9 @@ func (q *sleepQueue) take(home int, dst []sleepSlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -914,7 +974,7 @@ func (q *sleepQueue) take(home int, dst []sleepSlot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *sleepQueue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -922,15 +982,26 @@ func (q *sleepQueue) release(from, k int) {
 func (q *sleepQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *sleepQueue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *sleepQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}
@@ -1458,28 +1529,47 @@ type payload32Slot struct {
 // payload32Shard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type payload32Shard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []payload32Slot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []payload32Slot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []payload32Slot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type payload32PushResult uint8
@@ -1493,15 +1583,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *payload32Shard) push(t Payload32, clk *poolrt.Clock, every int) payload32PushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *payload32Shard) tryPush(t Payload32, clk *poolrt.Clock, every int) payload32PushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return payload32PushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -1509,87 +1599,111 @@ func (s *payload32Shard) tryPush(t Payload32, clk *poolrt.Clock, every int) payl
 
 func (s *payload32Shard) pushLocked(t Payload32, clk *poolrt.Clock, every int) payload32PushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return payload32PushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return payload32PushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return payload32Pushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *payload32Shard) pop(dst []payload32Slot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *payload32Shard) pop(dst []payload32Slot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *payload32Shard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *payload32Shard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *payload32Shard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *payload32Shard) drain(out []Payload32) []Payload32 {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = payload32Slot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = payload32Slot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -1622,9 +1736,11 @@ func (q *payload32Queue) init(capacity, nshards, nworkers int, m *poolrt.Meter) 
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]payload32Slot, n)
+		buf := make([]payload32Slot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -1678,7 +1794,7 @@ func (q *payload32Queue) push(t Payload32) payload32PushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *payload32Queue) take(home int, dst []payload32Slot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -1694,7 +1810,9 @@ func (q *payload32Queue) take(home int, dst []payload32Slot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -1704,7 +1822,7 @@ func (q *payload32Queue) take(home int, dst []payload32Slot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *payload32Queue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -1712,15 +1830,26 @@ func (q *payload32Queue) release(from, k int) {
 func (q *payload32Queue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *payload32Queue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *payload32Queue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}
@@ -2530,28 +2659,47 @@ type nodeSlot struct {
 // nodeShard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type nodeShard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []nodeSlot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []nodeSlot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []nodeSlot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type nodePushResult uint8
@@ -2565,15 +2713,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *nodeShard) push(t Node, clk *poolrt.Clock, every int) nodePushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *nodeShard) tryPush(t Node, clk *poolrt.Clock, every int) nodePushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return nodePushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -2581,87 +2729,111 @@ func (s *nodeShard) tryPush(t Node, clk *poolrt.Clock, every int) nodePushResult
 
 func (s *nodeShard) pushLocked(t Node, clk *poolrt.Clock, every int) nodePushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return nodePushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return nodePushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return nodePushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *nodeShard) pop(dst []nodeSlot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *nodeShard) pop(dst []nodeSlot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *nodeShard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *nodeShard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *nodeShard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *nodeShard) drain(out []Node) []Node {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = nodeSlot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = nodeSlot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -2694,9 +2866,11 @@ func (q *nodeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]nodeSlot, n)
+		buf := make([]nodeSlot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -2750,7 +2924,7 @@ func (q *nodeQueue) push(t Node) nodePushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *nodeQueue) take(home int, dst []nodeSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -2766,7 +2940,9 @@ func (q *nodeQueue) take(home int, dst []nodeSlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -2776,7 +2952,7 @@ func (q *nodeQueue) take(home int, dst []nodeSlot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *nodeQueue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -2784,15 +2960,26 @@ func (q *nodeQueue) release(from, k int) {
 func (q *nodeQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *nodeQueue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *nodeQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}
@@ -3583,7 +3770,7 @@ func (p *NodeStealingPool) queuedForks() int {
 		n += w.dq.size()
 	}
 	for i := range p.q.shards {
-		n -= int(p.q.shards[i].held.Load())
+		n -= p.q.shards[i].held()
 	}
 	return max(n, 0)
 }
@@ -3620,8 +3807,11 @@ func nodeRunOnCaller(ctx context.Context, t *Node, set *poolrt.Settings, m *pool
 // when both are low, with hysteresis and a cooldown); poolrt.Predictive
 // sizes the pool by Little's law from a forecast of the arrival rate;
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
-// idle workers. Every change is recorded, with the measurements it was
-// based on, in Stats().Scaling.
+// idle workers. Under the threshold policy, when more tasks wait than the
+// pool has workers and none of them is idle, it also evaluates early, at
+// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// doubles a default pool every few milliseconds. Every change is recorded, with the
+// measurements it was based on, in Stats().Scaling.
 //
 // New workers start at once; workers above a smaller size retire as soon
 // as they run out of work, so a shrinking pool finishes what its workers
@@ -3689,11 +3879,21 @@ func (p *TimedDynamicPool) TrySubmit(t Timed) error {
 // arrived starts a worker if an accepted task found the pool without any.
 // It reads the size after the task is queued: a controller scaling to zero
 // stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). One atomic load while the pool has
-// workers.
+// other (see engine.mayRetire). If more tasks wait than the pool has
+// workers and none of them is idle, it asks the controller to evaluate
+// early (Scaler.Surge). While some worker is parked, that costs two atomic
+// loads.
 func (p *TimedDynamicPool) arrived(err error) {
-	if err == nil && p.e.target.Load() == 0 {
+	if err != nil {
+		return
+	}
+	n := int(p.e.target.Load())
+	if n == 0 {
 		p.sc.Arrived()
+		return
+	}
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+		p.sc.Surge()
 	}
 }
 
@@ -4316,28 +4516,47 @@ type timedSlot struct {
 // timedShard is one bounded FIFO ring of a sharded queue. Submitters spread over
 // the shards at random and each worker has a home shard, so no single lock
 // or cache line carries all submissions.
+//
+// The ring has two ends, each with its own lock and cache lines: submitters
+// append under in, workers take batches under out. A worker never waits for
+// a submitter's lock nor a submitter for a worker's (with one lock, workers
+// spent a fifth of their time spinning on a submitter's); the ends share
+// only the counters that say how far each has come.
 type timedShard struct {
-	_      [poolrt.CacheLinePad]byte
-	mu     sync.Mutex
+	_ [poolrt.CacheLinePad]byte
+	// The submitters' end.
+	in     sync.Mutex
 	closed bool
-	head   int // index of the oldest task in buf
-	n      int // number of queued tasks
+	tail   int // index in inBuf of the next push
 	tick   int // countdown to the next timed task
-	buf    []timedSlot
-	size   atomic.Int32 // n, for lock-free emptiness checks
-	// heldHint is held as of the last look under mu, plus what was taken
-	// since: never below held (workers only lower it), so a push that
-	// fits by the hint fits for real, and the submitter reads held's
-	// cache line only when the shard looks full.
-	heldHint int
-	meter    *poolrt.ShardMeter
-	_        [poolrt.CacheLinePad]byte
-	// held counts tasks workers took from this shard and have not started
-	// yet. They still count against the capacity, so that QueueSize bounds
-	// every accepted task not yet started, not just those in the ring.
-	// Workers release each task as it starts; held has a cache line of its
-	// own so that those releases do not contend with the lock.
-	held atomic.Int32
+	// startedHint is started as of the last look under in: never above
+	// it (started only grows), so a push that fits by the hint fits for
+	// real, and submitters read started's cache line only when the shard
+	// looks full.
+	startedHint uint64
+	inBuf       []timedSlot
+	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
+	// It is the shard meter's Submitted counter (one count, not two),
+	// written under in only.
+	pushed *poolrt.Counter
+	_      [poolrt.CacheLinePad]byte
+	// The workers' end.
+	out    sync.Mutex
+	head   int // index in outBuf of the oldest queued task
+	outBuf []timedSlot
+	// taken counts the tasks ever taken, the ring's head as a ticket;
+	// written under out, read by anyone: pushed-taken tasks are queued.
+	taken atomic.Uint64
+	meter *poolrt.ShardMeter // &meter.Submitted is pushed
+	_     [poolrt.CacheLinePad]byte
+	// started counts taken tasks that started, or that ShutdownNow handed
+	// back. A task taken but not started still holds its slot: pushed-
+	// started bounds every accepted task not yet started, so QueueSize is
+	// exact; and since started ≤ taken, a push never reuses a slot whose
+	// task a worker has not copied out. Workers add to it as each task
+	// starts, on a line of its own so that the adds contend with neither
+	// end.
+	started atomic.Uint64
 }
 
 type timedPushResult uint8
@@ -4351,15 +4570,15 @@ const (
 
 // push appends t unless the shard is full or closed.
 func (s *timedShard) push(t Timed, clk *poolrt.Clock, every int) timedPushResult {
-	s.mu.Lock()
+	s.in.Lock()
 	return s.pushLocked(t, clk, every)
 }
 
-// tryPush is push, unless the shard's lock is held: then it reports
-// pushBusy at once, and the submitter tries another shard rather than queue
-// up behind a worker taking a batch.
+// tryPush is push, unless another submitter holds the shard: then it
+// reports pushBusy at once, and the submitter tries another shard rather
+// than queue up behind it.
 func (s *timedShard) tryPush(t Timed, clk *poolrt.Clock, every int) timedPushResult {
-	if !s.mu.TryLock() {
+	if !s.in.TryLock() {
 		return timedPushBusy
 	}
 	return s.pushLocked(t, clk, every)
@@ -4367,87 +4586,111 @@ func (s *timedShard) tryPush(t Timed, clk *poolrt.Clock, every int) timedPushRes
 
 func (s *timedShard) pushLocked(t Timed, clk *poolrt.Clock, every int) timedPushResult {
 	if s.closed {
-		s.mu.Unlock()
+		s.in.Unlock()
 		return timedPushClosed
 	}
-	if s.n+s.heldHint >= len(s.buf) {
-		// Maybe full: look at what workers have released since.
-		s.heldHint = int(s.held.Load())
-		if s.n+s.heldHint >= len(s.buf) {
-			s.mu.Unlock()
+	n := s.pushed.Load()
+	if n-s.startedHint >= uint64(len(s.inBuf)) {
+		// Maybe full: look at what workers have started since.
+		s.startedHint = s.started.Load()
+		if n-s.startedHint >= uint64(len(s.inBuf)) {
+			s.in.Unlock()
 			return timedPushFull
 		}
 	}
-	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
-	}
-	s.buf[i].task = t
+	i := s.tail
+	s.inBuf[i].task = t
 	if every > 0 {
 		if s.tick--; s.tick <= 0 {
 			s.tick = every
-			s.buf[i].enq = clk.Now()
+			s.inBuf[i].enq = clk.Now()
 		}
 	}
-	s.n++
-	s.size.Store(int32(s.n))
-	s.meter.Submitted.Add(1) // under s.mu: single writer
-	s.mu.Unlock()
+	if s.tail++; s.tail == len(s.inBuf) {
+		s.tail = 0
+	}
+	// Publishes the slot: workers read pushed before they read slots.
+	s.pushed.Add(1)
+	s.in.Unlock()
 	return timedPushed
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
 // 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it.
-func (s *timedShard) pop(dst []timedSlot, div int) int {
-	if s.size.Load() == 0 {
+// caller must release each (queue.release) as it starts it. With try set,
+// it gives up at once if another worker is taking from the shard.
+func (s *timedShard) pop(dst []timedSlot, div int, try bool) int {
+	pushed := &s.meter.Submitted
+	if s.taken.Load() == pushed.Load() {
 		return 0
 	}
-	s.mu.Lock()
-	k := min(len(dst), (s.n+div-1)/div)
+	if try {
+		if !s.out.TryLock() {
+			return 0
+		}
+	} else {
+		s.out.Lock()
+	}
+	h := s.taken.Load()
+	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
 	if k == 0 {
-		s.mu.Unlock()
+		s.out.Unlock()
 		return 0
 	}
-	first := min(k, len(s.buf)-s.head)
-	copy(dst, s.buf[s.head:s.head+first])
-	clear(s.buf[s.head : s.head+first]) // drop references for the GC
+	first := min(k, len(s.outBuf)-s.head)
+	copy(dst, s.outBuf[s.head:s.head+first])
+	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
 	if first < k {
-		copy(dst[first:k], s.buf[:k-first])
-		clear(s.buf[:k-first])
+		copy(dst[first:k], s.outBuf[:k-first])
+		clear(s.outBuf[:k-first])
 	}
 	s.head += k
-	if s.head >= len(s.buf) {
-		s.head -= len(s.buf)
+	if s.head >= len(s.outBuf) {
+		s.head -= len(s.outBuf)
 	}
-	s.n -= k
-	s.size.Store(int32(s.n))
-	s.held.Add(int32(k))
-	s.heldHint += k
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(k))
+	s.out.Unlock()
 	return k
+}
+
+// queued returns the number of tasks in the ring. (Each count is read
+// before the one that runs ahead of it, so that the difference cannot go
+// negative.)
+func (s *timedShard) queued() int {
+	h := s.taken.Load()
+	return int(s.meter.Submitted.Load() - h)
+}
+
+// held returns the number of tasks taken and not yet started.
+func (s *timedShard) held() int {
+	st := s.started.Load()
+	return int(s.taken.Load() - st)
 }
 
 // close stops intake. After it returns no push succeeds, so the queued set
 // only shrinks.
 func (s *timedShard) close() {
-	s.mu.Lock()
+	s.in.Lock()
 	s.closed = true
-	s.mu.Unlock()
+	s.in.Unlock()
 }
 
-// drain removes and appends every queued task to out.
+// drain removes and appends every queued task to out. They never start:
+// their slots count as started. Call it only after close.
 func (s *timedShard) drain(out []Timed) []Timed {
-	s.mu.Lock()
-	for ; s.n > 0; s.n-- {
-		out = append(out, s.buf[s.head].task)
-		s.buf[s.head] = timedSlot{}
-		if s.head++; s.head == len(s.buf) {
+	s.out.Lock()
+	h := s.taken.Load()
+	n := int(s.meter.Submitted.Load() - h)
+	for range n {
+		out = append(out, s.outBuf[s.head].task)
+		s.outBuf[s.head] = timedSlot{}
+		if s.head++; s.head == len(s.outBuf) {
 			s.head = 0
 		}
 	}
-	s.size.Store(0)
-	s.mu.Unlock()
+	s.taken.Store(h + uint64(n))
+	s.started.Add(uint64(n))
+	s.out.Unlock()
 	return out
 }
 
@@ -4480,9 +4723,11 @@ func (q *timedQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 		if i < capacity%nshards {
 			n++
 		}
-		s.buf = make([]timedSlot, n)
+		buf := make([]timedSlot, n)
+		s.inBuf, s.outBuf = buf, buf
 		s.tick = 1 // time the first task of each shard
 		s.meter = &m.Shards[i]
+		s.pushed = &s.meter.Submitted
 	}
 }
 
@@ -4536,7 +4781,7 @@ func (q *timedQueue) push(t Timed) timedPushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *timedQueue) take(home int, dst []timedSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load())); k > 0 {
+	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
 	n := len(q.shards)
@@ -4552,7 +4797,9 @@ func (q *timedQueue) take(home int, dst []timedSlot) (k, from int) {
 		if v == home {
 			continue
 		}
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load())); k > 0 {
+		// A victim another worker is taking from is skipped: it is being
+		// served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
 			return k, v
 		}
 	}
@@ -4562,7 +4809,7 @@ func (q *timedQueue) take(home int, dst []timedSlot) (k, from int) {
 // release returns the capacity of k tasks taken from shard from that have
 // started.
 func (q *timedQueue) release(from, k int) {
-	q.shards[from].held.Add(-int32(k))
+	q.shards[from].started.Add(uint64(k))
 }
 
 // len returns the number of accepted tasks not yet started: queued, or
@@ -4570,15 +4817,26 @@ func (q *timedQueue) release(from, k int) {
 func (q *timedQueue) len() int {
 	n := 0
 	for i := range q.shards {
-		n += int(q.shards[i].size.Load()) + int(q.shards[i].held.Load())
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in queued
+		n += int(s.meter.Submitted.Load() - st)
 	}
-	return max(n, 0)
+	return n
+}
+
+// queued returns the number of tasks queued (not taken by a worker).
+func (q *timedQueue) queued() int {
+	n := 0
+	for i := range q.shards {
+		n += q.shards[i].queued()
+	}
+	return n
 }
 
 // empty reports whether no task is queued.
 func (q *timedQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].size.Load() != 0 {
+		if q.shards[i].queued() != 0 {
 			return false
 		}
 	}

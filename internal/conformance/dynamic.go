@@ -235,7 +235,12 @@ func testStepLoad[T any](t *testing.T, s *dynamicSuite[T]) {
 		assert.Equal(t, uint64(3), sc.Downs, "Downs")
 		assertNoFlap(t, sc.Events)
 
-		assert.LessOrEqual(t, ups[0].At.Sub(start), interval, "the first scale-up comes within one interval of the step")
+		// Tasks back up with one busy worker: the arrival at 10 ms (as the
+		// first task ends) or at 15 ms finds two waiting, and the
+		// controller evaluates then (a surge: the surge gap, 6.25 ms, has
+		// passed since its start), not at its first tick.
+		assert.LessOrEqual(t, ups[0].At.Sub(start), 15*time.Millisecond, "the first scale-up comes when tasks back up")
+		assert.Less(t, ups[0].At.Sub(created), interval, "the first scale-up comes before the first tick")
 		assert.Equal(t, 4, ups[1].To, "size under load")
 		for _, e := range ups {
 			assert.Equal(t, poolrt.ReasonBusy, e.Reason, "scale-up at %v", e.At)
@@ -256,7 +261,8 @@ func testStepLoad[T any](t *testing.T, s *dynamicSuite[T]) {
 		assert.Equal(t, 4, sc.Peak, "Peak")
 		assert.Zero(t, sc.Capped, "Capped")
 		assert.Positive(t, sc.Held, "scale-downs held back by the cooldown")
-		assert.Equal(t, uint64(time.Since(created)/interval), sc.Evaluations, "one evaluation per interval")
+		assert.Positive(t, sc.Surges, "early evaluations")
+		assert.Equal(t, uint64(time.Since(created)/interval)+sc.Surges, sc.Evaluations, "one evaluation per interval, plus the surges")
 
 		require.NoError(t, p.Shutdown(context.Background()))
 		assertRuns(t, ctl, 1, span(0, n)...)
