@@ -1168,7 +1168,7 @@ func NewProbeDynamicPool(opts ...poolrt.Option) (*ProbeDynamicPool, error) {
 	p := new(ProbeDynamicPool)
 	p.e.acts = poolrt.NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
 	return p, nil
 }
@@ -1217,19 +1217,22 @@ func (p *ProbeDynamicPool) arrived(err error) {
 	}
 }
 
-// Shutdown stops intake and the controller, lets the workers finish every
-// queued task and waits for them and the controller to exit. Submit and
-// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
-// the pool's size no longer changes. If ctx is done first, Shutdown returns
-// ctx's error while the pool goes on draining; ShutdownNow then stops it.
-// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
-// submitters' own: Shutdown does not wait for them.
+// Shutdown stops intake, lets the workers finish every queued task and
+// waits for them and the controller to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called, and so does
+// SetLimits; while the queue drains the controller may still grow the pool
+// (never shrink it), so that a backlog drains at the pool's full size. If
+// ctx is done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it. Tasks running on submitters'
+// goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
+// does not wait for them.
 func (p *ProbeDynamicPool) Shutdown(ctx context.Context) error {
 	p.e.stop(poolrt.Draining)
-	p.sc.Close()
+	p.sc.Drain()
 	if err := p.e.life.Wait(ctx); err != nil {
 		return err
 	}
+	p.sc.Close()
 	return p.sc.Wait(ctx)
 }
 
@@ -1276,6 +1279,16 @@ func (p *ProbeDynamicPool) Stats() poolrt.Stats {
 // gaps of a steady stream without burning a core when the pool is idle.
 const probeIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const probeBatchBudget = 10 * time.Microsecond
+
 // probeEngine is the machinery ProbeFixedPool and ProbeDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -1298,6 +1311,14 @@ type probeEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // probeWorker is one worker slot's state. It lives in the engine, not on the
@@ -1333,11 +1354,21 @@ func (e *probeEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *probeEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -1473,6 +1504,11 @@ func (e *probeEngine) runTimed(w *probeWorker, s *probeSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -1491,8 +1527,9 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := probeMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -1510,6 +1547,21 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *probeEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return probeMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(probeBatchBudget)/h, 1), probeMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -4444,7 +4496,7 @@ func NewProbePtrDynamicPool(opts ...poolrt.Option) (*ProbePtrDynamicPool, error)
 	p := new(ProbePtrDynamicPool)
 	p.e.acts = poolrt.NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
 	return p, nil
 }
@@ -4493,19 +4545,22 @@ func (p *ProbePtrDynamicPool) arrived(err error) {
 	}
 }
 
-// Shutdown stops intake and the controller, lets the workers finish every
-// queued task and waits for them and the controller to exit. Submit and
-// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
-// the pool's size no longer changes. If ctx is done first, Shutdown returns
-// ctx's error while the pool goes on draining; ShutdownNow then stops it.
-// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
-// submitters' own: Shutdown does not wait for them.
+// Shutdown stops intake, lets the workers finish every queued task and
+// waits for them and the controller to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called, and so does
+// SetLimits; while the queue drains the controller may still grow the pool
+// (never shrink it), so that a backlog drains at the pool's full size. If
+// ctx is done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it. Tasks running on submitters'
+// goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
+// does not wait for them.
 func (p *ProbePtrDynamicPool) Shutdown(ctx context.Context) error {
 	p.e.stop(poolrt.Draining)
-	p.sc.Close()
+	p.sc.Drain()
 	if err := p.e.life.Wait(ctx); err != nil {
 		return err
 	}
+	p.sc.Close()
 	return p.sc.Wait(ctx)
 }
 
@@ -4552,6 +4607,16 @@ func (p *ProbePtrDynamicPool) Stats() poolrt.Stats {
 // gaps of a steady stream without burning a core when the pool is idle.
 const probePtrIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const probePtrBatchBudget = 10 * time.Microsecond
+
 // probePtrEngine is the machinery ProbePtrFixedPool and ProbePtrDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -4574,6 +4639,14 @@ type probePtrEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // probePtrWorker is one worker slot's state. It lives in the engine, not on the
@@ -4609,11 +4682,21 @@ func (e *probePtrEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *probePtrEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -4749,6 +4832,11 @@ func (e *probePtrEngine) runTimed(w *probePtrWorker, s *probePtrSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -4767,8 +4855,9 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := probePtrMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -4786,6 +4875,21 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *probePtrEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return probePtrMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(probePtrBatchBudget)/h, 1), probePtrMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.

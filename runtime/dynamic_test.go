@@ -318,7 +318,7 @@ func TestScalerNoAllocs(t *testing.T) {
 		m.Worker(id)
 		acts.Slot(id).Start(m.Now())
 	}
-	s := NewScaler(&set, m, acts, 64, func() int { return 0 }, func(int) bool { return true })
+	s := NewScaler(&set, m, acts, 64, func() int { return 0 }, func(int) bool { return true }, nil)
 	s.Stats()
 	allocs := testing.AllocsPerRun(100, func() { s.evaluate(false) })
 	if allocs != 0 {
@@ -330,70 +330,61 @@ func TestScalerNoAllocs(t *testing.T) {
 }
 
 // TestScalerSurge: a Surge makes the controller evaluate early, no sooner
-// than SurgeGap after its last evaluation, and such an evaluation only
-// grows the pool. Under a policy other than the threshold policy, Surge
-// does nothing.
+// than SurgeGap after its last evaluation, again every gap while that
+// grows the pool and tasks still wait for busy workers; such an
+// evaluation only grows the pool. Under a policy other than the threshold
+// policy, Surge does nothing.
 func TestScalerSurge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 100 * time.Millisecond
 		gap := SurgeGap(interval)
-		if gap != interval/16 || SurgeGap(time.Millisecond) != MinScaleInterval {
-			t.Fatalf("SurgeGap(%v) = %v, SurgeGap(1ms) = %v", interval, gap, SurgeGap(time.Millisecond))
+		if gap != interval/64 || SurgeGap(10*time.Millisecond) != MinScaleInterval {
+			t.Fatalf("SurgeGap(%v) = %v, SurgeGap(10ms) = %v", interval, gap, SurgeGap(10*time.Millisecond))
 		}
-		set, err := Resolve(Dynamic, []Option{WorkerLimits(1, 8), ScaleInterval(interval)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := NewMeter(&set, set.Workers, set.Shards)
-		acts := NewActivities(set.Workers)
-		m.Worker(0)
-		act := acts.Slot(0)
-		act.Start(m.Now())
-		act.Busy(m.Now())
-		var mu sync.Mutex // the controller's goroutine reads depth and writes sizes
-		var sizes []int
-		depth := 4
-		resized := func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(sizes) }
-		s := NewScaler(&set, m, acts, 64, func() int { mu.Lock(); defer mu.Unlock(); return depth }, func(n int) bool {
-			mu.Lock()
-			defer mu.Unlock()
-			sizes = append(sizes, n)
-			return true
-		})
+		sc := newTestScaler(t, WorkerLimits(1, 8), ScaleInterval(interval))
+		s := sc.s
 		s.Start()
 		defer s.Close()
 		if !s.Growing() {
 			t.Fatal("Growing() = false for a pool of 1 of 8 under the threshold policy")
 		}
 
+		sc.setDepth(4)
 		time.Sleep(time.Millisecond)
 		s.Surge()
 		s.Surge() // one pending is enough
 		synctest.Wait()
-		if sizes := resized(); len(sizes) != 0 {
+		if sizes := sc.resized(); len(sizes) != 0 {
 			t.Fatalf("resized to %v within the surge gap", sizes)
 		}
 		time.Sleep(gap)
 		synctest.Wait()
 		st := s.Stats()
-		if sizes := resized(); len(sizes) != 1 || sizes[0] != 2 || st.Surges != 1 || st.Evaluations != 1 {
+		if sizes := sc.resized(); !slices.Equal(sizes, []int{2}) || st.Surges != 1 || st.Evaluations != 1 {
 			t.Fatalf("after a surge: resized to %v; Surges %d, Evaluations %d; want [2], 1, 1", sizes, st.Surges, st.Evaluations)
 		}
-		if at := st.Events[0].At.Sub(m.epoch); at != gap {
+		if at := st.Events[0].At.Sub(sc.m.epoch); at != gap {
 			t.Fatalf("surge evaluated at %v, want %v (the gap after the controller started)", at, gap)
+		}
+
+		// Four tasks waited for two workers: a gap later it evaluates
+		// again and grows, and then stops: two wait for four workers.
+		sc.setDepth(2)
+		time.Sleep(3 * gap)
+		synctest.Wait()
+		if st, sizes := s.Stats(), sc.resized(); !slices.Equal(sizes, []int{2, 4}) || st.Surges != 2 {
+			t.Fatalf("a surge that grew the pool with tasks waiting: resized to %v, Surges %d; want [2 4], 2", sizes, st.Surges)
 		}
 
 		// Idle workers, empty queue: the policy wants fewer, but a surge
 		// never shrinks.
-		act.Idle(m.Now())
-		mu.Lock()
-		depth = 0
-		mu.Unlock()
+		sc.act.Idle(sc.m.Now())
+		sc.setDepth(0)
 		time.Sleep(gap)
 		s.Surge()
-		time.Sleep(gap)
+		time.Sleep(2 * gap)
 		synctest.Wait()
-		if st, sizes := s.Stats(), resized(); len(sizes) != 1 || st.Surges != 2 || st.Size != 2 {
+		if st, sizes := s.Stats(), sc.resized(); len(sizes) != 2 || st.Surges != 3 || st.Size != 4 {
 			t.Fatalf("a surge with idle workers resized to %v (Surges %d, Size %d)", sizes, st.Surges, st.Size)
 		}
 		s.Close()
@@ -404,14 +395,126 @@ func TestScalerSurge(t *testing.T) {
 			t.Fatal("Growing() = true after Close")
 		}
 
-		set, err = Resolve(Dynamic, []Option{WorkerLimits(1, 8), Predictive(PredictivePolicy{})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := NewScaler(&set, NewMeter(&set, set.Workers, set.Shards), NewActivities(set.Workers), 64,
-			func() int { return 4 }, func(int) bool { return true })
+		p := newTestScaler(t, WorkerLimits(1, 8), Predictive(PredictivePolicy{})).s
 		if p.Growing() {
 			t.Fatal("Growing() = true under the predictive policy")
 		}
 	})
+}
+
+// TestScalerSurgeRetries: an early evaluation whose interval began before
+// the burst may find utilization below the threshold and keep the size;
+// the controller tries again a gap later while tasks still wait.
+func TestScalerSurgeRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 100 * time.Millisecond
+		gap := SurgeGap(interval)
+		sc := newTestScaler(t, WorkerLimits(1, 8), ScaleInterval(interval))
+		s := sc.s
+		sc.act.Idle(sc.m.Now())
+		s.Start()
+		defer s.Close()
+		time.Sleep(10 * gap) // idle: the interval's utilization will be low
+		sc.act.Busy(sc.m.Now())
+		sc.setDepth(2) // below the threshold policy's queue level, above one worker
+		s.Surge()
+		synctest.Wait()
+		if st := s.Stats(); st.Surges != 1 || len(sc.resized()) != 0 {
+			t.Fatalf("first early evaluation: Surges %d, resized to %v; want 1, none (utilization %v)", st.Surges, sc.resized(), st.Last.Utilization)
+		}
+		time.Sleep(gap)
+		synctest.Wait()
+		if st, sizes := s.Stats(), sc.resized(); st.Surges != 2 || !slices.Equal(sizes, []int{2}) {
+			t.Fatalf("a gap later: Surges %d, resized to %v; want 2, [2]", st.Surges, sizes)
+		}
+	})
+}
+
+// TestScalerDrain: once the pool drains (Shutdown), the controller grows
+// it while tasks back up, never shrinks it, refuses SetLimits, and stops
+// by itself when the pool has exited.
+func TestScalerDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 100 * time.Millisecond
+		gap := SurgeGap(interval)
+		sc := newTestScaler(t, WorkerLimits(1, 8), ScaleInterval(interval))
+		s := sc.s
+		s.Start()
+		sc.setDepth(5)
+		time.Sleep(time.Millisecond)
+		s.Drain()
+		time.Sleep(10 * gap)
+		synctest.Wait()
+		if sizes := sc.resized(); !slices.Equal(sizes, []int{2, 4, 8}) {
+			t.Fatalf("draining with 5 tasks waiting: resized to %v, want [2 4 8]", sizes)
+		}
+		if err := s.SetLimits(1, 4); !errors.Is(err, ErrClosed) {
+			t.Fatalf("SetLimits while draining = %v, want ErrClosed", err)
+		}
+
+		sc.act.Idle(sc.m.Now())
+		sc.setDepth(0)
+		time.Sleep(3 * interval)
+		synctest.Wait()
+		if st := s.Stats(); st.Size != 8 || st.Downs != 0 || st.Evaluations < 5 {
+			t.Fatalf("idle while draining: Size %d, Downs %d after %d evaluations; want 8, 0, ≥ 5", st.Size, st.Downs, st.Evaluations)
+		}
+		close(sc.exited)
+		if err := s.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		evals := s.Stats().Evaluations
+		time.Sleep(3 * interval)
+		if got := s.Stats().Evaluations; got != evals {
+			t.Fatalf("%d evaluations after the pool exited", got-evals)
+		}
+	})
+}
+
+// testScaler is a Scaler over a fake pool: one worker activity, a queue
+// depth the test sets, and the sizes the controller asked for.
+type testScaler struct {
+	s      *Scaler
+	m      *Meter
+	act    *Activity
+	exited chan struct{}
+	mu     sync.Mutex // the controller's goroutine reads depth and appends to sizes
+	depth  int
+	sizes  []int
+}
+
+func newTestScaler(t *testing.T, opts ...Option) *testScaler {
+	set, err := Resolve(Dynamic, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &testScaler{m: NewMeter(&set, set.Workers, set.Shards), exited: make(chan struct{})}
+	acts := NewActivities(set.Workers)
+	sc.m.Worker(0)
+	sc.act = acts.Slot(0)
+	sc.act.Start(sc.m.Now())
+	sc.act.Busy(sc.m.Now())
+	sc.s = NewScaler(&set, sc.m, acts, 64, func() int {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return sc.depth
+	}, func(n int) bool {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		sc.sizes = append(sc.sizes, n)
+		return true
+	}, sc.exited)
+	return sc
+}
+
+func (sc *testScaler) setDepth(n int) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.depth = n
+}
+
+func (sc *testScaler) resized() []int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return slices.Clone(sc.sizes)
 }

@@ -58,7 +58,7 @@ func NewDynamicPool[T Task](opts ...poolrt.Option) (*DynamicPool[T], error) {
 	p := new(DynamicPool[T])
 	p.e.acts = poolrt.NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
 	return p, nil
 }
@@ -107,19 +107,22 @@ func (p *DynamicPool[T]) arrived(err error) {
 	}
 }
 
-// Shutdown stops intake and the controller, lets the workers finish every
-// queued task and waits for them and the controller to exit. Submit and
-// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
-// the pool's size no longer changes. If ctx is done first, Shutdown returns
-// ctx's error while the pool goes on draining; ShutdownNow then stops it.
-// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
-// submitters' own: Shutdown does not wait for them.
+// Shutdown stops intake, lets the workers finish every queued task and
+// waits for them and the controller to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called, and so does
+// SetLimits; while the queue drains the controller may still grow the pool
+// (never shrink it), so that a backlog drains at the pool's full size. If
+// ctx is done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it. Tasks running on submitters'
+// goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
+// does not wait for them.
 func (p *DynamicPool[T]) Shutdown(ctx context.Context) error {
 	p.e.stop(poolrt.Draining)
-	p.sc.Close()
+	p.sc.Drain()
 	if err := p.e.life.Wait(ctx); err != nil {
 		return err
 	}
+	p.sc.Close()
 	return p.sc.Wait(ctx)
 }
 

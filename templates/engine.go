@@ -16,6 +16,16 @@ import (
 // gaps of a steady stream without burning a core when the pool is idle.
 const idleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const batchBudget = 10 * time.Microsecond
+
 // engine is the machinery FixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -38,6 +48,14 @@ type engine[T Task] struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // worker is one worker slot's state. It lives in the engine, not on the
@@ -73,11 +91,21 @@ func (e *engine[T]) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *engine[T]) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -213,6 +241,11 @@ func (e *engine[T]) runTimed(w *worker[T], s *slot[T]) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -231,8 +264,9 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := maxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -250,6 +284,21 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *engine[T]) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return maxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(batchBudget)/h, 1), maxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.

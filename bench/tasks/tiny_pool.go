@@ -30,6 +30,16 @@ var _ interface {
 // gaps of a steady stream without burning a core when the pool is idle.
 const tinyIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const tinyBatchBudget = 10 * time.Microsecond
+
 // tinyEngine is the machinery TinyFixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -52,6 +62,14 @@ type tinyEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // tinyWorker is one worker slot's state. It lives in the engine, not on the
@@ -87,11 +105,21 @@ func (e *tinyEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *tinyEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -227,6 +255,11 @@ func (e *tinyEngine) runTimed(w *tinyWorker, s *tinySlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -245,8 +278,9 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := tinyMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -264,6 +298,21 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *tinyEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return tinyMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(tinyBatchBudget)/h, 1), tinyMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -876,6 +925,16 @@ func tinyRunOnCaller(ctx context.Context, t *Tiny, set *poolrt.Settings, m *pool
 // gaps of a steady stream without burning a core when the pool is idle.
 const spin1usIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const spin1usBatchBudget = 10 * time.Microsecond
+
 // spin1usEngine is the machinery Spin1usFixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -898,6 +957,14 @@ type spin1usEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // spin1usWorker is one worker slot's state. It lives in the engine, not on the
@@ -933,11 +1000,21 @@ func (e *spin1usEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *spin1usEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -1073,6 +1150,11 @@ func (e *spin1usEngine) runTimed(w *spin1usWorker, s *spin1usSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -1091,8 +1173,9 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := spin1usMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -1110,6 +1193,21 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *spin1usEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return spin1usMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(spin1usBatchBudget)/h, 1), spin1usMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.

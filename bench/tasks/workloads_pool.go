@@ -96,7 +96,7 @@ func NewSleepDynamicPool(opts ...poolrt.Option) (*SleepDynamicPool, error) {
 	p := new(SleepDynamicPool)
 	p.e.acts = poolrt.NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
 	return p, nil
 }
@@ -145,19 +145,22 @@ func (p *SleepDynamicPool) arrived(err error) {
 	}
 }
 
-// Shutdown stops intake and the controller, lets the workers finish every
-// queued task and waits for them and the controller to exit. Submit and
-// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
-// the pool's size no longer changes. If ctx is done first, Shutdown returns
-// ctx's error while the pool goes on draining; ShutdownNow then stops it.
-// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
-// submitters' own: Shutdown does not wait for them.
+// Shutdown stops intake, lets the workers finish every queued task and
+// waits for them and the controller to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called, and so does
+// SetLimits; while the queue drains the controller may still grow the pool
+// (never shrink it), so that a backlog drains at the pool's full size. If
+// ctx is done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it. Tasks running on submitters'
+// goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
+// does not wait for them.
 func (p *SleepDynamicPool) Shutdown(ctx context.Context) error {
 	p.e.stop(poolrt.Draining)
-	p.sc.Close()
+	p.sc.Drain()
 	if err := p.e.life.Wait(ctx); err != nil {
 		return err
 	}
+	p.sc.Close()
 	return p.sc.Wait(ctx)
 }
 
@@ -204,6 +207,16 @@ func (p *SleepDynamicPool) Stats() poolrt.Stats {
 // gaps of a steady stream without burning a core when the pool is idle.
 const sleepIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const sleepBatchBudget = 10 * time.Microsecond
+
 // sleepEngine is the machinery SleepFixedPool and SleepDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -226,6 +239,14 @@ type sleepEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // sleepWorker is one worker slot's state. It lives in the engine, not on the
@@ -261,11 +282,21 @@ func (e *sleepEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *sleepEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -401,6 +432,11 @@ func (e *sleepEngine) runTimed(w *sleepWorker, s *sleepSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -419,8 +455,9 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := sleepMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -438,6 +475,21 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *sleepEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return sleepMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(sleepBatchBudget)/h, 1), sleepMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -1050,6 +1102,16 @@ func sleepRunOnCaller(ctx context.Context, t *Sleep, set *poolrt.Settings, m *po
 // gaps of a steady stream without burning a core when the pool is idle.
 const payload32IdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const payload32BatchBudget = 10 * time.Microsecond
+
 // payload32Engine is the machinery Payload32FixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -1072,6 +1134,14 @@ type payload32Engine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // payload32Worker is one worker slot's state. It lives in the engine, not on the
@@ -1107,11 +1177,21 @@ func (e *payload32Engine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *payload32Engine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -1247,6 +1327,11 @@ func (e *payload32Engine) runTimed(w *payload32Worker, s *payload32Slot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -1265,8 +1350,9 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := payload32MaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -1284,6 +1370,21 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *payload32Engine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return payload32MaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(payload32BatchBudget)/h, 1), payload32MaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -2182,6 +2283,16 @@ func (d *nodeDeque) popTail(dst *Node) (meta uint32, enq int64, ok bool) {
 // gaps of a steady stream without burning a core when the pool is idle.
 const nodeIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const nodeBatchBudget = 10 * time.Microsecond
+
 // nodeEngine is the machinery NodeFixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -2204,6 +2315,14 @@ type nodeEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // nodeWorker is one worker slot's state. It lives in the engine, not on the
@@ -2239,11 +2358,21 @@ func (e *nodeEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *nodeEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -2379,6 +2508,11 @@ func (e *nodeEngine) runTimed(w *nodeWorker, s *nodeSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -2397,8 +2531,9 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := nodeMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -2416,6 +2551,21 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *nodeEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return nodeMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(nodeBatchBudget)/h, 1), nodeMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -3848,7 +3998,7 @@ func NewTimedDynamicPool(opts ...poolrt.Option) (*TimedDynamicPool, error) {
 	p := new(TimedDynamicPool)
 	p.e.acts = poolrt.NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize)
+	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
 	return p, nil
 }
@@ -3897,19 +4047,22 @@ func (p *TimedDynamicPool) arrived(err error) {
 	}
 }
 
-// Shutdown stops intake and the controller, lets the workers finish every
-// queued task and waits for them and the controller to exit. Submit and
-// TrySubmit return poolrt.ErrClosed from the moment Shutdown is called, and
-// the pool's size no longer changes. If ctx is done first, Shutdown returns
-// ctx's error while the pool goes on draining; ShutdownNow then stops it.
-// Tasks running on submitters' goroutines under poolrt.CallerRuns are the
-// submitters' own: Shutdown does not wait for them.
+// Shutdown stops intake, lets the workers finish every queued task and
+// waits for them and the controller to exit. Submit and TrySubmit return
+// poolrt.ErrClosed from the moment Shutdown is called, and so does
+// SetLimits; while the queue drains the controller may still grow the pool
+// (never shrink it), so that a backlog drains at the pool's full size. If
+// ctx is done first, Shutdown returns ctx's error while the pool goes on
+// draining; ShutdownNow then stops it. Tasks running on submitters'
+// goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
+// does not wait for them.
 func (p *TimedDynamicPool) Shutdown(ctx context.Context) error {
 	p.e.stop(poolrt.Draining)
-	p.sc.Close()
+	p.sc.Drain()
 	if err := p.e.life.Wait(ctx); err != nil {
 		return err
 	}
+	p.sc.Close()
 	return p.sc.Wait(ctx)
 }
 
@@ -3956,6 +4109,16 @@ func (p *TimedDynamicPool) Stats() poolrt.Stats {
 // gaps of a steady stream without burning a core when the pool is idle.
 const timedIdleSpins = 4
 
+// batchBudget bounds the work a worker takes in one batch, by the tasks'
+// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
+// round trip for all of them), tasks of a microsecond ten at a time, and
+// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
+// every other worker until they start, so long tasks in a batch wait
+// behind each other while a worker that was idle, or that a dynamic pool
+// just started, finds nothing to do (draining 40 tasks of 10 ms took
+// 200 ms on 8 workers, the time one worker takes for a batch of 20).
+const timedBatchBudget = 10 * time.Microsecond
+
 // timedEngine is the machinery TimedFixedPool and TimedDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -3978,6 +4141,14 @@ type timedEngine struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
+
+	_ [poolrt.CacheLinePad]byte
+	// runHint is a moving average of sampled tasks' run times in
+	// nanoseconds (0 until one has run), which sizes batches; workers
+	// read it once per batch and write it once per sampled task, without
+	// a lock: an update lost to a race is no loss.
+	runHint atomic.Int64
+	_       [poolrt.CacheLinePad]byte
 }
 
 // timedWorker is one worker slot's state. It lives in the engine, not on the
@@ -4013,11 +4184,21 @@ func (e *timedEngine) init(set poolrt.Settings, slots, workers int) {
 // resize sets the number of workers: it starts workers in empty slots
 // below n, and wakes parked workers at or above n so that they retire.
 // Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is shutting down.
+// changes nothing, once the pool is stopping; while it drains its queue
+// (Shutdown), the pool may only grow — more workers drain it sooner —
+// until its last worker has exited.
 func (e *timedEngine) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.life.State() != poolrt.Open {
+	switch e.life.State() {
+	case poolrt.Open:
+	case poolrt.Draining:
+		// Worker exits are counted under e.mu: with one alive, the pool
+		// has not exited, and a worker started now is waited for.
+		if n <= int(e.target.Load()) || e.life.Live() == 0 {
+			return false
+		}
+	default:
 		return false
 	}
 	e.resizeLocked(n)
@@ -4153,6 +4334,11 @@ func (e *timedEngine) runTimed(w *timedWorker, s *timedSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
+	if h := e.runHint.Load(); h == 0 {
+		e.runHint.Store(max(int64(d), 1))
+	} else {
+		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
+	}
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -4171,8 +4357,9 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools.
-		limit := timedMaxBatch
+		// woken for them, finds nothing. Batches are for busy pools, and
+		// for short tasks (batchBudget).
+		limit := e.batchLimit()
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -4190,6 +4377,21 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 			return false
 		}
 	}
+}
+
+// batchLimit returns how many tasks a worker may take at once: as many as
+// batchBudget holds by the tasks' mean run time; one until a task has been
+// timed, in case they are long; maxBatch when no task is ever timed
+// (latency metrics off).
+func (e *timedEngine) batchLimit() int {
+	if e.meter.SampleEvery == 0 {
+		return timedMaxBatch
+	}
+	h := e.runHint.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(timedBatchBudget)/h, 1), timedMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.

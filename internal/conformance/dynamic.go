@@ -105,6 +105,7 @@ func dynamicCases[T any]() []dynamicCase[T] {
 		{"ScaleFromZero", testScaleFromZero[T]},
 		{"ZeroRace", testZeroRace[T]},
 		{"ShutdownStopsController", testShutdownStopsController[T]},
+		{"DrainGrows", testDrainGrows[T]},
 		{"EventRing", testEventRing[T]},
 		{"LimitErrors", testLimitErrors[T]},
 	}
@@ -237,7 +238,7 @@ func testStepLoad[T any](t *testing.T, s *dynamicSuite[T]) {
 
 		// Tasks back up with one busy worker: the arrival at 10 ms (as the
 		// first task ends) or at 15 ms finds two waiting, and the
-		// controller evaluates then (a surge: the surge gap, 6.25 ms, has
+		// controller evaluates then (a surge: the surge gap, 1.56 ms, has
 		// passed since its start), not at its first tick.
 		assert.LessOrEqual(t, ups[0].At.Sub(start), 15*time.Millisecond, "the first scale-up comes when tasks back up")
 		assert.Less(t, ups[0].At.Sub(created), interval, "the first scale-up comes before the first tick")
@@ -651,6 +652,32 @@ func testShutdownStopsController[T any](t *testing.T, s *dynamicSuite[T]) {
 			assertSettled(t, p.Stats())
 		})
 	}
+}
+
+// testDrainGrows: a burst submitted and followed at once by Shutdown is
+// drained by a pool that grows to its maximum (early evaluations, a surge
+// gap apart), not by the one worker it had: 40 tasks of 10 ms take about
+// 60 ms on up to 8 workers rather than 400 ms on one. The pool never
+// shrinks while it drains.
+func testDrainGrows[T any](t *testing.T, s *dynamicSuite[T]) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, d = 40, 10 * time.Millisecond
+		ctl := probe.New(n)
+		p := s.start(t, poolrt.WorkerLimits(1, 8), poolrt.ScaleInterval(100*time.Millisecond))
+		start := time.Now()
+		for id := range n {
+			require.NoError(t, p.Submit(context.Background(), s.sleeper(ctl, id, d)))
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		took := time.Since(start)
+		sc := p.Stats().Scaling
+		logEvents(t, sc.Events)
+		assert.Equal(t, 8, sc.Peak, "Peak while draining")
+		assert.Zero(t, sc.Downs, "scale-downs while draining")
+		assert.Positive(t, sc.Surges, "early evaluations")
+		assert.Less(t, took, 100*time.Millisecond, "drain time of %d tasks of %v", n, d)
+		assertRuns(t, ctl, 1, span(0, n)...)
+	})
 }
 
 // testEventRing: Events keeps the latest ScaleHistory changes, oldest
