@@ -20,8 +20,8 @@ import (
 // idle workers. Under the threshold policy, when more tasks wait than the
 // pool has workers and none of them is idle, it also evaluates early, at
 // most every poolrt.SurgeGap(interval), and then only to grow: a burst
-// doubles a default pool every few milliseconds. Every change is recorded, with the
-// measurements it was based on, in Stats().Scaling.
+// doubles a default pool every few milliseconds. Every change is
+// recorded, with the measurements it was based on, in Stats().Scaling.
 //
 // New workers start at once; workers above a smaller size retire as soon
 // as they run out of work, so a shrinking pool finishes what its workers
