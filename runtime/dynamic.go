@@ -94,8 +94,10 @@ func checkLimits(min, max, ceiling int) string {
 
 // ScaleInterval sets how often the controller measures the pool and may
 // resize it (default DefaultScaleInterval, at least MinScaleInterval). It
-// bounds how fast the pool reacts to a change of load; idle expiry is
-// checked at the same pace.
+// bounds how fast the pool reacts to a change of load, except that under
+// the threshold policy a backlog with no idle worker makes it evaluate
+// early, every SurgeGap(d), to grow; idle expiry is checked at the
+// interval's pace.
 func ScaleInterval(d time.Duration) Option {
 	return Option{fmt.Sprintf("ScaleInterval(%v)", d), Dynamic, func(s *Settings) string {
 		if d < MinScaleInterval {

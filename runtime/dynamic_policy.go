@@ -49,6 +49,11 @@ const (
 // geometric and shrinking linear: under-provisioning costs latency at
 // once, over-provisioning only idle goroutines for a while.
 //
+// Because it keeps no state and judges what a short interval measures as
+// well as a long one, the controller also asks it between intervals when
+// tasks back up with no idle worker (see Scaler.Surge), and then applies
+// only scale-ups.
+//
 // Zero fields take their defaults, so ThresholdPolicy{} is the default
 // policy. The policy keeps no state: one value may serve many pools.
 type ThresholdPolicy struct {
