@@ -1212,7 +1212,9 @@ func (p *ProbeDynamicPool) arrived(err error) {
 		p.sc.Arrived()
 		return
 	}
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+	// Waiting tasks are counted as the controller counts them (accepted,
+	// not started), so that it goes on while the submitters' reason holds.
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
 		p.sc.Surge()
 	}
 }
@@ -2192,15 +2194,6 @@ func (q *probeQueue) len() int {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
 		n += int(s.meter.Submitted.Load() - st)
-	}
-	return n
-}
-
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *probeQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
 	}
 	return n
 }
@@ -4540,7 +4533,9 @@ func (p *ProbePtrDynamicPool) arrived(err error) {
 		p.sc.Arrived()
 		return
 	}
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+	// Waiting tasks are counted as the controller counts them (accepted,
+	// not started), so that it goes on while the submitters' reason holds.
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
 		p.sc.Surge()
 	}
 }
@@ -5520,15 +5515,6 @@ func (q *probePtrQueue) len() int {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
 		n += int(s.meter.Submitted.Load() - st)
-	}
-	return n
-}
-
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *probePtrQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
 	}
 	return n
 }

@@ -115,7 +115,9 @@ func (p *ResizeDynamicPool) arrived(err error) {
 		p.sc.Arrived()
 		return
 	}
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+	// Waiting tasks are counted as the controller counts them (accepted,
+	// not started), so that it goes on while the submitters' reason holds.
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
 		p.sc.Surge()
 	}
 }
@@ -1012,15 +1014,6 @@ func (q *resizeQueue) len() int {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
 		n += int(s.meter.Submitted.Load() - st)
-	}
-	return n
-}
-
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *resizeQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
 	}
 	return n
 }

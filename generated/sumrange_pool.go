@@ -628,15 +628,6 @@ func (q *sumRangeQueue) len() int {
 	return n
 }
 
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *sumRangeQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
-	}
-	return n
-}
-
 // empty reports whether no task is queued.
 func (q *sumRangeQueue) empty() bool {
 	for i := range q.shards {

@@ -859,15 +859,6 @@ func (q *thumbQueue) len() int {
 	return n
 }
 
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *thumbQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
-	}
-	return n
-}
-
 // empty reports whether no task is queued.
 func (q *thumbQueue) empty() bool {
 	for i := range q.shards {

@@ -102,7 +102,9 @@ func (p *DynamicPool[T]) arrived(err error) {
 		p.sc.Arrived()
 		return
 	}
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+	// Waiting tasks are counted as the controller counts them (accepted,
+	// not started), so that it goes on while the submitters' reason holds.
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
 		p.sc.Surge()
 	}
 }

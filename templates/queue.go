@@ -330,15 +330,6 @@ func (q *queue[T]) len() int {
 	return n
 }
 
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *queue[T]) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
-	}
-	return n
-}
-
 // empty reports whether no task is queued.
 func (q *queue[T]) empty() bool {
 	for i := range q.shards {

@@ -864,15 +864,6 @@ func (q *tinyQueue) len() int {
 	return n
 }
 
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *tinyQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
-	}
-	return n
-}
-
 // empty reports whether no task is queued.
 func (q *tinyQueue) empty() bool {
 	for i := range q.shards {
@@ -1755,15 +1746,6 @@ func (q *spin1usQueue) len() int {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
 		n += int(s.meter.Submitted.Load() - st)
-	}
-	return n
-}
-
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *spin1usQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
 	}
 	return n
 }

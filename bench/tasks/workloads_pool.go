@@ -140,7 +140,9 @@ func (p *SleepDynamicPool) arrived(err error) {
 		p.sc.Arrived()
 		return
 	}
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+	// Waiting tasks are counted as the controller counts them (accepted,
+	// not started), so that it goes on while the submitters' reason holds.
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
 		p.sc.Surge()
 	}
 }
@@ -1041,15 +1043,6 @@ func (q *sleepQueue) len() int {
 	return n
 }
 
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *sleepQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
-	}
-	return n
-}
-
 // empty reports whether no task is queued.
 func (q *sleepQueue) empty() bool {
 	for i := range q.shards {
@@ -1934,15 +1927,6 @@ func (q *payload32Queue) len() int {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
 		n += int(s.meter.Submitted.Load() - st)
-	}
-	return n
-}
-
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *payload32Queue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
 	}
 	return n
 }
@@ -3117,15 +3101,6 @@ func (q *nodeQueue) len() int {
 	return n
 }
 
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *nodeQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
-	}
-	return n
-}
-
 // empty reports whether no task is queued.
 func (q *nodeQueue) empty() bool {
 	for i := range q.shards {
@@ -4042,7 +4017,9 @@ func (p *TimedDynamicPool) arrived(err error) {
 		p.sc.Arrived()
 		return
 	}
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.queued() > n {
+	// Waiting tasks are counted as the controller counts them (accepted,
+	// not started), so that it goes on while the submitters' reason holds.
+	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
 		p.sc.Surge()
 	}
 }
@@ -5022,15 +4999,6 @@ func (q *timedQueue) len() int {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
 		n += int(s.meter.Submitted.Load() - st)
-	}
-	return n
-}
-
-// queued returns the number of tasks queued (not taken by a worker).
-func (q *timedQueue) queued() int {
-	n := 0
-	for i := range q.shards {
-		n += q.shards[i].queued()
 	}
 	return n
 }
