@@ -1275,12 +1275,6 @@ func (p *ProbeDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const probeIdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -1584,14 +1578,22 @@ func (e *probeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeEngine) idle(w *probeWorker) bool {
-	for range probeIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -1603,13 +1605,6 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -2478,14 +2473,16 @@ func (e *probeRankEngine) next(w *probeRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeRankEngine) idle(w *probeRankWorker) bool {
-	for range poolrt.RankIdleSpins {
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -2742,12 +2739,6 @@ func (c *probeStealCtx) Value(key any) any {
 	}
 	return c.Context.Value(key)
 }
-
-// stealSpins is how many rounds of looking for work (own deque, injector,
-// every other deque) an idle worker makes, yielding between rounds,
-// before it parks. Enough to bridge the gap between a task's forks in a
-// fork-join tree; parking and waking cost microseconds.
-const probeStealSpins = 4
 
 // fairnessPeriod: a worker that keeps running subtasks forked onto its own
 // deque looks at the injector once every this many, so that an endless
@@ -3030,7 +3021,7 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for range probeStealSpins {
+		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -3039,7 +3030,9 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 				p.found(w)
 				return meta, enq, true
 			}
-			runtime.Gosched()
+			if !spin.Next() {
+				break
+			}
 		}
 		if !p.park(w) {
 			return 0, 0, false
@@ -4596,12 +4589,6 @@ func (p *ProbePtrDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const probePtrIdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -4905,14 +4892,22 @@ func (e *probePtrEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrEngine) idle(w *probePtrWorker) bool {
-	for range probePtrIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -4924,13 +4919,6 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -5799,14 +5787,16 @@ func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrRankEngine) idle(w *probePtrRankWorker) bool {
-	for range poolrt.RankIdleSpins {
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -6063,12 +6053,6 @@ func (c *probePtrStealCtx) Value(key any) any {
 	}
 	return c.Context.Value(key)
 }
-
-// stealSpins is how many rounds of looking for work (own deque, injector,
-// every other deque) an idle worker makes, yielding between rounds,
-// before it parks. Enough to bridge the gap between a task's forks in a
-// fork-join tree; parking and waking cost microseconds.
-const probePtrStealSpins = 4
 
 // fairnessPeriod: a worker that keeps running subtasks forked onto its own
 // deque looks at the injector once every this many, so that an endless
@@ -6351,7 +6335,7 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for range probePtrStealSpins {
+		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -6360,7 +6344,9 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 				p.found(w)
 				return meta, enq, true
 			}
-			runtime.Gosched()
+			if !spin.Next() {
+				break
+			}
 		}
 		if !p.park(w) {
 			return 0, 0, false

@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,12 +176,6 @@ func (p *ResizeDynamicPool) Stats() poolrt.Stats {
 	st.Scaling = p.sc.Stats()
 	return st
 }
-
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const resizeIdleSpins = 4
 
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
@@ -487,14 +480,22 @@ func (e *resizeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *resizeEngine) idle(w *resizeWorker) bool {
-	for range resizeIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -506,13 +507,6 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true

@@ -825,12 +825,6 @@ func (c *sumRangeStealCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// stealSpins is how many rounds of looking for work (own deque, injector,
-// every other deque) an idle worker makes, yielding between rounds,
-// before it parks. Enough to bridge the gap between a task's forks in a
-// fork-join tree; parking and waking cost microseconds.
-const sumRangeStealSpins = 4
-
 // fairnessPeriod: a worker that keeps running subtasks forked onto its own
 // deque looks at the injector once every this many, so that an endless
 // stream of forks cannot starve submitted tasks. Prime (the Go scheduler
@@ -1112,7 +1106,7 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for range sumRangeStealSpins {
+		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -1121,7 +1115,9 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 				p.found(w)
 				return meta, enq, true
 			}
-			runtime.Gosched()
+			if !spin.Next() {
+				break
+			}
 		}
 		if !p.park(w) {
 			return 0, 0, false

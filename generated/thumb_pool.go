@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,12 +17,6 @@ var _ interface {
 } = (*Thumb)(nil)
 
 // Pools for *Thumb (fixed), specialised from github.com/poolgen/poolgen/templates.
-
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const thumbIdleSpins = 4
 
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
@@ -328,14 +321,22 @@ func (e *thumbEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *thumbEngine) idle(w *thumbWorker) bool {
-	for range thumbIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -347,13 +348,6 @@ func (e *thumbEngine) idle(w *thumbWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true

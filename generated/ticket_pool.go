@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -490,14 +489,16 @@ func (e *ticketRankEngine) next(w *ticketRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *ticketRankEngine) idle(w *ticketRankWorker) bool {
-	for range poolrt.RankIdleSpins {
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

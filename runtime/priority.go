@@ -75,10 +75,6 @@ const MaxBands = 64
 // late.
 const NoDeadline = math.MaxInt64
 
-// RankIdleSpins is how many times an idle priority-pool worker yields and
-// looks for work before it parks (see the fixed pool's idleSpins).
-const RankIdleSpins = 4
-
 // PrioritySettings configures a priority-pattern pool.
 type PrioritySettings struct {
 	// Kind is the pool's order, set by [ResolveRank].

@@ -323,3 +323,34 @@ func stressSleepers(t *testing.T, workers, bursts, burst int) {
 		t.Fatalf("stale wake tokens left for workers %v", got)
 	}
 }
+
+// TestSpinLasts: a spell of looks lasts at least IdleSpin of real time
+// from its first clock reading, and then ends.
+func TestSpinLasts(t *testing.T) {
+	clk := NewClock()
+	begin := time.Now()
+	s := NewSpin(&clk)
+	looks := 1
+	for s.Next() {
+		looks++
+	}
+	if d := time.Since(begin); d < IdleSpin {
+		t.Fatalf("the spell ended after %v and %d looks, before IdleSpin (%v)", d, looks, IdleSpin)
+	}
+}
+
+// TestSpinFrozenClock: under testing/synctest the clock stands still while
+// a worker spins; the spell must still end, after spinLooksMax looks.
+func TestSpinFrozenClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := NewClock()
+		s := NewSpin(&clk)
+		looks := 1
+		for s.Next() {
+			looks++
+		}
+		if looks != spinLooksMax {
+			t.Fatalf("the spell made %d looks, want %d", looks, spinLooksMax)
+		}
+	})
+}

@@ -2,19 +2,12 @@ package templates
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
-
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const idleSpins = 4
 
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
@@ -319,14 +312,22 @@ func (e *engine[T]) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *engine[T]) idle(w *worker[T]) bool {
-	for range idleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -338,13 +339,6 @@ func (e *engine[T]) idle(w *worker[T]) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true

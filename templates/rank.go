@@ -2,7 +2,6 @@ package templates
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,14 +264,16 @@ func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
-	for range poolrt.RankIdleSpins {
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

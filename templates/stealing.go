@@ -2,7 +2,6 @@ package templates
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,12 +180,6 @@ func (c *stealCtx[T]) Value(key any) any {
 	}
 	return c.Context.Value(key)
 }
-
-// stealSpins is how many rounds of looking for work (own deque, injector,
-// every other deque) an idle worker makes, yielding between rounds,
-// before it parks. Enough to bridge the gap between a task's forks in a
-// fork-join tree; parking and waking cost microseconds.
-const stealSpins = 4
 
 // fairnessPeriod: a worker that keeps running subtasks forked onto its own
 // deque looks at the injector once every this many, so that an endless
@@ -469,7 +462,7 @@ func (p *StealingPool[T]) find(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for range stealSpins {
+		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -478,7 +471,9 @@ func (p *StealingPool[T]) find(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 				p.found(w)
 				return meta, enq, true
 			}
-			runtime.Gosched()
+			if !spin.Next() {
+				break
+			}
 		}
 		if !p.park(w) {
 			return 0, 0, false

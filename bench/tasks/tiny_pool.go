@@ -4,7 +4,6 @@ package tasks
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,12 +22,6 @@ var _ interface {
 } = Spin1us{}
 
 // Pools for Tiny (fixed), specialised from github.com/poolgen/poolgen/templates.
-
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const tinyIdleSpins = 4
 
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
@@ -333,14 +326,22 @@ func (e *tinyEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *tinyEngine) idle(w *tinyWorker) bool {
-	for range tinyIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -352,13 +353,6 @@ func (e *tinyEngine) idle(w *tinyWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -910,12 +904,6 @@ func tinyRunOnCaller(ctx context.Context, t *Tiny, set *poolrt.Settings, m *pool
 
 // Pools for Spin1us (fixed), specialised from github.com/poolgen/poolgen/templates.
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const spin1usIdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -1219,14 +1207,22 @@ func (e *spin1usEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *spin1usEngine) idle(w *spin1usWorker) bool {
-	for range spin1usIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -1238,13 +1234,6 @@ func (e *spin1usEngine) idle(w *spin1usWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true

@@ -203,12 +203,6 @@ func (p *SleepDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const sleepIdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -512,14 +506,22 @@ func (e *sleepEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *sleepEngine) idle(w *sleepWorker) bool {
-	for range sleepIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -531,13 +533,6 @@ func (e *sleepEngine) idle(w *sleepWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -1089,12 +1084,6 @@ func sleepRunOnCaller(ctx context.Context, t *Sleep, set *poolrt.Settings, m *po
 
 // Pools for Payload32 (fixed), specialised from github.com/poolgen/poolgen/templates.
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const payload32IdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -1398,14 +1387,22 @@ func (e *payload32Engine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *payload32Engine) idle(w *payload32Worker) bool {
-	for range payload32IdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -1417,13 +1414,6 @@ func (e *payload32Engine) idle(w *payload32Worker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -2261,12 +2251,6 @@ func (d *nodeDeque) popTail(dst *Node) (meta uint32, enq int64, ok bool) {
 	}
 }
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const nodeIdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -2570,14 +2554,22 @@ func (e *nodeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *nodeEngine) idle(w *nodeWorker) bool {
-	for range nodeIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -2589,13 +2581,6 @@ func (e *nodeEngine) idle(w *nodeWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -3298,12 +3283,6 @@ func (c *nodeStealCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// stealSpins is how many rounds of looking for work (own deque, injector,
-// every other deque) an idle worker makes, yielding between rounds,
-// before it parks. Enough to bridge the gap between a task's forks in a
-// fork-join tree; parking and waking cost microseconds.
-const nodeStealSpins = 4
-
 // fairnessPeriod: a worker that keeps running subtasks forked onto its own
 // deque looks at the injector once every this many, so that an endless
 // stream of forks cannot starve submitted tasks. Prime (the Go scheduler
@@ -3585,7 +3564,7 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for range nodeStealSpins {
+		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -3594,7 +3573,9 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 				p.found(w)
 				return meta, enq, true
 			}
-			runtime.Gosched()
+			if !spin.Next() {
+				break
+			}
 		}
 		if !p.park(w) {
 			return 0, 0, false
@@ -4080,12 +4061,6 @@ func (p *TimedDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// idleSpins is how many times an idle worker yields and looks for work
-// before it parks. Parking and waking cost a few microseconds of scheduler
-// work, mostly on the submitter that wakes; a few yields bridge the short
-// gaps of a steady stream without burning a core when the pool is idle.
-const timedIdleSpins = 4
-
 // batchBudget bounds the work a worker takes in one batch, by the tasks'
 // mean run time: tiny tasks come maxBatch at a time (a batch is one lock
 // round trip for all of them), tasks of a microsecond ten at a time, and
@@ -4389,14 +4364,22 @@ func (e *timedEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedEngine) idle(w *timedWorker) bool {
-	for range timedIdleSpins {
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of a worker running dry, not of every look at the queue.
+		w.working = false
+		w.act.Idle(e.meter.Now())
+	}
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() {
+		if !e.q.empty() || e.retired(w) {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -4408,13 +4391,6 @@ func (e *timedEngine) idle(w *timedWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -5283,14 +5259,16 @@ func (e *timedRankEngine) next(w *timedRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedRankEngine) idle(w *timedRankWorker) bool {
-	for range poolrt.RankIdleSpins {
+	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
 			return true
 		}
-		runtime.Gosched()
+		if !spin.Next() {
+			break
+		}
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

@@ -18,9 +18,9 @@ var (
 )
 
 // p is named like the templates' receivers, and t like their task
-// parameters.
+// parameters. Its stealing pool brings in the runtime package.
 //
-//poolgen:pools fixed
+//poolgen:pools fixed,stealing
 type p struct{ id int }
 
 func (x p) Run(c ctx.Context) error { return nil }
