@@ -155,6 +155,12 @@ func (l *Lifecycle) PassRoom() {
 }
 
 func (l *Lifecycle) passRoom() {
+	if len(l.room) > 0 {
+		// A token waits already: while submitters wait for room, workers
+		// start tasks faster than the submitters take tokens, and a send
+		// that cannot succeed would still lock the channel.
+		return
+	}
 	select {
 	case l.room <- struct{}{}:
 	default:
