@@ -1584,11 +1584,13 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -2473,11 +2475,13 @@ func (e *probeRankEngine) next(w *probeRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeRankEngine) idle(w *probeRankWorker) bool {
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -3021,12 +3025,14 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
+		for spin := p.sleep.Spin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
+				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}
@@ -4898,11 +4904,13 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -5787,11 +5795,13 @@ func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrRankEngine) idle(w *probePtrRankWorker) bool {
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -6335,12 +6345,14 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
+		for spin := p.sleep.Spin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
+				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}

@@ -486,11 +486,13 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {

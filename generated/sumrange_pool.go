@@ -1106,12 +1106,14 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
+		for spin := p.sleep.Spin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
+				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}

@@ -489,11 +489,13 @@ func (e *ticketRankEngine) next(w *ticketRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *ticketRankEngine) idle(w *ticketRankWorker) bool {
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {

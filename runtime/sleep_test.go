@@ -329,7 +329,7 @@ func stressSleepers(t *testing.T, workers, bursts, burst int) {
 func TestSpinLasts(t *testing.T) {
 	clk := NewClock()
 	begin := time.Now()
-	s := NewSpin(&clk)
+	s := NewSleepers(1).Spin(&clk)
 	looks := 1
 	for s.Next() {
 		looks++
@@ -344,13 +344,57 @@ func TestSpinLasts(t *testing.T) {
 func TestSpinFrozenClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := NewClock()
-		s := NewSpin(&clk)
+		sl := NewSleepers(1)
+		s := sl.Spin(&clk)
 		looks := 1
 		for s.Next() {
 			looks++
 		}
 		if looks != spinLooksMax {
 			t.Fatalf("the spell made %d looks, want %d", looks, spinLooksMax)
+		}
+		if n := sl.spinning.Load(); n != 0 {
+			t.Fatalf("%d spells counted after the only one ended", n)
+		}
+	})
+}
+
+// TestSpinMax: at most SpinMax spells run at a time; one more lasts
+// spinLooksMin looks, and a spell's Stop makes room for another.
+func TestSpinMax(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := NewClock()
+		sl := NewSleepers(8)
+		if want := max(1, runtime.GOMAXPROCS(0)/2); sl.SpinMax() != want {
+			t.Fatalf("SpinMax() = %d, want %d", sl.SpinMax(), want)
+		}
+		spells := make([]Spin, sl.SpinMax())
+		for i := range spells {
+			spells[i] = sl.Spin(&clk)
+		}
+		extra := sl.Spin(&clk)
+		looks := 1
+		for extra.Next() {
+			looks++
+		}
+		if looks != spinLooksMin {
+			t.Fatalf("a spell beyond SpinMax made %d looks, want %d", looks, spinLooksMin)
+		}
+		spells[0].Stop()
+		spells[0].Stop() // a second Stop changes nothing
+		s := sl.Spin(&clk)
+		looks = 1
+		for s.Next() {
+			looks++
+		}
+		if looks != spinLooksMax {
+			t.Fatalf("a spell after a Stop made %d looks, want %d", looks, spinLooksMax)
+		}
+		for i := range spells[1:] {
+			spells[1+i].Stop()
+		}
+		if n := sl.spinning.Load(); n != 0 {
+			t.Fatalf("%d spells counted after all ended", n)
 		}
 	})
 }

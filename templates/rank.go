@@ -264,11 +264,13 @@ func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {

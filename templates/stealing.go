@@ -462,12 +462,14 @@ func (p *StealingPool[T]) find(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
+		for spin := p.sleep.Spin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
+				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}

@@ -332,11 +332,13 @@ func (e *tinyEngine) idle(w *tinyWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -1213,11 +1215,13 @@ func (e *spin1usEngine) idle(w *spin1usWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {

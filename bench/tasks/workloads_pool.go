@@ -512,11 +512,13 @@ func (e *sleepEngine) idle(w *sleepWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -1393,11 +1395,13 @@ func (e *payload32Engine) idle(w *payload32Worker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -2560,11 +2564,13 @@ func (e *nodeEngine) idle(w *nodeWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -3564,12 +3570,14 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := poolrt.NewSpin(&p.meter.Clock); ; {
+		for spin := p.sleep.Spin(&p.meter.Clock); ; {
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
+				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}
@@ -4370,11 +4378,13 @@ func (e *timedEngine) idle(w *timedWorker) bool {
 		w.working = false
 		w.act.Idle(e.meter.Now())
 	}
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
 		if !e.q.empty() || e.retired(w) {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
@@ -5259,11 +5269,13 @@ func (e *timedRankEngine) next(w *timedRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedRankEngine) idle(w *timedRankWorker) bool {
-	for spin := poolrt.NewSpin(&e.meter.Clock); ; {
+	for spin := e.sleep.Spin(&e.meter.Clock); ; {
 		if st := e.life.State(); st != poolrt.Open {
+			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
+			spin.Stop()
 			return true
 		}
 		if !spin.Next() {
