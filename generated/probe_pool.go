@@ -1578,24 +1578,14 @@ func (e *probeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeEngine) idle(w *probeWorker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -1607,6 +1597,13 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -2475,18 +2472,14 @@ func (e *probeRankEngine) next(w *probeRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeRankEngine) idle(w *probeRankWorker) bool {
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
-			spin.Stop()
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -3025,20 +3018,16 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := p.sleep.Spin(&p.meter.Clock); ; {
+		for range poolrt.IdleLooks { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
-				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
-				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}
-			if !spin.Next() {
-				break
-			}
+			runtime.Gosched()
 		}
 		if !p.park(w) {
 			return 0, 0, false
@@ -4898,24 +4887,14 @@ func (e *probePtrEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrEngine) idle(w *probePtrWorker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -4927,6 +4906,13 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -5795,18 +5781,14 @@ func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrRankEngine) idle(w *probePtrRankWorker) bool {
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
-			spin.Stop()
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -6345,20 +6327,16 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := p.sleep.Spin(&p.meter.Clock); ; {
+		for range poolrt.IdleLooks { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
-				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
-				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}
-			if !spin.Next() {
-				break
-			}
+			runtime.Gosched()
 		}
 		if !p.park(w) {
 			return 0, 0, false

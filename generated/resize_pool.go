@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -480,24 +481,14 @@ func (e *resizeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *resizeEngine) idle(w *resizeWorker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -509,6 +500,13 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true

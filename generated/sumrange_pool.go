@@ -1106,20 +1106,16 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := p.sleep.Spin(&p.meter.Clock); ; {
+		for range poolrt.IdleLooks { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
-				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
-				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}
-			if !spin.Next() {
-				break
-			}
+			runtime.Gosched()
 		}
 		if !p.park(w) {
 			return 0, 0, false

@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -489,18 +490,14 @@ func (e *ticketRankEngine) next(w *ticketRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *ticketRankEngine) idle(w *ticketRankWorker) bool {
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
-			spin.Stop()
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

@@ -127,9 +127,9 @@ func Cooldown(d time.Duration) Option {
 
 // IdleTimeout retires workers that have been idle for d, down to the
 // minimum, whatever the policy says (default 0: off). A worker counts as
-// idle from the later of the moment it ran out of work and the pool's last
-// change of size, so that each step down needs a full d of idleness after
-// the previous one. It is checked every ScaleInterval and respects the
+// idle from the later of the moment it parked and the pool's last change
+// of size, so that each step down needs a full d of idleness after the
+// previous one. It is checked every ScaleInterval and respects the
 // Cooldown.
 func IdleTimeout(d time.Duration) Option {
 	return Option{fmt.Sprintf("IdleTimeout(%v)", d), Dynamic, func(s *Settings) string {
@@ -233,7 +233,7 @@ type ScaleSignals struct {
 	// (workers above the size retire once they run out of work).
 	Workers  int
 	Min, Max int // the current limits
-	Busy     int // workers busy (not out of work) at At
+	Busy     int // workers busy (not parked) at At
 
 	QueueDepth int // accepted tasks not yet started, at At
 	QueueCap   int
@@ -241,9 +241,9 @@ type ScaleSignals struct {
 	Arrivals    uint64 // tasks accepted during the interval
 	Completions uint64 // tasks finished during the interval (failed and panicked included)
 	// Utilization is the fraction of the workers' time during the
-	// interval that they were busy running tasks rather than idle (looking
-	// for work, for up to IdleSpin, or parked): busy worker-time over live
-	// worker-time, 0 when no worker lived. It is
+	// interval that they were busy — running tasks, or looking for more
+	// before they park (a few microseconds) — rather than parked: busy
+	// worker-time over live worker-time, 0 when no worker lived. It is
 	// measured exactly, whatever the Metrics option, and counts tasks
 	// still running at At.
 	Utilization float64
@@ -253,8 +253,8 @@ type ScaleSignals struct {
 	// value measured (0 until there is one).
 	MeanRun time.Duration
 	// IdleExpired counts the workers (below Workers) idle for at least
-	// IdleTimeout since they ran out of work or since the last change of
-	// size, whichever is later; 0 when IdleTimeout is off.
+	// IdleTimeout since they parked or since the last change of size,
+	// whichever is later; 0 when IdleTimeout is off.
 	IdleExpired int
 	// SinceChange is the time since the pool's size last changed.
 	SinceChange time.Duration

@@ -17,13 +17,13 @@ const (
 )
 
 // Activity records how one worker slot spends its time: busy (running
-// tasks), idle (out of work: looking for more, parked, or started and not
-// yet busy) or off (no worker runs in it). A dynamic pool's controller reads it to
+// tasks or looking for more), idle (parked, or started and not yet busy)
+// or off (no worker runs in it). A dynamic pool's controller reads it to
 // measure utilization and idle time exactly, without sampling tasks.
 //
 // Only the slot's owner writes it — the goroutine that starts a worker in
 // the slot, then that worker — and only when the worker changes mode: when
-// it runs out of work and when it finds work again, not per task or batch.
+// it parks and when it finds work after parking, not per task or batch.
 // Any goroutine may read it.
 type Activity struct {
 	_ [CacheLinePad]byte

@@ -1,82 +1,21 @@
 package poolrt
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
-// IdleSpin is how long an idle worker keeps looking for work, yielding its
-// P between looks, before it parks (see [Spin]). A parked worker costs its
-// waker a futex wake-up of an OS thread, and when the thread's CPU went
-// idle too, the thread may start long after: on a 2-vCPU VM at half load
-// of 20 µs tasks (one every 22 µs), 15–23% of a fixed pool's tasks waited
-// over a millisecond to start when workers parked after four looks, a
-// tenth as many with about 30 µs of looks. A worker yields at each look,
-// so it never keeps a goroutine that has work from running, and at most
-// [Sleepers.SpinMax] workers of a pool look at a time, so that a large
-// pool fed a trickle of tasks does not keep every CPU busy looking.
-const IdleSpin = 50 * time.Microsecond
-
-// spinLooksMax bounds the looks of a spell when the clock stands still
-// (under testing/synctest, time passes only while every goroutine is
-// blocked).
-const spinLooksMax = 1024
-
-// spinLooksMin is the looks of a spell that could not begin (SpinMax
-// workers are in one): enough to bridge the gap between a task's forks in
-// a fork-join tree, or between two tasks of a steady stream.
-const spinLooksMin = 4
-
-// Spin paces an idle worker's spell of looking for work before it parks
-// (see [Sleepers.Spin]):
-//
-//	s := sleepers.Spin(clk)
-//	for {
-//		if there is work { s.Stop(); ... }
-//		if !s.Next() { break } // park
-//	}
-type Spin struct {
-	sl    *Sleepers // nil once the spell is over, or if it never began
-	clk   *Clock
-	since int64 // 0 until the first reading
-	looks int
-}
-
-// Next yields the processor and reports true, or reports false once the
-// spell has lasted about IdleSpin (after a few looks if it never began):
-// the worker should park. It reads the clock every 8 looks (a look and a
-// yield cost 0.1–0.2 µs, a clock read a fifth of that), first after 8
-// looks: most spells of a busy pool end sooner, and should cost it no
-// clock reading.
-func (s *Spin) Next() bool {
-	s.looks++
-	if s.sl == nil {
-		if s.looks >= spinLooksMin {
-			return false
-		}
-	} else if s.looks%8 == 0 {
-		now := s.clk.Now()
-		if s.since == 0 {
-			s.since = now
-		} else if s.looks >= spinLooksMax || now-s.since >= int64(IdleSpin) {
-			s.Stop()
-			return false
-		}
-	}
-	runtime.Gosched()
-	return true
-}
-
-// Stop ends the spell: the worker found work, or is leaving. It may be
-// called more than once.
-func (s *Spin) Stop() {
-	if s.sl != nil {
-		s.sl.spinning.Add(-1)
-		s.sl = nil
-	}
-}
+// IdleLooks is how many times an idle worker of any pool looks for work,
+// yielding its P (runtime.Gosched) between looks, before it parks. On 2
+// vCPUs at half load of 20 µs tasks (a task every 22 µs), 15–23% of a
+// fixed pool's tasks waited over a millisecond to start with 4 looks,
+// 4–7% with 16 (a few microseconds), 1.5–5% with 50 µs of looks — but
+// spells that long cost a fifth of the pool's throughput under a
+// submitter that itself yields while it waits: a yielding goroutine goes
+// to the scheduler's global queue, and from there into a busy P's local
+// queue, where it may wait for that P's goroutine to be preempted (10 ms)
+// while an idle P keeps running the other yielder.
+const IdleLooks = 16
 
 // Sleepers parks idle workers and wakes them when work arrives, without a
 // lock or a channel operation on the submit path while no worker sleeps: a
@@ -91,44 +30,15 @@ func (s *Spin) Stop() {
 type Sleepers struct {
 	parked atomic.Int32 // read by every Wake; written only when workers park
 	_      [CacheLinePad - 4]byte
-	// spinning counts the workers in a spell of looking for work (Spin);
-	// written when workers run dry and when they find work, read by no
-	// submitter: a line of its own.
-	spinning atomic.Int32
-	spinMax  int32
-	_        [CacheLinePad - 8]byte
-	mu       sync.Mutex
-	stack    []int32         // parked worker ids, most recent last
-	wake     []chan struct{} // one per worker id, capacity 1
+	mu     sync.Mutex
+	stack  []int32         // parked worker ids, most recent last
+	wake   []chan struct{} // one per worker id, capacity 1
 }
 
 // NewSleepers returns a Sleepers for worker ids 0..n-1. A worker's wake
 // channel is made the first time it parks.
 func NewSleepers(n int) *Sleepers {
-	return &Sleepers{
-		wake:    make([]chan struct{}, n),
-		spinMax: int32(max(1, runtime.GOMAXPROCS(0)/2)),
-	}
-}
-
-// SpinMax returns how many workers may be in a spell of looking for work
-// at a time: half of GOMAXPROCS as of NewSleepers, at least one. The Go
-// scheduler bounds its own spinning threads the same way.
-func (s *Sleepers) SpinMax() int { return int(s.spinMax) }
-
-// Spin begins a worker's spell of looking for work before it parks, timed
-// by clk, unless SpinMax workers are in one already: then the spell lasts
-// a few looks only.
-func (s *Sleepers) Spin(clk *Clock) Spin {
-	for {
-		n := s.spinning.Load()
-		if n >= s.spinMax {
-			return Spin{}
-		}
-		if s.spinning.CompareAndSwap(n, n+1) {
-			return Spin{sl: s, clk: clk}
-		}
-	}
+	return &Sleepers{wake: make([]chan struct{}, n)}
 }
 
 // Register marks worker id as about to park. The worker must then look for

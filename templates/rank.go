@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -264,18 +265,14 @@ func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
-			spin.Stop()
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

@@ -506,24 +506,14 @@ func (e *sleepEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *sleepEngine) idle(w *sleepWorker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -535,6 +525,13 @@ func (e *sleepEngine) idle(w *sleepWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -1389,24 +1386,14 @@ func (e *payload32Engine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *payload32Engine) idle(w *payload32Worker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -1418,6 +1405,13 @@ func (e *payload32Engine) idle(w *payload32Worker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -2558,24 +2552,14 @@ func (e *nodeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *nodeEngine) idle(w *nodeWorker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -2587,6 +2571,13 @@ func (e *nodeEngine) idle(w *nodeWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -3570,20 +3561,16 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
-		for spin := p.sleep.Spin(&p.meter.Clock); ; {
+		for range poolrt.IdleLooks { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
-				spin.Stop()
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
 			if meta, enq, ok = p.look(w); ok {
-				spin.Stop()
 				p.found(w)
 				return meta, enq, true
 			}
-			if !spin.Next() {
-				break
-			}
+			runtime.Gosched()
 		}
 		if !p.park(w) {
 			return 0, 0, false
@@ -4372,24 +4359,14 @@ func (e *timedEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedEngine) idle(w *timedWorker) bool {
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of a worker running dry, not of every look at the queue.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && !e.q.empty()
 		}
-		if !e.q.empty() || e.retired(w) {
-			spin.Stop()
+		if !e.q.empty() {
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
@@ -4401,6 +4378,13 @@ func (e *timedEngine) idle(w *timedWorker) bool {
 		}
 		st := e.life.State()
 		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+	}
+	if w.act != nil && w.working {
+		// The activity (dynamic pools) reads the clock, so it hears only
+		// of parking, which costs microseconds anyway, not of every empty
+		// look at the queue: a worker is busy until it parks.
+		w.working = false
+		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -5269,18 +5253,14 @@ func (e *timedRankEngine) next(w *timedRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedRankEngine) idle(w *timedRankWorker) bool {
-	for spin := e.sleep.Spin(&e.meter.Clock); ; {
+	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			spin.Stop()
 			return st == poolrt.Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
-			spin.Stop()
 			return true
 		}
-		if !spin.Next() {
-			break
-		}
+		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing
