@@ -9,12 +9,13 @@ import (
 // yielding its P (runtime.Gosched) between looks, before it parks. On 2
 // vCPUs at half load of 20 µs tasks (a task every 22 µs), 15–23% of a
 // fixed pool's tasks waited over a millisecond to start with 4 looks,
-// 4–7% with 16 (a few microseconds), 1.5–5% with 50 µs of looks — but
+// 3–8% with 16 (a few microseconds), 1.5–6% with 50 µs of looks. But
 // spells that long cost a fifth of the pool's throughput under a
-// submitter that itself yields while it waits: a yielding goroutine goes
-// to the scheduler's global queue, and from there into a busy P's local
-// queue, where it may wait for that P's goroutine to be preempted (10 ms)
-// while an idle P keeps running the other yielder.
+// submitter that itself yields while it waits: a goroutine that yields
+// goes to the scheduler's global queue, and from there, grabbed in a
+// batch, into a busy P's local queue, where it may wait for that P's
+// goroutine to be preempted (10 ms), while the other P keeps running the
+// yielding submitter.
 const IdleLooks = 16
 
 // Sleepers parks idle workers and wakes them when work arrives, without a
