@@ -7,9 +7,9 @@ import (
 
 // IdleLooks is how many times an idle worker of any pool looks for work,
 // yielding its P (runtime.Gosched) between looks, before it parks. On 2
-// vCPUs at half load of 20 µs tasks (a task every 22 µs), 15–23% of a
+// vCPUs at half load of 20 µs tasks (a task every 22 µs), 13–29% of a
 // fixed pool's tasks waited over a millisecond to start with 4 looks,
-// 3–8% with 16 (a few microseconds), 1.5–6% with 50 µs of looks. But
+// 3–8% with 16 (a few microseconds), 0.4–6% with 50 µs of looks. But
 // spells that long cost a fifth of the pool's throughput under a
 // submitter that itself yields while it waits: a goroutine that yields
 // goes to the scheduler's global queue, and from there, grabbed in a
