@@ -106,6 +106,7 @@ type orderBatchWorker struct {
 	buf     []Order // the batch being handled
 	opened  int64   // its first task's arrival
 	exiting bool
+	slice   poolrt.Slice
 }
 
 // NewOrderBatchPool starts a pool that hands batches to handle, configured by
@@ -392,6 +393,7 @@ func (p *OrderBatchPool) flusher() {
 func (p *OrderBatchPool) work(w *orderBatchWorker) {
 	defer p.workerExit(w)
 	for p.take(w) {
+		w.slice.Next(&p.meter.Clock, p.sleep)
 		p.handleBatch(w)
 	}
 	w.exiting = true
@@ -433,6 +435,7 @@ func (p *OrderBatchPool) take(w *orderBatchWorker) bool {
 		if done {
 			return false
 		}
+		w.slice.Reset()
 		p.sleep.Register(w.id)
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.

@@ -131,6 +131,7 @@ type probeBatchWorker struct {
 	buf     []Probe // the batch being handled
 	opened  int64   // its first task's arrival
 	exiting bool
+	slice   poolrt.Slice
 }
 
 // NewProbeBatchPool starts a pool that hands batches to handle, configured by
@@ -417,6 +418,7 @@ func (p *ProbeBatchPool) flusher() {
 func (p *ProbeBatchPool) work(w *probeBatchWorker) {
 	defer p.workerExit(w)
 	for p.take(w) {
+		w.slice.Next(&p.meter.Clock, p.sleep)
 		p.handleBatch(w)
 	}
 	w.exiting = true
@@ -458,6 +460,7 @@ func (p *ProbeBatchPool) take(w *probeBatchWorker) bool {
 		if done {
 			return false
 		}
+		w.slice.Reset()
 		p.sleep.Register(w.id)
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.
@@ -1331,6 +1334,7 @@ type probeWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [probeMaxBatch]probeSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -1476,6 +1480,7 @@ func (e *probeEngine) work(w *probeWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -1578,6 +1583,7 @@ func (e *probeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeEngine) idle(w *probeWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -2278,6 +2284,7 @@ type probeRankWorker struct {
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	ranks   *poolrt.RankWorkerMeter
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -2394,6 +2401,7 @@ func (e *probeRankEngine) work(w *probeRankWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for e.next(w) {
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.cur
 		if e.late != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
@@ -2472,6 +2480,7 @@ func (e *probeRankEngine) next(w *probeRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probeRankEngine) idle(w *probeRankWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
@@ -2713,6 +2722,7 @@ type probeStealWorker struct {
 	meter   *poolrt.WorkerMeter
 	steal   *poolrt.StealMeter
 	buf     [probeMaxBatch]probeSlot // an injector batch on its way into dq
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -2971,6 +2981,7 @@ func (p *ProbeStealingPool) work(w *probeStealWorker) {
 
 // run runs w.cur, which came with meta and enq.
 func (p *ProbeStealingPool) run(w *probeStealWorker, meta uint32, enq int64) {
+	w.slice.Next(&p.meter.Clock, p.sleep)
 	if shard := meta & probeMetaShard; shard != 0 {
 		// Its injector slot is free once it starts.
 		p.q.release(int(shard-1), 1)
@@ -3016,9 +3027,10 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 	var zero Probe
 	w.cur = zero // drop the finished task for the garbage collector
 	w.meter.SetBusy(false)
+	w.slice.Reset()
 	p.spinning.Add(1)
 	for {
-		for range poolrt.IdleLooks { // each a round over every queue
+		for i := 0; ; i++ { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -3026,6 +3038,9 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 			if meta, enq, ok = p.look(w); ok {
 				p.found(w)
 				return meta, enq, true
+			}
+			if i >= poolrt.StealLooks {
+				break
 			}
 			runtime.Gosched()
 		}
@@ -3438,6 +3453,7 @@ type probePtrBatchWorker struct {
 	buf     []*ProbePtr // the batch being handled
 	opened  int64       // its first task's arrival
 	exiting bool
+	slice   poolrt.Slice
 }
 
 // NewProbePtrBatchPool starts a pool that hands batches to handle, configured by
@@ -3724,6 +3740,7 @@ func (p *ProbePtrBatchPool) flusher() {
 func (p *ProbePtrBatchPool) work(w *probePtrBatchWorker) {
 	defer p.workerExit(w)
 	for p.take(w) {
+		w.slice.Next(&p.meter.Clock, p.sleep)
 		p.handleBatch(w)
 	}
 	w.exiting = true
@@ -3765,6 +3782,7 @@ func (p *ProbePtrBatchPool) take(w *probePtrBatchWorker) bool {
 		if done {
 			return false
 		}
+		w.slice.Reset()
 		p.sleep.Register(w.id)
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.
@@ -4640,6 +4658,7 @@ type probePtrWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [probePtrMaxBatch]probePtrSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -4785,6 +4804,7 @@ func (e *probePtrEngine) work(w *probePtrWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -4887,6 +4907,7 @@ func (e *probePtrEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrEngine) idle(w *probePtrWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -5587,6 +5608,7 @@ type probePtrRankWorker struct {
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	ranks   *poolrt.RankWorkerMeter
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -5703,6 +5725,7 @@ func (e *probePtrRankEngine) work(w *probePtrRankWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for e.next(w) {
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.cur
 		if e.late != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
@@ -5781,6 +5804,7 @@ func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *probePtrRankEngine) idle(w *probePtrRankWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
@@ -6022,6 +6046,7 @@ type probePtrStealWorker struct {
 	meter   *poolrt.WorkerMeter
 	steal   *poolrt.StealMeter
 	buf     [probePtrMaxBatch]probePtrSlot // an injector batch on its way into dq
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -6280,6 +6305,7 @@ func (p *ProbePtrStealingPool) work(w *probePtrStealWorker) {
 
 // run runs w.cur, which came with meta and enq.
 func (p *ProbePtrStealingPool) run(w *probePtrStealWorker, meta uint32, enq int64) {
+	w.slice.Next(&p.meter.Clock, p.sleep)
 	if shard := meta & probePtrMetaShard; shard != 0 {
 		// Its injector slot is free once it starts.
 		p.q.release(int(shard-1), 1)
@@ -6325,9 +6351,10 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 	var zero *ProbePtr
 	w.cur = zero // drop the finished task for the garbage collector
 	w.meter.SetBusy(false)
+	w.slice.Reset()
 	p.spinning.Add(1)
 	for {
-		for range poolrt.IdleLooks { // each a round over every queue
+		for i := 0; ; i++ { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -6335,6 +6362,9 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 			if meta, enq, ok = p.look(w); ok {
 				p.found(w)
 				return meta, enq, true
+			}
+			if i >= poolrt.StealLooks {
+				break
 			}
 			runtime.Gosched()
 		}

@@ -234,6 +234,7 @@ type resizeWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [resizeMaxBatch]resizeSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -379,6 +380,7 @@ func (e *resizeEngine) work(w *resizeWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -481,6 +483,7 @@ func (e *resizeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *resizeEngine) idle(w *resizeWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()

@@ -801,6 +801,7 @@ type sumRangeStealWorker struct {
 	meter   *poolrt.WorkerMeter
 	steal   *poolrt.StealMeter
 	buf     [sumRangeMaxBatch]sumRangeSlot // an injector batch on its way into dq
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -1059,6 +1060,7 @@ func (p *SumRangeStealingPool) work(w *sumRangeStealWorker) {
 
 // run runs w.cur, which came with meta and enq.
 func (p *SumRangeStealingPool) run(w *sumRangeStealWorker, meta uint32, enq int64) {
+	w.slice.Next(&p.meter.Clock, p.sleep)
 	if shard := meta & sumRangeMetaShard; shard != 0 {
 		// Its injector slot is free once it starts.
 		p.q.release(int(shard-1), 1)
@@ -1104,9 +1106,10 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 	var zero SumRange
 	w.cur = zero // drop the finished task for the garbage collector
 	w.meter.SetBusy(false)
+	w.slice.Reset()
 	p.spinning.Add(1)
 	for {
-		for range poolrt.IdleLooks { // each a round over every queue
+		for i := 0; ; i++ { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -1114,6 +1117,9 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 			if meta, enq, ok = p.look(w); ok {
 				p.found(w)
 				return meta, enq, true
+			}
+			if i >= poolrt.StealLooks {
+				break
 			}
 			runtime.Gosched()
 		}

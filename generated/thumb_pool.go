@@ -75,6 +75,7 @@ type thumbWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [thumbMaxBatch]thumbSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -220,6 +221,7 @@ func (e *thumbEngine) work(w *thumbWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -322,6 +324,7 @@ func (e *thumbEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *thumbEngine) idle(w *thumbWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()

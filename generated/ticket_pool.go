@@ -296,6 +296,7 @@ type ticketRankWorker struct {
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	ranks   *poolrt.RankWorkerMeter
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -412,6 +413,7 @@ func (e *ticketRankEngine) work(w *ticketRankWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for e.next(w) {
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.cur
 		if e.late != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
@@ -490,6 +492,7 @@ func (e *ticketRankEngine) next(w *ticketRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *ticketRankEngine) idle(w *ticketRankWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0

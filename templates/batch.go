@@ -93,6 +93,7 @@ type batchWorker[T any] struct {
 	buf     []T   // the batch being handled
 	opened  int64 // its first task's arrival
 	exiting bool
+	slice   poolrt.Slice
 }
 
 // NewBatchPool starts a pool that hands batches to handle, configured by
@@ -377,6 +378,7 @@ func (p *BatchPool[T, K]) flusher() {
 func (p *BatchPool[T, K]) work(w *batchWorker[T]) {
 	defer p.workerExit(w)
 	for p.take(w) {
+		w.slice.Next(&p.meter.Clock, p.sleep)
 		p.handleBatch(w)
 	}
 	w.exiting = true
@@ -418,6 +420,7 @@ func (p *BatchPool[T, K]) take(w *batchWorker[T]) bool {
 		if done {
 			return false
 		}
+		w.slice.Reset()
 		p.sleep.Register(w.id)
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.

@@ -66,6 +66,7 @@ type worker[T Task] struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [maxBatch]slot[T]
 	_       [poolrt.CacheLinePad]byte
 }
@@ -211,6 +212,7 @@ func (e *engine[T]) work(w *worker[T]) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -313,6 +315,7 @@ func (e *engine[T]) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *engine[T]) idle(w *worker[T]) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()

@@ -71,6 +71,7 @@ type rankWorker[T Task] struct {
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	ranks   *poolrt.RankWorkerMeter
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -187,6 +188,7 @@ func (e *rankEngine[T]) work(w *rankWorker[T]) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for e.next(w) {
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.cur
 		if e.late != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
@@ -265,6 +267,7 @@ func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0

@@ -158,6 +158,7 @@ type stealWorker[T Task] struct {
 	meter   *poolrt.WorkerMeter
 	steal   *poolrt.StealMeter
 	buf     [maxBatch]slot[T] // an injector batch on its way into dq
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -416,6 +417,7 @@ func (p *StealingPool[T]) work(w *stealWorker[T]) {
 
 // run runs w.cur, which came with meta and enq.
 func (p *StealingPool[T]) run(w *stealWorker[T], meta uint32, enq int64) {
+	w.slice.Next(&p.meter.Clock, p.sleep)
 	if shard := meta & metaShard; shard != 0 {
 		// Its injector slot is free once it starts.
 		p.q.release(int(shard-1), 1)
@@ -461,9 +463,10 @@ func (p *StealingPool[T]) find(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 	var zero T
 	w.cur = zero // drop the finished task for the garbage collector
 	w.meter.SetBusy(false)
+	w.slice.Reset()
 	p.spinning.Add(1)
 	for {
-		for range poolrt.IdleLooks { // each a round over every queue
+		for i := 0; ; i++ { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -471,6 +474,9 @@ func (p *StealingPool[T]) find(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 			if meta, enq, ok = p.look(w); ok {
 				p.found(w)
 				return meta, enq, true
+			}
+			if i >= poolrt.StealLooks {
+				break
 			}
 			runtime.Gosched()
 		}

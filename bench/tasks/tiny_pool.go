@@ -80,6 +80,7 @@ type tinyWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [tinyMaxBatch]tinySlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -225,6 +226,7 @@ func (e *tinyEngine) work(w *tinyWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -327,6 +329,7 @@ func (e *tinyEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *tinyEngine) idle(w *tinyWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -960,6 +963,7 @@ type spin1usWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [spin1usMaxBatch]spin1usSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -1105,6 +1109,7 @@ func (e *spin1usEngine) work(w *spin1usWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -1207,6 +1212,7 @@ func (e *spin1usEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *spin1usEngine) idle(w *spin1usWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()

@@ -259,6 +259,7 @@ type sleepWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [sleepMaxBatch]sleepSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -404,6 +405,7 @@ func (e *sleepEngine) work(w *sleepWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -506,6 +508,7 @@ func (e *sleepEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *sleepEngine) idle(w *sleepWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -1139,6 +1142,7 @@ type payload32Worker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [payload32MaxBatch]payload32Slot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -1284,6 +1288,7 @@ func (e *payload32Engine) work(w *payload32Worker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -1386,6 +1391,7 @@ func (e *payload32Engine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *payload32Engine) idle(w *payload32Worker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -2305,6 +2311,7 @@ type nodeWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [nodeMaxBatch]nodeSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -2450,6 +2457,7 @@ func (e *nodeEngine) work(w *nodeWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -2552,6 +2560,7 @@ func (e *nodeEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *nodeEngine) idle(w *nodeWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -3256,6 +3265,7 @@ type nodeStealWorker struct {
 	meter   *poolrt.WorkerMeter
 	steal   *poolrt.StealMeter
 	buf     [nodeMaxBatch]nodeSlot // an injector batch on its way into dq
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -3514,6 +3524,7 @@ func (p *NodeStealingPool) work(w *nodeStealWorker) {
 
 // run runs w.cur, which came with meta and enq.
 func (p *NodeStealingPool) run(w *nodeStealWorker, meta uint32, enq int64) {
+	w.slice.Next(&p.meter.Clock, p.sleep)
 	if shard := meta & nodeMetaShard; shard != 0 {
 		// Its injector slot is free once it starts.
 		p.q.release(int(shard-1), 1)
@@ -3559,9 +3570,10 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 	var zero Node
 	w.cur = zero // drop the finished task for the garbage collector
 	w.meter.SetBusy(false)
+	w.slice.Reset()
 	p.spinning.Add(1)
 	for {
-		for range poolrt.IdleLooks { // each a round over every queue
+		for i := 0; ; i++ { // each a round over every queue
 			if p.life.State() == poolrt.Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
@@ -3569,6 +3581,9 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 			if meta, enq, ok = p.look(w); ok {
 				p.found(w)
 				return meta, enq, true
+			}
+			if i >= poolrt.StealLooks {
+				break
 			}
 			runtime.Gosched()
 		}
@@ -4112,6 +4127,7 @@ type timedWorker struct {
 	working bool // act was last told busy (dynamic pools)
 	meter   *poolrt.WorkerMeter
 	act     *poolrt.Activity // nil unless the engine has acts
+	slice   poolrt.Slice
 	buf     [timedMaxBatch]timedSlot
 	_       [poolrt.CacheLinePad]byte
 }
@@ -4257,6 +4273,7 @@ func (e *timedEngine) work(w *timedWorker) {
 			w.exiting = true
 			return
 		}
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.buf[w.pos]
 		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
@@ -4359,6 +4376,7 @@ func (e *timedEngine) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedEngine) idle(w *timedWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && !e.q.empty()
@@ -5059,6 +5077,7 @@ type timedRankWorker struct {
 	exiting bool
 	meter   *poolrt.WorkerMeter
 	ranks   *poolrt.RankWorkerMeter
+	slice   poolrt.Slice
 	_       [poolrt.CacheLinePad]byte
 }
 
@@ -5175,6 +5194,7 @@ func (e *timedRankEngine) work(w *timedRankWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for e.next(w) {
+		w.slice.Next(&e.meter.Clock, e.sleep)
 		s := &w.cur
 		if e.late != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
@@ -5253,6 +5273,7 @@ func (e *timedRankEngine) next(w *timedRankWorker) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *timedRankEngine) idle(w *timedRankWorker) bool {
+	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
 			return st == poolrt.Draining && e.size.Load() > 0
@@ -5451,6 +5472,7 @@ type itemBatchWorker struct {
 	buf     []Item // the batch being handled
 	opened  int64  // its first task's arrival
 	exiting bool
+	slice   poolrt.Slice
 }
 
 // NewItemBatchPool starts a pool that hands batches to handle, configured by
@@ -5737,6 +5759,7 @@ func (p *ItemBatchPool) flusher() {
 func (p *ItemBatchPool) work(w *itemBatchWorker) {
 	defer p.workerExit(w)
 	for p.take(w) {
+		w.slice.Next(&p.meter.Clock, p.sleep)
 		p.handleBatch(w)
 	}
 	w.exiting = true
@@ -5778,6 +5801,7 @@ func (p *ItemBatchPool) take(w *itemBatchWorker) bool {
 		if done {
 			return false
 		}
+		w.slice.Reset()
 		p.sleep.Register(w.id)
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.

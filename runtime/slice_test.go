@@ -1,0 +1,123 @@
+package poolrt
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// countYields replaces gosched for the test and returns the number of
+// yields so far.
+func countYields(t *testing.T) *int {
+	n := new(int)
+	saved := gosched
+	gosched = func() { *n++ }
+	t.Cleanup(func() { gosched = saved })
+	return n
+}
+
+// TestSliceYieldsAtSliceEnd: tasks of 10 µs run back to back; the worker
+// yields once per SliceLen (within one look's step), never before.
+func TestSliceYieldsAtSliceEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		yields := countYields(t)
+		c := NewClock()
+		s := NewSleepers(1)
+		var sl Slice
+		const task = 10 * time.Microsecond
+		var at []time.Duration // elapsed time at each yield
+		start := time.Now()
+		for range 50 {
+			before := *yields
+			sl.Next(&c, s)
+			if *yields != before {
+				at = append(at, time.Since(start))
+			}
+			time.Sleep(task)
+		}
+		if len(at) < 8 || len(at) > 10 {
+			t.Fatalf("yields at %v over 500 µs, want one per %v", at, SliceLen)
+		}
+		prev := time.Duration(0)
+		for _, d := range at {
+			if gap := d - prev; gap < SliceLen || gap > SliceLen+2*task {
+				t.Fatalf("yields at %v: a slice of %v, want %v to %v", at, gap, SliceLen, SliceLen+2*task)
+			}
+			prev = d
+		}
+	})
+}
+
+// TestSliceTinyTasks: tasks too short to time one by one (no time passes
+// in the bubble) make the worker look at the clock only every few hundred
+// tasks, yet a slice that is over ends within maxSliceStep tasks.
+func TestSliceTinyTasks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		yields := countYields(t)
+		c := NewClock()
+		s := NewSleepers(1)
+		var sl Slice
+		for range 10000 {
+			sl.Next(&c, s)
+		}
+		if *yields != 0 {
+			t.Fatalf("%d yields while no time passed, want 0", *yields)
+		}
+		if sl.step != maxSliceStep {
+			t.Fatalf("step = %d after 10000 instant tasks, want %d", sl.step, maxSliceStep)
+		}
+		time.Sleep(SliceLen)
+		for i := range maxSliceStep + 1 {
+			sl.Next(&c, s)
+			if *yields == 1 {
+				return
+			}
+			if *yields > 1 {
+				t.Fatalf("%d yields after task %d, want 1", *yields, i)
+			}
+		}
+		t.Fatalf("no yield within %d tasks after the slice ended", maxSliceStep+1)
+	})
+}
+
+// TestSliceWokenWorker: a worker woken but not yet running makes a busy
+// worker yield at its next task, once per wake-up; once the woken worker
+// runs, nobody yields for it.
+func TestSliceWokenWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		yields := countYields(t)
+		c := NewClock()
+		s := NewSleepers(2)
+		var busy, other Slice
+		s.Register(1)
+		s.Wake()
+		busy.Next(&c, s)
+		other.Next(&c, s)
+		if *yields != 2 {
+			t.Fatalf("%d yields after a wake-up not yet received, want 2 (one per busy worker)", *yields)
+		}
+		busy.Next(&c, s)
+		if *yields != 2 {
+			t.Fatalf("a second yield for the same wake-up")
+		}
+		s.Wait(1)
+		s.Register(1)
+		s.Wake()
+		s.Wait(1) // runs before the busy worker looks
+		busy.Next(&c, s)
+		if *yields != 2 {
+			t.Fatalf("a yield for a woken worker that already runs")
+		}
+		// A token received through C counts once Woke is called.
+		s.Register(1)
+		s.WakeAll()
+		<-s.C(1)
+		if behind, _ := s.waiting(0); !behind {
+			t.Fatal("waiting = false before Woke, want true")
+		}
+		s.Woke()
+		if behind, _ := s.waiting(0); behind {
+			t.Fatal("waiting = true after Woke, want false")
+		}
+	})
+}
