@@ -29,7 +29,8 @@ const maxSliceStep = 256
 //
 // Next yields the P when the slice is over, and at once when a worker
 // woken since the last look has not started running: the wake put it on
-// its waker's P, possibly behind this worker. Reading the clock costs tens
+// its waker's P, possibly behind this worker. A worker's first task after
+// it waited or yielded starts a slice without yielding. Reading the clock costs tens
 // of nanoseconds on common VMs, so Next looks at it only every step tasks,
 // with step adapting to the tasks' run time (about SliceLen/8 apart).
 type Slice struct {
@@ -44,7 +45,11 @@ type Slice struct {
 func (sl *Slice) Next(c *Clock, s *Sleepers) {
 	if behind, n := s.waiting(sl.wakes); n != sl.wakes {
 		sl.wakes = n
-		if behind {
+		// Not at the start of a slice: the worker has just waited or
+		// yielded, so it kept no one waiting, and yielding now would only
+		// send it through the global queue (where it can be taken into
+		// a stalled P's local queue) ahead of its first task.
+		if behind && sl.end != 0 {
 			sl.yield()
 			return
 		}

@@ -82,15 +82,21 @@ func TestSliceTinyTasks(t *testing.T) {
 
 // TestSliceWokenWorker: a worker woken but not yet running makes a busy
 // worker yield at its next task, once per wake-up; once the woken worker
-// runs, nobody yields for it.
+// runs, nobody yields for it; nor does a worker at its first task.
 func TestSliceWokenWorker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		yields := countYields(t)
 		c := NewClock()
 		s := NewSleepers(2)
-		var busy, other Slice
+		var busy, other, fresh Slice
+		busy.Next(&c, s) // both have run a task
+		other.Next(&c, s)
 		s.Register(1)
 		s.Wake()
+		fresh.Next(&c, s)
+		if *yields != 0 {
+			t.Fatalf("a worker yielded at its first task")
+		}
 		busy.Next(&c, s)
 		other.Next(&c, s)
 		if *yields != 2 {
