@@ -15,9 +15,10 @@ import (
 // runs out of work and steals. With goroutine-per-task it would wait one
 // task. On 2 vCPUs at half load of 20 µs tasks, woken workers waited
 // behind busy ones on the waker's P for up to 17 ms while the other P ran
-// a submitter that never ran out of work. A yield every 50 µs costs a few
-// hundred nanoseconds per slice (under 1%).
-const SliceLen = 50 * time.Microsecond
+// a submitter that never ran out of work. A yield costs a few hundred
+// nanoseconds, more when it wakes an idle P's thread: with 50 µs slices,
+// ~1 µs tasks from one submitter took 5% longer than with 200 µs.
+const SliceLen = 100 * time.Microsecond
 
 // maxSliceStep bounds how many tasks a worker runs between looks at the
 // clock: 256 tiny tasks take about 15 µs.
