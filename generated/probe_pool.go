@@ -3039,7 +3039,7 @@ func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, o
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= poolrt.StealLooks {
+			if i >= poolrt.IdleLooks {
 				break
 			}
 			runtime.Gosched()
@@ -6363,7 +6363,7 @@ func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq in
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= poolrt.StealLooks {
+			if i >= poolrt.IdleLooks {
 				break
 			}
 			runtime.Gosched()

@@ -1118,7 +1118,7 @@ func (p *SumRangeStealingPool) find(w *sumRangeStealWorker) (meta uint32, enq in
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= poolrt.StealLooks {
+			if i >= poolrt.IdleLooks {
 				break
 			}
 			runtime.Gosched()

@@ -5,23 +5,21 @@ import (
 	"sync/atomic"
 )
 
-// IdleLooks is how many times an idle worker of the fixed, dynamic and
-// priority pools looks for work, yielding its P (runtime.Gosched) between
-// looks, before it parks: none. A yielding goroutine goes to the
-// scheduler's global queue and from there, taken in a batch, into some P's
-// local queue, where it waits until that P's goroutine gives way; and
-// looking workers take turns with the submitters they wait for. On 2
-// vCPUs at half load of 20 µs tasks, 16 looks left 13–19% of the tasks
-// waiting over a millisecond to start, 2 looks 1–27%, none 0.5–9% (with
-// Slice). A parked worker is woken onto its waker's P instead. Throughput
-// did not suffer: tiny tasks from one submitter ran faster (the submitter
-// keeps its CPU), ~1 µs tasks within noise.
-const IdleLooks = 0
-
-// StealLooks is IdleLooks for the work-stealing pool, each look a round
-// over every queue. Its tasks fork tasks while they run: a worker that
-// parks at once must be woken for nearly every fork (fib: 19% slower).
-const StealLooks = 16
+// IdleLooks is how many times an idle worker of any pool looks for work,
+// yielding its P (runtime.Gosched) between looks, before it parks.
+//
+// Looking keeps both the worker and its P busy: a parked worker is woken
+// onto its waker's P, and an idle P's thread must be woken by the OS
+// (tens of microseconds on a VM) before the other P takes part. But a
+// yielding goroutine goes through the scheduler's global queue, and from
+// there, taken in a batch, into some P's local queue, where it waits until
+// that P's goroutine gives way: with Slice, no longer than a slice. On 2
+// vCPUs, 20 µs tasks, 2 workers and the latency workload's open loop
+// (share of tasks waiting over 1 ms to start, 4 runs each): at 40k
+// tasks/s, 16 looks 1.4–6%, 8 looks 3–17%, none 0.7–6%; at 46.7k tasks/s,
+// 16 looks 0.5–3.8%, 8 looks 1.1–4.2%, 4 looks 3.7–12%, none 26–41% (the
+// pool fell behind: every task paid a wake-up, and the second P slept).
+const IdleLooks = 16
 
 // Sleepers parks idle workers and wakes them when work arrives, without a
 // lock or a channel operation on the submit path while no worker sleeps: a

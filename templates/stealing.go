@@ -475,7 +475,7 @@ func (p *StealingPool[T]) find(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= poolrt.StealLooks {
+			if i >= poolrt.IdleLooks {
 				break
 			}
 			runtime.Gosched()

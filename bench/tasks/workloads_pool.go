@@ -3582,7 +3582,7 @@ func (p *NodeStealingPool) find(w *nodeStealWorker) (meta uint32, enq int64, ok 
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= poolrt.StealLooks {
+			if i >= poolrt.IdleLooks {
 				break
 			}
 			runtime.Gosched()
