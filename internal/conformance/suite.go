@@ -135,6 +135,7 @@ func cases[T any]() []testCase[T] {
 		{"Latency", testLatency[T]},
 		{"MetricsOff", testMetricsOff[T]},
 		{"ZeroAllocs", testZeroAllocs[T]},
+		{"GivesWay", testGivesWay[T]},
 	}
 }
 
