@@ -31,9 +31,10 @@ const maxSliceStep = 256
 // Next yields the P when the slice is over, and at once when a worker
 // woken since the last look has not started running: the wake put it on
 // its waker's P, possibly behind this worker. A worker's first task after
-// it waited or yielded starts a slice without yielding. Reading the clock costs tens
-// of nanoseconds on common VMs, so Next looks at it only every step tasks,
-// with step adapting to the tasks' run time (about SliceLen/8 apart).
+// it waited or yielded starts a slice without yielding. Reading the clock
+// costs tens of nanoseconds on common VMs, so Next looks at it only every
+// step tasks, with step adapting to the tasks' run time (looks between
+// SliceLen/16 and SliceLen/4 apart).
 type Slice struct {
 	end   int64  // Clock stamp at which the slice ends; 0: not started
 	last  int64  // Clock stamp of the last look at the clock
