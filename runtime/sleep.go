@@ -15,7 +15,7 @@ import (
 // there, taken in a batch, into some P's local queue, where it waits until
 // that P's goroutine gives way: with Slice, no longer than a slice. On 2
 // vCPUs, 20 µs tasks, 2 workers and the latency workload's open loop
-// (share of tasks waiting over 1 ms to start, 4 runs each): at 40k
+// (share of tasks waiting over 1 ms to start, 4–8 runs each): at 40k
 // tasks/s, 16 looks 1.4–10%, 8 looks 3–17%, none 0.7–6%; at 46.7k tasks/s,
 // 16 looks 0.5–3.8%, 8 looks 1.1–4.2%, 4 looks 3.7–12%, none 26–41% (the
 // pool fell behind: every task paid a wake-up, and the second P slept).
