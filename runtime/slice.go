@@ -34,7 +34,9 @@ const maxSliceStep = 256
 // it waited or yielded starts a slice without yielding. Reading the clock
 // costs tens of nanoseconds on common VMs, so Next looks at it only every
 // step tasks, with step adapting to the tasks' run time (looks between
-// SliceLen/16 and SliceLen/4 apart).
+// SliceLen/4 and SliceLen/2 apart, so a slice may run half a slice
+// over: with looks 1/16 to 1/4 apart, they took 1% of the time of ~1 µs
+// tasks in a CPU profile).
 type Slice struct {
 	end   int64  // Clock stamp at which the slice ends; 0: not started
 	last  int64  // Clock stamp of the last look at the clock
@@ -74,9 +76,9 @@ func (sl *Slice) look(c *Clock) {
 	case now >= sl.end:
 		sl.yield()
 		return
-	case d < int64(SliceLen/16):
+	case d < int64(SliceLen/4):
 		sl.step = min(sl.step*2, maxSliceStep)
-	case d > int64(SliceLen/4):
+	case d > int64(SliceLen/2):
 		sl.step = max(sl.step/2, 1)
 	}
 	sl.last = now
