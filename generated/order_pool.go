@@ -612,5 +612,5 @@ const (
 	orderPushed orderPushResult = iota
 	orderPushFull
 	orderPushClosed
-	orderPushBusy // tryPush only: the shard was locked
+	orderPushBusy // push with try: another submitter claimed the ticket first
 )

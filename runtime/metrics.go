@@ -24,6 +24,34 @@ func (c *Counter) Add(n uint64) { c.v.Store(c.v.Load() + n) }
 // Load returns the current value.
 func (c *Counter) Load() uint64 { return c.v.Load() }
 
+// Intake counts the tasks a queue shard accepted. Pools that serialise
+// submissions Add to it like a Counter; the fixed and dynamic pools' queue
+// uses it as its ring's tail instead, claiming each count with
+// CompareAndSwap, so that submitters share no lock: then Close marks it,
+// and no claim succeeds after.
+type Intake struct{ v atomic.Uint64 }
+
+// IntakeClosed is the mark Close sets in the word that Raw returns. Counts
+// stay below it.
+const IntakeClosed = 1 << 63
+
+// Add adds n. Only the intake's current owner may call it.
+func (c *Intake) Add(n uint64) { c.v.Store(c.v.Load() + n) }
+
+// Load returns the count.
+func (c *Intake) Load() uint64 { return c.v.Load() &^ IntakeClosed }
+
+// Raw returns the count, with IntakeClosed set once Close was called.
+func (c *Intake) Raw() uint64 { return c.v.Load() }
+
+// CompareAndSwap sets the word to new if it is old (values as Raw returns
+// them) and reports whether it did.
+func (c *Intake) CompareAndSwap(old, new uint64) bool { return c.v.CompareAndSwap(old, new) }
+
+// Close sets the closed mark and returns the count as it stands: no
+// CompareAndSwap from an unmarked word succeeds after it.
+func (c *Intake) Close() uint64 { return c.v.Or(IntakeClosed) &^ IntakeClosed }
+
 // WorkerMeter holds one worker slot's counters. Only the worker in the
 // slot writes them.
 type WorkerMeter struct {
@@ -78,10 +106,11 @@ func (w *WorkerMeter) Done(err error) {
 // ShardMeter holds the counters and latency histograms of one queue shard.
 type ShardMeter struct {
 	_ [CacheLinePad]byte
-	// Submitted counts tasks accepted into the shard; written under the
-	// shard's submit lock, so it is single-writer. The fixed and dynamic
-	// pools' queue also reads it as its ring's tail.
-	Submitted Counter
+	// Submitted counts tasks accepted into the shard. The fixed and
+	// dynamic pools' queue uses it as its ring's tail: each submission
+	// writes it, so it has a line of its own.
+	Submitted Intake
+	_         [CacheLinePad - 8]byte
 	// Written by submitters without the lock.
 	Rejected   atomic.Uint64
 	CallerRuns atomic.Uint64

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -13,56 +14,113 @@ import (
 // keeps a batch from hiding work that other workers could run.
 const maxBatch = 32
 
-// slot is a queued task and, for sampled tasks, its submit time.
+// slot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type slot[T any] struct {
 	task T
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// cell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type cell[T any] struct {
+	task  T
+	state uint64 // atomic
+}
+
+const (
+	cellParity     = 1
+	cellFull       = 2
+	cellStampShift = 2
+)
+
+// cellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func cellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<cellStampShift | cellFull | lap&cellParity
 }
 
 // shard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type shard[T any] struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []slot[T]
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []slot[T]
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []cell[T]
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// sampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type sampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func newSampler(clock *poolrt.Clock, every int) sampler {
+	s := sampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *sampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type pushResult uint8
@@ -71,54 +129,58 @@ const (
 	pushed pushResult = iota
 	pushFull
 	pushClosed
-	pushBusy // tryPush only: the shard was locked
+	pushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *shard[T]) push(t T, clk *poolrt.Clock, every int) pushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *shard[T]) tryPush(t T, clk *poolrt.Clock, every int) pushResult {
-	if !s.in.TryLock() {
-		return pushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *shard[T]) pushLocked(t T, clk *poolrt.Clock, every int) pushResult {
-	if s.closed {
-		s.in.Unlock()
-		return pushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return pushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *shard[T]) push(t T, smp *sampler, try bool) pushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return pushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return pushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return pushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, cellState(lap, smp.stamp(c)))
 	return pushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *shard[T]) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(cellFull|cellParity) == cellFull|(c/n)&cellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -126,10 +188,15 @@ func (s *shard[T]) pushLocked(t T, clk *poolrt.Clock, every int) pushResult {
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *shard[T]) pop(dst []slot[T], div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -138,33 +205,73 @@ func (s *shard[T]) pop(dst []slot[T], div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(cellFull|cellParity) != cellFull|lap&cellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *shard[T]) copyOut(dst []slot[T], h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero T
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = slot[T]{task: cl.task, enq: int64(cl.state >> cellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *shard[T]) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *shard[T]) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -173,29 +280,40 @@ func (s *shard[T]) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *shard[T]) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *shard[T]) drain(out []T) []T {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = slot[T]{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero T
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -211,8 +329,7 @@ type queue[T any] struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  sampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -221,19 +338,16 @@ func (q *queue[T]) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]shard[T], nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = newSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]slot[T], n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]cell[T], n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -253,30 +367,28 @@ func (q *queue[T]) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *queue[T]) push(t T) pushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == pushed || r == pushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == pushed || r == pushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != pushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != pushFull {
 			return r
 		}
 	}
@@ -325,7 +437,7 @@ func (q *queue[T]) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -333,7 +445,7 @@ func (q *queue[T]) len() int {
 // empty reports whether no task is queued.
 func (q *queue[T]) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}

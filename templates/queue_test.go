@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
@@ -70,34 +71,41 @@ func (md *queueModel) check(op string) {
 		if s.queued() != len(want) {
 			t.Fatalf("after %s: shard %d holds %d, model %d", op, j, s.queued(), len(want))
 		}
-		if s.tail != (s.head+len(want))%max(1, len(s.inBuf)) {
-			t.Fatalf("after %s: shard %d ring from %d to %d holds %d", op, j, s.head, s.tail, len(want))
-		}
-		if len(s.outBuf) > 0 && (s.head < 0 || s.head >= len(s.outBuf)) {
-			t.Fatalf("after %s: shard %d head %d outside [0, %d)", op, j, s.head, len(s.outBuf))
-		}
-		for i := range s.outBuf {
-			off := i - s.head
+		n := len(s.ring)
+		head := int(s.taken.Load())
+		for i := range s.ring {
+			// The ticket this cell holds or will hold next: the head's
+			// cell and the n-1 after it.
+			off := i - head%n
 			if off < 0 {
-				off += len(s.outBuf)
+				off += n
 			}
-			sl := s.outBuf[i]
+			c := uint64(head + off)
+			cl := s.ring[i]
 			if off < len(want) {
-				if sl.task != want[off] {
-					t.Fatalf("after %s: shard %d position %d holds %d, model %d (FIFO order broken)", op, j, off, sl.task, want[off])
+				if !s.published(c) {
+					t.Fatalf("after %s: shard %d ticket %d (position %d) not published: state %#x", op, j, c, off, cl.state)
 				}
-				if (sl.enq != 0) != md.timed[sl.task] {
-					t.Fatalf("after %s: shard %d value %d timed = %v, want %v", op, j, sl.task, sl.enq != 0, md.timed[sl.task])
+				if cl.task != want[off] {
+					t.Fatalf("after %s: shard %d position %d holds %d, model %d (FIFO order broken)", op, j, off, cl.task, want[off])
 				}
-			} else if sl != (slot[int]{}) {
-				t.Fatalf("after %s: shard %d free slot %d not cleared: %+v", op, j, i, sl)
+				if timed := cl.state>>cellStampShift != 0; timed != md.timed[cl.task] {
+					t.Fatalf("after %s: shard %d value %d timed = %v, want %v", op, j, cl.task, timed, md.timed[cl.task])
+				}
+			} else {
+				if s.published(c) {
+					t.Fatalf("after %s: shard %d free cell %d reads as holding ticket %d: state %#x", op, j, i, c, cl.state)
+				}
+				if cl.task != 0 {
+					t.Fatalf("after %s: shard %d free cell %d still holds task %d", op, j, i, cl.task)
+				}
 			}
 		}
 		if got := s.held(); got != md.held[j] {
 			t.Fatalf("after %s: shard %d held = %d, model %d", op, j, got, md.held[j])
 		}
-		if s.queued()+s.held() > len(s.outBuf) {
-			t.Fatalf("after %s: shard %d holds %d queued + %d taken > its %d slots", op, j, s.queued(), s.held(), len(s.outBuf))
+		if s.queued()+s.held() > n {
+			t.Fatalf("after %s: shard %d holds %d queued + %d taken > its %d slots", op, j, s.queued(), s.held(), n)
 		}
 		if got := md.m.Shards[j].Submitted.Load(); got != md.pushes[j] {
 			t.Fatalf("after %s: shard %d Submitted = %d, want %d", op, j, got, md.pushes[j])
@@ -282,7 +290,7 @@ func FuzzQueue(f *testing.F) {
 		// Capacity exactly as configured, split as evenly as possible.
 		sum, lo, hi := 0, capacity, 0
 		for i := range q.shards {
-			n := len(q.shards[i].outBuf)
+			n := len(q.shards[i].ring)
 			sum += n
 			lo, hi = min(lo, n), max(hi, n)
 		}
@@ -476,4 +484,75 @@ func TestQueueConcurrent(t *testing.T) {
 	q.close()
 	closed.Store(true)
 	wg.Wait()
+}
+
+// TestQueueHole: a submitter stopped between claiming its ticket and
+// publishing the task leaves a hole. Workers see the shard end there (the
+// tasks behind it wait), close waits for the hole to fill, and then
+// nothing is lost.
+func TestQueueHole(t *testing.T) {
+	set, err := poolrt.Resolve(poolrt.Fixed, []poolrt.Option{poolrt.Metrics(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := poolrt.NewMeter(&set, 1, 1)
+	var q queue[int]
+	q.init(4, 1, 1, m)
+	s := &q.shards[0]
+
+	// Fill and empty the ring once, so that the hole's cell holds a stale
+	// task of the last lap.
+	dst := make([]slot[int], 4)
+	for v := range 4 {
+		if r := q.push(v + 1); r != pushed {
+			t.Fatalf("push = %v", r)
+		}
+	}
+	if k, _ := q.take(0, dst); k != 4 {
+		t.Fatalf("took %d, want 4", k)
+	}
+	q.release(0, 4)
+
+	// Claim ticket 4 as a submitter would, without publishing it; the
+	// next submitter gets ticket 5.
+	hole := s.tail.Raw()
+	if !s.tail.CompareAndSwap(hole, hole+1) {
+		t.Fatal("claim failed")
+	}
+	if r := q.push(6); r != pushed {
+		t.Fatalf("push behind the hole = %v", r)
+	}
+	if !q.empty() || q.len() != 2 {
+		t.Fatalf("with a hole at the head: empty = %v, len = %d; want true, 2", q.empty(), q.len())
+	}
+	if k, _ := q.take(0, dst); k != 0 {
+		t.Fatalf("took %d past the hole", k)
+	}
+
+	closed := make(chan struct{})
+	go func() {
+		q.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("close returned while a claimed ticket was unpublished")
+	case <-time.After(20 * time.Millisecond):
+	}
+	if r := q.push(7); r != pushClosed {
+		t.Fatalf("push while closing = %v, want pushClosed", r)
+	}
+
+	// The stopped submitter resumes and publishes.
+	n := uint64(len(s.ring))
+	cl := &s.ring[hole%n]
+	cl.task = 5
+	atomic.StoreUint64(&cl.state, cellState(hole/n, 0))
+	<-closed
+	if got := q.drain(nil); !slices.Equal(got, []int{5, 6}) {
+		t.Fatalf("drain after close = %v, want [5 6]", got)
+	}
+	if got := m.Shards[0].Submitted.Load(); got != 6 {
+		t.Fatalf("Submitted = %d, want 6", got)
+	}
 }

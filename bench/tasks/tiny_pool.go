@@ -544,56 +544,113 @@ func (p *TinyFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // keeps a batch from hiding work that other workers could run.
 const tinyMaxBatch = 32
 
-// tinySlot is a queued task and, for sampled tasks, its submit time.
+// tinySlot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type tinySlot struct {
 	task Tiny
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// tinyCell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type tinyCell struct {
+	task  Tiny
+	state uint64 // atomic
+}
+
+const (
+	tinyCellParity     = 1
+	tinyCellFull       = 2
+	tinyCellStampShift = 2
+)
+
+// tinyCellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func tinyCellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<tinyCellStampShift | tinyCellFull | lap&tinyCellParity
 }
 
 // tinyShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type tinyShard struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []tinySlot
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []tinySlot
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []tinyCell
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// tinySampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type tinySampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func tinyNewSampler(clock *poolrt.Clock, every int) tinySampler {
+	s := tinySampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *tinySampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type tinyPushResult uint8
@@ -602,54 +659,58 @@ const (
 	tinyPushed tinyPushResult = iota
 	tinyPushFull
 	tinyPushClosed
-	tinyPushBusy // tryPush only: the shard was locked
+	tinyPushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *tinyShard) push(t Tiny, clk *poolrt.Clock, every int) tinyPushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *tinyShard) tryPush(t Tiny, clk *poolrt.Clock, every int) tinyPushResult {
-	if !s.in.TryLock() {
-		return tinyPushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *tinyShard) pushLocked(t Tiny, clk *poolrt.Clock, every int) tinyPushResult {
-	if s.closed {
-		s.in.Unlock()
-		return tinyPushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return tinyPushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *tinyShard) push(t Tiny, smp *tinySampler, try bool) tinyPushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return tinyPushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return tinyPushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return tinyPushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, tinyCellState(lap, smp.stamp(c)))
 	return tinyPushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *tinyShard) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(tinyCellFull|tinyCellParity) == tinyCellFull|(c/n)&tinyCellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -657,10 +718,15 @@ func (s *tinyShard) pushLocked(t Tiny, clk *poolrt.Clock, every int) tinyPushRes
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *tinyShard) pop(dst []tinySlot, div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -669,33 +735,73 @@ func (s *tinyShard) pop(dst []tinySlot, div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(tinyCellFull|tinyCellParity) != tinyCellFull|lap&tinyCellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *tinyShard) copyOut(dst []tinySlot, h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero Tiny
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = tinySlot{task: cl.task, enq: int64(cl.state >> tinyCellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *tinyShard) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *tinyShard) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -704,29 +810,40 @@ func (s *tinyShard) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *tinyShard) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *tinyShard) drain(out []Tiny) []Tiny {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = tinySlot{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero Tiny
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -742,8 +859,7 @@ type tinyQueue struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  tinySampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -752,19 +868,16 @@ func (q *tinyQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]tinyShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = tinyNewSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]tinySlot, n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]tinyCell, n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -784,30 +897,28 @@ func (q *tinyQueue) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *tinyQueue) push(t Tiny) tinyPushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == tinyPushed || r == tinyPushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == tinyPushed || r == tinyPushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != tinyPushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != tinyPushFull {
 			return r
 		}
 	}
@@ -856,7 +967,7 @@ func (q *tinyQueue) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -864,7 +975,7 @@ func (q *tinyQueue) len() int {
 // empty reports whether no task is queued.
 func (q *tinyQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}
@@ -1427,56 +1538,113 @@ func (p *Spin1usFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // keeps a batch from hiding work that other workers could run.
 const spin1usMaxBatch = 32
 
-// spin1usSlot is a queued task and, for sampled tasks, its submit time.
+// spin1usSlot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type spin1usSlot struct {
 	task Spin1us
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// spin1usCell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type spin1usCell struct {
+	task  Spin1us
+	state uint64 // atomic
+}
+
+const (
+	spin1usCellParity     = 1
+	spin1usCellFull       = 2
+	spin1usCellStampShift = 2
+)
+
+// spin1usCellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func spin1usCellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<spin1usCellStampShift | spin1usCellFull | lap&spin1usCellParity
 }
 
 // spin1usShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type spin1usShard struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []spin1usSlot
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []spin1usSlot
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []spin1usCell
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// spin1usSampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type spin1usSampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func spin1usNewSampler(clock *poolrt.Clock, every int) spin1usSampler {
+	s := spin1usSampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *spin1usSampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type spin1usPushResult uint8
@@ -1485,54 +1653,58 @@ const (
 	spin1usPushed spin1usPushResult = iota
 	spin1usPushFull
 	spin1usPushClosed
-	spin1usPushBusy // tryPush only: the shard was locked
+	spin1usPushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *spin1usShard) push(t Spin1us, clk *poolrt.Clock, every int) spin1usPushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *spin1usShard) tryPush(t Spin1us, clk *poolrt.Clock, every int) spin1usPushResult {
-	if !s.in.TryLock() {
-		return spin1usPushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *spin1usShard) pushLocked(t Spin1us, clk *poolrt.Clock, every int) spin1usPushResult {
-	if s.closed {
-		s.in.Unlock()
-		return spin1usPushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return spin1usPushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *spin1usShard) push(t Spin1us, smp *spin1usSampler, try bool) spin1usPushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return spin1usPushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return spin1usPushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return spin1usPushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, spin1usCellState(lap, smp.stamp(c)))
 	return spin1usPushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *spin1usShard) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(spin1usCellFull|spin1usCellParity) == spin1usCellFull|(c/n)&spin1usCellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -1540,10 +1712,15 @@ func (s *spin1usShard) pushLocked(t Spin1us, clk *poolrt.Clock, every int) spin1
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *spin1usShard) pop(dst []spin1usSlot, div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -1552,33 +1729,73 @@ func (s *spin1usShard) pop(dst []spin1usSlot, div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(spin1usCellFull|spin1usCellParity) != spin1usCellFull|lap&spin1usCellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *spin1usShard) copyOut(dst []spin1usSlot, h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero Spin1us
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = spin1usSlot{task: cl.task, enq: int64(cl.state >> spin1usCellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *spin1usShard) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *spin1usShard) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -1587,29 +1804,40 @@ func (s *spin1usShard) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *spin1usShard) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *spin1usShard) drain(out []Spin1us) []Spin1us {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = spin1usSlot{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero Spin1us
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -1625,8 +1853,7 @@ type spin1usQueue struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  spin1usSampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -1635,19 +1862,16 @@ func (q *spin1usQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]spin1usShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = spin1usNewSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]spin1usSlot, n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]spin1usCell, n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -1667,30 +1891,28 @@ func (q *spin1usQueue) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *spin1usQueue) push(t Spin1us) spin1usPushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == spin1usPushed || r == spin1usPushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == spin1usPushed || r == spin1usPushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != spin1usPushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != spin1usPushFull {
 			return r
 		}
 	}
@@ -1739,7 +1961,7 @@ func (q *spin1usQueue) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -1747,7 +1969,7 @@ func (q *spin1usQueue) len() int {
 // empty reports whether no task is queued.
 func (q *spin1usQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}

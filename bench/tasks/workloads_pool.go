@@ -723,56 +723,113 @@ func (p *SleepFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // keeps a batch from hiding work that other workers could run.
 const sleepMaxBatch = 32
 
-// sleepSlot is a queued task and, for sampled tasks, its submit time.
+// sleepSlot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type sleepSlot struct {
 	task Sleep
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// sleepCell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type sleepCell struct {
+	task  Sleep
+	state uint64 // atomic
+}
+
+const (
+	sleepCellParity     = 1
+	sleepCellFull       = 2
+	sleepCellStampShift = 2
+)
+
+// sleepCellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func sleepCellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<sleepCellStampShift | sleepCellFull | lap&sleepCellParity
 }
 
 // sleepShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type sleepShard struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []sleepSlot
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []sleepSlot
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []sleepCell
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// sleepSampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type sleepSampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func sleepNewSampler(clock *poolrt.Clock, every int) sleepSampler {
+	s := sleepSampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *sleepSampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type sleepPushResult uint8
@@ -781,54 +838,58 @@ const (
 	sleepPushed sleepPushResult = iota
 	sleepPushFull
 	sleepPushClosed
-	sleepPushBusy // tryPush only: the shard was locked
+	sleepPushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *sleepShard) push(t Sleep, clk *poolrt.Clock, every int) sleepPushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *sleepShard) tryPush(t Sleep, clk *poolrt.Clock, every int) sleepPushResult {
-	if !s.in.TryLock() {
-		return sleepPushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *sleepShard) pushLocked(t Sleep, clk *poolrt.Clock, every int) sleepPushResult {
-	if s.closed {
-		s.in.Unlock()
-		return sleepPushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return sleepPushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *sleepShard) push(t Sleep, smp *sleepSampler, try bool) sleepPushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return sleepPushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return sleepPushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return sleepPushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, sleepCellState(lap, smp.stamp(c)))
 	return sleepPushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *sleepShard) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(sleepCellFull|sleepCellParity) == sleepCellFull|(c/n)&sleepCellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -836,10 +897,15 @@ func (s *sleepShard) pushLocked(t Sleep, clk *poolrt.Clock, every int) sleepPush
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *sleepShard) pop(dst []sleepSlot, div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -848,33 +914,73 @@ func (s *sleepShard) pop(dst []sleepSlot, div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(sleepCellFull|sleepCellParity) != sleepCellFull|lap&sleepCellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *sleepShard) copyOut(dst []sleepSlot, h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero Sleep
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = sleepSlot{task: cl.task, enq: int64(cl.state >> sleepCellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *sleepShard) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *sleepShard) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -883,29 +989,40 @@ func (s *sleepShard) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *sleepShard) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *sleepShard) drain(out []Sleep) []Sleep {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = sleepSlot{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero Sleep
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -921,8 +1038,7 @@ type sleepQueue struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  sleepSampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -931,19 +1047,16 @@ func (q *sleepQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]sleepShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = sleepNewSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]sleepSlot, n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]sleepCell, n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -963,30 +1076,28 @@ func (q *sleepQueue) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *sleepQueue) push(t Sleep) sleepPushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == sleepPushed || r == sleepPushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == sleepPushed || r == sleepPushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != sleepPushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != sleepPushFull {
 			return r
 		}
 	}
@@ -1035,7 +1146,7 @@ func (q *sleepQueue) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -1043,7 +1154,7 @@ func (q *sleepQueue) len() int {
 // empty reports whether no task is queued.
 func (q *sleepQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}
@@ -1608,56 +1719,113 @@ func (p *Payload32FixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // keeps a batch from hiding work that other workers could run.
 const payload32MaxBatch = 32
 
-// payload32Slot is a queued task and, for sampled tasks, its submit time.
+// payload32Slot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type payload32Slot struct {
 	task Payload32
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// payload32Cell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type payload32Cell struct {
+	task  Payload32
+	state uint64 // atomic
+}
+
+const (
+	payload32CellParity     = 1
+	payload32CellFull       = 2
+	payload32CellStampShift = 2
+)
+
+// payload32CellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func payload32CellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<payload32CellStampShift | payload32CellFull | lap&payload32CellParity
 }
 
 // payload32Shard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type payload32Shard struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []payload32Slot
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []payload32Slot
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []payload32Cell
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// payload32Sampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type payload32Sampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func payload32NewSampler(clock *poolrt.Clock, every int) payload32Sampler {
+	s := payload32Sampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *payload32Sampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type payload32PushResult uint8
@@ -1666,54 +1834,58 @@ const (
 	payload32Pushed payload32PushResult = iota
 	payload32PushFull
 	payload32PushClosed
-	payload32PushBusy // tryPush only: the shard was locked
+	payload32PushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *payload32Shard) push(t Payload32, clk *poolrt.Clock, every int) payload32PushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *payload32Shard) tryPush(t Payload32, clk *poolrt.Clock, every int) payload32PushResult {
-	if !s.in.TryLock() {
-		return payload32PushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *payload32Shard) pushLocked(t Payload32, clk *poolrt.Clock, every int) payload32PushResult {
-	if s.closed {
-		s.in.Unlock()
-		return payload32PushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return payload32PushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *payload32Shard) push(t Payload32, smp *payload32Sampler, try bool) payload32PushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return payload32PushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return payload32PushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return payload32PushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, payload32CellState(lap, smp.stamp(c)))
 	return payload32Pushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *payload32Shard) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(payload32CellFull|payload32CellParity) == payload32CellFull|(c/n)&payload32CellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -1721,10 +1893,15 @@ func (s *payload32Shard) pushLocked(t Payload32, clk *poolrt.Clock, every int) p
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *payload32Shard) pop(dst []payload32Slot, div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -1733,33 +1910,73 @@ func (s *payload32Shard) pop(dst []payload32Slot, div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(payload32CellFull|payload32CellParity) != payload32CellFull|lap&payload32CellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *payload32Shard) copyOut(dst []payload32Slot, h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero Payload32
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = payload32Slot{task: cl.task, enq: int64(cl.state >> payload32CellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *payload32Shard) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *payload32Shard) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -1768,29 +1985,40 @@ func (s *payload32Shard) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *payload32Shard) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *payload32Shard) drain(out []Payload32) []Payload32 {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = payload32Slot{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero Payload32
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -1806,8 +2034,7 @@ type payload32Queue struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  payload32Sampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -1816,19 +2043,16 @@ func (q *payload32Queue) init(capacity, nshards, nworkers int, m *poolrt.Meter) 
 	q.shards = make([]payload32Shard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = payload32NewSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]payload32Slot, n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]payload32Cell, n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -1848,30 +2072,28 @@ func (q *payload32Queue) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *payload32Queue) push(t Payload32) payload32PushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == payload32Pushed || r == payload32PushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == payload32Pushed || r == payload32PushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != payload32PushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != payload32PushFull {
 			return r
 		}
 	}
@@ -1920,7 +2142,7 @@ func (q *payload32Queue) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -1928,7 +2150,7 @@ func (q *payload32Queue) len() int {
 // empty reports whether no task is queued.
 func (q *payload32Queue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}
@@ -2775,56 +2997,113 @@ func (p *NodeFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // keeps a batch from hiding work that other workers could run.
 const nodeMaxBatch = 32
 
-// nodeSlot is a queued task and, for sampled tasks, its submit time.
+// nodeSlot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type nodeSlot struct {
 	task Node
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// nodeCell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type nodeCell struct {
+	task  Node
+	state uint64 // atomic
+}
+
+const (
+	nodeCellParity     = 1
+	nodeCellFull       = 2
+	nodeCellStampShift = 2
+)
+
+// nodeCellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func nodeCellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<nodeCellStampShift | nodeCellFull | lap&nodeCellParity
 }
 
 // nodeShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type nodeShard struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []nodeSlot
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []nodeSlot
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []nodeCell
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// nodeSampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type nodeSampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func nodeNewSampler(clock *poolrt.Clock, every int) nodeSampler {
+	s := nodeSampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *nodeSampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type nodePushResult uint8
@@ -2833,54 +3112,58 @@ const (
 	nodePushed nodePushResult = iota
 	nodePushFull
 	nodePushClosed
-	nodePushBusy // tryPush only: the shard was locked
+	nodePushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *nodeShard) push(t Node, clk *poolrt.Clock, every int) nodePushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *nodeShard) tryPush(t Node, clk *poolrt.Clock, every int) nodePushResult {
-	if !s.in.TryLock() {
-		return nodePushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *nodeShard) pushLocked(t Node, clk *poolrt.Clock, every int) nodePushResult {
-	if s.closed {
-		s.in.Unlock()
-		return nodePushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return nodePushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *nodeShard) push(t Node, smp *nodeSampler, try bool) nodePushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return nodePushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return nodePushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return nodePushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, nodeCellState(lap, smp.stamp(c)))
 	return nodePushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *nodeShard) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(nodeCellFull|nodeCellParity) == nodeCellFull|(c/n)&nodeCellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -2888,10 +3171,15 @@ func (s *nodeShard) pushLocked(t Node, clk *poolrt.Clock, every int) nodePushRes
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *nodeShard) pop(dst []nodeSlot, div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -2900,33 +3188,73 @@ func (s *nodeShard) pop(dst []nodeSlot, div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(nodeCellFull|nodeCellParity) != nodeCellFull|lap&nodeCellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *nodeShard) copyOut(dst []nodeSlot, h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero Node
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = nodeSlot{task: cl.task, enq: int64(cl.state >> nodeCellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *nodeShard) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *nodeShard) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -2935,29 +3263,40 @@ func (s *nodeShard) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *nodeShard) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *nodeShard) drain(out []Node) []Node {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = nodeSlot{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero Node
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -2973,8 +3312,7 @@ type nodeQueue struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  nodeSampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -2983,19 +3321,16 @@ func (q *nodeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]nodeShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = nodeNewSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]nodeSlot, n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]nodeCell, n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -3015,30 +3350,28 @@ func (q *nodeQueue) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *nodeQueue) push(t Node) nodePushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == nodePushed || r == nodePushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == nodePushed || r == nodePushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != nodePushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != nodePushFull {
 			return r
 		}
 	}
@@ -3087,7 +3420,7 @@ func (q *nodeQueue) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -3095,7 +3428,7 @@ func (q *nodeQueue) len() int {
 // empty reports whether no task is queued.
 func (q *nodeQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}
@@ -4674,56 +5007,113 @@ func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.stats() }
 // keeps a batch from hiding work that other workers could run.
 const timedMaxBatch = 32
 
-// timedSlot is a queued task and, for sampled tasks, its submit time.
+// timedSlot is a task in a worker's batch and its submit time: a poolrt.Clock
+// stamp for sampled tasks, 0 for the others.
 type timedSlot struct {
 	task Timed
-	enq  int64 // poolrt.Clock stamp; 0 when this task is not timed
+	enq  int64
+}
+
+// timedCell is a slot of a shard's ring. Its state word publishes the task: a
+// submitter writes the task and then the state, a worker reads the state
+// and then the task. The state holds cellFull, the parity of the ring lap
+// whose submitter wrote it, and the submit time of a sampled task
+// (shifted by cellStampShift). Parity lets a worker tell this lap's task
+// from the last lap's without anyone clearing the state; the submit time
+// rides in the same word so that a cell costs the task plus 8 bytes.
+type timedCell struct {
+	task  Timed
+	state uint64 // atomic
+}
+
+const (
+	timedCellParity     = 1
+	timedCellFull       = 2
+	timedCellStampShift = 2
+)
+
+// timedCellState returns the state a submitter publishes for ticket c of lap
+// lap, with submit time stamp (0 when not timed).
+func timedCellState(lap uint64, stamp int64) uint64 {
+	return uint64(stamp)<<timedCellStampShift | timedCellFull | lap&timedCellParity
 }
 
 // timedShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single lock
-// or cache line carries all submissions.
+// the shards at random and each worker has a home shard, so no single cache
+// line carries all submissions.
 //
-// The ring has two ends, each with its own lock and cache lines: submitters
-// append under in, workers take batches under out. A worker never waits for
-// a submitter's lock nor a submitter for a worker's (with one lock, workers
-// spent a fifth of their time spinning on a submitter's); the ends share
-// only the counters that say how far each has come.
+// Submitters take no lock. Counts of tasks ever pushed, taken and started
+// serve as tickets: a submitter claims the next ticket by compare-and-swap
+// on the tail (the shard meter's Submitted count), fills the ticket's cell
+// and publishes it through the cell's state; workers take runs of
+// published cells under a lock of their own. A cell is refilled only once
+// as many tasks have started as the ring holds behind it, so QueueSize
+// counts tasks taken but not yet started.
+//
+// Workers look for tasks in the cells themselves, never at the tail, so a
+// submission moves no cache line to a worker but the cell's, which the
+// worker needs anyway: the tail's line stays with the submitters (with one
+// submitter, in its core's cache).
+//
+// A submitter stopped between its claim and its publication leaves a
+// hole: workers see the queue end there until it publishes, and it wakes
+// a worker after publishing, as every submitter does. close waits for
+// holes to fill, so that once intake has stopped no task appears later.
 type timedShard struct {
-	_ [poolrt.CacheLinePad]byte
-	// The submitters' end.
-	in     sync.Mutex
-	closed bool
-	tail   int // index in inBuf of the next push
-	tick   int // countdown to the next timed task
-	// startedHint is started as of the last look under in: never above
-	// it (started only grows), so a push that fits by the hint fits for
-	// real, and submitters read started's cache line only when the shard
-	// looks full.
-	startedHint uint64
-	inBuf       []timedSlot
-	// pushed counts the tasks ever accepted, the ring's tail as a ticket.
-	// It is the shard meter's Submitted counter (one count, not two),
-	// written under in only.
-	pushed *poolrt.Counter
-	_      [poolrt.CacheLinePad]byte
-	// The workers' end.
-	out    sync.Mutex
-	head   int // index in outBuf of the oldest queued task
-	outBuf []timedSlot
-	// taken counts the tasks ever taken, the ring's head as a ticket;
-	// written under out, read by anyone: pushed-taken tasks are queued.
+	_    [poolrt.CacheLinePad]byte
+	ring []timedCell
+	// tail counts the tickets ever claimed: the ring's tail, and the shard
+	// meter's Submitted count.
+	tail  *poolrt.Intake
+	meter *poolrt.ShardMeter
+	_     [poolrt.CacheLinePad]byte
+	// startedHint is started as of a submitter's last look: never above
+	// it (started only grows), so a claim that fits by the hint fits for
+	// real, and submitters read started's line only when the shard looks
+	// full.
+	startedHint atomic.Uint64
+	_           [poolrt.CacheLinePad]byte
+	// The workers' end: taken counts the tasks ever taken, the ring's
+	// head as a ticket, written under out.
+	out   sync.Mutex
 	taken atomic.Uint64
-	meter *poolrt.ShardMeter // &meter.Submitted is pushed
 	_     [poolrt.CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
-	// back. A task taken but not started still holds its slot: pushed-
-	// started bounds every accepted task not yet started, so QueueSize is
-	// exact; and since started ≤ taken, a push never reuses a slot whose
-	// task a worker has not copied out. Workers add to it as each task
-	// starts, on a line of its own so that the adds contend with neither
-	// end.
+	// back: tail-started bounds every accepted task not yet started. Workers
+	// add to it as each task starts, on a line of its own so that the adds
+	// contend with neither end.
 	started atomic.Uint64
+}
+
+// timedSampler picks the submissions whose queue wait is timed: one in every
+// `every` of a shard's tickets, starting with its first.
+type timedSampler struct {
+	clock *poolrt.Clock
+	every uint64 // 0: none
+	mask  uint64 // every-1 when every is a power of two (no division)
+}
+
+func timedNewSampler(clock *poolrt.Clock, every int) timedSampler {
+	s := timedSampler{clock: clock, every: uint64(every)}
+	if every > 0 && every&(every-1) == 0 {
+		s.mask = uint64(every - 1)
+	}
+	return s
+}
+
+// stamp returns the submit time to record for ticket c: 0 unless sampled.
+func (s *timedSampler) stamp(c uint64) int64 {
+	switch {
+	case s.every == 0:
+		return 0
+	case s.mask != 0 || s.every == 1:
+		if c&s.mask != 0 {
+			return 0
+		}
+	case c%s.every != 0:
+		return 0
+	}
+	return s.clock.Now()
 }
 
 type timedPushResult uint8
@@ -4732,54 +5122,58 @@ const (
 	timedPushed timedPushResult = iota
 	timedPushFull
 	timedPushClosed
-	timedPushBusy // tryPush only: the shard was locked
+	timedPushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed.
-func (s *timedShard) push(t Timed, clk *poolrt.Clock, every int) timedPushResult {
-	s.in.Lock()
-	return s.pushLocked(t, clk, every)
-}
-
-// tryPush is push, unless another submitter holds the shard: then it
-// reports pushBusy at once, and the submitter tries another shard rather
-// than queue up behind it.
-func (s *timedShard) tryPush(t Timed, clk *poolrt.Clock, every int) timedPushResult {
-	if !s.in.TryLock() {
-		return timedPushBusy
-	}
-	return s.pushLocked(t, clk, every)
-}
-
-func (s *timedShard) pushLocked(t Timed, clk *poolrt.Clock, every int) timedPushResult {
-	if s.closed {
-		s.in.Unlock()
-		return timedPushClosed
-	}
-	n := s.pushed.Load()
-	if n-s.startedHint >= uint64(len(s.inBuf)) {
-		// Maybe full: look at what workers have started since.
-		s.startedHint = s.started.Load()
-		if n-s.startedHint >= uint64(len(s.inBuf)) {
-			s.in.Unlock()
-			return timedPushFull
+// push appends t unless the shard is full or closed. With try set, it
+// gives up (pushBusy) when another submitter claims the ticket it was
+// after, and the caller tries another shard rather than contend.
+func (s *timedShard) push(t Timed, smp *timedSampler, try bool) timedPushResult {
+	n := uint64(len(s.ring))
+	var c uint64
+	for {
+		c = s.tail.Raw()
+		if c&poolrt.IntakeClosed != 0 {
+			return timedPushClosed
+		}
+		// Signed: c may be stale and behind the hint.
+		if int64(c-s.startedHint.Load()) >= int64(n) {
+			// Maybe full: look at what workers have started since.
+			st := s.started.Load()
+			s.startedHint.Store(st)
+			if int64(c-st) >= int64(n) {
+				if s.tail.Raw() == c { // c was the tail when started was st
+					return timedPushFull
+				}
+				continue
+			}
+		}
+		if s.tail.CompareAndSwap(c, c+1) {
+			break
+		}
+		if try {
+			return timedPushBusy
 		}
 	}
-	i := s.tail
-	s.inBuf[i].task = t
-	if every > 0 {
-		if s.tick--; s.tick <= 0 {
-			s.tick = every
-			s.inBuf[i].enq = clk.Now()
-		}
-	}
-	if s.tail++; s.tail == len(s.inBuf) {
-		s.tail = 0
-	}
-	// Publishes the slot: workers read pushed before they read slots.
-	s.pushed.Add(1)
-	s.in.Unlock()
+	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
+	// no worker reads the cell until the state says it holds ticket c.
+	lap, i := c/n, c%n
+	cl := &s.ring[i]
+	cl.task = t
+	atomic.StoreUint64(&cl.state, timedCellState(lap, smp.stamp(c)))
 	return timedPushed
+}
+
+// published reports whether ticket c's task is in its cell. The caller
+// must know that ticket c-n was taken (c ≥ taken as read before), so that
+// the cell holds ticket c-n, c or later.
+func (s *timedShard) published(c uint64) bool {
+	n := uint64(len(s.ring))
+	if n == 0 {
+		return false
+	}
+	st := atomic.LoadUint64(&s.ring[c%n].state)
+	return st&(timedCellFull|timedCellParity) == timedCellFull|(c/n)&timedCellParity
 }
 
 // pop moves up to len(dst) of the oldest tasks into dst, taking at most
@@ -4787,10 +5181,15 @@ func (s *timedShard) pushLocked(t Timed, clk *poolrt.Clock, every int) timedPush
 // caller must release each (queue.release) as it starts it. With try set,
 // it gives up at once if another worker is taking from the shard.
 func (s *timedShard) pop(dst []timedSlot, div int, try bool) int {
-	pushed := &s.meter.Submitted
-	if s.taken.Load() == pushed.Load() {
+	n := uint64(len(s.ring))
+	if len(dst) == 0 || s.empty() {
 		return 0
 	}
+	// Workers take under a lock: a cell's task must be copied out and
+	// cleared before taken passes it, since a submitter refills any cell
+	// behind taken as soon as enough tasks have started (those of other
+	// batches count too). The lock costs a worker per batch, not a
+	// submitter per task.
 	if try {
 		if !s.out.TryLock() {
 			return 0
@@ -4799,33 +5198,73 @@ func (s *timedShard) pop(dst []timedSlot, div int, try bool) int {
 		s.out.Lock()
 	}
 	h := s.taken.Load()
-	k := min(len(dst), (int(pushed.Load()-h)+div-1)/div)
-	if k == 0 {
-		s.out.Unlock()
-		return 0
+	// Count the published cells from the head.
+	lap, i := h/n, h%n
+	k := 0
+	for k < len(dst) {
+		st := atomic.LoadUint64(&s.ring[i].state)
+		if st&(timedCellFull|timedCellParity) != timedCellFull|lap&timedCellParity {
+			break
+		}
+		k++
+		if i++; i == n {
+			i, lap = 0, lap+1
+		}
 	}
-	first := min(k, len(s.outBuf)-s.head)
-	copy(dst, s.outBuf[s.head:s.head+first])
-	clear(s.outBuf[s.head : s.head+first]) // drop references for the GC
-	if first < k {
-		copy(dst[first:k], s.outBuf[:k-first])
-		clear(s.outBuf[:k-first])
+	if k > 0 {
+		found := k
+		k = (found + div - 1) / div
+		if found == len(dst) && k < found {
+			// There may be more than found. (Workers read the tail only
+			// then: its line is the submitters'.)
+			queued := int(s.tail.Load() - h)
+			k = min(found, (queued+div-1)/div)
+		}
+		s.copyOut(dst[:k], h)
+		s.taken.Store(h + uint64(k))
 	}
-	s.head += k
-	if s.head >= len(s.outBuf) {
-		s.head -= len(s.outBuf)
-	}
-	s.taken.Store(h + uint64(k))
 	s.out.Unlock()
 	return k
 }
 
-// queued returns the number of tasks in the ring. (Each count is read
-// before the one that runs ahead of it, so that the difference cannot go
-// negative.)
+// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
+// ring's references to them for the GC. Their cells keep their state: its
+// parity tells the next lap's workers it is stale.
+func (s *timedShard) copyOut(dst []timedSlot, h uint64) {
+	n := uint64(len(s.ring))
+	i := h % n
+	var zero Timed
+	for j := range dst {
+		cl := &s.ring[i]
+		dst[j] = timedSlot{task: cl.task, enq: int64(cl.state >> timedCellStampShift)}
+		cl.task = zero
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// queued returns the number of tasks in the ring, holes included. (Each
+// count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
 func (s *timedShard) queued() int {
 	h := s.taken.Load()
-	return int(s.meter.Submitted.Load() - h)
+	return int(s.tail.Load() - h)
+}
+
+// empty reports whether no task is ready to take: the head's cell holds
+// none.
+func (s *timedShard) empty() bool {
+	for {
+		h := s.taken.Load()
+		if s.published(h) {
+			return false
+		}
+		// The cell may have been taken (and refilled) since we read h.
+		if s.taken.Load() == h {
+			return true
+		}
+	}
 }
 
 // held returns the number of tasks taken and not yet started.
@@ -4834,29 +5273,40 @@ func (s *timedShard) held() int {
 	return int(s.taken.Load() - st)
 }
 
-// close stops intake. After it returns no push succeeds, so the queued set
-// only shrinks.
+// close stops intake. After it returns no push succeeds and every accepted
+// task is published, so the queued set only shrinks.
 func (s *timedShard) close() {
-	s.in.Lock()
-	s.closed = true
-	s.in.Unlock()
+	end := s.tail.Close()
+	// Wait for submitters that claimed a ticket before the mark.
+	for c := s.taken.Load(); c < end; {
+		if s.published(c) {
+			c++
+			continue
+		}
+		if h := s.taken.Load(); h > c {
+			c = h // taken already, hence published
+			continue
+		}
+		runtime.Gosched()
+	}
 }
 
-// drain removes and appends every queued task to out. They never start:
-// their slots count as started. Call it only after close.
+// drain removes and appends every published task to out: after close,
+// every queued task. They never start: their cells count as started.
 func (s *timedShard) drain(out []Timed) []Timed {
 	s.out.Lock()
 	h := s.taken.Load()
-	n := int(s.meter.Submitted.Load() - h)
-	for range n {
-		out = append(out, s.outBuf[s.head].task)
-		s.outBuf[s.head] = timedSlot{}
-		if s.head++; s.head == len(s.outBuf) {
-			s.head = 0
-		}
+	c := h
+	n := uint64(len(s.ring))
+	var zero Timed
+	for s.published(c) {
+		cl := &s.ring[c%n]
+		out = append(out, cl.task)
+		cl.task = zero
+		c++
 	}
-	s.taken.Store(h + uint64(n))
-	s.started.Add(uint64(n))
+	s.taken.Store(c)
+	s.started.Add(c - h)
 	s.out.Unlock()
 	return out
 }
@@ -4872,8 +5322,7 @@ type timedQueue struct {
 	// share shards, everything when there is a single worker.
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
-	clock    *poolrt.Clock
-	every    int // latency sampling period, 0 = off
+	sampler  timedSampler
 }
 
 // init sizes the queue: capacity slots split as evenly as possible over
@@ -4882,19 +5331,16 @@ func (q *timedQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 	q.shards = make([]timedShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
-	q.clock = &m.Clock
-	q.every = m.SampleEvery
+	q.sampler = timedNewSampler(&m.Clock, m.SampleEvery)
 	for i := range q.shards {
 		s := &q.shards[i]
 		n := capacity / nshards
 		if i < capacity%nshards {
 			n++
 		}
-		buf := make([]timedSlot, n)
-		s.inBuf, s.outBuf = buf, buf
-		s.tick = 1 // time the first task of each shard
+		s.ring = make([]timedCell, n)
 		s.meter = &m.Shards[i]
-		s.pushed = &s.meter.Submitted
+		s.tail = &s.meter.Submitted
 	}
 }
 
@@ -4914,30 +5360,28 @@ func (q *timedQueue) setWorkers(nworkers int) {
 // full. It returns pushFull only when every shard is full.
 func (q *timedQueue) push(t Timed) timedPushResult {
 	n := len(q.shards)
-	i := 0
-	if n > 1 {
-		i = poolrt.RandN(n)
-	}
 	if n == 1 {
-		return q.shards[0].push(t, q.clock, q.every)
+		return q.shards[0].push(t, &q.sampler, false)
 	}
-	// First pass: skip shards whose lock is held.
+	i := poolrt.RandN(n)
+	// First pass: move on from a shard where another submitter got in
+	// first.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].tryPush(t, q.clock, q.every); r == timedPushed || r == timedPushClosed {
+		if r := q.shards[k].push(t, &q.sampler, true); r == timedPushed || r == timedPushClosed {
 			return r
 		}
 	}
-	// Second pass: wait for locks; fails only if every shard is full.
+	// Second pass: fails only if every shard is full.
 	for j := range n {
 		k := i + j
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, q.clock, q.every); r != timedPushFull {
+		if r := q.shards[k].push(t, &q.sampler, false); r != timedPushFull {
 			return r
 		}
 	}
@@ -4986,7 +5430,7 @@ func (q *timedQueue) len() int {
 	for i := range q.shards {
 		s := &q.shards[i]
 		st := s.started.Load() // before pushed, as in queued
-		n += int(s.meter.Submitted.Load() - st)
+		n += int(s.tail.Load() - st)
 	}
 	return n
 }
@@ -4994,7 +5438,7 @@ func (q *timedQueue) len() int {
 // empty reports whether no task is queued.
 func (q *timedQueue) empty() bool {
 	for i := range q.shards {
-		if q.shards[i].queued() != 0 {
+		if !q.shards[i].empty() {
 			return false
 		}
 	}
@@ -5978,5 +6422,5 @@ const (
 	itemPushed itemPushResult = iota
 	itemPushFull
 	itemPushClosed
-	itemPushBusy // tryPush only: the shard was locked
+	itemPushBusy // push with try: another submitter claimed the ticket first
 )
