@@ -20,4 +20,3 @@ func RandN(n int) int {
 	// Lemire's multiply-shift: uniform enough for load spreading, no division.
 	return int(uint64(cheaprand()) * uint64(n) >> 32)
 }
-
