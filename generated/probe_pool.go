@@ -1962,14 +1962,19 @@ type probeShard struct {
 // probeSampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type probeSampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func probeNewSampler(clock *poolrt.Clock, every int) probeSampler {
 	s := probeSampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -1977,14 +1982,14 @@ func probeNewSampler(clock *poolrt.Clock, every int) probeSampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *probeSampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *probeSampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -2238,9 +2243,18 @@ func (q *probeQueue) push(t Probe) probePushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == probePushed || r == probePushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *probeQueue) pushOthers(t Probe, i int) probePushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n
@@ -5397,14 +5411,19 @@ type probePtrShard struct {
 // probePtrSampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type probePtrSampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func probePtrNewSampler(clock *poolrt.Clock, every int) probePtrSampler {
 	s := probePtrSampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -5412,14 +5431,14 @@ func probePtrNewSampler(clock *poolrt.Clock, every int) probePtrSampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *probePtrSampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *probePtrSampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -5673,9 +5692,18 @@ func (q *probePtrQueue) push(t *ProbePtr) probePtrPushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == probePtrPushed || r == probePtrPushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *probePtrQueue) pushOthers(t *ProbePtr, i int) probePtrPushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n

@@ -95,14 +95,19 @@ type shard[T any] struct {
 // sampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type sampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func newSampler(clock *poolrt.Clock, every int) sampler {
 	s := sampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -110,14 +115,14 @@ func newSampler(clock *poolrt.Clock, every int) sampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *sampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *sampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -371,9 +376,18 @@ func (q *queue[T]) push(t T) pushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == pushed || r == pushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *queue[T]) pushOthers(t T, i int) pushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n

@@ -625,14 +625,19 @@ type tinyShard struct {
 // tinySampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type tinySampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func tinyNewSampler(clock *poolrt.Clock, every int) tinySampler {
 	s := tinySampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -640,14 +645,14 @@ func tinyNewSampler(clock *poolrt.Clock, every int) tinySampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *tinySampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *tinySampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -901,9 +906,18 @@ func (q *tinyQueue) push(t Tiny) tinyPushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == tinyPushed || r == tinyPushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *tinyQueue) pushOthers(t Tiny, i int) tinyPushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n
@@ -1619,14 +1633,19 @@ type spin1usShard struct {
 // spin1usSampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type spin1usSampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func spin1usNewSampler(clock *poolrt.Clock, every int) spin1usSampler {
 	s := spin1usSampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -1634,14 +1653,14 @@ func spin1usNewSampler(clock *poolrt.Clock, every int) spin1usSampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *spin1usSampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *spin1usSampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -1895,9 +1914,18 @@ func (q *spin1usQueue) push(t Spin1us) spin1usPushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == spin1usPushed || r == spin1usPushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *spin1usQueue) pushOthers(t Spin1us, i int) spin1usPushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n

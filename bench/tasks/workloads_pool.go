@@ -804,14 +804,19 @@ type sleepShard struct {
 // sleepSampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type sleepSampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func sleepNewSampler(clock *poolrt.Clock, every int) sleepSampler {
 	s := sleepSampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -819,14 +824,14 @@ func sleepNewSampler(clock *poolrt.Clock, every int) sleepSampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *sleepSampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *sleepSampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -1080,9 +1085,18 @@ func (q *sleepQueue) push(t Sleep) sleepPushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == sleepPushed || r == sleepPushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *sleepQueue) pushOthers(t Sleep, i int) sleepPushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n
@@ -1800,14 +1814,19 @@ type payload32Shard struct {
 // payload32Sampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type payload32Sampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func payload32NewSampler(clock *poolrt.Clock, every int) payload32Sampler {
 	s := payload32Sampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -1815,14 +1834,14 @@ func payload32NewSampler(clock *poolrt.Clock, every int) payload32Sampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *payload32Sampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *payload32Sampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -2076,9 +2095,18 @@ func (q *payload32Queue) push(t Payload32) payload32PushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == payload32Pushed || r == payload32PushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *payload32Queue) pushOthers(t Payload32, i int) payload32PushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n
@@ -3078,14 +3106,19 @@ type nodeShard struct {
 // nodeSampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type nodeSampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func nodeNewSampler(clock *poolrt.Clock, every int) nodeSampler {
 	s := nodeSampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -3093,14 +3126,14 @@ func nodeNewSampler(clock *poolrt.Clock, every int) nodeSampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *nodeSampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *nodeSampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -3354,9 +3387,18 @@ func (q *nodeQueue) push(t Node) nodePushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == nodePushed || r == nodePushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *nodeQueue) pushOthers(t Node, i int) nodePushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n
@@ -5088,14 +5130,19 @@ type timedShard struct {
 // timedSampler picks the submissions whose queue wait is timed: one in every
 // `every` of a shard's tickets, starting with its first.
 type timedSampler struct {
-	clock *poolrt.Clock
+	// mask filters out most tickets without a division: every-1 when
+	// every is a power of two, all ones when nothing is timed, else 0.
+	mask  uint64
 	every uint64 // 0: none
-	mask  uint64 // every-1 when every is a power of two (no division)
+	clock *poolrt.Clock
 }
 
 func timedNewSampler(clock *poolrt.Clock, every int) timedSampler {
 	s := timedSampler{clock: clock, every: uint64(every)}
-	if every > 0 && every&(every-1) == 0 {
+	switch {
+	case every == 0:
+		s.mask = ^uint64(0)
+	case every&(every-1) == 0:
 		s.mask = uint64(every - 1)
 	}
 	return s
@@ -5103,14 +5150,14 @@ func timedNewSampler(clock *poolrt.Clock, every int) timedSampler {
 
 // stamp returns the submit time to record for ticket c: 0 unless sampled.
 func (s *timedSampler) stamp(c uint64) int64 {
-	switch {
-	case s.every == 0:
+	if c&s.mask != 0 {
 		return 0
-	case s.mask != 0 || s.every == 1:
-		if c&s.mask != 0 {
-			return 0
-		}
-	case c%s.every != 0:
+	}
+	return s.stampSlow(c)
+}
+
+func (s *timedSampler) stampSlow(c uint64) int64 {
+	if s.every == 0 || c%s.every != 0 {
 		return 0
 	}
 	return s.clock.Now()
@@ -5364,9 +5411,18 @@ func (q *timedQueue) push(t Timed) timedPushResult {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
 	i := poolrt.RandN(n)
-	// First pass: move on from a shard where another submitter got in
-	// first.
-	for j := range n {
+	if r := q.shards[i].push(t, &q.sampler, true); r == timedPushed || r == timedPushClosed {
+		return r
+	}
+	return q.pushOthers(t, i)
+}
+
+// pushOthers is push when shard i was full or contended.
+func (q *timedQueue) pushOthers(t Timed, i int) timedPushResult {
+	n := len(q.shards)
+	// First pass: the other shards, moving on from one where another
+	// submitter got in first.
+	for j := 1; j < n; j++ {
 		k := i + j
 		if k >= n {
 			k -= n
