@@ -674,10 +674,12 @@ func (s *thumbShard) push(t *Thumb, smp *thumbSampler, try bool) thumbPushResult
 			return thumbPushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return thumbPushFull
@@ -692,8 +694,10 @@ func (s *thumbShard) push(t *Thumb, smp *thumbSampler, try bool) thumbPushResult
 			return thumbPushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t

@@ -679,10 +679,12 @@ func (s *tinyShard) push(t Tiny, smp *tinySampler, try bool) tinyPushResult {
 			return tinyPushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return tinyPushFull
@@ -697,8 +699,10 @@ func (s *tinyShard) push(t Tiny, smp *tinySampler, try bool) tinyPushResult {
 			return tinyPushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
@@ -1687,10 +1691,12 @@ func (s *spin1usShard) push(t Spin1us, smp *spin1usSampler, try bool) spin1usPus
 			return spin1usPushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return spin1usPushFull
@@ -1705,8 +1711,10 @@ func (s *spin1usShard) push(t Spin1us, smp *spin1usSampler, try bool) spin1usPus
 			return spin1usPushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t

@@ -858,10 +858,12 @@ func (s *sleepShard) push(t Sleep, smp *sleepSampler, try bool) sleepPushResult 
 			return sleepPushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return sleepPushFull
@@ -876,8 +878,10 @@ func (s *sleepShard) push(t Sleep, smp *sleepSampler, try bool) sleepPushResult 
 			return sleepPushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
@@ -1868,10 +1872,12 @@ func (s *payload32Shard) push(t Payload32, smp *payload32Sampler, try bool) payl
 			return payload32PushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return payload32PushFull
@@ -1886,8 +1892,10 @@ func (s *payload32Shard) push(t Payload32, smp *payload32Sampler, try bool) payl
 			return payload32PushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
@@ -3160,10 +3168,12 @@ func (s *nodeShard) push(t Node, smp *nodeSampler, try bool) nodePushResult {
 			return nodePushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return nodePushFull
@@ -3178,8 +3188,10 @@ func (s *nodeShard) push(t Node, smp *nodeSampler, try bool) nodePushResult {
 			return nodePushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
@@ -5184,10 +5196,12 @@ func (s *timedShard) push(t Timed, smp *timedSampler, try bool) timedPushResult 
 			return timedPushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if int64(c-s.startedHint.Load()) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
-			s.startedHint.Store(st)
+			if st != hint {
+				s.startedHint.Store(st)
+			}
 			if int64(c-st) >= int64(n) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return timedPushFull
@@ -5202,8 +5216,10 @@ func (s *timedShard) push(t Timed, smp *timedSampler, try bool) timedPushResult 
 			return timedPushBusy
 		}
 	}
-	// Ticket c is ours. Its cell's last task (ticket c-n) has started, so
-	// no worker reads the cell until the state says it holds ticket c.
+	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
+	// not started: ticket c-n was taken, and copied out of the cell before
+	// taken passed it. No worker reads the task until the state says the
+	// cell holds ticket c.
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t

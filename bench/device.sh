@@ -1,0 +1,54 @@
+#!/bin/sh
+# device.sh runs issue 4's multi-core checks in one go, for a session lent
+# the 16-core device machine (see DEVELOPERS.md), which has no Go toolchain.
+# Build the binaries here first, from the repository root:
+#
+#	(cd bench && CGO_ENABLED=0 go test -c -o ../.device/bench.test .)
+#	CGO_ENABLED=0 go test -c -o .device/templates.test ./templates
+#
+# then call the device's run with carry [".device"], timeout_s 600 and the
+# command `sh bench/device.sh`; it writes raw `go test -bench` output under
+# $OUT (about 6 minutes in all). Turn it into tables here with
+#
+#	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme ''
+#
+# Every step has its own time limit, so that a hang in one leaves the
+# others' results.
+set -u
+out=${OUT:-/tmp/device-out}
+mkdir -p "$out"
+bin=$(pwd)/.device
+cpus=${CPUS:-1,2,4,8,16}
+peers='poolgen-generated|chan|pond-go|gopool|go-waitgroup'
+
+step() { # name limit-seconds dir binary args...
+	name=$1 limit=$2 dir=$3
+	shift 3
+	echo "== $name ($(date -u +%T))"
+	(cd "$dir" && timeout "$limit" "$@") >"$out/$name.txt" 2>&1
+	echo "   exit $? ($(date -u +%T)), $(grep -c '^Benchmark' "$out/$name.txt") results"
+}
+
+nproc >"$out/machine.txt"
+grep -m1 'model name' /proc/cpuinfo >>"$out/machine.txt"
+
+# Bars: tiny tasks from one submitter <= 0.5x the typed-channel pool at 16;
+# ~1 us tasks >= 8 M/s from 16 submitters and >= 5 M/s from one.
+step tiny 120 bench "$bin/bench.test" -test.run '^$' -test.benchmem \
+	-test.bench "BenchmarkTiny/submitters=.*/impl=($peers)\$" \
+	-test.cpu "$cpus" -test.benchtime 200ms -test.count 3
+step spin1us 150 bench "$bin/bench.test" -test.run '^$' -test.benchmem \
+	-test.bench "BenchmarkSpin1us/submitters=.*/impl=($peers|inline)\$" \
+	-test.cpu "$cpus" -test.benchtime 200ms -test.count 3
+# Bar: fork-join at 16 cores >= 12x its 1-core throughput, ahead of peers.
+step forkjoin 100 bench "$bin/bench.test" -test.run '^$' -test.benchmem \
+	-test.bench 'BenchmarkForkJoin/tree=balanced/impl=(poolgen-stealing-generated|poolgen-generated|pond-go|errgroup|go-waitgroup)$' \
+	-test.cpu 1,16 -test.benchtime 5x -test.count 3
+step stealing 60 templates "$bin/templates.test" -test.run '^$' \
+	-test.bench 'BenchmarkStealing(Fib|Unbalanced)$' \
+	-test.cpu "$cpus" -test.benchtime 20x -test.count 2
+# Bar: latency from scheduled arrival at 50% load, P99 <= 100 us at 16.
+step latency16 120 bench "$bin/bench.test" -test.run '^$' \
+	-test.bench "BenchmarkLatency/load=.*/impl=($peers)\$" \
+	-test.cpu 16 -test.benchtime 1x -test.count 2 -size full -lat.point 2s
+ls -l "$out"
