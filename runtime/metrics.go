@@ -111,7 +111,8 @@ type ShardMeter struct {
 	// writes it, so it has a line of its own.
 	Submitted Intake
 	_         [CacheLinePad - 8]byte
-	// Written by submitters without the lock.
+	// Written by any submitter refused (Rejected) or made to run its
+	// task itself (CallerRuns).
 	Rejected   atomic.Uint64
 	CallerRuns atomic.Uint64
 	// Wait is the queue wait (submit to start) and Run the run time of

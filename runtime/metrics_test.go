@@ -321,3 +321,30 @@ func TestUtilizationLifetimes(t *testing.T) {
 		}
 	})
 }
+
+// TestIntake: a queue claims counts with CompareAndSwap; after Close no
+// claim from a word read before it succeeds, Load hides the mark, and the
+// count is what it was.
+func TestIntake(t *testing.T) {
+	var c Intake
+	for want := uint64(0); want < 3; want++ {
+		w := c.Raw()
+		if w != want || !c.CompareAndSwap(w, w+1) {
+			t.Fatalf("claim %d: word %d", want, w)
+		}
+	}
+	c.Add(2) // an owner adding, as the priority pool does
+	stale := c.Raw()
+	if n := c.Close(); n != 5 {
+		t.Fatalf("Close = %d, want 5", n)
+	}
+	if c.CompareAndSwap(stale, stale+1) {
+		t.Fatal("a claim from a word read before Close succeeded")
+	}
+	if w := c.Raw(); w&IntakeClosed == 0 || c.Load() != 5 {
+		t.Fatalf("after Close: Raw = %#x, Load = %d; want the mark and 5", w, c.Load())
+	}
+	if n := c.Close(); n != 5 {
+		t.Fatalf("second Close = %d, want 5", n)
+	}
+}
