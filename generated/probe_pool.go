@@ -1896,8 +1896,11 @@ type probeSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type probeCell struct {
-	task  Probe
-	state uint64 // atomic
+	task Probe
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -2043,7 +2046,7 @@ func (s *probeShard) push(t Probe, smp *probeSampler, try bool) probePushResult 
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, probeCellState(lap, smp.stamp(c)))
+	cl.state.Store(probeCellState(lap, smp.stamp(c)))
 	return probePushed
 }
 
@@ -2055,7 +2058,7 @@ func (s *probeShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(probeCellFull|probeCellParity) == probeCellFull|(c/n)&probeCellParity
 }
 
@@ -2085,7 +2088,7 @@ func (s *probeShard) pop(dst []probeSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(probeCellFull|probeCellParity) != probeCellFull|lap&probeCellParity {
 			break
 		}
@@ -2119,7 +2122,7 @@ func (s *probeShard) copyOut(dst []probeSlot, h uint64) {
 	var zero Probe
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = probeSlot{task: cl.task, enq: int64(cl.state >> probeCellStampShift)}
+		dst[j] = probeSlot{task: cl.task, enq: int64(cl.state.Load() >> probeCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
@@ -5349,8 +5352,11 @@ type probePtrSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type probePtrCell struct {
-	task  *ProbePtr
-	state uint64 // atomic
+	task *ProbePtr
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -5496,7 +5502,7 @@ func (s *probePtrShard) push(t *ProbePtr, smp *probePtrSampler, try bool) probeP
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, probePtrCellState(lap, smp.stamp(c)))
+	cl.state.Store(probePtrCellState(lap, smp.stamp(c)))
 	return probePtrPushed
 }
 
@@ -5508,7 +5514,7 @@ func (s *probePtrShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(probePtrCellFull|probePtrCellParity) == probePtrCellFull|(c/n)&probePtrCellParity
 }
 
@@ -5538,7 +5544,7 @@ func (s *probePtrShard) pop(dst []probePtrSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(probePtrCellFull|probePtrCellParity) != probePtrCellFull|lap&probePtrCellParity {
 			break
 		}
@@ -5572,7 +5578,7 @@ func (s *probePtrShard) copyOut(dst []probePtrSlot, h uint64) {
 	var zero *ProbePtr
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = probePtrSlot{task: cl.task, enq: int64(cl.state >> probePtrCellStampShift)}
+		dst[j] = probePtrSlot{task: cl.task, enq: int64(cl.state.Load() >> probePtrCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0

@@ -713,8 +713,11 @@ type resizeSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type resizeCell struct {
-	task  Resize
-	state uint64 // atomic
+	task Resize
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -860,7 +863,7 @@ func (s *resizeShard) push(t Resize, smp *resizeSampler, try bool) resizePushRes
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, resizeCellState(lap, smp.stamp(c)))
+	cl.state.Store(resizeCellState(lap, smp.stamp(c)))
 	return resizePushed
 }
 
@@ -872,7 +875,7 @@ func (s *resizeShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(resizeCellFull|resizeCellParity) == resizeCellFull|(c/n)&resizeCellParity
 }
 
@@ -902,7 +905,7 @@ func (s *resizeShard) pop(dst []resizeSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(resizeCellFull|resizeCellParity) != resizeCellFull|lap&resizeCellParity {
 			break
 		}
@@ -936,7 +939,7 @@ func (s *resizeShard) copyOut(dst []resizeSlot, h uint64) {
 	var zero Resize
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = resizeSlot{task: cl.task, enq: int64(cl.state >> resizeCellStampShift)}
+		dst[j] = resizeSlot{task: cl.task, enq: int64(cl.state.Load() >> resizeCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0

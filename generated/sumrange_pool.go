@@ -326,8 +326,11 @@ type sumRangeSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type sumRangeCell struct {
-	task  SumRange
-	state uint64 // atomic
+	task SumRange
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -473,7 +476,7 @@ func (s *sumRangeShard) push(t SumRange, smp *sumRangeSampler, try bool) sumRang
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, sumRangeCellState(lap, smp.stamp(c)))
+	cl.state.Store(sumRangeCellState(lap, smp.stamp(c)))
 	return sumRangePushed
 }
 
@@ -485,7 +488,7 @@ func (s *sumRangeShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(sumRangeCellFull|sumRangeCellParity) == sumRangeCellFull|(c/n)&sumRangeCellParity
 }
 
@@ -515,7 +518,7 @@ func (s *sumRangeShard) pop(dst []sumRangeSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(sumRangeCellFull|sumRangeCellParity) != sumRangeCellFull|lap&sumRangeCellParity {
 			break
 		}
@@ -549,7 +552,7 @@ func (s *sumRangeShard) copyOut(dst []sumRangeSlot, h uint64) {
 	var zero SumRange
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = sumRangeSlot{task: cl.task, enq: int64(cl.state >> sumRangeCellStampShift)}
+		dst[j] = sumRangeSlot{task: cl.task, enq: int64(cl.state.Load() >> sumRangeCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0

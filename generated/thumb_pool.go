@@ -554,8 +554,11 @@ type thumbSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type thumbCell struct {
-	task  *Thumb
-	state uint64 // atomic
+	task *Thumb
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -701,7 +704,7 @@ func (s *thumbShard) push(t *Thumb, smp *thumbSampler, try bool) thumbPushResult
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, thumbCellState(lap, smp.stamp(c)))
+	cl.state.Store(thumbCellState(lap, smp.stamp(c)))
 	return thumbPushed
 }
 
@@ -713,7 +716,7 @@ func (s *thumbShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(thumbCellFull|thumbCellParity) == thumbCellFull|(c/n)&thumbCellParity
 }
 
@@ -743,7 +746,7 @@ func (s *thumbShard) pop(dst []thumbSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(thumbCellFull|thumbCellParity) != thumbCellFull|lap&thumbCellParity {
 			break
 		}
@@ -777,7 +780,7 @@ func (s *thumbShard) copyOut(dst []thumbSlot, h uint64) {
 	var zero *Thumb
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = thumbSlot{task: cl.task, enq: int64(cl.state >> thumbCellStampShift)}
+		dst[j] = thumbSlot{task: cl.task, enq: int64(cl.state.Load() >> thumbCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0

@@ -42,7 +42,7 @@ func TestBucketBoundsContiguous(t *testing.T) {
 		t.Fatalf("buckets end at %d, want 2^%d", next, maxExp)
 	}
 	if lo, _ := bucketBounds(numBuckets - 1); lo != lastLo {
-		t.Fatalf("last bucket starts at %d, want %d", lo, lastLo)
+		t.Fatalf("last bucket starts at %d, want %d", lo, uint64(lastLo))
 	}
 }
 

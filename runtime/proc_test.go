@@ -7,7 +7,7 @@ import (
 )
 
 func TestRandNRange(t *testing.T) {
-	for _, n := range []int{1, 2, 3, 5, 7, 8, 64, 1000, 1 << 20, math.MaxInt32, math.MaxUint32} {
+	for _, n := range []int{1, 2, 3, 5, 7, 8, 64, 1000, 1 << 20, math.MaxInt32, int(min(math.MaxUint32, uint64(math.MaxInt)))} {
 		for range 20000 {
 			if v := RandN(n); v < 0 || v >= n {
 				t.Fatalf("RandN(%d) = %d, out of [0, %d)", n, v, n)

@@ -500,7 +500,7 @@ func seenAll(seen []atomic.Int32) bool {
 // can have fits below metaStolen.
 func TestDequeMetaPacking(t *testing.T) {
 	if metaShard&metaStolen != 0 || metaShard < 1<<20 {
-		t.Fatalf("meta bits overlap or too few shard bits: %#x %#x", metaShard, metaStolen)
+		t.Fatalf("meta bits overlap or too few shard bits: %#x %#x", uint64(metaShard), uint64(metaStolen))
 	}
 	if h, tl := unpackDeque(packDeque(7, 3)); h != 7 || tl != 3 {
 		t.Fatalf("unpack(pack(7, 3)) = %d, %d", h, tl)

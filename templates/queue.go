@@ -29,8 +29,11 @@ type slot[T any] struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type cell[T any] struct {
-	task  T
-	state uint64 // atomic
+	task T
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -176,7 +179,7 @@ func (s *shard[T]) push(t T, smp *sampler, try bool) pushResult {
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, cellState(lap, smp.stamp(c)))
+	cl.state.Store(cellState(lap, smp.stamp(c)))
 	return pushed
 }
 
@@ -188,7 +191,7 @@ func (s *shard[T]) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(cellFull|cellParity) == cellFull|(c/n)&cellParity
 }
 
@@ -218,7 +221,7 @@ func (s *shard[T]) pop(dst []slot[T], div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(cellFull|cellParity) != cellFull|lap&cellParity {
 			break
 		}
@@ -252,7 +255,7 @@ func (s *shard[T]) copyOut(dst []slot[T], h uint64) {
 	var zero T
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = slot[T]{task: cl.task, enq: int64(cl.state >> cellStampShift)}
+		dst[j] = slot[T]{task: cl.task, enq: int64(cl.state.Load() >> cellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0

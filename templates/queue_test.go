@@ -81,20 +81,20 @@ func (md *queueModel) check(op string) {
 				off += n
 			}
 			c := uint64(head + off)
-			cl := s.ring[i]
+			cl := &s.ring[i]
 			if off < len(want) {
 				if !s.published(c) {
-					t.Fatalf("after %s: shard %d ticket %d (position %d) not published: state %#x", op, j, c, off, cl.state)
+					t.Fatalf("after %s: shard %d ticket %d (position %d) not published: state %#x", op, j, c, off, cl.state.Load())
 				}
 				if cl.task != want[off] {
 					t.Fatalf("after %s: shard %d position %d holds %d, model %d (FIFO order broken)", op, j, off, cl.task, want[off])
 				}
-				if timed := cl.state>>cellStampShift != 0; timed != md.timed[cl.task] {
+				if timed := cl.state.Load()>>cellStampShift != 0; timed != md.timed[cl.task] {
 					t.Fatalf("after %s: shard %d value %d timed = %v, want %v", op, j, cl.task, timed, md.timed[cl.task])
 				}
 			} else {
 				if s.published(c) {
-					t.Fatalf("after %s: shard %d free cell %d reads as holding ticket %d: state %#x", op, j, i, c, cl.state)
+					t.Fatalf("after %s: shard %d free cell %d reads as holding ticket %d: state %#x", op, j, i, c, cl.state.Load())
 				}
 				if cl.task != 0 {
 					t.Fatalf("after %s: shard %d free cell %d still holds task %d", op, j, i, cl.task)
@@ -547,7 +547,7 @@ func TestQueueHole(t *testing.T) {
 	n := uint64(len(s.ring))
 	cl := &s.ring[hole%n]
 	cl.task = 5
-	atomic.StoreUint64(&cl.state, cellState(hole/n, 0))
+	cl.state.Store(cellState(hole/n, 0))
 	<-closed
 	if got := q.drain(nil); !slices.Equal(got, []int{5, 6}) {
 		t.Fatalf("drain after close = %v, want [5 6]", got)

@@ -559,8 +559,11 @@ type tinySlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type tinyCell struct {
-	task  Tiny
-	state uint64 // atomic
+	task Tiny
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -706,7 +709,7 @@ func (s *tinyShard) push(t Tiny, smp *tinySampler, try bool) tinyPushResult {
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, tinyCellState(lap, smp.stamp(c)))
+	cl.state.Store(tinyCellState(lap, smp.stamp(c)))
 	return tinyPushed
 }
 
@@ -718,7 +721,7 @@ func (s *tinyShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(tinyCellFull|tinyCellParity) == tinyCellFull|(c/n)&tinyCellParity
 }
 
@@ -748,7 +751,7 @@ func (s *tinyShard) pop(dst []tinySlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(tinyCellFull|tinyCellParity) != tinyCellFull|lap&tinyCellParity {
 			break
 		}
@@ -782,7 +785,7 @@ func (s *tinyShard) copyOut(dst []tinySlot, h uint64) {
 	var zero Tiny
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = tinySlot{task: cl.task, enq: int64(cl.state >> tinyCellStampShift)}
+		dst[j] = tinySlot{task: cl.task, enq: int64(cl.state.Load() >> tinyCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
@@ -1571,8 +1574,11 @@ type spin1usSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type spin1usCell struct {
-	task  Spin1us
-	state uint64 // atomic
+	task Spin1us
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -1718,7 +1724,7 @@ func (s *spin1usShard) push(t Spin1us, smp *spin1usSampler, try bool) spin1usPus
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, spin1usCellState(lap, smp.stamp(c)))
+	cl.state.Store(spin1usCellState(lap, smp.stamp(c)))
 	return spin1usPushed
 }
 
@@ -1730,7 +1736,7 @@ func (s *spin1usShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(spin1usCellFull|spin1usCellParity) == spin1usCellFull|(c/n)&spin1usCellParity
 }
 
@@ -1760,7 +1766,7 @@ func (s *spin1usShard) pop(dst []spin1usSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(spin1usCellFull|spin1usCellParity) != spin1usCellFull|lap&spin1usCellParity {
 			break
 		}
@@ -1794,7 +1800,7 @@ func (s *spin1usShard) copyOut(dst []spin1usSlot, h uint64) {
 	var zero Spin1us
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = spin1usSlot{task: cl.task, enq: int64(cl.state >> spin1usCellStampShift)}
+		dst[j] = spin1usSlot{task: cl.task, enq: int64(cl.state.Load() >> spin1usCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0

@@ -738,8 +738,11 @@ type sleepSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type sleepCell struct {
-	task  Sleep
-	state uint64 // atomic
+	task Sleep
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -885,7 +888,7 @@ func (s *sleepShard) push(t Sleep, smp *sleepSampler, try bool) sleepPushResult 
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, sleepCellState(lap, smp.stamp(c)))
+	cl.state.Store(sleepCellState(lap, smp.stamp(c)))
 	return sleepPushed
 }
 
@@ -897,7 +900,7 @@ func (s *sleepShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(sleepCellFull|sleepCellParity) == sleepCellFull|(c/n)&sleepCellParity
 }
 
@@ -927,7 +930,7 @@ func (s *sleepShard) pop(dst []sleepSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(sleepCellFull|sleepCellParity) != sleepCellFull|lap&sleepCellParity {
 			break
 		}
@@ -961,7 +964,7 @@ func (s *sleepShard) copyOut(dst []sleepSlot, h uint64) {
 	var zero Sleep
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = sleepSlot{task: cl.task, enq: int64(cl.state >> sleepCellStampShift)}
+		dst[j] = sleepSlot{task: cl.task, enq: int64(cl.state.Load() >> sleepCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
@@ -1752,8 +1755,11 @@ type payload32Slot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type payload32Cell struct {
-	task  Payload32
-	state uint64 // atomic
+	task Payload32
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -1899,7 +1905,7 @@ func (s *payload32Shard) push(t Payload32, smp *payload32Sampler, try bool) payl
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, payload32CellState(lap, smp.stamp(c)))
+	cl.state.Store(payload32CellState(lap, smp.stamp(c)))
 	return payload32Pushed
 }
 
@@ -1911,7 +1917,7 @@ func (s *payload32Shard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(payload32CellFull|payload32CellParity) == payload32CellFull|(c/n)&payload32CellParity
 }
 
@@ -1941,7 +1947,7 @@ func (s *payload32Shard) pop(dst []payload32Slot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(payload32CellFull|payload32CellParity) != payload32CellFull|lap&payload32CellParity {
 			break
 		}
@@ -1975,7 +1981,7 @@ func (s *payload32Shard) copyOut(dst []payload32Slot, h uint64) {
 	var zero Payload32
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = payload32Slot{task: cl.task, enq: int64(cl.state >> payload32CellStampShift)}
+		dst[j] = payload32Slot{task: cl.task, enq: int64(cl.state.Load() >> payload32CellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
@@ -3048,8 +3054,11 @@ type nodeSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type nodeCell struct {
-	task  Node
-	state uint64 // atomic
+	task Node
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -3195,7 +3204,7 @@ func (s *nodeShard) push(t Node, smp *nodeSampler, try bool) nodePushResult {
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, nodeCellState(lap, smp.stamp(c)))
+	cl.state.Store(nodeCellState(lap, smp.stamp(c)))
 	return nodePushed
 }
 
@@ -3207,7 +3216,7 @@ func (s *nodeShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(nodeCellFull|nodeCellParity) == nodeCellFull|(c/n)&nodeCellParity
 }
 
@@ -3237,7 +3246,7 @@ func (s *nodeShard) pop(dst []nodeSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(nodeCellFull|nodeCellParity) != nodeCellFull|lap&nodeCellParity {
 			break
 		}
@@ -3271,7 +3280,7 @@ func (s *nodeShard) copyOut(dst []nodeSlot, h uint64) {
 	var zero Node
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = nodeSlot{task: cl.task, enq: int64(cl.state >> nodeCellStampShift)}
+		dst[j] = nodeSlot{task: cl.task, enq: int64(cl.state.Load() >> nodeCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
@@ -5076,8 +5085,11 @@ type timedSlot struct {
 // from the last lap's without anyone clearing the state; the submit time
 // rides in the same word so that a cell costs the task plus 8 bytes.
 type timedCell struct {
-	task  Timed
-	state uint64 // atomic
+	task Timed
+	// An atomic type, not a uint64 used through sync/atomic: 32-bit
+	// platforms align only these to 8 bytes, and the task before it may
+	// be 4 bytes long.
+	state atomic.Uint64
 }
 
 const (
@@ -5223,7 +5235,7 @@ func (s *timedShard) push(t Timed, smp *timedSampler, try bool) timedPushResult 
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	atomic.StoreUint64(&cl.state, timedCellState(lap, smp.stamp(c)))
+	cl.state.Store(timedCellState(lap, smp.stamp(c)))
 	return timedPushed
 }
 
@@ -5235,7 +5247,7 @@ func (s *timedShard) published(c uint64) bool {
 	if n == 0 {
 		return false
 	}
-	st := atomic.LoadUint64(&s.ring[c%n].state)
+	st := s.ring[c%n].state.Load()
 	return st&(timedCellFull|timedCellParity) == timedCellFull|(c/n)&timedCellParity
 }
 
@@ -5265,7 +5277,7 @@ func (s *timedShard) pop(dst []timedSlot, div int, try bool) int {
 	lap, i := h/n, h%n
 	k := 0
 	for k < len(dst) {
-		st := atomic.LoadUint64(&s.ring[i].state)
+		st := s.ring[i].state.Load()
 		if st&(timedCellFull|timedCellParity) != timedCellFull|lap&timedCellParity {
 			break
 		}
@@ -5299,7 +5311,7 @@ func (s *timedShard) copyOut(dst []timedSlot, h uint64) {
 	var zero Timed
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = timedSlot{task: cl.task, enq: int64(cl.state >> timedCellStampShift)}
+		dst[j] = timedSlot{task: cl.task, enq: int64(cl.state.Load() >> timedCellStampShift)}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
