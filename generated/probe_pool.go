@@ -2130,14 +2130,6 @@ func (s *probeShard) copyOut(dst []probeSlot, h uint64) {
 	}
 }
 
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *probeShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
-}
-
 // empty reports whether no task is ready to take: the head's cell holds
 // none.
 func (s *probeShard) empty() bool {
@@ -5584,14 +5576,6 @@ func (s *probePtrShard) copyOut(dst []probePtrSlot, h uint64) {
 			i = 0
 		}
 	}
-}
-
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *probePtrShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
 }
 
 // empty reports whether no task is ready to take: the head's cell holds

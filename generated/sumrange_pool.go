@@ -560,14 +560,6 @@ func (s *sumRangeShard) copyOut(dst []sumRangeSlot, h uint64) {
 	}
 }
 
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *sumRangeShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
-}
-
 // empty reports whether no task is ready to take: the head's cell holds
 // none.
 func (s *sumRangeShard) empty() bool {

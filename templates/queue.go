@@ -263,14 +263,6 @@ func (s *shard[T]) copyOut(dst []slot[T], h uint64) {
 	}
 }
 
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *shard[T]) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
-}
-
 // empty reports whether no task is ready to take: the head's cell holds
 // none.
 func (s *shard[T]) empty() bool {

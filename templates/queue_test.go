@@ -556,3 +556,11 @@ func TestQueueHole(t *testing.T) {
 		t.Fatalf("Submitted = %d, want 6", got)
 	}
 }
+
+// queued returns the number of tasks in the shard's ring, holes included.
+// (Each count is read before the one that runs ahead of it, so that the
+// difference cannot go negative.)
+func (s *shard[T]) queued() int {
+	h := s.taken.Load()
+	return int(s.tail.Load() - h)
+}

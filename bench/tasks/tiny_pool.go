@@ -793,14 +793,6 @@ func (s *tinyShard) copyOut(dst []tinySlot, h uint64) {
 	}
 }
 
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *tinyShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
-}
-
 // empty reports whether no task is ready to take: the head's cell holds
 // none.
 func (s *tinyShard) empty() bool {
@@ -1806,14 +1798,6 @@ func (s *spin1usShard) copyOut(dst []spin1usSlot, h uint64) {
 			i = 0
 		}
 	}
-}
-
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *spin1usShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
 }
 
 // empty reports whether no task is ready to take: the head's cell holds

@@ -972,14 +972,6 @@ func (s *sleepShard) copyOut(dst []sleepSlot, h uint64) {
 	}
 }
 
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *sleepShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
-}
-
 // empty reports whether no task is ready to take: the head's cell holds
 // none.
 func (s *sleepShard) empty() bool {
@@ -1987,14 +1979,6 @@ func (s *payload32Shard) copyOut(dst []payload32Slot, h uint64) {
 			i = 0
 		}
 	}
-}
-
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *payload32Shard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
 }
 
 // empty reports whether no task is ready to take: the head's cell holds
@@ -3286,14 +3270,6 @@ func (s *nodeShard) copyOut(dst []nodeSlot, h uint64) {
 			i = 0
 		}
 	}
-}
-
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *nodeShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
 }
 
 // empty reports whether no task is ready to take: the head's cell holds
@@ -5317,14 +5293,6 @@ func (s *timedShard) copyOut(dst []timedSlot, h uint64) {
 			i = 0
 		}
 	}
-}
-
-// queued returns the number of tasks in the ring, holes included. (Each
-// count is read before the one that runs ahead of it, so that the
-// difference cannot go negative.)
-func (s *timedShard) queued() int {
-	h := s.taken.Load()
-	return int(s.tail.Load() - h)
 }
 
 // empty reports whether no task is ready to take: the head's cell holds
