@@ -10,7 +10,12 @@
 # command `sh bench/device.sh`; it writes raw `go test -bench` output under
 # $OUT (about 6 minutes in all). Turn it into tables here with
 #
-#	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme ''
+#	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme '' \
+#		-title 'Scaling (device machine, 16 vCPUs)' -notes NOTES.md
+#
+# (NOTES.md: the observations, written for the new run; the last run's are
+# in results/device-2026-11-26/notes.md). The report draws every table as
+# an SVG beside SCALING.md.
 #
 # Every step has its own time limit, so that a hang in one leaves the
 # others' results.

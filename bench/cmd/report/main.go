@@ -21,6 +21,10 @@
 // Mann-Whitney U test at α = 0.05) into -out, one table per workload with
 // every contestant's ratio to the base row (poolgen's generated pool), and
 // the headline table replaces the one between the markers in -readme.
+//
+// With several GOMAXPROCS values (-cpu, or raw files run with -test.cpu)
+// each table has a column per GOMAXPROCS instead, and is also drawn as an
+// SVG plot beside -out, linked under the table (plot.go).
 package main
 
 import (
@@ -151,11 +155,19 @@ func run(o *options) error {
 		}
 		rel[i] = filepath.ToSlash(r)
 	}
-	report, headline := render(data, rel, notes, o.title)
+	plots := newPlotSet(o.out)
+	report, headline := render(data, rel, notes, o.title, plots)
 	if err := os.WriteFile(o.out, report, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "report: wrote %s from %s\n", o.out, strings.Join(files, ", "))
+	for _, p := range plots.files {
+		// next to the report, which links them by bare name
+		if err := os.WriteFile(filepath.Join(filepath.Dir(o.out), p.name), p.data, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "report: wrote %s\n", filepath.Join(filepath.Dir(o.out), p.name))
+	}
 	if o.readme != "" {
 		if err := replaceHeadline(o.readme, headline); err != nil {
 			return err

@@ -9,8 +9,10 @@ import (
 	"strings"
 )
 
-// render writes the report and the headline table.
-func render(d *dataset, files []string, notes []byte, title string) (report, headline []byte) {
+// render writes the report and the headline table. With several
+// GOMAXPROCS values it also draws each scaling table into plots (when not
+// nil) and links the plot under the table.
+func render(d *dataset, files []string, notes []byte, title string, plots *plotSet) (report, headline []byte) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	fmt.Fprintf(&b, "<!-- Written by `go run ./cmd/report`; edit the code or the notes file, not this file. -->\n\n")
@@ -23,7 +25,7 @@ func render(d *dataset, files []string, notes []byte, title string) (report, hea
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.title, strings.TrimSpace(s.about))
-		writeSpec(&b, d, s)
+		writeSpec(&b, d, s, plots)
 	}
 	if len(d.warnings) > 0 {
 		fmt.Fprintf(&b, "\n## Lines the parser skipped\n\n")
@@ -124,7 +126,7 @@ type derived struct {
 	cell func(d *dataset, bench, row string, rest []kv) string
 }
 
-func writeSpec(b *bytes.Buffer, d *dataset, s spec) {
+func writeSpec(b *bytes.Buffer, d *dataset, s spec, plots *plotSet) {
 	rowKey := s.rowKey
 	if rowKey == "" {
 		rowKey = "impl"
@@ -204,13 +206,18 @@ func writeSpec(b *bytes.Buffer, d *dataset, s spec) {
 			b.WriteString("---|")
 		}
 		b.WriteString("\n")
-		for _, row := range rows {
+		var curves []series // scaling: the rows, to plot
+		for i, row := range rows {
 			cells := []string{"`" + row + "`"}
 			any := false
+			var ys []float64
 			for _, rest := range rests {
 				cfg := append(append(slices.Clone(fixed), rest...), kv{rowKey, row})
 				for _, u := range units {
 					st := summarise(d.get(s.bench, cfg, u.unit))
+					if scaling {
+						ys = append(ys, center(st))
+					}
 					var bst *stat
 					isBase := false
 					if s.baseCol == nil {
@@ -241,8 +248,27 @@ func writeSpec(b *bytes.Buffer, d *dataset, s spec) {
 				cells = append(cells, s.note[row])
 			}
 			fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+			if scaling {
+				curves = append(curves, series{name: row, style: i, y: ys})
+			}
+		}
+		if scaling {
+			var procs []string
+			for _, rest := range rests {
+				v, _ := find(rest, "procs")
+				procs = append(procs, v)
+			}
+			b.WriteString(plots.add(s, fixed, units[0], procs, curves))
 		}
 	}
+}
+
+// center returns the median of st, NaN for no measurement.
+func center(st *stat) float64 {
+	if st == nil {
+		return math.NaN()
+	}
+	return st.center
 }
 
 // combos lists the configurations of bench's keys, in the order their
