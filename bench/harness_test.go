@@ -28,6 +28,7 @@ var (
 	sizeFlag      = flag.String("size", "auto", "scenario sizes: smoke, quick, full, or auto (smoke under -benchtime=1x or -short, else full)")
 	latPointFlag  = flag.Duration("lat.point", 0, "latency workload: duration of one load point (0: by -size)")
 	latTaskFlag   = flag.Duration("lat.task", 20*time.Microsecond, "latency and priority workloads: CPU time of one task")
+	latCapFlag    = flag.Float64("lat.capacity", 0, "latency workload: tasks/s the load points are fractions of, the same for every contestant (0: each contestant's own measured capacity)")
 	prioPointFlag = flag.Duration("prio.point", 0, "priority workload: duration of the overload (0: by -size)")
 	prioLoadFlag  = flag.Float64("prio.load", 1.2, "priority workload: arrival rate as a multiple of the measured capacity")
 	prioHighFlag  = flag.Float64("prio.high", 0.2, "priority workload: share of high-priority tasks")
@@ -95,6 +96,9 @@ func TestMain(m *testing.M) {
 	fmt.Printf("size: %s\n", s.name)
 	fmt.Printf("lat-task: %v\n", *latTaskFlag)
 	fmt.Printf("lat-point: %v\n", s.latPoint)
+	if *latCapFlag > 0 {
+		fmt.Printf("lat-capacity: %g\n", *latCapFlag)
+	}
 	fmt.Printf("mem-tasks: %d\n", s.memTasks)
 	fmt.Printf("mem-parked: %d\n", s.memParked)
 	os.Exit(m.Run())

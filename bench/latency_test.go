@@ -12,13 +12,17 @@ import (
 // contestant: its capacity is measured first (closed loop, one submitter,
 // see capacity), then tasks arrive on a schedule at 50% and at 90% of that
 // capacity for -lat.point (a few seconds in the full size), from one
-// generator goroutine (see openLoop). Metrics (over all b.N runs):
+// generator goroutine (see openLoop). -lat.capacity sets one capacity for
+// every contestant instead, to compare them at the same arrival rates (a
+// pool of lower capacity is otherwise measured at a lower rate, which
+// leaves more of the machine to the generator). Metrics (over all b.N
+// runs):
 //
 //	p50-ns ... max-ns      start − scheduled arrival: what a caller sees
 //	sub-p50-ns ...         start − submission: the pool alone
 //	late-p99-ns, late-max-ns  the generator's own lateness (submission −
 //	                       schedule), which includes time blocked in Submit
-//	cap-tasks/s            the measured capacity the rates derive from
+//	cap-tasks/s            the capacity the rates derive from
 //
 // ns/op is wall time per task. Extra contestants (the dynamic pool) join
 // through latencyExtra.
@@ -31,9 +35,12 @@ func BenchmarkLatency(b *testing.B) {
 				b.Run("impl="+c.name, func(b *testing.B) {
 					s := size()
 					cfg := config{workers: gomaxprocs()}
-					capa, err := capacity(c, cfg, rounds, s.capWindow)
-					if err != nil {
-						b.Fatalf("%s: capacity: %v", c.name, err)
+					capa := *latCapFlag
+					if capa == 0 {
+						var err error
+						if capa, err = capacity(c, cfg, rounds, s.capWindow); err != nil {
+							b.Fatalf("%s: capacity: %v", c.name, err)
+						}
 					}
 					rate := capa * float64(load) / 100
 					n := max(100, int(rate*s.latPoint.Seconds()))
