@@ -8,7 +8,7 @@
 #
 # then call the device's run with carry [".device"], timeout_s 600 and the
 # command `sh bench/device.sh`; it writes raw `go test -bench` output under
-# $OUT (about 6 minutes in all). Turn it into tables here with
+# $OUT (about 7 minutes in all). Turn it into tables here with
 #
 #	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme '' \
 #		-title 'Scaling (device machine, 16 vCPUs)' -notes NOTES.md
@@ -56,4 +56,10 @@ step stealing 60 templates "$bin/templates.test" -test.run '^$' \
 step latency16 120 bench "$bin/bench.test" -test.run '^$' \
 	-test.bench "BenchmarkLatency/load=.*/impl=($peers)\$" \
 	-test.cpu 16 -test.benchtime 1x -test.count 2 -size full -lat.point 2s
+# The same at one arrival rate for all (200k tasks/s of 20 us: 25% of 16
+# cores): each contestant's own half load above differs with its capacity.
+step latency16-equal 90 bench "$bin/bench.test" -test.run '^$' \
+	-test.bench "BenchmarkLatency/load=50%/impl=($peers)\$" \
+	-test.cpu 16 -test.benchtime 1x -test.count 2 -size full -lat.point 2s \
+	-lat.capacity 400000
 ls -l "$out"
