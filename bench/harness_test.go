@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -88,6 +89,10 @@ var size = sync.OnceValue(func() scale {
 // ("key: value"), which benchstat and cmd/report keep with the results.
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if c := *latCapFlag; c < 0 || math.IsNaN(c) || math.IsInf(c, 0) {
+		fmt.Fprintf(os.Stderr, "bench: -lat.capacity %v: want a finite number of tasks/s, or 0 to measure each contestant's\n", c)
+		os.Exit(2)
+	}
 	if *spinFlag > 0 {
 		tasks.SetSpinRounds(*spinFlag)
 	}
