@@ -24,8 +24,8 @@ import (
 //	                       schedule), which includes time blocked in Submit
 //	cap-tasks/s            the capacity the rates derive from
 //
-// ns/op is wall time per task. Extra contestants (the dynamic pool) join
-// through latencyExtra.
+// ns/op is wall time per task. Extra contestants (the dynamic and
+// work-stealing pools) join through latencyExtra.
 func BenchmarkLatency(b *testing.B) {
 	cs := append(lineup(generatedTimed, nil), latencyExtra...)
 	rounds := spinRounds(*latTaskFlag)
@@ -68,5 +68,5 @@ func BenchmarkLatency(b *testing.B) {
 }
 
 // latencyExtra holds contestants of the latency workload that live in
-// files of their own (the priority and dynamic pools).
+// files of their own (the dynamic and work-stealing pools).
 var latencyExtra []contestant[tasks.Timed]

@@ -15,6 +15,11 @@ func init() {
 		rows = append(rows, impl.contestant("", nil))
 	}
 	forkExtra = append(rows, forkExtra...)
+	// Submitted tasks go through the pool's injector: the latency workload
+	// shows what that path costs a caller beside the fixed pool's queue.
+	for _, impl := range stealTimedImpls() {
+		latencyExtra = append(latencyExtra, impl.contestant("", nil))
+	}
 	for _, impl := range stealImpls() {
 		metricsExtra = append(metricsExtra, struct {
 			name string
@@ -50,6 +55,47 @@ func stealImpls() []poolgenImpl[tasks.Node] {
 		}},
 	}
 }
+
+// stealTimedImpls are poolgen's work-stealing pools for tasks.Timed:
+// generated, then generic.
+func stealTimedImpls() []poolgenImpl[tasks.Timed] {
+	return []poolgenImpl[tasks.Timed]{
+		{"poolgen-stealing-generated", func(opts ...poolrt.Option) (poolgenPool[tasks.Timed], error) {
+			p, err := tasks.NewTimedStealingPool(opts...)
+			if err != nil {
+				return nil, err
+			}
+			return &genTimedSteal{p}, nil
+		}},
+		{"poolgen-stealing-generic", func(opts ...poolrt.Option) (poolgenPool[tasks.Timed], error) {
+			p, err := templates.NewStealingPool[tasks.Timed](opts...)
+			if err != nil {
+				return nil, err
+			}
+			return &genericSteal[tasks.Timed]{p}, nil
+		}},
+	}
+}
+
+// genTimedSteal adapts the generated tasks.TimedStealingPool.
+type genTimedSteal struct{ p *tasks.TimedStealingPool }
+
+func (a *genTimedSteal) submitN(ctx context.Context, t tasks.Timed, n int) error {
+	for range n {
+		if err := a.p.Submit(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *genTimedSteal) submit(ctx context.Context, t tasks.Timed) error { return a.p.Submit(ctx, t) }
+
+func (a *genTimedSteal) fork(ctx context.Context, t tasks.Timed) { a.p.Fork(ctx, t) }
+
+func (a *genTimedSteal) close() error { return a.p.Shutdown(context.Background()) }
+
+func (a *genTimedSteal) stats() poolrt.Stats { return a.p.Stats() }
 
 // genNodeSteal adapts the generated tasks.NodeStealingPool.
 type genNodeSteal struct{ p *tasks.NodeStealingPool }

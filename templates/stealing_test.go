@@ -1153,3 +1153,31 @@ func TestStealingLastSpinnerWakes(t *testing.T) {
 	}
 	p.workers[0].meter.SetBusy(false)
 }
+
+// TestStealingSubmitWakesWhileLooking: a submitted task wakes a parked
+// worker even while another worker counts as looking for work. A looking
+// worker may be waiting for a CPU (it yields between looks), so the task
+// must not wait for it.
+func TestStealingSubmitWakesWhileLooking(t *testing.T) {
+	p := newStealing[lateForkTask](t, poolrt.Workers(2))
+	deadline := time.Now().Add(stealWait)
+	for p.sleep.Parked() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the workers never parked")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	// Pretend a worker is looking for work, and never gets to run.
+	p.spinning.Add(1)
+	defer p.spinning.Add(-1)
+	e := &lateForkEnv{pool: p}
+	if err := p.Submit(context.Background(), lateForkTask{child: true, env: e}); err != nil {
+		t.Fatal(err)
+	}
+	for e.childRan.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the submitted task never ran: no parked worker was woken")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}

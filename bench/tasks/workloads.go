@@ -217,7 +217,7 @@ func (r *Recorder) Missing(n int) (bad, first int) {
 // R, spins for N rounds, and counts its run. Class indexes R's histograms;
 // Prio is its priority in a priority pool (higher first).
 //
-//poolgen:pools fixed,dynamic,priority
+//poolgen:pools fixed,dynamic,priority,stealing
 type Timed struct {
 	R     *Recorder
 	Sched int64 // scheduled arrival, on R's clock
