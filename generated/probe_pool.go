@@ -3066,7 +3066,7 @@ func (p *ProbeStealingPool) fork(w *probeStealWorker, t *Probe) error {
 // in a run queue, or its thread may be stopped, and a submitted task
 // would wait for it while a parked worker could run it. Under an open
 // loop on 2 vCPUs (20 µs tasks at 27.5k/s) skipping the wake-up left P99
-// at 1.4–6.5 ms in all of 12 rounds: tasks waited out the vCPU stops
+// at 1.4–6.6 ms in all of 12 rounds: tasks waited out the vCPU stops
 // that a looking worker was caught in. Work that a running task makes
 // visible uses wake: that task's worker takes it next.
 func (p *ProbeStealingPool) wakeSubmitted() { p.sleep.Wake() }
@@ -6526,7 +6526,7 @@ func (p *ProbePtrStealingPool) fork(w *probePtrStealWorker, t **ProbePtr) error 
 // in a run queue, or its thread may be stopped, and a submitted task
 // would wait for it while a parked worker could run it. Under an open
 // loop on 2 vCPUs (20 µs tasks at 27.5k/s) skipping the wake-up left P99
-// at 1.4–6.5 ms in all of 12 rounds: tasks waited out the vCPU stops
+// at 1.4–6.6 ms in all of 12 rounds: tasks waited out the vCPU stops
 // that a looking worker was caught in. Work that a running task makes
 // visible uses wake: that task's worker takes it next.
 func (p *ProbePtrStealingPool) wakeSubmitted() { p.sleep.Wake() }

@@ -3857,7 +3857,7 @@ func (p *NodeStealingPool) fork(w *nodeStealWorker, t *Node) error {
 // in a run queue, or its thread may be stopped, and a submitted task
 // would wait for it while a parked worker could run it. Under an open
 // loop on 2 vCPUs (20 µs tasks at 27.5k/s) skipping the wake-up left P99
-// at 1.4–6.5 ms in all of 12 rounds: tasks waited out the vCPU stops
+// at 1.4–6.6 ms in all of 12 rounds: tasks waited out the vCPU stops
 // that a looking worker was caught in. Work that a running task makes
 // visible uses wake: that task's worker takes it next.
 func (p *NodeStealingPool) wakeSubmitted() { p.sleep.Wake() }
@@ -6527,7 +6527,7 @@ func (p *TimedStealingPool) fork(w *timedStealWorker, t *Timed) error {
 // in a run queue, or its thread may be stopped, and a submitted task
 // would wait for it while a parked worker could run it. Under an open
 // loop on 2 vCPUs (20 µs tasks at 27.5k/s) skipping the wake-up left P99
-// at 1.4–6.5 ms in all of 12 rounds: tasks waited out the vCPU stops
+// at 1.4–6.6 ms in all of 12 rounds: tasks waited out the vCPU stops
 // that a looking worker was caught in. Work that a running task makes
 // visible uses wake: that task's worker takes it next.
 func (p *TimedStealingPool) wakeSubmitted() { p.sleep.Wake() }
