@@ -1181,3 +1181,71 @@ func TestStealingSubmitWakesWhileLooking(t *testing.T) {
 		time.Sleep(100 * time.Microsecond)
 	}
 }
+
+// streamTask submits its successor (to the injector, as a caller outside
+// the pool would) and spins; the first one also starts a goroutine, which
+// records how many tasks had ended when it got to run.
+type streamTask struct {
+	k   int
+	env *streamEnv
+}
+
+type streamEnv struct {
+	pool  *StealingPool[streamTask]
+	n     int
+	spin  time.Duration
+	ended atomic.Int64
+	seen  chan int64
+	done  chan struct{}
+}
+
+func (s streamTask) Run(ctx context.Context) error {
+	e := s.env
+	if s.k == 0 {
+		go func() { e.seen <- e.ended.Load() }()
+	}
+	if s.k+1 < e.n {
+		if err := e.pool.TrySubmit(streamTask{k: s.k + 1, env: e}); err != nil {
+			return err
+		}
+	}
+	for start := time.Now(); time.Since(start) < e.spin; {
+	}
+	if e.ended.Add(1) == int64(e.n) {
+		close(e.done)
+	}
+	return nil
+}
+
+// TestStealingGivesWayBetweenSubmitted: a worker fed one submitted task
+// at a time (its deque empties after each, and its first look finds the
+// next in the injector) still ends its slice and gives its P to a
+// goroutine queued behind it. The conformance suite's GivesWay covers a
+// worker running one batch; this is a stream of batches of one.
+func TestStealingGivesWayBetweenSubmitted(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p := newStealing[streamTask](t, poolrt.Workers(1))
+	e := &streamEnv{pool: p, n: 100, spin: 50 * time.Microsecond, seen: make(chan int64, 1), done: make(chan struct{})}
+	if err := p.Submit(context.Background(), streamTask{env: e}); err != nil {
+		t.Fatal(err)
+	}
+	var ended int64
+	select {
+	case ended = <-e.seen:
+	case <-time.After(stealWait):
+		t.Fatal("the goroutine never ran")
+	}
+	select {
+	case <-e.done:
+	case <-time.After(stealWait):
+		t.Fatalf("the stream stopped after %d of %d tasks", e.ended.Load(), e.n)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// As in GivesWay: a slice is 2 tasks; allow for a slice started
+	// before the first task and for a coarse clock.
+	if limit := 2*int(poolrt.SliceLen/e.spin) + 4; ended > int64(limit) {
+		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d", ended, e.n, limit)
+	}
+}
