@@ -48,3 +48,44 @@ func testGivesWay[T any](t *testing.T, s *suite[T]) {
 		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d (one slice of %v)", ended, n, limit, poolrt.SliceLen)
 	}
 }
+
+// testGivesWayStream: as GivesWay, but the worker is fed one task at a
+// time: each task submits the next before it spins, so the worker finds
+// its next task as soon as it looks and never waits. Its slice must still
+// end (a work-stealing worker once restarted it whenever its deque was
+// empty, and never gave its P away to a stream of submitted tasks).
+func testGivesWayStream[T any](t *testing.T, s *suite[T]) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const n = 100
+	const task = 50 * time.Microsecond
+	ctl := probe.New(n)
+	p := s.start(t, 1, poolrt.QueueSize(n))
+	seen := make(chan int, 1)
+	errs := make(chan error, n)
+	for id := range n {
+		ctl.SetFunc(id, func(context.Context) error {
+			if id == 0 {
+				go func() { seen <- ctl.Ended() }()
+			}
+			if id+1 < n {
+				if err := p.TrySubmit(s.Task(ctl, id+1)); err != nil {
+					errs <- err
+				}
+			}
+			for start := time.Now(); time.Since(start) < task; {
+			}
+			return nil
+		})
+	}
+	require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+	ended := <-seen
+	require.Eventually(t, func() bool { return ctl.Ended() == n }, 20*time.Second, time.Millisecond, "the stream stopped")
+	require.NoError(t, p.Shutdown(context.Background()))
+	close(errs)
+	for err := range errs {
+		t.Errorf("a task's TrySubmit: %v", err)
+	}
+	if limit := 2*int(poolrt.SliceLen/task) + 4; ended > limit {
+		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d (one slice of %v)", ended, n, limit, poolrt.SliceLen)
+	}
+}

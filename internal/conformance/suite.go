@@ -136,6 +136,7 @@ func cases[T any]() []testCase[T] {
 		{"MetricsOff", testMetricsOff[T]},
 		{"ZeroAllocs", testZeroAllocs[T]},
 		{"GivesWay", testGivesWay[T]},
+		{"GivesWayStream", testGivesWayStream[T]},
 	}
 }
 
