@@ -147,6 +147,19 @@ func newStealing[T Task](t testing.TB, opts ...poolrt.Option) *StealingPool[T] {
 	return p
 }
 
+// awaitParked waits until n workers are parked, failing the test after
+// stealWait.
+func awaitParked(t *testing.T, s *poolrt.Sleepers, n int) {
+	t.Helper()
+	deadline := time.Now().Add(stealWait)
+	for s.Parked() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d workers parked", s.Parked(), n)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 // checkSettled checks the counters of a pool that has shut down: every
 // accepted task accounted for once, and the stealing counters agree with
 // the general ones.
@@ -946,13 +959,7 @@ func TestStealingParks(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wait(t)
-	deadline := time.Now().Add(stealWait)
-	for p.sleep.Parked() != workers {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d workers parked after the work was done", p.sleep.Parked(), workers)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	awaitParked(t, p.sleep, workers)
 	if n := p.spinning.Load(); n != 0 {
 		t.Fatalf("%d workers count as spinning while all are parked", n)
 	}
@@ -1128,13 +1135,8 @@ func TestStealingForkAfterShutdownNow(t *testing.T) {
 // worker for it: producers skipped waking anyone while it looked.
 func TestStealingLastSpinnerWakes(t *testing.T) {
 	p := newStealing[lateForkTask](t, poolrt.Workers(3))
+	awaitParked(t, p.sleep, 3)
 	deadline := time.Now().Add(stealWait)
-	for p.sleep.Parked() != 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("the workers never parked")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
 	e := &lateForkEnv{pool: p}
 	// Pretend worker 0 is looking for work, and that a task lands in
 	// worker 1's deque meanwhile: whoever queued it saw worker 0 looking
@@ -1160,13 +1162,8 @@ func TestStealingLastSpinnerWakes(t *testing.T) {
 // must not wait for it.
 func TestStealingSubmitWakesWhileLooking(t *testing.T) {
 	p := newStealing[lateForkTask](t, poolrt.Workers(2))
+	awaitParked(t, p.sleep, 2)
 	deadline := time.Now().Add(stealWait)
-	for p.sleep.Parked() != 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the workers never parked")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
 	// Pretend a worker is looking for work, and never gets to run.
 	p.spinning.Add(1)
 	defer p.spinning.Add(-1)
