@@ -1278,16 +1278,6 @@ func (p *ProbeDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const probeBatchBudget = 10 * time.Microsecond
-
 // probeEngine is the machinery ProbeFixedPool and ProbeDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -1311,13 +1301,8 @@ type probeEngine struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // probeWorker is one worker slot's state. It lives in the engine, not on the
@@ -1505,11 +1490,7 @@ func (e *probeEngine) runTimed(w *probeWorker, s *probeSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -1529,8 +1510,8 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, probeMaxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -1548,21 +1529,6 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *probeEngine) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return probeMaxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(probeBatchBudget)/h, 1), probeMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -2705,8 +2671,9 @@ func (e *probeRankEngine) stats() poolrt.Stats {
 // few tasks fork many and the rest are tiny.
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
-// workers take from in batches, oldest first: with one worker, submitted
-// tasks start in submission order. A running task forks subtasks with
+// workers take from oldest first, in batches as long as the tasks are
+// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// submitted tasks start in submission order. A running task forks subtasks with
 // Fork, passing the ctx its Run was given: the subtask goes onto the
 // deque of the worker running the task, without a lock or an allocation,
 // and that worker runs it next (newest first: the subtask's data is still
@@ -2826,6 +2793,10 @@ type ProbeStealingPool struct {
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
+
+	// runs sizes the batches workers take from the injector
+	// (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // probeStealWorker is one worker slot's state. It lives in the pool, not on
@@ -3150,6 +3121,7 @@ func (p *ProbeStealingPool) runTimed(w *probeStealWorker, enq int64) {
 	err := w.cur.Run(w.ctxi)
 	d := p.meter.Since(start)
 	m.Run.Record(d)
+	p.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -3206,11 +3178,7 @@ func (p *ProbeStealingPool) look(w *probeStealWorker) (meta uint32, enq int64, o
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		room := 0
-		if held {
-			room = w.dq.room(len(w.buf) - 1)
-		}
-		meta, enq, ok = p.takeInjector(w, room)
+		meta, enq, ok = p.takeInjector(w, held)
 	}
 	if !ok {
 		room := 0
@@ -3227,12 +3195,16 @@ func (p *ProbeStealingPool) look(w *probeStealWorker) (meta uint32, enq int64, o
 	return meta, enq, ok
 }
 
-// takeInjector takes a batch of the injector's oldest tasks, at most
-// room+1: the oldest goes into w.cur, to run at once, the others into
-// the worker's deque (whose gate the caller holds if room > 0), put in
-// so that the deque pops them oldest first. It reports whether it took
-// any.
-func (p *ProbeStealingPool) takeInjector(w *probeStealWorker, room int) (meta uint32, enq int64, ok bool) {
+// takeInjector takes a batch of the injector's oldest tasks, as many as
+// poolrt.BatchBudget holds, and one only unless the caller holds the
+// worker's deque gate (held): the oldest goes into w.cur, to run at once,
+// the others into the deque, put in so that it pops them oldest first. It
+// reports whether it took any.
+func (p *ProbeStealingPool) takeInjector(w *probeStealWorker, held bool) (meta uint32, enq int64, ok bool) {
+	room := 0
+	if held {
+		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
 		return 0, 0, false
@@ -3260,12 +3232,8 @@ func (p *ProbeStealingPool) pollInjector(w *probeStealWorker) (meta uint32, enq 
 	if p.q.empty() {
 		return 0, 0, false
 	}
-	room := 0
 	held := w.dq.acquire()
-	if held {
-		room = w.dq.room(len(w.buf) - 1)
-	}
-	meta, enq, ok = p.takeInjector(w, room)
+	meta, enq, ok = p.takeInjector(w, held)
 	if held {
 		w.dq.release()
 	}
@@ -4746,16 +4714,6 @@ func (p *ProbePtrDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const probePtrBatchBudget = 10 * time.Microsecond
-
 // probePtrEngine is the machinery ProbePtrFixedPool and ProbePtrDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -4779,13 +4737,8 @@ type probePtrEngine struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // probePtrWorker is one worker slot's state. It lives in the engine, not on the
@@ -4973,11 +4926,7 @@ func (e *probePtrEngine) runTimed(w *probePtrWorker, s *probePtrSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -4997,8 +4946,8 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, probePtrMaxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -5016,21 +4965,6 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *probePtrEngine) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return probePtrMaxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(probePtrBatchBudget)/h, 1), probePtrMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -6173,8 +6107,9 @@ func (e *probePtrRankEngine) stats() poolrt.Stats {
 // few tasks fork many and the rest are tiny.
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
-// workers take from in batches, oldest first: with one worker, submitted
-// tasks start in submission order. A running task forks subtasks with
+// workers take from oldest first, in batches as long as the tasks are
+// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// submitted tasks start in submission order. A running task forks subtasks with
 // Fork, passing the ctx its Run was given: the subtask goes onto the
 // deque of the worker running the task, without a lock or an allocation,
 // and that worker runs it next (newest first: the subtask's data is still
@@ -6294,6 +6229,10 @@ type ProbePtrStealingPool struct {
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
+
+	// runs sizes the batches workers take from the injector
+	// (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // probePtrStealWorker is one worker slot's state. It lives in the pool, not on
@@ -6618,6 +6557,7 @@ func (p *ProbePtrStealingPool) runTimed(w *probePtrStealWorker, enq int64) {
 	err := w.cur.Run(w.ctxi)
 	d := p.meter.Since(start)
 	m.Run.Record(d)
+	p.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -6674,11 +6614,7 @@ func (p *ProbePtrStealingPool) look(w *probePtrStealWorker) (meta uint32, enq in
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		room := 0
-		if held {
-			room = w.dq.room(len(w.buf) - 1)
-		}
-		meta, enq, ok = p.takeInjector(w, room)
+		meta, enq, ok = p.takeInjector(w, held)
 	}
 	if !ok {
 		room := 0
@@ -6695,12 +6631,16 @@ func (p *ProbePtrStealingPool) look(w *probePtrStealWorker) (meta uint32, enq in
 	return meta, enq, ok
 }
 
-// takeInjector takes a batch of the injector's oldest tasks, at most
-// room+1: the oldest goes into w.cur, to run at once, the others into
-// the worker's deque (whose gate the caller holds if room > 0), put in
-// so that the deque pops them oldest first. It reports whether it took
-// any.
-func (p *ProbePtrStealingPool) takeInjector(w *probePtrStealWorker, room int) (meta uint32, enq int64, ok bool) {
+// takeInjector takes a batch of the injector's oldest tasks, as many as
+// poolrt.BatchBudget holds, and one only unless the caller holds the
+// worker's deque gate (held): the oldest goes into w.cur, to run at once,
+// the others into the deque, put in so that it pops them oldest first. It
+// reports whether it took any.
+func (p *ProbePtrStealingPool) takeInjector(w *probePtrStealWorker, held bool) (meta uint32, enq int64, ok bool) {
+	room := 0
+	if held {
+		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
 		return 0, 0, false
@@ -6728,12 +6668,8 @@ func (p *ProbePtrStealingPool) pollInjector(w *probePtrStealWorker) (meta uint32
 	if p.q.empty() {
 		return 0, 0, false
 	}
-	room := 0
 	held := w.dq.acquire()
-	if held {
-		room = w.dq.room(len(w.buf) - 1)
-	}
-	meta, enq, ok = p.takeInjector(w, room)
+	meta, enq, ok = p.takeInjector(w, held)
 	if held {
 		w.dq.release()
 	}

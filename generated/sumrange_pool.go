@@ -784,8 +784,9 @@ func (q *sumRangeQueue) drain(out []SumRange) []SumRange {
 // few tasks fork many and the rest are tiny.
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
-// workers take from in batches, oldest first: with one worker, submitted
-// tasks start in submission order. A running task forks subtasks with
+// workers take from oldest first, in batches as long as the tasks are
+// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// submitted tasks start in submission order. A running task forks subtasks with
 // Fork, passing the ctx its Run was given: the subtask goes onto the
 // deque of the worker running the task, without a lock or an allocation,
 // and that worker runs it next (newest first: the subtask's data is still
@@ -905,6 +906,10 @@ type SumRangeStealingPool struct {
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
+
+	// runs sizes the batches workers take from the injector
+	// (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // sumRangeStealWorker is one worker slot's state. It lives in the pool, not on
@@ -1229,6 +1234,7 @@ func (p *SumRangeStealingPool) runTimed(w *sumRangeStealWorker, enq int64) {
 	err := w.cur.Run(w.ctxi)
 	d := p.meter.Since(start)
 	m.Run.Record(d)
+	p.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -1285,11 +1291,7 @@ func (p *SumRangeStealingPool) look(w *sumRangeStealWorker) (meta uint32, enq in
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		room := 0
-		if held {
-			room = w.dq.room(len(w.buf) - 1)
-		}
-		meta, enq, ok = p.takeInjector(w, room)
+		meta, enq, ok = p.takeInjector(w, held)
 	}
 	if !ok {
 		room := 0
@@ -1306,12 +1308,16 @@ func (p *SumRangeStealingPool) look(w *sumRangeStealWorker) (meta uint32, enq in
 	return meta, enq, ok
 }
 
-// takeInjector takes a batch of the injector's oldest tasks, at most
-// room+1: the oldest goes into w.cur, to run at once, the others into
-// the worker's deque (whose gate the caller holds if room > 0), put in
-// so that the deque pops them oldest first. It reports whether it took
-// any.
-func (p *SumRangeStealingPool) takeInjector(w *sumRangeStealWorker, room int) (meta uint32, enq int64, ok bool) {
+// takeInjector takes a batch of the injector's oldest tasks, as many as
+// poolrt.BatchBudget holds, and one only unless the caller holds the
+// worker's deque gate (held): the oldest goes into w.cur, to run at once,
+// the others into the deque, put in so that it pops them oldest first. It
+// reports whether it took any.
+func (p *SumRangeStealingPool) takeInjector(w *sumRangeStealWorker, held bool) (meta uint32, enq int64, ok bool) {
+	room := 0
+	if held {
+		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
 		return 0, 0, false
@@ -1339,12 +1345,8 @@ func (p *SumRangeStealingPool) pollInjector(w *sumRangeStealWorker) (meta uint32
 	if p.q.empty() {
 		return 0, 0, false
 	}
-	room := 0
 	held := w.dq.acquire()
-	if held {
-		room = w.dq.room(len(w.buf) - 1)
-	}
-	meta, enq, ok = p.takeInjector(w, room)
+	meta, enq, ok = p.takeInjector(w, held)
 	if held {
 		w.dq.release()
 	}

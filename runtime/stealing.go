@@ -64,8 +64,8 @@ func (s *Settings) resolveStealing(procs int) error {
 //
 //   - Local: in the worker's own deque, forked there by a task it ran (or
 //     by a goroutine of one);
-//   - Injector: in the shared queue that Submit feeds (taken in a batch
-//     into the worker's deque first);
+//   - Injector: in the shared queue that Submit feeds (short tasks are
+//     taken in a batch into the worker's deque first; see BatchBudget);
 //   - Stolen: in another worker's deque.
 //
 // Local + Injector + Stolen is the number of tasks workers started; tasks

@@ -10,16 +10,6 @@ import (
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const batchBudget = 10 * time.Microsecond
-
 // engine is the machinery FixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -43,13 +33,8 @@ type engine[T Task] struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // worker is one worker slot's state. It lives in the engine, not on the
@@ -237,11 +222,7 @@ func (e *engine[T]) runTimed(w *worker[T], s *slot[T]) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -261,8 +242,8 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, maxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -280,21 +261,6 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *engine[T]) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return maxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(batchBudget)/h, 1), maxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.

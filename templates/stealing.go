@@ -17,8 +17,9 @@ import (
 // few tasks fork many and the rest are tiny.
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
-// workers take from in batches, oldest first: with one worker, submitted
-// tasks start in submission order. A running task forks subtasks with
+// workers take from oldest first, in batches as long as the tasks are
+// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// submitted tasks start in submission order. A running task forks subtasks with
 // Fork, passing the ctx its Run was given: the subtask goes onto the
 // deque of the worker running the task, without a lock or an allocation,
 // and that worker runs it next (newest first: the subtask's data is still
@@ -138,6 +139,10 @@ type StealingPool[T Task] struct {
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
+
+	// runs sizes the batches workers take from the injector
+	// (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // stealWorker is one worker slot's state. It lives in the pool, not on
@@ -462,6 +467,7 @@ func (p *StealingPool[T]) runTimed(w *stealWorker[T], enq int64) {
 	err := w.cur.Run(w.ctxi)
 	d := p.meter.Since(start)
 	m.Run.Record(d)
+	p.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -518,11 +524,7 @@ func (p *StealingPool[T]) look(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		room := 0
-		if held {
-			room = w.dq.room(len(w.buf) - 1)
-		}
-		meta, enq, ok = p.takeInjector(w, room)
+		meta, enq, ok = p.takeInjector(w, held)
 	}
 	if !ok {
 		room := 0
@@ -539,12 +541,16 @@ func (p *StealingPool[T]) look(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 	return meta, enq, ok
 }
 
-// takeInjector takes a batch of the injector's oldest tasks, at most
-// room+1: the oldest goes into w.cur, to run at once, the others into
-// the worker's deque (whose gate the caller holds if room > 0), put in
-// so that the deque pops them oldest first. It reports whether it took
-// any.
-func (p *StealingPool[T]) takeInjector(w *stealWorker[T], room int) (meta uint32, enq int64, ok bool) {
+// takeInjector takes a batch of the injector's oldest tasks, as many as
+// poolrt.BatchBudget holds, and one only unless the caller holds the
+// worker's deque gate (held): the oldest goes into w.cur, to run at once,
+// the others into the deque, put in so that it pops them oldest first. It
+// reports whether it took any.
+func (p *StealingPool[T]) takeInjector(w *stealWorker[T], held bool) (meta uint32, enq int64, ok bool) {
+	room := 0
+	if held {
+		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
 		return 0, 0, false
@@ -572,12 +578,8 @@ func (p *StealingPool[T]) pollInjector(w *stealWorker[T]) (meta uint32, enq int6
 	if p.q.empty() {
 		return 0, 0, false
 	}
-	room := 0
 	held := w.dq.acquire()
-	if held {
-		room = w.dq.room(len(w.buf) - 1)
-	}
-	meta, enq, ok = p.takeInjector(w, room)
+	meta, enq, ok = p.takeInjector(w, held)
 	if held {
 		w.dq.release()
 	}

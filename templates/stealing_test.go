@@ -1178,3 +1178,76 @@ func TestStealingSubmitWakesWhileLooking(t *testing.T) {
 		time.Sleep(100 * time.Microsecond)
 	}
 }
+
+// budgetTask sleeps for d, or, when gate is set, says it started and
+// waits for the gate to close. It counts the runs that found tasks
+// waiting on their worker's deque.
+type budgetTask struct {
+	d       time.Duration
+	gate    chan struct{}
+	started chan<- struct{}
+	ran     *atomic.Int64
+	queued  *atomic.Int64 // runs that found their worker's deque not empty
+}
+
+func (t budgetTask) Run(ctx context.Context) error {
+	if c, ok := ctx.(*stealCtx[budgetTask]); ok && !c.w.dq.empty() {
+		t.queued.Add(1)
+	}
+	if t.gate != nil {
+		t.started <- struct{}{}
+		<-t.gate
+	} else {
+		time.Sleep(t.d)
+	}
+	t.ran.Add(1)
+	return nil
+}
+
+// TestStealingInjectorBudget: once a sampled task has shown that tasks
+// take longer than poolrt.BatchBudget, workers take submitted tasks from
+// the injector one at a time instead of moving batches onto their deques,
+// where they would wait behind each other until a thief came.
+func TestStealingInjectorBudget(t *testing.T) {
+	const queued = 20
+	p := newStealing[budgetTask](t, poolrt.Workers(2), poolrt.LatencySampling(1))
+	ctx := context.Background()
+	ran, batched := new(atomic.Int64), new(atomic.Int64)
+	wait := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(stealWait)
+		for ran.Load() != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d tasks ran", ran.Load(), n)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	long := budgetTask{d: 2 * poolrt.BatchBudget, ran: ran, queued: batched}
+	if err := p.Submit(ctx, long); err != nil { // timed: sets the mean
+		t.Fatal(err)
+	}
+	wait(1)
+	gate, started := make(chan struct{}), make(chan struct{})
+	for range 2 {
+		if err := p.Submit(ctx, budgetTask{gate: gate, started: started, ran: ran, queued: batched}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	<-started
+	for range queued {
+		if err := p.Submit(ctx, long); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate)
+	wait(3 + queued)
+	if n := batched.Load(); n != 0 {
+		t.Errorf("tasks of %v: %d of %d started with tasks waiting on their worker's deque; want none (taken one at a time)",
+			long.d, n, 3+queued)
+	}
+	if st := p.Stats().Stealing; st.Stolen != 0 || st.Injector != 3+queued {
+		t.Errorf("%d stolen, %d taken from the injector; want 0 and %d", st.Stolen, st.Injector, 3+queued)
+	}
+}

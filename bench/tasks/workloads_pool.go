@@ -203,16 +203,6 @@ func (p *SleepDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const sleepBatchBudget = 10 * time.Microsecond
-
 // sleepEngine is the machinery SleepFixedPool and SleepDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -236,13 +226,8 @@ type sleepEngine struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // sleepWorker is one worker slot's state. It lives in the engine, not on the
@@ -430,11 +415,7 @@ func (e *sleepEngine) runTimed(w *sleepWorker, s *sleepSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -454,8 +435,8 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, sleepMaxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -473,21 +454,6 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *sleepEngine) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return sleepMaxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(sleepBatchBudget)/h, 1), sleepMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -1210,16 +1176,6 @@ func sleepRunOnCaller(ctx context.Context, t *Sleep, set *poolrt.Settings, m *po
 
 // Pools for Payload32 (fixed), specialised from github.com/poolgen/poolgen/templates.
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const payload32BatchBudget = 10 * time.Microsecond
-
 // payload32Engine is the machinery Payload32FixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -1243,13 +1199,8 @@ type payload32Engine struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // payload32Worker is one worker slot's state. It lives in the engine, not on the
@@ -1437,11 +1388,7 @@ func (e *payload32Engine) runTimed(w *payload32Worker, s *payload32Slot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -1461,8 +1408,8 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, payload32MaxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -1480,21 +1427,6 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *payload32Engine) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return payload32MaxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(payload32BatchBudget)/h, 1), payload32MaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -2503,16 +2435,6 @@ func (d *nodeDeque) popTail(dst *Node) (meta uint32, enq int64, ok bool) {
 	}
 }
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const nodeBatchBudget = 10 * time.Microsecond
-
 // nodeEngine is the machinery NodeFixedPool and DynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -2536,13 +2458,8 @@ type nodeEngine struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // nodeWorker is one worker slot's state. It lives in the engine, not on the
@@ -2730,11 +2647,7 @@ func (e *nodeEngine) runTimed(w *nodeWorker, s *nodeSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -2754,8 +2667,8 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, nodeMaxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -2773,21 +2686,6 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *nodeEngine) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return nodeMaxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(nodeBatchBudget)/h, 1), nodeMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -3496,8 +3394,9 @@ func (q *nodeQueue) drain(out []Node) []Node {
 // few tasks fork many and the rest are tiny.
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
-// workers take from in batches, oldest first: with one worker, submitted
-// tasks start in submission order. A running task forks subtasks with
+// workers take from oldest first, in batches as long as the tasks are
+// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// submitted tasks start in submission order. A running task forks subtasks with
 // Fork, passing the ctx its Run was given: the subtask goes onto the
 // deque of the worker running the task, without a lock or an allocation,
 // and that worker runs it next (newest first: the subtask's data is still
@@ -3617,6 +3516,10 @@ type NodeStealingPool struct {
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
+
+	// runs sizes the batches workers take from the injector
+	// (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // nodeStealWorker is one worker slot's state. It lives in the pool, not on
@@ -3941,6 +3844,7 @@ func (p *NodeStealingPool) runTimed(w *nodeStealWorker, enq int64) {
 	err := w.cur.Run(w.ctxi)
 	d := p.meter.Since(start)
 	m.Run.Record(d)
+	p.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -3997,11 +3901,7 @@ func (p *NodeStealingPool) look(w *nodeStealWorker) (meta uint32, enq int64, ok 
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		room := 0
-		if held {
-			room = w.dq.room(len(w.buf) - 1)
-		}
-		meta, enq, ok = p.takeInjector(w, room)
+		meta, enq, ok = p.takeInjector(w, held)
 	}
 	if !ok {
 		room := 0
@@ -4018,12 +3918,16 @@ func (p *NodeStealingPool) look(w *nodeStealWorker) (meta uint32, enq int64, ok 
 	return meta, enq, ok
 }
 
-// takeInjector takes a batch of the injector's oldest tasks, at most
-// room+1: the oldest goes into w.cur, to run at once, the others into
-// the worker's deque (whose gate the caller holds if room > 0), put in
-// so that the deque pops them oldest first. It reports whether it took
-// any.
-func (p *NodeStealingPool) takeInjector(w *nodeStealWorker, room int) (meta uint32, enq int64, ok bool) {
+// takeInjector takes a batch of the injector's oldest tasks, as many as
+// poolrt.BatchBudget holds, and one only unless the caller holds the
+// worker's deque gate (held): the oldest goes into w.cur, to run at once,
+// the others into the deque, put in so that it pops them oldest first. It
+// reports whether it took any.
+func (p *NodeStealingPool) takeInjector(w *nodeStealWorker, held bool) (meta uint32, enq int64, ok bool) {
+	room := 0
+	if held {
+		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
 		return 0, 0, false
@@ -4051,12 +3955,8 @@ func (p *NodeStealingPool) pollInjector(w *nodeStealWorker) (meta uint32, enq in
 	if p.q.empty() {
 		return 0, 0, false
 	}
-	room := 0
 	held := w.dq.acquire()
-	if held {
-		room = w.dq.room(len(w.buf) - 1)
-	}
-	meta, enq, ok = p.takeInjector(w, room)
+	meta, enq, ok = p.takeInjector(w, held)
 	if held {
 		w.dq.release()
 	}
@@ -4747,16 +4647,6 @@ func (p *TimedDynamicPool) Stats() poolrt.Stats {
 	return st
 }
 
-// batchBudget bounds the work a worker takes in one batch, by the tasks'
-// mean run time: tiny tasks come maxBatch at a time (a batch is one lock
-// round trip for all of them), tasks of a microsecond ten at a time, and
-// tasks of 10 µs or more one at a time. A batch's tasks are hidden from
-// every other worker until they start, so long tasks in a batch wait
-// behind each other while a worker that was idle, or that a dynamic pool
-// just started, finds nothing to do (draining 40 tasks of 10 ms took
-// 200 ms on 8 workers, the time one worker takes for a batch of 20).
-const timedBatchBudget = 10 * time.Microsecond
-
 // timedEngine is the machinery TimedFixedPool and TimedDynamicPool share: a sharded queue
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
@@ -4780,13 +4670,8 @@ type timedEngine struct {
 	// time for the scaling controller. Set before init.
 	acts *poolrt.Activities
 
-	_ [poolrt.CacheLinePad]byte
-	// runHint is a moving average of sampled tasks' run times in
-	// nanoseconds (0 until one has run), which sizes batches; workers
-	// read it once per batch and write it once per sampled task, without
-	// a lock: an update lost to a race is no loss.
-	runHint atomic.Int64
-	_       [poolrt.CacheLinePad]byte
+	// runs sizes the batches workers take (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // timedWorker is one worker slot's state. It lives in the engine, not on the
@@ -4974,11 +4859,7 @@ func (e *timedEngine) runTimed(w *timedWorker, s *timedSlot) {
 	err := s.task.Run(e.life.Context())
 	d := e.meter.Since(start)
 	m.Run.Record(d)
-	if h := e.runHint.Load(); h == 0 {
-		e.runHint.Store(max(int64(d), 1))
-	} else {
-		e.runHint.Store(max(h+(int64(d)-h)/4, 1))
-	}
+	e.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -4998,8 +4879,8 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (batchBudget).
-		limit := e.batchLimit()
+		// for short tasks (poolrt.BatchBudget).
+		limit := e.runs.Batch(e.meter.SampleEvery, timedMaxBatch)
 		if e.sleep.Parked() > 0 {
 			limit = 1
 		}
@@ -5017,21 +4898,6 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 			return false
 		}
 	}
-}
-
-// batchLimit returns how many tasks a worker may take at once: as many as
-// batchBudget holds by the tasks' mean run time; one until a task has been
-// timed, in case they are long; maxBatch when no task is ever timed
-// (latency metrics off).
-func (e *timedEngine) batchLimit() int {
-	if e.meter.SampleEvery == 0 {
-		return timedMaxBatch
-	}
-	h := e.runHint.Load()
-	if h == 0 {
-		return 1
-	}
-	return int(min(max(int64(timedBatchBudget)/h, 1), timedMaxBatch))
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -6174,8 +6040,9 @@ func (e *timedRankEngine) stats() poolrt.Stats {
 // few tasks fork many and the rest are tiny.
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
-// workers take from in batches, oldest first: with one worker, submitted
-// tasks start in submission order. A running task forks subtasks with
+// workers take from oldest first, in batches as long as the tasks are
+// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// submitted tasks start in submission order. A running task forks subtasks with
 // Fork, passing the ctx its Run was given: the subtask goes onto the
 // deque of the worker running the task, without a lock or an allocation,
 // and that worker runs it next (newest first: the subtask's data is still
@@ -6295,6 +6162,10 @@ type TimedStealingPool struct {
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
+
+	// runs sizes the batches workers take from the injector
+	// (poolrt.BatchBudget).
+	runs poolrt.RunMean
 }
 
 // timedStealWorker is one worker slot's state. It lives in the pool, not on
@@ -6619,6 +6490,7 @@ func (p *TimedStealingPool) runTimed(w *timedStealWorker, enq int64) {
 	err := w.cur.Run(w.ctxi)
 	d := p.meter.Since(start)
 	m.Run.Record(d)
+	p.runs.Record(d)
 	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	w.meter.Done(err)
 	if err != nil {
@@ -6675,11 +6547,7 @@ func (p *TimedStealingPool) look(w *timedStealWorker) (meta uint32, enq int64, o
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		room := 0
-		if held {
-			room = w.dq.room(len(w.buf) - 1)
-		}
-		meta, enq, ok = p.takeInjector(w, room)
+		meta, enq, ok = p.takeInjector(w, held)
 	}
 	if !ok {
 		room := 0
@@ -6696,12 +6564,16 @@ func (p *TimedStealingPool) look(w *timedStealWorker) (meta uint32, enq int64, o
 	return meta, enq, ok
 }
 
-// takeInjector takes a batch of the injector's oldest tasks, at most
-// room+1: the oldest goes into w.cur, to run at once, the others into
-// the worker's deque (whose gate the caller holds if room > 0), put in
-// so that the deque pops them oldest first. It reports whether it took
-// any.
-func (p *TimedStealingPool) takeInjector(w *timedStealWorker, room int) (meta uint32, enq int64, ok bool) {
+// takeInjector takes a batch of the injector's oldest tasks, as many as
+// poolrt.BatchBudget holds, and one only unless the caller holds the
+// worker's deque gate (held): the oldest goes into w.cur, to run at once,
+// the others into the deque, put in so that it pops them oldest first. It
+// reports whether it took any.
+func (p *TimedStealingPool) takeInjector(w *timedStealWorker, held bool) (meta uint32, enq int64, ok bool) {
+	room := 0
+	if held {
+		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
 		return 0, 0, false
@@ -6729,12 +6601,8 @@ func (p *TimedStealingPool) pollInjector(w *timedStealWorker) (meta uint32, enq 
 	if p.q.empty() {
 		return 0, 0, false
 	}
-	room := 0
 	held := w.dq.acquire()
-	if held {
-		room = w.dq.room(len(w.buf) - 1)
-	}
-	meta, enq, ok = p.takeInjector(w, room)
+	meta, enq, ok = p.takeInjector(w, held)
 	if held {
 		w.dq.release()
 	}

@@ -1,0 +1,58 @@
+package poolrt
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// BatchBudget bounds the work a worker takes from a shared queue in one
+// batch, by the tasks' mean run time: tiny tasks come as many at a time as
+// the pool allows (a batch is one lock round trip for all of them), tasks
+// of a microsecond ten at a time, and tasks of 10 µs or more one at a
+// time. A batch's tasks wait behind each other: in the fixed and dynamic
+// pools they are hidden from every other worker until they start, so a
+// worker that was idle, or that a dynamic pool just started, found nothing
+// to do (draining 40 tasks of 10 ms took 200 ms on 8 workers, the time one
+// worker takes for a batch of 20); in the work-stealing pool they wait on
+// the worker's deque until it or a thief gets to them (at 81k tasks/s of
+// 20 µs on 2 vCPUs, single-task takes had a P50 wait 15–25% below
+// batches).
+const BatchBudget = 10 * time.Microsecond
+
+// RunMean is a moving average of a pool's sampled run times, from which
+// its workers size the batches they take (BatchBudget). Workers write it
+// once per sampled task and read it once per batch, without a lock: an
+// update lost to a race is no loss. It has cache lines of its own, so that
+// those writes do not slow the reads of what would share them. The zero
+// value has seen no task.
+type RunMean struct {
+	_  [CacheLinePad]byte
+	ns atomic.Int64 // 0 until a task has been timed
+	_  [CacheLinePad]byte
+}
+
+// Record adds a sampled task's run time to the average, which weighs the
+// newest sample by a quarter: it follows a change of workload within a
+// few samples.
+func (r *RunMean) Record(d time.Duration) {
+	if h := r.ns.Load(); h == 0 {
+		r.ns.Store(max(int64(d), 1))
+	} else {
+		r.ns.Store(max(h+(int64(d)-h)/4, 1))
+	}
+}
+
+// Batch returns how many tasks a worker may take at once, at most limit:
+// as many as BatchBudget holds by the mean run time; one until a task has
+// been timed, in case they are long; limit when tasks are never timed
+// (sampleEvery is 0: latency metrics are off).
+func (r *RunMean) Batch(sampleEvery, limit int) int {
+	if sampleEvery == 0 {
+		return limit
+	}
+	h := r.ns.Load()
+	if h == 0 {
+		return 1
+	}
+	return int(min(max(int64(BatchBudget)/h, 1), int64(limit)))
+}
