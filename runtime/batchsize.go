@@ -14,9 +14,7 @@ import (
 // worker that was idle, or that a dynamic pool just started, found nothing
 // to do (draining 40 tasks of 10 ms took 200 ms on 8 workers, the time one
 // worker takes for a batch of 20); in the work-stealing pool they wait on
-// the worker's deque until it or a thief gets to them (at 81k tasks/s of
-// 20 µs on 2 vCPUs, single-task takes had a P50 wait 15–25% below
-// batches).
+// the worker's deque until it or a thief gets to them.
 const BatchBudget = 10 * time.Microsecond
 
 // RunMean is a moving average of a pool's sampled run times, from which
