@@ -2673,17 +2673,17 @@ func (e *probeRankEngine) stats() poolrt.Stats {
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
 // short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
-// submitted tasks start in submission order. A running task forks subtasks with
-// Fork, passing the ctx its Run was given: the subtask goes onto the
-// deque of the worker running the task, without a lock or an allocation,
-// and that worker runs it next (newest first: the subtask's data is still
-// in cache) unless an idle worker steals it first. Thieves take the
-// oldest half of a victim's deque, which in a divide-and-conquer tree are
-// the biggest pieces of work. A worker looks in its own deque, then the
-// injector, then the other deques from a random one on, spins briefly,
-// then parks. A submitted task wakes a parked worker, if any; a fork
-// wakes one only when no worker is already looking for work. Tasks are
-// held by value in preallocated slots: Submit → run and Fork → run
+// submitted tasks start in submission order. A running task forks
+// subtasks with Fork, passing the ctx its Run was given: the subtask goes
+// onto the deque of the worker running the task, without a lock or an
+// allocation, and that worker runs it next (newest first: the subtask's
+// data is still in cache) unless an idle worker steals it first. Thieves
+// take the oldest half of a victim's deque, which in a divide-and-conquer
+// tree are the biggest pieces of work. A worker looks in its own deque,
+// then the injector, then the other deques from a random one on, spins
+// briefly, then parks. A submitted task wakes a parked worker, if any; a
+// fork wakes one only when no worker is already looking for work. Tasks
+// are held by value in preallocated slots: Submit → run and Fork → run
 // allocate nothing.
 //
 // # Fork-join
@@ -6109,17 +6109,17 @@ func (e *probePtrRankEngine) stats() poolrt.Stats {
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
 // short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
-// submitted tasks start in submission order. A running task forks subtasks with
-// Fork, passing the ctx its Run was given: the subtask goes onto the
-// deque of the worker running the task, without a lock or an allocation,
-// and that worker runs it next (newest first: the subtask's data is still
-// in cache) unless an idle worker steals it first. Thieves take the
-// oldest half of a victim's deque, which in a divide-and-conquer tree are
-// the biggest pieces of work. A worker looks in its own deque, then the
-// injector, then the other deques from a random one on, spins briefly,
-// then parks. A submitted task wakes a parked worker, if any; a fork
-// wakes one only when no worker is already looking for work. Tasks are
-// held by value in preallocated slots: Submit → run and Fork → run
+// submitted tasks start in submission order. A running task forks
+// subtasks with Fork, passing the ctx its Run was given: the subtask goes
+// onto the deque of the worker running the task, without a lock or an
+// allocation, and that worker runs it next (newest first: the subtask's
+// data is still in cache) unless an idle worker steals it first. Thieves
+// take the oldest half of a victim's deque, which in a divide-and-conquer
+// tree are the biggest pieces of work. A worker looks in its own deque,
+// then the injector, then the other deques from a random one on, spins
+// briefly, then parks. A submitted task wakes a parked worker, if any; a
+// fork wakes one only when no worker is already looking for work. Tasks
+// are held by value in preallocated slots: Submit → run and Fork → run
 // allocate nothing.
 //
 // # Fork-join
