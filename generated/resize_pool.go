@@ -183,11 +183,7 @@ func (p *ResizeDynamicPool) Stats() poolrt.Stats {
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
 type resizeEngine struct {
-	life  poolrt.Lifecycle
-	q     resizeQueue
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	set   poolrt.Settings
+	resizeFeed
 
 	// target is how many workers should run: worker slots [0, target)
 	// are filled, and a worker whose slot is at or above target retires
@@ -227,12 +223,8 @@ type resizeWorker struct {
 // init prepares an engine for up to slots workers and starts workers of
 // them.
 func (e *resizeEngine) init(set poolrt.Settings, slots, workers int) {
-	e.set = set
-	e.meter = poolrt.NewMeter(&set, slots, set.Shards)
-	e.sleep = poolrt.NewSleepers(slots)
+	e.initFeed(set, slots, workers)
 	e.workers = make([]*resizeWorker, slots)
-	e.q.init(set.QueueSize, set.Shards, workers, e.meter)
-	e.life.Init(0)
 	e.resize(workers)
 }
 
@@ -292,65 +284,6 @@ func (e *resizeEngine) resizeLocked(n int) {
 
 // workers returns the number of live worker goroutines.
 func (e *resizeEngine) live() int { return e.life.Live() }
-
-func (e *resizeEngine) submit(ctx context.Context, t Resize) error {
-	r := e.q.push(t)
-	if r == resizePushed {
-		e.sleep.Wake()
-		return nil
-	}
-	return e.submitSlow(ctx, t, r)
-}
-
-func (e *resizeEngine) trySubmit(t Resize) error {
-	switch e.q.push(t) {
-	case resizePushed:
-		e.sleep.Wake()
-		return nil
-	case resizePushClosed:
-		return poolrt.ErrClosed
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-func (e *resizeEngine) submitSlow(ctx context.Context, t Resize, r resizePushResult) error {
-	if r == resizePushClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch e.q.push(t) {
-		case resizePushed:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case resizePushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *resizeEngine) runCaller(t Resize) {
-	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	resizeRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
-}
 
 // work is a worker's loop: take a batch, run it, repeat.
 func (e *resizeEngine) work(w *resizeWorker) {
@@ -592,6 +525,95 @@ func (e *resizeEngine) stop(to poolrt.State) {
 
 func (e *resizeEngine) stats() poolrt.Stats {
 	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+}
+
+// resizeFeed is what the pools that keep submitted tasks in the sharded queue
+// share: the queue, the lifecycle that submitters wait on for room, the
+// parked workers they wake, the metrics and the settings, and the
+// submission paths over them with the backpressure policies. The fixed
+// and dynamic pools' engine and the work-stealing pool (whose injector it
+// is) embed it.
+type resizeFeed struct {
+	life  poolrt.Lifecycle
+	q     resizeQueue
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	set   poolrt.Settings
+}
+
+// initFeed prepares a feed for up to slots workers, workers of which start
+// now (they size the queue's batches; see queue.setWorkers).
+func (f *resizeFeed) initFeed(set poolrt.Settings, slots, workers int) {
+	f.set = set
+	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
+	f.sleep = poolrt.NewSleepers(slots)
+	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.life.Init(0)
+}
+
+// submit queues t and wakes a parked worker, if any, even while another
+// worker is looking for work. A looking worker is not a running one: it
+// yields its P between looks and may wait in a run queue, or its thread
+// may be stopped, and the task would wait for it while a parked worker
+// could run it. In the work-stealing pool, skipping the wake-up then (the
+// rule of Go's scheduler for its spinning threads, which that pool keeps
+// for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
+// 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
+func (f *resizeFeed) submit(ctx context.Context, t Resize) error {
+	r := f.q.push(t)
+	if r == resizePushed {
+		f.sleep.Wake()
+		return nil
+	}
+	return f.submitSlow(ctx, t, r)
+}
+
+// trySubmit queues t if there is room and never blocks.
+func (f *resizeFeed) trySubmit(t Resize) error {
+	switch f.q.push(t) {
+	case resizePushed:
+		f.sleep.Wake()
+		return nil
+	case resizePushClosed:
+		return poolrt.ErrClosed
+	}
+	if f.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// submitSlow is submit once the queue was full or closed (r): it applies
+// the backpressure policy.
+func (f *resizeFeed) submitSlow(ctx context.Context, t Resize, r resizePushResult) error {
+	if r == resizePushClosed || f.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch f.set.Backpressure {
+	case poolrt.Reject:
+		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
+		resizeRunOnCaller(f.life.Context(), &t, &f.set, f.meter)
+		return nil
+	}
+	f.life.BeginWait()
+	defer f.life.EndWait()
+	for {
+		switch f.q.push(t) {
+		case resizePushed:
+			f.sleep.Wake()
+			f.life.PassRoom()
+			return nil
+		case resizePushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := f.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // ResizeFixedPool runs tasks of type Resize on a fixed number of worker goroutines fed

@@ -24,11 +24,7 @@ var _ interface {
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
 type thumbEngine struct {
-	life  poolrt.Lifecycle
-	q     thumbQueue
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	set   poolrt.Settings
+	thumbFeed
 
 	// target is how many workers should run: worker slots [0, target)
 	// are filled, and a worker whose slot is at or above target retires
@@ -68,12 +64,8 @@ type thumbWorker struct {
 // init prepares an engine for up to slots workers and starts workers of
 // them.
 func (e *thumbEngine) init(set poolrt.Settings, slots, workers int) {
-	e.set = set
-	e.meter = poolrt.NewMeter(&set, slots, set.Shards)
-	e.sleep = poolrt.NewSleepers(slots)
+	e.initFeed(set, slots, workers)
 	e.workers = make([]*thumbWorker, slots)
-	e.q.init(set.QueueSize, set.Shards, workers, e.meter)
-	e.life.Init(0)
 	e.resize(workers)
 }
 
@@ -133,65 +125,6 @@ func (e *thumbEngine) resizeLocked(n int) {
 
 // workers returns the number of live worker goroutines.
 func (e *thumbEngine) live() int { return e.life.Live() }
-
-func (e *thumbEngine) submit(ctx context.Context, t *Thumb) error {
-	r := e.q.push(t)
-	if r == thumbPushed {
-		e.sleep.Wake()
-		return nil
-	}
-	return e.submitSlow(ctx, t, r)
-}
-
-func (e *thumbEngine) trySubmit(t *Thumb) error {
-	switch e.q.push(t) {
-	case thumbPushed:
-		e.sleep.Wake()
-		return nil
-	case thumbPushClosed:
-		return poolrt.ErrClosed
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-func (e *thumbEngine) submitSlow(ctx context.Context, t *Thumb, r thumbPushResult) error {
-	if r == thumbPushClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch e.q.push(t) {
-		case thumbPushed:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case thumbPushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *thumbEngine) runCaller(t *Thumb) {
-	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	thumbRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
-}
 
 // work is a worker's loop: take a batch, run it, repeat.
 func (e *thumbEngine) work(w *thumbWorker) {
@@ -433,6 +366,95 @@ func (e *thumbEngine) stop(to poolrt.State) {
 
 func (e *thumbEngine) stats() poolrt.Stats {
 	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+}
+
+// thumbFeed is what the pools that keep submitted tasks in the sharded queue
+// share: the queue, the lifecycle that submitters wait on for room, the
+// parked workers they wake, the metrics and the settings, and the
+// submission paths over them with the backpressure policies. The fixed
+// and dynamic pools' engine and the work-stealing pool (whose injector it
+// is) embed it.
+type thumbFeed struct {
+	life  poolrt.Lifecycle
+	q     thumbQueue
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	set   poolrt.Settings
+}
+
+// initFeed prepares a feed for up to slots workers, workers of which start
+// now (they size the queue's batches; see queue.setWorkers).
+func (f *thumbFeed) initFeed(set poolrt.Settings, slots, workers int) {
+	f.set = set
+	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
+	f.sleep = poolrt.NewSleepers(slots)
+	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.life.Init(0)
+}
+
+// submit queues t and wakes a parked worker, if any, even while another
+// worker is looking for work. A looking worker is not a running one: it
+// yields its P between looks and may wait in a run queue, or its thread
+// may be stopped, and the task would wait for it while a parked worker
+// could run it. In the work-stealing pool, skipping the wake-up then (the
+// rule of Go's scheduler for its spinning threads, which that pool keeps
+// for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
+// 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
+func (f *thumbFeed) submit(ctx context.Context, t *Thumb) error {
+	r := f.q.push(t)
+	if r == thumbPushed {
+		f.sleep.Wake()
+		return nil
+	}
+	return f.submitSlow(ctx, t, r)
+}
+
+// trySubmit queues t if there is room and never blocks.
+func (f *thumbFeed) trySubmit(t *Thumb) error {
+	switch f.q.push(t) {
+	case thumbPushed:
+		f.sleep.Wake()
+		return nil
+	case thumbPushClosed:
+		return poolrt.ErrClosed
+	}
+	if f.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// submitSlow is submit once the queue was full or closed (r): it applies
+// the backpressure policy.
+func (f *thumbFeed) submitSlow(ctx context.Context, t *Thumb, r thumbPushResult) error {
+	if r == thumbPushClosed || f.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch f.set.Backpressure {
+	case poolrt.Reject:
+		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
+		thumbRunOnCaller(f.life.Context(), &t, &f.set, f.meter)
+		return nil
+	}
+	f.life.BeginWait()
+	defer f.life.EndWait()
+	for {
+		switch f.q.push(t) {
+		case thumbPushed:
+			f.sleep.Wake()
+			f.life.PassRoom()
+			return nil
+		case thumbPushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := f.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // ThumbFixedPool runs tasks of type *Thumb on a fixed number of worker goroutines fed

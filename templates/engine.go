@@ -15,11 +15,7 @@ import (
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
 type engine[T Task] struct {
-	life  poolrt.Lifecycle
-	q     queue[T]
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	set   poolrt.Settings
+	feed[T]
 
 	// target is how many workers should run: worker slots [0, target)
 	// are filled, and a worker whose slot is at or above target retires
@@ -59,12 +55,8 @@ type worker[T Task] struct {
 // init prepares an engine for up to slots workers and starts workers of
 // them.
 func (e *engine[T]) init(set poolrt.Settings, slots, workers int) {
-	e.set = set
-	e.meter = poolrt.NewMeter(&set, slots, set.Shards)
-	e.sleep = poolrt.NewSleepers(slots)
+	e.initFeed(set, slots, workers)
 	e.workers = make([]*worker[T], slots)
-	e.q.init(set.QueueSize, set.Shards, workers, e.meter)
-	e.life.Init(0)
 	e.resize(workers)
 }
 
@@ -124,65 +116,6 @@ func (e *engine[T]) resizeLocked(n int) {
 
 // workers returns the number of live worker goroutines.
 func (e *engine[T]) live() int { return e.life.Live() }
-
-func (e *engine[T]) submit(ctx context.Context, t T) error {
-	r := e.q.push(t)
-	if r == pushed {
-		e.sleep.Wake()
-		return nil
-	}
-	return e.submitSlow(ctx, t, r)
-}
-
-func (e *engine[T]) trySubmit(t T) error {
-	switch e.q.push(t) {
-	case pushed:
-		e.sleep.Wake()
-		return nil
-	case pushClosed:
-		return poolrt.ErrClosed
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-func (e *engine[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
-	if r == pushClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch e.q.push(t) {
-		case pushed:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case pushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *engine[T]) runCaller(t T) {
-	e.meter.Shards[poolrt.RandN(len(e.meter.Shards))].CallerRuns.Add(1)
-	runOnCaller(e.life.Context(), &t, &e.set, e.meter)
-}
 
 // work is a worker's loop: take a batch, run it, repeat.
 func (e *engine[T]) work(w *worker[T]) {

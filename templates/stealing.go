@@ -117,12 +117,8 @@ import (
 // NewStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type StealingPool[T Task] struct {
-	life    poolrt.Lifecycle
-	q       queue[T] // the injector
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
+	feed[T] // its queue is the injector
 	steals  *poolrt.StealMeters
-	set     poolrt.Settings
 	workers []*stealWorker[T] // by slot, all made before any starts
 
 	// The fields above are read on every Submit and Fork; spinning
@@ -206,13 +202,10 @@ func NewStealingPool[T Task](opts ...poolrt.Option) (*StealingPool[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &StealingPool[T]{set: set}
+	p := new(StealingPool[T])
 	n := set.Workers
-	p.meter = poolrt.NewMeter(&p.set, n, set.Shards)
+	p.initFeed(set, n, n)
 	p.steals = poolrt.NewStealMeters(n)
-	p.sleep = poolrt.NewSleepers(n)
-	p.q.init(set.QueueSize, set.Shards, n, p.meter)
-	p.life.Init(0)
 	p.workers = make([]*stealWorker[T], n)
 	for id := range n {
 		w := &stealWorker[T]{
@@ -243,62 +236,12 @@ func NewStealingPool[T Task](opts ...poolrt.Option) (*StealingPool[T], error) {
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds
 // the wait: the task runs with its worker's context. Tasks use Fork, not
 // Submit, for their subtasks.
-func (p *StealingPool[T]) Submit(ctx context.Context, t T) error {
-	r := p.q.push(t)
-	if r == pushed {
-		p.wakeSubmitted()
-		return nil
-	}
-	return p.submitSlow(ctx, t, r)
-}
+func (p *StealingPool[T]) Submit(ctx context.Context, t T) error { return p.submit(ctx, t) }
 
 // TrySubmit queues t on the injector if there is room and never blocks:
 // it returns poolrt.ErrQueueFull when the injector is full and
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
-func (p *StealingPool[T]) TrySubmit(t T) error {
-	switch p.q.push(t) {
-	case pushed:
-		p.wakeSubmitted()
-		return nil
-	case pushClosed:
-		return poolrt.ErrClosed
-	}
-	if p.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-func (p *StealingPool[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
-	if r == pushClosed || p.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch p.set.Backpressure {
-	case poolrt.Reject:
-		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		p.meter.Shards[poolrt.RandN(len(p.meter.Shards))].CallerRuns.Add(1)
-		runOnCaller(p.life.Context(), &t, &p.set, p.meter)
-		return nil
-	}
-	p.life.BeginWait()
-	defer p.life.EndWait()
-	for {
-		switch p.q.push(t) {
-		case pushed:
-			p.wakeSubmitted()
-			p.life.PassRoom()
-			return nil
-		case pushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := p.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
+func (p *StealingPool[T]) TrySubmit(t T) error { return p.trySubmit(t) }
 
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
@@ -377,17 +320,6 @@ func (p *StealingPool[T]) fork(w *stealWorker[T], t *T) error {
 	runOnCaller(w.ctxi, t, &p.set, p.meter)
 	return nil
 }
-
-// wakeSubmitted wakes a parked worker, if any, for a task just put on the
-// injector, even while another worker is looking for work. A looking
-// worker is not a running one: it yields its P between looks and may wait
-// in a run queue, or its thread may be stopped, and a submitted task
-// would wait for it while a parked worker could run it. Under an open
-// loop on 2 vCPUs (20 µs tasks at 27.5k/s) skipping the wake-up kept the
-// median P99 of 20 rounds at 3.8 ms (0.5 ms with it): tasks waited out
-// the vCPU stops that a looking worker was caught in. Work that a running
-// task makes visible uses wake: that task's worker takes it next.
-func (p *StealingPool[T]) wakeSubmitted() { p.sleep.Wake() }
 
 // wake wakes a parked worker after a task made work visible (a fork, or
 // the rest of an injector batch on its worker's deque), unless none is

@@ -1,0 +1,96 @@
+package templates
+
+import (
+	"context"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// feed is what the pools that keep submitted tasks in the sharded queue
+// share: the queue, the lifecycle that submitters wait on for room, the
+// parked workers they wake, the metrics and the settings, and the
+// submission paths over them with the backpressure policies. The fixed
+// and dynamic pools' engine and the work-stealing pool (whose injector it
+// is) embed it.
+type feed[T Task] struct {
+	life  poolrt.Lifecycle
+	q     queue[T]
+	sleep *poolrt.Sleepers
+	meter *poolrt.Meter
+	set   poolrt.Settings
+}
+
+// initFeed prepares a feed for up to slots workers, workers of which start
+// now (they size the queue's batches; see queue.setWorkers).
+func (f *feed[T]) initFeed(set poolrt.Settings, slots, workers int) {
+	f.set = set
+	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
+	f.sleep = poolrt.NewSleepers(slots)
+	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.life.Init(0)
+}
+
+// submit queues t and wakes a parked worker, if any, even while another
+// worker is looking for work. A looking worker is not a running one: it
+// yields its P between looks and may wait in a run queue, or its thread
+// may be stopped, and the task would wait for it while a parked worker
+// could run it. In the work-stealing pool, skipping the wake-up then (the
+// rule of Go's scheduler for its spinning threads, which that pool keeps
+// for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
+// 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
+func (f *feed[T]) submit(ctx context.Context, t T) error {
+	r := f.q.push(t)
+	if r == pushed {
+		f.sleep.Wake()
+		return nil
+	}
+	return f.submitSlow(ctx, t, r)
+}
+
+// trySubmit queues t if there is room and never blocks.
+func (f *feed[T]) trySubmit(t T) error {
+	switch f.q.push(t) {
+	case pushed:
+		f.sleep.Wake()
+		return nil
+	case pushClosed:
+		return poolrt.ErrClosed
+	}
+	if f.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+	return poolrt.ErrQueueFull
+}
+
+// submitSlow is submit once the queue was full or closed (r): it applies
+// the backpressure policy.
+func (f *feed[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
+	if r == pushClosed || f.life.State() != poolrt.Open {
+		return poolrt.ErrClosed
+	}
+	switch f.set.Backpressure {
+	case poolrt.Reject:
+		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
+		runOnCaller(f.life.Context(), &t, &f.set, f.meter)
+		return nil
+	}
+	f.life.BeginWait()
+	defer f.life.EndWait()
+	for {
+		switch f.q.push(t) {
+		case pushed:
+			f.sleep.Wake()
+			f.life.PassRoom()
+			return nil
+		case pushClosed:
+			return poolrt.ErrClosed
+		}
+		if err := f.life.WaitRoom(ctx); err != nil {
+			return err
+		}
+	}
+}
