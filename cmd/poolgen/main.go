@@ -47,10 +47,12 @@
 //
 // Poolgen never overwrites a file that lacks its "Code generated ... DO NOT
 // EDIT." header, never writes a partial file, and reports bad input with
-// its position (file:line:col).
+// its position (file:line:col). It exits with status 1 when it reports bad
+// input or cannot write, 2 on a bad command line, and 0 after -h.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"go/token"
@@ -63,11 +65,22 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Stderr)
+	var usage usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		// -h and -help print the usage and succeed, as go's own tools do.
+	case errors.As(err, &usage):
+		os.Exit(2) // reported with the usage already
+	default:
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
+
+// usageError is a bad command line, already reported to stderr with the
+// usage.
+type usageError struct{ error }
 
 func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("poolgen", flag.ContinueOnError)
@@ -81,11 +94,16 @@ func run(args []string, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err} // the flag package has printed it and the usage
 	}
 	if fs.NArg() > 1 {
+		err := fmt.Errorf("poolgen: one directory at most, got %d arguments", fs.NArg())
+		fmt.Fprintln(stderr, err)
 		fs.Usage()
-		return fmt.Errorf("poolgen: one directory at most, got %d arguments", fs.NArg())
+		return usageError{err}
 	}
 	cfg := gen.Config{
 		Dir:    fs.Arg(0),

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,11 +160,25 @@ func main() {
 
 func TestRunFlags(t *testing.T) {
 	var stderr bytes.Buffer
-	if err := run([]string{"-nope"}, &stderr); err == nil {
-		t.Error("unknown flag accepted")
+	var usage usageError
+	err := run([]string{"-nope"}, &stderr)
+	if !errors.As(err, &usage) {
+		t.Errorf("unknown flag: %v, want a usage error", err)
 	}
-	if err := run([]string{"a", "b"}, &stderr); err == nil || !strings.Contains(err.Error(), "one directory at most") {
-		t.Errorf("two directories: %v", err)
+	if out := stderr.String(); strings.Count(out, "-nope") != 1 || !strings.Contains(out, "usage: poolgen") {
+		t.Errorf("unknown flag: stderr %q, want the error once and the usage", out)
+	}
+	stderr.Reset()
+	err = run([]string{"a", "b"}, &stderr)
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "one directory at most") {
+		t.Errorf("two directories: %v, want a usage error", err)
+	}
+	if out := stderr.String(); !strings.Contains(out, "one directory at most") || !strings.Contains(out, "usage: poolgen") {
+		t.Errorf("two directories: stderr %q, want the error and the usage", out)
+	}
+	stderr.Reset()
+	if err := run([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "usage: poolgen") {
+		t.Errorf("-h: %v, stderr %q; want flag.ErrHelp and the usage", err, stderr.String())
 	}
 	if got := split(" a, b,,c "); strings.Join(got, "|") != "a|b|c" {
 		t.Errorf("split = %q", got)
