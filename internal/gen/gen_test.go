@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -280,5 +281,39 @@ func TestIsPoolgenOutput(t *testing.T) {
 		if got := isPoolgenOutput([]byte(src)); got != want {
 			t.Errorf("isPoolgenOutput(%q) = %v, want %v", src, got, want)
 		}
+	}
+}
+
+// TestLoadFailure checks that when the package cannot be loaded at all,
+// the error says why in the go command's words or the file system's,
+// rather than that go list returned no packages.
+func TestLoadFailure(t *testing.T) {
+	noModule := t.TempDir() // outside any module: go ignores a go.mod in the temp root
+	file := filepath.Join(noModule, "task.go")
+	if err := os.WriteFile(file, []byte("package task\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(noModule, "missing")
+	cases := []struct {
+		dir, want string
+	}{
+		{noModule, "poolgen: loading " + noModule + ": go: go.mod file not found"},
+		{missing, "poolgen: loading " + missing + ": stat " + missing + ": no such file or directory"},
+		{file, "poolgen: loading " + file + ": not a directory"},
+	}
+	cmd := exec.Command("go", "env", "GOMOD")
+	cmd.Dir = noModule
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != os.DevNull {
+		t.Logf("the temporary directory is inside a module (go env GOMOD: %q, %v): not checking the no-module case", out, err)
+		cases = cases[1:]
+	}
+	for _, c := range cases {
+		err := Run(Config{Dir: c.dir})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("Run in %s: %v, want %q…", c.dir, err, c.want)
+		}
+	}
+	if after := listDir(t, noModule); after != "task.go:13" {
+		t.Errorf("a failed run changed the directory: %s", after)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -32,6 +33,11 @@ type loaded struct {
 // by an empty file for the load: stale generated code must neither fail
 // the load nor collide with what is about to replace it.
 func load(dir string, tags []string, output string) (*loaded, error) {
+	if info, err := os.Stat(dir); err != nil {
+		return nil, errorf("loading %s: %v", dir, err)
+	} else if !info.IsDir() {
+		return nil, errorf("loading %s: not a directory", dir)
+	}
 	overlay := map[string][]byte{}
 	if name, ok, err := generatedPackageName(output); err != nil {
 		return nil, err
@@ -62,6 +68,9 @@ func load(dir string, tags []string, output string) (*loaded, error) {
 		l.tmpl = pkgs[0]
 	}
 	if l.tmpl == nil || l.user == nil {
+		if why := goListFailure(dir, cfg.BuildFlags); why != "" {
+			return nil, errorf("loading %s: %s", dir, why)
+		}
 		return nil, errorf("loading %s: go list returned %d packages, want the package and %s", dir, len(pkgs), TemplatesPath)
 	}
 	if errs := listErrors(l.tmpl); len(errs) > 0 {
@@ -92,6 +101,30 @@ func load(dir string, tags []string, output string) (*loaded, error) {
 		return nil, errorf("no Go files in %s", dir)
 	}
 	return &l, nil
+}
+
+// goListFailure returns what go list prints when it cannot list the package
+// in dir and the templates at all ("go.mod file not found", "updates to
+// go.mod needed"), or "" if it can. go/packages then returns no packages
+// and no error, so the go command's own words are the best explanation.
+func goListFailure(dir string, buildFlags []string) string {
+	args := append([]string{"list", "-e", "-f", "{{.ImportPath}}"}, buildFlags...)
+	cmd := exec.Command("go", append(args, ".", TemplatesPath)...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		return ""
+	}
+	var lines []string
+	for line := range strings.Lines(stderr.String()) {
+		// Warnings (such as "ignoring go.mod in system temp root") are not
+		// the failure.
+		if line = strings.TrimRight(line, "\n"); line != "" && !strings.HasPrefix(line, "go: warning:") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // listErrors returns the errors of p that mean it could not be found.
