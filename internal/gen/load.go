@@ -76,7 +76,7 @@ func load(dir string, tags []string, output string) (*loaded, error) {
 	if errs := listErrors(l.tmpl); len(errs) > 0 {
 		return nil, errorf("cannot load the pool templates (%s) from %s: %v\n"+
 			"\tthe module that uses poolgen must require github.com/poolgen/poolgen:\n"+
-			"\tgo get -tool github.com/poolgen/poolgen/cmd/poolgen", TemplatesPath, dir, errs[0])
+			"\tgo get -tool github.com/poolgen/poolgen/cmd/poolgen", TemplatesPath, dir, errs[0].Msg)
 	}
 	if len(l.tmpl.Errors) > 0 {
 		return nil, errorf("the pool templates do not compile (poolgen bug or version skew): %v", l.tmpl.Errors[0])
