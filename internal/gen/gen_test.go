@@ -307,6 +307,18 @@ func TestLoadFailure(t *testing.T) {
 		t.Logf("the temporary directory is inside a module (go env GOMOD: %q, %v): not checking the no-module case", out, err)
 		cases = cases[1:]
 	}
+	// A module that does not require poolgen: go's reason, and what to run.
+	noPoolgen := t.TempDir()
+	for name, text := range map[string]string{"go.mod": "module example.com/x\n\ngo 1.26\n", "task.go": "package x\n"} {
+		if err := os.WriteFile(filepath.Join(noPoolgen, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Run(Config{Dir: noPoolgen}); err == nil ||
+		!strings.HasPrefix(err.Error(), "poolgen: cannot load the pool templates ("+TemplatesPath+") from "+noPoolgen+": no required module provides package") ||
+		!strings.Contains(err.Error(), "go get -tool github.com/poolgen/poolgen/cmd/poolgen") {
+		t.Errorf("Run in a module without poolgen: %v", err)
+	}
 	for _, c := range cases {
 		err := Run(Config{Dir: c.dir})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
