@@ -186,9 +186,9 @@ func run(w io.Writer, n int) error {
 		case b.Hi == math.MaxInt64:
 			band = fmt.Sprintf("≥ %d", b.Lo)
 		}
-		fmt.Fprintf(w, "  urgency %-5s %5d tasks, wait p50 %v, p99 %v, max %v\n", band+":", b.Completed, b.Wait.P50, b.Wait.P99, b.Wait.Max)
+		fmt.Fprintf(w, "  urgency %-5s %5d tasks, wait p50 %v, p99 %v, max %v\n", band+":", b.Completed, short(b.Wait.P50), short(b.Wait.P99), short(b.Wait.Max))
 	}
-	fmt.Fprintf(w, "  lowest band's longest wait: %v\n", prioStats.LowestMaxWait)
+	fmt.Fprintf(w, "  lowest band's longest wait: %v\n", short(prioStats.LowestMaxWait))
 	batches, saved, cents := generated.Ledger.Totals("c0")
 	fmt.Fprintf(w, "\nbatch: %d orders in %d batches (mean %.1f): %d full, %d after lingering, %d at shutdown; customer c0 saved %d cents\n",
 		saved, batches, batchStats.MeanSize, batchStats.Full, batchStats.Linger, batchStats.Shutdown, cents)
@@ -245,13 +245,29 @@ func finish[T any](name string, p pool[T], n int, start time.Time) (row, error) 
 
 func printTable(w io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "pattern  pool\tworkers\tsubmitted\tcompleted\tfailed\tcaller-ran\ttasks/s\tutil\twait p50\twait p99\trun p50\trun p99\t")
+	// Numbers align right; the names, padded to one width, stay left.
+	const header = "pattern  pool"
+	width := len(header)
+	for _, r := range rows {
+		width = max(width, len(r.name))
+	}
+	fmt.Fprintf(tw, "%-*s\tworkers\tsubmitted\tcompleted\tfailed\tcaller-ran\ttasks/s\tutil\twait p50\twait p99\trun p50\trun p99\t\n", width, header)
 	for _, r := range rows {
 		s := r.stats
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f%%\t%v\t%v\t%v\t%v\t\n",
-			r.name, s.Workers, s.Submitted, s.Completed, s.Failed, s.CallerRuns,
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f%%\t%v\t%v\t%v\t%v\t\n",
+			width, r.name, s.Workers, s.Submitted, s.Completed, s.Failed, s.CallerRuns,
 			float64(s.Completed)/r.elapsed.Seconds(), 100*s.Utilization,
-			s.Wait.P50, s.Wait.P99, s.Run.P50, s.Run.P99)
+			short(s.Wait.P50), short(s.Wait.P99), short(s.Run.P50), short(s.Run.P99))
 	}
 	tw.Flush()
+}
+
+// short rounds d to three significant digits: histogram bucket bounds
+// such as 385.875968ms carry more digits than they mean.
+func short(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
+	}
+	return d.Round(unit)
 }
