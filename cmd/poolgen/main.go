@@ -1,4 +1,4 @@
-// Poolgen generates worker pools specialised to a task type: type-safe, with
+// Poolgen generates worker pools specialized to a task type: type-safe, with
 // no interface or closure per task, no allocation per task for value types,
 // and direct calls of the task's Run method.
 //
@@ -6,6 +6,8 @@
 //
 //	//go:generate go tool poolgen -type=Resize
 //
+//	// Resize scales an image.
+//	//
 //	//poolgen:pools fixed
 //	type Resize struct{ ... }
 //
@@ -14,20 +16,32 @@
 // then run go generate. Poolgen writes resize_pool.go, declaring
 // ResizeFixedPool and NewResizeFixedPool.
 //
-// The directive lists the patterns to generate, among fixed, dynamic,
-// stealing, priority and batch. The priority pools order tasks by what the
-// task type offers: a Priority() int64 method or an integer field tagged
-// `poolgen:"priority"` (XPriorityPool, with aging), a Deadline() time.Time
-// method or a time.Time field tagged `poolgen:"deadline"` (XDeadlinePool,
-// earliest deadline first), a Cost() int64 method or an integer field
-// tagged `poolgen:"cost"` (XCostPool, shortest job first). The batch pool
-// needs a handler named by a second directive, //poolgen:batch SaveOrders,
-// a func(ctx context.Context, batch []X) error that the generated code
-// calls directly, and groups tasks by a BatchKey() method or a comparable
-// field tagged `poolgen:"batchkey"` (without one, all tasks share batches).
-// Tagged fields are read directly: the generated code makes no call.
+// # Directives
 //
-// Usage:
+// Directives go in the task type's doc comment, with no space after the
+// slashes:
+//
+//	//poolgen:pools fixed,dynamic,stealing,priority,batch
+//	//poolgen:batch HandlerName
+//
+// The first lists the patterns to generate (default fixed). The second
+// names the batch pool's handler, a func(ctx context.Context, batch []X)
+// error that the generated code calls directly, where X is the task type
+// (*X when its Run method has a pointer receiver).
+//
+// # Struct tags
+//
+// The priority pools order tasks by what the task type offers: a Priority()
+// int64 method or an integer field tagged `poolgen:"priority"` (XPriorityPool,
+// higher first, with aging), a Deadline() time.Time method or a time.Time
+// field tagged `poolgen:"deadline"` (XDeadlinePool, earliest deadline
+// first), a Cost() int64 method or an integer field tagged `poolgen:"cost"`
+// (XCostPool, shortest job first). The batch pool groups tasks by a
+// BatchKey() method or a comparable field tagged `poolgen:"batchkey"`
+// (without one, all tasks share batches). Tagged fields are read directly:
+// the generated code makes no call.
+//
+// # Usage
 //
 //	poolgen [flags] [directory]
 //
@@ -44,11 +58,24 @@
 //		poolgen_pools.go without -type)
 //	-tags list
 //		comma-separated build tags used to load the package
+//	-version
+//		print poolgen's version and exit: the module version (and the
+//		directory a replace directive points it to), or (devel) and the
+//		version control revision, time and modified flag
+//	-h, -help
+//		print the usage, the flags, the directives, the struct tags and
+//		where the documentation is, and exit
 //
+// The help and the version go to standard output, errors to standard
+// error.
 // Poolgen never overwrites a file that lacks its "Code generated ... DO NOT
 // EDIT." header, never writes a partial file, and reports bad input with
 // its position (file:line:col). It exits with status 1 when it reports bad
-// input or cannot write, 2 on a bad command line, and 0 after -h.
+// input or cannot write, 2 on a bad command line, and 0 after -h or
+// -version.
+//
+// The README of github.com/poolgen/poolgen covers installation, the pools
+// and their options.
 package main
 
 import (
@@ -58,6 +85,7 @@ import (
 	"go/token"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -65,11 +93,11 @@ import (
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stderr)
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
 	var usage usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		// -h and -help print the usage and succeed, as go's own tools do.
+		// -h and -help print the help and succeed, as go's own tools do.
 	case errors.As(err, &usage):
 		os.Exit(2) // reported with the usage already
 	default:
@@ -82,35 +110,102 @@ func main() {
 // usage.
 type usageError struct{ error }
 
-func run(args []string, stderr io.Writer) error {
+// help follows the flags in the output of -h: the directives, the struct
+// tags and where the documentation is. The package doc comment says the
+// same at more length.
+const help = `
+Directives, in the task type's doc comment (no space after the slashes):
+  //poolgen:pools fixed,dynamic,stealing,priority,batch
+        the patterns to generate (default fixed)
+  //poolgen:batch HandlerName
+        the batch pool's handler, a func(ctx context.Context, batch []X) error
+
+Struct tags on the task's fields, read directly by the generated code (X is
+the task type; a method can stand in for each tag):
+  ` + "`" + `poolgen:"priority"` + "`" + `  an integer field (or Priority() int64):
+                        XPriorityPool, higher runs first
+  ` + "`" + `poolgen:"deadline"` + "`" + `  a time.Time field (or Deadline() time.Time):
+                        XDeadlinePool, earliest deadline first
+  ` + "`" + `poolgen:"cost"` + "`" + `      an integer field (or Cost() int64):
+                        XCostPool, cheapest first
+  ` + "`" + `poolgen:"batchkey"` + "`" + `  a comparable field (or BatchKey() K):
+                        the batch pool's grouping key
+
+Example:
+  //go:generate go tool poolgen -type=Resize
+
+  // Resize scales an image.
+  //
+  //poolgen:pools fixed,dynamic
+  type Resize struct{ ... }
+
+  func (r Resize) Run(ctx context.Context) error { ... }
+
+Documentation: the README of github.com/poolgen/poolgen, and
+  go doc github.com/poolgen/poolgen/cmd/poolgen
+`
+
+// options are poolgen's flags.
+type options struct {
+	types, pools, output, tags *string
+	version                    *bool
+}
+
+// newFlagSet declares poolgen's flags. The flag set prints nothing: run
+// reports a bad command line, or prints the help, itself.
+func newFlagSet() (*flag.FlagSet, options) {
 	fs := flag.NewFlagSet("poolgen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	typeNames := fs.String("type", "", "comma-separated task type names (default: types with a //poolgen:pools directive)")
-	pools := fs.String("pools", "", "comma-separated pool patterns, overriding the directives")
-	output := fs.String("output", "", "output file name (default <type>_pool.go)")
-	tags := fs.String("tags", "", "comma-separated build tags")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: poolgen [flags] [directory]\n\nflags:\n")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs, options{
+		types:   fs.String("type", "", "comma-separated `list` of task type names (default: the types with a //poolgen:pools directive)"),
+		pools:   fs.String("pools", "", "comma-separated `list` of pool patterns, overriding the directives"),
+		output:  fs.String("output", "", "output `file` name (default <type>_pool.go)"),
+		tags:    fs.String("tags", "", "comma-separated `list` of build tags"),
+		version: fs.Bool("version", false, "print poolgen's version and exit"),
+	}
+}
+
+// run runs poolgen with the command-line arguments args, writing what was
+// asked for (-h, -version) to stdout and a bad command line's report to
+// stderr.
+func run(args []string, stdout, stderr io.Writer) error {
+	fs, opt := newFlagSet()
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: poolgen [flags] [directory]\n\n")
+		fmt.Fprintf(w, "Poolgen generates worker pools specialized to a task type, for go:generate.\n")
+		fmt.Fprintf(w, "The directory defaults to the current one.\n\nflags:\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	badUsage := func(err error) error {
+		fmt.Fprintln(stderr, err)
+		usage(stderr)
+		fmt.Fprintln(stderr, "\nRun 'poolgen -h' for the directives and struct tags.")
+		return usageError{err}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			fmt.Fprint(stdout, help)
 			return err
 		}
-		return usageError{err} // the flag package has printed it and the usage
+		return badUsage(fmt.Errorf("poolgen: %w", err))
+	}
+	if *opt.version {
+		fmt.Fprintln(stdout, versionString())
+		return nil
 	}
 	if fs.NArg() > 1 {
-		err := fmt.Errorf("poolgen: one directory at most, got %d arguments", fs.NArg())
-		fmt.Fprintln(stderr, err)
-		fs.Usage()
-		return usageError{err}
+		return badUsage(fmt.Errorf("poolgen: one directory at most, got %d arguments", fs.NArg()))
 	}
 	cfg := gen.Config{
 		Dir:    fs.Arg(0),
-		Types:  split(*typeNames),
-		Pools:  split(*pools),
-		Output: *output,
-		Tags:   split(*tags),
+		Types:  split(*opt.types),
+		Pools:  split(*opt.pools),
+		Output: *opt.output,
+		Tags:   split(*opt.tags),
 		Args:   args,
 	}
 	// go generate says where the directive is; errors without a place of
@@ -120,6 +215,43 @@ func run(args []string, stderr io.Writer) error {
 		cfg.Invoked = token.Position{Filename: file, Line: line, Column: 1}
 	}
 	return gen.Run(cfg)
+}
+
+// versionString is what -version prints, from the running binary's build
+// information.
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "poolgen (unknown version: no build information)"
+	}
+	return formatVersion(bi)
+}
+
+// formatVersion describes the build bi: "poolgen " and the main module's
+// version; for a module replaced by a directory (a tool built from a
+// checkout), the directory; for a development build, (devel) and the
+// version control settings the go command stamped, when there are any.
+func formatVersion(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	out := "poolgen " + v
+	if r := bi.Main.Replace; r != nil {
+		out += " => " + r.Path
+		if r.Version != "" && r.Version != "(devel)" {
+			out += " " + r.Version
+		}
+	}
+	if v == "(devel)" {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision", "vcs.time", "vcs.modified":
+				out += " " + s.Key + "=" + s.Value
+			}
+		}
+	}
+	return out
 }
 
 func split(s string) []string {

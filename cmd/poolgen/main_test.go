@@ -4,12 +4,47 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"go/parser"
+	"go/token"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
+
+// TestMain runs poolgen's main instead of the tests when the test binary
+// is started by poolgenMain, so that the tests see main's exit status.
+func TestMain(m *testing.M) {
+	if os.Getenv("POOLGEN_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// poolgenMain runs poolgen's main with args in a child process and returns
+// what it wrote and its exit status.
+func poolgenMain(t *testing.T, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "POOLGEN_TEST_MAIN=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		status = exit.ExitCode()
+	default:
+		t.Fatalf("poolgen %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), status
+}
 
 // TestEndToEnd does what a user does: a fresh module that requires
 // poolgen as a tool, an annotated task type, go generate, go vet, go run.
@@ -151,6 +186,10 @@ func main() {
 	if out := gocmd("run", "."); strings.TrimSpace(out) != "done=500 completed=1000 thumb=42" {
 		t.Errorf("go run printed %q", out)
 	}
+	// The tool's build information names the checkout it was built from.
+	if out := gocmd("tool", "poolgen", "-version"); strings.TrimSpace(out) != "poolgen v0.0.0 => "+repo {
+		t.Errorf("go tool poolgen -version printed %q, want %q", out, "poolgen v0.0.0 => "+repo)
+	}
 	gocmd("generate", "./...")
 	again, _ := os.ReadFile(filepath.Join(dir, "resize_pool.go"))
 	if !bytes.Equal(gen, again) {
@@ -158,29 +197,143 @@ func main() {
 	}
 }
 
-func TestRunFlags(t *testing.T) {
-	var stderr bytes.Buffer
+// The directive syntax and the struct tags, which -h and the package doc
+// comment must both show.
+var syntax = []string{
+	"//poolgen:pools fixed,dynamic,stealing,priority,batch",
+	"//poolgen:batch HandlerName",
+	"`poolgen:\"priority\"`",
+	"`poolgen:\"deadline\"`",
+	"`poolgen:\"cost\"`",
+	"`poolgen:\"batchkey\"`",
+	"go doc github.com/poolgen/poolgen/cmd/poolgen",
+}
+
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		stdout, stderr, status := poolgenMain(t, arg)
+		if status != 0 {
+			t.Errorf("poolgen %s: exit status %d, want 0", arg, status)
+		}
+		if stderr != "" {
+			t.Errorf("poolgen %s: stderr %q, want nothing", arg, stderr)
+		}
+		for _, w := range append([]string{"usage: poolgen [flags] [directory]"}, syntax...) {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("poolgen %s does not show %q:\n%s", arg, w, stdout)
+			}
+		}
+		fs, _ := newFlagSet()
+		fs.VisitAll(func(f *flag.Flag) {
+			if !regexp.MustCompile(`(?m)^  -` + f.Name + `( |$)`).MatchString(stdout) {
+				t.Errorf("poolgen %s does not list the flag -%s:\n%s", arg, f.Name, stdout)
+			}
+		})
+	}
+}
+
+// TestDoc checks that the package doc comment documents every flag, the
+// directives and the struct tags, as -h does.
+func TestDoc(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := f.Doc.Text()
+	for _, w := range append([]string{"poolgen [flags] [directory]", "\t-h, -help\n"}, syntax[:len(syntax)-1]...) {
+		if !strings.Contains(doc, w) {
+			t.Errorf("the package doc does not show %q", w)
+		}
+	}
+	fs, _ := newFlagSet()
+	fs.VisitAll(func(f *flag.Flag) {
+		if !regexp.MustCompile(`(?m)^\t-` + f.Name + `( |$)`).MatchString(doc) {
+			t.Errorf("the package doc does not list the flag -%s", f.Name)
+		}
+	})
+}
+
+func TestVersion(t *testing.T) {
+	stdout, stderr, status := poolgenMain(t, "-version")
+	if status != 0 || stderr != "" {
+		t.Errorf("poolgen -version: exit status %d, stderr %q; want 0 and nothing", status, stderr)
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Fatal("no build information in the test binary")
+	}
+	if want := formatVersion(bi) + "\n"; stdout != want || !strings.HasPrefix(stdout, "poolgen ") {
+		t.Errorf("poolgen -version printed %q, want %q", stdout, want)
+	}
+	// -version wins over the rest of the command line.
+	if stdout, _, status := poolgenMain(t, "-version", "a", "b"); status != 0 || stdout != formatVersion(bi)+"\n" {
+		t.Errorf("poolgen -version a b: exit status %d, stdout %q", status, stdout)
+	}
+}
+
+func TestFormatVersion(t *testing.T) {
+	vcs := []debug.BuildSetting{
+		{Key: "-buildmode", Value: "exe"},
+		{Key: "vcs", Value: "git"},
+		{Key: "vcs.revision", Value: "f2e7a1ff45df86f1c85d107a6843666146044daa"},
+		{Key: "vcs.time", Value: "2026-12-06T09:25:24Z"},
+		{Key: "vcs.modified", Value: "true"},
+	}
+	for _, tc := range []struct {
+		main     debug.Module
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{debug.Module{Path: "github.com/poolgen/poolgen", Version: "v1.2.3"}, nil, "poolgen v1.2.3"},
+		{debug.Module{Path: "github.com/poolgen/poolgen", Version: "v0.0.0-20261206092524-f2e7a1ff45df+dirty"}, vcs,
+			"poolgen v0.0.0-20261206092524-f2e7a1ff45df+dirty"},
+		{debug.Module{Path: "github.com/poolgen/poolgen", Version: "(devel)"}, vcs,
+			"poolgen (devel) vcs.revision=f2e7a1ff45df86f1c85d107a6843666146044daa vcs.time=2026-12-06T09:25:24Z vcs.modified=true"},
+		{debug.Module{Path: "github.com/poolgen/poolgen", Version: "(devel)"}, vcs[:1], "poolgen (devel)"},
+		{debug.Module{Path: "github.com/poolgen/poolgen"}, nil, "poolgen (devel)"},
+		{debug.Module{Path: "github.com/poolgen/poolgen", Version: "v0.0.0",
+			Replace: &debug.Module{Path: "../poolgen", Version: "(devel)"}}, nil, "poolgen v0.0.0 => ../poolgen"},
+		{debug.Module{Path: "github.com/poolgen/poolgen", Version: "v0.0.0",
+			Replace: &debug.Module{Path: "example.com/fork", Version: "v1.0.1"}}, nil, "poolgen v0.0.0 => example.com/fork v1.0.1"},
+	} {
+		bi := &debug.BuildInfo{Main: tc.main, Settings: tc.settings}
+		if got := formatVersion(bi); got != tc.want {
+			t.Errorf("formatVersion(%s %s, %d settings) = %q, want %q", tc.main.Path, tc.main.Version, len(tc.settings), got, tc.want)
+		}
+	}
+}
+
+func TestBadCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "poolgen: flag provided but not defined: -nope"},
+		{[]string{"-version=maybe"}, "poolgen: invalid boolean value"},
+		{[]string{"a", "b"}, "poolgen: one directory at most, got 2 arguments"},
+	} {
+		stdout, stderr, status := poolgenMain(t, tc.args...)
+		if status != 2 {
+			t.Errorf("poolgen %s: exit status %d, want 2", strings.Join(tc.args, " "), status)
+		}
+		if stdout != "" || !strings.HasPrefix(stderr, tc.want) || strings.Count(stderr, tc.want) != 1 ||
+			!strings.Contains(stderr, "usage: poolgen") || !strings.Contains(stderr, "poolgen -h") {
+			t.Errorf("poolgen %s: stdout %q, stderr %q; want nothing, then the error once, the usage and a pointer to -h",
+				strings.Join(tc.args, " "), stdout, stderr)
+		}
+	}
+	// run reports it as a usage error, which main does not print again.
 	var usage usageError
-	err := run([]string{"-nope"}, &stderr)
-	if !errors.As(err, &usage) {
-		t.Errorf("unknown flag: %v, want a usage error", err)
+	if err := run([]string{"-nope"}, io.Discard, io.Discard); !errors.As(err, &usage) {
+		t.Errorf("run -nope: %v, want a usage error", err)
 	}
-	if out := stderr.String(); strings.Count(out, "-nope") != 1 || !strings.Contains(out, "usage: poolgen") {
-		t.Errorf("unknown flag: stderr %q, want the error once and the usage", out)
-	}
-	stderr.Reset()
-	err = run([]string{"a", "b"}, &stderr)
-	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "one directory at most") {
-		t.Errorf("two directories: %v, want a usage error", err)
-	}
-	if out := stderr.String(); !strings.Contains(out, "one directory at most") || !strings.Contains(out, "usage: poolgen") {
-		t.Errorf("two directories: stderr %q, want the error and the usage", out)
-	}
-	stderr.Reset()
-	if err := run([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "usage: poolgen") {
-		t.Errorf("-h: %v, stderr %q; want flag.ErrHelp and the usage", err, stderr.String())
-	}
+}
+
+func TestSplit(t *testing.T) {
 	if got := split(" a, b,,c "); strings.Join(got, "|") != "a|b|c" {
 		t.Errorf("split = %q", got)
+	}
+	if got := split(""); got != nil {
+		t.Errorf("split(\"\") = %q, want nil", got)
 	}
 }
