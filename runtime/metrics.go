@@ -203,7 +203,9 @@ func (m *Meter) Returned(n int) { m.returned.Add(uint64(n)) }
 // Stats is a snapshot of a pool's metrics. Counters are exact; latencies
 // come from sampled tasks (see [LatencySampling]). Fields are read one by
 // one while the pool runs, so a snapshot taken under load may be off by the
-// tasks in flight between two reads.
+// tasks in flight between two reads. A Stats prints as a summary of a few
+// lines ([Stats.String]) and logs through log/slog as a group of its key
+// numbers ([Stats.LogValue]).
 type Stats struct {
 	Workers    int // worker goroutines
 	Busy       int // workers running tasks
