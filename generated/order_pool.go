@@ -49,8 +49,10 @@ type OrderBatchPool struct {
 	meter *poolrt.Meter
 	bm    poolrt.BatchMeter
 	set   poolrt.Settings
-	timer *time.Timer   // the linger flusher's
-	kick  chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// nilable: Order is a pointer type, and a nil task is refused.
+	nilable bool
+	timer   *time.Timer   // the linger flusher's
+	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
 	// flushing: the linger flusher runs (it counts as live for Shutdown).
 	flushing atomic.Bool
 
@@ -136,6 +138,7 @@ func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 		lingerQ: orderBatchList{-1, -1},
 		ready:   orderBatchList{-1, -1},
 		workers: make([]orderBatchWorker, set.Workers),
+		nilable: poolrt.Nilable[Order](),
 	}
 	p.timer.Stop()
 	for i := range q {
@@ -163,6 +166,9 @@ func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *OrderBatchPool) Submit(ctx context.Context, t Order) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	key := orderBatchKey(t)
 	r := p.add(t, key)
 	if r == orderPushed {
@@ -199,6 +205,9 @@ func (p *OrderBatchPool) Submit(ctx context.Context, t Order) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *OrderBatchPool) TrySubmit(t Order) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch p.add(t, orderBatchKey(t)) {
 	case orderPushed:
 		return nil
@@ -523,16 +532,22 @@ func (p *OrderBatchPool) call(items []Order) (err error, panicked bool) {
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy).
+// goroutine (CallerRuns policy). It counts the outcome in a deferred
+// function: a handler that calls runtime.Goexit skips what follows call
+// (which reported it) but not that.
 func (p *OrderBatchPool) runCaller(t Order) {
 	p.meter.Shards[0].CallerRuns.Add(1)
 	items := []Order{t}
-	err, panicked := p.call(items)
-	p.meter.CallerDone(err, panicked)
-	p.bm.Flushed(1, poolrt.FlushIdle)
-	if panicked || err != nil {
-		p.bm.BatchFailed()
-	}
+	var err error
+	panicked := true // unless call returns
+	defer func() {
+		p.meter.CallerDone(err, panicked)
+		p.bm.Flushed(1, poolrt.FlushIdle)
+		if panicked || err != nil {
+			p.bm.BatchFailed()
+		}
+	}()
+	err, panicked = p.call(items)
 	if err != nil {
 		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
 	}

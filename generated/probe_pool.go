@@ -74,8 +74,10 @@ type ProbeBatchPool struct {
 	meter *poolrt.Meter
 	bm    poolrt.BatchMeter
 	set   poolrt.Settings
-	timer *time.Timer   // the linger flusher's
-	kick  chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// nilable: Probe is a pointer type, and a nil task is refused.
+	nilable bool
+	timer   *time.Timer   // the linger flusher's
+	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
 	// flushing: the linger flusher runs (it counts as live for Shutdown).
 	flushing atomic.Bool
 
@@ -161,6 +163,7 @@ func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
 		lingerQ: probeBatchList{-1, -1},
 		ready:   probeBatchList{-1, -1},
 		workers: make([]probeBatchWorker, set.Workers),
+		nilable: poolrt.Nilable[Probe](),
 	}
 	p.timer.Stop()
 	for i := range q {
@@ -188,6 +191,9 @@ func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	key := probeBatchKey(t)
 	r := p.add(t, key)
 	if r == probePushed {
@@ -224,6 +230,9 @@ func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ProbeBatchPool) TrySubmit(t Probe) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch p.add(t, probeBatchKey(t)) {
 	case probePushed:
 		return nil
@@ -548,16 +557,22 @@ func (p *ProbeBatchPool) call(items []Probe) (err error, panicked bool) {
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy).
+// goroutine (CallerRuns policy). It counts the outcome in a deferred
+// function: a handler that calls runtime.Goexit skips what follows call
+// (which reported it) but not that.
 func (p *ProbeBatchPool) runCaller(t Probe) {
 	p.meter.Shards[0].CallerRuns.Add(1)
 	items := []Probe{t}
-	err, panicked := p.call(items)
-	p.meter.CallerDone(err, panicked)
-	p.bm.Flushed(1, poolrt.FlushIdle)
-	if panicked || err != nil {
-		p.bm.BatchFailed()
-	}
+	var err error
+	panicked := true // unless call returns
+	defer func() {
+		p.meter.CallerDone(err, panicked)
+		p.bm.Flushed(1, poolrt.FlushIdle)
+		if panicked || err != nil {
+			p.bm.BatchFailed()
+		}
+	}()
+	err, panicked = p.call(items)
 	if err != nil {
 		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
 	}
@@ -686,13 +701,21 @@ func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
 // for room are let in in no particular order. ctx only bounds the wait:
 // the task runs with the pool's context. O(log n).
 func (p *ProbeCostPool) Submit(ctx context.Context, t Probe) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, t.Cost())
 }
 
 // TrySubmit queues t by its cost if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *ProbeCostPool) TrySubmit(t Probe) error { return p.e.trySubmit(t, t.Cost()) }
+func (p *ProbeCostPool) TrySubmit(t Probe) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Cost())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit. Submit and TrySubmit return
@@ -808,6 +831,9 @@ func (p *ProbeDeadlinePool) late(w *probeRankWorker, by time.Duration) bool {
 // Submitters waiting for room are let in in no particular order. ctx only
 // bounds the wait: the task runs with the pool's context. O(log n).
 func (p *ProbeDeadlinePool) Submit(ctx context.Context, t Probe) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
 }
 
@@ -815,6 +841,9 @@ func (p *ProbeDeadlinePool) Submit(ctx context.Context, t Probe) error {
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbeDeadlinePool) TrySubmit(t Probe) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
 }
 
@@ -1291,6 +1320,10 @@ type probeEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex     // guards workers' alive flags, spawning, exits and returned
 	workers []*probeWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -1305,11 +1338,28 @@ type probeEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type probeWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -1318,6 +1368,38 @@ type probeWorker struct {
 	slice   poolrt.Slice
 	buf     [probeMaxBatch]probeSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const probeClaimBits = 8
+
+func probePackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*probeClaimBits) | uint64(end)<<probeClaimBits | uint64(pos)
+}
+
+func probeUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<probeClaimBits - 1
+	return int(c & mask), int(c >> probeClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *probeWorker) next() *probeSlot {
+	pos, end := probeUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *probeWorker) unstarted() (pos, end int) {
+	pos, end = probeUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -1364,6 +1446,9 @@ func (e *probeEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -1390,17 +1475,19 @@ func (e *probeEngine) work(w *probeWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -1434,8 +1521,7 @@ func (e *probeEngine) runTimed(w *probeWorker, s *probeSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *probeEngine) refill(w *probeWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -1444,12 +1530,13 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, probeMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, probeMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -1462,6 +1549,73 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *probeEngine) settle(w *probeWorker) {
+	if _, end := probeUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *probeEngine) publish(w *probeWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(probePackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *probeEngine) takeHeld(w *probeWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := probeUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, probePackClaim(c>>(2*probeClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -1485,23 +1639,24 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -1512,6 +1667,12 @@ func (e *probeEngine) idle(w *probeWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *probeEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -1533,14 +1694,16 @@ func (e *probeEngine) workerExit(w *probeWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -1592,14 +1755,17 @@ func (e *probeEngine) shutdownNow() []Probe {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(probePackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -1639,6 +1805,8 @@ type probeFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Probe is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -1647,8 +1815,9 @@ func (f *probeFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Probe]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -1660,6 +1829,9 @@ func (f *probeFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see ProbeStealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *probeFeed) submit(ctx context.Context, t Probe) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == probePushed {
 		f.sleep.Wake()
@@ -1670,6 +1842,9 @@ func (f *probeFeed) submit(ctx context.Context, t Probe) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *probeFeed) trySubmit(t Probe) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case probePushed:
 		f.sleep.Wake()
@@ -1792,8 +1967,10 @@ func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // With poolrt.Aging(every), a waiting task's effective priority rises by
 // one level per every of waiting, so that a steady stream of important
 // work cannot starve the rest: a task of the lowest priority Pmin waits
-// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
-// queued ahead of it at that moment and those running (see poolrt.Aging).
+// at most (Pmax−Pmin)·every from the call to Submit, plus the time the
+// workers need for the tasks ahead of it at that moment and those running
+// (see poolrt.Aging). When the queue is full, blocked submitters are
+// admitted best effective priority first as slots free up.
 //
 // Priority() is called once per task, when it is submitted; a task's
 // priority is fixed from then on. Submit and the worker's take are
@@ -1837,13 +2014,21 @@ func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
 // ctx only bounds the wait: the task runs with the pool's context.
 // O(log n).
 func (p *ProbePriorityPool) Submit(ctx context.Context, t Probe) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *ProbePriorityPool) TrySubmit(t Probe) error { return p.e.trySubmit(t, t.Priority()) }
+func (p *ProbePriorityPool) TrySubmit(t Probe) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Priority())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return
@@ -2183,17 +2368,18 @@ type probeQueue struct {
 	shards   []probeShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  probeSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *probeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *probeQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]probeShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -2212,14 +2398,9 @@ func (q *probeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *probeQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -2310,6 +2491,17 @@ func (q *probeQueue) len() int {
 	return n
 }
 
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *probeQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // empty reports whether no task is queued.
 func (q *probeQueue) empty() bool {
 	for i := range q.shards {
@@ -2362,6 +2554,11 @@ type probeRankEngine struct {
 	closed bool            // guarded by mu: intake stopped
 	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
 	returned bool
+	// waiters are the submitters blocked on a full queue, best first (by
+	// key, then arrival; guarded by mu): a worker that frees a slot admits
+	// the best of them, so a blocked task waits behind no worse one.
+	waiters []*probeRankWaiter
+	arrived uint64 // waiters ever, for FIFO among equal keys
 	// size mirrors heap.Len() for lock-free emptiness checks.
 	size atomic.Int32
 	_    [poolrt.CacheLinePad]byte
@@ -2372,11 +2569,29 @@ type probeRankEngine struct {
 	ranks   *poolrt.RankMeter
 	set     poolrt.Settings
 	order   *poolrt.PrioritySettings // &set.Priority
+	nilable bool                     // Probe is a pointer type: nil tasks are refused
 	workers []*probeRankWorker
 	// late handles a task a worker took after its deadline (deadline
 	// pools only; nil for the others). It reports whether to run the task
 	// anyway; if not, it has accounted for the task itself.
 	late func(w *probeRankWorker, by time.Duration) (run bool)
+}
+
+// probeRankWaiter is a submitter blocked on a full queue, with its task ready
+// to queue: its key and stamp are from the call to Submit, so that aging
+// counts the time it waited to be admitted.
+type probeRankWaiter struct {
+	slot probeRankSlot
+	key  int64
+	seq  uint64
+	// done receives the outcome once a worker admitted the task (nil) or
+	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
+	done chan error
+}
+
+// before reports whether waiter a is admitted before b.
+func (a *probeRankWaiter) before(b *probeRankWaiter) bool {
+	return a.key < b.key || a.key == b.key && a.seq < b.seq
 }
 
 // probeRankSlot is a queued task and what the pool noted when it was accepted.
@@ -2411,6 +2626,7 @@ func (e *probeRankEngine) init(set poolrt.Settings) {
 	e.slots = make([]probeRankSlot, set.QueueSize)
 	e.workers = make([]*probeRankWorker, set.Workers)
 	e.life.Init(set.Workers)
+	e.nilable = poolrt.Nilable[Probe]()
 	for id := range e.workers {
 		w := &probeRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
 		e.workers[id] = w
@@ -2419,41 +2635,51 @@ func (e *probeRankEngine) init(set poolrt.Settings) {
 	}
 }
 
-// push queues t, of rank r, unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
-func (e *probeRankEngine) push(t Probe, r int64) error {
-	// Everything that needs no lock is done before taking it: the
-	// sampling draw, the clock read, the key and the band.
+// refuses reports whether t is a task the pool refuses: a nil pointer.
+// Pools check before they compute a rank, which would read the task.
+func (e *probeRankEngine) refuses(t *Probe) bool { return e.nilable && poolrt.IsNil(t) }
+
+// prepare makes the slot and the heap key for t, of rank r, doing what
+// needs no lock: the sampling draw, the clock read, the key and the band.
+func (e *probeRankEngine) prepare(t Probe, r int64) (probeRankSlot, int64) {
 	every := e.meter.SampleEvery
 	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
 	var enq int64
 	if timed || e.order.Stamped() {
 		enq = e.meter.Now()
 	}
-	key := e.order.Key(r, enq)
-	band := e.order.Band(r)
+	return probeRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
+}
 
+// push queues a prepared task unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
+// go first: while any waits, the queue counts as full.
+func (e *probeRankEngine) push(slot probeRankSlot, key int64) error {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
-		e.mu.Unlock()
 		return poolrt.ErrClosed
 	}
-	if e.heap.Len() == len(e.slots) {
-		e.mu.Unlock()
+	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
 		return poolrt.ErrQueueFull
 	}
-	s := &e.slots[e.heap.Push(key)]
-	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.queueLocked(slot, key)
+	return nil
+}
+
+// queueLocked puts a prepared slot into the heap (e.mu is held, and there
+// is room).
+func (e *probeRankEngine) queueLocked(slot probeRankSlot, key int64) {
+	e.slots[e.heap.Push(key)] = slot
 	e.size.Store(int32(e.heap.Len()))
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(band)
-	e.mu.Unlock()
-	return nil
+	e.ranks.Submitted(int(slot.band))
 }
 
 // submit is Submit for a task of rank r.
 func (e *probeRankEngine) submit(ctx context.Context, t Probe, r int64) error {
-	err := e.push(t, r)
+	slot, key := e.prepare(t, r)
+	err := e.push(slot, key)
 	if err == nil {
 		e.sleep.Wake()
 		return nil
@@ -2469,26 +2695,67 @@ func (e *probeRankEngine) submit(ctx context.Context, t Probe, r int64) error {
 		e.runCaller(t)
 		return nil
 	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch err := e.push(t, r); err {
-		case nil:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case poolrt.ErrClosed:
-			return err
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
+	return e.wait(ctx, slot, key)
+}
+
+// wait is submit under the Block policy once the queue was full (slot
+// and key prepared at the call, so that aging counts from it): it
+// joins the waiters, whom workers admit best first as they free slots,
+// until admitted, ctx is done or intake stops.
+func (e *probeRankEngine) wait(ctx context.Context, slot probeRankSlot, key int64) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
 	}
+	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
+		e.queueLocked(slot, key) // room was made meanwhile
+		e.mu.Unlock()
+		e.sleep.Wake()
+		return nil
+	}
+	e.arrived++
+	w := &probeRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
+	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *probeRankWaiter) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	e.waiters = slices.Insert(e.waiters, i, w)
+	e.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := slices.Index(e.waiters, w); i >= 0 {
+		e.waiters = slices.Delete(e.waiters, i, i+1)
+		return ctx.Err()
+	}
+	return <-w.done // admitted or refused just now: the outcome is sent
+}
+
+// admitLocked queues the best waiter's task, if one waits and there is
+// room (e.mu is held). It reports whether it did, and the caller wakes a
+// worker for it.
+func (e *probeRankEngine) admitLocked() bool {
+	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
+		return false
+	}
+	w := e.waiters[0]
+	e.waiters[0] = nil
+	e.waiters = e.waiters[1:]
+	e.queueLocked(w.slot, w.key)
+	w.done <- nil
+	return true
 }
 
 // trySubmit is TrySubmit for a task of rank r.
 func (e *probeRankEngine) trySubmit(t Probe, r int64) error {
-	switch err := e.push(t, r); err {
+	switch err := e.push(e.prepare(t, r)); err {
 	case nil:
 		e.sleep.Wake()
 		return nil
@@ -2570,9 +2837,13 @@ func (e *probeRankEngine) next(w *probeRankWorker) bool {
 				w.cur, w.key = e.slots[i], key
 				e.slots[i] = probeRankSlot{} // drop the reference for the GC
 				e.size.Store(int32(e.heap.Len()))
+				// Taking the task starts it: its slot is free now, for
+				// the best blocked submitter.
+				admitted := e.admitLocked()
 				e.mu.Unlock()
-				// Taking the task starts it: its slot is free now.
-				e.life.Room()
+				if admitted {
+					e.sleep.Wake()
+				}
 				w.meter.SetBusy(true)
 				return true
 			}
@@ -2673,10 +2944,16 @@ func (e *probeRankEngine) stop(to poolrt.State) {
 	e.sleep.WakeAll()
 }
 
-// close stops intake: after it returns no push succeeds.
+// close stops intake: after it returns no push succeeds, and every
+// blocked submitter is refused.
 func (e *probeRankEngine) close() {
 	e.mu.Lock()
 	e.closed = true
+	for _, w := range e.waiters {
+		w.done <- poolrt.ErrClosed
+	}
+	clear(e.waiters)
+	e.waiters = e.waiters[:0]
 	e.mu.Unlock()
 }
 
@@ -2937,6 +3214,9 @@ func (p *ProbeStealingPool) Fork(ctx context.Context, t Probe) error {
 	if w == nil {
 		return p.Submit(ctx, t)
 	}
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.fork(w, &t)
 }
 
@@ -3157,7 +3437,7 @@ func (p *ProbeStealingPool) look(w *probeStealWorker) (meta uint32, enq int64, o
 func (p *ProbeStealingPool) takeInjector(w *probeStealWorker, held bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
-		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
 	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
@@ -3462,8 +3742,10 @@ type ProbePtrBatchPool struct {
 	meter *poolrt.Meter
 	bm    poolrt.BatchMeter
 	set   poolrt.Settings
-	timer *time.Timer   // the linger flusher's
-	kick  chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// nilable: *ProbePtr is a pointer type, and a nil task is refused.
+	nilable bool
+	timer   *time.Timer   // the linger flusher's
+	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
 	// flushing: the linger flusher runs (it counts as live for Shutdown).
 	flushing atomic.Bool
 
@@ -3549,6 +3831,7 @@ func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
 		lingerQ: probePtrBatchList{-1, -1},
 		ready:   probePtrBatchList{-1, -1},
 		workers: make([]probePtrBatchWorker, set.Workers),
+		nilable: poolrt.Nilable[*ProbePtr](),
 	}
 	p.timer.Stop()
 	for i := range q {
@@ -3576,6 +3859,9 @@ func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	key := probePtrBatchKey(t)
 	r := p.add(t, key)
 	if r == probePtrPushed {
@@ -3612,6 +3898,9 @@ func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch p.add(t, probePtrBatchKey(t)) {
 	case probePtrPushed:
 		return nil
@@ -3936,16 +4225,22 @@ func (p *ProbePtrBatchPool) call(items []*ProbePtr) (err error, panicked bool) {
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy).
+// goroutine (CallerRuns policy). It counts the outcome in a deferred
+// function: a handler that calls runtime.Goexit skips what follows call
+// (which reported it) but not that.
 func (p *ProbePtrBatchPool) runCaller(t *ProbePtr) {
 	p.meter.Shards[0].CallerRuns.Add(1)
 	items := []*ProbePtr{t}
-	err, panicked := p.call(items)
-	p.meter.CallerDone(err, panicked)
-	p.bm.Flushed(1, poolrt.FlushIdle)
-	if panicked || err != nil {
-		p.bm.BatchFailed()
-	}
+	var err error
+	panicked := true // unless call returns
+	defer func() {
+		p.meter.CallerDone(err, panicked)
+		p.bm.Flushed(1, poolrt.FlushIdle)
+		if panicked || err != nil {
+			p.bm.BatchFailed()
+		}
+	}()
+	err, panicked = p.call(items)
 	if err != nil {
 		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
 	}
@@ -4074,13 +4369,21 @@ func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
 // for room are let in in no particular order. ctx only bounds the wait:
 // the task runs with the pool's context. O(log n).
 func (p *ProbePtrCostPool) Submit(ctx context.Context, t *ProbePtr) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, t.Cost())
 }
 
 // TrySubmit queues t by its cost if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error { return p.e.trySubmit(t, t.Cost()) }
+func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Cost())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit. Submit and TrySubmit return
@@ -4196,6 +4499,9 @@ func (p *ProbePtrDeadlinePool) late(w *probePtrRankWorker, by time.Duration) boo
 // Submitters waiting for room are let in in no particular order. ctx only
 // bounds the wait: the task runs with the pool's context. O(log n).
 func (p *ProbePtrDeadlinePool) Submit(ctx context.Context, t *ProbePtr) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
 }
 
@@ -4203,6 +4509,9 @@ func (p *ProbePtrDeadlinePool) Submit(ctx context.Context, t *ProbePtr) error {
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbePtrDeadlinePool) TrySubmit(t *ProbePtr) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
 }
 
@@ -4681,6 +4990,10 @@ type probePtrEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex        // guards workers' alive flags, spawning, exits and returned
 	workers []*probePtrWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -4695,11 +5008,28 @@ type probePtrEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type probePtrWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -4708,6 +5038,38 @@ type probePtrWorker struct {
 	slice   poolrt.Slice
 	buf     [probePtrMaxBatch]probePtrSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const probePtrClaimBits = 8
+
+func probePtrPackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*probePtrClaimBits) | uint64(end)<<probePtrClaimBits | uint64(pos)
+}
+
+func probePtrUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<probePtrClaimBits - 1
+	return int(c & mask), int(c >> probePtrClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *probePtrWorker) next() *probePtrSlot {
+	pos, end := probePtrUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *probePtrWorker) unstarted() (pos, end int) {
+	pos, end = probePtrUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -4754,6 +5116,9 @@ func (e *probePtrEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -4780,17 +5145,19 @@ func (e *probePtrEngine) work(w *probePtrWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -4824,8 +5191,7 @@ func (e *probePtrEngine) runTimed(w *probePtrWorker, s *probePtrSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *probePtrEngine) refill(w *probePtrWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -4834,12 +5200,13 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, probePtrMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, probePtrMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -4852,6 +5219,73 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *probePtrEngine) settle(w *probePtrWorker) {
+	if _, end := probePtrUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *probePtrEngine) publish(w *probePtrWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(probePtrPackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *probePtrEngine) takeHeld(w *probePtrWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := probePtrUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, probePtrPackClaim(c>>(2*probePtrClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -4875,23 +5309,24 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -4902,6 +5337,12 @@ func (e *probePtrEngine) idle(w *probePtrWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *probePtrEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -4923,14 +5364,16 @@ func (e *probePtrEngine) workerExit(w *probePtrWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -4982,14 +5425,17 @@ func (e *probePtrEngine) shutdownNow() []*ProbePtr {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(probePtrPackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -5029,6 +5475,8 @@ type probePtrFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: *ProbePtr is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -5037,8 +5485,9 @@ func (f *probePtrFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[*ProbePtr]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -5050,6 +5499,9 @@ func (f *probePtrFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see ProbePtrStealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *probePtrFeed) submit(ctx context.Context, t *ProbePtr) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == probePtrPushed {
 		f.sleep.Wake()
@@ -5060,6 +5512,9 @@ func (f *probePtrFeed) submit(ctx context.Context, t *ProbePtr) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *probePtrFeed) trySubmit(t *ProbePtr) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case probePtrPushed:
 		f.sleep.Wake()
@@ -5182,8 +5637,10 @@ func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // With poolrt.Aging(every), a waiting task's effective priority rises by
 // one level per every of waiting, so that a steady stream of important
 // work cannot starve the rest: a task of the lowest priority Pmin waits
-// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
-// queued ahead of it at that moment and those running (see poolrt.Aging).
+// at most (Pmax−Pmin)·every from the call to Submit, plus the time the
+// workers need for the tasks ahead of it at that moment and those running
+// (see poolrt.Aging). When the queue is full, blocked submitters are
+// admitted best effective priority first as slots free up.
 //
 // Priority() is called once per task, when it is submitted; a task's
 // priority is fixed from then on. Submit and the worker's take are
@@ -5227,13 +5684,21 @@ func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, erro
 // ctx only bounds the wait: the task runs with the pool's context.
 // O(log n).
 func (p *ProbePtrPriorityPool) Submit(ctx context.Context, t *ProbePtr) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error { return p.e.trySubmit(t, t.Priority()) }
+func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Priority())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return
@@ -5573,17 +6038,18 @@ type probePtrQueue struct {
 	shards   []probePtrShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  probePtrSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *probePtrQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *probePtrQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]probePtrShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -5602,14 +6068,9 @@ func (q *probePtrQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *probePtrQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -5700,6 +6161,17 @@ func (q *probePtrQueue) len() int {
 	return n
 }
 
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *probePtrQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // empty reports whether no task is queued.
 func (q *probePtrQueue) empty() bool {
 	for i := range q.shards {
@@ -5752,6 +6224,11 @@ type probePtrRankEngine struct {
 	closed bool               // guarded by mu: intake stopped
 	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
 	returned bool
+	// waiters are the submitters blocked on a full queue, best first (by
+	// key, then arrival; guarded by mu): a worker that frees a slot admits
+	// the best of them, so a blocked task waits behind no worse one.
+	waiters []*probePtrRankWaiter
+	arrived uint64 // waiters ever, for FIFO among equal keys
 	// size mirrors heap.Len() for lock-free emptiness checks.
 	size atomic.Int32
 	_    [poolrt.CacheLinePad]byte
@@ -5762,11 +6239,29 @@ type probePtrRankEngine struct {
 	ranks   *poolrt.RankMeter
 	set     poolrt.Settings
 	order   *poolrt.PrioritySettings // &set.Priority
+	nilable bool                     // *ProbePtr is a pointer type: nil tasks are refused
 	workers []*probePtrRankWorker
 	// late handles a task a worker took after its deadline (deadline
 	// pools only; nil for the others). It reports whether to run the task
 	// anyway; if not, it has accounted for the task itself.
 	late func(w *probePtrRankWorker, by time.Duration) (run bool)
+}
+
+// probePtrRankWaiter is a submitter blocked on a full queue, with its task ready
+// to queue: its key and stamp are from the call to Submit, so that aging
+// counts the time it waited to be admitted.
+type probePtrRankWaiter struct {
+	slot probePtrRankSlot
+	key  int64
+	seq  uint64
+	// done receives the outcome once a worker admitted the task (nil) or
+	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
+	done chan error
+}
+
+// before reports whether waiter a is admitted before b.
+func (a *probePtrRankWaiter) before(b *probePtrRankWaiter) bool {
+	return a.key < b.key || a.key == b.key && a.seq < b.seq
 }
 
 // probePtrRankSlot is a queued task and what the pool noted when it was accepted.
@@ -5801,6 +6296,7 @@ func (e *probePtrRankEngine) init(set poolrt.Settings) {
 	e.slots = make([]probePtrRankSlot, set.QueueSize)
 	e.workers = make([]*probePtrRankWorker, set.Workers)
 	e.life.Init(set.Workers)
+	e.nilable = poolrt.Nilable[*ProbePtr]()
 	for id := range e.workers {
 		w := &probePtrRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
 		e.workers[id] = w
@@ -5809,41 +6305,51 @@ func (e *probePtrRankEngine) init(set poolrt.Settings) {
 	}
 }
 
-// push queues t, of rank r, unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
-func (e *probePtrRankEngine) push(t *ProbePtr, r int64) error {
-	// Everything that needs no lock is done before taking it: the
-	// sampling draw, the clock read, the key and the band.
+// refuses reports whether t is a task the pool refuses: a nil pointer.
+// Pools check before they compute a rank, which would read the task.
+func (e *probePtrRankEngine) refuses(t **ProbePtr) bool { return e.nilable && poolrt.IsNil(t) }
+
+// prepare makes the slot and the heap key for t, of rank r, doing what
+// needs no lock: the sampling draw, the clock read, the key and the band.
+func (e *probePtrRankEngine) prepare(t *ProbePtr, r int64) (probePtrRankSlot, int64) {
 	every := e.meter.SampleEvery
 	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
 	var enq int64
 	if timed || e.order.Stamped() {
 		enq = e.meter.Now()
 	}
-	key := e.order.Key(r, enq)
-	band := e.order.Band(r)
+	return probePtrRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
+}
 
+// push queues a prepared task unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
+// go first: while any waits, the queue counts as full.
+func (e *probePtrRankEngine) push(slot probePtrRankSlot, key int64) error {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
-		e.mu.Unlock()
 		return poolrt.ErrClosed
 	}
-	if e.heap.Len() == len(e.slots) {
-		e.mu.Unlock()
+	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
 		return poolrt.ErrQueueFull
 	}
-	s := &e.slots[e.heap.Push(key)]
-	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.queueLocked(slot, key)
+	return nil
+}
+
+// queueLocked puts a prepared slot into the heap (e.mu is held, and there
+// is room).
+func (e *probePtrRankEngine) queueLocked(slot probePtrRankSlot, key int64) {
+	e.slots[e.heap.Push(key)] = slot
 	e.size.Store(int32(e.heap.Len()))
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(band)
-	e.mu.Unlock()
-	return nil
+	e.ranks.Submitted(int(slot.band))
 }
 
 // submit is Submit for a task of rank r.
 func (e *probePtrRankEngine) submit(ctx context.Context, t *ProbePtr, r int64) error {
-	err := e.push(t, r)
+	slot, key := e.prepare(t, r)
+	err := e.push(slot, key)
 	if err == nil {
 		e.sleep.Wake()
 		return nil
@@ -5859,26 +6365,67 @@ func (e *probePtrRankEngine) submit(ctx context.Context, t *ProbePtr, r int64) e
 		e.runCaller(t)
 		return nil
 	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch err := e.push(t, r); err {
-		case nil:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case poolrt.ErrClosed:
-			return err
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
+	return e.wait(ctx, slot, key)
+}
+
+// wait is submit under the Block policy once the queue was full (slot
+// and key prepared at the call, so that aging counts from it): it
+// joins the waiters, whom workers admit best first as they free slots,
+// until admitted, ctx is done or intake stops.
+func (e *probePtrRankEngine) wait(ctx context.Context, slot probePtrRankSlot, key int64) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
 	}
+	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
+		e.queueLocked(slot, key) // room was made meanwhile
+		e.mu.Unlock()
+		e.sleep.Wake()
+		return nil
+	}
+	e.arrived++
+	w := &probePtrRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
+	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *probePtrRankWaiter) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	e.waiters = slices.Insert(e.waiters, i, w)
+	e.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := slices.Index(e.waiters, w); i >= 0 {
+		e.waiters = slices.Delete(e.waiters, i, i+1)
+		return ctx.Err()
+	}
+	return <-w.done // admitted or refused just now: the outcome is sent
+}
+
+// admitLocked queues the best waiter's task, if one waits and there is
+// room (e.mu is held). It reports whether it did, and the caller wakes a
+// worker for it.
+func (e *probePtrRankEngine) admitLocked() bool {
+	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
+		return false
+	}
+	w := e.waiters[0]
+	e.waiters[0] = nil
+	e.waiters = e.waiters[1:]
+	e.queueLocked(w.slot, w.key)
+	w.done <- nil
+	return true
 }
 
 // trySubmit is TrySubmit for a task of rank r.
 func (e *probePtrRankEngine) trySubmit(t *ProbePtr, r int64) error {
-	switch err := e.push(t, r); err {
+	switch err := e.push(e.prepare(t, r)); err {
 	case nil:
 		e.sleep.Wake()
 		return nil
@@ -5960,9 +6507,13 @@ func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
 				w.cur, w.key = e.slots[i], key
 				e.slots[i] = probePtrRankSlot{} // drop the reference for the GC
 				e.size.Store(int32(e.heap.Len()))
+				// Taking the task starts it: its slot is free now, for
+				// the best blocked submitter.
+				admitted := e.admitLocked()
 				e.mu.Unlock()
-				// Taking the task starts it: its slot is free now.
-				e.life.Room()
+				if admitted {
+					e.sleep.Wake()
+				}
 				w.meter.SetBusy(true)
 				return true
 			}
@@ -6063,10 +6614,16 @@ func (e *probePtrRankEngine) stop(to poolrt.State) {
 	e.sleep.WakeAll()
 }
 
-// close stops intake: after it returns no push succeeds.
+// close stops intake: after it returns no push succeeds, and every
+// blocked submitter is refused.
 func (e *probePtrRankEngine) close() {
 	e.mu.Lock()
 	e.closed = true
+	for _, w := range e.waiters {
+		w.done <- poolrt.ErrClosed
+	}
+	clear(e.waiters)
+	e.waiters = e.waiters[:0]
 	e.mu.Unlock()
 }
 
@@ -6329,6 +6886,9 @@ func (p *ProbePtrStealingPool) Fork(ctx context.Context, t *ProbePtr) error {
 	if w == nil {
 		return p.Submit(ctx, t)
 	}
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.fork(w, &t)
 }
 
@@ -6549,7 +7109,7 @@ func (p *ProbePtrStealingPool) look(w *probePtrStealWorker) (meta uint32, enq in
 func (p *ProbePtrStealingPool) takeInjector(w *probePtrStealWorker, held bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
-		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
 	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {

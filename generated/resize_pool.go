@@ -191,6 +191,10 @@ type resizeEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex      // guards workers' alive flags, spawning, exits and returned
 	workers []*resizeWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -205,11 +209,28 @@ type resizeEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type resizeWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -218,6 +239,38 @@ type resizeWorker struct {
 	slice   poolrt.Slice
 	buf     [resizeMaxBatch]resizeSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const resizeClaimBits = 8
+
+func resizePackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*resizeClaimBits) | uint64(end)<<resizeClaimBits | uint64(pos)
+}
+
+func resizeUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<resizeClaimBits - 1
+	return int(c & mask), int(c >> resizeClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *resizeWorker) next() *resizeSlot {
+	pos, end := resizeUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *resizeWorker) unstarted() (pos, end int) {
+	pos, end = resizeUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -264,6 +317,9 @@ func (e *resizeEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -290,17 +346,19 @@ func (e *resizeEngine) work(w *resizeWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -334,8 +392,7 @@ func (e *resizeEngine) runTimed(w *resizeWorker, s *resizeSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *resizeEngine) refill(w *resizeWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -344,12 +401,13 @@ func (e *resizeEngine) refill(w *resizeWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, resizeMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, resizeMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -362,6 +420,73 @@ func (e *resizeEngine) refill(w *resizeWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *resizeEngine) settle(w *resizeWorker) {
+	if _, end := resizeUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *resizeEngine) publish(w *resizeWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(resizePackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *resizeEngine) takeHeld(w *resizeWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := resizeUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, resizePackClaim(c>>(2*resizeClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -385,23 +510,24 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -412,6 +538,12 @@ func (e *resizeEngine) idle(w *resizeWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *resizeEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -433,14 +565,16 @@ func (e *resizeEngine) workerExit(w *resizeWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -492,14 +626,17 @@ func (e *resizeEngine) shutdownNow() []Resize {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(resizePackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -539,6 +676,8 @@ type resizeFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Resize is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -547,8 +686,9 @@ func (f *resizeFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Resize]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -560,6 +700,9 @@ func (f *resizeFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *resizeFeed) submit(ctx context.Context, t Resize) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == resizePushed {
 		f.sleep.Wake()
@@ -570,6 +713,9 @@ func (f *resizeFeed) submit(ctx context.Context, t Resize) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *resizeFeed) trySubmit(t Resize) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case resizePushed:
 		f.sleep.Wake()
@@ -1000,17 +1146,18 @@ type resizeQueue struct {
 	shards   []resizeShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  resizeSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *resizeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *resizeQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]resizeShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -1029,14 +1176,9 @@ func (q *resizeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *resizeQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -1125,6 +1267,17 @@ func (q *resizeQueue) len() int {
 		n += int(s.tail.Load() - st)
 	}
 	return n
+}
+
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *resizeQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether no task is queued.

@@ -136,7 +136,8 @@ func (a *Activities) Slot(id int) *Activity {
 // size, so an idle controller costs no garbage.
 type Scaler struct {
 	cfg      DynamicSettings
-	ceiling  int // worker slots
+	set      *Settings // for its hooks
+	ceiling  int       // worker slots
 	meter    *Meter
 	acts     *Activities
 	queueCap int
@@ -206,6 +207,7 @@ func NewScaler(set *Settings, m *Meter, acts *Activities, queueCap int, depth fu
 	now := m.Now()
 	d := set.Dynamic
 	s := &Scaler{
+		set:        set,
 		cfg:        d,
 		ceiling:    set.Workers,
 		meter:      m,
@@ -363,6 +365,17 @@ func (s *Scaler) Wait(ctx context.Context) error {
 	}
 }
 
+// ask asks the policy for a size. A policy of the user's (ScaleWith) that
+// panics is contained like any hook: counted, logged, and the pool keeps
+// its size.
+func (s *Scaler) ask(sig ScaleSignals) (target int, reason string, ok bool) {
+	s.set.callHook("ScaleWith policy", func() {
+		target, reason = s.cfg.Policy.Scale(sig)
+		ok = true
+	})
+	return target, reason, ok
+}
+
 // evaluate is one step of the controller: measure, ask the policy, decide.
 // An early evaluation (surge) only ever grows the pool: its interval is
 // short, and shrinking waits for the regular ones. It reports whether it
@@ -384,7 +397,10 @@ func (s *Scaler) evaluate(surge bool) (grew bool) {
 
 	// The policy runs unlocked: a slow one must not hold up submitters
 	// that scale a pool up from zero.
-	target, reason := s.cfg.Policy.Scale(sig)
+	target, reason, ok := s.ask(sig)
+	if !ok {
+		return false // the policy panicked: keep the size
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -3,6 +3,8 @@ package poolrt
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"unsafe"
 )
 
 // ErrClosed is returned by Submit and TrySubmit once Shutdown or ShutdownNow
@@ -12,6 +14,15 @@ var ErrClosed = errors.New("poolgen: pool closed")
 // ErrQueueFull is returned by TrySubmit, and by Submit under the [Reject]
 // policy, when the queue has no room: the task was not accepted.
 var ErrQueueFull = errors.New("poolgen: queue full")
+
+// ErrGoexit is the [PanicError].Value of a task (or batch handler, or hook)
+// that called runtime.Goexit: errors.Is(err, ErrGoexit) tells such an exit
+// from a panic.
+var ErrGoexit = errors.New("poolgen: task called runtime.Goexit")
+
+// ErrNilTask is returned by Submit and TrySubmit of a pool of pointer
+// tasks for a nil task: it was not accepted, since its Run would panic.
+var ErrNilTask = errors.New("poolgen: nil task")
 
 // PanicError describes a task whose Run panicked. The pool recovers the
 // panic, counts it, replaces the worker and passes a *PanicError to the
@@ -50,3 +61,12 @@ type ConfigError struct {
 func (e *ConfigError) Error() string {
 	return "poolgen: invalid option " + e.Option + ": " + e.Reason
 }
+
+// Nilable reports whether a task of type T can be nil: T is a pointer
+// type. Pools of such tasks check each one with [IsNil] and refuse a nil
+// task with [ErrNilTask], whose Run would panic on a worker.
+func Nilable[T any]() bool { return reflect.TypeFor[T]().Kind() == reflect.Pointer }
+
+// IsNil reports whether *t is a nil pointer. T must be a pointer type
+// ([Nilable]).
+func IsNil[T any](t *T) bool { return *(*unsafe.Pointer)(unsafe.Pointer(t)) == nil }

@@ -148,8 +148,9 @@ type Meter struct {
 	SampleEvery int // 0 when latency metrics are off
 	// Caller counts the outcomes of tasks run on submitters' goroutines
 	// under the CallerRuns policy (any goroutine may write them).
-	Caller   struct{ Completed, Failed, Panicked atomic.Uint64 }
-	returned atomic.Uint64
+	Caller     struct{ Completed, Failed, Panicked atomic.Uint64 }
+	returned   atomic.Uint64
+	hookPanics *atomic.Uint64 // the Settings'
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -175,6 +176,7 @@ func NewMeter(s *Settings, workers, shards int) *Meter {
 		workers: make([]atomic.Pointer[WorkerMeter], workers),
 		Shards:  make([]ShardMeter, shards),
 	}
+	m.hookPanics = s.hookPanics
 	if s.Metrics {
 		m.SampleEvery = s.SampleEvery
 	}
@@ -220,6 +222,11 @@ type Stats struct {
 	Failed     uint64 // tasks whose Run returned an error
 	Panicked   uint64 // tasks whose Run panicked (not in Completed)
 	Returned   uint64 // tasks handed back, never run, by ShutdownNow
+	// HookPanics counts panics (and runtime.Goexit calls) in the user's
+	// hooks — OnError, OnPanic, a ScaleWith policy — that the pool
+	// contained and logged. They are not task outcomes: the task is
+	// counted once, as the hook's caller saw it.
+	HookPanics uint64
 
 	// Utilization is the estimated fraction of worker time spent running
 	// tasks since the pool started: sampled run time, scaled by the
@@ -241,6 +248,9 @@ type Stats struct {
 // alone knows: live workers and the queue's depth and capacity.
 func (m *Meter) Snapshot(workers, queued, queueCap int) Stats {
 	st := Stats{Workers: workers, QueueDepth: queued, QueueCap: queueCap, Uptime: m.Uptime()}
+	if m.hookPanics != nil {
+		st.HookPanics = m.hookPanics.Load()
+	}
 	var busyNanos, lived uint64
 	now := m.Now()
 	for i := range m.workers {

@@ -1,12 +1,14 @@
 package poolrt
 
 import (
-	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+
+	"github.com/poolgen/poolgen/internal/testhook"
 )
 
 // Pattern names a pool pattern; an [Option] states the patterns it applies to.
@@ -110,6 +112,11 @@ type Settings struct {
 	Batch    BatchSettings
 
 	set optionSet
+	// takeAll: testhook.TakeAll was set when the pool was created.
+	takeAll bool
+	// hookPanics counts panics in the user's hooks (shared by the copies
+	// of the Settings a pool keeps; nil in a zero Settings).
+	hookPanics *atomic.Uint64
 }
 
 type optionSet uint32
@@ -226,7 +233,7 @@ func LatencySampling(n int) Option {
 // Resolve applies opts for a pool of pattern p over defaults and validates
 // the result. It is called by pool constructors.
 func Resolve(p Pattern, opts []Option) (Settings, error) {
-	s := Settings{Metrics: true, SampleEvery: DefaultLatencySampling}
+	s := Settings{Metrics: true, SampleEvery: DefaultLatencySampling, hookPanics: new(atomic.Uint64)}
 	for _, o := range opts {
 		if o.apply == nil {
 			return Settings{}, &ConfigError{Option: "Option{}", Reason: "zero Option; build options with the poolrt functions"}
@@ -260,30 +267,92 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		s.QueueSize = max(DefaultMinQueue, DefaultQueuePerWorker*s.Workers, 2*s.Batch.MaxBatch)
 	}
 	s.Shards = min(s.Workers, procs, s.QueueSize)
+	if testhook.TakeAll.Load() {
+		s.takeAll, s.Shards = true, 1
+	}
 	return s, nil
 }
 
+// TakeLimit returns how many tasks a worker may take from the queue at
+// once, at most limit: one while other workers are parked (a batch would
+// make its tasks wait behind each other while a parked worker, woken for
+// them, found nothing), else as many as [BatchBudget] holds by the run
+// times in runs.
+func (s *Settings) TakeLimit(runs *RunMean, parked bool, limit int) int {
+	switch {
+	case s.takeAll:
+		return limit
+	case parked:
+		return 1
+	case !s.Metrics:
+		return runs.Batch(0, limit)
+	}
+	return runs.Batch(s.SampleEvery, limit)
+}
+
+// TakeShares returns the fractions of a shard's tasks that one of workers
+// workers takes at once: 1/home of its home shard's, 1/steal of another's.
+// A batch must not hide from idle workers tasks they could run: half when
+// each shard has one worker, less when workers share shards, everything
+// when there is a single worker.
+func (s *Settings) TakeShares(workers int) (home, steal int) {
+	if s.takeAll {
+		return 1, 1
+	}
+	share := max(1, (workers+s.Shards-1)/s.Shards) // workers per shard
+	home = share + 1
+	if workers <= 1 {
+		home = 1
+	}
+	return home, max(2, share)
+}
+
 // TaskFailed reports a task's non-nil error to the OnError handler, if any.
+// A panic in the handler is contained (see [Stats].HookPanics): the task
+// stays counted once, as failed.
 func (s *Settings) TaskFailed(err error) {
 	if s.OnError != nil {
-		s.OnError(err)
+		s.callHook("OnError", func() { s.OnError(err) })
 	}
 }
 
 // TaskPanicked reports a recovered panic (value v, nil for runtime.Goexit)
-// of task to the OnPanic handler, or to the standard logger without one. It
+// of task to the OnPanic handler, or through log/slog without one. It
 // must be called from the deferred function that recovered, so that the
-// stack it captures is the panicking goroutine's.
+// stack it captures is the panicking goroutine's. A panic in the handler is
+// contained (see [Stats].HookPanics).
 func (s *Settings) TaskPanicked(task, v any) {
 	if v == nil {
-		v = errGoexit
+		v = ErrGoexit
 	}
 	pe := &PanicError{Task: task, Value: v, Stack: debug.Stack()}
 	if s.OnPanic != nil {
-		s.OnPanic(pe)
+		s.callHook("OnPanic", func() { s.OnPanic(pe) })
 		return
 	}
-	log.Printf("%v\n%s", pe, pe.Stack)
+	slog.Error("poolgen: task panicked", "panic", pe.Value, "task_type", fmt.Sprintf("%T", task), "stack", string(pe.Stack))
 }
 
-var errGoexit = errors.New("poolgen: task called runtime.Goexit")
+// callHook calls f, a call of the user's hook name, and contains a panic
+// in it: the panic is counted in the pool's HookPanics and logged through
+// log/slog with its stack, and the caller goes on. A hook that calls
+// runtime.Goexit is counted and logged the same way, but its goroutine
+// ends all the same: Goexit cannot be stopped.
+func (s *Settings) callHook(name string, f func()) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		v := recover()
+		if v == nil {
+			v = ErrGoexit
+		}
+		if s.hookPanics != nil {
+			s.hookPanics.Add(1)
+		}
+		slog.Error("poolgen: hook panicked; the pool goes on", "hook", name, "panic", v, "stack", string(debug.Stack()))
+	}()
+	f()
+	returned = true
+}

@@ -332,8 +332,8 @@ func TestTaskPanickedLogs(t *testing.T) {
 	}
 	panicAndReport(&s, panicTask{1}, "kaboom")
 	out := logged.String()
-	if !strings.HasPrefix(out, "poolgen: task panicked: kaboom\n") {
-		t.Errorf("log output %q: want it to start with the panic message", out)
+	if !strings.Contains(out, "ERROR poolgen: task panicked panic=kaboom task_type=poolrt.panicTask") {
+		t.Errorf("log output %q: want a structured error record with the panic value and the task's type", out)
 	}
 	if !strings.Contains(out, "goroutine ") || !strings.Contains(out, "panickingTaskRun") {
 		t.Errorf("log output lacks the panicking goroutine's stack:\n%s", out)
@@ -356,8 +356,8 @@ func TestTaskPanickedGoexit(t *testing.T) {
 	if got == nil {
 		t.Fatal("OnPanic not called for runtime.Goexit")
 	}
-	if got.Value == nil || got.Value != errGoexit || !errors.Is(got, errGoexit) {
-		t.Errorf("Goexit reported as Value %v (%T), want errGoexit", got.Value, got.Value)
+	if got.Value == nil || got.Value != ErrGoexit || !errors.Is(got, ErrGoexit) {
+		t.Errorf("Goexit reported as Value %v (%T), want ErrGoexit", got.Value, got.Value)
 	}
 	if !strings.Contains(got.Error(), "runtime.Goexit") {
 		t.Errorf("Error() = %q, want it to mention runtime.Goexit", got.Error())
@@ -368,7 +368,7 @@ func TestTaskPanickedGoexit(t *testing.T) {
 	got = nil
 	panicAndReport(&s, panicTask{3}, nil)
 	var pne *runtime.PanicNilError
-	if got == nil || !errors.As(got, &pne) || errors.Is(got, errGoexit) {
+	if got == nil || !errors.As(got, &pne) || errors.Is(got, ErrGoexit) {
 		t.Errorf("panic(nil) reported as %#v, want a *runtime.PanicNilError value", got)
 	}
 }

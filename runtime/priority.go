@@ -107,12 +107,14 @@ type PrioritySettings struct {
 // as more important. The pool therefore keeps one static heap keyed by
 // prio·every − s (saturating at the int64 range), with no rescans.
 //
-// The bound it buys: a task of priority Pmin waits at most
-// (Pmax−Pmin)·every, plus the time the workers need to run the tasks
-// queued ahead of it at that moment (at most QueueSize−1) and those
-// already running. After (Pmax−Pmin)·every, no newly submitted task can
-// overtake it. The same holds for CostPool with costs in place of
-// priorities.
+// The bound it buys, measured from the call to Submit: a task of priority
+// Pmin waits at most (Pmax−Pmin)·every, plus the time the workers need to
+// run the tasks ahead of it at that moment (queued, at most QueueSize−1,
+// or blocked in Submit on a full queue with a better effective priority)
+// and those already running. A task blocked on a full queue ages from the
+// call too, and blocked submitters are admitted best effective priority
+// first, so after (Pmax−Pmin)·every no newly submitted task can overtake
+// it. The same holds for CostPool with costs in place of priorities.
 func Aging(every time.Duration) Option {
 	text := fmt.Sprintf("Aging(%v)", every)
 	return Option{text, Priority, func(s *Settings) string {

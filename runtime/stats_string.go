@@ -38,9 +38,13 @@ func (s Stats) String() string {
 	if s.Uptime > 0 {
 		completed += " (" + rate(s.Completed, s.Uptime) + "/s)"
 	}
-	t.line("tasks", "submitted "+u64(s.Submitted), completed, "failed "+u64(s.Failed),
-		"panicked "+u64(s.Panicked), "rejected "+u64(s.Rejected),
-		"caller-runs "+u64(s.CallerRuns), "returned "+u64(s.Returned))
+	tasks := []string{"submitted " + u64(s.Submitted), completed, "failed " + u64(s.Failed),
+		"panicked " + u64(s.Panicked), "rejected " + u64(s.Rejected),
+		"caller-runs " + u64(s.CallerRuns), "returned " + u64(s.Returned)}
+	if s.HookPanics > 0 { // rare: shown only when it happened
+		tasks = append(tasks, "hook panics "+u64(s.HookPanics))
+	}
+	t.line("tasks", tasks...)
 	t.line("wait", latencyItems(s.Wait, true, "none sampled")...)
 	t.line("run", latencyItems(s.Run, true, "none sampled")...)
 	if s.Scaling != nil {
@@ -81,6 +85,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("rejected", s.Rejected),
 		slog.Uint64("caller_runs", s.CallerRuns),
 		slog.Uint64("returned", s.Returned),
+		slog.Uint64("hook_panics", s.HookPanics),
 		slog.Float64("utilization", s.Utilization),
 		slog.Duration("uptime", s.Uptime),
 		slog.Duration("wait_p50", s.Wait.P50),

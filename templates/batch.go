@@ -38,8 +38,10 @@ type BatchPool[T Keyed[K], K comparable] struct {
 	meter  *poolrt.Meter
 	bm     poolrt.BatchMeter
 	set    poolrt.Settings
-	timer  *time.Timer   // the linger flusher's
-	kick   chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// nilable: T is a pointer type, and a nil task is refused.
+	nilable bool
+	timer   *time.Timer   // the linger flusher's
+	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
 	// flushing: the linger flusher runs (it counts as live for Shutdown).
 	flushing atomic.Bool
 
@@ -125,6 +127,7 @@ func NewBatchPool[T Keyed[K], K comparable](handle BatchHandler[T], opts ...pool
 		lingerQ: batchList{-1, -1},
 		ready:   batchList{-1, -1},
 		workers: make([]batchWorker[T], set.Workers),
+		nilable: poolrt.Nilable[T](),
 	}
 	p.timer.Stop()
 	for i := range q {
@@ -152,6 +155,9 @@ func NewBatchPool[T Keyed[K], K comparable](handle BatchHandler[T], opts ...pool
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *BatchPool[T, K]) Submit(ctx context.Context, t T) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	key := t.BatchKey()
 	r := p.add(t, key)
 	if r == pushed {
@@ -188,6 +194,9 @@ func (p *BatchPool[T, K]) Submit(ctx context.Context, t T) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *BatchPool[T, K]) TrySubmit(t T) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch p.add(t, t.BatchKey()) {
 	case pushed:
 		return nil
@@ -508,16 +517,22 @@ func (p *BatchPool[T, K]) call(items []T) (err error, panicked bool) {
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy).
+// goroutine (CallerRuns policy). It counts the outcome in a deferred
+// function: a handler that calls runtime.Goexit skips what follows call
+// (which reported it) but not that.
 func (p *BatchPool[T, K]) runCaller(t T) {
 	p.meter.Shards[0].CallerRuns.Add(1)
 	items := []T{t}
-	err, panicked := p.call(items)
-	p.meter.CallerDone(err, panicked)
-	p.bm.Flushed(1, poolrt.FlushIdle)
-	if panicked || err != nil {
-		p.bm.BatchFailed()
-	}
+	var err error
+	panicked := true // unless call returns
+	defer func() {
+		p.meter.CallerDone(err, panicked)
+		p.bm.Flushed(1, poolrt.FlushIdle)
+		if panicked || err != nil {
+			p.bm.BatchFailed()
+		}
+	}()
+	err, panicked = p.call(items)
 	if err != nil {
 		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
 	}

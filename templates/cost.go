@@ -60,12 +60,22 @@ func NewCostPool[T CostTask](opts ...poolrt.Option) (*CostPool[T], error) {
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
 // for room are let in in no particular order. ctx only bounds the wait:
 // the task runs with the pool's context. O(log n).
-func (p *CostPool[T]) Submit(ctx context.Context, t T) error { return p.e.submit(ctx, t, t.Cost()) }
+func (p *CostPool[T]) Submit(ctx context.Context, t T) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.submit(ctx, t, t.Cost())
+}
 
 // TrySubmit queues t by its cost if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *CostPool[T]) TrySubmit(t T) error { return p.e.trySubmit(t, t.Cost()) }
+func (p *CostPool[T]) TrySubmit(t T) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Cost())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit. Submit and TrySubmit return

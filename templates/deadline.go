@@ -103,6 +103,9 @@ func (p *DeadlinePool[T]) late(w *rankWorker[T], by time.Duration) bool {
 // Submitters waiting for room are let in in no particular order. ctx only
 // bounds the wait: the task runs with the pool's context. O(log n).
 func (p *DeadlinePool[T]) Submit(ctx context.Context, t T) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
 }
 
@@ -110,6 +113,9 @@ func (p *DeadlinePool[T]) Submit(ctx context.Context, t T) error {
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *DeadlinePool[T]) TrySubmit(t T) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
 }
 

@@ -18,8 +18,10 @@ import (
 // With poolrt.Aging(every), a waiting task's effective priority rises by
 // one level per every of waiting, so that a steady stream of important
 // work cannot starve the rest: a task of the lowest priority Pmin waits
-// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
-// queued ahead of it at that moment and those running (see poolrt.Aging).
+// at most (Pmax−Pmin)·every from the call to Submit, plus the time the
+// workers need for the tasks ahead of it at that moment and those running
+// (see poolrt.Aging). When the queue is full, blocked submitters are
+// admitted best effective priority first as slots free up.
 //
 // Priority() is called once per task, when it is submitted; a task's
 // priority is fixed from then on. Submit and the worker's take are
@@ -63,13 +65,21 @@ func NewPriorityPool[T PriorityTask](opts ...poolrt.Option) (*PriorityPool[T], e
 // ctx only bounds the wait: the task runs with the pool's context.
 // O(log n).
 func (p *PriorityPool[T]) Submit(ctx context.Context, t T) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *PriorityPool[T]) TrySubmit(t T) error { return p.e.trySubmit(t, t.Priority()) }
+func (p *PriorityPool[T]) TrySubmit(t T) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Priority())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return

@@ -328,17 +328,18 @@ type queue[T any] struct {
 	shards   []shard[T]
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  sampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *queue[T]) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *queue[T]) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]shard[T], nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -357,14 +358,9 @@ func (q *queue[T]) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *queue[T]) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -453,6 +449,17 @@ func (q *queue[T]) len() int {
 		n += int(s.tail.Load() - st)
 	}
 	return n
+}
+
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *queue[T]) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether no task is queued.

@@ -285,7 +285,8 @@ func FuzzQueue(f *testing.F) {
 		}
 		m := poolrt.NewMeter(&set, nworkers, nshards)
 		var q queue[int]
-		q.init(capacity, nshards, nworkers, m)
+		set.QueueSize, set.Shards = capacity, nshards
+		q.init(&set, nworkers, m)
 
 		// Capacity exactly as configured, split as evenly as possible.
 		sum, lo, hi := 0, capacity, 0
@@ -393,7 +394,8 @@ func TestQueueConcurrent(t *testing.T) {
 	}
 	m := poolrt.NewMeter(&set, consumers, 3)
 	var q queue[int]
-	q.init(50, 3, consumers, m)
+	set.QueueSize, set.Shards = 50, 3
+	q.init(&set, consumers, m)
 
 	var wg sync.WaitGroup
 	for p := range producers {
@@ -497,7 +499,8 @@ func TestQueueHole(t *testing.T) {
 	}
 	m := poolrt.NewMeter(&set, 1, 1)
 	var q queue[int]
-	q.init(4, 1, 1, m)
+	set.QueueSize, set.Shards = 4, 1
+	q.init(&set, 1, m)
 	s := &q.shards[0]
 
 	// Fill and empty the ring once, so that the hole's cell holds a stale

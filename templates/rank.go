@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,11 @@ type rankEngine[T Task] struct {
 	closed bool            // guarded by mu: intake stopped
 	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
 	returned bool
+	// waiters are the submitters blocked on a full queue, best first (by
+	// key, then arrival; guarded by mu): a worker that frees a slot admits
+	// the best of them, so a blocked task waits behind no worse one.
+	waiters []*rankWaiter[T]
+	arrived uint64 // waiters ever, for FIFO among equal keys
 	// size mirrors heap.Len() for lock-free emptiness checks.
 	size atomic.Int32
 	_    [poolrt.CacheLinePad]byte
@@ -47,11 +53,29 @@ type rankEngine[T Task] struct {
 	ranks   *poolrt.RankMeter
 	set     poolrt.Settings
 	order   *poolrt.PrioritySettings // &set.Priority
+	nilable bool                     // T is a pointer type: nil tasks are refused
 	workers []*rankWorker[T]
 	// late handles a task a worker took after its deadline (deadline
 	// pools only; nil for the others). It reports whether to run the task
 	// anyway; if not, it has accounted for the task itself.
 	late func(w *rankWorker[T], by time.Duration) (run bool)
+}
+
+// rankWaiter is a submitter blocked on a full queue, with its task ready
+// to queue: its key and stamp are from the call to Submit, so that aging
+// counts the time it waited to be admitted.
+type rankWaiter[T Task] struct {
+	slot rankSlot[T]
+	key  int64
+	seq  uint64
+	// done receives the outcome once a worker admitted the task (nil) or
+	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
+	done chan error
+}
+
+// before reports whether waiter a is admitted before b.
+func (a *rankWaiter[T]) before(b *rankWaiter[T]) bool {
+	return a.key < b.key || a.key == b.key && a.seq < b.seq
 }
 
 // rankSlot is a queued task and what the pool noted when it was accepted.
@@ -86,6 +110,7 @@ func (e *rankEngine[T]) init(set poolrt.Settings) {
 	e.slots = make([]rankSlot[T], set.QueueSize)
 	e.workers = make([]*rankWorker[T], set.Workers)
 	e.life.Init(set.Workers)
+	e.nilable = poolrt.Nilable[T]()
 	for id := range e.workers {
 		w := &rankWorker[T]{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
 		e.workers[id] = w
@@ -94,41 +119,51 @@ func (e *rankEngine[T]) init(set poolrt.Settings) {
 	}
 }
 
-// push queues t, of rank r, unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
-func (e *rankEngine[T]) push(t T, r int64) error {
-	// Everything that needs no lock is done before taking it: the
-	// sampling draw, the clock read, the key and the band.
+// refuses reports whether t is a task the pool refuses: a nil pointer.
+// Pools check before they compute a rank, which would read the task.
+func (e *rankEngine[T]) refuses(t *T) bool { return e.nilable && poolrt.IsNil(t) }
+
+// prepare makes the slot and the heap key for t, of rank r, doing what
+// needs no lock: the sampling draw, the clock read, the key and the band.
+func (e *rankEngine[T]) prepare(t T, r int64) (rankSlot[T], int64) {
 	every := e.meter.SampleEvery
 	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
 	var enq int64
 	if timed || e.order.Stamped() {
 		enq = e.meter.Now()
 	}
-	key := e.order.Key(r, enq)
-	band := e.order.Band(r)
+	return rankSlot[T]{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
+}
 
+// push queues a prepared task unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
+// go first: while any waits, the queue counts as full.
+func (e *rankEngine[T]) push(slot rankSlot[T], key int64) error {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
-		e.mu.Unlock()
 		return poolrt.ErrClosed
 	}
-	if e.heap.Len() == len(e.slots) {
-		e.mu.Unlock()
+	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
 		return poolrt.ErrQueueFull
 	}
-	s := &e.slots[e.heap.Push(key)]
-	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.queueLocked(slot, key)
+	return nil
+}
+
+// queueLocked puts a prepared slot into the heap (e.mu is held, and there
+// is room).
+func (e *rankEngine[T]) queueLocked(slot rankSlot[T], key int64) {
+	e.slots[e.heap.Push(key)] = slot
 	e.size.Store(int32(e.heap.Len()))
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(band)
-	e.mu.Unlock()
-	return nil
+	e.ranks.Submitted(int(slot.band))
 }
 
 // submit is Submit for a task of rank r.
 func (e *rankEngine[T]) submit(ctx context.Context, t T, r int64) error {
-	err := e.push(t, r)
+	slot, key := e.prepare(t, r)
+	err := e.push(slot, key)
 	if err == nil {
 		e.sleep.Wake()
 		return nil
@@ -144,26 +179,67 @@ func (e *rankEngine[T]) submit(ctx context.Context, t T, r int64) error {
 		e.runCaller(t)
 		return nil
 	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch err := e.push(t, r); err {
-		case nil:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case poolrt.ErrClosed:
-			return err
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
+	return e.wait(ctx, slot, key)
+}
+
+// wait is submit under the Block policy once the queue was full (slot
+// and key prepared at the call, so that aging counts from it): it
+// joins the waiters, whom workers admit best first as they free slots,
+// until admitted, ctx is done or intake stops.
+func (e *rankEngine[T]) wait(ctx context.Context, slot rankSlot[T], key int64) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
 	}
+	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
+		e.queueLocked(slot, key) // room was made meanwhile
+		e.mu.Unlock()
+		e.sleep.Wake()
+		return nil
+	}
+	e.arrived++
+	w := &rankWaiter[T]{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
+	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *rankWaiter[T]) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	e.waiters = slices.Insert(e.waiters, i, w)
+	e.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := slices.Index(e.waiters, w); i >= 0 {
+		e.waiters = slices.Delete(e.waiters, i, i+1)
+		return ctx.Err()
+	}
+	return <-w.done // admitted or refused just now: the outcome is sent
+}
+
+// admitLocked queues the best waiter's task, if one waits and there is
+// room (e.mu is held). It reports whether it did, and the caller wakes a
+// worker for it.
+func (e *rankEngine[T]) admitLocked() bool {
+	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
+		return false
+	}
+	w := e.waiters[0]
+	e.waiters[0] = nil
+	e.waiters = e.waiters[1:]
+	e.queueLocked(w.slot, w.key)
+	w.done <- nil
+	return true
 }
 
 // trySubmit is TrySubmit for a task of rank r.
 func (e *rankEngine[T]) trySubmit(t T, r int64) error {
-	switch err := e.push(t, r); err {
+	switch err := e.push(e.prepare(t, r)); err {
 	case nil:
 		e.sleep.Wake()
 		return nil
@@ -245,9 +321,13 @@ func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
 				w.cur, w.key = e.slots[i], key
 				e.slots[i] = rankSlot[T]{} // drop the reference for the GC
 				e.size.Store(int32(e.heap.Len()))
+				// Taking the task starts it: its slot is free now, for
+				// the best blocked submitter.
+				admitted := e.admitLocked()
 				e.mu.Unlock()
-				// Taking the task starts it: its slot is free now.
-				e.life.Room()
+				if admitted {
+					e.sleep.Wake()
+				}
 				w.meter.SetBusy(true)
 				return true
 			}
@@ -348,10 +428,16 @@ func (e *rankEngine[T]) stop(to poolrt.State) {
 	e.sleep.WakeAll()
 }
 
-// close stops intake: after it returns no push succeeds.
+// close stops intake: after it returns no push succeeds, and every
+// blocked submitter is refused.
 func (e *rankEngine[T]) close() {
 	e.mu.Lock()
 	e.closed = true
+	for _, w := range e.waiters {
+		w.done <- poolrt.ErrClosed
+	}
+	clear(e.waiters)
+	e.waiters = e.waiters[:0]
 	e.mu.Unlock()
 }
 

@@ -261,6 +261,9 @@ func (p *StealingPool[T]) Fork(ctx context.Context, t T) error {
 	if w == nil {
 		return p.Submit(ctx, t)
 	}
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.fork(w, &t)
 }
 
@@ -481,7 +484,7 @@ func (p *StealingPool[T]) look(w *stealWorker[T]) (meta uint32, enq int64, ok bo
 func (p *StealingPool[T]) takeInjector(w *stealWorker[T], held bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
-		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
 	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {

@@ -37,6 +37,10 @@ type tinyEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex    // guards workers' alive flags, spawning, exits and returned
 	workers []*tinyWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -51,11 +55,28 @@ type tinyEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type tinyWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -64,6 +85,38 @@ type tinyWorker struct {
 	slice   poolrt.Slice
 	buf     [tinyMaxBatch]tinySlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const tinyClaimBits = 8
+
+func tinyPackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*tinyClaimBits) | uint64(end)<<tinyClaimBits | uint64(pos)
+}
+
+func tinyUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<tinyClaimBits - 1
+	return int(c & mask), int(c >> tinyClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *tinyWorker) next() *tinySlot {
+	pos, end := tinyUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *tinyWorker) unstarted() (pos, end int) {
+	pos, end = tinyUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -110,6 +163,9 @@ func (e *tinyEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -136,17 +192,19 @@ func (e *tinyEngine) work(w *tinyWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -180,8 +238,7 @@ func (e *tinyEngine) runTimed(w *tinyWorker, s *tinySlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *tinyEngine) refill(w *tinyWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -190,12 +247,13 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, tinyMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, tinyMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -208,6 +266,73 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *tinyEngine) settle(w *tinyWorker) {
+	if _, end := tinyUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *tinyEngine) publish(w *tinyWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(tinyPackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *tinyEngine) takeHeld(w *tinyWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := tinyUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, tinyPackClaim(c>>(2*tinyClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -231,23 +356,24 @@ func (e *tinyEngine) idle(w *tinyWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -258,6 +384,12 @@ func (e *tinyEngine) idle(w *tinyWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *tinyEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -279,14 +411,16 @@ func (e *tinyEngine) workerExit(w *tinyWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -338,14 +472,17 @@ func (e *tinyEngine) shutdownNow() []Tiny {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(tinyPackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -385,6 +522,8 @@ type tinyFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Tiny is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -393,8 +532,9 @@ func (f *tinyFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Tiny]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -406,6 +546,9 @@ func (f *tinyFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *tinyFeed) submit(ctx context.Context, t Tiny) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == tinyPushed {
 		f.sleep.Wake()
@@ -416,6 +559,9 @@ func (f *tinyFeed) submit(ctx context.Context, t Tiny) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *tinyFeed) trySubmit(t Tiny) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case tinyPushed:
 		f.sleep.Wake()
@@ -846,17 +992,18 @@ type tinyQueue struct {
 	shards   []tinyShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  tinySampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *tinyQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *tinyQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]tinyShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -875,14 +1022,9 @@ func (q *tinyQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *tinyQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -973,6 +1115,17 @@ func (q *tinyQueue) len() int {
 	return n
 }
 
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *tinyQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // empty reports whether no task is queued.
 func (q *tinyQueue) empty() bool {
 	for i := range q.shards {
@@ -1032,6 +1185,10 @@ type spin1usEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex       // guards workers' alive flags, spawning, exits and returned
 	workers []*spin1usWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -1046,11 +1203,28 @@ type spin1usEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type spin1usWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -1059,6 +1233,38 @@ type spin1usWorker struct {
 	slice   poolrt.Slice
 	buf     [spin1usMaxBatch]spin1usSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const spin1usClaimBits = 8
+
+func spin1usPackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*spin1usClaimBits) | uint64(end)<<spin1usClaimBits | uint64(pos)
+}
+
+func spin1usUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<spin1usClaimBits - 1
+	return int(c & mask), int(c >> spin1usClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *spin1usWorker) next() *spin1usSlot {
+	pos, end := spin1usUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *spin1usWorker) unstarted() (pos, end int) {
+	pos, end = spin1usUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -1105,6 +1311,9 @@ func (e *spin1usEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -1131,17 +1340,19 @@ func (e *spin1usEngine) work(w *spin1usWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -1175,8 +1386,7 @@ func (e *spin1usEngine) runTimed(w *spin1usWorker, s *spin1usSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *spin1usEngine) refill(w *spin1usWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -1185,12 +1395,13 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, spin1usMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, spin1usMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -1203,6 +1414,73 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *spin1usEngine) settle(w *spin1usWorker) {
+	if _, end := spin1usUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *spin1usEngine) publish(w *spin1usWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(spin1usPackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *spin1usEngine) takeHeld(w *spin1usWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := spin1usUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, spin1usPackClaim(c>>(2*spin1usClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -1226,23 +1504,24 @@ func (e *spin1usEngine) idle(w *spin1usWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -1253,6 +1532,12 @@ func (e *spin1usEngine) idle(w *spin1usWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *spin1usEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -1274,14 +1559,16 @@ func (e *spin1usEngine) workerExit(w *spin1usWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -1333,14 +1620,17 @@ func (e *spin1usEngine) shutdownNow() []Spin1us {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(spin1usPackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -1380,6 +1670,8 @@ type spin1usFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Spin1us is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -1388,8 +1680,9 @@ func (f *spin1usFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Spin1us]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -1401,6 +1694,9 @@ func (f *spin1usFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *spin1usFeed) submit(ctx context.Context, t Spin1us) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == spin1usPushed {
 		f.sleep.Wake()
@@ -1411,6 +1707,9 @@ func (f *spin1usFeed) submit(ctx context.Context, t Spin1us) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *spin1usFeed) trySubmit(t Spin1us) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case spin1usPushed:
 		f.sleep.Wake()
@@ -1841,17 +2140,18 @@ type spin1usQueue struct {
 	shards   []spin1usShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  spin1usSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *spin1usQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *spin1usQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]spin1usShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -1870,14 +2170,9 @@ func (q *spin1usQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *spin1usQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -1966,6 +2261,17 @@ func (q *spin1usQueue) len() int {
 		n += int(s.tail.Load() - st)
 	}
 	return n
+}
+
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *spin1usQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether no task is queued.

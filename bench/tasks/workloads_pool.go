@@ -216,6 +216,10 @@ type sleepEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex     // guards workers' alive flags, spawning, exits and returned
 	workers []*sleepWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -230,11 +234,28 @@ type sleepEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type sleepWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -243,6 +264,38 @@ type sleepWorker struct {
 	slice   poolrt.Slice
 	buf     [sleepMaxBatch]sleepSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const sleepClaimBits = 8
+
+func sleepPackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*sleepClaimBits) | uint64(end)<<sleepClaimBits | uint64(pos)
+}
+
+func sleepUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<sleepClaimBits - 1
+	return int(c & mask), int(c >> sleepClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *sleepWorker) next() *sleepSlot {
+	pos, end := sleepUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *sleepWorker) unstarted() (pos, end int) {
+	pos, end = sleepUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -289,6 +342,9 @@ func (e *sleepEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -315,17 +371,19 @@ func (e *sleepEngine) work(w *sleepWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -359,8 +417,7 @@ func (e *sleepEngine) runTimed(w *sleepWorker, s *sleepSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *sleepEngine) refill(w *sleepWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -369,12 +426,13 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, sleepMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, sleepMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -387,6 +445,73 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *sleepEngine) settle(w *sleepWorker) {
+	if _, end := sleepUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *sleepEngine) publish(w *sleepWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(sleepPackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *sleepEngine) takeHeld(w *sleepWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := sleepUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, sleepPackClaim(c>>(2*sleepClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -410,23 +535,24 @@ func (e *sleepEngine) idle(w *sleepWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -437,6 +563,12 @@ func (e *sleepEngine) idle(w *sleepWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *sleepEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -458,14 +590,16 @@ func (e *sleepEngine) workerExit(w *sleepWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -517,14 +651,17 @@ func (e *sleepEngine) shutdownNow() []Sleep {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(sleepPackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -564,6 +701,8 @@ type sleepFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Sleep is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -572,8 +711,9 @@ func (f *sleepFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Sleep]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -585,6 +725,9 @@ func (f *sleepFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *sleepFeed) submit(ctx context.Context, t Sleep) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == sleepPushed {
 		f.sleep.Wake()
@@ -595,6 +738,9 @@ func (f *sleepFeed) submit(ctx context.Context, t Sleep) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *sleepFeed) trySubmit(t Sleep) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case sleepPushed:
 		f.sleep.Wake()
@@ -1025,17 +1171,18 @@ type sleepQueue struct {
 	shards   []sleepShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  sleepSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *sleepQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *sleepQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]sleepShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -1054,14 +1201,9 @@ func (q *sleepQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *sleepQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -1152,6 +1294,17 @@ func (q *sleepQueue) len() int {
 	return n
 }
 
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *sleepQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // empty reports whether no task is queued.
 func (q *sleepQueue) empty() bool {
 	for i := range q.shards {
@@ -1211,6 +1364,10 @@ type payload32Engine struct {
 	target  atomic.Int32
 	mu      sync.Mutex         // guards workers' alive flags, spawning, exits and returned
 	workers []*payload32Worker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -1225,11 +1382,28 @@ type payload32Engine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type payload32Worker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -1238,6 +1412,38 @@ type payload32Worker struct {
 	slice   poolrt.Slice
 	buf     [payload32MaxBatch]payload32Slot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const payload32ClaimBits = 8
+
+func payload32PackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*payload32ClaimBits) | uint64(end)<<payload32ClaimBits | uint64(pos)
+}
+
+func payload32UnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<payload32ClaimBits - 1
+	return int(c & mask), int(c >> payload32ClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *payload32Worker) next() *payload32Slot {
+	pos, end := payload32UnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *payload32Worker) unstarted() (pos, end int) {
+	pos, end = payload32UnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -1284,6 +1490,9 @@ func (e *payload32Engine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -1310,17 +1519,19 @@ func (e *payload32Engine) work(w *payload32Worker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -1354,8 +1565,7 @@ func (e *payload32Engine) runTimed(w *payload32Worker, s *payload32Slot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *payload32Engine) refill(w *payload32Worker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -1364,12 +1574,13 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, payload32MaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, payload32MaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -1382,6 +1593,73 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *payload32Engine) settle(w *payload32Worker) {
+	if _, end := payload32UnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *payload32Engine) publish(w *payload32Worker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(payload32PackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *payload32Engine) takeHeld(w *payload32Worker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := payload32UnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, payload32PackClaim(c>>(2*payload32ClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -1405,23 +1683,24 @@ func (e *payload32Engine) idle(w *payload32Worker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -1432,6 +1711,12 @@ func (e *payload32Engine) idle(w *payload32Worker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *payload32Engine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -1453,14 +1738,16 @@ func (e *payload32Engine) workerExit(w *payload32Worker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -1512,14 +1799,17 @@ func (e *payload32Engine) shutdownNow() []Payload32 {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(payload32PackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -1559,6 +1849,8 @@ type payload32Feed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Payload32 is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -1567,8 +1859,9 @@ func (f *payload32Feed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Payload32]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -1580,6 +1873,9 @@ func (f *payload32Feed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *payload32Feed) submit(ctx context.Context, t Payload32) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == payload32Pushed {
 		f.sleep.Wake()
@@ -1590,6 +1886,9 @@ func (f *payload32Feed) submit(ctx context.Context, t Payload32) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *payload32Feed) trySubmit(t Payload32) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case payload32Pushed:
 		f.sleep.Wake()
@@ -2022,17 +2321,18 @@ type payload32Queue struct {
 	shards   []payload32Shard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  payload32Sampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *payload32Queue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *payload32Queue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]payload32Shard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -2051,14 +2351,9 @@ func (q *payload32Queue) init(capacity, nshards, nworkers int, m *poolrt.Meter) 
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *payload32Queue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -2147,6 +2442,17 @@ func (q *payload32Queue) len() int {
 		n += int(s.tail.Load() - st)
 	}
 	return n
+}
+
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *payload32Queue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether no task is queued.
@@ -2492,6 +2798,10 @@ type nodeEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex    // guards workers' alive flags, spawning, exits and returned
 	workers []*nodeWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -2506,11 +2816,28 @@ type nodeEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type nodeWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -2519,6 +2846,38 @@ type nodeWorker struct {
 	slice   poolrt.Slice
 	buf     [nodeMaxBatch]nodeSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const nodeClaimBits = 8
+
+func nodePackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*nodeClaimBits) | uint64(end)<<nodeClaimBits | uint64(pos)
+}
+
+func nodeUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<nodeClaimBits - 1
+	return int(c & mask), int(c >> nodeClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *nodeWorker) next() *nodeSlot {
+	pos, end := nodeUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *nodeWorker) unstarted() (pos, end int) {
+	pos, end = nodeUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -2565,6 +2924,9 @@ func (e *nodeEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -2591,17 +2953,19 @@ func (e *nodeEngine) work(w *nodeWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -2635,8 +2999,7 @@ func (e *nodeEngine) runTimed(w *nodeWorker, s *nodeSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *nodeEngine) refill(w *nodeWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -2645,12 +3008,13 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, nodeMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, nodeMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -2663,6 +3027,73 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *nodeEngine) settle(w *nodeWorker) {
+	if _, end := nodeUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *nodeEngine) publish(w *nodeWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(nodePackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *nodeEngine) takeHeld(w *nodeWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := nodeUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, nodePackClaim(c>>(2*nodeClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -2686,23 +3117,24 @@ func (e *nodeEngine) idle(w *nodeWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -2713,6 +3145,12 @@ func (e *nodeEngine) idle(w *nodeWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *nodeEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -2734,14 +3172,16 @@ func (e *nodeEngine) workerExit(w *nodeWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -2793,14 +3233,17 @@ func (e *nodeEngine) shutdownNow() []Node {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(nodePackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -2840,6 +3283,8 @@ type nodeFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Node is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -2848,8 +3293,9 @@ func (f *nodeFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Node]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -2861,6 +3307,9 @@ func (f *nodeFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see NodeStealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *nodeFeed) submit(ctx context.Context, t Node) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == nodePushed {
 		f.sleep.Wake()
@@ -2871,6 +3320,9 @@ func (f *nodeFeed) submit(ctx context.Context, t Node) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *nodeFeed) trySubmit(t Node) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case nodePushed:
 		f.sleep.Wake()
@@ -3301,17 +3753,18 @@ type nodeQueue struct {
 	shards   []nodeShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  nodeSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *nodeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *nodeQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]nodeShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -3330,14 +3783,9 @@ func (q *nodeQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *nodeQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -3426,6 +3874,17 @@ func (q *nodeQueue) len() int {
 		n += int(s.tail.Load() - st)
 	}
 	return n
+}
+
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *nodeQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether no task is queued.
@@ -3704,6 +4163,9 @@ func (p *NodeStealingPool) Fork(ctx context.Context, t Node) error {
 	if w == nil {
 		return p.Submit(ctx, t)
 	}
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.fork(w, &t)
 }
 
@@ -3924,7 +4386,7 @@ func (p *NodeStealingPool) look(w *nodeStealWorker) (meta uint32, enq int64, ok 
 func (p *NodeStealingPool) takeInjector(w *nodeStealWorker, held bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
-		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
 	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
@@ -4658,6 +5120,10 @@ type timedEngine struct {
 	target  atomic.Int32
 	mu      sync.Mutex     // guards workers' alive flags, spawning, exits and returned
 	workers []*timedWorker // by slot; nil until first used
+	// slots counts the worker slots in use, a prefix of workers: stored
+	// after they are, so that a worker looking for tasks to take over
+	// (takeHeld) reads them without the lock.
+	slots atomic.Int32
 	// returned: ShutdownNow has handed the unstarted tasks back.
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
@@ -4672,11 +5138,28 @@ type timedEngine struct {
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
+//
+// The tasks of a batch that have not started stay within reach of the
+// other workers: a worker that runs out of work takes over half of them
+// (takeHeld), so that no task waits behind a long one while a worker is
+// idle. claim says which are whose: the owner claims each task as it
+// starts it, moving pos up; a taker moves end down. Both change claim
+// atomically, so each task goes to one of them.
 type timedWorker struct {
-	id      int
-	home    int // home shard
-	pos, n  int // buf[pos:n] are taken but not yet started
-	from    int // the shard buf was taken from
+	id   int
+	home int // home shard
+	// claim packs the batch's generation, end and pos (claimBits each):
+	// buf[pos:end] are taken from the queue and not yet started. The
+	// owner adds 1 to claim a task; a taker swaps in a lower end.
+	claim atomic.Uint64
+	gen   uint64 // the owner's batch count, claim's generation
+	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
+	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
+	from  int    // the shard buf was taken from
+	// takers is locked by a worker taking tasks over while it copies them
+	// out of buf: an owner whose batch was cut short waits for it before
+	// refilling buf.
+	takers  sync.Mutex
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
@@ -4685,6 +5168,38 @@ type timedWorker struct {
 	slice   poolrt.Slice
 	buf     [timedMaxBatch]timedSlot
 	_       [poolrt.CacheLinePad]byte
+}
+
+// claimBits is the width of a batch position in worker.claim; maxBatch
+// and one more claim past the end (an owner that finds its batch taken
+// over) fit in it.
+const timedClaimBits = 8
+
+func timedPackClaim(gen uint64, pos, end int) uint64 {
+	return gen<<(2*timedClaimBits) | uint64(end)<<timedClaimBits | uint64(pos)
+}
+
+func timedUnpackClaim(c uint64) (pos, end int) {
+	const mask = 1<<timedClaimBits - 1
+	return int(c & mask), int(c >> timedClaimBits & mask)
+}
+
+// next claims the owner's next task of its batch and returns its slot, or
+// nil when the batch is done: run, or taken over.
+func (w *timedWorker) next() *timedSlot {
+	pos, end := timedUnpackClaim(w.claim.Add(1))
+	if pos > end {
+		return nil // pos-1 was at or past the end
+	}
+	w.pos = pos
+	return &w.buf[pos-1]
+}
+
+// unstarted returns the range of buf the owner has neither started nor
+// seen taken over.
+func (w *timedWorker) unstarted() (pos, end int) {
+	pos, end = timedUnpackClaim(w.claim.Load())
+	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
@@ -4731,6 +5246,9 @@ func (e *timedEngine) resizeLocked(n int) {
 			}
 			e.workers[id] = w
 		}
+		if int(e.slots.Load()) <= id {
+			e.slots.Store(int32(id + 1))
+		}
 		if !w.alive {
 			w.alive, w.exiting, w.working = true, false, false
 			now := e.meter.Now()
@@ -4757,17 +5275,19 @@ func (e *timedEngine) work(w *timedWorker) {
 	defer e.workerExit(w)
 	ctx := e.life.Context()
 	for {
-		if w.pos == w.n && !e.refill(w) {
-			w.exiting = true
-			return
-		}
 		if e.life.State() == poolrt.Stopped {
 			w.exiting = true
 			return
 		}
+		s := w.next()
+		if s == nil {
+			if !e.refill(w) {
+				w.exiting = true
+				return
+			}
+			continue
+		}
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.buf[w.pos]
-		w.pos++
 		e.q.release(w.from, 1) // its queue slot is free once it starts
 		e.life.Room()
 		if s.enq == 0 {
@@ -4801,8 +5321,7 @@ func (e *timedEngine) runTimed(w *timedWorker, s *timedSlot) {
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
 func (e *timedEngine) refill(w *timedWorker) bool {
-	clear(w.buf[:w.n]) // drop references to finished tasks
-	w.pos, w.n = 0, 0
+	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
 			return false
@@ -4811,12 +5330,13 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.runs.Batch(e.meter.SampleEvery, timedMaxBatch)
-		if e.sleep.Parked() > 0 {
-			limit = 1
+		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, timedMaxBatch)
+		n, from := e.q.take(w.home, w.buf[:limit])
+		if n == 0 {
+			n, from = e.takeHeld(w)
 		}
-		if n, from := e.q.take(w.home, w.buf[:limit]); n > 0 {
-			w.n, w.from = n, from
+		if n > 0 {
+			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
 				w.working = true
@@ -4829,6 +5349,73 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 			return false
 		}
 	}
+}
+
+// settle ends the worker's batch: it waits for a worker that took part of
+// it over to finish copying it out, and drops buf's references to the
+// finished tasks.
+func (e *timedEngine) settle(w *timedWorker) {
+	if _, end := timedUnpackClaim(w.claim.Load()); end < w.n {
+		w.takers.Lock() // the taker copies under it; wait for it
+		w.takers.Unlock()
+	}
+	clear(w.buf[:w.n])
+	w.pos, w.n = 0, 0
+}
+
+// publish makes buf[:n], taken from shard from, the worker's batch. A
+// worker that parked after the queue looked empty but before the batch
+// was published saw no held tasks either: wake it to take some over.
+func (e *timedEngine) publish(w *timedWorker, n, from int) {
+	w.n, w.from = n, from
+	w.gen++
+	w.claim.Store(timedPackClaim(w.gen, 0, n))
+	if n > 1 && e.sleep.Parked() > 0 {
+		e.sleep.Wake()
+	}
+}
+
+// takeHeld takes over, into w's empty buffer, half (rounded up) of the
+// tasks another worker took from the queue and has not started: that
+// worker may be running a long task, and they would wait for it. It
+// returns how many it took and from which shard they came.
+func (e *timedEngine) takeHeld(w *timedWorker) (k, from int) {
+	if !e.q.holding() {
+		return 0, 0
+	}
+	n := int(e.slots.Load())
+	start := poolrt.RandN(n)
+	for j := range n {
+		v := e.workers[(start+j)%n]
+		if v == w || v == nil {
+			continue
+		}
+		if pos, end := v.unstarted(); pos == end {
+			continue
+		}
+		v.takers.Lock()
+		for {
+			c := v.claim.Load()
+			pos, end := timedUnpackClaim(c)
+			if pos >= end {
+				break
+			}
+			k = (end - pos + 1) / 2
+			if v.claim.CompareAndSwap(c, timedPackClaim(c>>(2*timedClaimBits), pos, end-k)) {
+				// buf[end-k:end] are ours: the owner reads no slot at or
+				// past the end, and refills buf only after takers.
+				copy(w.buf[:k], v.buf[end-k:end])
+				from = v.from
+				break
+			}
+			k = 0
+		}
+		v.takers.Unlock()
+		if k > 0 {
+			return k, from
+		}
+	}
+	return 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -4852,23 +5439,24 @@ func (e *timedEngine) idle(w *timedWorker) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && !e.q.empty()
+			return st == poolrt.Draining && e.waiting()
 		}
-		if !e.q.empty() {
+		if e.waiting() {
 			return true
 		}
 		runtime.Gosched()
 	}
 	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a resize or Stop that woke the
-	// parked workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || !e.q.empty() || e.retired(w) {
+	// Look again after registering: a submitter that pushed, or a worker
+	// that published a batch, before seeing us parked did not wake anyone,
+	// and a resize or Stop that woke the parked workers before we
+	// registered did not wake us.
+	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && !e.q.empty()
+		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -4879,6 +5467,12 @@ func (e *timedEngine) idle(w *timedWorker) bool {
 	}
 	e.sleep.Wait(w.id)
 	return true
+}
+
+// waiting reports whether an accepted task waits for a worker: queued, or
+// taken in another worker's batch and not started.
+func (e *timedEngine) waiting() bool {
+	return !e.q.empty() || e.q.holding()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -4900,14 +5494,16 @@ func (e *timedEngine) workerExit(w *timedWorker) {
 		if w.act != nil {
 			w.act.Stop(now)
 		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
 		// A retiring worker may have been woken for a task it leaves to
 		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on.
-		if !e.q.empty() {
+		// pool shrank): pass the wake-up on. Before the exit is counted:
+		// the last worker's exit ends Shutdown, and nothing of the pool
+		// runs after that.
+		if e.waiting() {
 			e.sleep.Wake()
 		}
+		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
+		e.mu.Unlock()
 		return
 	}
 	v := recover()
@@ -4959,14 +5555,17 @@ func (e *timedEngine) shutdownNow() []Timed {
 		if w == nil {
 			continue
 		}
-		for j := w.pos; j < w.n; j++ {
+		pos, end := w.unstarted()
+		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
 		}
-		if w.pos < w.n {
-			e.q.release(w.from, w.n-w.pos) // tasks handed back never start
+		if pos < end {
+			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
 		w.pos, w.n = 0, 0
+		w.gen++
+		w.claim.Store(timedPackClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
 	e.meter.Returned(len(out))
@@ -5006,6 +5605,8 @@ type timedFeed struct {
 	sleep *poolrt.Sleepers
 	meter *poolrt.Meter
 	set   poolrt.Settings
+	// nilable: Timed is a pointer type, and a nil task is refused.
+	nilable bool
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
@@ -5014,8 +5615,9 @@ func (f *timedFeed) initFeed(set poolrt.Settings, slots, workers int) {
 	f.set = set
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(set.QueueSize, set.Shards, workers, f.meter)
+	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
+	f.nilable = poolrt.Nilable[Timed]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -5027,6 +5629,9 @@ func (f *timedFeed) initFeed(set poolrt.Settings, slots, workers int) {
 // for forks: see TimedStealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *timedFeed) submit(ctx context.Context, t Timed) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	r := f.q.push(t)
 	if r == timedPushed {
 		f.sleep.Wake()
@@ -5037,6 +5642,9 @@ func (f *timedFeed) submit(ctx context.Context, t Timed) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *timedFeed) trySubmit(t Timed) error {
+	if f.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch f.q.push(t) {
 	case timedPushed:
 		f.sleep.Wake()
@@ -5159,8 +5767,10 @@ func (p *TimedFixedPool) Stats() poolrt.Stats { return p.e.stats() }
 // With poolrt.Aging(every), a waiting task's effective priority rises by
 // one level per every of waiting, so that a steady stream of important
 // work cannot starve the rest: a task of the lowest priority Pmin waits
-// at most (Pmax−Pmin)·every, plus the time the workers need for the tasks
-// queued ahead of it at that moment and those running (see poolrt.Aging).
+// at most (Pmax−Pmin)·every from the call to Submit, plus the time the
+// workers need for the tasks ahead of it at that moment and those running
+// (see poolrt.Aging). When the queue is full, blocked submitters are
+// admitted best effective priority first as slots free up.
 //
 // Priority() is called once per task, when it is submitted; a task's
 // priority is fixed from then on. Submit and the worker's take are
@@ -5204,13 +5814,21 @@ func NewTimedPriorityPool(opts ...poolrt.Option) (*TimedPriorityPool, error) {
 // ctx only bounds the wait: the task runs with the pool's context.
 // O(log n).
 func (p *TimedPriorityPool) Submit(ctx context.Context, t Timed) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.e.submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
-func (p *TimedPriorityPool) TrySubmit(t Timed) error { return p.e.trySubmit(t, t.Priority()) }
+func (p *TimedPriorityPool) TrySubmit(t Timed) error {
+	if p.e.refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.trySubmit(t, t.Priority())
+}
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return
@@ -5550,17 +6168,18 @@ type timedQueue struct {
 	shards   []timedShard
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's, so that a batch never hides from idle workers tasks they
-	// could run: half when each shard has one worker, less when workers
-	// share shards, everything when there is a single worker.
+	// a victim's (poolrt.Settings.TakeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  timedSampler
+	set      *poolrt.Settings
 }
 
-// init sizes the queue: capacity slots split as evenly as possible over
-// nshards shards, for nworkers workers.
-func (q *timedQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
+// init sizes the queue as set says: set.QueueSize slots split as evenly
+// as possible over set.Shards shards, for nworkers workers.
+func (q *timedQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+	nshards, capacity := set.Shards, set.QueueSize
+	q.set = set
 	q.shards = make([]timedShard, nshards)
 	q.capacity = capacity
 	q.setWorkers(nworkers)
@@ -5579,14 +6198,9 @@ func (q *timedQueue) init(capacity, nshards, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *timedQueue) setWorkers(nworkers int) {
-	nshards := len(q.shards)
-	share := max(1, (nworkers+nshards-1)/nshards) // workers per shard
-	home := share + 1
-	if nworkers <= 1 {
-		home = 1
-	}
+	home, steal := q.set.TakeShares(nworkers)
 	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(max(2, share)))
+	q.stealDiv.Store(int32(steal))
 }
 
 // push puts t on a random shard, or on any shard with room if that one is
@@ -5677,6 +6291,17 @@ func (q *timedQueue) len() int {
 	return n
 }
 
+// holding reports whether workers hold tasks they took and have not
+// started.
+func (q *timedQueue) holding() bool {
+	for i := range q.shards {
+		if q.shards[i].held() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // empty reports whether no task is queued.
 func (q *timedQueue) empty() bool {
 	for i := range q.shards {
@@ -5729,6 +6354,11 @@ type timedRankEngine struct {
 	closed bool            // guarded by mu: intake stopped
 	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
 	returned bool
+	// waiters are the submitters blocked on a full queue, best first (by
+	// key, then arrival; guarded by mu): a worker that frees a slot admits
+	// the best of them, so a blocked task waits behind no worse one.
+	waiters []*timedRankWaiter
+	arrived uint64 // waiters ever, for FIFO among equal keys
 	// size mirrors heap.Len() for lock-free emptiness checks.
 	size atomic.Int32
 	_    [poolrt.CacheLinePad]byte
@@ -5739,11 +6369,29 @@ type timedRankEngine struct {
 	ranks   *poolrt.RankMeter
 	set     poolrt.Settings
 	order   *poolrt.PrioritySettings // &set.Priority
+	nilable bool                     // Timed is a pointer type: nil tasks are refused
 	workers []*timedRankWorker
 	// late handles a task a worker took after its deadline (deadline
 	// pools only; nil for the others). It reports whether to run the task
 	// anyway; if not, it has accounted for the task itself.
 	late func(w *timedRankWorker, by time.Duration) (run bool)
+}
+
+// timedRankWaiter is a submitter blocked on a full queue, with its task ready
+// to queue: its key and stamp are from the call to Submit, so that aging
+// counts the time it waited to be admitted.
+type timedRankWaiter struct {
+	slot timedRankSlot
+	key  int64
+	seq  uint64
+	// done receives the outcome once a worker admitted the task (nil) or
+	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
+	done chan error
+}
+
+// before reports whether waiter a is admitted before b.
+func (a *timedRankWaiter) before(b *timedRankWaiter) bool {
+	return a.key < b.key || a.key == b.key && a.seq < b.seq
 }
 
 // timedRankSlot is a queued task and what the pool noted when it was accepted.
@@ -5778,6 +6426,7 @@ func (e *timedRankEngine) init(set poolrt.Settings) {
 	e.slots = make([]timedRankSlot, set.QueueSize)
 	e.workers = make([]*timedRankWorker, set.Workers)
 	e.life.Init(set.Workers)
+	e.nilable = poolrt.Nilable[Timed]()
 	for id := range e.workers {
 		w := &timedRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
 		e.workers[id] = w
@@ -5786,41 +6435,51 @@ func (e *timedRankEngine) init(set poolrt.Settings) {
 	}
 }
 
-// push queues t, of rank r, unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed.
-func (e *timedRankEngine) push(t Timed, r int64) error {
-	// Everything that needs no lock is done before taking it: the
-	// sampling draw, the clock read, the key and the band.
+// refuses reports whether t is a task the pool refuses: a nil pointer.
+// Pools check before they compute a rank, which would read the task.
+func (e *timedRankEngine) refuses(t *Timed) bool { return e.nilable && poolrt.IsNil(t) }
+
+// prepare makes the slot and the heap key for t, of rank r, doing what
+// needs no lock: the sampling draw, the clock read, the key and the band.
+func (e *timedRankEngine) prepare(t Timed, r int64) (timedRankSlot, int64) {
 	every := e.meter.SampleEvery
 	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
 	var enq int64
 	if timed || e.order.Stamped() {
 		enq = e.meter.Now()
 	}
-	key := e.order.Key(r, enq)
-	band := e.order.Band(r)
+	return timedRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
+}
 
+// push queues a prepared task unless the queue is full or closed: it
+// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
+// go first: while any waits, the queue counts as full.
+func (e *timedRankEngine) push(slot timedRankSlot, key int64) error {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
-		e.mu.Unlock()
 		return poolrt.ErrClosed
 	}
-	if e.heap.Len() == len(e.slots) {
-		e.mu.Unlock()
+	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
 		return poolrt.ErrQueueFull
 	}
-	s := &e.slots[e.heap.Push(key)]
-	s.task, s.enq, s.band, s.timed = t, enq, int32(band), timed
+	e.queueLocked(slot, key)
+	return nil
+}
+
+// queueLocked puts a prepared slot into the heap (e.mu is held, and there
+// is room).
+func (e *timedRankEngine) queueLocked(slot timedRankSlot, key int64) {
+	e.slots[e.heap.Push(key)] = slot
 	e.size.Store(int32(e.heap.Len()))
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(band)
-	e.mu.Unlock()
-	return nil
+	e.ranks.Submitted(int(slot.band))
 }
 
 // submit is Submit for a task of rank r.
 func (e *timedRankEngine) submit(ctx context.Context, t Timed, r int64) error {
-	err := e.push(t, r)
+	slot, key := e.prepare(t, r)
+	err := e.push(slot, key)
 	if err == nil {
 		e.sleep.Wake()
 		return nil
@@ -5836,26 +6495,67 @@ func (e *timedRankEngine) submit(ctx context.Context, t Timed, r int64) error {
 		e.runCaller(t)
 		return nil
 	}
-	e.life.BeginWait()
-	defer e.life.EndWait()
-	for {
-		switch err := e.push(t, r); err {
-		case nil:
-			e.sleep.Wake()
-			e.life.PassRoom()
-			return nil
-		case poolrt.ErrClosed:
-			return err
-		}
-		if err := e.life.WaitRoom(ctx); err != nil {
-			return err
-		}
+	return e.wait(ctx, slot, key)
+}
+
+// wait is submit under the Block policy once the queue was full (slot
+// and key prepared at the call, so that aging counts from it): it
+// joins the waiters, whom workers admit best first as they free slots,
+// until admitted, ctx is done or intake stops.
+func (e *timedRankEngine) wait(ctx context.Context, slot timedRankSlot, key int64) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return poolrt.ErrClosed
 	}
+	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
+		e.queueLocked(slot, key) // room was made meanwhile
+		e.mu.Unlock()
+		e.sleep.Wake()
+		return nil
+	}
+	e.arrived++
+	w := &timedRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
+	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *timedRankWaiter) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	e.waiters = slices.Insert(e.waiters, i, w)
+	e.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := slices.Index(e.waiters, w); i >= 0 {
+		e.waiters = slices.Delete(e.waiters, i, i+1)
+		return ctx.Err()
+	}
+	return <-w.done // admitted or refused just now: the outcome is sent
+}
+
+// admitLocked queues the best waiter's task, if one waits and there is
+// room (e.mu is held). It reports whether it did, and the caller wakes a
+// worker for it.
+func (e *timedRankEngine) admitLocked() bool {
+	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
+		return false
+	}
+	w := e.waiters[0]
+	e.waiters[0] = nil
+	e.waiters = e.waiters[1:]
+	e.queueLocked(w.slot, w.key)
+	w.done <- nil
+	return true
 }
 
 // trySubmit is TrySubmit for a task of rank r.
 func (e *timedRankEngine) trySubmit(t Timed, r int64) error {
-	switch err := e.push(t, r); err {
+	switch err := e.push(e.prepare(t, r)); err {
 	case nil:
 		e.sleep.Wake()
 		return nil
@@ -5937,9 +6637,13 @@ func (e *timedRankEngine) next(w *timedRankWorker) bool {
 				w.cur, w.key = e.slots[i], key
 				e.slots[i] = timedRankSlot{} // drop the reference for the GC
 				e.size.Store(int32(e.heap.Len()))
+				// Taking the task starts it: its slot is free now, for
+				// the best blocked submitter.
+				admitted := e.admitLocked()
 				e.mu.Unlock()
-				// Taking the task starts it: its slot is free now.
-				e.life.Room()
+				if admitted {
+					e.sleep.Wake()
+				}
 				w.meter.SetBusy(true)
 				return true
 			}
@@ -6040,10 +6744,16 @@ func (e *timedRankEngine) stop(to poolrt.State) {
 	e.sleep.WakeAll()
 }
 
-// close stops intake: after it returns no push succeeds.
+// close stops intake: after it returns no push succeeds, and every
+// blocked submitter is refused.
 func (e *timedRankEngine) close() {
 	e.mu.Lock()
 	e.closed = true
+	for _, w := range e.waiters {
+		w.done <- poolrt.ErrClosed
+	}
+	clear(e.waiters)
+	e.waiters = e.waiters[:0]
 	e.mu.Unlock()
 }
 
@@ -6304,6 +7014,9 @@ func (p *TimedStealingPool) Fork(ctx context.Context, t Timed) error {
 	if w == nil {
 		return p.Submit(ctx, t)
 	}
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	return p.fork(w, &t)
 }
 
@@ -6524,7 +7237,7 @@ func (p *TimedStealingPool) look(w *timedStealWorker) (meta uint32, enq int64, o
 func (p *TimedStealingPool) takeInjector(w *timedStealWorker, held bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
-		room = w.dq.room(p.runs.Batch(p.meter.SampleEvery, len(w.buf)) - 1)
+		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
 	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
@@ -6829,8 +7542,10 @@ type ItemBatchPool struct {
 	meter *poolrt.Meter
 	bm    poolrt.BatchMeter
 	set   poolrt.Settings
-	timer *time.Timer   // the linger flusher's
-	kick  chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
+	// nilable: Item is a pointer type, and a nil task is refused.
+	nilable bool
+	timer   *time.Timer   // the linger flusher's
+	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
 	// flushing: the linger flusher runs (it counts as live for Shutdown).
 	flushing atomic.Bool
 
@@ -6916,6 +7631,7 @@ func NewItemBatchPool(opts ...poolrt.Option) (*ItemBatchPool, error) {
 		lingerQ: itemBatchList{-1, -1},
 		ready:   itemBatchList{-1, -1},
 		workers: make([]itemBatchWorker, set.Workers),
+		nilable: poolrt.Nilable[Item](),
 	}
 	p.timer.Stop()
 	for i := range q {
@@ -6943,6 +7659,9 @@ func NewItemBatchPool(opts ...poolrt.Option) (*ItemBatchPool, error) {
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *ItemBatchPool) Submit(ctx context.Context, t Item) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	key := t.BatchKey()
 	r := p.add(t, key)
 	if r == itemPushed {
@@ -6979,6 +7698,9 @@ func (p *ItemBatchPool) Submit(ctx context.Context, t Item) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ItemBatchPool) TrySubmit(t Item) error {
+	if p.nilable && poolrt.IsNil(&t) {
+		return poolrt.ErrNilTask
+	}
 	switch p.add(t, t.BatchKey()) {
 	case itemPushed:
 		return nil
@@ -7303,16 +8025,22 @@ func (p *ItemBatchPool) call(items []Item) (err error, panicked bool) {
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy).
+// goroutine (CallerRuns policy). It counts the outcome in a deferred
+// function: a handler that calls runtime.Goexit skips what follows call
+// (which reported it) but not that.
 func (p *ItemBatchPool) runCaller(t Item) {
 	p.meter.Shards[0].CallerRuns.Add(1)
 	items := []Item{t}
-	err, panicked := p.call(items)
-	p.meter.CallerDone(err, panicked)
-	p.bm.Flushed(1, poolrt.FlushIdle)
-	if panicked || err != nil {
-		p.bm.BatchFailed()
-	}
+	var err error
+	panicked := true // unless call returns
+	defer func() {
+		p.meter.CallerDone(err, panicked)
+		p.bm.Flushed(1, poolrt.FlushIdle)
+		if panicked || err != nil {
+			p.bm.BatchFailed()
+		}
+	}()
+	err, panicked = p.call(items)
 	if err != nil {
 		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
 	}

@@ -82,7 +82,8 @@ func RunDynamic[T any](t *testing.T, impl DynamicImpl[T]) {
 	t.Run(impl.Name, func(t *testing.T) {
 		for _, tc := range dynamicCases[T]() {
 			t.Run(tc.name, func(t *testing.T) {
-				t.Cleanup(func() { goleak.VerifyNone(t) })
+				ignore := goleak.IgnoreCurrent()
+				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
 				tc.run(t, s)
 			})
 		}
@@ -209,7 +210,7 @@ func change(e poolrt.ScaleEvent) [3]any { return [3]any{e.From, e.To, e.Reason} 
 // lasts, and after it ends shrinks one worker per cooldown back to the
 // minimum — never growing again after shrinking.
 func testStepLoad[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const interval, cooldown = 100 * time.Millisecond, 500 * time.Millisecond
 		const n = 600
 		ctl := probe.New(n)
@@ -274,7 +275,7 @@ func testStepLoad[T any](t *testing.T, s *dynamicSuite[T]) {
 // at its maximum, never above; when the load ends the pool returns to its
 // minimum, never below. Capped and AtMax show the pool was too small.
 func testBounds[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const lo, hi, n = 2, 4, 1000
 		ctl := probe.New(n)
 		p := s.start(t, poolrt.WorkerLimits(lo, hi), poolrt.QueueSize(64), poolrt.Cooldown(200*time.Millisecond))
@@ -326,7 +327,7 @@ func testBounds[T any](t *testing.T, s *dynamicSuite[T]) {
 // with a *ConfigError and leaves the limits as they were, bounds what the
 // policy gets, and returns ErrClosed after shutdown.
 func testSetLimits[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		var want atomic.Int64 // the size the policy asks for; 0: keep
 		policy := policyFunc(func(s poolrt.ScaleSignals) (int, string) {
 			if n := int(want.Load()); n > 0 {
@@ -386,7 +387,7 @@ func testSetLimits[T any](t *testing.T, s *dynamicSuite[T]) {
 // idle since before a change of size needs a full IdleTimeout after the
 // change; the pool never goes below its minimum.
 func testIdleExpiry[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const idle = time.Second
 		ctl := probe.New(1)
 		p := s.start(t, poolrt.WorkerLimits(1, 4), poolrt.ScaleWith(holdSize), poolrt.IdleTimeout(idle), poolrt.Cooldown(0))
@@ -425,7 +426,7 @@ func testIdleExpiry[T any](t *testing.T, s *dynamicSuite[T]) {
 // ⌈λ·S/ρ⌉ (here ⌈100/s × 50 ms / 0.7⌉ = 8), keeps it there while the rate
 // holds, and scales back to the minimum when arrivals stop.
 func testPredictive[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const interval, n = 100 * time.Millisecond, 300
 		ctl := probe.New(n)
 		p := s.start(t, poolrt.WorkerLimits(1, 32), poolrt.ScaleInterval(interval), poolrt.Cooldown(500*time.Millisecond),
@@ -465,7 +466,7 @@ func testPredictive[T any](t *testing.T, s *dynamicSuite[T]) {
 // that match what happened, its targets are clamped and applied, and its
 // reasons recorded (ReasonPolicy when it gives none).
 func testUserPolicy[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const interval, n = 100 * time.Millisecond, 10
 		var mu sync.Mutex
 		var calls []poolrt.ScaleSignals
@@ -537,7 +538,7 @@ func testUserPolicy[T any](t *testing.T, s *dynamicSuite[T]) {
 // a submission starts one at once (not at the next interval), and once
 // quiet the pool retires it again.
 func testScaleFromZero[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctl := probe.New(2)
 		p := s.start(t, poolrt.WorkerLimits(0, 2), poolrt.Cooldown(300*time.Millisecond))
 		assert.Equal(t, 0, p.Size(), "a new pool's size")
@@ -660,7 +661,7 @@ func testShutdownStopsController[T any](t *testing.T, s *dynamicSuite[T]) {
 // 60 ms on up to 8 workers rather than 400 ms on one. The pool never
 // shrinks while it drains.
 func testDrainGrows[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n, d = 40, 10 * time.Millisecond
 		ctl := probe.New(n)
 		p := s.start(t, poolrt.WorkerLimits(1, 8), poolrt.ScaleInterval(100*time.Millisecond))
@@ -683,7 +684,7 @@ func testDrainGrows[T any](t *testing.T, s *dynamicSuite[T]) {
 // testEventRing: Events keeps the latest ScaleHistory changes, oldest
 // first, while Ups and Downs count them all.
 func testEventRing[T any](t *testing.T, s *dynamicSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		p := s.start(t, poolrt.WorkerLimits(1, 2), poolrt.ScaleWith(holdSize))
 		const n = poolrt.ScaleHistory + 10
 		for i := range n {

@@ -6,8 +6,12 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,6 +25,37 @@ import (
 // bubble deadlocks, turning a hang into a failure that says what it waited
 // for).
 const waitLimit = 10 * time.Second
+
+// bubble runs f in a testing/synctest bubble, as synctest.Test does, but
+// turns a deadlock of the bubble (which synctest reports by panicking)
+// into a failure of this test alone: the tests of the other pools still
+// run and report. The deadlocked goroutines are left behind; the leak
+// checks of later tests ignore them (see leaked).
+func bubble(t *testing.T, f func(*testing.T)) {
+	t.Helper()
+	defer func() {
+		if v := recover(); v != nil {
+			leaked.Store(true)
+			t.Fatalf("%v (the pool's goroutines are left blocked; later leak checks ignore them)", v)
+		}
+	}()
+	synctest.Test(t, f)
+}
+
+// leaked is set once a bubble has deadlocked: its goroutines never exit.
+var leaked atomic.Bool
+
+// verifyNoLeaks checks with goleak that no goroutine outlives the test,
+// ignoring, once a bubble has deadlocked, the goroutines alive before the
+// test ran (ignore, taken when it started).
+func verifyNoLeaks(t *testing.T, ignore goleak.Option) {
+	t.Helper()
+	if leaked.Load() {
+		goleak.VerifyNone(t, ignore)
+		return
+	}
+	goleak.VerifyNone(t)
+}
 
 // awaitStarted waits for the next Block or Hold task to start and returns
 // its id.
@@ -193,6 +228,7 @@ func checkPanicError(t *testing.T, pe *poolrt.PanicError, b probe.Behavior) {
 	case probe.Goexit:
 		require.NotNil(t, pe.Value, "PanicError.Value of a task that called runtime.Goexit")
 		assert.NotErrorIs(t, pe, probe.ErrProbe)
+		assert.ErrorIs(t, pe, poolrt.ErrGoexit, "a PanicError of a runtime.Goexit unwraps to poolrt.ErrGoexit")
 		assert.Contains(t, pe.Error(), "Goexit", "the report says the task called runtime.Goexit")
 		assert.Contains(t, stack, "runtime.Goexit", "the stack shows the call of runtime.Goexit")
 	}

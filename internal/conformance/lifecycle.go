@@ -36,7 +36,7 @@ func behaviorOf(id int) probe.Behavior {
 // TrySubmit (retrying on ErrQueueFull), on a small queue; after Shutdown
 // every task ran exactly once and the counters and handlers agree.
 func testExactlyOnce[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) { exactlyOnce(t, s) })
+	bubble(t, func(t *testing.T) { exactlyOnce(t, s) })
 }
 
 func exactlyOnce[T any](t *testing.T, s *suite[T]) {
@@ -293,7 +293,7 @@ func raceRounds[T any](t *testing.T, s *suite[T], now bool) {
 		for _, half := range halves {
 			for _, workers := range []int{1, 3} {
 				r := round{policy: policy, now: now, half: half, workers: workers}
-				synctest.Test(t, func(t *testing.T) {
+				bubble(t, func(t *testing.T) {
 					a, c := raceRound(t, s, r)
 					accepted += a
 					closed += c
@@ -316,7 +316,7 @@ func raceRounds[T any](t *testing.T, s *suite[T], now bool) {
 // full, ShutdownNow cancels the running tasks' context, returns exactly the
 // queued tasks, and leaves a closed pool and no goroutine behind.
 func testShutdownNowUnderLoad[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) { shutdownNowUnderLoad(t, s) })
+	bubble(t, func(t *testing.T) { shutdownNowUnderLoad(t, s) })
 	goleak.VerifyNone(t)
 }
 
@@ -360,7 +360,7 @@ func shutdownNowUnderLoad[T any](t *testing.T, s *suite[T]) {
 // blocking one from the same batch; ShutdownNow returns the rest of the
 // batch, none of which ran.
 func testShutdownNowMidBatch[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) { shutdownNowMidBatch(t, s) })
+	bubble(t, func(t *testing.T) { shutdownNowMidBatch(t, s) })
 }
 
 func shutdownNowMidBatch[T any](t *testing.T, s *suite[T]) {
@@ -393,7 +393,7 @@ func shutdownNowMidBatch[T any](t *testing.T, s *suite[T]) {
 // testShutdownDrains: Shutdown refuses new tasks at once, does not cancel
 // running tasks, runs every queued task, and returns once they are done.
 func testShutdownDrains[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, queued = 2, 5
 		ctl := probe.New(16)
 		p := s.start(t, workers, poolrt.QueueSize(8))
@@ -431,7 +431,7 @@ func testShutdownDrains[T any](t *testing.T, s *suite[T]) {
 // block returns the context's error at the deadline and leaves the pool
 // draining; ShutdownNow then stops it, and no goroutine is left.
 func testShutdownTimeout[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, queued = 2, 3
 		ctl := probe.New(16)
 		p := s.start(t, workers, poolrt.QueueSize(8))

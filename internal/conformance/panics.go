@@ -18,7 +18,7 @@ import (
 // to OnError. Afterwards the pool still has all its workers: as many
 // blocking tasks as workers all start at once.
 func testPanics[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, each = 3, 8
 		kinds := []probe.Behavior{probe.Panic, probe.Goexit, probe.Fail, probe.Succeed}
 		n := len(kinds) * each
@@ -83,7 +83,7 @@ func keysOf[K comparable, V any](m map[K]V) []K {
 // the middle of what it took from the queue; every task still runs exactly
 // once, in submission order for pools that keep it.
 func testPanicMidBatch[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 12
 		ctl := probe.New(n)
 		var rec recorder

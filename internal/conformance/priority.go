@@ -51,6 +51,8 @@ func RunRank[T any](t *testing.T, impl RankImpl[T]) {
 			{"NoInversion", testRankNoInversion[T]},
 			{"ShutdownNowOrder", testRankShutdownNowOrder[T]},
 			{"BandTotals", testRankBandTotals[T]},
+			{"Admission", testRankAdmission[T]},
+			{"AdmissionCancel", testRankAdmissionCancel[T]},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Cleanup(func() { goleak.VerifyNone(t) })
@@ -298,5 +300,58 @@ func testRankBandTotals[T any](t *testing.T, s *rankSuite[T]) {
 		assert.Equal(t, st.Panicked, pan, "Panicked")
 		assert.Equal(t, st.Completed-1, done, "completed tasks over the bands (less the caller's)")
 		assert.Equal(t, uint64(1+blocker-2), done, "completed tasks over the bands")
+	})
+}
+
+// testRankAdmission: submitters blocked on a full queue are admitted best
+// rank first as slots free up, not in the order they blocked: a better
+// task never waits behind a worse one to get into the queue.
+func testRankAdmission[T any](t *testing.T, s *rankSuite[T]) {
+	synctest.Test(t, func(t *testing.T) {
+		ctl := probe.New(6)
+		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(1))
+		release := ctl.Hold(0)
+		s.occupy(t, p, ctl, 0, 500)
+		require.NoError(t, p.Submit(context.Background(), s.Ranked(ctl, 1, 500))) // the queue is full
+		errs := make(chan error, 4)
+		for _, task := range []struct{ id, rank int }{{2, 900}, {3, 100}, {4, 500}, {5, 100}} {
+			go func() { errs <- p.Submit(context.Background(), s.Ranked(ctl, task.id, task.rank)) }()
+			synctest.Wait() // blocked, in this order
+		}
+		release()
+		for range 4 {
+			require.NoError(t, <-errs, "Submit of a blocked task")
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		assert.Equal(t, []int{0, 1, 3, 5, 4, 2}, ctl.Order(), "start order: the blocked tasks by rank, FIFO among equals")
+	})
+}
+
+// testRankAdmissionCancel: a blocked submitter whose context ends leaves
+// the line with its context's error, its task never runs, and the others
+// are admitted as before.
+func testRankAdmissionCancel[T any](t *testing.T, s *rankSuite[T]) {
+	synctest.Test(t, func(t *testing.T) {
+		ctl := probe.New(5)
+		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(1))
+		release := ctl.Hold(0)
+		s.occupy(t, p, ctl, 0, 500)
+		require.NoError(t, p.Submit(context.Background(), s.Ranked(ctl, 1, 500)))
+		ctx, cancel := context.WithCancel(context.Background())
+		canceled, closed := make(chan error, 1), make(chan error, 1)
+		go func() { canceled <- p.Submit(ctx, s.Ranked(ctl, 2, 100)) }()
+		synctest.Wait()
+		go func() { closed <- p.Submit(context.Background(), s.Ranked(ctl, 3, 200)) }()
+		synctest.Wait()
+		cancel()
+		assert.ErrorIs(t, <-canceled, context.Canceled, "Submit whose context ended while blocked")
+		release() // 1 runs; 3 is admitted
+		synctest.Wait()
+		require.NoError(t, <-closed, "Submit of the blocked task admitted after the canceled one left")
+		require.NoError(t, p.Shutdown(context.Background()))
+		assert.Equal(t, []int{0, 1, 3}, ctl.Order(), "start order")
+		assertRuns(t, ctl, 0, 2)
+		st := p.Stats()
+		assert.Equal(t, uint64(3), st.Submitted, "Submitted: the canceled task was never accepted")
 	})
 }

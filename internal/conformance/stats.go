@@ -21,7 +21,7 @@ func testFIFO[T any](t *testing.T, s *suite[T]) {
 	if s.Reorders {
 		t.Skip("the pool reorders tasks")
 	}
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 50
 		ctl := probe.New(n)
 		p := s.start(t, 1, poolrt.QueueSize(64))
@@ -41,7 +41,7 @@ func testFIFO[T any](t *testing.T, s *suite[T]) {
 func testQueueCapacity[T any](t *testing.T, s *suite[T]) {
 	for _, c := range []struct{ workers, size int }{{1, 1}, {4, 1}, {3, 5}, {2, 7}, {2, 64}} {
 		t.Run(fmt.Sprintf("Workers=%d,QueueSize=%d", c.workers, c.size), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
 				ctl := probe.New(c.workers + c.size + 1)
 				p := s.start(t, c.workers, poolrt.QueueSize(c.size))
 				s.block(t, p, ctl, span(0, c.workers)...)
@@ -65,7 +65,7 @@ func testQueueCapacity[T any](t *testing.T, s *suite[T]) {
 // took, the pool accepts exactly as many more as make QueueSize tasks
 // wait, and QueueDepth says how many wait.
 func testQueueBound[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const size = 4
 		ctl := probe.New(2*size + 4)
 		p := s.start(t, 1, poolrt.QueueSize(size))
@@ -95,7 +95,7 @@ func testQueueBound[T any](t *testing.T, s *suite[T]) {
 // testStatsGauges: Workers, Busy, Idle, QueueDepth and QueueCap follow the
 // pool's state, and Busy + Idle = Workers.
 func testStatsGauges[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, size, queued = 3, 32, 5
 		ctl := probe.New(workers + queued)
 		p := s.start(t, workers, poolrt.QueueSize(size))
@@ -132,7 +132,7 @@ func testStatsGauges[T any](t *testing.T, s *suite[T]) {
 // resolution), percentiles are ordered, and utilisation is busy time over
 // uptime.
 func testLatency[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 100
 		ms := time.Millisecond
 		ctl := probe.New(n)
@@ -189,7 +189,7 @@ func assertOrdered(t *testing.T, what string, l poolrt.Latency) {
 // testMetricsOff: with Metrics(false) the counters are still exact and
 // the latency figures stay zero.
 func testMetricsOff[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 10
 		ctl := probe.New(n)
 		for id := range n {

@@ -56,7 +56,7 @@ func (a *async) wait() error {
 // wait with ctx's error and the task never runs; room in the queue lets it
 // in; Shutdown releases it with ErrClosed.
 func testSubmitBlocks[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, size = 2, 4
 		ctl := probe.New(64)
 		p := s.start(t, workers, poolrt.QueueSize(size))
@@ -142,7 +142,7 @@ func testSubmitBlocks[T any](t *testing.T, s *suite[T]) {
 func testTrySubmitFull[T any](t *testing.T, s *suite[T]) {
 	for _, policy := range []poolrt.Backpressure{poolrt.Block, poolrt.Reject, poolrt.CallerRuns} {
 		t.Run(policy.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
 				const workers, size, tries = 2, 3, 5
 				ctl := probe.New(32)
 				p := s.start(t, workers, poolrt.QueueSize(size), poolrt.OnFull(policy))
@@ -181,7 +181,7 @@ func testTrySubmitFull[T any](t *testing.T, s *suite[T]) {
 // testReject: under the Reject policy Submit on a full queue returns
 // ErrQueueFull at once, counts Rejected, and the task never runs.
 func testReject[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, size = 1, 2
 		ctl := probe.New(16)
 		p := s.start(t, workers, poolrt.QueueSize(size), poolrt.OnFull(poolrt.Reject))
@@ -211,7 +211,7 @@ func testReject[T any](t *testing.T, s *suite[T]) {
 // or panics is reported and counted, and its panic never reaches the
 // caller. After shutdown Submit refuses tasks rather than run them.
 func testCallerRuns[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, size = 2, 2
 		ctl := probe.New(16)
 		var rec recorder
@@ -276,7 +276,7 @@ func testCallerRuns[T any](t *testing.T, s *suite[T]) {
 // the pool's context, which carries none of the submitter's values and is
 // not cancelled with it.
 func testTaskContext[T any](t *testing.T, s *suite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		type key struct{}
 		ctl := probe.New(4)
 		p := s.start(t, 1)

@@ -97,7 +97,8 @@ func Run[T any](t *testing.T, impl Impl[T]) {
 			t.Run(tc.name, func(t *testing.T) {
 				// Registered first, so it runs after the test's own
 				// cleanups have shut its pools down.
-				t.Cleanup(func() { goleak.VerifyNone(t) })
+				ignore := goleak.IgnoreCurrent()
+				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
 				tc.run(t, s)
 			})
 		}
@@ -137,6 +138,12 @@ func cases[T any]() []testCase[T] {
 		{"ZeroAllocs", testZeroAllocs[T]},
 		{"GivesWay", testGivesWay[T]},
 		{"GivesWayStream", testGivesWayStream[T]},
+		{"WorkConserving", testWorkConserving[T]},
+		{"WorkConservingAfterTiny", testWorkConservingAfterTiny[T]},
+		{"HookPanicOnError", testHookPanicOnError[T]},
+		{"HookPanicOnPanic", testHookPanicOnPanic[T]},
+		{"CallerRunsGoexit", testCallerRunsGoexit[T]},
+		{"NilTask", testNilTask[T]},
 	}
 }
 

@@ -1,0 +1,162 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/poolgen/poolgen/internal/probe"
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// errHook is what the tests' hooks panic with.
+var errHook = errors.New("conformance: hook panicked on purpose")
+
+// captureSlog sends log/slog's default logger's records to a buffer for
+// the rest of the test.
+func captureSlog(t *testing.T) *syncBuffer {
+	var buf syncBuffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &buf
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testHookPanicOnError: an OnError handler that panics is contained: the
+// failed task stays counted once (completed, failed; not panicked), the
+// panic is counted in HookPanics and logged, OnPanic hears nothing, and
+// the pool goes on serving.
+func testHookPanicOnError[T any](t *testing.T, s *suite[T]) {
+	logged := captureSlog(t)
+	bubble(t, func(t *testing.T) {
+		ctl := probe.New(2)
+		var rec recorder
+		p := s.start(t, 1, poolrt.OnPanic(rec.onPanic), poolrt.OnError(func(error) { panic(errHook) }))
+		ctl.Set(0, probe.Fail)
+		for id := range 2 {
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		assertRuns(t, ctl, 1, 0, 1)
+		st := p.Stats()
+		assert.Equal(t, uint64(2), st.Submitted, "Submitted")
+		assert.Equal(t, uint64(2), st.Completed, "Completed")
+		assert.Equal(t, uint64(1), st.Failed, "Failed")
+		assert.Zero(t, st.Panicked, "Panicked: the task did not panic, its OnError did")
+		assert.Equal(t, uint64(1), st.HookPanics, "HookPanics")
+		assert.Empty(t, rec.panicked(), "reports to OnPanic")
+		assertSettled(t, st)
+	})
+	assert.Contains(t, logged.String(), "hook=OnError", "the hook's panic is logged, naming the hook")
+	assert.Contains(t, logged.String(), errHook.Error(), "the hook's panic value is logged")
+}
+
+// testHookPanicOnPanic: an OnPanic handler that panics is contained: the
+// task counts once as panicked, the hook's panic in HookPanics, and the
+// pool goes on serving with all its workers.
+func testHookPanicOnPanic[T any](t *testing.T, s *suite[T]) {
+	logged := captureSlog(t)
+	bubble(t, func(t *testing.T) {
+		const workers = 2
+		ctl := probe.New(2 + workers)
+		var reported int
+		p := s.start(t, workers, poolrt.OnPanic(func(*poolrt.PanicError) { reported++; panic(errHook) }))
+		ctl.Set(0, probe.Panic)
+		for id := range 2 {
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+		synctest.Wait()
+		s.block(t, p, ctl, span(2, 2+workers)...) // every worker is still there
+		ctl.Release()
+		require.NoError(t, p.Shutdown(context.Background()))
+		assertRuns(t, ctl, 1, span(0, 2+workers)...)
+		st := p.Stats()
+		assert.Equal(t, 1, reported, "reports to OnPanic")
+		assert.Equal(t, uint64(1), st.Panicked, "Panicked")
+		assert.Equal(t, uint64(1+workers), st.Completed, "Completed")
+		assert.Equal(t, uint64(1), st.HookPanics, "HookPanics")
+		assertSettled(t, st)
+	})
+	assert.Contains(t, logged.String(), "hook=OnPanic", "the hook's panic is logged, naming the hook")
+}
+
+// testCallerRunsGoexit: a task that calls runtime.Goexit on its submitter's
+// goroutine (CallerRuns) ends that goroutine, and is counted once, as
+// panicked, and reported with poolrt.ErrGoexit.
+func testCallerRunsGoexit[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		const workers, size = 1, 1
+		ctl := probe.New(4)
+		var rec recorder
+		p := s.start(t, workers, append(rec.opts(), poolrt.QueueSize(size), poolrt.OnFull(poolrt.CallerRuns))...)
+		s.block(t, p, ctl, 0)
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 1))) // fills the queue
+		ctl.Set(2, probe.Goexit)
+		returned := false
+		go func() {
+			_ = p.Submit(context.Background(), s.Task(ctl, 2))
+			returned = true
+		}()
+		synctest.Wait()
+		assert.False(t, returned, "Submit returned on a goroutine that called runtime.Goexit")
+		assertRuns(t, ctl, 1, 2)
+		ctl.Release()
+		require.NoError(t, p.Shutdown(context.Background()))
+		st := p.Stats()
+		assert.Equal(t, uint64(1), st.CallerRuns, "CallerRuns")
+		assert.Equal(t, uint64(1), st.Panicked, "Panicked")
+		assert.Equal(t, uint64(2), st.Completed, "Completed")
+		if st.Batch != nil {
+			assert.Equal(t, uint64(1), st.Batch.Failed, "Batch.Failed")
+		}
+		pes := rec.panicked()
+		if assert.Len(t, pes, 1, "reports to OnPanic") {
+			checkPanicError(t, pes[0], probe.Goexit)
+		}
+		assertSettled(t, st)
+	})
+}
+
+// testNilTask: a pool of pointer tasks refuses a nil task with
+// poolrt.ErrNilTask, at Submit and TrySubmit, and counts nothing; its Run
+// would panic on a worker. (Value task types cannot be nil.)
+func testNilTask[T any](t *testing.T, s *suite[T]) {
+	if !poolrt.Nilable[T]() {
+		t.Skip("the task type is not a pointer")
+	}
+	bubble(t, func(t *testing.T) {
+		p := s.start(t, 1)
+		var nilTask T
+		assert.ErrorIs(t, p.Submit(context.Background(), nilTask), poolrt.ErrNilTask, "Submit(nil)")
+		assert.ErrorIs(t, p.TrySubmit(nilTask), poolrt.ErrNilTask, "TrySubmit(nil)")
+		require.NoError(t, p.Shutdown(context.Background()))
+		st := p.Stats()
+		assert.Zero(t, st.Submitted, "Submitted")
+		assert.Zero(t, st.Panicked, "Panicked")
+		assert.Zero(t, st.Rejected, "Rejected")
+	})
+}

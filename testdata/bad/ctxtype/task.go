@@ -1,0 +1,7 @@
+package ctxtype
+
+import "time"
+
+type Job struct{}
+
+func (j Job) Run(d time.Duration) error { return nil }
