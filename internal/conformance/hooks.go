@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -158,5 +159,41 @@ func testNilTask[T any](t *testing.T, s *suite[T]) {
 		assert.Zero(t, st.Submitted, "Submitted")
 		assert.Zero(t, st.Panicked, "Panicked")
 		assert.Zero(t, st.Rejected, "Rejected")
+	})
+}
+
+// testQuietAfterShutdown: once Shutdown has returned, no task and no call
+// of a hook runs any more, however the tasks ended (panics, Goexit,
+// errors), and goleak finds no goroutine of the pool.
+func testQuietAfterShutdown[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		const workers, n = 3, 60
+		ctl := probe.New(n)
+		var shut atomic.Bool
+		var late atomic.Int32
+		note := func() {
+			if shut.Load() {
+				late.Add(1)
+			}
+		}
+		p := s.start(t, workers,
+			poolrt.OnPanic(func(*poolrt.PanicError) { note() }),
+			poolrt.OnError(func(error) { note() }))
+		kinds := []probe.Behavior{probe.Panic, probe.Goexit, probe.Fail, probe.Call}
+		for id := range n {
+			if kinds[id%len(kinds)] == probe.Call {
+				ctl.SetFunc(id, func(context.Context) error { note(); return nil })
+			} else {
+				ctl.Set(id, kinds[id%len(kinds)])
+			}
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		ended := ctl.Ended()
+		shut.Store(true)
+		synctest.Wait() // whatever the pool's goroutines still do, they do now
+		assert.Equal(t, n, ended, "task runs ended before Shutdown returned")
+		assert.Zero(t, late.Load(), "tasks or hooks that ran after Shutdown returned")
+		assertRuns(t, ctl, 1, span(0, n)...)
 	})
 }
