@@ -11,11 +11,10 @@ import (
 	"github.com/poolgen/poolgen/templates"
 )
 
-// The batch pool runs the whole suite with MaxBatch(1): each batch is one
-// task, handed to a handler that runs it, so every per-task expectation
-// of the suite (exactly once, panics and errors per task, order) applies.
-// Batching itself (size, linger, keys, reuse) is tested in
-// templates/batch_test.go.
+// The batch pools run the general suite with MaxBatch(1) (see
+// conformance.BatchImpl.Impl), and the batch suite (conformance.RunBatch)
+// for batching itself: linger, and ShutdownNow with open batches. Size,
+// keys and reuse are tested in templates/batch_test.go.
 
 // batchProbe makes generated.Probe batchable for the generic pool: one
 // group for all.
@@ -23,7 +22,17 @@ type batchProbe struct{ generated.Probe }
 
 func (batchProbe) BatchKey() struct{} { return struct{}{} }
 
-func runBatch(ctx context.Context, batch []batchProbe) error {
+// keyedProbe is a generated.Probe batched by Key.
+type keyedProbe struct {
+	generated.Probe
+	Key int
+}
+
+func (p keyedProbe) BatchKey() int { return p.Key }
+
+// runProbes is the generic pools' handler: it runs each task of the
+// batch, as generated.RunProbes does.
+func runProbes[T interface{ Run(context.Context) error }](ctx context.Context, batch []T) error {
 	var err error
 	for _, t := range batch {
 		if e := t.Run(ctx); e != nil {
@@ -33,37 +42,68 @@ func runBatch(ctx context.Context, batch []batchProbe) error {
 	return err
 }
 
-func TestBatch(t *testing.T) {
-	conformance.Run(t, conformance.Impl[batchProbe]{
-		Name: "templates.BatchPool",
-		New: conformance.Adapt(func(opts ...poolrt.Option) (*templates.BatchPool[batchProbe, struct{}], error) {
-			return templates.NewBatchPool[batchProbe, struct{}](runBatch, opts...)
-		}),
-		Task:    func(ctl *probe.Control, id int) batchProbe { return batchProbe{generated.Probe{ID: id, Ctl: ctl}} },
-		ID:      func(p batchProbe) int { return p.ID },
-		Pattern: poolrt.Batch,
-		Options: []poolrt.Option{poolrt.MaxBatch(1)},
-	})
+var batchImpl = conformance.BatchImpl[batchProbe]{
+	Name: "templates.BatchPool",
+	New: conformance.Adapt(func(opts ...poolrt.Option) (*templates.BatchPool[batchProbe, struct{}], error) {
+		return templates.NewBatchPool[batchProbe, struct{}](runProbes[batchProbe], opts...)
+	}),
+	Task: func(ctl *probe.Control, id int) batchProbe { return batchProbe{generated.Probe{ID: id, Ctl: ctl}} },
+	ID:   func(p batchProbe) int { return p.ID },
 }
 
-// TestBatchGenerated runs the suite over the batch pools poolgen generated
-// for Probe and ProbePtr (no batch key: one group; the handlers
-// generated.RunProbes and RunProbePtrs, called directly).
+var keyedBatchImpl = conformance.BatchImpl[keyedProbe]{
+	Name: "templates.BatchPool-keyed",
+	New: conformance.Adapt(func(opts ...poolrt.Option) (*templates.BatchPool[keyedProbe, int], error) {
+		return templates.NewBatchPool[keyedProbe, int](runProbes[keyedProbe], opts...)
+	}),
+	Task: func(ctl *probe.Control, id int) keyedProbe {
+		return keyedProbe{Probe: generated.Probe{ID: id, Ctl: ctl}}
+	},
+	ID: func(p keyedProbe) int { return p.ID },
+	KeyTask: func(ctl *probe.Control, id, key int) keyedProbe {
+		return keyedProbe{generated.Probe{ID: id, Ctl: ctl}, key}
+	},
+}
+
+// The batch pools poolgen generated for Probe and ProbePtr (no batch key:
+// one group; the handlers generated.RunProbes and RunProbePtrs, called
+// directly).
+var (
+	probeBatchImpl = conformance.BatchImpl[generated.Probe]{
+		Name: "generated.ProbeBatchPool",
+		New:  conformance.Adapt(generated.NewProbeBatchPool),
+		Task: func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
+		ID:   func(p generated.Probe) int { return p.ID },
+	}
+	probePtrBatchImpl = conformance.BatchImpl[*generated.ProbePtr]{
+		Name: "generated.ProbePtrBatchPool",
+		New:  conformance.Adapt(generated.NewProbePtrBatchPool),
+		Task: func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} },
+		ID:   func(p *generated.ProbePtr) int { return p.ID },
+	}
+)
+
+func TestBatch(t *testing.T) {
+	conformance.Run(t, batchImpl.Impl())
+}
+
+// TestBatchGenerated runs the general suite over the generated batch
+// pools.
 func TestBatchGenerated(t *testing.T) {
-	conformance.Run(t, conformance.Impl[generated.Probe]{
-		Name:    "generated.ProbeBatchPool",
-		New:     conformance.Adapt(generated.NewProbeBatchPool),
-		Task:    func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
-		ID:      func(p generated.Probe) int { return p.ID },
-		Pattern: poolrt.Batch,
-		Options: []poolrt.Option{poolrt.MaxBatch(1)},
-	})
-	conformance.Run(t, conformance.Impl[*generated.ProbePtr]{
-		Name:    "generated.ProbePtrBatchPool",
-		New:     conformance.Adapt(generated.NewProbePtrBatchPool),
-		Task:    func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} },
-		ID:      func(p *generated.ProbePtr) int { return p.ID },
-		Pattern: poolrt.Batch,
-		Options: []poolrt.Option{poolrt.MaxBatch(1)},
-	})
+	conformance.Run(t, probeBatchImpl.Impl())
+	conformance.Run(t, probePtrBatchImpl.Impl())
+}
+
+// TestBatchPattern runs the batch suite over the generic batch pool, with
+// one group and grouped by key.
+func TestBatchPattern(t *testing.T) {
+	conformance.RunBatch(t, batchImpl)
+	conformance.RunBatch(t, keyedBatchImpl)
+}
+
+// TestBatchPatternGenerated runs the batch suite over the generated batch
+// pools.
+func TestBatchPatternGenerated(t *testing.T) {
+	conformance.RunBatch(t, probeBatchImpl)
+	conformance.RunBatch(t, probePtrBatchImpl)
 }

@@ -24,18 +24,52 @@ var stealingProbePtrImpls = []conformance.Impl[*generated.ProbePtr]{
 	{Name: "generated.ProbePtrStealingPool", New: conformance.Adapt(generated.NewProbePtrStealingPool), Pattern: poolrt.Stealing},
 }
 
+// stealingProbe returns the rows over the value task type, their Task and
+// ID filled in.
+func stealingProbe() []conformance.Impl[generated.Probe] {
+	impls := stealingProbeImpls
+	for i := range impls {
+		impls[i].Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
+		impls[i].ID = func(p generated.Probe) int { return p.ID }
+	}
+	return impls
+}
+
+// stealingProbePtr returns the rows over the pointer task type, their Task
+// and ID filled in.
+func stealingProbePtr() []conformance.Impl[*generated.ProbePtr] {
+	impls := stealingProbePtrImpls
+	for i := range impls {
+		impls[i].Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
+		impls[i].ID = func(p *generated.ProbePtr) int { return p.ID }
+	}
+	return impls
+}
+
 func TestStealingProbe(t *testing.T) {
-	for _, impl := range stealingProbeImpls {
-		impl.Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
-		impl.ID = func(p generated.Probe) int { return p.ID }
+	for _, impl := range stealingProbe() {
 		conformance.Run(t, impl)
 	}
 }
 
 func TestStealingProbePtr(t *testing.T) {
-	for _, impl := range stealingProbePtrImpls {
-		impl.Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
-		impl.ID = func(p *generated.ProbePtr) int { return p.ID }
+	for _, impl := range stealingProbePtr() {
 		conformance.Run(t, impl)
+	}
+}
+
+// TestStealingForkProbe runs the work-stealing suite (Fork) over the
+// stealing pools of the value task type.
+func TestStealingForkProbe(t *testing.T) {
+	for _, impl := range stealingProbe() {
+		conformance.RunStealing(t, impl)
+	}
+}
+
+// TestStealingForkProbePtr runs the work-stealing suite over the stealing
+// pools of the pointer task type.
+func TestStealingForkProbePtr(t *testing.T) {
+	for _, impl := range stealingProbePtr() {
+		conformance.RunStealing(t, impl)
 	}
 }
