@@ -31,6 +31,18 @@ type RankImpl[T any] struct {
 	// the future, for a cost pool a lower cost). ID reads the id back.
 	Ranked func(ctl *probe.Control, id, rank int) T
 	ID     func(T) int
+
+	// Kind is what the pool orders by. The aging tests run over
+	// poolrt.ByPriority and poolrt.ByCost pools, the late-task tests over
+	// poolrt.ByDeadline pools; the zero value is ByPriority.
+	Kind poolrt.RankKind
+	// Aging is the aging period New sets itself with poolrt.Aging, or 0 if
+	// it sets none: the aging tests then turn aging on themselves, and
+	// check too that without it their scenario starves the worst task.
+	Aging time.Duration
+	// Due makes task id of ctl with deadline due (the zero time.Time: no
+	// deadline), for the late-task tests. Deadline pools only.
+	Due func(ctl *probe.Control, id int, due time.Time) T
 }
 
 // RunRank runs the ordering tests over impl, as a subtest named impl.Name.
@@ -53,6 +65,10 @@ func RunRank[T any](t *testing.T, impl RankImpl[T]) {
 			{"BandTotals", testRankBandTotals[T]},
 			{"Admission", testRankAdmission[T]},
 			{"AdmissionCancel", testRankAdmissionCancel[T]},
+			{"AgingBound", testRankAgingBound[T]},
+			{"AgingBlocked", testRankAgingBlocked[T]},
+			{"DropLate", testRankDropLate[T]},
+			{"RunLate", testRankRunLate[T]},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Cleanup(func() { goleak.VerifyNone(t) })

@@ -116,14 +116,19 @@ func rankRows[T any](flavours []rankFlavour[T], task func(ctl *probe.Control, id
 		return set(task(ctl, id), 0, base.Add(time.Duration(rank)*time.Second), 0)
 	}
 	byCost := func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), 0, time.Time{}, rank) }
+	// For the late-task tests: any deadline, past ones included.
+	due := func(ctl *probe.Control, id int, due time.Time) T { return set(task(ctl, id), 0, due, 0) }
+	// Long enough that no task ages past another in the ordering tests;
+	// the aging tests scale their scenario to it.
+	const aging = time.Hour
 	var rows []conformance.RankImpl[T]
 	for _, f := range flavours {
 		rows = append(rows,
-			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool", New: f.priority, Ranked: byPrio},
-			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool/Aging", New: withAging(f.priority, time.Hour), Ranked: byPrio},
-			conformance.RankImpl[T]{Name: f.prefix + "DeadlinePool", New: f.deadline, Ranked: byDue},
-			conformance.RankImpl[T]{Name: f.prefix + "CostPool", New: f.cost, Ranked: byCost},
-			conformance.RankImpl[T]{Name: f.prefix + "CostPool/Aging", New: withAging(f.cost, time.Hour), Ranked: byCost},
+			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool", Kind: poolrt.ByPriority, New: f.priority, Ranked: byPrio},
+			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool/Aging", Kind: poolrt.ByPriority, Aging: aging, New: withAging(f.priority, aging), Ranked: byPrio},
+			conformance.RankImpl[T]{Name: f.prefix + "DeadlinePool", Kind: poolrt.ByDeadline, New: f.deadline, Ranked: byDue, Due: due},
+			conformance.RankImpl[T]{Name: f.prefix + "CostPool", Kind: poolrt.ByCost, New: f.cost, Ranked: byCost},
+			conformance.RankImpl[T]{Name: f.prefix + "CostPool/Aging", Kind: poolrt.ByCost, Aging: aging, New: withAging(f.cost, aging), Ranked: byCost},
 		)
 	}
 	return rows
