@@ -1,17 +1,19 @@
 #!/bin/sh
-# device.sh runs issue 4's multi-core checks in one go, for a session lent
-# the 16-core device machine (see DEVELOPERS.md), which has no Go toolchain.
-# Build the binaries here first, from the repository root:
+# device.sh runs the multi-core checks (the 16-core targets of
+# docs/PERFORMANCE.md) in one go, on a machine that has many cores but no
+# Go toolchain. Build the binaries first, from the repository root, on a
+# machine that has one:
 #
 #	(cd bench && CGO_ENABLED=0 go test -c -o ../.device/bench.test .)
 #	CGO_ENABLED=0 go test -c -o .device/templates.test ./templates
 #
-# then call the device's run with carry [".device"], timeout_s 600 and the
-# command `sh bench/device.sh`; it writes raw `go test -bench` output under
-# $OUT (about 7 minutes in all). Turn it into tables here with
+# then copy the repository, .device/ included, to the multi-core machine
+# and run `sh bench/device.sh` from its root. It writes raw `go test
+# -bench` output under $OUT (default /tmp/device-out), in about 7 minutes
+# in all. Turn it into tables with
 #
 #	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme '' \
-#		-title 'Scaling (device machine, 16 vCPUs)' -notes NOTES.md
+#		-title 'Scaling (16 vCPUs)' -notes NOTES.md
 #
 # (NOTES.md: the observations, written for the new run; the last run's are
 # in results/device-2026-11-26/notes.md). The report draws every table as

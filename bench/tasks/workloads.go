@@ -48,8 +48,8 @@ func (m *MemCounter) Open() { close(m.gate) }
 func (m *MemCounter) Sum() uint64 { return m.sum.Load() }
 
 // Payload32 is the task of the memory workload: 32 bytes in all (a
-// pointer, a sequence number and 16 bytes of payload), the size whose
-// queued cost DESIGN.md reports.
+// pointer, a sequence number and 16 bytes of payload), so that the bytes
+// a pool spends per queued task can be read against the task's own size.
 //
 //poolgen:pools fixed
 type Payload32 struct {
