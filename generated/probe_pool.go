@@ -698,8 +698,9 @@ func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order. ctx only bounds the wait:
-// the task runs with the pool's context. O(log n).
+// for room are let in cheapest first (in arrival order among equals), with
+// aging counted from their call. ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *ProbeCostPool) Submit(ctx context.Context, t Probe) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask
@@ -828,8 +829,9 @@ func (p *ProbeDeadlinePool) late(w *probeRankWorker, by time.Duration) bool {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine, late or not.
-// Submitters waiting for room are let in in no particular order. ctx only
-// bounds the wait: the task runs with the pool's context. O(log n).
+// Submitters waiting for room are let in earliest deadline first (in
+// arrival order among equals). ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *ProbeDeadlinePool) Submit(ctx context.Context, t Probe) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask
@@ -2010,9 +2012,9 @@ func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order, whatever their priorities.
-// ctx only bounds the wait: the task runs with the pool's context.
-// O(log n).
+// for room are let in highest effective priority first (in arrival order
+// among equals), with aging counted from their call. ctx only bounds the
+// wait: the task runs with the pool's context. O(log n).
 func (p *ProbePriorityPool) Submit(ctx context.Context, t Probe) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask
@@ -4366,8 +4368,9 @@ func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order. ctx only bounds the wait:
-// the task runs with the pool's context. O(log n).
+// for room are let in cheapest first (in arrival order among equals), with
+// aging counted from their call. ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *ProbePtrCostPool) Submit(ctx context.Context, t *ProbePtr) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask
@@ -4496,8 +4499,9 @@ func (p *ProbePtrDeadlinePool) late(w *probePtrRankWorker, by time.Duration) boo
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine, late or not.
-// Submitters waiting for room are let in in no particular order. ctx only
-// bounds the wait: the task runs with the pool's context. O(log n).
+// Submitters waiting for room are let in earliest deadline first (in
+// arrival order among equals). ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *ProbePtrDeadlinePool) Submit(ctx context.Context, t *ProbePtr) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask
@@ -5680,9 +5684,9 @@ func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, erro
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order, whatever their priorities.
-// ctx only bounds the wait: the task runs with the pool's context.
-// O(log n).
+// for room are let in highest effective priority first (in arrival order
+// among equals), with aging counted from their call. ctx only bounds the
+// wait: the task runs with the pool's context. O(log n).
 func (p *ProbePtrPriorityPool) Submit(ctx context.Context, t *ProbePtr) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask

@@ -123,8 +123,9 @@ func (p *TicketDeadlinePool) late(w *ticketRankWorker, by time.Duration) bool {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine, late or not.
-// Submitters waiting for room are let in in no particular order. ctx only
-// bounds the wait: the task runs with the pool's context. O(log n).
+// Submitters waiting for room are let in earliest deadline first (in
+// arrival order among equals). ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *TicketDeadlinePool) Submit(ctx context.Context, t Ticket) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask
@@ -214,9 +215,9 @@ func NewTicketPriorityPool(opts ...poolrt.Option) (*TicketPriorityPool, error) {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order, whatever their priorities.
-// ctx only bounds the wait: the task runs with the pool's context.
-// O(log n).
+// for room are let in highest effective priority first (in arrival order
+// among equals), with aging counted from their call. ctx only bounds the
+// wait: the task runs with the pool's context. O(log n).
 func (p *TicketPriorityPool) Submit(ctx context.Context, t Ticket) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask

@@ -58,8 +58,9 @@ func NewCostPool[T CostTask](opts ...poolrt.Option) (*CostPool[T], error) {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order. ctx only bounds the wait:
-// the task runs with the pool's context. O(log n).
+// for room are let in cheapest first (in arrival order among equals), with
+// aging counted from their call. ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *CostPool[T]) Submit(ctx context.Context, t T) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask

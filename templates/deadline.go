@@ -100,8 +100,9 @@ func (p *DeadlinePool[T]) late(w *rankWorker[T], by time.Duration) bool {
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine, late or not.
-// Submitters waiting for room are let in in no particular order. ctx only
-// bounds the wait: the task runs with the pool's context. O(log n).
+// Submitters waiting for room are let in earliest deadline first (in
+// arrival order among equals). ctx only bounds the wait: the task runs
+// with the pool's context. O(log n).
 func (p *DeadlinePool[T]) Submit(ctx context.Context, t T) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask

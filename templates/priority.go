@@ -61,9 +61,9 @@ func NewPriorityPool[T PriorityTask](opts ...poolrt.Option) (*PriorityPool[T], e
 // error is returned) or the pool shuts down (poolrt.ErrClosed). Under
 // poolrt.Reject it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. Submitters waiting
-// for room are let in in no particular order, whatever their priorities.
-// ctx only bounds the wait: the task runs with the pool's context.
-// O(log n).
+// for room are let in highest effective priority first (in arrival order
+// among equals), with aging counted from their call. ctx only bounds the
+// wait: the task runs with the pool's context. O(log n).
 func (p *PriorityPool[T]) Submit(ctx context.Context, t T) error {
 	if p.e.refuses(&t) {
 		return poolrt.ErrNilTask

@@ -71,7 +71,8 @@ func RunRank[T any](t *testing.T, impl RankImpl[T]) {
 			{"RunLate", testRankRunLate[T]},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				t.Cleanup(func() { goleak.VerifyNone(t) })
+				ignore := goleak.IgnoreCurrent()
+				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
 				tc.run(t, s)
 			})
 		}
@@ -121,7 +122,7 @@ func rankOrder(first int, rs []int) []int {
 // up; once it is free they start in rank order, submission order among
 // equal rankLevels.
 func testRankStrictOrder[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 300
 		ctl := probe.New(n + 1)
 		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(n))
@@ -143,7 +144,7 @@ func testRankStrictOrder[T any](t *testing.T, s *rankSuite[T]) {
 // k-th group of workers tasks in rank order. A pool whose workers took
 // tasks in batches, or from shards, would start some out of their group.
 func testRankStrictOrderSaturated[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const workers, n = 3, 240
 		ctl := probe.New(workers + n)
 		p := s.start(t, poolrt.Workers(workers), poolrt.QueueSize(n))
@@ -189,7 +190,7 @@ func testRankStrictOrderSaturated[T any](t *testing.T, s *rankSuite[T]) {
 // testRankFIFOAmongEquals: tasks of equal rank start in submission order, even
 // when tasks of other rankLevels come between them.
 func testRankFIFOAmongEquals[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 100
 		ctl := probe.New(n + 1)
 		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(n))
@@ -217,7 +218,7 @@ func testRankFIFOAmongEquals[T any](t *testing.T, s *rankSuite[T]) {
 // the next worker that frees up, while a low-ranked task still runs on
 // another worker; and with a worker idle it starts at once.
 func testRankNoInversion[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const low, high = 900, 1
 		ctl := probe.New(16)
 		p := s.start(t, poolrt.Workers(2), poolrt.QueueSize(16))
@@ -253,7 +254,7 @@ func testRankNoInversion[T any](t *testing.T, s *rankSuite[T]) {
 // testRankShutdownNowOrder: ShutdownNow returns the tasks that never started
 // in the order they would have run.
 func testRankShutdownNowOrder[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 100
 		ctl := probe.New(n + 1)
 		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(n))
@@ -280,7 +281,7 @@ func (s *rankSuite[T]) ids(tasks []T) []int {
 // task once the pool has stopped, band by band and in total, and tasks
 // run by callers are in no band.
 func testRankBandTotals[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n, blocker = 40, 25
 		ctl := probe.New(n + 2)
 		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(n), poolrt.OnFull(poolrt.CallerRuns))
@@ -323,7 +324,7 @@ func testRankBandTotals[T any](t *testing.T, s *rankSuite[T]) {
 // rank first as slots free up, not in the order they blocked: a better
 // task never waits behind a worse one to get into the queue.
 func testRankAdmission[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctl := probe.New(6)
 		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(1))
 		release := ctl.Hold(0)
@@ -347,7 +348,7 @@ func testRankAdmission[T any](t *testing.T, s *rankSuite[T]) {
 // the line with its context's error, its task never runs, and the others
 // are admitted as before.
 func testRankAdmissionCancel[T any](t *testing.T, s *rankSuite[T]) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctl := probe.New(5)
 		p := s.start(t, poolrt.Workers(1), poolrt.QueueSize(1))
 		release := ctl.Hold(0)

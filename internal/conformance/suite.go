@@ -1,5 +1,5 @@
-// Package conformance is the one behavioural suite for the pool contract
-// (DESIGN.md, invariants 1–5). It drives a pool through the small [Pool]
+// Package conformance is the one behavioral suite for the pool contract
+// (the guarantees listed in the README). It drives a pool through the small [Pool]
 // interface, so the same tests run over every generic pool in package
 // templates and every pool poolgen generates: a test file lists the
 // implementations as [Impl] rows and calls [Run] for each.
