@@ -1558,10 +1558,14 @@ func (e *probeEngine) refill(w *probeWorker) bool {
 // finished tasks.
 func (e *probeEngine) settle(w *probeWorker) {
 	if _, end := probeUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 
@@ -5230,10 +5234,14 @@ func (e *probePtrEngine) refill(w *probePtrWorker) bool {
 // finished tasks.
 func (e *probePtrEngine) settle(w *probePtrWorker) {
 	if _, end := probePtrUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 

@@ -427,10 +427,14 @@ func (e *resizeEngine) refill(w *resizeWorker) bool {
 // finished tasks.
 func (e *resizeEngine) settle(w *resizeWorker) {
 	if _, end := resizeUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 

@@ -268,10 +268,14 @@ func (e *thumbEngine) refill(w *thumbWorker) bool {
 // finished tasks.
 func (e *thumbEngine) settle(w *thumbWorker) {
 	if _, end := thumbUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 

@@ -259,10 +259,14 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 // finished tasks.
 func (e *engine[T]) settle(w *worker[T]) {
 	if _, end := unpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 

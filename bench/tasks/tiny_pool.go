@@ -273,10 +273,14 @@ func (e *tinyEngine) refill(w *tinyWorker) bool {
 // finished tasks.
 func (e *tinyEngine) settle(w *tinyWorker) {
 	if _, end := tinyUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 
@@ -1421,10 +1425,14 @@ func (e *spin1usEngine) refill(w *spin1usWorker) bool {
 // finished tasks.
 func (e *spin1usEngine) settle(w *spin1usWorker) {
 	if _, end := spin1usUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 

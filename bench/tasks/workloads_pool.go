@@ -452,10 +452,14 @@ func (e *sleepEngine) refill(w *sleepWorker) bool {
 // finished tasks.
 func (e *sleepEngine) settle(w *sleepWorker) {
 	if _, end := sleepUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 
@@ -1600,10 +1604,14 @@ func (e *payload32Engine) refill(w *payload32Worker) bool {
 // finished tasks.
 func (e *payload32Engine) settle(w *payload32Worker) {
 	if _, end := payload32UnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 
@@ -3034,10 +3042,14 @@ func (e *nodeEngine) refill(w *nodeWorker) bool {
 // finished tasks.
 func (e *nodeEngine) settle(w *nodeWorker) {
 	if _, end := nodeUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 
@@ -5356,10 +5368,14 @@ func (e *timedEngine) refill(w *timedWorker) bool {
 // finished tasks.
 func (e *timedEngine) settle(w *timedWorker) {
 	if _, end := timedUnpackClaim(w.claim.Load()); end < w.n {
-		w.takers.Lock() // the taker copies under it; wait for it
+		// A taker copied part of the batch out under the lock: clear it
+		// only once the copy is done.
+		w.takers.Lock()
+		clear(w.buf[:w.n])
 		w.takers.Unlock()
+	} else {
+		clear(w.buf[:w.n])
 	}
-	clear(w.buf[:w.n])
 	w.pos, w.n = 0, 0
 }
 
