@@ -159,6 +159,15 @@ func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 	return p, nil
 }
 
+// orderAddResult is what adding a task to a batch pool came to.
+type orderAddResult uint8
+
+const (
+	orderAdded orderAddResult = iota
+	orderAddFull
+	orderAddClosed
+)
+
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
 // (under the default poolrt.Block policy) until there is room, ctx is done
@@ -171,10 +180,10 @@ func (p *OrderBatchPool) Submit(ctx context.Context, t Order) error {
 	}
 	key := orderBatchKey(t)
 	r := p.add(t, key)
-	if r == orderPushed {
+	if r == orderAdded {
 		return nil
 	}
-	if r == orderPushClosed {
+	if r == orderAddClosed {
 		return poolrt.ErrClosed
 	}
 	switch p.set.Backpressure {
@@ -189,10 +198,10 @@ func (p *OrderBatchPool) Submit(ctx context.Context, t Order) error {
 	defer p.life.EndWait()
 	for {
 		switch p.add(t, key) {
-		case orderPushed:
+		case orderAdded:
 			p.life.PassRoom()
 			return nil
-		case orderPushClosed:
+		case orderAddClosed:
 			return poolrt.ErrClosed
 		}
 		if err := p.life.WaitRoom(ctx); err != nil {
@@ -209,9 +218,9 @@ func (p *OrderBatchPool) TrySubmit(t Order) error {
 		return poolrt.ErrNilTask
 	}
 	switch p.add(t, orderBatchKey(t)) {
-	case orderPushed:
+	case orderAdded:
 		return nil
-	case orderPushClosed:
+	case orderAddClosed:
 		return poolrt.ErrClosed
 	}
 	p.meter.Shards[0].Rejected.Add(1)
@@ -221,15 +230,15 @@ func (p *OrderBatchPool) TrySubmit(t Order) error {
 // add puts t into the open batch of key, flushing the batch if it is full.
 func (p *OrderBatchPool) add(t Order, key string,
 
-) orderPushResult {
+) orderAddResult {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return orderPushClosed
+		return orderAddClosed
 	}
 	if p.queued >= len(p.slots) {
 		p.mu.Unlock()
-		return orderPushFull
+		return orderAddFull
 	}
 	// Tasks of one key often come in runs (and a pool without keys has
 	// one): the last batch added to skips the map lookup.
@@ -272,7 +281,7 @@ func (p *OrderBatchPool) add(t Order, key string,
 		default:
 		}
 	}
-	return orderPushed
+	return orderAdded
 }
 
 // openBatch opens a batch for key. A header is free: every batch in use
@@ -620,12 +629,3 @@ func (p *OrderBatchPool) Stats() poolrt.Stats {
 	st.Batch = p.bm.Snapshot(open, ready)
 	return st
 }
-
-type orderPushResult uint8
-
-const (
-	orderPushed orderPushResult = iota
-	orderPushFull
-	orderPushClosed
-	orderPushBusy // push with try: another submitter claimed the ticket first
-)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // Probe must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
@@ -184,6 +185,15 @@ func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
 	return p, nil
 }
 
+// probeAddResult is what adding a task to a batch pool came to.
+type probeAddResult uint8
+
+const (
+	probeAdded probeAddResult = iota
+	probeAddFull
+	probeAddClosed
+)
+
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
 // (under the default poolrt.Block policy) until there is room, ctx is done
@@ -196,10 +206,10 @@ func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
 	}
 	key := probeBatchKey(t)
 	r := p.add(t, key)
-	if r == probePushed {
+	if r == probeAdded {
 		return nil
 	}
-	if r == probePushClosed {
+	if r == probeAddClosed {
 		return poolrt.ErrClosed
 	}
 	switch p.set.Backpressure {
@@ -214,10 +224,10 @@ func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
 	defer p.life.EndWait()
 	for {
 		switch p.add(t, key) {
-		case probePushed:
+		case probeAdded:
 			p.life.PassRoom()
 			return nil
-		case probePushClosed:
+		case probeAddClosed:
 			return poolrt.ErrClosed
 		}
 		if err := p.life.WaitRoom(ctx); err != nil {
@@ -234,9 +244,9 @@ func (p *ProbeBatchPool) TrySubmit(t Probe) error {
 		return poolrt.ErrNilTask
 	}
 	switch p.add(t, probeBatchKey(t)) {
-	case probePushed:
+	case probeAdded:
 		return nil
-	case probePushClosed:
+	case probeAddClosed:
 		return poolrt.ErrClosed
 	}
 	p.meter.Shards[0].Rejected.Add(1)
@@ -246,15 +256,15 @@ func (p *ProbeBatchPool) TrySubmit(t Probe) error {
 // add puts t into the open batch of key, flushing the batch if it is full.
 func (p *ProbeBatchPool) add(t Probe, key struct{},
 
-) probePushResult {
+) probeAddResult {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return probePushClosed
+		return probeAddClosed
 	}
 	if p.queued >= len(p.slots) {
 		p.mu.Unlock()
-		return probePushFull
+		return probeAddFull
 	}
 	// Tasks of one key often come in runs (and a pool without keys has
 	// one): the last batch added to skips the map lookup.
@@ -297,7 +307,7 @@ func (p *ProbeBatchPool) add(t Probe, key struct{},
 		default:
 		}
 	}
-	return probePushed
+	return probeAdded
 }
 
 // openBatch opens a batch for key. A header is free: every batch in use
@@ -866,290 +876,6 @@ func (p *ProbeDeadlinePool) ShutdownNow() []Probe { return p.e.shutdownNow() }
 // counters in its Priority section.
 func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
 
-// A deque is a worker's bounded, lock-free double-ended queue of tasks,
-// held by value, in the style of the standard library's sync/poolqueue.go.
-//
-// Producers push at the head; they are serialised by a gate (below), so
-// at most one pushes at a time. The worker that owns the deque pops at the
-// head (newest first: a forked subtask runs while its data is still in
-// cache). Thieves take the oldest half at the tail. Every consumer claims
-// positions with one compare-and-swap on headTail, which packs both ends,
-// so a pop and a steal can never claim the same position, and a thief
-// claims a whole batch in one operation.
-//
-// # Memory ordering
-//
-// A slot's task is read and written with plain memory operations; the
-// atomics around them order every access (the race detector checks this):
-//
-//   - Publication. A producer writes the slot, then moves head with a
-//     compare-and-swap (or an add) on headTail. A consumer claims the
-//     position with a compare-and-swap on headTail that observed the new
-//     head, so the producer's writes happen before the consumer's reads.
-//   - Reclamation. Claiming a position does not end the consumer's use of
-//     the slot: it still copies the task out. The slot's full flag says so.
-//     The consumer copies the task, clears the slot (no stale pointers for
-//     the garbage collector) and only then stores 0 in full. A producer
-//     reads full atomically before it writes a slot and treats a full slot
-//     as a full deque. So the consumer's reads happen before the next
-//     producer's writes: the owner never overwrites a slot a thief is still
-//     copying from, however slowly the thief runs.
-//   - Exclusive claims. Positions [tail, head) are the queued tasks. A pop
-//     moves head down by one, a steal moves tail up by k; each is a
-//     compare-and-swap of the whole word, so of two racing claims one
-//     fails and retries on the new word. A producer writes only slots at
-//     or above position head, which no consumer can claim until the
-//     producer publishes them.
-//
-// Positions are 32-bit counters that wrap; head-tail is computed modulo
-// 2^32 and never exceeds the capacity (at most MaxDequeSize, far below
-// 2^31), so wrapping is harmless. A compare-and-swap could in principle
-// succeed on a word that has gone all the way round (ABA), but only after
-// 2^32 operations between a thief's load and its compare-and-swap.
-//
-// # The producer gate
-//
-// The deque has a single producer end, but Fork may be called with a
-// worker's context from any goroutine the task started, at any time. The
-// gate, a word next to headTail, makes that safe: a producer takes it with
-// one compare-and-swap and releases it with a store, and a producer that
-// finds it taken does not wait (Fork then uses the shared queue).
-// Producers publish with a compare-and-swap rather than an add because the
-// owner pops without the gate: a push that loses a race with a pop retries
-// at the new head. The owner's own batch moves (from the shared queue or a
-// victim) hold the gate too, and publish with an add: the owner cannot pop
-// while it is moving a batch. ShutdownNow and the end of a Shutdown close
-// the gate for good, so that no push lands in a deque nobody will drain.
-type probeDeque struct {
-	_ [poolrt.CacheLinePad]byte
-	// headTail: head in the high 32 bits, tail in the low 32 bits. The
-	// word and the gate share a cache line: the owner writes both on
-	// every push, and thieves read headTail on every steal attempt.
-	headTail atomic.Uint64
-	gate     atomic.Uint32
-	// tick counts down to the next fork whose submit time is recorded
-	// (latency sampling); written only by the gate's holder.
-	tick int
-	// slots and mask never change after init and every party reads them
-	// on every operation: a line of their own, away from the writes to
-	// headTail and gate.
-	_     [poolrt.CacheLinePad]byte
-	slots []probeDequeSlot
-	mask  uint32
-	_     [poolrt.CacheLinePad]byte // and away from what follows the deque
-}
-
-// probeDequeSlot is one position's storage: the task by value, plus 16 bytes.
-// full is accessed with sync/atomic by consumers (store 0) and producers
-// (load); producers set it with a plain store, which is ordered after the
-// consumer's store they observed and before the publishing
-// compare-and-swap.
-type probeDequeSlot struct {
-	full uint32
-	meta uint32 // see taskMeta
-	enq  int64  // poolrt.Clock stamp of the submit, or 0: not timed
-	task Probe
-}
-
-// Gate states.
-const (
-	probeGateOpen   = 0
-	probeGateHeld   = 1
-	probeGateClosed = 2
-)
-
-// taskMeta travels with a task through deques. Bits 0-29 hold the shared
-// queue shard the task was taken from, plus one (0: the task was forked);
-// the task still counts against that shard's capacity until it starts.
-// metaStolen marks a task a worker stole from another worker's deque.
-const (
-	probeMetaShard  = 1<<30 - 1
-	probeMetaStolen = 1 << 31
-)
-
-const probeDequeBits = 32
-
-func probeUnpackDeque(ht uint64) (head, tail uint32) {
-	return uint32(ht >> probeDequeBits), uint32(ht)
-}
-
-func probePackDeque(head, tail uint32) uint64 {
-	return uint64(head)<<probeDequeBits | uint64(tail)
-}
-
-// init allocates size slots; size is a power of two.
-func (d *probeDeque) init(size int) {
-	d.slots = make([]probeDequeSlot, size)
-	d.mask = uint32(size - 1)
-	d.tick = 1
-}
-
-// size returns the number of queued tasks; a hint while others run.
-func (d *probeDeque) size() int {
-	head, tail := probeUnpackDeque(d.headTail.Load())
-	return int(head - tail)
-}
-
-// empty reports whether no task is queued; a hint while others run.
-func (d *probeDeque) empty() bool {
-	head, tail := probeUnpackDeque(d.headTail.Load())
-	return head == tail
-}
-
-// acquire takes the producer gate if it is open. It never waits.
-func (d *probeDeque) acquire() bool { return d.gate.CompareAndSwap(probeGateOpen, probeGateHeld) }
-
-// release opens the gate the caller holds.
-func (d *probeDeque) release() { d.gate.Store(probeGateOpen) }
-
-// hold takes the producer gate, waiting for a producer that holds it to
-// let go (a push takes nanoseconds, so it yields rather than parks). It
-// reports false if the gate is closed.
-func (d *probeDeque) hold() bool {
-	for {
-		if d.acquire() {
-			return true
-		}
-		if d.gate.Load() == probeGateClosed {
-			return false
-		}
-		runtime.Gosched()
-	}
-}
-
-// close closes the gate for good; the caller holds it (or it is closed).
-func (d *probeDeque) close() { d.gate.Store(probeGateClosed) }
-
-// push adds a task at the head. The caller holds the gate; the owner may
-// be popping concurrently. It reports false when the deque is full, or
-// when the slot at the head is still being copied out by a consumer.
-func (d *probeDeque) push(t *Probe, meta uint32, enq int64) bool {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probeUnpackDeque(ptrs)
-		if head-tail > d.mask {
-			return false // full
-		}
-		s := &d.slots[head&d.mask]
-		if atomic.LoadUint32(&s.full) != 0 {
-			return false // a consumer still copies the previous task out
-		}
-		s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
-		if d.headTail.CompareAndSwap(ptrs, probePackDeque(head+1, tail)) {
-			return true
-		}
-		// A consumer moved an end. The slot was never published: take it
-		// back (nobody else can have seen it) and retry on the new word.
-		var zero Probe
-		s.task, s.full = zero, 0
-	}
-}
-
-// pop takes the newest task into *dst. Only the deque's owner calls it.
-func (d *probeDeque) pop(dst *Probe) (meta uint32, enq int64, ok bool) {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probeUnpackDeque(ptrs)
-		if head == tail {
-			return 0, 0, false
-		}
-		head--
-		if d.headTail.CompareAndSwap(ptrs, probePackDeque(head, tail)) {
-			s := &d.slots[head&d.mask]
-			return s.take(dst)
-		}
-	}
-}
-
-// take copies the slot's task into *dst and frees the slot: the last thing
-// a consumer does with it.
-func (s *probeDequeSlot) take(dst *Probe) (meta uint32, enq int64, ok bool) {
-	var zero Probe
-	*dst, meta, enq = s.task, s.meta, s.enq
-	s.task = zero
-	atomic.StoreUint32(&s.full, 0)
-	return meta, enq, true
-}
-
-// room returns how many tasks, up to max, the owner can add at the head
-// now: free positions whose slots no consumer still holds. The caller
-// holds the gate and is the owner, so the count can only grow until it
-// adds them (thieves only take).
-func (d *probeDeque) room(max int) int {
-	head, tail := probeUnpackDeque(d.headTail.Load())
-	n := min(max, int(d.mask+1-(head-tail)))
-	for i := range n {
-		if atomic.LoadUint32(&d.slots[(head+uint32(i))&d.mask].full) != 0 {
-			return i
-		}
-	}
-	return n
-}
-
-// put writes a task i positions above the head, unpublished; the caller
-// holds the gate, is the owner and checked room. publish makes the tasks
-// put so far visible.
-func (d *probeDeque) put(i int, t *Probe, meta uint32, enq int64) {
-	head, _ := probeUnpackDeque(d.headTail.Load())
-	s := &d.slots[(head+uint32(i))&d.mask]
-	s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
-}
-
-// publish moves the head up by n over tasks written with put. An add, not
-// a compare-and-swap: only the owner moves the head up or down, and it is
-// busy here; thieves move the tail, which the add leaves alone.
-func (d *probeDeque) publish(n int) {
-	d.headTail.Add(uint64(n) << probeDequeBits)
-}
-
-// steal moves about half of d's tasks, oldest first and at most max
-// (≥ 1), to the owner's deque dst. The newest task it took goes into
-// *cur instead of dst, to be run at once; the others go into dst, whose
-// gate the caller holds, and which has room for them (dst.room). With
-// max 1, dst is left alone. It returns how many tasks it took, 0 if d
-// was empty.
-func (d *probeDeque) steal(dst *probeDeque, max int, cur *Probe) (n int, meta uint32, enq int64) {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probeUnpackDeque(ptrs)
-		queued := head - tail
-		if queued == 0 {
-			return 0, 0, 0
-		}
-		n = min(int(queued-queued/2), max)
-		if !d.headTail.CompareAndSwap(ptrs, probePackDeque(head, tail+uint32(n))) {
-			continue
-		}
-		for i := range n - 1 {
-			s := &d.slots[(tail+uint32(i))&d.mask]
-			dst.put(i, &s.task, s.meta|probeMetaStolen, s.enq)
-			var zero Probe
-			s.task = zero
-			atomic.StoreUint32(&s.full, 0)
-		}
-		meta, enq, _ = d.slots[(tail+uint32(n-1))&d.mask].take(cur)
-		if n > 1 {
-			dst.publish(n - 1)
-		}
-		return n, meta | probeMetaStolen, enq
-	}
-}
-
-// popTail takes the oldest task into *dst, as a thief would, but for
-// the caller: ShutdownNow, which hands tasks back oldest first, and tests.
-func (d *probeDeque) popTail(dst *Probe) (meta uint32, enq int64, ok bool) {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probeUnpackDeque(ptrs)
-		if head == tail {
-			return 0, 0, false
-		}
-		if d.headTail.CompareAndSwap(ptrs, probePackDeque(head, tail+1)) {
-			return d.slots[tail&d.mask].take(dst)
-		}
-	}
-}
-
 // ProbeDynamicPool runs tasks of type Probe on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
 // sharded queue.
@@ -1182,8 +908,7 @@ func (d *probeDeque) popTail(dst *Probe) (meta uint32, enq int64, ok bool) {
 // NewProbeDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbeDynamicPool struct {
-	e  probeEngine
-	sc *poolrt.Scaler
+	p poolimpl.Dynamic[Probe]
 }
 
 // NewProbeDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -1200,10 +925,7 @@ func NewProbeDynamicPool(opts ...poolrt.Option) (*ProbeDynamicPool, error) {
 		return nil, err
 	}
 	p := new(ProbeDynamicPool)
-	p.e.acts = poolrt.NewActivities(set.Workers)
-	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
-	p.sc.Start()
+	p.p.Init(set, probeBatchLane())
 	return p, nil
 }
 
@@ -1214,44 +936,13 @@ func NewProbeDynamicPool(opts ...poolrt.Option) (*ProbeDynamicPool, error) {
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context. A pool scaled down to no
 // worker starts one.
-func (p *ProbeDynamicPool) Submit(ctx context.Context, t Probe) error {
-	err := p.e.submit(ctx, t)
-	p.arrived(err)
-	return err
-}
+func (p *ProbeDynamicPool) Submit(ctx context.Context, t Probe) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy. A pool scaled down to no
 // worker starts one.
-func (p *ProbeDynamicPool) TrySubmit(t Probe) error {
-	err := p.e.trySubmit(t)
-	p.arrived(err)
-	return err
-}
-
-// arrived starts a worker if an accepted task found the pool without any.
-// It reads the size after the task is queued: a controller scaling to zero
-// stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). If more tasks wait than the pool has
-// workers and none of them is idle, it asks the controller to evaluate
-// early (Scaler.Surge). While some worker is parked, that costs two atomic
-// loads.
-func (p *ProbeDynamicPool) arrived(err error) {
-	if err != nil {
-		return
-	}
-	n := int(p.e.target.Load())
-	if n == 0 {
-		p.sc.Arrived()
-		return
-	}
-	// Waiting tasks are counted as the controller counts them (accepted,
-	// not started), so that it goes on while the submitters' reason holds.
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
-		p.sc.Surge()
-	}
-}
+func (p *ProbeDynamicPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
@@ -1262,28 +953,14 @@ func (p *ProbeDynamicPool) arrived(err error) {
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *ProbeDynamicPool) Shutdown(ctx context.Context) error {
-	p.e.stop(poolrt.Draining)
-	p.sc.Drain()
-	if err := p.e.life.Wait(ctx); err != nil {
-		return err
-	}
-	p.sc.Close()
-	return p.sc.Wait(ctx)
-}
+func (p *ProbeDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *ProbeDynamicPool) ShutdownNow() []Probe {
-	p.e.stop(poolrt.Stopped)
-	p.sc.Close()
-	out := p.e.shutdownNow()
-	p.sc.Wait(context.Background())
-	return out
-}
+func (p *ProbeDynamicPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -1291,611 +968,19 @@ func (p *ProbeDynamicPool) ShutdownNow() []Probe {
 // cannot work — min < 0, max < 1, min > max, or max above the maximum the
 // pool was created with (its worker slots) — and poolrt.ErrClosed after
 // shutdown.
-func (p *ProbeDynamicPool) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+func (p *ProbeDynamicPool) SetLimits(min, max int) error { return p.p.SetLimits(min, max) }
 
 // Limits returns the pool's current worker limits.
-func (p *ProbeDynamicPool) Limits() (min, max int) { return p.sc.Limits() }
+func (p *ProbeDynamicPool) Limits() (min, max int) { return p.p.Limits() }
 
 // Size returns the number of workers the pool runs or is scaling to.
 // Stats().Workers, the goroutines alive, may exceed it for a while after
 // the pool shrinks, until the retiring workers finish what they hold.
-func (p *ProbeDynamicPool) Size() int { return int(p.e.target.Load()) }
+func (p *ProbeDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *ProbeDynamicPool) Stats() poolrt.Stats {
-	st := p.e.stats()
-	st.Scaling = p.sc.Stats()
-	return st
-}
-
-// probeEngine is the machinery ProbeFixedPool and ProbeDynamicPool share: a sharded queue
-// fed by submitters, drained in batches by worker goroutines, with
-// parking, panic recovery, shutdown and metrics. It can grow and shrink
-// its worker count (resize); the fixed pool never asks it to.
-type probeEngine struct {
-	probeFeed
-
-	// target is how many workers should run: worker slots [0, target)
-	// are filled, and a worker whose slot is at or above target retires
-	// at its next idle moment.
-	target  atomic.Int32
-	mu      sync.Mutex     // guards workers' alive flags, spawning, exits and returned
-	workers []*probeWorker // by slot; nil until first used
-	// slots counts the worker slots in use, a prefix of workers: stored
-	// after they are, so that a worker looking for tasks to take over
-	// (takeHeld) reads them without the lock.
-	slots atomic.Int32
-	// returned: ShutdownNow has handed the unstarted tasks back.
-	returned bool
-	// acts, when set (dynamic pools), records each worker's busy and idle
-	// time for the scaling controller. Set before init.
-	acts *poolrt.Activities
-
-	// runs sizes the batches workers take (poolrt.BatchBudget).
-	runs poolrt.RunMean
-}
-
-// probeWorker is one worker slot's state. It lives in the engine, not on the
-// worker goroutine's stack, so that a replacement goroutine (after a
-// panic) resumes the batch and ShutdownNow can collect the tasks it never
-// started.
-//
-// The tasks of a batch that have not started stay within reach of the
-// other workers: a worker that runs out of work takes over half of them
-// (takeHeld), so that no task waits behind a long one while a worker is
-// idle. claim says which are whose: the owner claims each task as it
-// starts it, moving pos up; a taker moves end down. Both change claim
-// atomically, so each task goes to one of them.
-type probeWorker struct {
-	id   int
-	home int // home shard
-	// claim packs the batch's generation, end and pos (claimBits each):
-	// buf[pos:end] are taken from the queue and not yet started. The
-	// owner adds 1 to claim a task; a taker swaps in a lower end.
-	claim atomic.Uint64
-	gen   uint64 // the owner's batch count, claim's generation
-	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
-	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
-	from  int    // the shard buf was taken from
-	// takers is locked by a worker taking tasks over while it copies them
-	// out of buf: an owner whose batch was cut short waits for it before
-	// refilling buf.
-	takers  sync.Mutex
-	exiting bool
-	alive   bool // a goroutine runs this slot (guarded by engine.mu)
-	working bool // act was last told busy (dynamic pools)
-	meter   *poolrt.WorkerMeter
-	act     *poolrt.Activity // nil unless the engine has acts
-	slice   poolrt.Slice
-	buf     [probeMaxBatch]probeSlot
-	_       [poolrt.CacheLinePad]byte
-}
-
-// claimBits is the width of a batch position in worker.claim; maxBatch
-// and one more claim past the end (an owner that finds its batch taken
-// over) fit in it.
-const probeClaimBits = 8
-
-func probePackClaim(gen uint64, pos, end int) uint64 {
-	return gen<<(2*probeClaimBits) | uint64(end)<<probeClaimBits | uint64(pos)
-}
-
-func probeUnpackClaim(c uint64) (pos, end int) {
-	const mask = 1<<probeClaimBits - 1
-	return int(c & mask), int(c >> probeClaimBits & mask)
-}
-
-// next claims the owner's next task of its batch and returns its slot, or
-// nil when the batch is done: run, or taken over.
-func (w *probeWorker) next() *probeSlot {
-	pos, end := probeUnpackClaim(w.claim.Add(1))
-	if pos > end {
-		return nil // pos-1 was at or past the end
-	}
-	w.pos = pos
-	return &w.buf[pos-1]
-}
-
-// unstarted returns the range of buf the owner has neither started nor
-// seen taken over.
-func (w *probeWorker) unstarted() (pos, end int) {
-	pos, end = probeUnpackClaim(w.claim.Load())
-	return min(pos, end), end
-}
-
-// init prepares an engine for up to slots workers and starts workers of
-// them.
-func (e *probeEngine) init(set poolrt.Settings, slots, workers int) {
-	e.initFeed(set, slots, workers)
-	e.workers = make([]*probeWorker, slots)
-	e.resize(workers)
-}
-
-// resize sets the number of workers: it starts workers in empty slots
-// below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is stopping; while it drains its queue
-// (Shutdown), the pool may only grow — more workers drain it sooner —
-// until its last worker has exited.
-func (e *probeEngine) resize(n int) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.life.State() {
-	case poolrt.Open:
-	case poolrt.Draining:
-		// Worker exits are counted under e.mu: with one alive, the pool
-		// has not exited, and a worker started now is waited for.
-		if n <= int(e.target.Load()) || e.life.Live() == 0 {
-			return false
-		}
-	default:
-		return false
-	}
-	e.resizeLocked(n)
-	return true
-}
-
-func (e *probeEngine) resizeLocked(n int) {
-	e.target.Store(int32(n))
-	e.q.setWorkers(n)
-	for id := range n {
-		w := e.workers[id]
-		if w == nil {
-			w = &probeWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
-			if e.acts != nil {
-				w.act = e.acts.Slot(id)
-			}
-			e.workers[id] = w
-		}
-		if int(e.slots.Load()) <= id {
-			e.slots.Store(int32(id + 1))
-		}
-		if !w.alive {
-			w.alive, w.exiting, w.working = true, false, false
-			now := e.meter.Now()
-			w.meter.Start(now)
-			if w.act != nil {
-				w.act.Start(now)
-			}
-			e.life.WorkerStarted()
-			go e.work(w)
-		}
-	}
-	for id := n; id < len(e.workers); id++ {
-		if w := e.workers[id]; w != nil && w.alive {
-			e.sleep.WakeID(id)
-		}
-	}
-}
-
-// workers returns the number of live worker goroutines.
-func (e *probeEngine) live() int { return e.life.Live() }
-
-// work is a worker's loop: take a batch, run it, repeat.
-func (e *probeEngine) work(w *probeWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for {
-		if e.life.State() == poolrt.Stopped {
-			w.exiting = true
-			return
-		}
-		s := w.next()
-		if s == nil {
-			if !e.refill(w) {
-				w.exiting = true
-				return
-			}
-			continue
-		}
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		e.q.release(w.from, 1) // its queue slot is free once it starts
-		e.life.Room()
-		if s.enq == 0 {
-			err := s.task.Run(ctx)
-			w.meter.Done(err)
-			if err != nil {
-				e.set.TaskFailed(err)
-			}
-			continue
-		}
-		e.runTimed(w, s)
-	}
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *probeEngine) runTimed(w *probeWorker, s *probeSlot) {
-	m := &e.meter.Shards[w.home]
-	start := e.meter.Now()
-	m.Wait.Record(time.Duration(start - s.enq))
-	err := s.task.Run(e.life.Context())
-	d := e.meter.Since(start)
-	m.Run.Record(d)
-	e.runs.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	w.meter.Done(err)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// refill takes the worker's next batch, waiting for one if need be. It
-// reports false when the worker should exit.
-func (e *probeEngine) refill(w *probeWorker) bool {
-	e.settle(w)
-	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
-			return false
-		}
-		// While workers are parked, take one task at a time: a batch would
-		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (poolrt.BatchBudget).
-		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, probeMaxBatch)
-		n, from := e.q.take(w.home, w.buf[:limit])
-		if n == 0 {
-			n, from = e.takeHeld(w)
-		}
-		if n > 0 {
-			e.publish(w, n, from)
-			w.meter.SetBusy(true)
-			if w.act != nil && !w.working {
-				w.working = true
-				w.act.Busy(e.meter.Now())
-			}
-			return true
-		}
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// settle ends the worker's batch: it waits for a worker that took part of
-// it over to finish copying it out, and drops buf's references to the
-// finished tasks.
-func (e *probeEngine) settle(w *probeWorker) {
-	if _, end := probeUnpackClaim(w.claim.Load()); end < w.n {
-		// A taker copied part of the batch out under the lock: clear it
-		// only once the copy is done.
-		w.takers.Lock()
-		clear(w.buf[:w.n])
-		w.takers.Unlock()
-	} else {
-		clear(w.buf[:w.n])
-	}
-	w.pos, w.n = 0, 0
-}
-
-// publish makes buf[:n], taken from shard from, the worker's batch. A
-// worker that parked after the queue looked empty but before the batch
-// was published saw no held tasks either: wake it to take some over.
-func (e *probeEngine) publish(w *probeWorker, n, from int) {
-	w.n, w.from = n, from
-	w.gen++
-	w.claim.Store(probePackClaim(w.gen, 0, n))
-	if n > 1 && e.sleep.Parked() > 0 {
-		e.sleep.Wake()
-	}
-}
-
-// takeHeld takes over, into w's empty buffer, half (rounded up) of the
-// tasks another worker took from the queue and has not started: that
-// worker may be running a long task, and they would wait for it. It
-// returns how many it took and from which shard they came.
-func (e *probeEngine) takeHeld(w *probeWorker) (k, from int) {
-	if !e.q.holding() {
-		return 0, 0
-	}
-	n := int(e.slots.Load())
-	start := poolrt.RandN(n)
-	for j := range n {
-		v := e.workers[(start+j)%n]
-		if v == w || v == nil {
-			continue
-		}
-		if pos, end := v.unstarted(); pos == end {
-			continue
-		}
-		v.takers.Lock()
-		for {
-			c := v.claim.Load()
-			pos, end := probeUnpackClaim(c)
-			if pos >= end {
-				break
-			}
-			k = (end - pos + 1) / 2
-			if v.claim.CompareAndSwap(c, probePackClaim(c>>(2*probeClaimBits), pos, end-k)) {
-				// buf[end-k:end] are ours: the owner reads no slot at or
-				// past the end, and refills buf only after takers.
-				copy(w.buf[:k], v.buf[end-k:end])
-				from = v.from
-				break
-			}
-			k = 0
-		}
-		v.takers.Unlock()
-		if k > 0 {
-			return k, from
-		}
-	}
-	return 0, 0
-}
-
-// retired reports whether the worker's slot is above the target size.
-func (e *probeEngine) retired(w *probeWorker) bool {
-	return w.id >= int(e.target.Load())
-}
-
-// mayRetire reports whether a retired worker may leave now: not while it
-// is the last worker and tasks wait. A dynamic pool scaling to zero
-// workers stores its target before it looks at the queue, and a submitter
-// pushes before it looks at the target (to start a worker if it is zero),
-// so one of the two sees the other: no accepted task is left without a
-// worker.
-func (e *probeEngine) mayRetire() bool {
-	return e.q.empty() || e.life.Live() > 1
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *probeEngine) idle(w *probeWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.waiting()
-		}
-		if e.waiting() {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed, or a worker
-	// that published a batch, before seeing us parked did not wake anyone,
-	// and a resize or Stop that woke the parked workers before we
-	// registered did not wake us.
-	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// waiting reports whether an accepted task waits for a worker: queued, or
-// taken in another worker's batch and not started.
-func (e *probeEngine) waiting() bool {
-	return !e.q.empty() || e.q.holding()
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping or the slot retired), or because its task panicked or called
-// runtime.Goexit, in which case the panic is counted and reported and a
-// new goroutine takes the worker's place.
-func (e *probeEngine) workerExit(w *probeWorker) {
-	if w.exiting {
-		e.mu.Lock()
-		if e.stay(w) {
-			w.exiting = false
-			e.mu.Unlock()
-			go e.work(w)
-			return
-		}
-		w.alive = false
-		now := e.meter.Now()
-		w.meter.Stop(now)
-		if w.act != nil {
-			w.act.Stop(now)
-		}
-		// A retiring worker may have been woken for a task it leaves to
-		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on. Before the exit is counted:
-		// the last worker's exit ends Shutdown, and nothing of the pool
-		// runs after that.
-		if e.waiting() {
-			e.sleep.Wake()
-		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
-		return
-	}
-	v := recover()
-	var t Probe
-	if w.pos > 0 {
-		t = w.buf[w.pos-1].task
-	}
-	w.meter.Panicked.Add(1)
-	e.set.TaskPanicked(t, v)
-	go e.work(w)
-}
-
-// stay reports whether a worker that decided to exit must go on after all
-// (e.mu is held): a resize raised the target above its slot after it
-// decided to retire, and saw it alive so started no one in its place; or
-// it is the last worker and tasks it did not see arrived meanwhile.
-func (e *probeEngine) stay(w *probeWorker) bool {
-	switch e.life.State() {
-	case poolrt.Stopped:
-		return false
-	case poolrt.Open:
-		if !e.retired(w) {
-			return true
-		}
-	}
-	return e.life.Live() == 1 && !e.q.empty()
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *probeEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every task that never
-// started, from the workers' batches first (they are older), then the
-// queue. Only the first call returns tasks.
-func (e *probeEngine) shutdownNow() []Probe {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []Probe
-	for _, w := range e.workers {
-		if w == nil {
-			continue
-		}
-		pos, end := w.unstarted()
-		for j := pos; j < end; j++ {
-			out = append(out, w.buf[j].task)
-		}
-		if pos < end {
-			e.q.release(w.from, end-pos) // tasks handed back never start
-		}
-		clear(w.buf[:])
-		w.pos, w.n = 0, 0
-		w.gen++
-		w.claim.Store(probePackClaim(w.gen, 0, 0))
-	}
-	out = e.q.drain(out)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker. A
-// pool that never started a worker has exited at once.
-func (e *probeEngine) stop(to poolrt.State) {
-	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, func() {
-		e.q.close()
-		// A dynamic pool scaled to zero workers may have accepted tasks
-		// whose submitter has not started a worker yet: start one to run
-		// them, before Stop finds no worker and declares the pool exited.
-		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
-			e.resizeLocked(max(1, int(e.target.Load())))
-		}
-	})
-	e.mu.Unlock()
-	e.sleep.WakeAll()
-}
-
-func (e *probeEngine) stats() poolrt.Stats {
-	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
-}
-
-// probeFeed is what the pools that keep submitted tasks in the sharded queue
-// share: the queue, the lifecycle that submitters wait on for room, the
-// parked workers they wake, the metrics and the settings, and the
-// submission paths over them with the backpressure policies. The fixed
-// and dynamic pools' engine and the work-stealing pool (whose injector it
-// is) embed it.
-type probeFeed struct {
-	life  poolrt.Lifecycle
-	q     probeQueue
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	set   poolrt.Settings
-	// nilable: Probe is a pointer type, and a nil task is refused.
-	nilable bool
-}
-
-// initFeed prepares a feed for up to slots workers, workers of which start
-// now (they size the queue's batches; see queue.setWorkers).
-func (f *probeFeed) initFeed(set poolrt.Settings, slots, workers int) {
-	f.set = set
-	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
-	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(&f.set, workers, f.meter)
-	f.life.Init(0)
-	f.nilable = poolrt.Nilable[Probe]()
-}
-
-// submit queues t and wakes a parked worker, if any, even while another
-// worker is looking for work. A looking worker is not a running one: it
-// yields its P between looks and may wait in a run queue, or its thread
-// may be stopped, and the task would wait for it while a parked worker
-// could run it. In the work-stealing pool, skipping the wake-up then (the
-// rule of Go's scheduler for its spinning threads, which that pool keeps
-// for forks: see ProbeStealingPool.wake) kept the median P99 of 20 µs tasks at
-// 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
-func (f *probeFeed) submit(ctx context.Context, t Probe) error {
-	if f.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	r := f.q.push(t)
-	if r == probePushed {
-		f.sleep.Wake()
-		return nil
-	}
-	return f.submitSlow(ctx, t, r)
-}
-
-// trySubmit queues t if there is room and never blocks.
-func (f *probeFeed) trySubmit(t Probe) error {
-	if f.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	switch f.q.push(t) {
-	case probePushed:
-		f.sleep.Wake()
-		return nil
-	case probePushClosed:
-		return poolrt.ErrClosed
-	}
-	if f.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// submitSlow is submit once the queue was full or closed (r): it applies
-// the backpressure policy.
-func (f *probeFeed) submitSlow(ctx context.Context, t Probe, r probePushResult) error {
-	if r == probePushClosed || f.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch f.set.Backpressure {
-	case poolrt.Reject:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		probeRunOnCaller(f.life.Context(), &t, &f.set, f.meter)
-		return nil
-	}
-	f.life.BeginWait()
-	defer f.life.EndWait()
-	for {
-		switch f.q.push(t) {
-		case probePushed:
-			f.sleep.Wake()
-			f.life.PassRoom()
-			return nil
-		case probePushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := f.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
+func (p *ProbeDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ProbeFixedPool runs tasks of type Probe on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -1914,7 +999,7 @@ func (f *probeFeed) submitSlow(ctx context.Context, t Probe, r probePushResult) 
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbeFixedPool struct {
-	e probeEngine
+	p poolimpl.Fixed[Probe]
 }
 
 // NewProbeFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -1927,7 +1012,7 @@ func NewProbeFixedPool(opts ...poolrt.Option) (*ProbeFixedPool, error) {
 		return nil, err
 	}
 	p := new(ProbeFixedPool)
-	p.e.init(set, set.Workers, set.Workers)
+	p.p.Init(set, probeBatchLane())
 	return p, nil
 }
 
@@ -1937,12 +1022,12 @@ func NewProbeFixedPool(opts ...poolrt.Option) (*ProbeFixedPool, error) {
 // it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context.
-func (p *ProbeFixedPool) Submit(ctx context.Context, t Probe) error { return p.e.submit(ctx, t) }
+func (p *ProbeFixedPool) Submit(ctx context.Context, t Probe) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
-func (p *ProbeFixedPool) TrySubmit(t Probe) error { return p.e.trySubmit(t) }
+func (p *ProbeFixedPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -1950,16 +1035,16 @@ func (p *ProbeFixedPool) TrySubmit(t Probe) error { return p.e.trySubmit(t) }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ProbeFixedPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbeFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ProbeFixedPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+func (p *ProbeFixedPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ProbePriorityPool runs tasks of type Probe on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -2053,485 +1138,6 @@ func (p *ProbePriorityPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
 func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.stats() }
-
-// maxBatch bounds how many tasks a worker takes from a shard under one lock
-// acquisition. Taking tasks in batches is the biggest single lever on the
-// per-task cost (one lock round trip for up to maxBatch tasks); the bound
-// keeps a batch from hiding work that other workers could run.
-const probeMaxBatch = 32
-
-// probeSlot is a task in a worker's batch and its submit time: a poolrt.Clock
-// stamp for sampled tasks, 0 for the others.
-type probeSlot struct {
-	task Probe
-	enq  int64
-}
-
-// probeCell is a slot of a shard's ring. Its state word publishes the task: a
-// submitter writes the task and then the state, a worker reads the state
-// and then the task. The state holds cellFull, the parity of the ring lap
-// whose submitter wrote it, and the submit time of a sampled task
-// (shifted by cellStampShift). Parity lets a worker tell this lap's task
-// from the last lap's without anyone clearing the state; the submit time
-// rides in the same word so that a cell costs the task plus 8 bytes.
-type probeCell struct {
-	task Probe
-	// An atomic type, not a uint64 used through sync/atomic: 32-bit
-	// platforms align only these to 8 bytes, and the task before it may
-	// be 4 bytes long.
-	state atomic.Uint64
-}
-
-const (
-	probeCellParity     = 1
-	probeCellFull       = 2
-	probeCellStampShift = 2
-)
-
-// probeCellState returns the state a submitter publishes for ticket c of lap
-// lap, with submit time stamp (0 when not timed).
-func probeCellState(lap uint64, stamp int64) uint64 {
-	return uint64(stamp)<<probeCellStampShift | probeCellFull | lap&probeCellParity
-}
-
-// probeShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single cache
-// line carries all submissions.
-//
-// Submitters take no lock. Counts of tasks ever pushed, taken and started
-// serve as tickets: a submitter claims the next ticket by compare-and-swap
-// on the tail (the shard meter's Submitted count), fills the ticket's cell
-// and publishes it through the cell's state; workers take runs of
-// published cells under a lock of their own. A cell is refilled only once
-// as many tasks have started as the ring holds behind it, so QueueSize
-// counts tasks taken but not yet started.
-//
-// Workers look for tasks in the cells themselves, never at the tail, so a
-// submission moves no cache line to a worker but the cell's, which the
-// worker needs anyway: the tail's line stays with the submitters (with one
-// submitter, in its core's cache).
-//
-// A submitter stopped between its claim and its publication leaves a
-// hole: workers see the queue end there until it publishes, and it wakes
-// a worker after publishing, as every submitter does. close waits for
-// holes to fill, so that once intake has stopped no task appears later.
-type probeShard struct {
-	_    [poolrt.CacheLinePad]byte
-	ring []probeCell
-	// tail counts the tickets ever claimed: the ring's tail, and the shard
-	// meter's Submitted count.
-	tail  *poolrt.Intake
-	meter *poolrt.ShardMeter
-	_     [poolrt.CacheLinePad]byte
-	// startedHint is started as of a submitter's last look: never above
-	// it (started only grows), so a claim that fits by the hint fits for
-	// real, and submitters read started's line only when the shard looks
-	// full.
-	startedHint atomic.Uint64
-	_           [poolrt.CacheLinePad]byte
-	// The workers' end: taken counts the tasks ever taken, the ring's
-	// head as a ticket, written under out.
-	out   sync.Mutex
-	taken atomic.Uint64
-	_     [poolrt.CacheLinePad]byte
-	// started counts taken tasks that started, or that ShutdownNow handed
-	// back: tail-started bounds every accepted task not yet started. Workers
-	// add to it as each task starts, on a line of its own so that the adds
-	// contend with neither end.
-	started atomic.Uint64
-}
-
-// probeSampler picks the submissions whose queue wait is timed: one in every
-// `every` of a shard's tickets, starting with its first.
-type probeSampler struct {
-	// mask filters out most tickets without a division: every-1 when
-	// every is a power of two, all ones when nothing is timed, else 0.
-	mask  uint64
-	every uint64 // 0: none
-	clock *poolrt.Clock
-}
-
-func probeNewSampler(clock *poolrt.Clock, every int) probeSampler {
-	s := probeSampler{clock: clock, every: uint64(every)}
-	switch {
-	case every == 0:
-		s.mask = ^uint64(0)
-	case every&(every-1) == 0:
-		s.mask = uint64(every - 1)
-	}
-	return s
-}
-
-// stamp returns the submit time to record for ticket c: 0 unless sampled.
-func (s *probeSampler) stamp(c uint64) int64 {
-	if c&s.mask != 0 {
-		return 0
-	}
-	return s.stampSlow(c)
-}
-
-func (s *probeSampler) stampSlow(c uint64) int64 {
-	if s.every == 0 || c%s.every != 0 {
-		return 0
-	}
-	return s.clock.Now()
-}
-
-type probePushResult uint8
-
-const (
-	probePushed probePushResult = iota
-	probePushFull
-	probePushClosed
-	probePushBusy // push with try: another submitter claimed the ticket first
-)
-
-// push appends t unless the shard is full or closed. With try set, it
-// gives up (pushBusy) when another submitter claims the ticket it was
-// after, and the caller tries another shard rather than contend.
-func (s *probeShard) push(t Probe, smp *probeSampler, try bool) probePushResult {
-	n := uint64(len(s.ring))
-	var c uint64
-	for {
-		c = s.tail.Raw()
-		if c&poolrt.IntakeClosed != 0 {
-			return probePushClosed
-		}
-		// Signed: c may be stale and behind the hint.
-		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
-			// Maybe full: look at what workers have started since.
-			st := s.started.Load()
-			if st != hint {
-				s.startedHint.Store(st)
-			}
-			if int64(c-st) >= int64(n) {
-				if s.tail.Raw() == c { // c was the tail when started was st
-					return probePushFull
-				}
-				continue
-			}
-		}
-		if s.tail.CompareAndSwap(c, c+1) {
-			break
-		}
-		if try {
-			return probePushBusy
-		}
-	}
-	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
-	// not started: ticket c-n was taken, and copied out of the cell before
-	// taken passed it. No worker reads the task until the state says the
-	// cell holds ticket c.
-	lap, i := c/n, c%n
-	cl := &s.ring[i]
-	cl.task = t
-	cl.state.Store(probeCellState(lap, smp.stamp(c)))
-	return probePushed
-}
-
-// published reports whether ticket c's task is in its cell. The caller
-// must know that ticket c-n was taken (c ≥ taken as read before), so that
-// the cell holds ticket c-n, c or later.
-func (s *probeShard) published(c uint64) bool {
-	n := uint64(len(s.ring))
-	if n == 0 {
-		return false
-	}
-	st := s.ring[c%n].state.Load()
-	return st&(probeCellFull|probeCellParity) == probeCellFull|(c/n)&probeCellParity
-}
-
-// pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it. With try set,
-// it gives up at once if another worker is taking from the shard.
-func (s *probeShard) pop(dst []probeSlot, div int, try bool) int {
-	n := uint64(len(s.ring))
-	if len(dst) == 0 || s.empty() {
-		return 0
-	}
-	// Workers take under a lock: a cell's task must be copied out and
-	// cleared before taken passes it, since a submitter refills any cell
-	// behind taken as soon as enough tasks have started (those of other
-	// batches count too). The lock costs a worker per batch, not a
-	// submitter per task.
-	if try {
-		if !s.out.TryLock() {
-			return 0
-		}
-	} else {
-		s.out.Lock()
-	}
-	h := s.taken.Load()
-	// Count the published cells from the head.
-	lap, i := h/n, h%n
-	k := 0
-	for k < len(dst) {
-		st := s.ring[i].state.Load()
-		if st&(probeCellFull|probeCellParity) != probeCellFull|lap&probeCellParity {
-			break
-		}
-		k++
-		if i++; i == n {
-			i, lap = 0, lap+1
-		}
-	}
-	if k > 0 {
-		found := k
-		k = (found + div - 1) / div
-		if found == len(dst) && k < found {
-			// There may be more than found. (Workers read the tail only
-			// then: its line is the submitters'.)
-			queued := int(s.tail.Load() - h)
-			k = min(found, (queued+div-1)/div)
-		}
-		s.copyOut(dst[:k], h)
-		s.taken.Store(h + uint64(k))
-	}
-	s.out.Unlock()
-	return k
-}
-
-// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
-// ring's references to them for the GC. Their cells keep their state: its
-// parity tells the next lap's workers it is stale.
-func (s *probeShard) copyOut(dst []probeSlot, h uint64) {
-	n := uint64(len(s.ring))
-	i := h % n
-	var zero Probe
-	for j := range dst {
-		cl := &s.ring[i]
-		dst[j] = probeSlot{task: cl.task, enq: int64(cl.state.Load() >> probeCellStampShift)}
-		cl.task = zero
-		if i++; i == n {
-			i = 0
-		}
-	}
-}
-
-// empty reports whether no task is ready to take: the head's cell holds
-// none.
-func (s *probeShard) empty() bool {
-	for {
-		h := s.taken.Load()
-		if s.published(h) {
-			return false
-		}
-		// The cell may have been taken (and refilled) since we read h.
-		if s.taken.Load() == h {
-			return true
-		}
-	}
-}
-
-// held returns the number of tasks taken and not yet started.
-func (s *probeShard) held() int {
-	st := s.started.Load()
-	return int(s.taken.Load() - st)
-}
-
-// close stops intake. After it returns no push succeeds and every accepted
-// task is published, so the queued set only shrinks.
-func (s *probeShard) close() {
-	end := s.tail.Close()
-	// Wait for submitters that claimed a ticket before the mark.
-	for c := s.taken.Load(); c < end; {
-		if s.published(c) {
-			c++
-			continue
-		}
-		if h := s.taken.Load(); h > c {
-			c = h // taken already, hence published
-			continue
-		}
-		runtime.Gosched()
-	}
-}
-
-// drain removes and appends every published task to out: after close,
-// every queued task. They never start: their cells count as started.
-func (s *probeShard) drain(out []Probe) []Probe {
-	s.out.Lock()
-	h := s.taken.Load()
-	c := h
-	n := uint64(len(s.ring))
-	var zero Probe
-	for s.published(c) {
-		cl := &s.ring[c%n]
-		out = append(out, cl.task)
-		cl.task = zero
-		c++
-	}
-	s.taken.Store(c)
-	s.started.Add(c - h)
-	s.out.Unlock()
-	return out
-}
-
-// probeQueue is a bounded multi-producer, multi-consumer queue made of shards.
-// Order is FIFO within a shard; across shards it is only roughly FIFO.
-type probeQueue struct {
-	shards   []probeShard
-	capacity int
-	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's (poolrt.Settings.TakeShares).
-	homeDiv  atomic.Int32
-	stealDiv atomic.Int32
-	sampler  probeSampler
-	set      *poolrt.Settings
-}
-
-// init sizes the queue as set says: set.QueueSize slots split as evenly
-// as possible over set.Shards shards, for nworkers workers.
-func (q *probeQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
-	nshards, capacity := set.Shards, set.QueueSize
-	q.set = set
-	q.shards = make([]probeShard, nshards)
-	q.capacity = capacity
-	q.setWorkers(nworkers)
-	q.sampler = probeNewSampler(&m.Clock, m.SampleEvery)
-	for i := range q.shards {
-		s := &q.shards[i]
-		n := capacity / nshards
-		if i < capacity%nshards {
-			n++
-		}
-		s.ring = make([]probeCell, n)
-		s.meter = &m.Shards[i]
-		s.tail = &s.meter.Submitted
-	}
-}
-
-// setWorkers adapts the batch sizes to nworkers workers.
-func (q *probeQueue) setWorkers(nworkers int) {
-	home, steal := q.set.TakeShares(nworkers)
-	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(steal))
-}
-
-// push puts t on a random shard, or on any shard with room if that one is
-// full. It returns pushFull only when every shard is full.
-func (q *probeQueue) push(t Probe) probePushResult {
-	n := len(q.shards)
-	if n == 1 {
-		return q.shards[0].push(t, &q.sampler, false)
-	}
-	i := poolrt.RandN(n)
-	if r := q.shards[i].push(t, &q.sampler, true); r == probePushed || r == probePushClosed {
-		return r
-	}
-	return q.pushOthers(t, i)
-}
-
-// pushOthers is push when shard i was full or contended.
-func (q *probeQueue) pushOthers(t Probe, i int) probePushResult {
-	n := len(q.shards)
-	// First pass: the other shards, moving on from one where another
-	// submitter got in first.
-	for j := 1; j < n; j++ {
-		k := i + j
-		if k >= n {
-			k -= n
-		}
-		if r := q.shards[k].push(t, &q.sampler, true); r == probePushed || r == probePushClosed {
-			return r
-		}
-	}
-	// Second pass: fails only if every shard is full.
-	for j := range n {
-		k := i + j
-		if k >= n {
-			k -= n
-		}
-		if r := q.shards[k].push(t, &q.sampler, false); r != probePushFull {
-			return r
-		}
-	}
-	return probePushFull
-}
-
-// take fills dst from the home shard, or else steals from another shard,
-// starting at a random one. It returns how many tasks it took and from
-// which shard, to be released once they have all started.
-func (q *probeQueue) take(home int, dst []probeSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
-		return k, home
-	}
-	n := len(q.shards)
-	if n == 1 {
-		return 0, home
-	}
-	start := poolrt.RandN(n)
-	for j := range n {
-		v := start + j
-		if v >= n {
-			v -= n
-		}
-		if v == home {
-			continue
-		}
-		// A victim another worker is taking from is skipped: it is being
-		// served.
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
-			return k, v
-		}
-	}
-	return 0, home
-}
-
-// release returns the capacity of k tasks taken from shard from that have
-// started.
-func (q *probeQueue) release(from, k int) {
-	q.shards[from].started.Add(uint64(k))
-}
-
-// len returns the number of accepted tasks not yet started: queued, or
-// taken by a worker that has not started them.
-func (q *probeQueue) len() int {
-	n := 0
-	for i := range q.shards {
-		s := &q.shards[i]
-		st := s.started.Load() // before pushed, as in queued
-		n += int(s.tail.Load() - st)
-	}
-	return n
-}
-
-// holding reports whether workers hold tasks they took and have not
-// started.
-func (q *probeQueue) holding() bool {
-	for i := range q.shards {
-		if q.shards[i].held() > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// empty reports whether no task is queued.
-func (q *probeQueue) empty() bool {
-	for i := range q.shards {
-		if !q.shards[i].empty() {
-			return false
-		}
-	}
-	return true
-}
-
-// close stops intake on every shard.
-func (q *probeQueue) close() {
-	for i := range q.shards {
-		q.shards[i].close()
-	}
-}
-
-// drain removes every queued task and appends it to out.
-func (q *probeQueue) drain(out []Probe) []Probe {
-	for i := range q.shards {
-		out = q.shards[i].drain(out)
-	}
-	return out
-}
 
 // probeRankEngine is the machinery ProbePriorityPool, ProbeDeadlinePool and ProbeCostPool
 // share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
@@ -2778,7 +1384,7 @@ func (e *probeRankEngine) trySubmit(t Probe, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *probeRankEngine) runCaller(t Probe) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	probeRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
+	poolimpl.RunOnCaller(e.life.Context(), t, probeRunOne, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -3076,80 +1682,8 @@ func (e *probeRankEngine) stats() poolrt.Stats {
 // NewProbeStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type ProbeStealingPool struct {
-	probeFeed // its queue is the injector
-	steals    *poolrt.StealMeters
-	workers   []*probeStealWorker // by slot, all made before any starts
-
-	// The fields above are read on every Submit and Fork; spinning
-	// changes whenever a worker runs out of work: a line of its own.
-	_ [poolrt.CacheLinePad]byte
-	// spinning counts workers looking for work: neither running a task
-	// nor parked. Producers skip waking a parked worker while one looks:
-	// it will find the work, or see it when it registers to park.
-	spinning atomic.Int32
-	// drained is set once Shutdown's drain is over: every worker was
-	// parked with nothing queued, and the deques are closed.
-	drained atomic.Bool
-	_       [poolrt.CacheLinePad]byte
-
-	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
-	returned bool       // ShutdownNow has handed the unstarted tasks back
-
-	// runs sizes the batches workers take from the injector
-	// (poolrt.BatchBudget).
-	runs poolrt.RunMean
+	p poolimpl.Stealing[Probe]
 }
-
-// probeStealWorker is one worker slot's state. It lives in the pool, not on
-// the worker goroutine's stack, so that a replacement goroutine (after a
-// panic) takes over its deque and ShutdownNow can collect what is queued.
-type probeStealWorker struct {
-	dq   probeDeque
-	pool *ProbeStealingPool
-	// ctx is passed to every Run of this worker: the pool's context,
-	// plus the worker for Fork. ctxi is the same pointer as an interface,
-	// converted once.
-	ctx     probeStealCtx
-	ctxi    context.Context
-	id      int
-	home    int   // injector shard the worker takes from first
-	cur     Probe // the task running now, for panic reports
-	fair    int   // forked tasks to run before the next look at the injector
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	steal   *poolrt.StealMeter
-	buf     [probeMaxBatch]probeSlot // an injector batch on its way into dq
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
-}
-
-// probeStealKey is the context key under which a worker's context carries its
-// worker.
-type probeStealKey struct{}
-
-// probeStealCtx is a worker's context: the pool's context, and the worker for
-// Fork to find. Made once per worker, so passing it allocates nothing.
-type probeStealCtx struct {
-	context.Context
-	w *probeStealWorker
-}
-
-// Value returns the worker for stealKey and defers to the pool's context
-// for any other key, so that contexts derived from it (WithValue,
-// WithCancel, ...) still lead Fork to the worker.
-func (c *probeStealCtx) Value(key any) any {
-	if _, ok := key.(probeStealKey); ok {
-		return c.w
-	}
-	return c.Context.Value(key)
-}
-
-// fairnessPeriod: a worker that keeps running subtasks forked onto its own
-// deque looks at the injector once every this many, so that an endless
-// stream of forks cannot starve submitted tasks. Prime (the Go scheduler
-// uses 61 for its global run queue too), so that it does not fall into
-// step with the shape of a task tree.
-const probeFairnessPeriod = 61
 
 // NewProbeStealingPool starts a pool configured by opts: poolrt.Workers
 // (default GOMAXPROCS), poolrt.QueueSize (the injector), poolrt.DequeSize
@@ -3162,29 +1696,7 @@ func NewProbeStealingPool(opts ...poolrt.Option) (*ProbeStealingPool, error) {
 		return nil, err
 	}
 	p := new(ProbeStealingPool)
-	n := set.Workers
-	p.initFeed(set, n, n)
-	p.steals = poolrt.NewStealMeters(n)
-	p.workers = make([]*probeStealWorker, n)
-	for id := range n {
-		w := &probeStealWorker{
-			pool:  p,
-			id:    id,
-			home:  id % set.Shards,
-			fair:  probeFairnessPeriod,
-			meter: p.meter.Worker(id),
-			steal: &p.steals.Workers[id],
-		}
-		w.dq.init(set.Stealing.DequeSize)
-		w.ctx = probeStealCtx{Context: p.life.Context(), w: w}
-		w.ctxi = &w.ctx
-		p.workers[id] = w
-	}
-	for _, w := range p.workers {
-		w.meter.Start(p.meter.Now())
-		p.life.WorkerStarted()
-		go p.work(w)
-	}
+	p.p.Init(set, probeStealLane())
 	return p, nil
 }
 
@@ -3195,12 +1707,12 @@ func NewProbeStealingPool(opts ...poolrt.Option) (*ProbeStealingPool, error) {
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds
 // the wait: the task runs with its worker's context. Tasks use Fork, not
 // Submit, for their subtasks.
-func (p *ProbeStealingPool) Submit(ctx context.Context, t Probe) error { return p.submit(ctx, t) }
+func (p *ProbeStealingPool) Submit(ctx context.Context, t Probe) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t on the injector if there is room and never blocks:
 // it returns poolrt.ErrQueueFull when the injector is full and
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
-func (p *ProbeStealingPool) TrySubmit(t Probe) error { return p.trySubmit(t) }
+func (p *ProbeStealingPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
@@ -3215,407 +1727,7 @@ func (p *ProbeStealingPool) TrySubmit(t Probe) error { return p.trySubmit(t) }
 //
 // With a context that does not come from one of this pool's workers, Fork
 // is Submit(ctx, t).
-func (p *ProbeStealingPool) Fork(ctx context.Context, t Probe) error {
-	w := p.workerOf(ctx)
-	if w == nil {
-		return p.Submit(ctx, t)
-	}
-	if p.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	return p.fork(w, &t)
-}
-
-// workerOf returns the worker of this pool that ctx comes from, or nil.
-func (p *ProbeStealingPool) workerOf(ctx context.Context) *probeStealWorker {
-	if c, ok := ctx.(*probeStealCtx); ok { // the context Run was given: no interface call
-		if c.w.pool == p {
-			return c.w
-		}
-		return nil
-	}
-	if ctx == nil {
-		return nil
-	}
-	if w, ok := ctx.Value(probeStealKey{}).(*probeStealWorker); ok && w.pool == p {
-		return w
-	}
-	return nil
-}
-
-func (p *ProbeStealingPool) fork(w *probeStealWorker, t *Probe) error {
-	if p.life.State() == poolrt.Stopped {
-		return poolrt.ErrClosed
-	}
-	if w.dq.acquire() {
-		var enq int64
-		if every := p.meter.SampleEvery; every > 0 {
-			if w.dq.tick--; w.dq.tick <= 0 {
-				w.dq.tick = every
-				enq = p.meter.Now()
-			}
-		}
-		ok := w.dq.push(t, 0, enq)
-		w.dq.release()
-		if ok {
-			p.wake()
-			return nil
-		}
-	} else if w.dq.gate.Load() == probeGateClosed {
-		return poolrt.ErrClosed
-	}
-	// The deque is full (a flat loop of forks, say), or another goroutine
-	// is pushing onto it (a goroutine of the task, forking with its
-	// context): the injector, where every worker takes from, keeps the
-	// subtasks spread; if it is full or closed, run t now.
-	switch p.q.push(*t) {
-	case probePushed:
-		p.steals.ForkToInjector()
-		p.wake()
-		return nil
-	case probePushClosed:
-		if p.life.State() == poolrt.Stopped {
-			return poolrt.ErrClosed
-		}
-	}
-	p.steals.ForkInline()
-	probeRunOnCaller(w.ctxi, t, &p.set, p.meter)
-	return nil
-}
-
-// wake wakes a parked worker after a task made work visible (a fork, or
-// the rest of an injector batch on its worker's deque), unless none is
-// parked (one atomic load) or one is already looking for work. No wake-up
-// is lost: a worker registers as parked, stops counting as spinning, and
-// then looks at every queue once more, so either it sees the work or the
-// producer, which made the work visible before these loads, sees it
-// parked and not spinning.
-func (p *ProbeStealingPool) wake() {
-	if p.sleep.Parked() > 0 && p.spinning.Load() == 0 {
-		p.sleep.Wake()
-	}
-}
-
-// work is a worker's loop: run the newest task of its own deque, or find
-// one elsewhere, until the pool stops.
-func (p *ProbeStealingPool) work(w *probeStealWorker) {
-	defer p.workerExit(w)
-	for {
-		if p.life.State() == poolrt.Stopped {
-			w.exiting = true
-			return
-		}
-		var meta uint32
-		var enq int64
-		ok := false
-		if w.fair <= 0 {
-			w.fair = probeFairnessPeriod
-			meta, enq, ok = p.pollInjector(w)
-		}
-		if !ok {
-			if meta, enq, ok = w.dq.pop(&w.cur); ok && meta&probeMetaShard == 0 {
-				w.fair--
-			}
-		}
-		if !ok {
-			if meta, enq, ok = p.find(w); !ok {
-				w.exiting = true
-				return
-			}
-		}
-		p.run(w, meta, enq)
-	}
-}
-
-// run runs w.cur, which came with meta and enq.
-func (p *ProbeStealingPool) run(w *probeStealWorker, meta uint32, enq int64) {
-	w.slice.Next(&p.meter.Clock, p.sleep)
-	if shard := meta & probeMetaShard; shard != 0 {
-		// Its injector slot is free once it starts.
-		p.q.release(int(shard-1), 1)
-		p.life.Room()
-		if meta&probeMetaStolen != 0 {
-			w.steal.StolenInjector.Add(1)
-		} else {
-			w.steal.Injector.Add(1)
-		}
-	} else if meta&probeMetaStolen != 0 {
-		w.steal.StolenForked.Add(1)
-	} // else a fork run locally: Stats derives those from Completed
-	if enq != 0 {
-		p.runTimed(w, enq)
-		return
-	}
-	err := w.cur.Run(w.ctxi)
-	w.meter.Done(err)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (p *ProbeStealingPool) runTimed(w *probeStealWorker, enq int64) {
-	m := &p.meter.Shards[w.home]
-	start := p.meter.Now()
-	m.Wait.Record(time.Duration(start - enq))
-	err := w.cur.Run(w.ctxi)
-	d := p.meter.Since(start)
-	m.Run.Record(d)
-	p.runs.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
-	w.meter.Done(err)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
-}
-
-// find looks for a task once the worker's deque is empty: spinning over
-// the queues for a while, then parking until there may be work. It leaves
-// the task in w.cur, or reports false when the worker should exit.
-func (p *ProbeStealingPool) find(w *probeStealWorker) (meta uint32, enq int64, ok bool) {
-	var zero Probe
-	w.cur = zero // drop the finished task for the garbage collector
-	w.meter.SetBusy(false)
-	p.spinning.Add(1)
-	for {
-		for i := 0; ; i++ { // each a round over every queue
-			if p.life.State() == poolrt.Stopped || p.drained.Load() {
-				p.spinning.Add(-1)
-				return 0, 0, false
-			}
-			if meta, enq, ok = p.look(w); ok {
-				p.found(w)
-				return meta, enq, true
-			}
-			if i >= poolrt.IdleLooks {
-				break
-			}
-			runtime.Gosched()
-			// The slice restarts only once the worker has waited. One
-			// that empties its deque and finds work at its first look
-			// has kept its P all along: a stream of submitted tasks,
-			// taken in short batches, would otherwise never end its
-			// slice (at 81k tasks/s of 20 µs on 2 vCPUs the load
-			// generator fell behind: P50 12–238 µs instead of 1–17).
-			w.slice.Reset()
-		}
-		if !p.park(w) {
-			return 0, 0, false
-		}
-		w.slice.Reset()
-	}
-}
-
-// look makes one round over the queues: the worker's own deque (a
-// goroutine of a task may have forked onto it), the injector, and the
-// other workers' deques from a random one on.
-func (p *ProbeStealingPool) look(w *probeStealWorker) (meta uint32, enq int64, ok bool) {
-	if meta, enq, ok = w.dq.pop(&w.cur); ok {
-		return meta, enq, true
-	}
-	// Moving tasks into the deque needs its gate. If a goroutine of a
-	// task holds it (it is pushing a task we pop next round, unless it
-	// was descheduled mid-push), take one task at a time meanwhile.
-	held := w.dq.acquire()
-	if !p.q.empty() {
-		meta, enq, ok = p.takeInjector(w, held)
-	}
-	if !ok {
-		room := 0
-		if held {
-			// A victim holds at most DequeSize tasks, so half is at
-			// most DequeSize/2 rounded up: the one we run plus the rest.
-			room = w.dq.room(len(w.dq.slots) / 2)
-		}
-		meta, enq, ok = p.stealOne(w, room)
-	}
-	if held {
-		w.dq.release()
-	}
-	return meta, enq, ok
-}
-
-// takeInjector takes a batch of the injector's oldest tasks, as many as
-// poolrt.BatchBudget holds, and one only unless the caller holds the
-// worker's deque gate (held): the oldest goes into w.cur, to run at once,
-// the others into the deque, put in so that it pops them oldest first. It
-// reports whether it took any.
-func (p *ProbeStealingPool) takeInjector(w *probeStealWorker, held bool) (meta uint32, enq int64, ok bool) {
-	room := 0
-	if held {
-		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
-	}
-	n, from := p.q.take(w.home, w.buf[:room+1])
-	if n == 0 {
-		return 0, 0, false
-	}
-	meta = uint32(from + 1)
-	// The deque pops newest first: put the batch in backwards.
-	for i := 1; i < n; i++ {
-		w.dq.put(n-1-i, &w.buf[i].task, meta, w.buf[i].enq)
-	}
-	if n > 1 {
-		w.dq.publish(n - 1)
-	}
-	w.cur, enq = w.buf[0].task, w.buf[0].enq
-	clear(w.buf[:n])
-	return meta, enq, true
-}
-
-// pollInjector takes a batch from the injector, if it holds one, and
-// returns the oldest task of the batch to run now; the rest go onto the
-// deque, above the forked subtasks, and run next. Workers busy with forks
-// call it every fairnessPeriod subtasks, so that forks cannot starve
-// submitted tasks: the deque pops newest first, so a batch merely queued
-// under the forks would wait for all of them.
-func (p *ProbeStealingPool) pollInjector(w *probeStealWorker) (meta uint32, enq int64, ok bool) {
-	if p.q.empty() {
-		return 0, 0, false
-	}
-	held := w.dq.acquire()
-	meta, enq, ok = p.takeInjector(w, held)
-	if held {
-		w.dq.release()
-	}
-	if ok && !w.dq.empty() {
-		p.wake() // the rest of the batch can be stolen
-	}
-	return meta, enq, ok
-}
-
-// stealOne steals half of the first non-empty deque among the other
-// workers', from a random one on, at most room+1 tasks: the newest goes
-// into w.cur, the others into the worker's deque, whose gate the caller
-// holds if room > 0.
-func (p *ProbeStealingPool) stealOne(w *probeStealWorker, room int) (meta uint32, enq int64, ok bool) {
-	n := len(p.workers)
-	if n == 1 {
-		return 0, 0, false
-	}
-	v := poolrt.RandN(n)
-	for range n {
-		if v++; v == n {
-			v = 0
-		}
-		victim := p.workers[v]
-		if victim == w {
-			continue
-		}
-		w.steal.StealAttempts.Add(1)
-		if victim.dq.empty() {
-			continue
-		}
-		if k, meta, enq := victim.dq.steal(&w.dq, room+1, &w.cur); k > 0 {
-			w.steal.Steals.Add(1)
-			w.steal.StolenTasks.Add(uint64(k))
-			return meta, enq, true
-		}
-	}
-	return 0, 0, false
-}
-
-// found ends a worker's search. If it was the last worker looking and
-// work is still visible, it wakes a parked worker to take that: a
-// producer that saw it spinning did not.
-func (p *ProbeStealingPool) found(w *probeStealWorker) {
-	w.meter.SetBusy(true)
-	if p.spinning.Add(-1) == 0 && p.sleep.Parked() > 0 && p.workVisible() {
-		p.sleep.Wake()
-	}
-}
-
-// workVisible reports whether any queue holds a task.
-func (p *ProbeStealingPool) workVisible() bool {
-	if !p.q.empty() {
-		return true
-	}
-	for _, v := range p.workers {
-		if !v.dq.empty() {
-			return true
-		}
-	}
-	return false
-}
-
-// park parks the worker until there may be work. It reports false when
-// the worker should exit; otherwise the worker counts as spinning again.
-func (p *ProbeStealingPool) park(w *probeStealWorker) bool {
-	p.sleep.Register(w.id)
-	p.spinning.Add(-1)
-	// Look again after registering and no longer counting as spinning: a
-	// producer that made work visible before it saw us parked did not
-	// wake anyone (see wake), and neither did a Stop that came first.
-	st := p.life.State()
-	if st == poolrt.Stopped || p.drained.Load() || p.workVisible() {
-		p.unregister(w)
-		p.spinning.Add(1)
-		return true // the search loop checks for a stop
-	}
-	if st == poolrt.Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
-		p.unregister(w)
-		return false
-	}
-	p.sleep.Wait(w.id)
-	p.spinning.Add(1)
-	return true
-}
-
-// unregister withdraws a Register, consuming a wake-up already sent.
-func (p *ProbeStealingPool) unregister(w *probeStealWorker) {
-	if !p.sleep.Cancel(w.id) {
-		p.sleep.Wait(w.id)
-	}
-}
-
-// finishDrain ends Shutdown's drain if the pool is quiet: every worker
-// parked, nothing queued. No task runs then, so none can fork; the
-// injector is closed. The deques' gates are held while it checks, so no
-// goroutine of a task pushes meanwhile (such a Fork runs its task
-// itself), nor does a worker woken by one move a batch; once it is sure,
-// it closes the gates (later Forks fail with ErrClosed) and wakes every
-// worker to exit. It reports whether the drain is over.
-func (p *ProbeStealingPool) finishDrain() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drained.Load() {
-		return true
-	}
-	held := make([]bool, len(p.workers))
-	for i, v := range p.workers {
-		held[i] = v.dq.hold()
-	}
-	quiet := p.sleep.Parked() == p.life.Live() && !p.workVisible()
-	for i, v := range p.workers {
-		switch {
-		case !held[i]: // closed already
-		case quiet:
-			v.dq.close()
-		default:
-			v.dq.release()
-		}
-	}
-	if quiet {
-		p.drained.Store(true)
-		p.sleep.WakeAll()
-	}
-	return quiet
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping), or because its task panicked or called runtime.Goexit, in
-// which case the panic is counted and reported and a new goroutine takes
-// the worker's place and its deque.
-func (p *ProbeStealingPool) workerExit(w *probeStealWorker) {
-	if w.exiting {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-		return
-	}
-	v := recover()
-	w.meter.Panicked.Add(1)
-	p.set.TaskPanicked(w.cur, v)
-	go p.work(w)
-}
+func (p *ProbeStealingPool) Fork(ctx context.Context, t Probe) error { return p.p.Fork(ctx, t) }
 
 // Shutdown stops intake and waits until every accepted task, and every
 // subtask forked meanwhile, has run and the workers have exited. Submit
@@ -3623,101 +1735,53 @@ func (p *ProbeStealingPool) workerExit(w *probeStealWorker) {
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *ProbeStealingPool) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
-	return p.life.Wait(ctx)
-}
+func (p *ProbeStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *ProbeStealingPool) ShutdownNow() []Probe {
-	p.stop(poolrt.Stopped)
-	<-p.life.Exited()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []Probe
-	for _, w := range p.workers {
-		// A goroutine a task started may still fork with its context:
-		// wait for it to finish its push, and turn the next ones away.
-		w.dq.hold()
-		w.dq.close()
-		for {
-			var t Probe
-			meta, _, ok := w.dq.popTail(&t)
-			if !ok {
-				break
-			}
-			if shard := meta & probeMetaShard; shard != 0 {
-				p.q.release(int(shard-1), 1) // handed back: it never starts
-			} else {
-				w.steal.ForkReturned.Add(1)
-			}
-			out = append(out, t)
-		}
-	}
-	out = p.q.drain(out)
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker.
-func (p *ProbeStealingPool) stop(to poolrt.State) {
-	p.life.Stop(to, p.q.close)
-	p.sleep.WakeAll()
-}
+func (p *ProbeStealingPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *ProbeStealingPool) Stats() poolrt.Stats {
-	forks := p.queuedForks()
-	st := p.meter.Snapshot(p.life.Live(), p.q.len()+forks, p.q.capacity)
-	st.Stealing = p.steals.Snapshot(p.meter, forks)
-	st.Submitted += st.Stealing.Forked + st.Stealing.ForkedInline
-	return st
+func (p *ProbeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+
+// probeBatchLane returns the lane of the fixed and dynamic pools of Probe: the
+// loops below, which call Run.
+func probeBatchLane() poolimpl.Lane[Probe] {
+	return poolimpl.Lane[Probe]{Batch: probeRunBatch, One: probeRunOne}
 }
 
-// queuedForks returns the number of forked subtasks in the deques: what
-// the deques hold, less the injector's tasks workers moved there (the
-// injector's held count; a batch on its way into a deque may make the
-// figure low for an instant).
-func (p *ProbeStealingPool) queuedForks() int {
-	n := 0
-	for _, w := range p.workers {
-		n += w.dq.size()
-	}
-	for i := range p.q.shards {
-		n -= p.q.shards[i].held()
-	}
-	return max(n, 0)
+// probeStealLane returns the lane of the work-stealing pool of Probe.
+func probeStealLane() poolimpl.Lane[Probe] {
+	return poolimpl.Lane[Probe]{Steal: probeRunSteal, One: probeRunOne}
 }
 
-// probeRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), counting its outcome in m and reporting a
-// failure or a panic through set: the panic never reaches the caller.
-func probeRunOnCaller(ctx context.Context, t *Probe, set *poolrt.Settings, m *poolrt.Meter) {
-	panicking := true
-	defer func() {
-		if panicking {
-			m.CallerDone(nil, true)
-			set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	m.CallerDone(err, false)
-	if err != nil {
-		set.TaskFailed(err)
+// probeRunBatch runs what is left of a worker's batch. In generated code the
+// call of Run is direct: the pool calls this loop once per batch, not per
+// task.
+func probeRunBatch(w *poolimpl.Worker[Probe]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
+
+// probeRunSteal runs a work-stealing worker's tasks until it should exit.
+func probeRunSteal(w *poolimpl.StealWorker[Probe]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// probeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// fork with nowhere to go.
+func probeRunOne(ctx context.Context, t Probe) error { return t.Run(ctx) }
 
 // Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
 
@@ -3858,6 +1922,15 @@ func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
 	return p, nil
 }
 
+// probePtrAddResult is what adding a task to a batch pool came to.
+type probePtrAddResult uint8
+
+const (
+	probePtrAdded probePtrAddResult = iota
+	probePtrAddFull
+	probePtrAddClosed
+)
+
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
 // (under the default poolrt.Block policy) until there is room, ctx is done
@@ -3870,10 +1943,10 @@ func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
 	}
 	key := probePtrBatchKey(t)
 	r := p.add(t, key)
-	if r == probePtrPushed {
+	if r == probePtrAdded {
 		return nil
 	}
-	if r == probePtrPushClosed {
+	if r == probePtrAddClosed {
 		return poolrt.ErrClosed
 	}
 	switch p.set.Backpressure {
@@ -3888,10 +1961,10 @@ func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
 	defer p.life.EndWait()
 	for {
 		switch p.add(t, key) {
-		case probePtrPushed:
+		case probePtrAdded:
 			p.life.PassRoom()
 			return nil
-		case probePtrPushClosed:
+		case probePtrAddClosed:
 			return poolrt.ErrClosed
 		}
 		if err := p.life.WaitRoom(ctx); err != nil {
@@ -3908,9 +1981,9 @@ func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
 		return poolrt.ErrNilTask
 	}
 	switch p.add(t, probePtrBatchKey(t)) {
-	case probePtrPushed:
+	case probePtrAdded:
 		return nil
-	case probePtrPushClosed:
+	case probePtrAddClosed:
 		return poolrt.ErrClosed
 	}
 	p.meter.Shards[0].Rejected.Add(1)
@@ -3920,15 +1993,15 @@ func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
 // add puts t into the open batch of key, flushing the batch if it is full.
 func (p *ProbePtrBatchPool) add(t *ProbePtr, key struct{},
 
-) probePtrPushResult {
+) probePtrAddResult {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return probePtrPushClosed
+		return probePtrAddClosed
 	}
 	if p.queued >= len(p.slots) {
 		p.mu.Unlock()
-		return probePtrPushFull
+		return probePtrAddFull
 	}
 	// Tasks of one key often come in runs (and a pool without keys has
 	// one): the last batch added to skips the map lookup.
@@ -3971,7 +2044,7 @@ func (p *ProbePtrBatchPool) add(t *ProbePtr, key struct{},
 		default:
 		}
 	}
-	return probePtrPushed
+	return probePtrAdded
 }
 
 // openBatch opens a batch for key. A header is free: every batch in use
@@ -4540,292 +2613,6 @@ func (p *ProbePtrDeadlinePool) ShutdownNow() []*ProbePtr { return p.e.shutdownNo
 // counters in its Priority section.
 func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
 
-// A deque is a worker's bounded, lock-free double-ended queue of tasks,
-// held by value, in the style of the standard library's sync/poolqueue.go.
-//
-// Producers push at the head; they are serialised by a gate (below), so
-// at most one pushes at a time. The worker that owns the deque pops at the
-// head (newest first: a forked subtask runs while its data is still in
-// cache). Thieves take the oldest half at the tail. Every consumer claims
-// positions with one compare-and-swap on headTail, which packs both ends,
-// so a pop and a steal can never claim the same position, and a thief
-// claims a whole batch in one operation.
-//
-// # Memory ordering
-//
-// A slot's task is read and written with plain memory operations; the
-// atomics around them order every access (the race detector checks this):
-//
-//   - Publication. A producer writes the slot, then moves head with a
-//     compare-and-swap (or an add) on headTail. A consumer claims the
-//     position with a compare-and-swap on headTail that observed the new
-//     head, so the producer's writes happen before the consumer's reads.
-//   - Reclamation. Claiming a position does not end the consumer's use of
-//     the slot: it still copies the task out. The slot's full flag says so.
-//     The consumer copies the task, clears the slot (no stale pointers for
-//     the garbage collector) and only then stores 0 in full. A producer
-//     reads full atomically before it writes a slot and treats a full slot
-//     as a full deque. So the consumer's reads happen before the next
-//     producer's writes: the owner never overwrites a slot a thief is still
-//     copying from, however slowly the thief runs.
-//   - Exclusive claims. Positions [tail, head) are the queued tasks. A pop
-//     moves head down by one, a steal moves tail up by k; each is a
-//     compare-and-swap of the whole word, so of two racing claims one
-//     fails and retries on the new word. A producer writes only slots at
-//     or above position head, which no consumer can claim until the
-//     producer publishes them.
-//
-// Positions are 32-bit counters that wrap; head-tail is computed modulo
-// 2^32 and never exceeds the capacity (at most MaxDequeSize, far below
-// 2^31), so wrapping is harmless. A compare-and-swap could in principle
-// succeed on a word that has gone all the way round (ABA), but only after
-// 2^32 operations between a thief's load and its compare-and-swap.
-//
-// # The producer gate
-//
-// The deque has a single producer end, but Fork may be called with a
-// worker's context from any goroutine the task started, at any time. The
-// gate, a word next to headTail, makes that safe: a producer takes it with
-// one compare-and-swap and releases it with a store, and a producer that
-// finds it taken does not wait (Fork then uses the shared queue).
-// Producers publish with a compare-and-swap rather than an add because the
-// owner pops without the gate: a push that loses a race with a pop retries
-// at the new head. The owner's own batch moves (from the shared queue or a
-// victim) hold the gate too, and publish with an add: the owner cannot pop
-// while it is moving a batch. ShutdownNow and the end of a Shutdown close
-// the gate for good, so that no push lands in a deque nobody will drain.
-type probePtrDeque struct {
-	_ [poolrt.CacheLinePad]byte
-	// headTail: head in the high 32 bits, tail in the low 32 bits. The
-	// word and the gate share a cache line: the owner writes both on
-	// every push, and thieves read headTail on every steal attempt.
-	headTail atomic.Uint64
-	gate     atomic.Uint32
-	// tick counts down to the next fork whose submit time is recorded
-	// (latency sampling); written only by the gate's holder.
-	tick int
-	// slots and mask never change after init and every party reads them
-	// on every operation: a line of their own, away from the writes to
-	// headTail and gate.
-	_     [poolrt.CacheLinePad]byte
-	slots []probePtrDequeSlot
-	mask  uint32
-	_     [poolrt.CacheLinePad]byte // and away from what follows the deque
-}
-
-// probePtrDequeSlot is one position's storage: the task by value, plus 16 bytes.
-// full is accessed with sync/atomic by consumers (store 0) and producers
-// (load); producers set it with a plain store, which is ordered after the
-// consumer's store they observed and before the publishing
-// compare-and-swap.
-type probePtrDequeSlot struct {
-	full uint32
-	meta uint32 // see taskMeta
-	enq  int64  // poolrt.Clock stamp of the submit, or 0: not timed
-	task *ProbePtr
-}
-
-// Gate states.
-const (
-	probePtrGateOpen   = 0
-	probePtrGateHeld   = 1
-	probePtrGateClosed = 2
-)
-
-// taskMeta travels with a task through deques. Bits 0-29 hold the shared
-// queue shard the task was taken from, plus one (0: the task was forked);
-// the task still counts against that shard's capacity until it starts.
-// metaStolen marks a task a worker stole from another worker's deque.
-const (
-	probePtrMetaShard  = 1<<30 - 1
-	probePtrMetaStolen = 1 << 31
-)
-
-const probePtrDequeBits = 32
-
-func probePtrUnpackDeque(ht uint64) (head, tail uint32) {
-	return uint32(ht >> probePtrDequeBits), uint32(ht)
-}
-
-func probePtrPackDeque(head, tail uint32) uint64 {
-	return uint64(head)<<probePtrDequeBits | uint64(tail)
-}
-
-// init allocates size slots; size is a power of two.
-func (d *probePtrDeque) init(size int) {
-	d.slots = make([]probePtrDequeSlot, size)
-	d.mask = uint32(size - 1)
-	d.tick = 1
-}
-
-// size returns the number of queued tasks; a hint while others run.
-func (d *probePtrDeque) size() int {
-	head, tail := probePtrUnpackDeque(d.headTail.Load())
-	return int(head - tail)
-}
-
-// empty reports whether no task is queued; a hint while others run.
-func (d *probePtrDeque) empty() bool {
-	head, tail := probePtrUnpackDeque(d.headTail.Load())
-	return head == tail
-}
-
-// acquire takes the producer gate if it is open. It never waits.
-func (d *probePtrDeque) acquire() bool {
-	return d.gate.CompareAndSwap(probePtrGateOpen, probePtrGateHeld)
-}
-
-// release opens the gate the caller holds.
-func (d *probePtrDeque) release() { d.gate.Store(probePtrGateOpen) }
-
-// hold takes the producer gate, waiting for a producer that holds it to
-// let go (a push takes nanoseconds, so it yields rather than parks). It
-// reports false if the gate is closed.
-func (d *probePtrDeque) hold() bool {
-	for {
-		if d.acquire() {
-			return true
-		}
-		if d.gate.Load() == probePtrGateClosed {
-			return false
-		}
-		runtime.Gosched()
-	}
-}
-
-// close closes the gate for good; the caller holds it (or it is closed).
-func (d *probePtrDeque) close() { d.gate.Store(probePtrGateClosed) }
-
-// push adds a task at the head. The caller holds the gate; the owner may
-// be popping concurrently. It reports false when the deque is full, or
-// when the slot at the head is still being copied out by a consumer.
-func (d *probePtrDeque) push(t **ProbePtr, meta uint32, enq int64) bool {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probePtrUnpackDeque(ptrs)
-		if head-tail > d.mask {
-			return false // full
-		}
-		s := &d.slots[head&d.mask]
-		if atomic.LoadUint32(&s.full) != 0 {
-			return false // a consumer still copies the previous task out
-		}
-		s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
-		if d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head+1, tail)) {
-			return true
-		}
-		// A consumer moved an end. The slot was never published: take it
-		// back (nobody else can have seen it) and retry on the new word.
-		var zero *ProbePtr
-		s.task, s.full = zero, 0
-	}
-}
-
-// pop takes the newest task into *dst. Only the deque's owner calls it.
-func (d *probePtrDeque) pop(dst **ProbePtr) (meta uint32, enq int64, ok bool) {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probePtrUnpackDeque(ptrs)
-		if head == tail {
-			return 0, 0, false
-		}
-		head--
-		if d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head, tail)) {
-			s := &d.slots[head&d.mask]
-			return s.take(dst)
-		}
-	}
-}
-
-// take copies the slot's task into *dst and frees the slot: the last thing
-// a consumer does with it.
-func (s *probePtrDequeSlot) take(dst **ProbePtr) (meta uint32, enq int64, ok bool) {
-	var zero *ProbePtr
-	*dst, meta, enq = s.task, s.meta, s.enq
-	s.task = zero
-	atomic.StoreUint32(&s.full, 0)
-	return meta, enq, true
-}
-
-// room returns how many tasks, up to max, the owner can add at the head
-// now: free positions whose slots no consumer still holds. The caller
-// holds the gate and is the owner, so the count can only grow until it
-// adds them (thieves only take).
-func (d *probePtrDeque) room(max int) int {
-	head, tail := probePtrUnpackDeque(d.headTail.Load())
-	n := min(max, int(d.mask+1-(head-tail)))
-	for i := range n {
-		if atomic.LoadUint32(&d.slots[(head+uint32(i))&d.mask].full) != 0 {
-			return i
-		}
-	}
-	return n
-}
-
-// put writes a task i positions above the head, unpublished; the caller
-// holds the gate, is the owner and checked room. publish makes the tasks
-// put so far visible.
-func (d *probePtrDeque) put(i int, t **ProbePtr, meta uint32, enq int64) {
-	head, _ := probePtrUnpackDeque(d.headTail.Load())
-	s := &d.slots[(head+uint32(i))&d.mask]
-	s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
-}
-
-// publish moves the head up by n over tasks written with put. An add, not
-// a compare-and-swap: only the owner moves the head up or down, and it is
-// busy here; thieves move the tail, which the add leaves alone.
-func (d *probePtrDeque) publish(n int) {
-	d.headTail.Add(uint64(n) << probePtrDequeBits)
-}
-
-// steal moves about half of d's tasks, oldest first and at most max
-// (≥ 1), to the owner's deque dst. The newest task it took goes into
-// *cur instead of dst, to be run at once; the others go into dst, whose
-// gate the caller holds, and which has room for them (dst.room). With
-// max 1, dst is left alone. It returns how many tasks it took, 0 if d
-// was empty.
-func (d *probePtrDeque) steal(dst *probePtrDeque, max int, cur **ProbePtr) (n int, meta uint32, enq int64) {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probePtrUnpackDeque(ptrs)
-		queued := head - tail
-		if queued == 0 {
-			return 0, 0, 0
-		}
-		n = min(int(queued-queued/2), max)
-		if !d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head, tail+uint32(n))) {
-			continue
-		}
-		for i := range n - 1 {
-			s := &d.slots[(tail+uint32(i))&d.mask]
-			dst.put(i, &s.task, s.meta|probePtrMetaStolen, s.enq)
-			var zero *ProbePtr
-			s.task = zero
-			atomic.StoreUint32(&s.full, 0)
-		}
-		meta, enq, _ = d.slots[(tail+uint32(n-1))&d.mask].take(cur)
-		if n > 1 {
-			dst.publish(n - 1)
-		}
-		return n, meta | probePtrMetaStolen, enq
-	}
-}
-
-// popTail takes the oldest task into *dst, as a thief would, but for
-// the caller: ShutdownNow, which hands tasks back oldest first, and tests.
-func (d *probePtrDeque) popTail(dst **ProbePtr) (meta uint32, enq int64, ok bool) {
-	for {
-		ptrs := d.headTail.Load()
-		head, tail := probePtrUnpackDeque(ptrs)
-		if head == tail {
-			return 0, 0, false
-		}
-		if d.headTail.CompareAndSwap(ptrs, probePtrPackDeque(head, tail+1)) {
-			return d.slots[tail&d.mask].take(dst)
-		}
-	}
-}
-
 // ProbePtrDynamicPool runs tasks of type *ProbePtr on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
 // sharded queue.
@@ -4858,8 +2645,7 @@ func (d *probePtrDeque) popTail(dst **ProbePtr) (meta uint32, enq int64, ok bool
 // NewProbePtrDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePtrDynamicPool struct {
-	e  probePtrEngine
-	sc *poolrt.Scaler
+	p poolimpl.Dynamic[*ProbePtr]
 }
 
 // NewProbePtrDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -4876,10 +2662,7 @@ func NewProbePtrDynamicPool(opts ...poolrt.Option) (*ProbePtrDynamicPool, error)
 		return nil, err
 	}
 	p := new(ProbePtrDynamicPool)
-	p.e.acts = poolrt.NewActivities(set.Workers)
-	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
-	p.sc.Start()
+	p.p.Init(set, probePtrBatchLane())
 	return p, nil
 }
 
@@ -4891,43 +2674,14 @@ func NewProbePtrDynamicPool(opts ...poolrt.Option) (*ProbePtrDynamicPool, error)
 // wait: the task runs with the pool's context. A pool scaled down to no
 // worker starts one.
 func (p *ProbePtrDynamicPool) Submit(ctx context.Context, t *ProbePtr) error {
-	err := p.e.submit(ctx, t)
-	p.arrived(err)
-	return err
+	return p.p.Submit(ctx, t)
 }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy. A pool scaled down to no
 // worker starts one.
-func (p *ProbePtrDynamicPool) TrySubmit(t *ProbePtr) error {
-	err := p.e.trySubmit(t)
-	p.arrived(err)
-	return err
-}
-
-// arrived starts a worker if an accepted task found the pool without any.
-// It reads the size after the task is queued: a controller scaling to zero
-// stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). If more tasks wait than the pool has
-// workers and none of them is idle, it asks the controller to evaluate
-// early (Scaler.Surge). While some worker is parked, that costs two atomic
-// loads.
-func (p *ProbePtrDynamicPool) arrived(err error) {
-	if err != nil {
-		return
-	}
-	n := int(p.e.target.Load())
-	if n == 0 {
-		p.sc.Arrived()
-		return
-	}
-	// Waiting tasks are counted as the controller counts them (accepted,
-	// not started), so that it goes on while the submitters' reason holds.
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
-		p.sc.Surge()
-	}
-}
+func (p *ProbePtrDynamicPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
@@ -4938,28 +2692,14 @@ func (p *ProbePtrDynamicPool) arrived(err error) {
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *ProbePtrDynamicPool) Shutdown(ctx context.Context) error {
-	p.e.stop(poolrt.Draining)
-	p.sc.Drain()
-	if err := p.e.life.Wait(ctx); err != nil {
-		return err
-	}
-	p.sc.Close()
-	return p.sc.Wait(ctx)
-}
+func (p *ProbePtrDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *ProbePtrDynamicPool) ShutdownNow() []*ProbePtr {
-	p.e.stop(poolrt.Stopped)
-	p.sc.Close()
-	out := p.e.shutdownNow()
-	p.sc.Wait(context.Background())
-	return out
-}
+func (p *ProbePtrDynamicPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -4967,611 +2707,19 @@ func (p *ProbePtrDynamicPool) ShutdownNow() []*ProbePtr {
 // cannot work — min < 0, max < 1, min > max, or max above the maximum the
 // pool was created with (its worker slots) — and poolrt.ErrClosed after
 // shutdown.
-func (p *ProbePtrDynamicPool) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+func (p *ProbePtrDynamicPool) SetLimits(min, max int) error { return p.p.SetLimits(min, max) }
 
 // Limits returns the pool's current worker limits.
-func (p *ProbePtrDynamicPool) Limits() (min, max int) { return p.sc.Limits() }
+func (p *ProbePtrDynamicPool) Limits() (min, max int) { return p.p.Limits() }
 
 // Size returns the number of workers the pool runs or is scaling to.
 // Stats().Workers, the goroutines alive, may exceed it for a while after
 // the pool shrinks, until the retiring workers finish what they hold.
-func (p *ProbePtrDynamicPool) Size() int { return int(p.e.target.Load()) }
+func (p *ProbePtrDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *ProbePtrDynamicPool) Stats() poolrt.Stats {
-	st := p.e.stats()
-	st.Scaling = p.sc.Stats()
-	return st
-}
-
-// probePtrEngine is the machinery ProbePtrFixedPool and ProbePtrDynamicPool share: a sharded queue
-// fed by submitters, drained in batches by worker goroutines, with
-// parking, panic recovery, shutdown and metrics. It can grow and shrink
-// its worker count (resize); the fixed pool never asks it to.
-type probePtrEngine struct {
-	probePtrFeed
-
-	// target is how many workers should run: worker slots [0, target)
-	// are filled, and a worker whose slot is at or above target retires
-	// at its next idle moment.
-	target  atomic.Int32
-	mu      sync.Mutex        // guards workers' alive flags, spawning, exits and returned
-	workers []*probePtrWorker // by slot; nil until first used
-	// slots counts the worker slots in use, a prefix of workers: stored
-	// after they are, so that a worker looking for tasks to take over
-	// (takeHeld) reads them without the lock.
-	slots atomic.Int32
-	// returned: ShutdownNow has handed the unstarted tasks back.
-	returned bool
-	// acts, when set (dynamic pools), records each worker's busy and idle
-	// time for the scaling controller. Set before init.
-	acts *poolrt.Activities
-
-	// runs sizes the batches workers take (poolrt.BatchBudget).
-	runs poolrt.RunMean
-}
-
-// probePtrWorker is one worker slot's state. It lives in the engine, not on the
-// worker goroutine's stack, so that a replacement goroutine (after a
-// panic) resumes the batch and ShutdownNow can collect the tasks it never
-// started.
-//
-// The tasks of a batch that have not started stay within reach of the
-// other workers: a worker that runs out of work takes over half of them
-// (takeHeld), so that no task waits behind a long one while a worker is
-// idle. claim says which are whose: the owner claims each task as it
-// starts it, moving pos up; a taker moves end down. Both change claim
-// atomically, so each task goes to one of them.
-type probePtrWorker struct {
-	id   int
-	home int // home shard
-	// claim packs the batch's generation, end and pos (claimBits each):
-	// buf[pos:end] are taken from the queue and not yet started. The
-	// owner adds 1 to claim a task; a taker swaps in a lower end.
-	claim atomic.Uint64
-	gen   uint64 // the owner's batch count, claim's generation
-	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
-	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
-	from  int    // the shard buf was taken from
-	// takers is locked by a worker taking tasks over while it copies them
-	// out of buf: an owner whose batch was cut short waits for it before
-	// refilling buf.
-	takers  sync.Mutex
-	exiting bool
-	alive   bool // a goroutine runs this slot (guarded by engine.mu)
-	working bool // act was last told busy (dynamic pools)
-	meter   *poolrt.WorkerMeter
-	act     *poolrt.Activity // nil unless the engine has acts
-	slice   poolrt.Slice
-	buf     [probePtrMaxBatch]probePtrSlot
-	_       [poolrt.CacheLinePad]byte
-}
-
-// claimBits is the width of a batch position in worker.claim; maxBatch
-// and one more claim past the end (an owner that finds its batch taken
-// over) fit in it.
-const probePtrClaimBits = 8
-
-func probePtrPackClaim(gen uint64, pos, end int) uint64 {
-	return gen<<(2*probePtrClaimBits) | uint64(end)<<probePtrClaimBits | uint64(pos)
-}
-
-func probePtrUnpackClaim(c uint64) (pos, end int) {
-	const mask = 1<<probePtrClaimBits - 1
-	return int(c & mask), int(c >> probePtrClaimBits & mask)
-}
-
-// next claims the owner's next task of its batch and returns its slot, or
-// nil when the batch is done: run, or taken over.
-func (w *probePtrWorker) next() *probePtrSlot {
-	pos, end := probePtrUnpackClaim(w.claim.Add(1))
-	if pos > end {
-		return nil // pos-1 was at or past the end
-	}
-	w.pos = pos
-	return &w.buf[pos-1]
-}
-
-// unstarted returns the range of buf the owner has neither started nor
-// seen taken over.
-func (w *probePtrWorker) unstarted() (pos, end int) {
-	pos, end = probePtrUnpackClaim(w.claim.Load())
-	return min(pos, end), end
-}
-
-// init prepares an engine for up to slots workers and starts workers of
-// them.
-func (e *probePtrEngine) init(set poolrt.Settings, slots, workers int) {
-	e.initFeed(set, slots, workers)
-	e.workers = make([]*probePtrWorker, slots)
-	e.resize(workers)
-}
-
-// resize sets the number of workers: it starts workers in empty slots
-// below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is stopping; while it drains its queue
-// (Shutdown), the pool may only grow — more workers drain it sooner —
-// until its last worker has exited.
-func (e *probePtrEngine) resize(n int) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.life.State() {
-	case poolrt.Open:
-	case poolrt.Draining:
-		// Worker exits are counted under e.mu: with one alive, the pool
-		// has not exited, and a worker started now is waited for.
-		if n <= int(e.target.Load()) || e.life.Live() == 0 {
-			return false
-		}
-	default:
-		return false
-	}
-	e.resizeLocked(n)
-	return true
-}
-
-func (e *probePtrEngine) resizeLocked(n int) {
-	e.target.Store(int32(n))
-	e.q.setWorkers(n)
-	for id := range n {
-		w := e.workers[id]
-		if w == nil {
-			w = &probePtrWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
-			if e.acts != nil {
-				w.act = e.acts.Slot(id)
-			}
-			e.workers[id] = w
-		}
-		if int(e.slots.Load()) <= id {
-			e.slots.Store(int32(id + 1))
-		}
-		if !w.alive {
-			w.alive, w.exiting, w.working = true, false, false
-			now := e.meter.Now()
-			w.meter.Start(now)
-			if w.act != nil {
-				w.act.Start(now)
-			}
-			e.life.WorkerStarted()
-			go e.work(w)
-		}
-	}
-	for id := n; id < len(e.workers); id++ {
-		if w := e.workers[id]; w != nil && w.alive {
-			e.sleep.WakeID(id)
-		}
-	}
-}
-
-// workers returns the number of live worker goroutines.
-func (e *probePtrEngine) live() int { return e.life.Live() }
-
-// work is a worker's loop: take a batch, run it, repeat.
-func (e *probePtrEngine) work(w *probePtrWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for {
-		if e.life.State() == poolrt.Stopped {
-			w.exiting = true
-			return
-		}
-		s := w.next()
-		if s == nil {
-			if !e.refill(w) {
-				w.exiting = true
-				return
-			}
-			continue
-		}
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		e.q.release(w.from, 1) // its queue slot is free once it starts
-		e.life.Room()
-		if s.enq == 0 {
-			err := s.task.Run(ctx)
-			w.meter.Done(err)
-			if err != nil {
-				e.set.TaskFailed(err)
-			}
-			continue
-		}
-		e.runTimed(w, s)
-	}
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *probePtrEngine) runTimed(w *probePtrWorker, s *probePtrSlot) {
-	m := &e.meter.Shards[w.home]
-	start := e.meter.Now()
-	m.Wait.Record(time.Duration(start - s.enq))
-	err := s.task.Run(e.life.Context())
-	d := e.meter.Since(start)
-	m.Run.Record(d)
-	e.runs.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	w.meter.Done(err)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// refill takes the worker's next batch, waiting for one if need be. It
-// reports false when the worker should exit.
-func (e *probePtrEngine) refill(w *probePtrWorker) bool {
-	e.settle(w)
-	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
-			return false
-		}
-		// While workers are parked, take one task at a time: a batch would
-		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (poolrt.BatchBudget).
-		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, probePtrMaxBatch)
-		n, from := e.q.take(w.home, w.buf[:limit])
-		if n == 0 {
-			n, from = e.takeHeld(w)
-		}
-		if n > 0 {
-			e.publish(w, n, from)
-			w.meter.SetBusy(true)
-			if w.act != nil && !w.working {
-				w.working = true
-				w.act.Busy(e.meter.Now())
-			}
-			return true
-		}
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// settle ends the worker's batch: it waits for a worker that took part of
-// it over to finish copying it out, and drops buf's references to the
-// finished tasks.
-func (e *probePtrEngine) settle(w *probePtrWorker) {
-	if _, end := probePtrUnpackClaim(w.claim.Load()); end < w.n {
-		// A taker copied part of the batch out under the lock: clear it
-		// only once the copy is done.
-		w.takers.Lock()
-		clear(w.buf[:w.n])
-		w.takers.Unlock()
-	} else {
-		clear(w.buf[:w.n])
-	}
-	w.pos, w.n = 0, 0
-}
-
-// publish makes buf[:n], taken from shard from, the worker's batch. A
-// worker that parked after the queue looked empty but before the batch
-// was published saw no held tasks either: wake it to take some over.
-func (e *probePtrEngine) publish(w *probePtrWorker, n, from int) {
-	w.n, w.from = n, from
-	w.gen++
-	w.claim.Store(probePtrPackClaim(w.gen, 0, n))
-	if n > 1 && e.sleep.Parked() > 0 {
-		e.sleep.Wake()
-	}
-}
-
-// takeHeld takes over, into w's empty buffer, half (rounded up) of the
-// tasks another worker took from the queue and has not started: that
-// worker may be running a long task, and they would wait for it. It
-// returns how many it took and from which shard they came.
-func (e *probePtrEngine) takeHeld(w *probePtrWorker) (k, from int) {
-	if !e.q.holding() {
-		return 0, 0
-	}
-	n := int(e.slots.Load())
-	start := poolrt.RandN(n)
-	for j := range n {
-		v := e.workers[(start+j)%n]
-		if v == w || v == nil {
-			continue
-		}
-		if pos, end := v.unstarted(); pos == end {
-			continue
-		}
-		v.takers.Lock()
-		for {
-			c := v.claim.Load()
-			pos, end := probePtrUnpackClaim(c)
-			if pos >= end {
-				break
-			}
-			k = (end - pos + 1) / 2
-			if v.claim.CompareAndSwap(c, probePtrPackClaim(c>>(2*probePtrClaimBits), pos, end-k)) {
-				// buf[end-k:end] are ours: the owner reads no slot at or
-				// past the end, and refills buf only after takers.
-				copy(w.buf[:k], v.buf[end-k:end])
-				from = v.from
-				break
-			}
-			k = 0
-		}
-		v.takers.Unlock()
-		if k > 0 {
-			return k, from
-		}
-	}
-	return 0, 0
-}
-
-// retired reports whether the worker's slot is above the target size.
-func (e *probePtrEngine) retired(w *probePtrWorker) bool {
-	return w.id >= int(e.target.Load())
-}
-
-// mayRetire reports whether a retired worker may leave now: not while it
-// is the last worker and tasks wait. A dynamic pool scaling to zero
-// workers stores its target before it looks at the queue, and a submitter
-// pushes before it looks at the target (to start a worker if it is zero),
-// so one of the two sees the other: no accepted task is left without a
-// worker.
-func (e *probePtrEngine) mayRetire() bool {
-	return e.q.empty() || e.life.Live() > 1
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *probePtrEngine) idle(w *probePtrWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.waiting()
-		}
-		if e.waiting() {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed, or a worker
-	// that published a batch, before seeing us parked did not wake anyone,
-	// and a resize or Stop that woke the parked workers before we
-	// registered did not wake us.
-	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// waiting reports whether an accepted task waits for a worker: queued, or
-// taken in another worker's batch and not started.
-func (e *probePtrEngine) waiting() bool {
-	return !e.q.empty() || e.q.holding()
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping or the slot retired), or because its task panicked or called
-// runtime.Goexit, in which case the panic is counted and reported and a
-// new goroutine takes the worker's place.
-func (e *probePtrEngine) workerExit(w *probePtrWorker) {
-	if w.exiting {
-		e.mu.Lock()
-		if e.stay(w) {
-			w.exiting = false
-			e.mu.Unlock()
-			go e.work(w)
-			return
-		}
-		w.alive = false
-		now := e.meter.Now()
-		w.meter.Stop(now)
-		if w.act != nil {
-			w.act.Stop(now)
-		}
-		// A retiring worker may have been woken for a task it leaves to
-		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on. Before the exit is counted:
-		// the last worker's exit ends Shutdown, and nothing of the pool
-		// runs after that.
-		if e.waiting() {
-			e.sleep.Wake()
-		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
-		return
-	}
-	v := recover()
-	var t *ProbePtr
-	if w.pos > 0 {
-		t = w.buf[w.pos-1].task
-	}
-	w.meter.Panicked.Add(1)
-	e.set.TaskPanicked(t, v)
-	go e.work(w)
-}
-
-// stay reports whether a worker that decided to exit must go on after all
-// (e.mu is held): a resize raised the target above its slot after it
-// decided to retire, and saw it alive so started no one in its place; or
-// it is the last worker and tasks it did not see arrived meanwhile.
-func (e *probePtrEngine) stay(w *probePtrWorker) bool {
-	switch e.life.State() {
-	case poolrt.Stopped:
-		return false
-	case poolrt.Open:
-		if !e.retired(w) {
-			return true
-		}
-	}
-	return e.life.Live() == 1 && !e.q.empty()
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *probePtrEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every task that never
-// started, from the workers' batches first (they are older), then the
-// queue. Only the first call returns tasks.
-func (e *probePtrEngine) shutdownNow() []*ProbePtr {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []*ProbePtr
-	for _, w := range e.workers {
-		if w == nil {
-			continue
-		}
-		pos, end := w.unstarted()
-		for j := pos; j < end; j++ {
-			out = append(out, w.buf[j].task)
-		}
-		if pos < end {
-			e.q.release(w.from, end-pos) // tasks handed back never start
-		}
-		clear(w.buf[:])
-		w.pos, w.n = 0, 0
-		w.gen++
-		w.claim.Store(probePtrPackClaim(w.gen, 0, 0))
-	}
-	out = e.q.drain(out)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker. A
-// pool that never started a worker has exited at once.
-func (e *probePtrEngine) stop(to poolrt.State) {
-	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, func() {
-		e.q.close()
-		// A dynamic pool scaled to zero workers may have accepted tasks
-		// whose submitter has not started a worker yet: start one to run
-		// them, before Stop finds no worker and declares the pool exited.
-		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
-			e.resizeLocked(max(1, int(e.target.Load())))
-		}
-	})
-	e.mu.Unlock()
-	e.sleep.WakeAll()
-}
-
-func (e *probePtrEngine) stats() poolrt.Stats {
-	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
-}
-
-// probePtrFeed is what the pools that keep submitted tasks in the sharded queue
-// share: the queue, the lifecycle that submitters wait on for room, the
-// parked workers they wake, the metrics and the settings, and the
-// submission paths over them with the backpressure policies. The fixed
-// and dynamic pools' engine and the work-stealing pool (whose injector it
-// is) embed it.
-type probePtrFeed struct {
-	life  poolrt.Lifecycle
-	q     probePtrQueue
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	set   poolrt.Settings
-	// nilable: *ProbePtr is a pointer type, and a nil task is refused.
-	nilable bool
-}
-
-// initFeed prepares a feed for up to slots workers, workers of which start
-// now (they size the queue's batches; see queue.setWorkers).
-func (f *probePtrFeed) initFeed(set poolrt.Settings, slots, workers int) {
-	f.set = set
-	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
-	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(&f.set, workers, f.meter)
-	f.life.Init(0)
-	f.nilable = poolrt.Nilable[*ProbePtr]()
-}
-
-// submit queues t and wakes a parked worker, if any, even while another
-// worker is looking for work. A looking worker is not a running one: it
-// yields its P between looks and may wait in a run queue, or its thread
-// may be stopped, and the task would wait for it while a parked worker
-// could run it. In the work-stealing pool, skipping the wake-up then (the
-// rule of Go's scheduler for its spinning threads, which that pool keeps
-// for forks: see ProbePtrStealingPool.wake) kept the median P99 of 20 µs tasks at
-// 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
-func (f *probePtrFeed) submit(ctx context.Context, t *ProbePtr) error {
-	if f.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	r := f.q.push(t)
-	if r == probePtrPushed {
-		f.sleep.Wake()
-		return nil
-	}
-	return f.submitSlow(ctx, t, r)
-}
-
-// trySubmit queues t if there is room and never blocks.
-func (f *probePtrFeed) trySubmit(t *ProbePtr) error {
-	if f.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	switch f.q.push(t) {
-	case probePtrPushed:
-		f.sleep.Wake()
-		return nil
-	case probePtrPushClosed:
-		return poolrt.ErrClosed
-	}
-	if f.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// submitSlow is submit once the queue was full or closed (r): it applies
-// the backpressure policy.
-func (f *probePtrFeed) submitSlow(ctx context.Context, t *ProbePtr, r probePtrPushResult) error {
-	if r == probePtrPushClosed || f.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch f.set.Backpressure {
-	case poolrt.Reject:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		probePtrRunOnCaller(f.life.Context(), &t, &f.set, f.meter)
-		return nil
-	}
-	f.life.BeginWait()
-	defer f.life.EndWait()
-	for {
-		switch f.q.push(t) {
-		case probePtrPushed:
-			f.sleep.Wake()
-			f.life.PassRoom()
-			return nil
-		case probePtrPushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := f.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
+func (p *ProbePtrDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ProbePtrFixedPool runs tasks of type *ProbePtr on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -5590,7 +2738,7 @@ func (f *probePtrFeed) submitSlow(ctx context.Context, t *ProbePtr, r probePtrPu
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbePtrFixedPool struct {
-	e probePtrEngine
+	p poolimpl.Fixed[*ProbePtr]
 }
 
 // NewProbePtrFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -5603,7 +2751,7 @@ func NewProbePtrFixedPool(opts ...poolrt.Option) (*ProbePtrFixedPool, error) {
 		return nil, err
 	}
 	p := new(ProbePtrFixedPool)
-	p.e.init(set, set.Workers, set.Workers)
+	p.p.Init(set, probePtrBatchLane())
 	return p, nil
 }
 
@@ -5613,12 +2761,12 @@ func NewProbePtrFixedPool(opts ...poolrt.Option) (*ProbePtrFixedPool, error) {
 // it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context.
-func (p *ProbePtrFixedPool) Submit(ctx context.Context, t *ProbePtr) error { return p.e.submit(ctx, t) }
+func (p *ProbePtrFixedPool) Submit(ctx context.Context, t *ProbePtr) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
-func (p *ProbePtrFixedPool) TrySubmit(t *ProbePtr) error { return p.e.trySubmit(t) }
+func (p *ProbePtrFixedPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -5626,16 +2774,16 @@ func (p *ProbePtrFixedPool) TrySubmit(t *ProbePtr) error { return p.e.trySubmit(
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ProbePtrFixedPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbePtrFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ProbePtrFixedPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+func (p *ProbePtrFixedPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ProbePtrPriorityPool runs tasks of type *ProbePtr on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -5729,485 +2877,6 @@ func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNo
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
 func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.stats() }
-
-// maxBatch bounds how many tasks a worker takes from a shard under one lock
-// acquisition. Taking tasks in batches is the biggest single lever on the
-// per-task cost (one lock round trip for up to maxBatch tasks); the bound
-// keeps a batch from hiding work that other workers could run.
-const probePtrMaxBatch = 32
-
-// probePtrSlot is a task in a worker's batch and its submit time: a poolrt.Clock
-// stamp for sampled tasks, 0 for the others.
-type probePtrSlot struct {
-	task *ProbePtr
-	enq  int64
-}
-
-// probePtrCell is a slot of a shard's ring. Its state word publishes the task: a
-// submitter writes the task and then the state, a worker reads the state
-// and then the task. The state holds cellFull, the parity of the ring lap
-// whose submitter wrote it, and the submit time of a sampled task
-// (shifted by cellStampShift). Parity lets a worker tell this lap's task
-// from the last lap's without anyone clearing the state; the submit time
-// rides in the same word so that a cell costs the task plus 8 bytes.
-type probePtrCell struct {
-	task *ProbePtr
-	// An atomic type, not a uint64 used through sync/atomic: 32-bit
-	// platforms align only these to 8 bytes, and the task before it may
-	// be 4 bytes long.
-	state atomic.Uint64
-}
-
-const (
-	probePtrCellParity     = 1
-	probePtrCellFull       = 2
-	probePtrCellStampShift = 2
-)
-
-// probePtrCellState returns the state a submitter publishes for ticket c of lap
-// lap, with submit time stamp (0 when not timed).
-func probePtrCellState(lap uint64, stamp int64) uint64 {
-	return uint64(stamp)<<probePtrCellStampShift | probePtrCellFull | lap&probePtrCellParity
-}
-
-// probePtrShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single cache
-// line carries all submissions.
-//
-// Submitters take no lock. Counts of tasks ever pushed, taken and started
-// serve as tickets: a submitter claims the next ticket by compare-and-swap
-// on the tail (the shard meter's Submitted count), fills the ticket's cell
-// and publishes it through the cell's state; workers take runs of
-// published cells under a lock of their own. A cell is refilled only once
-// as many tasks have started as the ring holds behind it, so QueueSize
-// counts tasks taken but not yet started.
-//
-// Workers look for tasks in the cells themselves, never at the tail, so a
-// submission moves no cache line to a worker but the cell's, which the
-// worker needs anyway: the tail's line stays with the submitters (with one
-// submitter, in its core's cache).
-//
-// A submitter stopped between its claim and its publication leaves a
-// hole: workers see the queue end there until it publishes, and it wakes
-// a worker after publishing, as every submitter does. close waits for
-// holes to fill, so that once intake has stopped no task appears later.
-type probePtrShard struct {
-	_    [poolrt.CacheLinePad]byte
-	ring []probePtrCell
-	// tail counts the tickets ever claimed: the ring's tail, and the shard
-	// meter's Submitted count.
-	tail  *poolrt.Intake
-	meter *poolrt.ShardMeter
-	_     [poolrt.CacheLinePad]byte
-	// startedHint is started as of a submitter's last look: never above
-	// it (started only grows), so a claim that fits by the hint fits for
-	// real, and submitters read started's line only when the shard looks
-	// full.
-	startedHint atomic.Uint64
-	_           [poolrt.CacheLinePad]byte
-	// The workers' end: taken counts the tasks ever taken, the ring's
-	// head as a ticket, written under out.
-	out   sync.Mutex
-	taken atomic.Uint64
-	_     [poolrt.CacheLinePad]byte
-	// started counts taken tasks that started, or that ShutdownNow handed
-	// back: tail-started bounds every accepted task not yet started. Workers
-	// add to it as each task starts, on a line of its own so that the adds
-	// contend with neither end.
-	started atomic.Uint64
-}
-
-// probePtrSampler picks the submissions whose queue wait is timed: one in every
-// `every` of a shard's tickets, starting with its first.
-type probePtrSampler struct {
-	// mask filters out most tickets without a division: every-1 when
-	// every is a power of two, all ones when nothing is timed, else 0.
-	mask  uint64
-	every uint64 // 0: none
-	clock *poolrt.Clock
-}
-
-func probePtrNewSampler(clock *poolrt.Clock, every int) probePtrSampler {
-	s := probePtrSampler{clock: clock, every: uint64(every)}
-	switch {
-	case every == 0:
-		s.mask = ^uint64(0)
-	case every&(every-1) == 0:
-		s.mask = uint64(every - 1)
-	}
-	return s
-}
-
-// stamp returns the submit time to record for ticket c: 0 unless sampled.
-func (s *probePtrSampler) stamp(c uint64) int64 {
-	if c&s.mask != 0 {
-		return 0
-	}
-	return s.stampSlow(c)
-}
-
-func (s *probePtrSampler) stampSlow(c uint64) int64 {
-	if s.every == 0 || c%s.every != 0 {
-		return 0
-	}
-	return s.clock.Now()
-}
-
-type probePtrPushResult uint8
-
-const (
-	probePtrPushed probePtrPushResult = iota
-	probePtrPushFull
-	probePtrPushClosed
-	probePtrPushBusy // push with try: another submitter claimed the ticket first
-)
-
-// push appends t unless the shard is full or closed. With try set, it
-// gives up (pushBusy) when another submitter claims the ticket it was
-// after, and the caller tries another shard rather than contend.
-func (s *probePtrShard) push(t *ProbePtr, smp *probePtrSampler, try bool) probePtrPushResult {
-	n := uint64(len(s.ring))
-	var c uint64
-	for {
-		c = s.tail.Raw()
-		if c&poolrt.IntakeClosed != 0 {
-			return probePtrPushClosed
-		}
-		// Signed: c may be stale and behind the hint.
-		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
-			// Maybe full: look at what workers have started since.
-			st := s.started.Load()
-			if st != hint {
-				s.startedHint.Store(st)
-			}
-			if int64(c-st) >= int64(n) {
-				if s.tail.Raw() == c { // c was the tail when started was st
-					return probePtrPushFull
-				}
-				continue
-			}
-		}
-		if s.tail.CompareAndSwap(c, c+1) {
-			break
-		}
-		if try {
-			return probePtrPushBusy
-		}
-	}
-	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
-	// not started: ticket c-n was taken, and copied out of the cell before
-	// taken passed it. No worker reads the task until the state says the
-	// cell holds ticket c.
-	lap, i := c/n, c%n
-	cl := &s.ring[i]
-	cl.task = t
-	cl.state.Store(probePtrCellState(lap, smp.stamp(c)))
-	return probePtrPushed
-}
-
-// published reports whether ticket c's task is in its cell. The caller
-// must know that ticket c-n was taken (c ≥ taken as read before), so that
-// the cell holds ticket c-n, c or later.
-func (s *probePtrShard) published(c uint64) bool {
-	n := uint64(len(s.ring))
-	if n == 0 {
-		return false
-	}
-	st := s.ring[c%n].state.Load()
-	return st&(probePtrCellFull|probePtrCellParity) == probePtrCellFull|(c/n)&probePtrCellParity
-}
-
-// pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it. With try set,
-// it gives up at once if another worker is taking from the shard.
-func (s *probePtrShard) pop(dst []probePtrSlot, div int, try bool) int {
-	n := uint64(len(s.ring))
-	if len(dst) == 0 || s.empty() {
-		return 0
-	}
-	// Workers take under a lock: a cell's task must be copied out and
-	// cleared before taken passes it, since a submitter refills any cell
-	// behind taken as soon as enough tasks have started (those of other
-	// batches count too). The lock costs a worker per batch, not a
-	// submitter per task.
-	if try {
-		if !s.out.TryLock() {
-			return 0
-		}
-	} else {
-		s.out.Lock()
-	}
-	h := s.taken.Load()
-	// Count the published cells from the head.
-	lap, i := h/n, h%n
-	k := 0
-	for k < len(dst) {
-		st := s.ring[i].state.Load()
-		if st&(probePtrCellFull|probePtrCellParity) != probePtrCellFull|lap&probePtrCellParity {
-			break
-		}
-		k++
-		if i++; i == n {
-			i, lap = 0, lap+1
-		}
-	}
-	if k > 0 {
-		found := k
-		k = (found + div - 1) / div
-		if found == len(dst) && k < found {
-			// There may be more than found. (Workers read the tail only
-			// then: its line is the submitters'.)
-			queued := int(s.tail.Load() - h)
-			k = min(found, (queued+div-1)/div)
-		}
-		s.copyOut(dst[:k], h)
-		s.taken.Store(h + uint64(k))
-	}
-	s.out.Unlock()
-	return k
-}
-
-// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
-// ring's references to them for the GC. Their cells keep their state: its
-// parity tells the next lap's workers it is stale.
-func (s *probePtrShard) copyOut(dst []probePtrSlot, h uint64) {
-	n := uint64(len(s.ring))
-	i := h % n
-	var zero *ProbePtr
-	for j := range dst {
-		cl := &s.ring[i]
-		dst[j] = probePtrSlot{task: cl.task, enq: int64(cl.state.Load() >> probePtrCellStampShift)}
-		cl.task = zero
-		if i++; i == n {
-			i = 0
-		}
-	}
-}
-
-// empty reports whether no task is ready to take: the head's cell holds
-// none.
-func (s *probePtrShard) empty() bool {
-	for {
-		h := s.taken.Load()
-		if s.published(h) {
-			return false
-		}
-		// The cell may have been taken (and refilled) since we read h.
-		if s.taken.Load() == h {
-			return true
-		}
-	}
-}
-
-// held returns the number of tasks taken and not yet started.
-func (s *probePtrShard) held() int {
-	st := s.started.Load()
-	return int(s.taken.Load() - st)
-}
-
-// close stops intake. After it returns no push succeeds and every accepted
-// task is published, so the queued set only shrinks.
-func (s *probePtrShard) close() {
-	end := s.tail.Close()
-	// Wait for submitters that claimed a ticket before the mark.
-	for c := s.taken.Load(); c < end; {
-		if s.published(c) {
-			c++
-			continue
-		}
-		if h := s.taken.Load(); h > c {
-			c = h // taken already, hence published
-			continue
-		}
-		runtime.Gosched()
-	}
-}
-
-// drain removes and appends every published task to out: after close,
-// every queued task. They never start: their cells count as started.
-func (s *probePtrShard) drain(out []*ProbePtr) []*ProbePtr {
-	s.out.Lock()
-	h := s.taken.Load()
-	c := h
-	n := uint64(len(s.ring))
-	var zero *ProbePtr
-	for s.published(c) {
-		cl := &s.ring[c%n]
-		out = append(out, cl.task)
-		cl.task = zero
-		c++
-	}
-	s.taken.Store(c)
-	s.started.Add(c - h)
-	s.out.Unlock()
-	return out
-}
-
-// probePtrQueue is a bounded multi-producer, multi-consumer queue made of shards.
-// Order is FIFO within a shard; across shards it is only roughly FIFO.
-type probePtrQueue struct {
-	shards   []probePtrShard
-	capacity int
-	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's (poolrt.Settings.TakeShares).
-	homeDiv  atomic.Int32
-	stealDiv atomic.Int32
-	sampler  probePtrSampler
-	set      *poolrt.Settings
-}
-
-// init sizes the queue as set says: set.QueueSize slots split as evenly
-// as possible over set.Shards shards, for nworkers workers.
-func (q *probePtrQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
-	nshards, capacity := set.Shards, set.QueueSize
-	q.set = set
-	q.shards = make([]probePtrShard, nshards)
-	q.capacity = capacity
-	q.setWorkers(nworkers)
-	q.sampler = probePtrNewSampler(&m.Clock, m.SampleEvery)
-	for i := range q.shards {
-		s := &q.shards[i]
-		n := capacity / nshards
-		if i < capacity%nshards {
-			n++
-		}
-		s.ring = make([]probePtrCell, n)
-		s.meter = &m.Shards[i]
-		s.tail = &s.meter.Submitted
-	}
-}
-
-// setWorkers adapts the batch sizes to nworkers workers.
-func (q *probePtrQueue) setWorkers(nworkers int) {
-	home, steal := q.set.TakeShares(nworkers)
-	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(steal))
-}
-
-// push puts t on a random shard, or on any shard with room if that one is
-// full. It returns pushFull only when every shard is full.
-func (q *probePtrQueue) push(t *ProbePtr) probePtrPushResult {
-	n := len(q.shards)
-	if n == 1 {
-		return q.shards[0].push(t, &q.sampler, false)
-	}
-	i := poolrt.RandN(n)
-	if r := q.shards[i].push(t, &q.sampler, true); r == probePtrPushed || r == probePtrPushClosed {
-		return r
-	}
-	return q.pushOthers(t, i)
-}
-
-// pushOthers is push when shard i was full or contended.
-func (q *probePtrQueue) pushOthers(t *ProbePtr, i int) probePtrPushResult {
-	n := len(q.shards)
-	// First pass: the other shards, moving on from one where another
-	// submitter got in first.
-	for j := 1; j < n; j++ {
-		k := i + j
-		if k >= n {
-			k -= n
-		}
-		if r := q.shards[k].push(t, &q.sampler, true); r == probePtrPushed || r == probePtrPushClosed {
-			return r
-		}
-	}
-	// Second pass: fails only if every shard is full.
-	for j := range n {
-		k := i + j
-		if k >= n {
-			k -= n
-		}
-		if r := q.shards[k].push(t, &q.sampler, false); r != probePtrPushFull {
-			return r
-		}
-	}
-	return probePtrPushFull
-}
-
-// take fills dst from the home shard, or else steals from another shard,
-// starting at a random one. It returns how many tasks it took and from
-// which shard, to be released once they have all started.
-func (q *probePtrQueue) take(home int, dst []probePtrSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
-		return k, home
-	}
-	n := len(q.shards)
-	if n == 1 {
-		return 0, home
-	}
-	start := poolrt.RandN(n)
-	for j := range n {
-		v := start + j
-		if v >= n {
-			v -= n
-		}
-		if v == home {
-			continue
-		}
-		// A victim another worker is taking from is skipped: it is being
-		// served.
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
-			return k, v
-		}
-	}
-	return 0, home
-}
-
-// release returns the capacity of k tasks taken from shard from that have
-// started.
-func (q *probePtrQueue) release(from, k int) {
-	q.shards[from].started.Add(uint64(k))
-}
-
-// len returns the number of accepted tasks not yet started: queued, or
-// taken by a worker that has not started them.
-func (q *probePtrQueue) len() int {
-	n := 0
-	for i := range q.shards {
-		s := &q.shards[i]
-		st := s.started.Load() // before pushed, as in queued
-		n += int(s.tail.Load() - st)
-	}
-	return n
-}
-
-// holding reports whether workers hold tasks they took and have not
-// started.
-func (q *probePtrQueue) holding() bool {
-	for i := range q.shards {
-		if q.shards[i].held() > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// empty reports whether no task is queued.
-func (q *probePtrQueue) empty() bool {
-	for i := range q.shards {
-		if !q.shards[i].empty() {
-			return false
-		}
-	}
-	return true
-}
-
-// close stops intake on every shard.
-func (q *probePtrQueue) close() {
-	for i := range q.shards {
-		q.shards[i].close()
-	}
-}
-
-// drain removes every queued task and appends it to out.
-func (q *probePtrQueue) drain(out []*ProbePtr) []*ProbePtr {
-	for i := range q.shards {
-		out = q.shards[i].drain(out)
-	}
-	return out
-}
 
 // probePtrRankEngine is the machinery ProbePtrPriorityPool, ProbePtrDeadlinePool and ProbePtrCostPool
 // share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
@@ -6454,7 +3123,7 @@ func (e *probePtrRankEngine) trySubmit(t *ProbePtr, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *probePtrRankEngine) runCaller(t *ProbePtr) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	probePtrRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
+	poolimpl.RunOnCaller(e.life.Context(), t, probePtrRunOne, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -6752,80 +3421,8 @@ func (e *probePtrRankEngine) stats() poolrt.Stats {
 // NewProbePtrStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type ProbePtrStealingPool struct {
-	probePtrFeed // its queue is the injector
-	steals       *poolrt.StealMeters
-	workers      []*probePtrStealWorker // by slot, all made before any starts
-
-	// The fields above are read on every Submit and Fork; spinning
-	// changes whenever a worker runs out of work: a line of its own.
-	_ [poolrt.CacheLinePad]byte
-	// spinning counts workers looking for work: neither running a task
-	// nor parked. Producers skip waking a parked worker while one looks:
-	// it will find the work, or see it when it registers to park.
-	spinning atomic.Int32
-	// drained is set once Shutdown's drain is over: every worker was
-	// parked with nothing queued, and the deques are closed.
-	drained atomic.Bool
-	_       [poolrt.CacheLinePad]byte
-
-	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
-	returned bool       // ShutdownNow has handed the unstarted tasks back
-
-	// runs sizes the batches workers take from the injector
-	// (poolrt.BatchBudget).
-	runs poolrt.RunMean
+	p poolimpl.Stealing[*ProbePtr]
 }
-
-// probePtrStealWorker is one worker slot's state. It lives in the pool, not on
-// the worker goroutine's stack, so that a replacement goroutine (after a
-// panic) takes over its deque and ShutdownNow can collect what is queued.
-type probePtrStealWorker struct {
-	dq   probePtrDeque
-	pool *ProbePtrStealingPool
-	// ctx is passed to every Run of this worker: the pool's context,
-	// plus the worker for Fork. ctxi is the same pointer as an interface,
-	// converted once.
-	ctx     probePtrStealCtx
-	ctxi    context.Context
-	id      int
-	home    int       // injector shard the worker takes from first
-	cur     *ProbePtr // the task running now, for panic reports
-	fair    int       // forked tasks to run before the next look at the injector
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	steal   *poolrt.StealMeter
-	buf     [probePtrMaxBatch]probePtrSlot // an injector batch on its way into dq
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
-}
-
-// probePtrStealKey is the context key under which a worker's context carries its
-// worker.
-type probePtrStealKey struct{}
-
-// probePtrStealCtx is a worker's context: the pool's context, and the worker for
-// Fork to find. Made once per worker, so passing it allocates nothing.
-type probePtrStealCtx struct {
-	context.Context
-	w *probePtrStealWorker
-}
-
-// Value returns the worker for stealKey and defers to the pool's context
-// for any other key, so that contexts derived from it (WithValue,
-// WithCancel, ...) still lead Fork to the worker.
-func (c *probePtrStealCtx) Value(key any) any {
-	if _, ok := key.(probePtrStealKey); ok {
-		return c.w
-	}
-	return c.Context.Value(key)
-}
-
-// fairnessPeriod: a worker that keeps running subtasks forked onto its own
-// deque looks at the injector once every this many, so that an endless
-// stream of forks cannot starve submitted tasks. Prime (the Go scheduler
-// uses 61 for its global run queue too), so that it does not fall into
-// step with the shape of a task tree.
-const probePtrFairnessPeriod = 61
 
 // NewProbePtrStealingPool starts a pool configured by opts: poolrt.Workers
 // (default GOMAXPROCS), poolrt.QueueSize (the injector), poolrt.DequeSize
@@ -6838,29 +3435,7 @@ func NewProbePtrStealingPool(opts ...poolrt.Option) (*ProbePtrStealingPool, erro
 		return nil, err
 	}
 	p := new(ProbePtrStealingPool)
-	n := set.Workers
-	p.initFeed(set, n, n)
-	p.steals = poolrt.NewStealMeters(n)
-	p.workers = make([]*probePtrStealWorker, n)
-	for id := range n {
-		w := &probePtrStealWorker{
-			pool:  p,
-			id:    id,
-			home:  id % set.Shards,
-			fair:  probePtrFairnessPeriod,
-			meter: p.meter.Worker(id),
-			steal: &p.steals.Workers[id],
-		}
-		w.dq.init(set.Stealing.DequeSize)
-		w.ctx = probePtrStealCtx{Context: p.life.Context(), w: w}
-		w.ctxi = &w.ctx
-		p.workers[id] = w
-	}
-	for _, w := range p.workers {
-		w.meter.Start(p.meter.Now())
-		p.life.WorkerStarted()
-		go p.work(w)
-	}
+	p.p.Init(set, probePtrStealLane())
 	return p, nil
 }
 
@@ -6872,13 +3447,13 @@ func NewProbePtrStealingPool(opts ...poolrt.Option) (*ProbePtrStealingPool, erro
 // the wait: the task runs with its worker's context. Tasks use Fork, not
 // Submit, for their subtasks.
 func (p *ProbePtrStealingPool) Submit(ctx context.Context, t *ProbePtr) error {
-	return p.submit(ctx, t)
+	return p.p.Submit(ctx, t)
 }
 
 // TrySubmit queues t on the injector if there is room and never blocks:
 // it returns poolrt.ErrQueueFull when the injector is full and
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
-func (p *ProbePtrStealingPool) TrySubmit(t *ProbePtr) error { return p.trySubmit(t) }
+func (p *ProbePtrStealingPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(t) }
 
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
@@ -6893,407 +3468,7 @@ func (p *ProbePtrStealingPool) TrySubmit(t *ProbePtr) error { return p.trySubmit
 //
 // With a context that does not come from one of this pool's workers, Fork
 // is Submit(ctx, t).
-func (p *ProbePtrStealingPool) Fork(ctx context.Context, t *ProbePtr) error {
-	w := p.workerOf(ctx)
-	if w == nil {
-		return p.Submit(ctx, t)
-	}
-	if p.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	return p.fork(w, &t)
-}
-
-// workerOf returns the worker of this pool that ctx comes from, or nil.
-func (p *ProbePtrStealingPool) workerOf(ctx context.Context) *probePtrStealWorker {
-	if c, ok := ctx.(*probePtrStealCtx); ok { // the context Run was given: no interface call
-		if c.w.pool == p {
-			return c.w
-		}
-		return nil
-	}
-	if ctx == nil {
-		return nil
-	}
-	if w, ok := ctx.Value(probePtrStealKey{}).(*probePtrStealWorker); ok && w.pool == p {
-		return w
-	}
-	return nil
-}
-
-func (p *ProbePtrStealingPool) fork(w *probePtrStealWorker, t **ProbePtr) error {
-	if p.life.State() == poolrt.Stopped {
-		return poolrt.ErrClosed
-	}
-	if w.dq.acquire() {
-		var enq int64
-		if every := p.meter.SampleEvery; every > 0 {
-			if w.dq.tick--; w.dq.tick <= 0 {
-				w.dq.tick = every
-				enq = p.meter.Now()
-			}
-		}
-		ok := w.dq.push(t, 0, enq)
-		w.dq.release()
-		if ok {
-			p.wake()
-			return nil
-		}
-	} else if w.dq.gate.Load() == probePtrGateClosed {
-		return poolrt.ErrClosed
-	}
-	// The deque is full (a flat loop of forks, say), or another goroutine
-	// is pushing onto it (a goroutine of the task, forking with its
-	// context): the injector, where every worker takes from, keeps the
-	// subtasks spread; if it is full or closed, run t now.
-	switch p.q.push(*t) {
-	case probePtrPushed:
-		p.steals.ForkToInjector()
-		p.wake()
-		return nil
-	case probePtrPushClosed:
-		if p.life.State() == poolrt.Stopped {
-			return poolrt.ErrClosed
-		}
-	}
-	p.steals.ForkInline()
-	probePtrRunOnCaller(w.ctxi, t, &p.set, p.meter)
-	return nil
-}
-
-// wake wakes a parked worker after a task made work visible (a fork, or
-// the rest of an injector batch on its worker's deque), unless none is
-// parked (one atomic load) or one is already looking for work. No wake-up
-// is lost: a worker registers as parked, stops counting as spinning, and
-// then looks at every queue once more, so either it sees the work or the
-// producer, which made the work visible before these loads, sees it
-// parked and not spinning.
-func (p *ProbePtrStealingPool) wake() {
-	if p.sleep.Parked() > 0 && p.spinning.Load() == 0 {
-		p.sleep.Wake()
-	}
-}
-
-// work is a worker's loop: run the newest task of its own deque, or find
-// one elsewhere, until the pool stops.
-func (p *ProbePtrStealingPool) work(w *probePtrStealWorker) {
-	defer p.workerExit(w)
-	for {
-		if p.life.State() == poolrt.Stopped {
-			w.exiting = true
-			return
-		}
-		var meta uint32
-		var enq int64
-		ok := false
-		if w.fair <= 0 {
-			w.fair = probePtrFairnessPeriod
-			meta, enq, ok = p.pollInjector(w)
-		}
-		if !ok {
-			if meta, enq, ok = w.dq.pop(&w.cur); ok && meta&probePtrMetaShard == 0 {
-				w.fair--
-			}
-		}
-		if !ok {
-			if meta, enq, ok = p.find(w); !ok {
-				w.exiting = true
-				return
-			}
-		}
-		p.run(w, meta, enq)
-	}
-}
-
-// run runs w.cur, which came with meta and enq.
-func (p *ProbePtrStealingPool) run(w *probePtrStealWorker, meta uint32, enq int64) {
-	w.slice.Next(&p.meter.Clock, p.sleep)
-	if shard := meta & probePtrMetaShard; shard != 0 {
-		// Its injector slot is free once it starts.
-		p.q.release(int(shard-1), 1)
-		p.life.Room()
-		if meta&probePtrMetaStolen != 0 {
-			w.steal.StolenInjector.Add(1)
-		} else {
-			w.steal.Injector.Add(1)
-		}
-	} else if meta&probePtrMetaStolen != 0 {
-		w.steal.StolenForked.Add(1)
-	} // else a fork run locally: Stats derives those from Completed
-	if enq != 0 {
-		p.runTimed(w, enq)
-		return
-	}
-	err := w.cur.Run(w.ctxi)
-	w.meter.Done(err)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (p *ProbePtrStealingPool) runTimed(w *probePtrStealWorker, enq int64) {
-	m := &p.meter.Shards[w.home]
-	start := p.meter.Now()
-	m.Wait.Record(time.Duration(start - enq))
-	err := w.cur.Run(w.ctxi)
-	d := p.meter.Since(start)
-	m.Run.Record(d)
-	p.runs.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
-	w.meter.Done(err)
-	if err != nil {
-		p.set.TaskFailed(err)
-	}
-}
-
-// find looks for a task once the worker's deque is empty: spinning over
-// the queues for a while, then parking until there may be work. It leaves
-// the task in w.cur, or reports false when the worker should exit.
-func (p *ProbePtrStealingPool) find(w *probePtrStealWorker) (meta uint32, enq int64, ok bool) {
-	var zero *ProbePtr
-	w.cur = zero // drop the finished task for the garbage collector
-	w.meter.SetBusy(false)
-	p.spinning.Add(1)
-	for {
-		for i := 0; ; i++ { // each a round over every queue
-			if p.life.State() == poolrt.Stopped || p.drained.Load() {
-				p.spinning.Add(-1)
-				return 0, 0, false
-			}
-			if meta, enq, ok = p.look(w); ok {
-				p.found(w)
-				return meta, enq, true
-			}
-			if i >= poolrt.IdleLooks {
-				break
-			}
-			runtime.Gosched()
-			// The slice restarts only once the worker has waited. One
-			// that empties its deque and finds work at its first look
-			// has kept its P all along: a stream of submitted tasks,
-			// taken in short batches, would otherwise never end its
-			// slice (at 81k tasks/s of 20 µs on 2 vCPUs the load
-			// generator fell behind: P50 12–238 µs instead of 1–17).
-			w.slice.Reset()
-		}
-		if !p.park(w) {
-			return 0, 0, false
-		}
-		w.slice.Reset()
-	}
-}
-
-// look makes one round over the queues: the worker's own deque (a
-// goroutine of a task may have forked onto it), the injector, and the
-// other workers' deques from a random one on.
-func (p *ProbePtrStealingPool) look(w *probePtrStealWorker) (meta uint32, enq int64, ok bool) {
-	if meta, enq, ok = w.dq.pop(&w.cur); ok {
-		return meta, enq, true
-	}
-	// Moving tasks into the deque needs its gate. If a goroutine of a
-	// task holds it (it is pushing a task we pop next round, unless it
-	// was descheduled mid-push), take one task at a time meanwhile.
-	held := w.dq.acquire()
-	if !p.q.empty() {
-		meta, enq, ok = p.takeInjector(w, held)
-	}
-	if !ok {
-		room := 0
-		if held {
-			// A victim holds at most DequeSize tasks, so half is at
-			// most DequeSize/2 rounded up: the one we run plus the rest.
-			room = w.dq.room(len(w.dq.slots) / 2)
-		}
-		meta, enq, ok = p.stealOne(w, room)
-	}
-	if held {
-		w.dq.release()
-	}
-	return meta, enq, ok
-}
-
-// takeInjector takes a batch of the injector's oldest tasks, as many as
-// poolrt.BatchBudget holds, and one only unless the caller holds the
-// worker's deque gate (held): the oldest goes into w.cur, to run at once,
-// the others into the deque, put in so that it pops them oldest first. It
-// reports whether it took any.
-func (p *ProbePtrStealingPool) takeInjector(w *probePtrStealWorker, held bool) (meta uint32, enq int64, ok bool) {
-	room := 0
-	if held {
-		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
-	}
-	n, from := p.q.take(w.home, w.buf[:room+1])
-	if n == 0 {
-		return 0, 0, false
-	}
-	meta = uint32(from + 1)
-	// The deque pops newest first: put the batch in backwards.
-	for i := 1; i < n; i++ {
-		w.dq.put(n-1-i, &w.buf[i].task, meta, w.buf[i].enq)
-	}
-	if n > 1 {
-		w.dq.publish(n - 1)
-	}
-	w.cur, enq = w.buf[0].task, w.buf[0].enq
-	clear(w.buf[:n])
-	return meta, enq, true
-}
-
-// pollInjector takes a batch from the injector, if it holds one, and
-// returns the oldest task of the batch to run now; the rest go onto the
-// deque, above the forked subtasks, and run next. Workers busy with forks
-// call it every fairnessPeriod subtasks, so that forks cannot starve
-// submitted tasks: the deque pops newest first, so a batch merely queued
-// under the forks would wait for all of them.
-func (p *ProbePtrStealingPool) pollInjector(w *probePtrStealWorker) (meta uint32, enq int64, ok bool) {
-	if p.q.empty() {
-		return 0, 0, false
-	}
-	held := w.dq.acquire()
-	meta, enq, ok = p.takeInjector(w, held)
-	if held {
-		w.dq.release()
-	}
-	if ok && !w.dq.empty() {
-		p.wake() // the rest of the batch can be stolen
-	}
-	return meta, enq, ok
-}
-
-// stealOne steals half of the first non-empty deque among the other
-// workers', from a random one on, at most room+1 tasks: the newest goes
-// into w.cur, the others into the worker's deque, whose gate the caller
-// holds if room > 0.
-func (p *ProbePtrStealingPool) stealOne(w *probePtrStealWorker, room int) (meta uint32, enq int64, ok bool) {
-	n := len(p.workers)
-	if n == 1 {
-		return 0, 0, false
-	}
-	v := poolrt.RandN(n)
-	for range n {
-		if v++; v == n {
-			v = 0
-		}
-		victim := p.workers[v]
-		if victim == w {
-			continue
-		}
-		w.steal.StealAttempts.Add(1)
-		if victim.dq.empty() {
-			continue
-		}
-		if k, meta, enq := victim.dq.steal(&w.dq, room+1, &w.cur); k > 0 {
-			w.steal.Steals.Add(1)
-			w.steal.StolenTasks.Add(uint64(k))
-			return meta, enq, true
-		}
-	}
-	return 0, 0, false
-}
-
-// found ends a worker's search. If it was the last worker looking and
-// work is still visible, it wakes a parked worker to take that: a
-// producer that saw it spinning did not.
-func (p *ProbePtrStealingPool) found(w *probePtrStealWorker) {
-	w.meter.SetBusy(true)
-	if p.spinning.Add(-1) == 0 && p.sleep.Parked() > 0 && p.workVisible() {
-		p.sleep.Wake()
-	}
-}
-
-// workVisible reports whether any queue holds a task.
-func (p *ProbePtrStealingPool) workVisible() bool {
-	if !p.q.empty() {
-		return true
-	}
-	for _, v := range p.workers {
-		if !v.dq.empty() {
-			return true
-		}
-	}
-	return false
-}
-
-// park parks the worker until there may be work. It reports false when
-// the worker should exit; otherwise the worker counts as spinning again.
-func (p *ProbePtrStealingPool) park(w *probePtrStealWorker) bool {
-	p.sleep.Register(w.id)
-	p.spinning.Add(-1)
-	// Look again after registering and no longer counting as spinning: a
-	// producer that made work visible before it saw us parked did not
-	// wake anyone (see wake), and neither did a Stop that came first.
-	st := p.life.State()
-	if st == poolrt.Stopped || p.drained.Load() || p.workVisible() {
-		p.unregister(w)
-		p.spinning.Add(1)
-		return true // the search loop checks for a stop
-	}
-	if st == poolrt.Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
-		p.unregister(w)
-		return false
-	}
-	p.sleep.Wait(w.id)
-	p.spinning.Add(1)
-	return true
-}
-
-// unregister withdraws a Register, consuming a wake-up already sent.
-func (p *ProbePtrStealingPool) unregister(w *probePtrStealWorker) {
-	if !p.sleep.Cancel(w.id) {
-		p.sleep.Wait(w.id)
-	}
-}
-
-// finishDrain ends Shutdown's drain if the pool is quiet: every worker
-// parked, nothing queued. No task runs then, so none can fork; the
-// injector is closed. The deques' gates are held while it checks, so no
-// goroutine of a task pushes meanwhile (such a Fork runs its task
-// itself), nor does a worker woken by one move a batch; once it is sure,
-// it closes the gates (later Forks fail with ErrClosed) and wakes every
-// worker to exit. It reports whether the drain is over.
-func (p *ProbePtrStealingPool) finishDrain() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drained.Load() {
-		return true
-	}
-	held := make([]bool, len(p.workers))
-	for i, v := range p.workers {
-		held[i] = v.dq.hold()
-	}
-	quiet := p.sleep.Parked() == p.life.Live() && !p.workVisible()
-	for i, v := range p.workers {
-		switch {
-		case !held[i]: // closed already
-		case quiet:
-			v.dq.close()
-		default:
-			v.dq.release()
-		}
-	}
-	if quiet {
-		p.drained.Store(true)
-		p.sleep.WakeAll()
-	}
-	return quiet
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping), or because its task panicked or called runtime.Goexit, in
-// which case the panic is counted and reported and a new goroutine takes
-// the worker's place and its deque.
-func (p *ProbePtrStealingPool) workerExit(w *probePtrStealWorker) {
-	if w.exiting {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-		return
-	}
-	v := recover()
-	w.meter.Panicked.Add(1)
-	p.set.TaskPanicked(w.cur, v)
-	go p.work(w)
-}
+func (p *ProbePtrStealingPool) Fork(ctx context.Context, t *ProbePtr) error { return p.p.Fork(ctx, t) }
 
 // Shutdown stops intake and waits until every accepted task, and every
 // subtask forked meanwhile, has run and the workers have exited. Submit
@@ -7301,98 +3476,50 @@ func (p *ProbePtrStealingPool) workerExit(w *probePtrStealWorker) {
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *ProbePtrStealingPool) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
-	return p.life.Wait(ctx)
-}
+func (p *ProbePtrStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *ProbePtrStealingPool) ShutdownNow() []*ProbePtr {
-	p.stop(poolrt.Stopped)
-	<-p.life.Exited()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []*ProbePtr
-	for _, w := range p.workers {
-		// A goroutine a task started may still fork with its context:
-		// wait for it to finish its push, and turn the next ones away.
-		w.dq.hold()
-		w.dq.close()
-		for {
-			var t *ProbePtr
-			meta, _, ok := w.dq.popTail(&t)
-			if !ok {
-				break
-			}
-			if shard := meta & probePtrMetaShard; shard != 0 {
-				p.q.release(int(shard-1), 1) // handed back: it never starts
-			} else {
-				w.steal.ForkReturned.Add(1)
-			}
-			out = append(out, t)
-		}
-	}
-	out = p.q.drain(out)
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker.
-func (p *ProbePtrStealingPool) stop(to poolrt.State) {
-	p.life.Stop(to, p.q.close)
-	p.sleep.WakeAll()
-}
+func (p *ProbePtrStealingPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *ProbePtrStealingPool) Stats() poolrt.Stats {
-	forks := p.queuedForks()
-	st := p.meter.Snapshot(p.life.Live(), p.q.len()+forks, p.q.capacity)
-	st.Stealing = p.steals.Snapshot(p.meter, forks)
-	st.Submitted += st.Stealing.Forked + st.Stealing.ForkedInline
-	return st
+func (p *ProbePtrStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+
+// probePtrBatchLane returns the lane of the fixed and dynamic pools of *ProbePtr: the
+// loops below, which call Run.
+func probePtrBatchLane() poolimpl.Lane[*ProbePtr] {
+	return poolimpl.Lane[*ProbePtr]{Batch: probePtrRunBatch, One: probePtrRunOne}
 }
 
-// queuedForks returns the number of forked subtasks in the deques: what
-// the deques hold, less the injector's tasks workers moved there (the
-// injector's held count; a batch on its way into a deque may make the
-// figure low for an instant).
-func (p *ProbePtrStealingPool) queuedForks() int {
-	n := 0
-	for _, w := range p.workers {
-		n += w.dq.size()
-	}
-	for i := range p.q.shards {
-		n -= p.q.shards[i].held()
-	}
-	return max(n, 0)
+// probePtrStealLane returns the lane of the work-stealing pool of *ProbePtr.
+func probePtrStealLane() poolimpl.Lane[*ProbePtr] {
+	return poolimpl.Lane[*ProbePtr]{Steal: probePtrRunSteal, One: probePtrRunOne}
 }
 
-// probePtrRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), counting its outcome in m and reporting a
-// failure or a panic through set: the panic never reaches the caller.
-func probePtrRunOnCaller(ctx context.Context, t **ProbePtr, set *poolrt.Settings, m *poolrt.Meter) {
-	panicking := true
-	defer func() {
-		if panicking {
-			m.CallerDone(nil, true)
-			set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	m.CallerDone(err, false)
-	if err != nil {
-		set.TaskFailed(err)
+// probePtrRunBatch runs what is left of a worker's batch. In generated code the
+// call of Run is direct: the pool calls this loop once per batch, not per
+// task.
+func probePtrRunBatch(w *poolimpl.Worker[*ProbePtr]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
+
+// probePtrRunSteal runs a work-stealing worker's tasks until it should exit.
+func probePtrRunSteal(w *poolimpl.StealWorker[*ProbePtr]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// probePtrRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// fork with nowhere to go.
+func probePtrRunOne(ctx context.Context, t *ProbePtr) error { return t.Run(ctx) }

@@ -4,12 +4,9 @@ package generated
 
 import (
 	"context"
-	"runtime"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // Resize must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -51,8 +48,7 @@ var _ interface {
 // NewResizeDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type ResizeDynamicPool struct {
-	e  resizeEngine
-	sc *poolrt.Scaler
+	p poolimpl.Dynamic[Resize]
 }
 
 // NewResizeDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -69,10 +65,7 @@ func NewResizeDynamicPool(opts ...poolrt.Option) (*ResizeDynamicPool, error) {
 		return nil, err
 	}
 	p := new(ResizeDynamicPool)
-	p.e.acts = poolrt.NewActivities(set.Workers)
-	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
-	p.sc.Start()
+	p.p.Init(set, resizeBatchLane())
 	return p, nil
 }
 
@@ -83,44 +76,13 @@ func NewResizeDynamicPool(opts ...poolrt.Option) (*ResizeDynamicPool, error) {
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context. A pool scaled down to no
 // worker starts one.
-func (p *ResizeDynamicPool) Submit(ctx context.Context, t Resize) error {
-	err := p.e.submit(ctx, t)
-	p.arrived(err)
-	return err
-}
+func (p *ResizeDynamicPool) Submit(ctx context.Context, t Resize) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy. A pool scaled down to no
 // worker starts one.
-func (p *ResizeDynamicPool) TrySubmit(t Resize) error {
-	err := p.e.trySubmit(t)
-	p.arrived(err)
-	return err
-}
-
-// arrived starts a worker if an accepted task found the pool without any.
-// It reads the size after the task is queued: a controller scaling to zero
-// stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). If more tasks wait than the pool has
-// workers and none of them is idle, it asks the controller to evaluate
-// early (Scaler.Surge). While some worker is parked, that costs two atomic
-// loads.
-func (p *ResizeDynamicPool) arrived(err error) {
-	if err != nil {
-		return
-	}
-	n := int(p.e.target.Load())
-	if n == 0 {
-		p.sc.Arrived()
-		return
-	}
-	// Waiting tasks are counted as the controller counts them (accepted,
-	// not started), so that it goes on while the submitters' reason holds.
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
-		p.sc.Surge()
-	}
-}
+func (p *ResizeDynamicPool) TrySubmit(t Resize) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
@@ -131,28 +93,14 @@ func (p *ResizeDynamicPool) arrived(err error) {
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *ResizeDynamicPool) Shutdown(ctx context.Context) error {
-	p.e.stop(poolrt.Draining)
-	p.sc.Drain()
-	if err := p.e.life.Wait(ctx); err != nil {
-		return err
-	}
-	p.sc.Close()
-	return p.sc.Wait(ctx)
-}
+func (p *ResizeDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *ResizeDynamicPool) ShutdownNow() []Resize {
-	p.e.stop(poolrt.Stopped)
-	p.sc.Close()
-	out := p.e.shutdownNow()
-	p.sc.Wait(context.Background())
-	return out
-}
+func (p *ResizeDynamicPool) ShutdownNow() []Resize { return p.p.ShutdownNow() }
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -160,611 +108,19 @@ func (p *ResizeDynamicPool) ShutdownNow() []Resize {
 // cannot work — min < 0, max < 1, min > max, or max above the maximum the
 // pool was created with (its worker slots) — and poolrt.ErrClosed after
 // shutdown.
-func (p *ResizeDynamicPool) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+func (p *ResizeDynamicPool) SetLimits(min, max int) error { return p.p.SetLimits(min, max) }
 
 // Limits returns the pool's current worker limits.
-func (p *ResizeDynamicPool) Limits() (min, max int) { return p.sc.Limits() }
+func (p *ResizeDynamicPool) Limits() (min, max int) { return p.p.Limits() }
 
 // Size returns the number of workers the pool runs or is scaling to.
 // Stats().Workers, the goroutines alive, may exceed it for a while after
 // the pool shrinks, until the retiring workers finish what they hold.
-func (p *ResizeDynamicPool) Size() int { return int(p.e.target.Load()) }
+func (p *ResizeDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *ResizeDynamicPool) Stats() poolrt.Stats {
-	st := p.e.stats()
-	st.Scaling = p.sc.Stats()
-	return st
-}
-
-// resizeEngine is the machinery ResizeFixedPool and ResizeDynamicPool share: a sharded queue
-// fed by submitters, drained in batches by worker goroutines, with
-// parking, panic recovery, shutdown and metrics. It can grow and shrink
-// its worker count (resize); the fixed pool never asks it to.
-type resizeEngine struct {
-	resizeFeed
-
-	// target is how many workers should run: worker slots [0, target)
-	// are filled, and a worker whose slot is at or above target retires
-	// at its next idle moment.
-	target  atomic.Int32
-	mu      sync.Mutex      // guards workers' alive flags, spawning, exits and returned
-	workers []*resizeWorker // by slot; nil until first used
-	// slots counts the worker slots in use, a prefix of workers: stored
-	// after they are, so that a worker looking for tasks to take over
-	// (takeHeld) reads them without the lock.
-	slots atomic.Int32
-	// returned: ShutdownNow has handed the unstarted tasks back.
-	returned bool
-	// acts, when set (dynamic pools), records each worker's busy and idle
-	// time for the scaling controller. Set before init.
-	acts *poolrt.Activities
-
-	// runs sizes the batches workers take (poolrt.BatchBudget).
-	runs poolrt.RunMean
-}
-
-// resizeWorker is one worker slot's state. It lives in the engine, not on the
-// worker goroutine's stack, so that a replacement goroutine (after a
-// panic) resumes the batch and ShutdownNow can collect the tasks it never
-// started.
-//
-// The tasks of a batch that have not started stay within reach of the
-// other workers: a worker that runs out of work takes over half of them
-// (takeHeld), so that no task waits behind a long one while a worker is
-// idle. claim says which are whose: the owner claims each task as it
-// starts it, moving pos up; a taker moves end down. Both change claim
-// atomically, so each task goes to one of them.
-type resizeWorker struct {
-	id   int
-	home int // home shard
-	// claim packs the batch's generation, end and pos (claimBits each):
-	// buf[pos:end] are taken from the queue and not yet started. The
-	// owner adds 1 to claim a task; a taker swaps in a lower end.
-	claim atomic.Uint64
-	gen   uint64 // the owner's batch count, claim's generation
-	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
-	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
-	from  int    // the shard buf was taken from
-	// takers is locked by a worker taking tasks over while it copies them
-	// out of buf: an owner whose batch was cut short waits for it before
-	// refilling buf.
-	takers  sync.Mutex
-	exiting bool
-	alive   bool // a goroutine runs this slot (guarded by engine.mu)
-	working bool // act was last told busy (dynamic pools)
-	meter   *poolrt.WorkerMeter
-	act     *poolrt.Activity // nil unless the engine has acts
-	slice   poolrt.Slice
-	buf     [resizeMaxBatch]resizeSlot
-	_       [poolrt.CacheLinePad]byte
-}
-
-// claimBits is the width of a batch position in worker.claim; maxBatch
-// and one more claim past the end (an owner that finds its batch taken
-// over) fit in it.
-const resizeClaimBits = 8
-
-func resizePackClaim(gen uint64, pos, end int) uint64 {
-	return gen<<(2*resizeClaimBits) | uint64(end)<<resizeClaimBits | uint64(pos)
-}
-
-func resizeUnpackClaim(c uint64) (pos, end int) {
-	const mask = 1<<resizeClaimBits - 1
-	return int(c & mask), int(c >> resizeClaimBits & mask)
-}
-
-// next claims the owner's next task of its batch and returns its slot, or
-// nil when the batch is done: run, or taken over.
-func (w *resizeWorker) next() *resizeSlot {
-	pos, end := resizeUnpackClaim(w.claim.Add(1))
-	if pos > end {
-		return nil // pos-1 was at or past the end
-	}
-	w.pos = pos
-	return &w.buf[pos-1]
-}
-
-// unstarted returns the range of buf the owner has neither started nor
-// seen taken over.
-func (w *resizeWorker) unstarted() (pos, end int) {
-	pos, end = resizeUnpackClaim(w.claim.Load())
-	return min(pos, end), end
-}
-
-// init prepares an engine for up to slots workers and starts workers of
-// them.
-func (e *resizeEngine) init(set poolrt.Settings, slots, workers int) {
-	e.initFeed(set, slots, workers)
-	e.workers = make([]*resizeWorker, slots)
-	e.resize(workers)
-}
-
-// resize sets the number of workers: it starts workers in empty slots
-// below n, and wakes parked workers at or above n so that they retire.
-// Busy ones retire when they next run out of work. It reports false, and
-// changes nothing, once the pool is stopping; while it drains its queue
-// (Shutdown), the pool may only grow — more workers drain it sooner —
-// until its last worker has exited.
-func (e *resizeEngine) resize(n int) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.life.State() {
-	case poolrt.Open:
-	case poolrt.Draining:
-		// Worker exits are counted under e.mu: with one alive, the pool
-		// has not exited, and a worker started now is waited for.
-		if n <= int(e.target.Load()) || e.life.Live() == 0 {
-			return false
-		}
-	default:
-		return false
-	}
-	e.resizeLocked(n)
-	return true
-}
-
-func (e *resizeEngine) resizeLocked(n int) {
-	e.target.Store(int32(n))
-	e.q.setWorkers(n)
-	for id := range n {
-		w := e.workers[id]
-		if w == nil {
-			w = &resizeWorker{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
-			if e.acts != nil {
-				w.act = e.acts.Slot(id)
-			}
-			e.workers[id] = w
-		}
-		if int(e.slots.Load()) <= id {
-			e.slots.Store(int32(id + 1))
-		}
-		if !w.alive {
-			w.alive, w.exiting, w.working = true, false, false
-			now := e.meter.Now()
-			w.meter.Start(now)
-			if w.act != nil {
-				w.act.Start(now)
-			}
-			e.life.WorkerStarted()
-			go e.work(w)
-		}
-	}
-	for id := n; id < len(e.workers); id++ {
-		if w := e.workers[id]; w != nil && w.alive {
-			e.sleep.WakeID(id)
-		}
-	}
-}
-
-// workers returns the number of live worker goroutines.
-func (e *resizeEngine) live() int { return e.life.Live() }
-
-// work is a worker's loop: take a batch, run it, repeat.
-func (e *resizeEngine) work(w *resizeWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for {
-		if e.life.State() == poolrt.Stopped {
-			w.exiting = true
-			return
-		}
-		s := w.next()
-		if s == nil {
-			if !e.refill(w) {
-				w.exiting = true
-				return
-			}
-			continue
-		}
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		e.q.release(w.from, 1) // its queue slot is free once it starts
-		e.life.Room()
-		if s.enq == 0 {
-			err := s.task.Run(ctx)
-			w.meter.Done(err)
-			if err != nil {
-				e.set.TaskFailed(err)
-			}
-			continue
-		}
-		e.runTimed(w, s)
-	}
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *resizeEngine) runTimed(w *resizeWorker, s *resizeSlot) {
-	m := &e.meter.Shards[w.home]
-	start := e.meter.Now()
-	m.Wait.Record(time.Duration(start - s.enq))
-	err := s.task.Run(e.life.Context())
-	d := e.meter.Since(start)
-	m.Run.Record(d)
-	e.runs.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	w.meter.Done(err)
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// refill takes the worker's next batch, waiting for one if need be. It
-// reports false when the worker should exit.
-func (e *resizeEngine) refill(w *resizeWorker) bool {
-	e.settle(w)
-	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
-			return false
-		}
-		// While workers are parked, take one task at a time: a batch would
-		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (poolrt.BatchBudget).
-		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, resizeMaxBatch)
-		n, from := e.q.take(w.home, w.buf[:limit])
-		if n == 0 {
-			n, from = e.takeHeld(w)
-		}
-		if n > 0 {
-			e.publish(w, n, from)
-			w.meter.SetBusy(true)
-			if w.act != nil && !w.working {
-				w.working = true
-				w.act.Busy(e.meter.Now())
-			}
-			return true
-		}
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// settle ends the worker's batch: it waits for a worker that took part of
-// it over to finish copying it out, and drops buf's references to the
-// finished tasks.
-func (e *resizeEngine) settle(w *resizeWorker) {
-	if _, end := resizeUnpackClaim(w.claim.Load()); end < w.n {
-		// A taker copied part of the batch out under the lock: clear it
-		// only once the copy is done.
-		w.takers.Lock()
-		clear(w.buf[:w.n])
-		w.takers.Unlock()
-	} else {
-		clear(w.buf[:w.n])
-	}
-	w.pos, w.n = 0, 0
-}
-
-// publish makes buf[:n], taken from shard from, the worker's batch. A
-// worker that parked after the queue looked empty but before the batch
-// was published saw no held tasks either: wake it to take some over.
-func (e *resizeEngine) publish(w *resizeWorker, n, from int) {
-	w.n, w.from = n, from
-	w.gen++
-	w.claim.Store(resizePackClaim(w.gen, 0, n))
-	if n > 1 && e.sleep.Parked() > 0 {
-		e.sleep.Wake()
-	}
-}
-
-// takeHeld takes over, into w's empty buffer, half (rounded up) of the
-// tasks another worker took from the queue and has not started: that
-// worker may be running a long task, and they would wait for it. It
-// returns how many it took and from which shard they came.
-func (e *resizeEngine) takeHeld(w *resizeWorker) (k, from int) {
-	if !e.q.holding() {
-		return 0, 0
-	}
-	n := int(e.slots.Load())
-	start := poolrt.RandN(n)
-	for j := range n {
-		v := e.workers[(start+j)%n]
-		if v == w || v == nil {
-			continue
-		}
-		if pos, end := v.unstarted(); pos == end {
-			continue
-		}
-		v.takers.Lock()
-		for {
-			c := v.claim.Load()
-			pos, end := resizeUnpackClaim(c)
-			if pos >= end {
-				break
-			}
-			k = (end - pos + 1) / 2
-			if v.claim.CompareAndSwap(c, resizePackClaim(c>>(2*resizeClaimBits), pos, end-k)) {
-				// buf[end-k:end] are ours: the owner reads no slot at or
-				// past the end, and refills buf only after takers.
-				copy(w.buf[:k], v.buf[end-k:end])
-				from = v.from
-				break
-			}
-			k = 0
-		}
-		v.takers.Unlock()
-		if k > 0 {
-			return k, from
-		}
-	}
-	return 0, 0
-}
-
-// retired reports whether the worker's slot is above the target size.
-func (e *resizeEngine) retired(w *resizeWorker) bool {
-	return w.id >= int(e.target.Load())
-}
-
-// mayRetire reports whether a retired worker may leave now: not while it
-// is the last worker and tasks wait. A dynamic pool scaling to zero
-// workers stores its target before it looks at the queue, and a submitter
-// pushes before it looks at the target (to start a worker if it is zero),
-// so one of the two sees the other: no accepted task is left without a
-// worker.
-func (e *resizeEngine) mayRetire() bool {
-	return e.q.empty() || e.life.Live() > 1
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *resizeEngine) idle(w *resizeWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.waiting()
-		}
-		if e.waiting() {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed, or a worker
-	// that published a batch, before seeing us parked did not wake anyone,
-	// and a resize or Stop that woke the parked workers before we
-	// registered did not wake us.
-	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
-	}
-	if w.act != nil && w.working {
-		// The activity (dynamic pools) reads the clock, so it hears only
-		// of parking, which costs microseconds anyway, not of every empty
-		// look at the queue: a worker is busy until it parks.
-		w.working = false
-		w.act.Idle(e.meter.Now())
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// waiting reports whether an accepted task waits for a worker: queued, or
-// taken in another worker's batch and not started.
-func (e *resizeEngine) waiting() bool {
-	return !e.q.empty() || e.q.holding()
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping or the slot retired), or because its task panicked or called
-// runtime.Goexit, in which case the panic is counted and reported and a
-// new goroutine takes the worker's place.
-func (e *resizeEngine) workerExit(w *resizeWorker) {
-	if w.exiting {
-		e.mu.Lock()
-		if e.stay(w) {
-			w.exiting = false
-			e.mu.Unlock()
-			go e.work(w)
-			return
-		}
-		w.alive = false
-		now := e.meter.Now()
-		w.meter.Stop(now)
-		if w.act != nil {
-			w.act.Stop(now)
-		}
-		// A retiring worker may have been woken for a task it leaves to
-		// others (it was parked when a submitter woke it, just as the
-		// pool shrank): pass the wake-up on. Before the exit is counted:
-		// the last worker's exit ends Shutdown, and nothing of the pool
-		// runs after that.
-		if e.waiting() {
-			e.sleep.Wake()
-		}
-		e.life.WorkerExited() // under e.mu, so that stay sees exits in order
-		e.mu.Unlock()
-		return
-	}
-	v := recover()
-	var t Resize
-	if w.pos > 0 {
-		t = w.buf[w.pos-1].task
-	}
-	w.meter.Panicked.Add(1)
-	e.set.TaskPanicked(t, v)
-	go e.work(w)
-}
-
-// stay reports whether a worker that decided to exit must go on after all
-// (e.mu is held): a resize raised the target above its slot after it
-// decided to retire, and saw it alive so started no one in its place; or
-// it is the last worker and tasks it did not see arrived meanwhile.
-func (e *resizeEngine) stay(w *resizeWorker) bool {
-	switch e.life.State() {
-	case poolrt.Stopped:
-		return false
-	case poolrt.Open:
-		if !e.retired(w) {
-			return true
-		}
-	}
-	return e.life.Live() == 1 && !e.q.empty()
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *resizeEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every task that never
-// started, from the workers' batches first (they are older), then the
-// queue. Only the first call returns tasks.
-func (e *resizeEngine) shutdownNow() []Resize {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []Resize
-	for _, w := range e.workers {
-		if w == nil {
-			continue
-		}
-		pos, end := w.unstarted()
-		for j := pos; j < end; j++ {
-			out = append(out, w.buf[j].task)
-		}
-		if pos < end {
-			e.q.release(w.from, end-pos) // tasks handed back never start
-		}
-		clear(w.buf[:])
-		w.pos, w.n = 0, 0
-		w.gen++
-		w.claim.Store(resizePackClaim(w.gen, 0, 0))
-	}
-	out = e.q.drain(out)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker. A
-// pool that never started a worker has exited at once.
-func (e *resizeEngine) stop(to poolrt.State) {
-	e.mu.Lock() // no resize starts workers from here on
-	e.life.Stop(to, func() {
-		e.q.close()
-		// A dynamic pool scaled to zero workers may have accepted tasks
-		// whose submitter has not started a worker yet: start one to run
-		// them, before Stop finds no worker and declares the pool exited.
-		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
-			e.resizeLocked(max(1, int(e.target.Load())))
-		}
-	})
-	e.mu.Unlock()
-	e.sleep.WakeAll()
-}
-
-func (e *resizeEngine) stats() poolrt.Stats {
-	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
-}
-
-// resizeFeed is what the pools that keep submitted tasks in the sharded queue
-// share: the queue, the lifecycle that submitters wait on for room, the
-// parked workers they wake, the metrics and the settings, and the
-// submission paths over them with the backpressure policies. The fixed
-// and dynamic pools' engine and the work-stealing pool (whose injector it
-// is) embed it.
-type resizeFeed struct {
-	life  poolrt.Lifecycle
-	q     resizeQueue
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	set   poolrt.Settings
-	// nilable: Resize is a pointer type, and a nil task is refused.
-	nilable bool
-}
-
-// initFeed prepares a feed for up to slots workers, workers of which start
-// now (they size the queue's batches; see queue.setWorkers).
-func (f *resizeFeed) initFeed(set poolrt.Settings, slots, workers int) {
-	f.set = set
-	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
-	f.sleep = poolrt.NewSleepers(slots)
-	f.q.init(&f.set, workers, f.meter)
-	f.life.Init(0)
-	f.nilable = poolrt.Nilable[Resize]()
-}
-
-// submit queues t and wakes a parked worker, if any, even while another
-// worker is looking for work. A looking worker is not a running one: it
-// yields its P between looks and may wait in a run queue, or its thread
-// may be stopped, and the task would wait for it while a parked worker
-// could run it. In the work-stealing pool, skipping the wake-up then (the
-// rule of Go's scheduler for its spinning threads, which that pool keeps
-// for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
-// 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
-func (f *resizeFeed) submit(ctx context.Context, t Resize) error {
-	if f.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	r := f.q.push(t)
-	if r == resizePushed {
-		f.sleep.Wake()
-		return nil
-	}
-	return f.submitSlow(ctx, t, r)
-}
-
-// trySubmit queues t if there is room and never blocks.
-func (f *resizeFeed) trySubmit(t Resize) error {
-	if f.nilable && poolrt.IsNil(&t) {
-		return poolrt.ErrNilTask
-	}
-	switch f.q.push(t) {
-	case resizePushed:
-		f.sleep.Wake()
-		return nil
-	case resizePushClosed:
-		return poolrt.ErrClosed
-	}
-	if f.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// submitSlow is submit once the queue was full or closed (r): it applies
-// the backpressure policy.
-func (f *resizeFeed) submitSlow(ctx context.Context, t Resize, r resizePushResult) error {
-	if r == resizePushClosed || f.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch f.set.Backpressure {
-	case poolrt.Reject:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		resizeRunOnCaller(f.life.Context(), &t, &f.set, f.meter)
-		return nil
-	}
-	f.life.BeginWait()
-	defer f.life.EndWait()
-	for {
-		switch f.q.push(t) {
-		case resizePushed:
-			f.sleep.Wake()
-			f.life.PassRoom()
-			return nil
-		case resizePushClosed:
-			return poolrt.ErrClosed
-		}
-		if err := f.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
-}
+func (p *ResizeDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ResizeFixedPool runs tasks of type Resize on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -783,7 +139,7 @@ func (f *resizeFeed) submitSlow(ctx context.Context, t Resize, r resizePushResul
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ResizeFixedPool struct {
-	e resizeEngine
+	p poolimpl.Fixed[Resize]
 }
 
 // NewResizeFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -796,7 +152,7 @@ func NewResizeFixedPool(opts ...poolrt.Option) (*ResizeFixedPool, error) {
 		return nil, err
 	}
 	p := new(ResizeFixedPool)
-	p.e.init(set, set.Workers, set.Workers)
+	p.p.Init(set, resizeBatchLane())
 	return p, nil
 }
 
@@ -806,12 +162,12 @@ func NewResizeFixedPool(opts ...poolrt.Option) (*ResizeFixedPool, error) {
 // it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context.
-func (p *ResizeFixedPool) Submit(ctx context.Context, t Resize) error { return p.e.submit(ctx, t) }
+func (p *ResizeFixedPool) Submit(ctx context.Context, t Resize) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
-func (p *ResizeFixedPool) TrySubmit(t Resize) error { return p.e.trySubmit(t) }
+func (p *ResizeFixedPool) TrySubmit(t Resize) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -819,511 +175,33 @@ func (p *ResizeFixedPool) TrySubmit(t Resize) error { return p.e.trySubmit(t) }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ResizeFixedPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ResizeFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ResizeFixedPool) ShutdownNow() []Resize { return p.e.shutdownNow() }
+func (p *ResizeFixedPool) ShutdownNow() []Resize { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ResizeFixedPool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ResizeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// maxBatch bounds how many tasks a worker takes from a shard under one lock
-// acquisition. Taking tasks in batches is the biggest single lever on the
-// per-task cost (one lock round trip for up to maxBatch tasks); the bound
-// keeps a batch from hiding work that other workers could run.
-const resizeMaxBatch = 32
-
-// resizeSlot is a task in a worker's batch and its submit time: a poolrt.Clock
-// stamp for sampled tasks, 0 for the others.
-type resizeSlot struct {
-	task Resize
-	enq  int64
+// resizeBatchLane returns the lane of the fixed and dynamic pools of Resize: the
+// loops below, which call Run.
+func resizeBatchLane() poolimpl.Lane[Resize] {
+	return poolimpl.Lane[Resize]{Batch: resizeRunBatch, One: resizeRunOne}
 }
 
-// resizeCell is a slot of a shard's ring. Its state word publishes the task: a
-// submitter writes the task and then the state, a worker reads the state
-// and then the task. The state holds cellFull, the parity of the ring lap
-// whose submitter wrote it, and the submit time of a sampled task
-// (shifted by cellStampShift). Parity lets a worker tell this lap's task
-// from the last lap's without anyone clearing the state; the submit time
-// rides in the same word so that a cell costs the task plus 8 bytes.
-type resizeCell struct {
-	task Resize
-	// An atomic type, not a uint64 used through sync/atomic: 32-bit
-	// platforms align only these to 8 bytes, and the task before it may
-	// be 4 bytes long.
-	state atomic.Uint64
-}
-
-const (
-	resizeCellParity     = 1
-	resizeCellFull       = 2
-	resizeCellStampShift = 2
-)
-
-// resizeCellState returns the state a submitter publishes for ticket c of lap
-// lap, with submit time stamp (0 when not timed).
-func resizeCellState(lap uint64, stamp int64) uint64 {
-	return uint64(stamp)<<resizeCellStampShift | resizeCellFull | lap&resizeCellParity
-}
-
-// resizeShard is one bounded FIFO ring of a sharded queue. Submitters spread over
-// the shards at random and each worker has a home shard, so no single cache
-// line carries all submissions.
-//
-// Submitters take no lock. Counts of tasks ever pushed, taken and started
-// serve as tickets: a submitter claims the next ticket by compare-and-swap
-// on the tail (the shard meter's Submitted count), fills the ticket's cell
-// and publishes it through the cell's state; workers take runs of
-// published cells under a lock of their own. A cell is refilled only once
-// as many tasks have started as the ring holds behind it, so QueueSize
-// counts tasks taken but not yet started.
-//
-// Workers look for tasks in the cells themselves, never at the tail, so a
-// submission moves no cache line to a worker but the cell's, which the
-// worker needs anyway: the tail's line stays with the submitters (with one
-// submitter, in its core's cache).
-//
-// A submitter stopped between its claim and its publication leaves a
-// hole: workers see the queue end there until it publishes, and it wakes
-// a worker after publishing, as every submitter does. close waits for
-// holes to fill, so that once intake has stopped no task appears later.
-type resizeShard struct {
-	_    [poolrt.CacheLinePad]byte
-	ring []resizeCell
-	// tail counts the tickets ever claimed: the ring's tail, and the shard
-	// meter's Submitted count.
-	tail  *poolrt.Intake
-	meter *poolrt.ShardMeter
-	_     [poolrt.CacheLinePad]byte
-	// startedHint is started as of a submitter's last look: never above
-	// it (started only grows), so a claim that fits by the hint fits for
-	// real, and submitters read started's line only when the shard looks
-	// full.
-	startedHint atomic.Uint64
-	_           [poolrt.CacheLinePad]byte
-	// The workers' end: taken counts the tasks ever taken, the ring's
-	// head as a ticket, written under out.
-	out   sync.Mutex
-	taken atomic.Uint64
-	_     [poolrt.CacheLinePad]byte
-	// started counts taken tasks that started, or that ShutdownNow handed
-	// back: tail-started bounds every accepted task not yet started. Workers
-	// add to it as each task starts, on a line of its own so that the adds
-	// contend with neither end.
-	started atomic.Uint64
-}
-
-// resizeSampler picks the submissions whose queue wait is timed: one in every
-// `every` of a shard's tickets, starting with its first.
-type resizeSampler struct {
-	// mask filters out most tickets without a division: every-1 when
-	// every is a power of two, all ones when nothing is timed, else 0.
-	mask  uint64
-	every uint64 // 0: none
-	clock *poolrt.Clock
-}
-
-func resizeNewSampler(clock *poolrt.Clock, every int) resizeSampler {
-	s := resizeSampler{clock: clock, every: uint64(every)}
-	switch {
-	case every == 0:
-		s.mask = ^uint64(0)
-	case every&(every-1) == 0:
-		s.mask = uint64(every - 1)
-	}
-	return s
-}
-
-// stamp returns the submit time to record for ticket c: 0 unless sampled.
-func (s *resizeSampler) stamp(c uint64) int64 {
-	if c&s.mask != 0 {
-		return 0
-	}
-	return s.stampSlow(c)
-}
-
-func (s *resizeSampler) stampSlow(c uint64) int64 {
-	if s.every == 0 || c%s.every != 0 {
-		return 0
-	}
-	return s.clock.Now()
-}
-
-type resizePushResult uint8
-
-const (
-	resizePushed resizePushResult = iota
-	resizePushFull
-	resizePushClosed
-	resizePushBusy // push with try: another submitter claimed the ticket first
-)
-
-// push appends t unless the shard is full or closed. With try set, it
-// gives up (pushBusy) when another submitter claims the ticket it was
-// after, and the caller tries another shard rather than contend.
-func (s *resizeShard) push(t Resize, smp *resizeSampler, try bool) resizePushResult {
-	n := uint64(len(s.ring))
-	var c uint64
-	for {
-		c = s.tail.Raw()
-		if c&poolrt.IntakeClosed != 0 {
-			return resizePushClosed
-		}
-		// Signed: c may be stale and behind the hint.
-		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
-			// Maybe full: look at what workers have started since.
-			st := s.started.Load()
-			if st != hint {
-				s.startedHint.Store(st)
-			}
-			if int64(c-st) >= int64(n) {
-				if s.tail.Raw() == c { // c was the tail when started was st
-					return resizePushFull
-				}
-				continue
-			}
-		}
-		if s.tail.CompareAndSwap(c, c+1) {
-			break
-		}
-		if try {
-			return resizePushBusy
-		}
-	}
-	// Ticket c is ours. The claim fit, so fewer than n accepted tasks had
-	// not started: ticket c-n was taken, and copied out of the cell before
-	// taken passed it. No worker reads the task until the state says the
-	// cell holds ticket c.
-	lap, i := c/n, c%n
-	cl := &s.ring[i]
-	cl.task = t
-	cl.state.Store(resizeCellState(lap, smp.stamp(c)))
-	return resizePushed
-}
-
-// published reports whether ticket c's task is in its cell. The caller
-// must know that ticket c-n was taken (c ≥ taken as read before), so that
-// the cell holds ticket c-n, c or later.
-func (s *resizeShard) published(c uint64) bool {
-	n := uint64(len(s.ring))
-	if n == 0 {
-		return false
-	}
-	st := s.ring[c%n].state.Load()
-	return st&(resizeCellFull|resizeCellParity) == resizeCellFull|(c/n)&resizeCellParity
-}
-
-// pop moves up to len(dst) of the oldest tasks into dst, taking at most
-// 1/div of what is queued (rounded up), and returns how many it moved. The
-// caller must release each (queue.release) as it starts it. With try set,
-// it gives up at once if another worker is taking from the shard.
-func (s *resizeShard) pop(dst []resizeSlot, div int, try bool) int {
-	n := uint64(len(s.ring))
-	if len(dst) == 0 || s.empty() {
-		return 0
-	}
-	// Workers take under a lock: a cell's task must be copied out and
-	// cleared before taken passes it, since a submitter refills any cell
-	// behind taken as soon as enough tasks have started (those of other
-	// batches count too). The lock costs a worker per batch, not a
-	// submitter per task.
-	if try {
-		if !s.out.TryLock() {
-			return 0
-		}
-	} else {
-		s.out.Lock()
-	}
-	h := s.taken.Load()
-	// Count the published cells from the head.
-	lap, i := h/n, h%n
-	k := 0
-	for k < len(dst) {
-		st := s.ring[i].state.Load()
-		if st&(resizeCellFull|resizeCellParity) != resizeCellFull|lap&resizeCellParity {
-			break
-		}
-		k++
-		if i++; i == n {
-			i, lap = 0, lap+1
-		}
-	}
-	if k > 0 {
-		found := k
-		k = (found + div - 1) / div
-		if found == len(dst) && k < found {
-			// There may be more than found. (Workers read the tail only
-			// then: its line is the submitters'.)
-			queued := int(s.tail.Load() - h)
-			k = min(found, (queued+div-1)/div)
-		}
-		s.copyOut(dst[:k], h)
-		s.taken.Store(h + uint64(k))
-	}
-	s.out.Unlock()
-	return k
-}
-
-// copyOut moves the tasks of tickets h, h+1, ... into dst and drops the
-// ring's references to them for the GC. Their cells keep their state: its
-// parity tells the next lap's workers it is stale.
-func (s *resizeShard) copyOut(dst []resizeSlot, h uint64) {
-	n := uint64(len(s.ring))
-	i := h % n
-	var zero Resize
-	for j := range dst {
-		cl := &s.ring[i]
-		dst[j] = resizeSlot{task: cl.task, enq: int64(cl.state.Load() >> resizeCellStampShift)}
-		cl.task = zero
-		if i++; i == n {
-			i = 0
-		}
+// resizeRunBatch runs what is left of a worker's batch. In generated code the
+// call of Run is direct: the pool calls this loop once per batch, not per
+// task.
+func resizeRunBatch(w *poolimpl.Worker[Resize]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// empty reports whether no task is ready to take: the head's cell holds
-// none.
-func (s *resizeShard) empty() bool {
-	for {
-		h := s.taken.Load()
-		if s.published(h) {
-			return false
-		}
-		// The cell may have been taken (and refilled) since we read h.
-		if s.taken.Load() == h {
-			return true
-		}
-	}
-}
-
-// held returns the number of tasks taken and not yet started.
-func (s *resizeShard) held() int {
-	st := s.started.Load()
-	return int(s.taken.Load() - st)
-}
-
-// close stops intake. After it returns no push succeeds and every accepted
-// task is published, so the queued set only shrinks.
-func (s *resizeShard) close() {
-	end := s.tail.Close()
-	// Wait for submitters that claimed a ticket before the mark.
-	for c := s.taken.Load(); c < end; {
-		if s.published(c) {
-			c++
-			continue
-		}
-		if h := s.taken.Load(); h > c {
-			c = h // taken already, hence published
-			continue
-		}
-		runtime.Gosched()
-	}
-}
-
-// drain removes and appends every published task to out: after close,
-// every queued task. They never start: their cells count as started.
-func (s *resizeShard) drain(out []Resize) []Resize {
-	s.out.Lock()
-	h := s.taken.Load()
-	c := h
-	n := uint64(len(s.ring))
-	var zero Resize
-	for s.published(c) {
-		cl := &s.ring[c%n]
-		out = append(out, cl.task)
-		cl.task = zero
-		c++
-	}
-	s.taken.Store(c)
-	s.started.Add(c - h)
-	s.out.Unlock()
-	return out
-}
-
-// resizeQueue is a bounded multi-producer, multi-consumer queue made of shards.
-// Order is FIFO within a shard; across shards it is only roughly FIFO.
-type resizeQueue struct {
-	shards   []resizeShard
-	capacity int
-	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's (poolrt.Settings.TakeShares).
-	homeDiv  atomic.Int32
-	stealDiv atomic.Int32
-	sampler  resizeSampler
-	set      *poolrt.Settings
-}
-
-// init sizes the queue as set says: set.QueueSize slots split as evenly
-// as possible over set.Shards shards, for nworkers workers.
-func (q *resizeQueue) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
-	nshards, capacity := set.Shards, set.QueueSize
-	q.set = set
-	q.shards = make([]resizeShard, nshards)
-	q.capacity = capacity
-	q.setWorkers(nworkers)
-	q.sampler = resizeNewSampler(&m.Clock, m.SampleEvery)
-	for i := range q.shards {
-		s := &q.shards[i]
-		n := capacity / nshards
-		if i < capacity%nshards {
-			n++
-		}
-		s.ring = make([]resizeCell, n)
-		s.meter = &m.Shards[i]
-		s.tail = &s.meter.Submitted
-	}
-}
-
-// setWorkers adapts the batch sizes to nworkers workers.
-func (q *resizeQueue) setWorkers(nworkers int) {
-	home, steal := q.set.TakeShares(nworkers)
-	q.homeDiv.Store(int32(home))
-	q.stealDiv.Store(int32(steal))
-}
-
-// push puts t on a random shard, or on any shard with room if that one is
-// full. It returns pushFull only when every shard is full.
-func (q *resizeQueue) push(t Resize) resizePushResult {
-	n := len(q.shards)
-	if n == 1 {
-		return q.shards[0].push(t, &q.sampler, false)
-	}
-	i := poolrt.RandN(n)
-	if r := q.shards[i].push(t, &q.sampler, true); r == resizePushed || r == resizePushClosed {
-		return r
-	}
-	return q.pushOthers(t, i)
-}
-
-// pushOthers is push when shard i was full or contended.
-func (q *resizeQueue) pushOthers(t Resize, i int) resizePushResult {
-	n := len(q.shards)
-	// First pass: the other shards, moving on from one where another
-	// submitter got in first.
-	for j := 1; j < n; j++ {
-		k := i + j
-		if k >= n {
-			k -= n
-		}
-		if r := q.shards[k].push(t, &q.sampler, true); r == resizePushed || r == resizePushClosed {
-			return r
-		}
-	}
-	// Second pass: fails only if every shard is full.
-	for j := range n {
-		k := i + j
-		if k >= n {
-			k -= n
-		}
-		if r := q.shards[k].push(t, &q.sampler, false); r != resizePushFull {
-			return r
-		}
-	}
-	return resizePushFull
-}
-
-// take fills dst from the home shard, or else steals from another shard,
-// starting at a random one. It returns how many tasks it took and from
-// which shard, to be released once they have all started.
-func (q *resizeQueue) take(home int, dst []resizeSlot) (k, from int) {
-	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
-		return k, home
-	}
-	n := len(q.shards)
-	if n == 1 {
-		return 0, home
-	}
-	start := poolrt.RandN(n)
-	for j := range n {
-		v := start + j
-		if v >= n {
-			v -= n
-		}
-		if v == home {
-			continue
-		}
-		// A victim another worker is taking from is skipped: it is being
-		// served.
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
-			return k, v
-		}
-	}
-	return 0, home
-}
-
-// release returns the capacity of k tasks taken from shard from that have
-// started.
-func (q *resizeQueue) release(from, k int) {
-	q.shards[from].started.Add(uint64(k))
-}
-
-// len returns the number of accepted tasks not yet started: queued, or
-// taken by a worker that has not started them.
-func (q *resizeQueue) len() int {
-	n := 0
-	for i := range q.shards {
-		s := &q.shards[i]
-		st := s.started.Load() // before pushed, as in queued
-		n += int(s.tail.Load() - st)
-	}
-	return n
-}
-
-// holding reports whether workers hold tasks they took and have not
-// started.
-func (q *resizeQueue) holding() bool {
-	for i := range q.shards {
-		if q.shards[i].held() > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// empty reports whether no task is queued.
-func (q *resizeQueue) empty() bool {
-	for i := range q.shards {
-		if !q.shards[i].empty() {
-			return false
-		}
-	}
-	return true
-}
-
-// close stops intake on every shard.
-func (q *resizeQueue) close() {
-	for i := range q.shards {
-		q.shards[i].close()
-	}
-}
-
-// drain removes every queued task and appends it to out.
-func (q *resizeQueue) drain(out []Resize) []Resize {
-	for i := range q.shards {
-		out = q.shards[i].drain(out)
-	}
-	return out
-}
-
-// resizeRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), counting its outcome in m and reporting a
-// failure or a panic through set: the panic never reaches the caller.
-func resizeRunOnCaller(ctx context.Context, t *Resize, set *poolrt.Settings, m *poolrt.Meter) {
-	panicking := true
-	defer func() {
-		if panicking {
-			m.CallerDone(nil, true)
-			set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	m.CallerDone(err, false)
-	if err != nil {
-		set.TaskFailed(err)
-	}
-}
+// resizeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// fork with nowhere to go.
+func resizeRunOne(ctx context.Context, t Resize) error { return t.Run(ctx) }

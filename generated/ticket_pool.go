@@ -11,6 +11,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // Ticket must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -498,7 +499,7 @@ func (e *ticketRankEngine) trySubmit(t Ticket, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *ticketRankEngine) runCaller(t Ticket) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	ticketRunOnCaller(e.life.Context(), &t, &e.set, e.meter)
+	poolimpl.RunOnCaller(e.life.Context(), t, ticketRunOne, &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.
@@ -689,21 +690,6 @@ func (e *ticketRankEngine) stats() poolrt.Stats {
 	return st
 }
 
-// ticketRunOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), counting its outcome in m and reporting a
-// failure or a panic through set: the panic never reaches the caller.
-func ticketRunOnCaller(ctx context.Context, t *Ticket, set *poolrt.Settings, m *poolrt.Meter) {
-	panicking := true
-	defer func() {
-		if panicking {
-			m.CallerDone(nil, true)
-			set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	m.CallerDone(err, false)
-	if err != nil {
-		set.TaskFailed(err)
-	}
-}
+// ticketRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// fork with nowhere to go.
+func ticketRunOne(ctx context.Context, t Ticket) error { return t.Run(ctx) }

@@ -148,6 +148,15 @@ func NewBatchPool[T Keyed[K], K comparable](handle BatchHandler[T], opts ...pool
 	return p, nil
 }
 
+// addResult is what adding a task to a batch pool came to.
+type addResult uint8
+
+const (
+	added addResult = iota
+	addFull
+	addClosed
+)
+
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
 // (under the default poolrt.Block policy) until there is room, ctx is done
@@ -160,10 +169,10 @@ func (p *BatchPool[T, K]) Submit(ctx context.Context, t T) error {
 	}
 	key := t.BatchKey()
 	r := p.add(t, key)
-	if r == pushed {
+	if r == added {
 		return nil
 	}
-	if r == pushClosed {
+	if r == addClosed {
 		return poolrt.ErrClosed
 	}
 	switch p.set.Backpressure {
@@ -178,10 +187,10 @@ func (p *BatchPool[T, K]) Submit(ctx context.Context, t T) error {
 	defer p.life.EndWait()
 	for {
 		switch p.add(t, key) {
-		case pushed:
+		case added:
 			p.life.PassRoom()
 			return nil
-		case pushClosed:
+		case addClosed:
 			return poolrt.ErrClosed
 		}
 		if err := p.life.WaitRoom(ctx); err != nil {
@@ -198,9 +207,9 @@ func (p *BatchPool[T, K]) TrySubmit(t T) error {
 		return poolrt.ErrNilTask
 	}
 	switch p.add(t, t.BatchKey()) {
-	case pushed:
+	case added:
 		return nil
-	case pushClosed:
+	case addClosed:
 		return poolrt.ErrClosed
 	}
 	p.meter.Shards[0].Rejected.Add(1)
@@ -208,15 +217,15 @@ func (p *BatchPool[T, K]) TrySubmit(t T) error {
 }
 
 // add puts t into the open batch of key, flushing the batch if it is full.
-func (p *BatchPool[T, K]) add(t T, key K) pushResult {
+func (p *BatchPool[T, K]) add(t T, key K) addResult {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return pushClosed
+		return addClosed
 	}
 	if p.queued >= len(p.slots) {
 		p.mu.Unlock()
-		return pushFull
+		return addFull
 	}
 	// Tasks of one key often come in runs (and a pool without keys has
 	// one): the last batch added to skips the map lookup.
@@ -259,7 +268,7 @@ func (p *BatchPool[T, K]) add(t T, key K) pushResult {
 		default:
 		}
 	}
-	return pushed
+	return added
 }
 
 // openBatch opens a batch for key. A header is free: every batch in use

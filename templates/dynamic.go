@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // DynamicPool runs tasks of type T on a number of worker goroutines that
@@ -38,8 +39,7 @@ import (
 // NewDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type DynamicPool[T Task] struct {
-	e  engine[T]
-	sc *poolrt.Scaler
+	p poolimpl.Dynamic[T]
 }
 
 // NewDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -56,10 +56,7 @@ func NewDynamicPool[T Task](opts ...poolrt.Option) (*DynamicPool[T], error) {
 		return nil, err
 	}
 	p := new(DynamicPool[T])
-	p.e.acts = poolrt.NewActivities(set.Workers)
-	p.e.init(set, set.Workers, set.Dynamic.Min)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
-	p.sc.Start()
+	p.p.Init(set, batchLane[T]())
 	return p, nil
 }
 
@@ -70,44 +67,13 @@ func NewDynamicPool[T Task](opts ...poolrt.Option) (*DynamicPool[T], error) {
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context. A pool scaled down to no
 // worker starts one.
-func (p *DynamicPool[T]) Submit(ctx context.Context, t T) error {
-	err := p.e.submit(ctx, t)
-	p.arrived(err)
-	return err
-}
+func (p *DynamicPool[T]) Submit(ctx context.Context, t T) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy. A pool scaled down to no
 // worker starts one.
-func (p *DynamicPool[T]) TrySubmit(t T) error {
-	err := p.e.trySubmit(t)
-	p.arrived(err)
-	return err
-}
-
-// arrived starts a worker if an accepted task found the pool without any.
-// It reads the size after the task is queued: a controller scaling to zero
-// stores the size before it looks at the queue, so one of the two sees the
-// other (see engine.mayRetire). If more tasks wait than the pool has
-// workers and none of them is idle, it asks the controller to evaluate
-// early (Scaler.Surge). While some worker is parked, that costs two atomic
-// loads.
-func (p *DynamicPool[T]) arrived(err error) {
-	if err != nil {
-		return
-	}
-	n := int(p.e.target.Load())
-	if n == 0 {
-		p.sc.Arrived()
-		return
-	}
-	// Waiting tasks are counted as the controller counts them (accepted,
-	// not started), so that it goes on while the submitters' reason holds.
-	if p.e.sleep.Parked() == 0 && p.sc.Growing() && p.e.q.len() > n {
-		p.sc.Surge()
-	}
-}
+func (p *DynamicPool[T]) TrySubmit(t T) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
@@ -118,28 +84,14 @@ func (p *DynamicPool[T]) arrived(err error) {
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *DynamicPool[T]) Shutdown(ctx context.Context) error {
-	p.e.stop(poolrt.Draining)
-	p.sc.Drain()
-	if err := p.e.life.Wait(ctx); err != nil {
-		return err
-	}
-	p.sc.Close()
-	return p.sc.Wait(ctx)
-}
+func (p *DynamicPool[T]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *DynamicPool[T]) ShutdownNow() []T {
-	p.e.stop(poolrt.Stopped)
-	p.sc.Close()
-	out := p.e.shutdownNow()
-	p.sc.Wait(context.Background())
-	return out
-}
+func (p *DynamicPool[T]) ShutdownNow() []T { return p.p.ShutdownNow() }
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -147,20 +99,16 @@ func (p *DynamicPool[T]) ShutdownNow() []T {
 // cannot work — min < 0, max < 1, min > max, or max above the maximum the
 // pool was created with (its worker slots) — and poolrt.ErrClosed after
 // shutdown.
-func (p *DynamicPool[T]) SetLimits(min, max int) error { return p.sc.SetLimits(min, max) }
+func (p *DynamicPool[T]) SetLimits(min, max int) error { return p.p.SetLimits(min, max) }
 
 // Limits returns the pool's current worker limits.
-func (p *DynamicPool[T]) Limits() (min, max int) { return p.sc.Limits() }
+func (p *DynamicPool[T]) Limits() (min, max int) { return p.p.Limits() }
 
 // Size returns the number of workers the pool runs or is scaling to.
 // Stats().Workers, the goroutines alive, may exceed it for a while after
 // the pool shrinks, until the retiring workers finish what they hold.
-func (p *DynamicPool[T]) Size() int { return int(p.e.target.Load()) }
+func (p *DynamicPool[T]) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *DynamicPool[T]) Stats() poolrt.Stats {
-	st := p.e.stats()
-	st.Scaling = p.sc.Stats()
-	return st
-}
+func (p *DynamicPool[T]) Stats() poolrt.Stats { return p.p.Stats() }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // FixedPool runs tasks of type T on a fixed number of worker goroutines fed
@@ -23,7 +24,7 @@ import (
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type FixedPool[T Task] struct {
-	e engine[T]
+	p poolimpl.Fixed[T]
 }
 
 // NewFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -36,7 +37,7 @@ func NewFixedPool[T Task](opts ...poolrt.Option) (*FixedPool[T], error) {
 		return nil, err
 	}
 	p := new(FixedPool[T])
-	p.e.init(set, set.Workers, set.Workers)
+	p.p.Init(set, batchLane[T]())
 	return p, nil
 }
 
@@ -46,12 +47,12 @@ func NewFixedPool[T Task](opts ...poolrt.Option) (*FixedPool[T], error) {
 // it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context.
-func (p *FixedPool[T]) Submit(ctx context.Context, t T) error { return p.e.submit(ctx, t) }
+func (p *FixedPool[T]) Submit(ctx context.Context, t T) error { return p.p.Submit(ctx, t) }
 
 // TrySubmit queues t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
-func (p *FixedPool[T]) TrySubmit(t T) error { return p.e.trySubmit(t) }
+func (p *FixedPool[T]) TrySubmit(t T) error { return p.p.TrySubmit(t) }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -59,13 +60,13 @@ func (p *FixedPool[T]) TrySubmit(t T) error { return p.e.trySubmit(t) }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *FixedPool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *FixedPool[T]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *FixedPool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+func (p *FixedPool[T]) ShutdownNow() []T { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *FixedPool[T]) Stats() poolrt.Stats { return p.e.stats() }
+func (p *FixedPool[T]) Stats() poolrt.Stats { return p.p.Stats() }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // rankEngine is the machinery PriorityPool, DeadlinePool and CostPool
@@ -256,7 +257,7 @@ func (e *rankEngine[T]) trySubmit(t T, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *rankEngine[T]) runCaller(t T) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	runOnCaller(e.life.Context(), &t, &e.set, e.meter)
+	poolimpl.RunOnCaller(e.life.Context(), t, runOne[T], &e.set, e.meter)
 }
 
 // work is a worker's loop: take the best queued task, run it, repeat.

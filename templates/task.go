@@ -3,7 +3,7 @@ package templates
 import (
 	"context"
 
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // Task is what every pool but the batch pool runs: a value (or pointer)
@@ -29,21 +29,35 @@ type Keyed[K comparable] interface {
 // returns: the handler must not retain it (copy what it keeps).
 type BatchHandler[T any] func(ctx context.Context, batch []T) error
 
-// runOnCaller runs t on the calling goroutine (the CallerRuns policy, or a
-// fork with nowhere to go), counting its outcome in m and reporting a
-// failure or a panic through set: the panic never reaches the caller.
-func runOnCaller[T Task](ctx context.Context, t *T, set *poolrt.Settings, m *poolrt.Meter) {
-	panicking := true
-	defer func() {
-		if panicking {
-			m.CallerDone(nil, true)
-			set.TaskPanicked(*t, recover())
-		}
-	}()
-	err := (*t).Run(ctx)
-	panicking = false
-	m.CallerDone(err, false)
-	if err != nil {
-		set.TaskFailed(err)
+// batchLane returns the lane of the fixed and dynamic pools of T: the
+// loops below, which call Run.
+func batchLane[T Task]() poolimpl.Lane[T] {
+	return poolimpl.Lane[T]{Batch: runBatch[T], One: runOne[T]}
+}
+
+// stealLane returns the lane of the work-stealing pool of T.
+func stealLane[T Task]() poolimpl.Lane[T] {
+	return poolimpl.Lane[T]{Steal: runSteal[T], One: runOne[T]}
+}
+
+// runBatch runs what is left of a worker's batch. In generated code the
+// call of Run is direct: the pool calls this loop once per batch, not per
+// task.
+func runBatch[T Task](w *poolimpl.Worker[T]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
+
+// runSteal runs a work-stealing worker's tasks until it should exit.
+func runSteal[T Task](w *poolimpl.StealWorker[T]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// runOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// fork with nowhere to go.
+func runOne[T Task](ctx context.Context, t T) error { return t.Run(ctx) }

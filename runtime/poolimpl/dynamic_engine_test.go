@@ -1,4 +1,4 @@
-package templates
+package poolimpl
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func newDynEngine(t *testing.T, slots, workers int) *engine[dynCount] {
 	}
 	e := new(engine[dynCount])
 	e.acts = poolrt.NewActivities(slots)
-	e.init(set, slots, workers)
+	e.init(set, slots, workers, testLane[dynCount]())
 	t.Cleanup(func() { e.shutdownNow() })
 	return e
 }

@@ -1,4 +1,4 @@
-package templates
+package poolimpl
 
 import (
 	"context"
@@ -137,7 +137,7 @@ func (e *fibEnv) leafCount(n int) int64 {
 	return e.leafCount(n-1) + e.leafCount(n-2)
 }
 
-func newStealing[T Task](t testing.TB, opts ...poolrt.Option) *StealingPool[T] {
+func newStealing[T runner](t testing.TB, opts ...poolrt.Option) *StealingPool[T] {
 	t.Helper()
 	p, err := NewStealingPool[T](opts...)
 	if err != nil {
@@ -298,7 +298,7 @@ func (b barrierTask) Run(ctx context.Context) error {
 			}
 			runtime.Gosched()
 		}
-		w := ctx.Value(stealKey{}).(*stealWorker[barrierTask])
+		w := ctx.Value(stealKey{}).(*StealWorker[barrierTask])
 		e.forkedOn[w.id].Add(1)
 		for range e.leaves {
 			e.done.Add(1)
@@ -635,7 +635,7 @@ func (f forkNTask) Run(ctx context.Context) error {
 }
 
 // waitRan waits until n tasks have completed or panicked.
-func waitRan[T Task](t *testing.T, p *StealingPool[T], n uint64) {
+func waitRan[T runner](t *testing.T, p *StealingPool[T], n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(stealWait)
 	for {

@@ -1,4 +1,4 @@
-package templates
+package poolimpl
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // submission paths over them with the backpressure policies. The fixed
 // and dynamic pools' engine and the work-stealing pool (whose injector it
 // is) embed it.
-type feed[T Task] struct {
+type feed[T any] struct {
 	life  poolrt.Lifecycle
 	q     queue[T]
 	sleep *poolrt.Sleepers
@@ -20,12 +20,14 @@ type feed[T Task] struct {
 	set   poolrt.Settings
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
+	// lane runs the tasks: the code that knows T.
+	lane Lane[T]
 }
 
 // initFeed prepares a feed for up to slots workers, workers of which start
 // now (they size the queue's batches; see queue.setWorkers).
-func (f *feed[T]) initFeed(set poolrt.Settings, slots, workers int) {
-	f.set = set
+func (f *feed[T]) initFeed(set poolrt.Settings, slots, workers int, lane Lane[T]) {
+	f.set, f.lane = set, lane
 	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
 	f.sleep = poolrt.NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
@@ -84,7 +86,7 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		runOnCaller(f.life.Context(), &t, &f.set, f.meter)
+		RunOnCaller(f.life.Context(), t, f.lane.One, &f.set, f.meter)
 		return nil
 	}
 	f.life.BeginWait()

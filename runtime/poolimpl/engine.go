@@ -1,4 +1,4 @@
-package templates
+package poolimpl
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // fed by submitters, drained in batches by worker goroutines, with
 // parking, panic recovery, shutdown and metrics. It can grow and shrink
 // its worker count (resize); the fixed pool never asks it to.
-type engine[T Task] struct {
+type engine[T any] struct {
 	feed[T]
 
 	// target is how many workers should run: worker slots [0, target)
@@ -22,7 +22,7 @@ type engine[T Task] struct {
 	// at its next idle moment.
 	target  atomic.Int32
 	mu      sync.Mutex   // guards workers' alive flags, spawning, exits and returned
-	workers []*worker[T] // by slot; nil until first used
+	workers []*Worker[T] // by slot; nil until first used
 	// slots counts the worker slots in use, a prefix of workers: stored
 	// after they are, so that a worker looking for tasks to take over
 	// (takeHeld) reads them without the lock.
@@ -37,7 +37,8 @@ type engine[T Task] struct {
 	runs poolrt.RunMean
 }
 
-// worker is one worker slot's state. It lives in the engine, not on the
+// Worker is one worker slot's state, and what the lane's Batch loop calls
+// to run its tasks (see Lane). It lives in the engine, not on the
 // worker goroutine's stack, so that a replacement goroutine (after a
 // panic) resumes the batch and ShutdownNow can collect the tasks it never
 // started.
@@ -48,9 +49,16 @@ type engine[T Task] struct {
 // idle. claim says which are whose: the owner claims each task as it
 // starts it, moving pos up; a taker moves end down. Both change claim
 // atomically, so each task goes to one of them.
-type worker[T Task] struct {
-	id   int
-	home int // home shard
+type Worker[T any] struct {
+	e   *engine[T]
+	cur *slot[T] // the task running now, as First or Next returned it
+	// began is when cur started, if it is sampled (LatencySampling);
+	// else 0.
+	began int64
+	// running: cur started and has not ended (First, Next).
+	running bool
+	id      int
+	home    int // home shard
 	// claim packs the batch's generation, end and pos (claimBits each):
 	// buf[pos:end] are taken from the queue and not yet started. The
 	// owner adds 1 to claim a task; a taker swaps in a lower end.
@@ -89,7 +97,7 @@ func unpackClaim(c uint64) (pos, end int) {
 
 // next claims the owner's next task of its batch and returns its slot, or
 // nil when the batch is done: run, or taken over.
-func (w *worker[T]) next() *slot[T] {
+func (w *Worker[T]) next() *slot[T] {
 	pos, end := unpackClaim(w.claim.Add(1))
 	if pos > end {
 		return nil // pos-1 was at or past the end
@@ -100,16 +108,16 @@ func (w *worker[T]) next() *slot[T] {
 
 // unstarted returns the range of buf the owner has neither started nor
 // seen taken over.
-func (w *worker[T]) unstarted() (pos, end int) {
+func (w *Worker[T]) unstarted() (pos, end int) {
 	pos, end = unpackClaim(w.claim.Load())
 	return min(pos, end), end
 }
 
 // init prepares an engine for up to slots workers and starts workers of
 // them.
-func (e *engine[T]) init(set poolrt.Settings, slots, workers int) {
-	e.initFeed(set, slots, workers)
-	e.workers = make([]*worker[T], slots)
+func (e *engine[T]) init(set poolrt.Settings, slots, workers int, lane Lane[T]) {
+	e.initFeed(set, slots, workers, lane)
+	e.workers = make([]*Worker[T], slots)
 	e.resize(workers)
 }
 
@@ -143,7 +151,7 @@ func (e *engine[T]) resizeLocked(n int) {
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
-			w = &worker[T]{id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
 			if e.acts != nil {
 				w.act = e.acts.Slot(id)
 			}
@@ -173,57 +181,79 @@ func (e *engine[T]) resizeLocked(n int) {
 // workers returns the number of live worker goroutines.
 func (e *engine[T]) live() int { return e.life.Live() }
 
-// work is a worker's loop: take a batch, run it, repeat.
-func (e *engine[T]) work(w *worker[T]) {
+// work is a worker's loop: run what is left of its batch (the lane's
+// Batch loop, calling First and Next), take the next, repeat.
+func (e *engine[T]) work(w *Worker[T]) {
 	defer e.workerExit(w)
-	ctx := e.life.Context()
 	for {
-		if e.life.State() == poolrt.Stopped {
+		e.lane.Batch(w)
+		if w.exiting || !e.refill(w) {
 			w.exiting = true
 			return
 		}
-		s := w.next()
-		if s == nil {
-			if !e.refill(w) {
-				w.exiting = true
-				return
-			}
-			continue
-		}
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		e.q.release(w.from, 1) // its queue slot is free once it starts
-		e.life.Room()
-		if s.enq == 0 {
-			err := s.task.Run(ctx)
-			w.meter.Done(err)
-			if err != nil {
-				e.set.TaskFailed(err)
-			}
-			continue
-		}
-		e.runTimed(w, s)
 	}
 }
 
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *engine[T]) runTimed(w *worker[T], s *slot[T]) {
-	m := &e.meter.Shards[w.home]
-	start := e.meter.Now()
-	m.Wait.Record(time.Duration(start - s.enq))
-	err := s.task.Run(e.life.Context())
-	d := e.meter.Since(start)
-	m.Run.Record(d)
-	e.runs.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+// Context returns the context to pass to the worker's tasks: the pool's,
+// cancelled by ShutdownNow.
+func (w *Worker[T]) Context() context.Context { return w.e.life.Context() }
+
+// First starts the next task of the worker's batch and returns it, or nil
+// when the batch is done or the pool has stopped. The lane calls it once,
+// then Next after each task.
+func (w *Worker[T]) First() *T {
+	w.running, w.began = false, 0 // a task that panicked is not ended here
+	return w.Next(nil)
+}
+
+// Next ends the task First or Next returned, which returned err, if it
+// did not panic: it counts it, records its run time if it was sampled
+// and reports a failure. Then it starts the next one, as First does.
+func (w *Worker[T]) Next(err error) *T {
+	if w.running {
+		w.end(err)
+		w.running = false
+	}
+	e := w.e
+	if e.life.State() == poolrt.Stopped {
+		w.exiting = true
+		return nil
+	}
+	s := w.next()
+	if s == nil {
+		return nil
+	}
+	w.cur = s
+	w.slice.Next(&e.meter.Clock, e.sleep)
+	e.q.release(w.from, 1) // its queue slot is free once it starts
+	e.life.Room()
+	if s.enq != 0 {
+		w.began = e.meter.Now()
+		e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
+	}
+	w.running = true
+	return &s.task
+}
+
+// end ends the task that returned err.
+func (w *Worker[T]) end(err error) {
+	if w.began != 0 {
+		e := w.e
+		d := e.meter.Since(w.began)
+		w.began = 0
+		e.meter.Shards[w.home].Run.Record(d)
+		e.runs.Record(d)
+		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	}
 	w.meter.Done(err)
 	if err != nil {
-		e.set.TaskFailed(err)
+		w.e.set.TaskFailed(err)
 	}
 }
 
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
-func (e *engine[T]) refill(w *worker[T]) bool {
+func (e *engine[T]) refill(w *Worker[T]) bool {
 	e.settle(w)
 	for {
 		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
@@ -257,7 +287,7 @@ func (e *engine[T]) refill(w *worker[T]) bool {
 // settle ends the worker's batch: it waits for a worker that took part of
 // it over to finish copying it out, and drops buf's references to the
 // finished tasks.
-func (e *engine[T]) settle(w *worker[T]) {
+func (e *engine[T]) settle(w *Worker[T]) {
 	if _, end := unpackClaim(w.claim.Load()); end < w.n {
 		// A taker copied part of the batch out under the lock: clear it
 		// only once the copy is done.
@@ -273,7 +303,7 @@ func (e *engine[T]) settle(w *worker[T]) {
 // publish makes buf[:n], taken from shard from, the worker's batch. A
 // worker that parked after the queue looked empty but before the batch
 // was published saw no held tasks either: wake it to take some over.
-func (e *engine[T]) publish(w *worker[T], n, from int) {
+func (e *engine[T]) publish(w *Worker[T], n, from int) {
 	w.n, w.from = n, from
 	w.gen++
 	w.claim.Store(packClaim(w.gen, 0, n))
@@ -286,7 +316,7 @@ func (e *engine[T]) publish(w *worker[T], n, from int) {
 // tasks another worker took from the queue and has not started: that
 // worker may be running a long task, and they would wait for it. It
 // returns how many it took and from which shard they came.
-func (e *engine[T]) takeHeld(w *worker[T]) (k, from int) {
+func (e *engine[T]) takeHeld(w *Worker[T]) (k, from int) {
 	if !e.q.holding() {
 		return 0, 0
 	}
@@ -326,7 +356,7 @@ func (e *engine[T]) takeHeld(w *worker[T]) (k, from int) {
 }
 
 // retired reports whether the worker's slot is above the target size.
-func (e *engine[T]) retired(w *worker[T]) bool {
+func (e *engine[T]) retired(w *Worker[T]) bool {
 	return w.id >= int(e.target.Load())
 }
 
@@ -342,7 +372,7 @@ func (e *engine[T]) mayRetire() bool {
 
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
-func (e *engine[T]) idle(w *worker[T]) bool {
+func (e *engine[T]) idle(w *Worker[T]) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
@@ -386,7 +416,7 @@ func (e *engine[T]) waiting() bool {
 // stopping or the slot retired), or because its task panicked or called
 // runtime.Goexit, in which case the panic is counted and reported and a
 // new goroutine takes the worker's place.
-func (e *engine[T]) workerExit(w *worker[T]) {
+func (e *engine[T]) workerExit(w *Worker[T]) {
 	if w.exiting {
 		e.mu.Lock()
 		if e.stay(w) {
@@ -427,7 +457,7 @@ func (e *engine[T]) workerExit(w *worker[T]) {
 // (e.mu is held): a resize raised the target above its slot after it
 // decided to retire, and saw it alive so started no one in its place; or
 // it is the last worker and tasks it did not see arrived meanwhile.
-func (e *engine[T]) stay(w *worker[T]) bool {
+func (e *engine[T]) stay(w *Worker[T]) bool {
 	switch e.life.State() {
 	case poolrt.Stopped:
 		return false

@@ -1,4 +1,4 @@
-package templates
+package poolimpl
 
 import (
 	"sync/atomic"
@@ -35,7 +35,7 @@ func TestEngineBatchBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := new(engine[dynCount])
-			e.init(set, 1, 0) // no worker goroutine: the test takes as one
+			e.init(set, 1, 0, testLane[dynCount]()) // no worker goroutine: the test takes as one
 			t.Cleanup(func() { e.shutdownNow() })
 			for _, d := range c.runs {
 				e.runs.Record(d)
@@ -44,7 +44,7 @@ func TestEngineBatchBudget(t *testing.T) {
 			for range 2 * maxBatch {
 				dynPush(t, e, &ran)
 			}
-			w := &worker[dynCount]{id: 0, meter: e.meter.Worker(0)}
+			w := &Worker[dynCount]{e: e, id: 0, meter: e.meter.Worker(0)}
 			if !e.refill(w) {
 				t.Fatal("refill found no work")
 			}

@@ -1,0 +1,33 @@
+package poolimpl
+
+import (
+	"context"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// Fixed is the fixed pool's implementation (templates.FixedPool documents
+// it): the engine with a size that never changes.
+type Fixed[T any] struct {
+	e engine[T]
+}
+
+// Init starts the pool for set, running tasks through lane.
+func (p *Fixed[T]) Init(set poolrt.Settings, lane Lane[T]) {
+	p.e.init(set, set.Workers, set.Workers, lane)
+}
+
+// Submit is the pool's Submit.
+func (p *Fixed[T]) Submit(ctx context.Context, t T) error { return p.e.submit(ctx, t) }
+
+// TrySubmit is the pool's TrySubmit.
+func (p *Fixed[T]) TrySubmit(t T) error { return p.e.trySubmit(t) }
+
+// Shutdown is the pool's Shutdown.
+func (p *Fixed[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+
+// ShutdownNow is the pool's ShutdownNow.
+func (p *Fixed[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+
+// Stats is the pool's Stats.
+func (p *Fixed[T]) Stats() poolrt.Stats { return p.e.stats() }

@@ -1,0 +1,53 @@
+package poolimpl
+
+import (
+	"context"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// Lane is what a pool needs from the code that knows its task type T: the
+// loops that call the task's Run. Generated code supplies loops that call
+// Run directly, which is the point of generating; package templates
+// supplies them for its generic pools, calling Run through the type
+// parameter. The pool calls a loop once per batch (fixed and dynamic
+// pools) or once per worker goroutine (work-stealing pools), so only the
+// task's own Run call is per task.
+type Lane[T any] struct {
+	// Batch runs what is left of a fixed or dynamic pool worker's batch:
+	//
+	//	ctx := w.Context()
+	//	for t := w.First(); t != nil; {
+	//		t = w.Next((*t).Run(ctx))
+	//	}
+	Batch func(w *Worker[T])
+	// Steal runs a work-stealing pool worker's tasks until it should
+	// exit: the same loop over a *StealWorker.
+	Steal func(w *StealWorker[T])
+	// One runs t on the calling goroutine: the CallerRuns policy, or a
+	// fork with nowhere to go.
+	One func(ctx context.Context, t T) error
+}
+
+// RunOnCaller runs t with run on the calling goroutine (the CallerRuns
+// policy, or a fork with nowhere to go), counting its outcome in m and
+// reporting a failure or a panic through set: the panic never reaches
+// the caller.
+//
+// t comes by value: a pointer passed to run, a func value, would escape,
+// and with it every task a work-stealing pool's Fork is given.
+func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, set *poolrt.Settings, m *poolrt.Meter) {
+	panicking := true
+	defer func() {
+		if panicking {
+			m.CallerDone(nil, true)
+			set.TaskPanicked(t, recover())
+		}
+	}()
+	err := run(ctx, t)
+	panicking = false
+	m.CallerDone(err, false)
+	if err != nil {
+		set.TaskFailed(err)
+	}
+}
