@@ -4,12 +4,16 @@ package generated
 
 import (
 	"context"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
+)
+
+// The runtime serves this file's version of generated code: if a line below fails
+// to compile, its type's name says what to do.
+const (
+	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
 )
 
 // SaveOrders handles Order's batches: if this line fails to compile, fix its signature or rerun go generate.
@@ -44,71 +48,7 @@ func orderBatchKey(t Order) string {
 //
 // A OrderBatchPool is safe for concurrent use. Create one with NewOrderBatchPool.
 type OrderBatchPool struct {
-	life  poolrt.Lifecycle
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	bm    poolrt.BatchMeter
-	set   poolrt.Settings
-	// nilable: Order is a pointer type, and a nil task is refused.
-	nilable bool
-	timer   *time.Timer   // the linger flusher's
-	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
-	// flushing: the linger flusher runs (it counts as live for Shutdown).
-	flushing atomic.Bool
-
-	mu     sync.Mutex
-	closed bool
-	// The arena: a batch is a chain of slots; slots and batch headers
-	// each number QueueSize (a batch holds at least one task), and unused
-	// ones are chained in free lists.
-	slots     []orderBatchSlot
-	batches   []orderBatchHdr
-	freeSlot  int32
-	freeBatch int32
-	open      map[string]int32 // open batch by key
-	last      int32            // the open batch last added to, or -1
-	lastKey   string
-
-	lingerQ   orderBatchList // open batches, oldest first
-	ready     orderBatchList // flushed batches waiting for a worker, oldest first
-	queued    int            // accepted tasks not yet handed to the handler
-	nopen     int
-	nready    int
-	submitted uint64
-	returned  bool
-	workers   []orderBatchWorker
-}
-
-// orderBatchSlot holds one waiting task and links it to the next of its batch.
-type orderBatchSlot struct {
-	task Order
-	next int32 // -1 ends the chain
-}
-
-// orderBatchHdr is one batch: its key and its chain of slots.
-type orderBatchHdr struct {
-	key string
-
-	first, last int32 // slot chain
-	n           int
-	opened      int64 // clock stamp of its first task
-	reason      poolrt.FlushReason
-	prev, next  int32 // in lingerQ or ready; next also chains free headers
-}
-
-// orderBatchList is a FIFO of batch headers, linked through prev and next.
-type orderBatchList struct{ head, tail int32 }
-
-// orderBatchWorker is one worker's state: the buffer it hands to the handler,
-// kept in the pool so that a replacement goroutine can take over if the
-// handler calls runtime.Goexit.
-type orderBatchWorker struct {
-	id      int
-	meter   *poolrt.WorkerMeter
-	buf     []Order // the batch being handled
-	opened  int64   // its first task's arrival
-	exiting bool
-	slice   poolrt.Slice
+	p poolimpl.Batch[Order, string]
 }
 
 // NewOrderBatchPool starts a pool that hands batches to handle, configured by
@@ -123,50 +63,13 @@ func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := set.QueueSize
-	p := &OrderBatchPool{
-
-		set:     set,
-		meter:   poolrt.NewMeter(&set, set.Workers, 1),
-		sleep:   poolrt.NewSleepers(set.Workers),
-		kick:    make(chan struct{}, 1),
-		timer:   time.NewTimer(time.Hour),
-		slots:   make([]orderBatchSlot, q),
-		batches: make([]orderBatchHdr, q),
-		open:    make(map[string]int32),
-		last:    -1,
-		lingerQ: orderBatchList{-1, -1},
-		ready:   orderBatchList{-1, -1},
-		workers: make([]orderBatchWorker, set.Workers),
-		nilable: poolrt.Nilable[Order](),
-	}
-	p.timer.Stop()
-	for i := range q {
-		p.slots[i].next = int32(i + 1)
-		p.batches[i].next = int32(i + 1)
-	}
-	p.slots[q-1].next, p.batches[q-1].next = -1, -1
-	p.life.Init(set.Workers + 1) // the workers and the linger flusher
-	for i := range p.workers {
-		w := &p.workers[i]
-		w.id, w.meter = i, p.meter.Worker(i)
-		w.buf = make([]Order, 0, set.Batch.MaxBatch)
-		w.meter.Start(p.meter.Now())
-		go p.work(w)
-	}
-	p.flushing.Store(true)
-	go p.flusher()
+	p := &OrderBatchPool{}
+	p.p.Init(set, p.run)
 	return p, nil
 }
 
-// orderAddResult is what adding a task to a batch pool came to.
-type orderAddResult uint8
-
-const (
-	orderAdded orderAddResult = iota
-	orderAddFull
-	orderAddClosed
-)
+// run hands a batch to the handler.
+func (p *OrderBatchPool) run(ctx context.Context, batch []Order) error { return SaveOrders(ctx, batch) }
 
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
@@ -175,457 +78,34 @@ const (
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *OrderBatchPool) Submit(ctx context.Context, t Order) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	key := orderBatchKey(t)
-	r := p.add(t, key)
-	if r == orderAdded {
-		return nil
-	}
-	if r == orderAddClosed {
-		return poolrt.ErrClosed
-	}
-	switch p.set.Backpressure {
-	case poolrt.Reject:
-		p.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		p.runCaller(t)
-		return nil
-	}
-	p.life.BeginWait()
-	defer p.life.EndWait()
-	for {
-		switch p.add(t, key) {
-		case orderAdded:
-			p.life.PassRoom()
-			return nil
-		case orderAddClosed:
-			return poolrt.ErrClosed
-		}
-		if err := p.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
+	return p.p.Submit(ctx, t, orderBatchKey(t))
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *OrderBatchPool) TrySubmit(t Order) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	switch p.add(t, orderBatchKey(t)) {
-	case orderAdded:
-		return nil
-	case orderAddClosed:
-		return poolrt.ErrClosed
-	}
-	p.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// add puts t into the open batch of key, flushing the batch if it is full.
-func (p *OrderBatchPool) add(t Order, key string,
-
-) orderAddResult {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return orderAddClosed
-	}
-	if p.queued >= len(p.slots) {
-		p.mu.Unlock()
-		return orderAddFull
-	}
-	// Tasks of one key often come in runs (and a pool without keys has
-	// one): the last batch added to skips the map lookup.
-	bi, ok := p.last, p.last >= 0 && p.lastKey == key
-	if !ok {
-		bi, ok = p.open[key]
-	}
-	opened := !ok
-	if opened {
-		bi = p.openBatch(key)
-	}
-	p.last, p.lastKey = bi, key
-	b := &p.batches[bi]
-	si := p.freeSlot // there is one: queued < len(slots)
-	p.freeSlot = p.slots[si].next
-	p.slots[si] = orderBatchSlot{task: t, next: -1}
-	if b.last < 0 {
-		b.first = si
-	} else {
-		p.slots[b.last].next = si
-	}
-	b.last = si
-	b.n++
-	p.queued++
-	p.submitted++ // under p.mu; Stats reads it there
-	full := b.n >= p.set.Batch.MaxBatch
-	if full {
-		p.flushLocked(bi, poolrt.FlushFull)
-	}
-	kick := opened && !full && p.lingerQ.head == bi
-	p.mu.Unlock()
-	switch {
-	case full:
-		p.sleep.Wake()
-	case opened && p.set.Batch.Linger == 0:
-		p.sleep.Wake() // Linger(0): a free worker takes it now
-	case kick:
-		select { // the flusher must time this batch: it was waiting for none
-		case p.kick <- struct{}{}:
-		default:
-		}
-	}
-	return orderAdded
-}
-
-// openBatch opens a batch for key. A header is free: every batch in use
-// holds a task, and fewer than QueueSize tasks wait.
-func (p *OrderBatchPool) openBatch(key string,
-
-) int32 {
-	bi := p.freeBatch
-	p.freeBatch = p.batches[bi].next
-	p.batches[bi] = orderBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
-	p.open[key] = bi
-	p.push(&p.lingerQ, bi)
-	p.nopen++
-	return bi
-}
-
-// flushLocked moves open batch bi to the ready list.
-func (p *OrderBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
-	b := &p.batches[bi]
-	delete(p.open, b.key)
-	if p.last == bi {
-		p.last = -1
-	}
-	p.remove(&p.lingerQ, bi)
-	p.nopen--
-	b.reason = r
-	p.push(&p.ready, bi)
-	p.nready++
-}
-
-// push appends batch bi to list l.
-func (p *OrderBatchPool) push(l *orderBatchList, bi int32) {
-	b := &p.batches[bi]
-	b.prev, b.next = l.tail, -1
-	if l.tail >= 0 {
-		p.batches[l.tail].next = bi
-	} else {
-		l.head = bi
-	}
-	l.tail = bi
-}
-
-// remove unlinks batch bi from list l.
-func (p *OrderBatchPool) remove(l *orderBatchList, bi int32) {
-	b := &p.batches[bi]
-	if b.prev >= 0 {
-		p.batches[b.prev].next = b.next
-	} else {
-		l.head = b.next
-	}
-	if b.next >= 0 {
-		p.batches[b.next].prev = b.prev
-	} else {
-		l.tail = b.prev
-	}
-	b.prev, b.next = -1, -1
-}
-
-// release empties batch bi, appending its tasks to out, and frees its
-// slots and header.
-func (p *OrderBatchPool) release(bi int32, out []Order) []Order {
-	b := &p.batches[bi]
-	for si := b.first; si >= 0; {
-		s := &p.slots[si]
-		out = append(out, s.task)
-		next := s.next
-		*s = orderBatchSlot{next: p.freeSlot}
-		p.freeSlot = si
-		si = next
-	}
-	p.queued -= b.n
-	*b = orderBatchHdr{next: p.freeBatch}
-	p.freeBatch = bi
-	return out
-}
-
-// flusher hands over batches whose linger time has run out. It sleeps
-// until the oldest open batch is due, or until a batch opens while none
-// was open.
-func (p *OrderBatchPool) flusher() {
-	defer func() {
-		p.flushing.Store(false)
-		p.life.WorkerExited()
-	}()
-	linger := p.set.Batch.Linger
-	if linger == 0 {
-		return // workers take open batches themselves
-	}
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return
-		}
-		now := p.meter.Now()
-		flushed := false
-		var wait time.Duration = -1
-		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-			due := p.batches[bi].opened + int64(linger)
-			if due > now {
-				wait = time.Duration(due - now)
-				break
-			}
-			p.flushLocked(bi, poolrt.FlushLinger)
-			flushed = true
-		}
-		p.mu.Unlock()
-		if flushed {
-			p.sleep.WakeAll()
-		}
-		var timeout <-chan time.Time
-		if wait >= 0 {
-			p.timer.Reset(wait)
-			timeout = p.timer.C
-		}
-		select {
-		case <-timeout:
-		case <-p.kick:
-			p.timer.Stop()
-		case <-p.life.Closing():
-			p.timer.Stop()
-		}
-	}
-}
-
-// work is a worker's loop: take a ready batch, hand it over, repeat.
-func (p *OrderBatchPool) work(w *orderBatchWorker) {
-	defer p.workerExit(w)
-	for p.take(w) {
-		w.slice.Next(&p.meter.Clock, p.sleep)
-		p.handleBatch(w)
-	}
-	w.exiting = true
-}
-
-// workerExit runs when a worker goroutine ends: normally, or because the
-// handler called runtime.Goexit (panics are recovered in call). Then the
-// batch is counted as panicked (call reported it) and a new goroutine takes
-// the worker's place.
-func (p *OrderBatchPool) workerExit(w *orderBatchWorker) {
-	if w.exiting {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-		return
-	}
-	if n := len(w.buf); n > 0 {
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-		clear(w.buf)
-		w.buf = w.buf[:0]
-	}
-	go p.work(w)
-}
-
-// take moves the next ready batch into the worker's buffer, waiting for
-// one. It reports false when the worker should exit.
-func (p *OrderBatchPool) take(w *orderBatchWorker) bool {
-	for {
-		p.mu.Lock()
-		if p.takeLocked(w) {
-			p.mu.Unlock()
-			p.life.Room()
-			w.meter.SetBusy(true)
-			return true
-		}
-		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
-		p.mu.Unlock()
-		w.meter.SetBusy(false)
-		if done {
-			return false
-		}
-		w.slice.Reset()
-		p.sleep.Register(w.id)
-		// Look again after registering: a flush that happened before we
-		// registered woke nobody.
-		p.mu.Lock()
-		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
-			p.closed || p.life.State() != poolrt.Open
-		p.mu.Unlock()
-		if again {
-			if !p.sleep.Cancel(w.id) {
-				p.sleep.Wait(w.id)
-			}
-			continue
-		}
-		p.sleep.Wait(w.id)
-	}
-}
-
-// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
-// one if none is ready) into the worker's buffer, freeing its slots: its
-// tasks start now.
-func (p *OrderBatchPool) takeLocked(w *orderBatchWorker) bool {
-	if p.life.State() == poolrt.Stopped {
-		return false
-	}
-	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
-		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
-	}
-	bi := p.ready.head
-	if bi < 0 {
-		return false
-	}
-	p.remove(&p.ready, bi)
-	p.nready--
-	b := &p.batches[bi]
-	p.bm.Flushed(b.n, b.reason)
-	w.opened = b.opened
-	w.buf = p.release(bi, w.buf[:0])
-	return true
-}
-
-// handleBatch hands the worker's batch to the handler and counts and
-// reports the outcome.
-func (p *OrderBatchPool) handleBatch(w *orderBatchWorker) {
-	n := len(w.buf)
-	m := &p.meter.Shards[0]
-	timed := p.meter.SampleEvery > 0
-	var start int64
-	if timed {
-		start = p.meter.Now()
-		m.Wait.Record(time.Duration(start - w.opened))
-	}
-	err, panicked := p.call(w.buf)
-	if timed {
-		d := p.meter.Since(start)
-		m.Run.Record(d)
-		w.meter.BusyNanos.Add(uint64(d))
-	}
-	switch {
-	case panicked:
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-	case err != nil:
-		w.meter.DoneBatch(n, err)
-		p.bm.BatchFailed()
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
-	default:
-		w.meter.DoneBatch(n, nil)
-	}
-	clear(w.buf) // drop references for the GC
-	w.buf = w.buf[:0]
-}
-
-// call runs the handler, recovering a panic (reported with a copy of the
-// batch, from the deferred function so that the stack is the handler's).
-func (p *OrderBatchPool) call(items []Order) (err error, panicked bool) {
-	panicked = true
-	defer func() {
-		if panicked {
-			p.set.TaskPanicked(slices.Clone(items), recover())
-		}
-	}()
-	err = SaveOrders(p.life.Context(), items)
-	panicked = false
-	return err, false
-}
-
-// runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy). It counts the outcome in a deferred
-// function: a handler that calls runtime.Goexit skips what follows call
-// (which reported it) but not that.
-func (p *OrderBatchPool) runCaller(t Order) {
-	p.meter.Shards[0].CallerRuns.Add(1)
-	items := []Order{t}
-	var err error
-	panicked := true // unless call returns
-	defer func() {
-		p.meter.CallerDone(err, panicked)
-		p.bm.Flushed(1, poolrt.FlushIdle)
-		if panicked || err != nil {
-			p.bm.BatchFailed()
-		}
-	}()
-	err, panicked = p.call(items)
-	if err != nil {
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
-	}
+	return p.p.TrySubmit(t, orderBatchKey(t))
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *OrderBatchPool) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
-	return p.life.Wait(ctx)
-}
+func (p *OrderBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *OrderBatchPool) ShutdownNow() []Order {
-	p.stop(poolrt.Stopped)
-	<-p.life.Exited()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []Order
-	for _, l := range []*orderBatchList{&p.ready, &p.lingerQ} {
-		for bi := l.head; bi >= 0; bi = l.head {
-			p.remove(l, bi)
-			out = p.release(bi, out)
-		}
-	}
-	clear(p.open)
-	p.last = -1
-	p.nopen, p.nready = 0, 0
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake and moves the pool to state to; under Draining every
-// open batch is flushed.
-func (p *OrderBatchPool) stop(to poolrt.State) {
-	p.life.Stop(to, func() {
-		p.mu.Lock()
-		p.closed = true
-		if to == poolrt.Draining {
-			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-				p.flushLocked(bi, poolrt.FlushShutdown)
-			}
-		}
-		p.mu.Unlock()
-	})
-	p.sleep.WakeAll()
-}
+func (p *OrderBatchPool) ShutdownNow() []Order { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *OrderBatchPool) Stats() poolrt.Stats {
-	p.mu.Lock()
-	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
-	p.mu.Unlock()
-	live := p.life.Live()
-	if p.flushing.Load() {
-		live-- // not a worker
-	}
-	st := p.meter.Snapshot(live, queued, len(p.slots))
-	st.Submitted += submitted
-	st.Batch = p.bm.Snapshot(open, ready)
-	return st
-}
+func (p *OrderBatchPool) Stats() poolrt.Stats { return p.p.Stats() }

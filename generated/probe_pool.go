@@ -4,14 +4,17 @@ package generated
 
 import (
 	"context"
-	"runtime"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
+)
+
+// The runtime serves this file's version of generated code: if a line below fails
+// to compile, its type's name says what to do.
+const (
+	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
 )
 
 // Probe must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
@@ -70,71 +73,7 @@ func probePtrBatchKey(*ProbePtr) struct{} {
 //
 // A ProbeBatchPool is safe for concurrent use. Create one with NewProbeBatchPool.
 type ProbeBatchPool struct {
-	life  poolrt.Lifecycle
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	bm    poolrt.BatchMeter
-	set   poolrt.Settings
-	// nilable: Probe is a pointer type, and a nil task is refused.
-	nilable bool
-	timer   *time.Timer   // the linger flusher's
-	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
-	// flushing: the linger flusher runs (it counts as live for Shutdown).
-	flushing atomic.Bool
-
-	mu     sync.Mutex
-	closed bool
-	// The arena: a batch is a chain of slots; slots and batch headers
-	// each number QueueSize (a batch holds at least one task), and unused
-	// ones are chained in free lists.
-	slots     []probeBatchSlot
-	batches   []probeBatchHdr
-	freeSlot  int32
-	freeBatch int32
-	open      map[struct{}]int32 // open batch by key
-	last      int32              // the open batch last added to, or -1
-	lastKey   struct{}
-
-	lingerQ   probeBatchList // open batches, oldest first
-	ready     probeBatchList // flushed batches waiting for a worker, oldest first
-	queued    int            // accepted tasks not yet handed to the handler
-	nopen     int
-	nready    int
-	submitted uint64
-	returned  bool
-	workers   []probeBatchWorker
-}
-
-// probeBatchSlot holds one waiting task and links it to the next of its batch.
-type probeBatchSlot struct {
-	task Probe
-	next int32 // -1 ends the chain
-}
-
-// probeBatchHdr is one batch: its key and its chain of slots.
-type probeBatchHdr struct {
-	key struct{}
-
-	first, last int32 // slot chain
-	n           int
-	opened      int64 // clock stamp of its first task
-	reason      poolrt.FlushReason
-	prev, next  int32 // in lingerQ or ready; next also chains free headers
-}
-
-// probeBatchList is a FIFO of batch headers, linked through prev and next.
-type probeBatchList struct{ head, tail int32 }
-
-// probeBatchWorker is one worker's state: the buffer it hands to the handler,
-// kept in the pool so that a replacement goroutine can take over if the
-// handler calls runtime.Goexit.
-type probeBatchWorker struct {
-	id      int
-	meter   *poolrt.WorkerMeter
-	buf     []Probe // the batch being handled
-	opened  int64   // its first task's arrival
-	exiting bool
-	slice   poolrt.Slice
+	p poolimpl.Batch[Probe, struct{}]
 }
 
 // NewProbeBatchPool starts a pool that hands batches to handle, configured by
@@ -149,50 +88,13 @@ func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := set.QueueSize
-	p := &ProbeBatchPool{
-
-		set:     set,
-		meter:   poolrt.NewMeter(&set, set.Workers, 1),
-		sleep:   poolrt.NewSleepers(set.Workers),
-		kick:    make(chan struct{}, 1),
-		timer:   time.NewTimer(time.Hour),
-		slots:   make([]probeBatchSlot, q),
-		batches: make([]probeBatchHdr, q),
-		open:    make(map[struct{}]int32),
-		last:    -1,
-		lingerQ: probeBatchList{-1, -1},
-		ready:   probeBatchList{-1, -1},
-		workers: make([]probeBatchWorker, set.Workers),
-		nilable: poolrt.Nilable[Probe](),
-	}
-	p.timer.Stop()
-	for i := range q {
-		p.slots[i].next = int32(i + 1)
-		p.batches[i].next = int32(i + 1)
-	}
-	p.slots[q-1].next, p.batches[q-1].next = -1, -1
-	p.life.Init(set.Workers + 1) // the workers and the linger flusher
-	for i := range p.workers {
-		w := &p.workers[i]
-		w.id, w.meter = i, p.meter.Worker(i)
-		w.buf = make([]Probe, 0, set.Batch.MaxBatch)
-		w.meter.Start(p.meter.Now())
-		go p.work(w)
-	}
-	p.flushing.Store(true)
-	go p.flusher()
+	p := &ProbeBatchPool{}
+	p.p.Init(set, p.run)
 	return p, nil
 }
 
-// probeAddResult is what adding a task to a batch pool came to.
-type probeAddResult uint8
-
-const (
-	probeAdded probeAddResult = iota
-	probeAddFull
-	probeAddClosed
-)
+// run hands a batch to the handler.
+func (p *ProbeBatchPool) run(ctx context.Context, batch []Probe) error { return RunProbes(ctx, batch) }
 
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
@@ -201,460 +103,37 @@ const (
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	key := probeBatchKey(t)
-	r := p.add(t, key)
-	if r == probeAdded {
-		return nil
-	}
-	if r == probeAddClosed {
-		return poolrt.ErrClosed
-	}
-	switch p.set.Backpressure {
-	case poolrt.Reject:
-		p.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		p.runCaller(t)
-		return nil
-	}
-	p.life.BeginWait()
-	defer p.life.EndWait()
-	for {
-		switch p.add(t, key) {
-		case probeAdded:
-			p.life.PassRoom()
-			return nil
-		case probeAddClosed:
-			return poolrt.ErrClosed
-		}
-		if err := p.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
+	return p.p.Submit(ctx, t, probeBatchKey(t))
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ProbeBatchPool) TrySubmit(t Probe) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	switch p.add(t, probeBatchKey(t)) {
-	case probeAdded:
-		return nil
-	case probeAddClosed:
-		return poolrt.ErrClosed
-	}
-	p.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// add puts t into the open batch of key, flushing the batch if it is full.
-func (p *ProbeBatchPool) add(t Probe, key struct{},
-
-) probeAddResult {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return probeAddClosed
-	}
-	if p.queued >= len(p.slots) {
-		p.mu.Unlock()
-		return probeAddFull
-	}
-	// Tasks of one key often come in runs (and a pool without keys has
-	// one): the last batch added to skips the map lookup.
-	bi, ok := p.last, p.last >= 0 && p.lastKey == key
-	if !ok {
-		bi, ok = p.open[key]
-	}
-	opened := !ok
-	if opened {
-		bi = p.openBatch(key)
-	}
-	p.last, p.lastKey = bi, key
-	b := &p.batches[bi]
-	si := p.freeSlot // there is one: queued < len(slots)
-	p.freeSlot = p.slots[si].next
-	p.slots[si] = probeBatchSlot{task: t, next: -1}
-	if b.last < 0 {
-		b.first = si
-	} else {
-		p.slots[b.last].next = si
-	}
-	b.last = si
-	b.n++
-	p.queued++
-	p.submitted++ // under p.mu; Stats reads it there
-	full := b.n >= p.set.Batch.MaxBatch
-	if full {
-		p.flushLocked(bi, poolrt.FlushFull)
-	}
-	kick := opened && !full && p.lingerQ.head == bi
-	p.mu.Unlock()
-	switch {
-	case full:
-		p.sleep.Wake()
-	case opened && p.set.Batch.Linger == 0:
-		p.sleep.Wake() // Linger(0): a free worker takes it now
-	case kick:
-		select { // the flusher must time this batch: it was waiting for none
-		case p.kick <- struct{}{}:
-		default:
-		}
-	}
-	return probeAdded
-}
-
-// openBatch opens a batch for key. A header is free: every batch in use
-// holds a task, and fewer than QueueSize tasks wait.
-func (p *ProbeBatchPool) openBatch(key struct{},
-
-) int32 {
-	bi := p.freeBatch
-	p.freeBatch = p.batches[bi].next
-	p.batches[bi] = probeBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
-	p.open[key] = bi
-	p.push(&p.lingerQ, bi)
-	p.nopen++
-	return bi
-}
-
-// flushLocked moves open batch bi to the ready list.
-func (p *ProbeBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
-	b := &p.batches[bi]
-	delete(p.open, b.key)
-	if p.last == bi {
-		p.last = -1
-	}
-	p.remove(&p.lingerQ, bi)
-	p.nopen--
-	b.reason = r
-	p.push(&p.ready, bi)
-	p.nready++
-}
-
-// push appends batch bi to list l.
-func (p *ProbeBatchPool) push(l *probeBatchList, bi int32) {
-	b := &p.batches[bi]
-	b.prev, b.next = l.tail, -1
-	if l.tail >= 0 {
-		p.batches[l.tail].next = bi
-	} else {
-		l.head = bi
-	}
-	l.tail = bi
-}
-
-// remove unlinks batch bi from list l.
-func (p *ProbeBatchPool) remove(l *probeBatchList, bi int32) {
-	b := &p.batches[bi]
-	if b.prev >= 0 {
-		p.batches[b.prev].next = b.next
-	} else {
-		l.head = b.next
-	}
-	if b.next >= 0 {
-		p.batches[b.next].prev = b.prev
-	} else {
-		l.tail = b.prev
-	}
-	b.prev, b.next = -1, -1
-}
-
-// release empties batch bi, appending its tasks to out, and frees its
-// slots and header.
-func (p *ProbeBatchPool) release(bi int32, out []Probe) []Probe {
-	b := &p.batches[bi]
-	for si := b.first; si >= 0; {
-		s := &p.slots[si]
-		out = append(out, s.task)
-		next := s.next
-		*s = probeBatchSlot{next: p.freeSlot}
-		p.freeSlot = si
-		si = next
-	}
-	p.queued -= b.n
-	*b = probeBatchHdr{next: p.freeBatch}
-	p.freeBatch = bi
-	return out
-}
-
-// flusher hands over batches whose linger time has run out. It sleeps
-// until the oldest open batch is due, or until a batch opens while none
-// was open.
-func (p *ProbeBatchPool) flusher() {
-	defer func() {
-		p.flushing.Store(false)
-		p.life.WorkerExited()
-	}()
-	linger := p.set.Batch.Linger
-	if linger == 0 {
-		return // workers take open batches themselves
-	}
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return
-		}
-		now := p.meter.Now()
-		flushed := false
-		var wait time.Duration = -1
-		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-			due := p.batches[bi].opened + int64(linger)
-			if due > now {
-				wait = time.Duration(due - now)
-				break
-			}
-			p.flushLocked(bi, poolrt.FlushLinger)
-			flushed = true
-		}
-		p.mu.Unlock()
-		if flushed {
-			p.sleep.WakeAll()
-		}
-		var timeout <-chan time.Time
-		if wait >= 0 {
-			p.timer.Reset(wait)
-			timeout = p.timer.C
-		}
-		select {
-		case <-timeout:
-		case <-p.kick:
-			p.timer.Stop()
-		case <-p.life.Closing():
-			p.timer.Stop()
-		}
-	}
-}
-
-// work is a worker's loop: take a ready batch, hand it over, repeat.
-func (p *ProbeBatchPool) work(w *probeBatchWorker) {
-	defer p.workerExit(w)
-	for p.take(w) {
-		w.slice.Next(&p.meter.Clock, p.sleep)
-		p.handleBatch(w)
-	}
-	w.exiting = true
-}
-
-// workerExit runs when a worker goroutine ends: normally, or because the
-// handler called runtime.Goexit (panics are recovered in call). Then the
-// batch is counted as panicked (call reported it) and a new goroutine takes
-// the worker's place.
-func (p *ProbeBatchPool) workerExit(w *probeBatchWorker) {
-	if w.exiting {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-		return
-	}
-	if n := len(w.buf); n > 0 {
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-		clear(w.buf)
-		w.buf = w.buf[:0]
-	}
-	go p.work(w)
-}
-
-// take moves the next ready batch into the worker's buffer, waiting for
-// one. It reports false when the worker should exit.
-func (p *ProbeBatchPool) take(w *probeBatchWorker) bool {
-	for {
-		p.mu.Lock()
-		if p.takeLocked(w) {
-			p.mu.Unlock()
-			p.life.Room()
-			w.meter.SetBusy(true)
-			return true
-		}
-		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
-		p.mu.Unlock()
-		w.meter.SetBusy(false)
-		if done {
-			return false
-		}
-		w.slice.Reset()
-		p.sleep.Register(w.id)
-		// Look again after registering: a flush that happened before we
-		// registered woke nobody.
-		p.mu.Lock()
-		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
-			p.closed || p.life.State() != poolrt.Open
-		p.mu.Unlock()
-		if again {
-			if !p.sleep.Cancel(w.id) {
-				p.sleep.Wait(w.id)
-			}
-			continue
-		}
-		p.sleep.Wait(w.id)
-	}
-}
-
-// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
-// one if none is ready) into the worker's buffer, freeing its slots: its
-// tasks start now.
-func (p *ProbeBatchPool) takeLocked(w *probeBatchWorker) bool {
-	if p.life.State() == poolrt.Stopped {
-		return false
-	}
-	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
-		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
-	}
-	bi := p.ready.head
-	if bi < 0 {
-		return false
-	}
-	p.remove(&p.ready, bi)
-	p.nready--
-	b := &p.batches[bi]
-	p.bm.Flushed(b.n, b.reason)
-	w.opened = b.opened
-	w.buf = p.release(bi, w.buf[:0])
-	return true
-}
-
-// handleBatch hands the worker's batch to the handler and counts and
-// reports the outcome.
-func (p *ProbeBatchPool) handleBatch(w *probeBatchWorker) {
-	n := len(w.buf)
-	m := &p.meter.Shards[0]
-	timed := p.meter.SampleEvery > 0
-	var start int64
-	if timed {
-		start = p.meter.Now()
-		m.Wait.Record(time.Duration(start - w.opened))
-	}
-	err, panicked := p.call(w.buf)
-	if timed {
-		d := p.meter.Since(start)
-		m.Run.Record(d)
-		w.meter.BusyNanos.Add(uint64(d))
-	}
-	switch {
-	case panicked:
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-	case err != nil:
-		w.meter.DoneBatch(n, err)
-		p.bm.BatchFailed()
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
-	default:
-		w.meter.DoneBatch(n, nil)
-	}
-	clear(w.buf) // drop references for the GC
-	w.buf = w.buf[:0]
-}
-
-// call runs the handler, recovering a panic (reported with a copy of the
-// batch, from the deferred function so that the stack is the handler's).
-func (p *ProbeBatchPool) call(items []Probe) (err error, panicked bool) {
-	panicked = true
-	defer func() {
-		if panicked {
-			p.set.TaskPanicked(slices.Clone(items), recover())
-		}
-	}()
-	err = RunProbes(p.life.Context(), items)
-	panicked = false
-	return err, false
-}
-
-// runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy). It counts the outcome in a deferred
-// function: a handler that calls runtime.Goexit skips what follows call
-// (which reported it) but not that.
-func (p *ProbeBatchPool) runCaller(t Probe) {
-	p.meter.Shards[0].CallerRuns.Add(1)
-	items := []Probe{t}
-	var err error
-	panicked := true // unless call returns
-	defer func() {
-		p.meter.CallerDone(err, panicked)
-		p.bm.Flushed(1, poolrt.FlushIdle)
-		if panicked || err != nil {
-			p.bm.BatchFailed()
-		}
-	}()
-	err, panicked = p.call(items)
-	if err != nil {
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
-	}
+	return p.p.TrySubmit(t, probeBatchKey(t))
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *ProbeBatchPool) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
-	return p.life.Wait(ctx)
-}
+func (p *ProbeBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *ProbeBatchPool) ShutdownNow() []Probe {
-	p.stop(poolrt.Stopped)
-	<-p.life.Exited()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []Probe
-	for _, l := range []*probeBatchList{&p.ready, &p.lingerQ} {
-		for bi := l.head; bi >= 0; bi = l.head {
-			p.remove(l, bi)
-			out = p.release(bi, out)
-		}
-	}
-	clear(p.open)
-	p.last = -1
-	p.nopen, p.nready = 0, 0
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake and moves the pool to state to; under Draining every
-// open batch is flushed.
-func (p *ProbeBatchPool) stop(to poolrt.State) {
-	p.life.Stop(to, func() {
-		p.mu.Lock()
-		p.closed = true
-		if to == poolrt.Draining {
-			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-				p.flushLocked(bi, poolrt.FlushShutdown)
-			}
-		}
-		p.mu.Unlock()
-	})
-	p.sleep.WakeAll()
-}
+func (p *ProbeBatchPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *ProbeBatchPool) Stats() poolrt.Stats {
-	p.mu.Lock()
-	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
-	p.mu.Unlock()
-	live := p.life.Live()
-	if p.flushing.Load() {
-		live-- // not a worker
-	}
-	st := p.meter.Snapshot(live, queued, len(p.slots))
-	st.Submitted += submitted
-	st.Batch = p.bm.Snapshot(open, ready)
-	return st
-}
+func (p *ProbeBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ProbeCostPool runs tasks of type Probe on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
@@ -685,7 +164,7 @@ func (p *ProbeBatchPool) Stats() poolrt.Stats {
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbeCostPool struct {
-	e probeRankEngine
+	e poolimpl.Rank[Probe]
 }
 
 // NewProbeCostPool starts a pool configured by opts: poolrt.Workers (default
@@ -699,7 +178,7 @@ func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
 		return nil, err
 	}
 	p := new(ProbeCostPool)
-	p.e.init(set)
+	p.e.Init(set, probeRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -712,20 +191,20 @@ func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
 // aging counted from their call. ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *ProbeCostPool) Submit(ctx context.Context, t Probe) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Cost())
+	return p.e.Submit(ctx, t, t.Cost())
 }
 
 // TrySubmit queues t by its cost if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbeCostPool) TrySubmit(t Probe) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Cost())
+	return p.e.TrySubmit(t, t.Cost())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -733,18 +212,18 @@ func (p *ProbeCostPool) TrySubmit(t Probe) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbeCostPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbeCostPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (lowest effective cost first). Only the first call returns tasks.
 // O(n log n).
-func (p *ProbeCostPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+func (p *ProbeCostPool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbeCostPool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ProbeCostPool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // ProbeDeadlinePool runs tasks of type Probe on a fixed number of workers, earliest
 // Deadline() first (earliest-deadline-first scheduling), in submission
@@ -785,8 +264,7 @@ func (p *ProbeCostPool) Stats() poolrt.Stats { return p.e.stats() }
 // NewProbeDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbeDeadlinePool struct {
-	e       probeRankEngine
-	handler func(Probe)
+	e poolimpl.Rank[Probe]
 }
 
 // NewProbeDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -809,30 +287,14 @@ func NewProbeDeadlinePool(late func(Probe), opts ...poolrt.Option) (*ProbeDeadli
 	if err != nil {
 		return nil, err
 	}
-	p := &ProbeDeadlinePool{handler: late}
-	p.e.late = p.late
-	p.e.init(set)
+	p := new(ProbeDeadlinePool)
+	p.e.Init(set, probeRankLane(), probeDeadlineOf, late)
 	return p, nil
 }
 
-// late deals with the task w took past its deadline (by how long):
-// it reports whether to run it anyway.
-func (p *ProbeDeadlinePool) late(w *probeRankWorker, by time.Duration) bool {
-	switch {
-	case p.handler != nil:
-		w.ranks.HandedOff()
-		p.handler(w.cur.task)
-		p.e.done(w, nil)
-	case p.e.order.Late == poolrt.DropLate:
-		w.ranks.Dropped()
-		t := w.cur.task
-		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: t.Deadline(), Late: by})
-	default:
-		w.ranks.Missed()
-		return true
-	}
-	return false
-}
+// probeDeadlineOf returns t's deadline: the pool reads it to report a late
+// task it drops (poolrt.DropLate).
+func probeDeadlineOf(t Probe) time.Time { return t.Deadline() }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -843,20 +305,20 @@ func (p *ProbeDeadlinePool) late(w *probeRankWorker, by time.Duration) bool {
 // arrival order among equals). ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *ProbeDeadlinePool) Submit(ctx context.Context, t Probe) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
+	return p.e.Submit(ctx, t, p.e.DeadlineKey(t.Deadline()))
 }
 
 // TrySubmit queues t by its deadline if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbeDeadlinePool) TrySubmit(t Probe) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
+	return p.e.TrySubmit(t, p.e.DeadlineKey(t.Deadline()))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -864,17 +326,17 @@ func (p *ProbeDeadlinePool) TrySubmit(t Probe) error {
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *ProbeDeadlinePool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbeDeadlinePool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *ProbeDeadlinePool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+func (p *ProbeDeadlinePool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // ProbeDynamicPool runs tasks of type Probe on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
@@ -1077,7 +539,7 @@ func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewProbePriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePriorityPool struct {
-	e probeRankEngine
+	e poolimpl.Rank[Probe]
 }
 
 // NewProbePriorityPool starts a pool configured by opts: poolrt.Workers
@@ -1092,7 +554,7 @@ func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
 		return nil, err
 	}
 	p := new(ProbePriorityPool)
-	p.e.init(set)
+	p.e.Init(set, probeRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -1105,20 +567,20 @@ func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
 // among equals), with aging counted from their call. ctx only bounds the
 // wait: the task runs with the pool's context. O(log n).
 func (p *ProbePriorityPool) Submit(ctx context.Context, t Probe) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Priority())
+	return p.e.Submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbePriorityPool) TrySubmit(t Probe) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Priority())
+	return p.e.TrySubmit(t, t.Priority())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -1126,454 +588,18 @@ func (p *ProbePriorityPool) TrySubmit(t Probe) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbePriorityPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbePriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *ProbePriorityPool) ShutdownNow() []Probe { return p.e.shutdownNow() }
+func (p *ProbePriorityPool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.stats() }
-
-// probeRankEngine is the machinery ProbePriorityPool, ProbeDeadlinePool and ProbeCostPool
-// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
-// first, submission order among equal keys) under one lock, drained by a
-// fixed set of workers that take one task at a time, with parking, panic
-// recovery, shutdown and metrics as in the fixed pool.
-//
-// Why one heap under one lock, and one task per pop: the pools promise a
-// strict order. Sharded heaps would order tasks only within a shard, and a
-// worker taking a batch would hold back a batch of lower-ranked tasks from
-// idle workers and make a higher-ranked task submitted meanwhile wait
-// behind them. With one task per pop, whenever a worker takes a task it is
-// the best queued one, so a low-ranked task never delays a higher one
-// beyond the tasks already running (the scheduling is non-preemptive: a
-// running task is never interrupted). The price is one lock round trip per
-// task for workers as well as submitters; the lock is held for a heap
-// operation only, O(log n), never while a task runs.
-//
-// Tasks are kept by value in a slot array allocated up front; the heap
-// orders 24-byte items naming the slots, so its sifting never moves a
-// task, and submitting and running a task allocates nothing.
-type probeRankEngine struct {
-	mu     sync.Mutex
-	heap   poolrt.RankHeap // guarded by mu
-	slots  []probeRankSlot // by heap slot; guarded by mu
-	closed bool            // guarded by mu: intake stopped
-	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
-	returned bool
-	// waiters are the submitters blocked on a full queue, best first (by
-	// key, then arrival; guarded by mu): a worker that frees a slot admits
-	// the best of them, so a blocked task waits behind no worse one.
-	waiters []*probeRankWaiter
-	arrived uint64 // waiters ever, for FIFO among equal keys
-	// size mirrors heap.Len() for lock-free emptiness checks.
-	size atomic.Int32
-	_    [poolrt.CacheLinePad]byte
-
-	life    poolrt.Lifecycle
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
-	ranks   *poolrt.RankMeter
-	set     poolrt.Settings
-	order   *poolrt.PrioritySettings // &set.Priority
-	nilable bool                     // Probe is a pointer type: nil tasks are refused
-	workers []*probeRankWorker
-	// late handles a task a worker took after its deadline (deadline
-	// pools only; nil for the others). It reports whether to run the task
-	// anyway; if not, it has accounted for the task itself.
-	late func(w *probeRankWorker, by time.Duration) (run bool)
-}
-
-// probeRankWaiter is a submitter blocked on a full queue, with its task ready
-// to queue: its key and stamp are from the call to Submit, so that aging
-// counts the time it waited to be admitted.
-type probeRankWaiter struct {
-	slot probeRankSlot
-	key  int64
-	seq  uint64
-	// done receives the outcome once a worker admitted the task (nil) or
-	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
-	done chan error
-}
-
-// before reports whether waiter a is admitted before b.
-func (a *probeRankWaiter) before(b *probeRankWaiter) bool {
-	return a.key < b.key || a.key == b.key && a.seq < b.seq
-}
-
-// probeRankSlot is a queued task and what the pool noted when it was accepted.
-type probeRankSlot struct {
-	task  Probe
-	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
-	band  int32 // statistics band
-	timed bool  // sampled for the latency histograms
-}
-
-// probeRankWorker is one worker slot's state. It lives in the engine, so that a
-// replacement goroutine (after a panic) takes over its meters.
-type probeRankWorker struct {
-	id      int
-	cur     probeRankSlot // the task being run
-	key     int64         // cur's heap key
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	ranks   *poolrt.RankWorkerMeter
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
-}
-
-// init prepares the engine for set and starts its workers.
-func (e *probeRankEngine) init(set poolrt.Settings) {
-	e.set = set
-	e.order = &e.set.Priority
-	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
-	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
-	e.sleep = poolrt.NewSleepers(set.Workers)
-	e.heap.Init(set.QueueSize)
-	e.slots = make([]probeRankSlot, set.QueueSize)
-	e.workers = make([]*probeRankWorker, set.Workers)
-	e.life.Init(set.Workers)
-	e.nilable = poolrt.Nilable[Probe]()
-	for id := range e.workers {
-		w := &probeRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
-		e.workers[id] = w
-		w.meter.Start(e.meter.Now())
-		go e.work(w)
-	}
-}
-
-// refuses reports whether t is a task the pool refuses: a nil pointer.
-// Pools check before they compute a rank, which would read the task.
-func (e *probeRankEngine) refuses(t *Probe) bool { return e.nilable && poolrt.IsNil(t) }
-
-// prepare makes the slot and the heap key for t, of rank r, doing what
-// needs no lock: the sampling draw, the clock read, the key and the band.
-func (e *probeRankEngine) prepare(t Probe, r int64) (probeRankSlot, int64) {
-	every := e.meter.SampleEvery
-	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
-	var enq int64
-	if timed || e.order.Stamped() {
-		enq = e.meter.Now()
-	}
-	return probeRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
-}
-
-// push queues a prepared task unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
-// go first: while any waits, the queue counts as full.
-func (e *probeRankEngine) push(slot probeRankSlot, key int64) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
-		return poolrt.ErrQueueFull
-	}
-	e.queueLocked(slot, key)
-	return nil
-}
-
-// queueLocked puts a prepared slot into the heap (e.mu is held, and there
-// is room).
-func (e *probeRankEngine) queueLocked(slot probeRankSlot, key int64) {
-	e.slots[e.heap.Push(key)] = slot
-	e.size.Store(int32(e.heap.Len()))
-	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(int(slot.band))
-}
-
-// submit is Submit for a task of rank r.
-func (e *probeRankEngine) submit(ctx context.Context, t Probe, r int64) error {
-	slot, key := e.prepare(t, r)
-	err := e.push(slot, key)
-	if err == nil {
-		e.sleep.Wake()
-		return nil
-	}
-	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	return e.wait(ctx, slot, key)
-}
-
-// wait is submit under the Block policy once the queue was full (slot
-// and key prepared at the call, so that aging counts from it): it
-// joins the waiters, whom workers admit best first as they free slots,
-// until admitted, ctx is done or intake stops.
-func (e *probeRankEngine) wait(ctx context.Context, slot probeRankSlot, key int64) error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
-		e.queueLocked(slot, key) // room was made meanwhile
-		e.mu.Unlock()
-		e.sleep.Wake()
-		return nil
-	}
-	e.arrived++
-	w := &probeRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
-	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *probeRankWaiter) int {
-		if a.before(b) {
-			return -1
-		}
-		return 1
-	})
-	e.waiters = slices.Insert(e.waiters, i, w)
-	e.mu.Unlock()
-	select {
-	case err := <-w.done:
-		return err
-	case <-ctx.Done():
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if i := slices.Index(e.waiters, w); i >= 0 {
-		e.waiters = slices.Delete(e.waiters, i, i+1)
-		return ctx.Err()
-	}
-	return <-w.done // admitted or refused just now: the outcome is sent
-}
-
-// admitLocked queues the best waiter's task, if one waits and there is
-// room (e.mu is held). It reports whether it did, and the caller wakes a
-// worker for it.
-func (e *probeRankEngine) admitLocked() bool {
-	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
-		return false
-	}
-	w := e.waiters[0]
-	e.waiters[0] = nil
-	e.waiters = e.waiters[1:]
-	e.queueLocked(w.slot, w.key)
-	w.done <- nil
-	return true
-}
-
-// trySubmit is TrySubmit for a task of rank r.
-func (e *probeRankEngine) trySubmit(t Probe, r int64) error {
-	switch err := e.push(e.prepare(t, r)); err {
-	case nil:
-		e.sleep.Wake()
-		return nil
-	case poolrt.ErrClosed:
-		return err
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *probeRankEngine) runCaller(t Probe) {
-	e.meter.Shards[0].CallerRuns.Add(1)
-	poolimpl.RunOnCaller(e.life.Context(), t, probeRunOne, &e.set, e.meter)
-}
-
-// work is a worker's loop: take the best queued task, run it, repeat.
-func (e *probeRankEngine) work(w *probeRankWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for e.next(w) {
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.cur
-		if e.late != nil {
-			if by := e.meter.PastDeadline(w.key); by > 0 {
-				w.ranks.Late(by)
-				if !e.late(w, by) {
-					continue
-				}
-			}
-		}
-		if s.timed {
-			e.runTimed(w, ctx)
-			continue
-		}
-		err := s.task.Run(ctx)
-		e.done(w, err)
-	}
-	w.exiting = true
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *probeRankEngine) runTimed(w *probeRankWorker, ctx context.Context) {
-	s := &w.cur
-	start := e.meter.Now()
-	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
-	err := s.task.Run(ctx)
-	d := e.meter.Since(start)
-	e.meter.Shards[0].Run.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	e.done(w, err)
-}
-
-// done counts the current task as completed with err and reports err.
-func (e *probeRankEngine) done(w *probeRankWorker, err error) {
-	w.meter.Done(err)
-	w.ranks.Done(int(w.cur.band))
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// next takes the best queued task into w.cur, waiting for one if need be.
-// It reports false when the worker should exit: the pool is stopped, or
-// draining with nothing left.
-func (e *probeRankEngine) next(w *probeRankWorker) bool {
-	for {
-		if e.size.Load() > 0 {
-			e.mu.Lock()
-			if e.life.State() == poolrt.Stopped {
-				e.mu.Unlock()
-				return false
-			}
-			if e.heap.Len() > 0 {
-				i, key := e.heap.Pop()
-				w.cur, w.key = e.slots[i], key
-				e.slots[i] = probeRankSlot{} // drop the reference for the GC
-				e.size.Store(int32(e.heap.Len()))
-				// Taking the task starts it: its slot is free now, for
-				// the best blocked submitter.
-				admitted := e.admitLocked()
-				e.mu.Unlock()
-				if admitted {
-					e.sleep.Wake()
-				}
-				w.meter.SetBusy(true)
-				return true
-			}
-			e.mu.Unlock()
-		}
-		if e.life.State() == poolrt.Stopped {
-			return false
-		}
-		w.cur = probeRankSlot{} // an idle worker holds no task
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *probeRankEngine) idle(w *probeRankWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.size.Load() > 0
-		}
-		if e.size.Load() > 0 {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a Stop that woke the parked
-	// workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping), or because its task (or a deadline pool's late handler)
-// panicked or called runtime.Goexit, in which case the panic is counted
-// and reported and a new goroutine takes the worker's place.
-func (e *probeRankEngine) workerExit(w *probeRankWorker) {
-	if w.exiting {
-		w.meter.Stop(e.meter.Now())
-		e.life.WorkerExited()
-		return
-	}
-	v := recover()
-	w.meter.Panicked.Add(1)
-	w.ranks.Panicked(int(w.cur.band))
-	e.set.TaskPanicked(w.cur.task, v)
-	w.cur = probeRankSlot{}
-	go e.work(w)
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *probeRankEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every queued task, best
-// first. Only the first call returns tasks.
-func (e *probeRankEngine) shutdownNow() []Probe {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []Probe
-	if n := e.heap.Len(); n > 0 {
-		out = make([]Probe, 0, n)
-	}
-	for e.heap.Len() > 0 {
-		i, _ := e.heap.Pop()
-		out = append(out, e.slots[i].task)
-		e.ranks.Returned(int(e.slots[i].band))
-		e.slots[i] = probeRankSlot{}
-	}
-	e.size.Store(0)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker.
-func (e *probeRankEngine) stop(to poolrt.State) {
-	e.life.Stop(to, e.close)
-	e.sleep.WakeAll()
-}
-
-// close stops intake: after it returns no push succeeds, and every
-// blocked submitter is refused.
-func (e *probeRankEngine) close() {
-	e.mu.Lock()
-	e.closed = true
-	for _, w := range e.waiters {
-		w.done <- poolrt.ErrClosed
-	}
-	clear(e.waiters)
-	e.waiters = e.waiters[:0]
-	e.mu.Unlock()
-}
-
-func (e *probeRankEngine) stats() poolrt.Stats {
-	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
-	st.Priority, st.Wait = e.ranks.Snapshot()
-	return st
-}
+func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // ProbeStealingPool runs tasks of type Probe on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is
@@ -1761,6 +787,11 @@ func probeStealLane() poolimpl.Lane[Probe] {
 	return poolimpl.Lane[Probe]{Steal: probeRunSteal, One: probeRunOne}
 }
 
+// probeRankLane returns the lane of the priority, deadline and cost pools of Probe.
+func probeRankLane() poolimpl.Lane[Probe] {
+	return poolimpl.Lane[Probe]{Rank: probeRunRank, One: probeRunOne}
+}
+
 // probeRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
@@ -1773,6 +804,15 @@ func probeRunBatch(w *poolimpl.Worker[Probe]) {
 
 // probeRunSteal runs a work-stealing worker's tasks until it should exit.
 func probeRunSteal(w *poolimpl.StealWorker[Probe]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// probeRunRank runs a priority, deadline or cost pool worker's tasks until it
+// should exit.
+func probeRunRank(w *poolimpl.RankWorker[Probe]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
@@ -1807,71 +847,7 @@ func probeRunOne(ctx context.Context, t Probe) error { return t.Run(ctx) }
 //
 // A ProbePtrBatchPool is safe for concurrent use. Create one with NewProbePtrBatchPool.
 type ProbePtrBatchPool struct {
-	life  poolrt.Lifecycle
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	bm    poolrt.BatchMeter
-	set   poolrt.Settings
-	// nilable: *ProbePtr is a pointer type, and a nil task is refused.
-	nilable bool
-	timer   *time.Timer   // the linger flusher's
-	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
-	// flushing: the linger flusher runs (it counts as live for Shutdown).
-	flushing atomic.Bool
-
-	mu     sync.Mutex
-	closed bool
-	// The arena: a batch is a chain of slots; slots and batch headers
-	// each number QueueSize (a batch holds at least one task), and unused
-	// ones are chained in free lists.
-	slots     []probePtrBatchSlot
-	batches   []probePtrBatchHdr
-	freeSlot  int32
-	freeBatch int32
-	open      map[struct{}]int32 // open batch by key
-	last      int32              // the open batch last added to, or -1
-	lastKey   struct{}
-
-	lingerQ   probePtrBatchList // open batches, oldest first
-	ready     probePtrBatchList // flushed batches waiting for a worker, oldest first
-	queued    int               // accepted tasks not yet handed to the handler
-	nopen     int
-	nready    int
-	submitted uint64
-	returned  bool
-	workers   []probePtrBatchWorker
-}
-
-// probePtrBatchSlot holds one waiting task and links it to the next of its batch.
-type probePtrBatchSlot struct {
-	task *ProbePtr
-	next int32 // -1 ends the chain
-}
-
-// probePtrBatchHdr is one batch: its key and its chain of slots.
-type probePtrBatchHdr struct {
-	key struct{}
-
-	first, last int32 // slot chain
-	n           int
-	opened      int64 // clock stamp of its first task
-	reason      poolrt.FlushReason
-	prev, next  int32 // in lingerQ or ready; next also chains free headers
-}
-
-// probePtrBatchList is a FIFO of batch headers, linked through prev and next.
-type probePtrBatchList struct{ head, tail int32 }
-
-// probePtrBatchWorker is one worker's state: the buffer it hands to the handler,
-// kept in the pool so that a replacement goroutine can take over if the
-// handler calls runtime.Goexit.
-type probePtrBatchWorker struct {
-	id      int
-	meter   *poolrt.WorkerMeter
-	buf     []*ProbePtr // the batch being handled
-	opened  int64       // its first task's arrival
-	exiting bool
-	slice   poolrt.Slice
+	p poolimpl.Batch[*ProbePtr, struct{}]
 }
 
 // NewProbePtrBatchPool starts a pool that hands batches to handle, configured by
@@ -1886,50 +862,15 @@ func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := set.QueueSize
-	p := &ProbePtrBatchPool{
-
-		set:     set,
-		meter:   poolrt.NewMeter(&set, set.Workers, 1),
-		sleep:   poolrt.NewSleepers(set.Workers),
-		kick:    make(chan struct{}, 1),
-		timer:   time.NewTimer(time.Hour),
-		slots:   make([]probePtrBatchSlot, q),
-		batches: make([]probePtrBatchHdr, q),
-		open:    make(map[struct{}]int32),
-		last:    -1,
-		lingerQ: probePtrBatchList{-1, -1},
-		ready:   probePtrBatchList{-1, -1},
-		workers: make([]probePtrBatchWorker, set.Workers),
-		nilable: poolrt.Nilable[*ProbePtr](),
-	}
-	p.timer.Stop()
-	for i := range q {
-		p.slots[i].next = int32(i + 1)
-		p.batches[i].next = int32(i + 1)
-	}
-	p.slots[q-1].next, p.batches[q-1].next = -1, -1
-	p.life.Init(set.Workers + 1) // the workers and the linger flusher
-	for i := range p.workers {
-		w := &p.workers[i]
-		w.id, w.meter = i, p.meter.Worker(i)
-		w.buf = make([]*ProbePtr, 0, set.Batch.MaxBatch)
-		w.meter.Start(p.meter.Now())
-		go p.work(w)
-	}
-	p.flushing.Store(true)
-	go p.flusher()
+	p := &ProbePtrBatchPool{}
+	p.p.Init(set, p.run)
 	return p, nil
 }
 
-// probePtrAddResult is what adding a task to a batch pool came to.
-type probePtrAddResult uint8
-
-const (
-	probePtrAdded probePtrAddResult = iota
-	probePtrAddFull
-	probePtrAddClosed
-)
+// run hands a batch to the handler.
+func (p *ProbePtrBatchPool) run(ctx context.Context, batch []*ProbePtr) error {
+	return RunProbePtrs(ctx, batch)
+}
 
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
@@ -1938,460 +879,37 @@ const (
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	key := probePtrBatchKey(t)
-	r := p.add(t, key)
-	if r == probePtrAdded {
-		return nil
-	}
-	if r == probePtrAddClosed {
-		return poolrt.ErrClosed
-	}
-	switch p.set.Backpressure {
-	case poolrt.Reject:
-		p.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		p.runCaller(t)
-		return nil
-	}
-	p.life.BeginWait()
-	defer p.life.EndWait()
-	for {
-		switch p.add(t, key) {
-		case probePtrAdded:
-			p.life.PassRoom()
-			return nil
-		case probePtrAddClosed:
-			return poolrt.ErrClosed
-		}
-		if err := p.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
+	return p.p.Submit(ctx, t, probePtrBatchKey(t))
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	switch p.add(t, probePtrBatchKey(t)) {
-	case probePtrAdded:
-		return nil
-	case probePtrAddClosed:
-		return poolrt.ErrClosed
-	}
-	p.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// add puts t into the open batch of key, flushing the batch if it is full.
-func (p *ProbePtrBatchPool) add(t *ProbePtr, key struct{},
-
-) probePtrAddResult {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return probePtrAddClosed
-	}
-	if p.queued >= len(p.slots) {
-		p.mu.Unlock()
-		return probePtrAddFull
-	}
-	// Tasks of one key often come in runs (and a pool without keys has
-	// one): the last batch added to skips the map lookup.
-	bi, ok := p.last, p.last >= 0 && p.lastKey == key
-	if !ok {
-		bi, ok = p.open[key]
-	}
-	opened := !ok
-	if opened {
-		bi = p.openBatch(key)
-	}
-	p.last, p.lastKey = bi, key
-	b := &p.batches[bi]
-	si := p.freeSlot // there is one: queued < len(slots)
-	p.freeSlot = p.slots[si].next
-	p.slots[si] = probePtrBatchSlot{task: t, next: -1}
-	if b.last < 0 {
-		b.first = si
-	} else {
-		p.slots[b.last].next = si
-	}
-	b.last = si
-	b.n++
-	p.queued++
-	p.submitted++ // under p.mu; Stats reads it there
-	full := b.n >= p.set.Batch.MaxBatch
-	if full {
-		p.flushLocked(bi, poolrt.FlushFull)
-	}
-	kick := opened && !full && p.lingerQ.head == bi
-	p.mu.Unlock()
-	switch {
-	case full:
-		p.sleep.Wake()
-	case opened && p.set.Batch.Linger == 0:
-		p.sleep.Wake() // Linger(0): a free worker takes it now
-	case kick:
-		select { // the flusher must time this batch: it was waiting for none
-		case p.kick <- struct{}{}:
-		default:
-		}
-	}
-	return probePtrAdded
-}
-
-// openBatch opens a batch for key. A header is free: every batch in use
-// holds a task, and fewer than QueueSize tasks wait.
-func (p *ProbePtrBatchPool) openBatch(key struct{},
-
-) int32 {
-	bi := p.freeBatch
-	p.freeBatch = p.batches[bi].next
-	p.batches[bi] = probePtrBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
-	p.open[key] = bi
-	p.push(&p.lingerQ, bi)
-	p.nopen++
-	return bi
-}
-
-// flushLocked moves open batch bi to the ready list.
-func (p *ProbePtrBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
-	b := &p.batches[bi]
-	delete(p.open, b.key)
-	if p.last == bi {
-		p.last = -1
-	}
-	p.remove(&p.lingerQ, bi)
-	p.nopen--
-	b.reason = r
-	p.push(&p.ready, bi)
-	p.nready++
-}
-
-// push appends batch bi to list l.
-func (p *ProbePtrBatchPool) push(l *probePtrBatchList, bi int32) {
-	b := &p.batches[bi]
-	b.prev, b.next = l.tail, -1
-	if l.tail >= 0 {
-		p.batches[l.tail].next = bi
-	} else {
-		l.head = bi
-	}
-	l.tail = bi
-}
-
-// remove unlinks batch bi from list l.
-func (p *ProbePtrBatchPool) remove(l *probePtrBatchList, bi int32) {
-	b := &p.batches[bi]
-	if b.prev >= 0 {
-		p.batches[b.prev].next = b.next
-	} else {
-		l.head = b.next
-	}
-	if b.next >= 0 {
-		p.batches[b.next].prev = b.prev
-	} else {
-		l.tail = b.prev
-	}
-	b.prev, b.next = -1, -1
-}
-
-// release empties batch bi, appending its tasks to out, and frees its
-// slots and header.
-func (p *ProbePtrBatchPool) release(bi int32, out []*ProbePtr) []*ProbePtr {
-	b := &p.batches[bi]
-	for si := b.first; si >= 0; {
-		s := &p.slots[si]
-		out = append(out, s.task)
-		next := s.next
-		*s = probePtrBatchSlot{next: p.freeSlot}
-		p.freeSlot = si
-		si = next
-	}
-	p.queued -= b.n
-	*b = probePtrBatchHdr{next: p.freeBatch}
-	p.freeBatch = bi
-	return out
-}
-
-// flusher hands over batches whose linger time has run out. It sleeps
-// until the oldest open batch is due, or until a batch opens while none
-// was open.
-func (p *ProbePtrBatchPool) flusher() {
-	defer func() {
-		p.flushing.Store(false)
-		p.life.WorkerExited()
-	}()
-	linger := p.set.Batch.Linger
-	if linger == 0 {
-		return // workers take open batches themselves
-	}
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return
-		}
-		now := p.meter.Now()
-		flushed := false
-		var wait time.Duration = -1
-		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-			due := p.batches[bi].opened + int64(linger)
-			if due > now {
-				wait = time.Duration(due - now)
-				break
-			}
-			p.flushLocked(bi, poolrt.FlushLinger)
-			flushed = true
-		}
-		p.mu.Unlock()
-		if flushed {
-			p.sleep.WakeAll()
-		}
-		var timeout <-chan time.Time
-		if wait >= 0 {
-			p.timer.Reset(wait)
-			timeout = p.timer.C
-		}
-		select {
-		case <-timeout:
-		case <-p.kick:
-			p.timer.Stop()
-		case <-p.life.Closing():
-			p.timer.Stop()
-		}
-	}
-}
-
-// work is a worker's loop: take a ready batch, hand it over, repeat.
-func (p *ProbePtrBatchPool) work(w *probePtrBatchWorker) {
-	defer p.workerExit(w)
-	for p.take(w) {
-		w.slice.Next(&p.meter.Clock, p.sleep)
-		p.handleBatch(w)
-	}
-	w.exiting = true
-}
-
-// workerExit runs when a worker goroutine ends: normally, or because the
-// handler called runtime.Goexit (panics are recovered in call). Then the
-// batch is counted as panicked (call reported it) and a new goroutine takes
-// the worker's place.
-func (p *ProbePtrBatchPool) workerExit(w *probePtrBatchWorker) {
-	if w.exiting {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-		return
-	}
-	if n := len(w.buf); n > 0 {
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-		clear(w.buf)
-		w.buf = w.buf[:0]
-	}
-	go p.work(w)
-}
-
-// take moves the next ready batch into the worker's buffer, waiting for
-// one. It reports false when the worker should exit.
-func (p *ProbePtrBatchPool) take(w *probePtrBatchWorker) bool {
-	for {
-		p.mu.Lock()
-		if p.takeLocked(w) {
-			p.mu.Unlock()
-			p.life.Room()
-			w.meter.SetBusy(true)
-			return true
-		}
-		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
-		p.mu.Unlock()
-		w.meter.SetBusy(false)
-		if done {
-			return false
-		}
-		w.slice.Reset()
-		p.sleep.Register(w.id)
-		// Look again after registering: a flush that happened before we
-		// registered woke nobody.
-		p.mu.Lock()
-		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
-			p.closed || p.life.State() != poolrt.Open
-		p.mu.Unlock()
-		if again {
-			if !p.sleep.Cancel(w.id) {
-				p.sleep.Wait(w.id)
-			}
-			continue
-		}
-		p.sleep.Wait(w.id)
-	}
-}
-
-// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
-// one if none is ready) into the worker's buffer, freeing its slots: its
-// tasks start now.
-func (p *ProbePtrBatchPool) takeLocked(w *probePtrBatchWorker) bool {
-	if p.life.State() == poolrt.Stopped {
-		return false
-	}
-	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
-		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
-	}
-	bi := p.ready.head
-	if bi < 0 {
-		return false
-	}
-	p.remove(&p.ready, bi)
-	p.nready--
-	b := &p.batches[bi]
-	p.bm.Flushed(b.n, b.reason)
-	w.opened = b.opened
-	w.buf = p.release(bi, w.buf[:0])
-	return true
-}
-
-// handleBatch hands the worker's batch to the handler and counts and
-// reports the outcome.
-func (p *ProbePtrBatchPool) handleBatch(w *probePtrBatchWorker) {
-	n := len(w.buf)
-	m := &p.meter.Shards[0]
-	timed := p.meter.SampleEvery > 0
-	var start int64
-	if timed {
-		start = p.meter.Now()
-		m.Wait.Record(time.Duration(start - w.opened))
-	}
-	err, panicked := p.call(w.buf)
-	if timed {
-		d := p.meter.Since(start)
-		m.Run.Record(d)
-		w.meter.BusyNanos.Add(uint64(d))
-	}
-	switch {
-	case panicked:
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-	case err != nil:
-		w.meter.DoneBatch(n, err)
-		p.bm.BatchFailed()
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
-	default:
-		w.meter.DoneBatch(n, nil)
-	}
-	clear(w.buf) // drop references for the GC
-	w.buf = w.buf[:0]
-}
-
-// call runs the handler, recovering a panic (reported with a copy of the
-// batch, from the deferred function so that the stack is the handler's).
-func (p *ProbePtrBatchPool) call(items []*ProbePtr) (err error, panicked bool) {
-	panicked = true
-	defer func() {
-		if panicked {
-			p.set.TaskPanicked(slices.Clone(items), recover())
-		}
-	}()
-	err = RunProbePtrs(p.life.Context(), items)
-	panicked = false
-	return err, false
-}
-
-// runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy). It counts the outcome in a deferred
-// function: a handler that calls runtime.Goexit skips what follows call
-// (which reported it) but not that.
-func (p *ProbePtrBatchPool) runCaller(t *ProbePtr) {
-	p.meter.Shards[0].CallerRuns.Add(1)
-	items := []*ProbePtr{t}
-	var err error
-	panicked := true // unless call returns
-	defer func() {
-		p.meter.CallerDone(err, panicked)
-		p.bm.Flushed(1, poolrt.FlushIdle)
-		if panicked || err != nil {
-			p.bm.BatchFailed()
-		}
-	}()
-	err, panicked = p.call(items)
-	if err != nil {
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
-	}
+	return p.p.TrySubmit(t, probePtrBatchKey(t))
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *ProbePtrBatchPool) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
-	return p.life.Wait(ctx)
-}
+func (p *ProbePtrBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *ProbePtrBatchPool) ShutdownNow() []*ProbePtr {
-	p.stop(poolrt.Stopped)
-	<-p.life.Exited()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []*ProbePtr
-	for _, l := range []*probePtrBatchList{&p.ready, &p.lingerQ} {
-		for bi := l.head; bi >= 0; bi = l.head {
-			p.remove(l, bi)
-			out = p.release(bi, out)
-		}
-	}
-	clear(p.open)
-	p.last = -1
-	p.nopen, p.nready = 0, 0
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake and moves the pool to state to; under Draining every
-// open batch is flushed.
-func (p *ProbePtrBatchPool) stop(to poolrt.State) {
-	p.life.Stop(to, func() {
-		p.mu.Lock()
-		p.closed = true
-		if to == poolrt.Draining {
-			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-				p.flushLocked(bi, poolrt.FlushShutdown)
-			}
-		}
-		p.mu.Unlock()
-	})
-	p.sleep.WakeAll()
-}
+func (p *ProbePtrBatchPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *ProbePtrBatchPool) Stats() poolrt.Stats {
-	p.mu.Lock()
-	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
-	p.mu.Unlock()
-	live := p.life.Live()
-	if p.flushing.Load() {
-		live-- // not a worker
-	}
-	st := p.meter.Snapshot(live, queued, len(p.slots))
-	st.Submitted += submitted
-	st.Batch = p.bm.Snapshot(open, ready)
-	return st
-}
+func (p *ProbePtrBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // ProbePtrCostPool runs tasks of type *ProbePtr on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
@@ -2422,7 +940,7 @@ func (p *ProbePtrBatchPool) Stats() poolrt.Stats {
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbePtrCostPool struct {
-	e probePtrRankEngine
+	e poolimpl.Rank[*ProbePtr]
 }
 
 // NewProbePtrCostPool starts a pool configured by opts: poolrt.Workers (default
@@ -2436,7 +954,7 @@ func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
 		return nil, err
 	}
 	p := new(ProbePtrCostPool)
-	p.e.init(set)
+	p.e.Init(set, probePtrRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -2449,20 +967,20 @@ func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
 // aging counted from their call. ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *ProbePtrCostPool) Submit(ctx context.Context, t *ProbePtr) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Cost())
+	return p.e.Submit(ctx, t, t.Cost())
 }
 
 // TrySubmit queues t by its cost if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Cost())
+	return p.e.TrySubmit(t, t.Cost())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -2470,18 +988,18 @@ func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbePtrCostPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbePtrCostPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (lowest effective cost first). Only the first call returns tasks.
 // O(n log n).
-func (p *ProbePtrCostPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+func (p *ProbePtrCostPool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbePtrCostPool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ProbePtrCostPool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // ProbePtrDeadlinePool runs tasks of type *ProbePtr on a fixed number of workers, earliest
 // Deadline() first (earliest-deadline-first scheduling), in submission
@@ -2522,8 +1040,7 @@ func (p *ProbePtrCostPool) Stats() poolrt.Stats { return p.e.stats() }
 // NewProbePtrDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePtrDeadlinePool struct {
-	e       probePtrRankEngine
-	handler func(*ProbePtr)
+	e poolimpl.Rank[*ProbePtr]
 }
 
 // NewProbePtrDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -2546,30 +1063,14 @@ func NewProbePtrDeadlinePool(late func(*ProbePtr), opts ...poolrt.Option) (*Prob
 	if err != nil {
 		return nil, err
 	}
-	p := &ProbePtrDeadlinePool{handler: late}
-	p.e.late = p.late
-	p.e.init(set)
+	p := new(ProbePtrDeadlinePool)
+	p.e.Init(set, probePtrRankLane(), probePtrDeadlineOf, late)
 	return p, nil
 }
 
-// late deals with the task w took past its deadline (by how long):
-// it reports whether to run it anyway.
-func (p *ProbePtrDeadlinePool) late(w *probePtrRankWorker, by time.Duration) bool {
-	switch {
-	case p.handler != nil:
-		w.ranks.HandedOff()
-		p.handler(w.cur.task)
-		p.e.done(w, nil)
-	case p.e.order.Late == poolrt.DropLate:
-		w.ranks.Dropped()
-		t := w.cur.task
-		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: t.Deadline(), Late: by})
-	default:
-		w.ranks.Missed()
-		return true
-	}
-	return false
-}
+// probePtrDeadlineOf returns t's deadline: the pool reads it to report a late
+// task it drops (poolrt.DropLate).
+func probePtrDeadlineOf(t *ProbePtr) time.Time { return t.Deadline() }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -2580,20 +1081,20 @@ func (p *ProbePtrDeadlinePool) late(w *probePtrRankWorker, by time.Duration) boo
 // arrival order among equals). ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *ProbePtrDeadlinePool) Submit(ctx context.Context, t *ProbePtr) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
+	return p.e.Submit(ctx, t, p.e.DeadlineKey(t.Deadline()))
 }
 
 // TrySubmit queues t by its deadline if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbePtrDeadlinePool) TrySubmit(t *ProbePtr) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
+	return p.e.TrySubmit(t, p.e.DeadlineKey(t.Deadline()))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -2601,17 +1102,17 @@ func (p *ProbePtrDeadlinePool) TrySubmit(t *ProbePtr) error {
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *ProbePtrDeadlinePool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbePtrDeadlinePool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *ProbePtrDeadlinePool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+func (p *ProbePtrDeadlinePool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // ProbePtrDynamicPool runs tasks of type *ProbePtr on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
@@ -2816,7 +1317,7 @@ func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewProbePtrPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePtrPriorityPool struct {
-	e probePtrRankEngine
+	e poolimpl.Rank[*ProbePtr]
 }
 
 // NewProbePtrPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -2831,7 +1332,7 @@ func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, erro
 		return nil, err
 	}
 	p := new(ProbePtrPriorityPool)
-	p.e.init(set)
+	p.e.Init(set, probePtrRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -2844,20 +1345,20 @@ func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, erro
 // among equals), with aging counted from their call. ctx only bounds the
 // wait: the task runs with the pool's context. O(log n).
 func (p *ProbePtrPriorityPool) Submit(ctx context.Context, t *ProbePtr) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Priority())
+	return p.e.Submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Priority())
+	return p.e.TrySubmit(t, t.Priority())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -2865,454 +1366,18 @@ func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbePtrPriorityPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *ProbePtrPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr { return p.e.shutdownNow() }
+func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.stats() }
-
-// probePtrRankEngine is the machinery ProbePtrPriorityPool, ProbePtrDeadlinePool and ProbePtrCostPool
-// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
-// first, submission order among equal keys) under one lock, drained by a
-// fixed set of workers that take one task at a time, with parking, panic
-// recovery, shutdown and metrics as in the fixed pool.
-//
-// Why one heap under one lock, and one task per pop: the pools promise a
-// strict order. Sharded heaps would order tasks only within a shard, and a
-// worker taking a batch would hold back a batch of lower-ranked tasks from
-// idle workers and make a higher-ranked task submitted meanwhile wait
-// behind them. With one task per pop, whenever a worker takes a task it is
-// the best queued one, so a low-ranked task never delays a higher one
-// beyond the tasks already running (the scheduling is non-preemptive: a
-// running task is never interrupted). The price is one lock round trip per
-// task for workers as well as submitters; the lock is held for a heap
-// operation only, O(log n), never while a task runs.
-//
-// Tasks are kept by value in a slot array allocated up front; the heap
-// orders 24-byte items naming the slots, so its sifting never moves a
-// task, and submitting and running a task allocates nothing.
-type probePtrRankEngine struct {
-	mu     sync.Mutex
-	heap   poolrt.RankHeap    // guarded by mu
-	slots  []probePtrRankSlot // by heap slot; guarded by mu
-	closed bool               // guarded by mu: intake stopped
-	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
-	returned bool
-	// waiters are the submitters blocked on a full queue, best first (by
-	// key, then arrival; guarded by mu): a worker that frees a slot admits
-	// the best of them, so a blocked task waits behind no worse one.
-	waiters []*probePtrRankWaiter
-	arrived uint64 // waiters ever, for FIFO among equal keys
-	// size mirrors heap.Len() for lock-free emptiness checks.
-	size atomic.Int32
-	_    [poolrt.CacheLinePad]byte
-
-	life    poolrt.Lifecycle
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
-	ranks   *poolrt.RankMeter
-	set     poolrt.Settings
-	order   *poolrt.PrioritySettings // &set.Priority
-	nilable bool                     // *ProbePtr is a pointer type: nil tasks are refused
-	workers []*probePtrRankWorker
-	// late handles a task a worker took after its deadline (deadline
-	// pools only; nil for the others). It reports whether to run the task
-	// anyway; if not, it has accounted for the task itself.
-	late func(w *probePtrRankWorker, by time.Duration) (run bool)
-}
-
-// probePtrRankWaiter is a submitter blocked on a full queue, with its task ready
-// to queue: its key and stamp are from the call to Submit, so that aging
-// counts the time it waited to be admitted.
-type probePtrRankWaiter struct {
-	slot probePtrRankSlot
-	key  int64
-	seq  uint64
-	// done receives the outcome once a worker admitted the task (nil) or
-	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
-	done chan error
-}
-
-// before reports whether waiter a is admitted before b.
-func (a *probePtrRankWaiter) before(b *probePtrRankWaiter) bool {
-	return a.key < b.key || a.key == b.key && a.seq < b.seq
-}
-
-// probePtrRankSlot is a queued task and what the pool noted when it was accepted.
-type probePtrRankSlot struct {
-	task  *ProbePtr
-	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
-	band  int32 // statistics band
-	timed bool  // sampled for the latency histograms
-}
-
-// probePtrRankWorker is one worker slot's state. It lives in the engine, so that a
-// replacement goroutine (after a panic) takes over its meters.
-type probePtrRankWorker struct {
-	id      int
-	cur     probePtrRankSlot // the task being run
-	key     int64            // cur's heap key
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	ranks   *poolrt.RankWorkerMeter
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
-}
-
-// init prepares the engine for set and starts its workers.
-func (e *probePtrRankEngine) init(set poolrt.Settings) {
-	e.set = set
-	e.order = &e.set.Priority
-	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
-	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
-	e.sleep = poolrt.NewSleepers(set.Workers)
-	e.heap.Init(set.QueueSize)
-	e.slots = make([]probePtrRankSlot, set.QueueSize)
-	e.workers = make([]*probePtrRankWorker, set.Workers)
-	e.life.Init(set.Workers)
-	e.nilable = poolrt.Nilable[*ProbePtr]()
-	for id := range e.workers {
-		w := &probePtrRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
-		e.workers[id] = w
-		w.meter.Start(e.meter.Now())
-		go e.work(w)
-	}
-}
-
-// refuses reports whether t is a task the pool refuses: a nil pointer.
-// Pools check before they compute a rank, which would read the task.
-func (e *probePtrRankEngine) refuses(t **ProbePtr) bool { return e.nilable && poolrt.IsNil(t) }
-
-// prepare makes the slot and the heap key for t, of rank r, doing what
-// needs no lock: the sampling draw, the clock read, the key and the band.
-func (e *probePtrRankEngine) prepare(t *ProbePtr, r int64) (probePtrRankSlot, int64) {
-	every := e.meter.SampleEvery
-	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
-	var enq int64
-	if timed || e.order.Stamped() {
-		enq = e.meter.Now()
-	}
-	return probePtrRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
-}
-
-// push queues a prepared task unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
-// go first: while any waits, the queue counts as full.
-func (e *probePtrRankEngine) push(slot probePtrRankSlot, key int64) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
-		return poolrt.ErrQueueFull
-	}
-	e.queueLocked(slot, key)
-	return nil
-}
-
-// queueLocked puts a prepared slot into the heap (e.mu is held, and there
-// is room).
-func (e *probePtrRankEngine) queueLocked(slot probePtrRankSlot, key int64) {
-	e.slots[e.heap.Push(key)] = slot
-	e.size.Store(int32(e.heap.Len()))
-	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(int(slot.band))
-}
-
-// submit is Submit for a task of rank r.
-func (e *probePtrRankEngine) submit(ctx context.Context, t *ProbePtr, r int64) error {
-	slot, key := e.prepare(t, r)
-	err := e.push(slot, key)
-	if err == nil {
-		e.sleep.Wake()
-		return nil
-	}
-	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	return e.wait(ctx, slot, key)
-}
-
-// wait is submit under the Block policy once the queue was full (slot
-// and key prepared at the call, so that aging counts from it): it
-// joins the waiters, whom workers admit best first as they free slots,
-// until admitted, ctx is done or intake stops.
-func (e *probePtrRankEngine) wait(ctx context.Context, slot probePtrRankSlot, key int64) error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
-		e.queueLocked(slot, key) // room was made meanwhile
-		e.mu.Unlock()
-		e.sleep.Wake()
-		return nil
-	}
-	e.arrived++
-	w := &probePtrRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
-	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *probePtrRankWaiter) int {
-		if a.before(b) {
-			return -1
-		}
-		return 1
-	})
-	e.waiters = slices.Insert(e.waiters, i, w)
-	e.mu.Unlock()
-	select {
-	case err := <-w.done:
-		return err
-	case <-ctx.Done():
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if i := slices.Index(e.waiters, w); i >= 0 {
-		e.waiters = slices.Delete(e.waiters, i, i+1)
-		return ctx.Err()
-	}
-	return <-w.done // admitted or refused just now: the outcome is sent
-}
-
-// admitLocked queues the best waiter's task, if one waits and there is
-// room (e.mu is held). It reports whether it did, and the caller wakes a
-// worker for it.
-func (e *probePtrRankEngine) admitLocked() bool {
-	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
-		return false
-	}
-	w := e.waiters[0]
-	e.waiters[0] = nil
-	e.waiters = e.waiters[1:]
-	e.queueLocked(w.slot, w.key)
-	w.done <- nil
-	return true
-}
-
-// trySubmit is TrySubmit for a task of rank r.
-func (e *probePtrRankEngine) trySubmit(t *ProbePtr, r int64) error {
-	switch err := e.push(e.prepare(t, r)); err {
-	case nil:
-		e.sleep.Wake()
-		return nil
-	case poolrt.ErrClosed:
-		return err
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *probePtrRankEngine) runCaller(t *ProbePtr) {
-	e.meter.Shards[0].CallerRuns.Add(1)
-	poolimpl.RunOnCaller(e.life.Context(), t, probePtrRunOne, &e.set, e.meter)
-}
-
-// work is a worker's loop: take the best queued task, run it, repeat.
-func (e *probePtrRankEngine) work(w *probePtrRankWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for e.next(w) {
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.cur
-		if e.late != nil {
-			if by := e.meter.PastDeadline(w.key); by > 0 {
-				w.ranks.Late(by)
-				if !e.late(w, by) {
-					continue
-				}
-			}
-		}
-		if s.timed {
-			e.runTimed(w, ctx)
-			continue
-		}
-		err := s.task.Run(ctx)
-		e.done(w, err)
-	}
-	w.exiting = true
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *probePtrRankEngine) runTimed(w *probePtrRankWorker, ctx context.Context) {
-	s := &w.cur
-	start := e.meter.Now()
-	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
-	err := s.task.Run(ctx)
-	d := e.meter.Since(start)
-	e.meter.Shards[0].Run.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	e.done(w, err)
-}
-
-// done counts the current task as completed with err and reports err.
-func (e *probePtrRankEngine) done(w *probePtrRankWorker, err error) {
-	w.meter.Done(err)
-	w.ranks.Done(int(w.cur.band))
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// next takes the best queued task into w.cur, waiting for one if need be.
-// It reports false when the worker should exit: the pool is stopped, or
-// draining with nothing left.
-func (e *probePtrRankEngine) next(w *probePtrRankWorker) bool {
-	for {
-		if e.size.Load() > 0 {
-			e.mu.Lock()
-			if e.life.State() == poolrt.Stopped {
-				e.mu.Unlock()
-				return false
-			}
-			if e.heap.Len() > 0 {
-				i, key := e.heap.Pop()
-				w.cur, w.key = e.slots[i], key
-				e.slots[i] = probePtrRankSlot{} // drop the reference for the GC
-				e.size.Store(int32(e.heap.Len()))
-				// Taking the task starts it: its slot is free now, for
-				// the best blocked submitter.
-				admitted := e.admitLocked()
-				e.mu.Unlock()
-				if admitted {
-					e.sleep.Wake()
-				}
-				w.meter.SetBusy(true)
-				return true
-			}
-			e.mu.Unlock()
-		}
-		if e.life.State() == poolrt.Stopped {
-			return false
-		}
-		w.cur = probePtrRankSlot{} // an idle worker holds no task
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *probePtrRankEngine) idle(w *probePtrRankWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.size.Load() > 0
-		}
-		if e.size.Load() > 0 {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a Stop that woke the parked
-	// workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping), or because its task (or a deadline pool's late handler)
-// panicked or called runtime.Goexit, in which case the panic is counted
-// and reported and a new goroutine takes the worker's place.
-func (e *probePtrRankEngine) workerExit(w *probePtrRankWorker) {
-	if w.exiting {
-		w.meter.Stop(e.meter.Now())
-		e.life.WorkerExited()
-		return
-	}
-	v := recover()
-	w.meter.Panicked.Add(1)
-	w.ranks.Panicked(int(w.cur.band))
-	e.set.TaskPanicked(w.cur.task, v)
-	w.cur = probePtrRankSlot{}
-	go e.work(w)
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *probePtrRankEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every queued task, best
-// first. Only the first call returns tasks.
-func (e *probePtrRankEngine) shutdownNow() []*ProbePtr {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []*ProbePtr
-	if n := e.heap.Len(); n > 0 {
-		out = make([]*ProbePtr, 0, n)
-	}
-	for e.heap.Len() > 0 {
-		i, _ := e.heap.Pop()
-		out = append(out, e.slots[i].task)
-		e.ranks.Returned(int(e.slots[i].band))
-		e.slots[i] = probePtrRankSlot{}
-	}
-	e.size.Store(0)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker.
-func (e *probePtrRankEngine) stop(to poolrt.State) {
-	e.life.Stop(to, e.close)
-	e.sleep.WakeAll()
-}
-
-// close stops intake: after it returns no push succeeds, and every
-// blocked submitter is refused.
-func (e *probePtrRankEngine) close() {
-	e.mu.Lock()
-	e.closed = true
-	for _, w := range e.waiters {
-		w.done <- poolrt.ErrClosed
-	}
-	clear(e.waiters)
-	e.waiters = e.waiters[:0]
-	e.mu.Unlock()
-}
-
-func (e *probePtrRankEngine) stats() poolrt.Stats {
-	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
-	st.Priority, st.Wait = e.ranks.Snapshot()
-	return st
-}
+func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // ProbePtrStealingPool runs tasks of type *ProbePtr on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is
@@ -3502,6 +1567,11 @@ func probePtrStealLane() poolimpl.Lane[*ProbePtr] {
 	return poolimpl.Lane[*ProbePtr]{Steal: probePtrRunSteal, One: probePtrRunOne}
 }
 
+// probePtrRankLane returns the lane of the priority, deadline and cost pools of *ProbePtr.
+func probePtrRankLane() poolimpl.Lane[*ProbePtr] {
+	return poolimpl.Lane[*ProbePtr]{Rank: probePtrRunRank, One: probePtrRunOne}
+}
+
 // probePtrRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
@@ -3514,6 +1584,15 @@ func probePtrRunBatch(w *poolimpl.Worker[*ProbePtr]) {
 
 // probePtrRunSteal runs a work-stealing worker's tasks until it should exit.
 func probePtrRunSteal(w *poolimpl.StealWorker[*ProbePtr]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// probePtrRunRank runs a priority, deadline or cost pool worker's tasks until it
+// should exit.
+func probePtrRunRank(w *poolimpl.RankWorker[*ProbePtr]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))

@@ -9,6 +9,13 @@ import (
 	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
+// The runtime serves this file's version of generated code: if a line below fails
+// to compile, its type's name says what to do.
+const (
+	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+)
+
 // Thumb must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error

@@ -4,14 +4,17 @@ package generated
 
 import (
 	"context"
-	"runtime"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
+)
+
+// The runtime serves this file's version of generated code: if a line below fails
+// to compile, its type's name says what to do.
+const (
+	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
 )
 
 // Ticket must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -70,8 +73,7 @@ func ticketPriority(t Ticket) int64 {
 // NewTicketDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type TicketDeadlinePool struct {
-	e       ticketRankEngine
-	handler func(Ticket)
+	e poolimpl.Rank[Ticket]
 }
 
 // NewTicketDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -94,30 +96,14 @@ func NewTicketDeadlinePool(late func(Ticket), opts ...poolrt.Option) (*TicketDea
 	if err != nil {
 		return nil, err
 	}
-	p := &TicketDeadlinePool{handler: late}
-	p.e.late = p.late
-	p.e.init(set)
+	p := new(TicketDeadlinePool)
+	p.e.Init(set, ticketRankLane(), ticketDeadlineOf, late)
 	return p, nil
 }
 
-// late deals with the task w took past its deadline (by how long):
-// it reports whether to run it anyway.
-func (p *TicketDeadlinePool) late(w *ticketRankWorker, by time.Duration) bool {
-	switch {
-	case p.handler != nil:
-		w.ranks.HandedOff()
-		p.handler(w.cur.task)
-		p.e.done(w, nil)
-	case p.e.order.Late == poolrt.DropLate:
-		w.ranks.Dropped()
-		t := w.cur.task
-		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: ticketDeadline(t), Late: by})
-	default:
-		w.ranks.Missed()
-		return true
-	}
-	return false
-}
+// ticketDeadlineOf returns t's deadline: the pool reads it to report a late
+// task it drops (poolrt.DropLate).
+func ticketDeadlineOf(t Ticket) time.Time { return ticketDeadline(t) }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -128,20 +114,20 @@ func (p *TicketDeadlinePool) late(w *ticketRankWorker, by time.Duration) bool {
 // arrival order among equals). ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *TicketDeadlinePool) Submit(ctx context.Context, t Ticket) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(ticketDeadline(t)))
+	return p.e.Submit(ctx, t, p.e.DeadlineKey(ticketDeadline(t)))
 }
 
 // TrySubmit queues t by its deadline if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *TicketDeadlinePool) TrySubmit(t Ticket) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, p.e.meter.DeadlineKey(ticketDeadline(t)))
+	return p.e.TrySubmit(t, p.e.DeadlineKey(ticketDeadline(t)))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -149,17 +135,17 @@ func (p *TicketDeadlinePool) TrySubmit(t Ticket) error {
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *TicketDeadlinePool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *TicketDeadlinePool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *TicketDeadlinePool) ShutdownNow() []Ticket { return p.e.shutdownNow() }
+func (p *TicketDeadlinePool) ShutdownNow() []Ticket { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *TicketDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *TicketDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // TicketPriorityPool runs tasks of type Ticket on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -192,7 +178,7 @@ func (p *TicketDeadlinePool) Stats() poolrt.Stats { return p.e.stats() }
 // NewTicketPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type TicketPriorityPool struct {
-	e ticketRankEngine
+	e poolimpl.Rank[Ticket]
 }
 
 // NewTicketPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -207,7 +193,7 @@ func NewTicketPriorityPool(opts ...poolrt.Option) (*TicketPriorityPool, error) {
 		return nil, err
 	}
 	p := new(TicketPriorityPool)
-	p.e.init(set)
+	p.e.Init(set, ticketRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -220,20 +206,20 @@ func NewTicketPriorityPool(opts ...poolrt.Option) (*TicketPriorityPool, error) {
 // among equals), with aging counted from their call. ctx only bounds the
 // wait: the task runs with the pool's context. O(log n).
 func (p *TicketPriorityPool) Submit(ctx context.Context, t Ticket) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, ticketPriority(t))
+	return p.e.Submit(ctx, t, ticketPriority(t))
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *TicketPriorityPool) TrySubmit(t Ticket) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, ticketPriority(t))
+	return p.e.TrySubmit(t, ticketPriority(t))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -241,453 +227,31 @@ func (p *TicketPriorityPool) TrySubmit(t Ticket) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *TicketPriorityPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *TicketPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *TicketPriorityPool) ShutdownNow() []Ticket { return p.e.shutdownNow() }
+func (p *TicketPriorityPool) ShutdownNow() []Ticket { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *TicketPriorityPool) Stats() poolrt.Stats { return p.e.stats() }
+func (p *TicketPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
-// ticketRankEngine is the machinery TicketPriorityPool, TicketDeadlinePool and CostPool
-// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
-// first, submission order among equal keys) under one lock, drained by a
-// fixed set of workers that take one task at a time, with parking, panic
-// recovery, shutdown and metrics as in the fixed pool.
-//
-// Why one heap under one lock, and one task per pop: the pools promise a
-// strict order. Sharded heaps would order tasks only within a shard, and a
-// worker taking a batch would hold back a batch of lower-ranked tasks from
-// idle workers and make a higher-ranked task submitted meanwhile wait
-// behind them. With one task per pop, whenever a worker takes a task it is
-// the best queued one, so a low-ranked task never delays a higher one
-// beyond the tasks already running (the scheduling is non-preemptive: a
-// running task is never interrupted). The price is one lock round trip per
-// task for workers as well as submitters; the lock is held for a heap
-// operation only, O(log n), never while a task runs.
-//
-// Tasks are kept by value in a slot array allocated up front; the heap
-// orders 24-byte items naming the slots, so its sifting never moves a
-// task, and submitting and running a task allocates nothing.
-type ticketRankEngine struct {
-	mu     sync.Mutex
-	heap   poolrt.RankHeap  // guarded by mu
-	slots  []ticketRankSlot // by heap slot; guarded by mu
-	closed bool             // guarded by mu: intake stopped
-	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
-	returned bool
-	// waiters are the submitters blocked on a full queue, best first (by
-	// key, then arrival; guarded by mu): a worker that frees a slot admits
-	// the best of them, so a blocked task waits behind no worse one.
-	waiters []*ticketRankWaiter
-	arrived uint64 // waiters ever, for FIFO among equal keys
-	// size mirrors heap.Len() for lock-free emptiness checks.
-	size atomic.Int32
-	_    [poolrt.CacheLinePad]byte
-
-	life    poolrt.Lifecycle
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
-	ranks   *poolrt.RankMeter
-	set     poolrt.Settings
-	order   *poolrt.PrioritySettings // &set.Priority
-	nilable bool                     // Ticket is a pointer type: nil tasks are refused
-	workers []*ticketRankWorker
-	// late handles a task a worker took after its deadline (deadline
-	// pools only; nil for the others). It reports whether to run the task
-	// anyway; if not, it has accounted for the task itself.
-	late func(w *ticketRankWorker, by time.Duration) (run bool)
+// ticketRankLane returns the lane of the priority, deadline and cost pools of Ticket.
+func ticketRankLane() poolimpl.Lane[Ticket] {
+	return poolimpl.Lane[Ticket]{Rank: ticketRunRank, One: ticketRunOne}
 }
 
-// ticketRankWaiter is a submitter blocked on a full queue, with its task ready
-// to queue: its key and stamp are from the call to Submit, so that aging
-// counts the time it waited to be admitted.
-type ticketRankWaiter struct {
-	slot ticketRankSlot
-	key  int64
-	seq  uint64
-	// done receives the outcome once a worker admitted the task (nil) or
-	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
-	done chan error
-}
-
-// before reports whether waiter a is admitted before b.
-func (a *ticketRankWaiter) before(b *ticketRankWaiter) bool {
-	return a.key < b.key || a.key == b.key && a.seq < b.seq
-}
-
-// ticketRankSlot is a queued task and what the pool noted when it was accepted.
-type ticketRankSlot struct {
-	task  Ticket
-	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
-	band  int32 // statistics band
-	timed bool  // sampled for the latency histograms
-}
-
-// ticketRankWorker is one worker slot's state. It lives in the engine, so that a
-// replacement goroutine (after a panic) takes over its meters.
-type ticketRankWorker struct {
-	id      int
-	cur     ticketRankSlot // the task being run
-	key     int64          // cur's heap key
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	ranks   *poolrt.RankWorkerMeter
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
-}
-
-// init prepares the engine for set and starts its workers.
-func (e *ticketRankEngine) init(set poolrt.Settings) {
-	e.set = set
-	e.order = &e.set.Priority
-	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
-	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
-	e.sleep = poolrt.NewSleepers(set.Workers)
-	e.heap.Init(set.QueueSize)
-	e.slots = make([]ticketRankSlot, set.QueueSize)
-	e.workers = make([]*ticketRankWorker, set.Workers)
-	e.life.Init(set.Workers)
-	e.nilable = poolrt.Nilable[Ticket]()
-	for id := range e.workers {
-		w := &ticketRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
-		e.workers[id] = w
-		w.meter.Start(e.meter.Now())
-		go e.work(w)
+// ticketRunRank runs a priority, deadline or cost pool worker's tasks until it
+// should exit.
+func ticketRunRank(w *poolimpl.RankWorker[Ticket]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
-}
-
-// refuses reports whether t is a task the pool refuses: a nil pointer.
-// Pools check before they compute a rank, which would read the task.
-func (e *ticketRankEngine) refuses(t *Ticket) bool { return e.nilable && poolrt.IsNil(t) }
-
-// prepare makes the slot and the heap key for t, of rank r, doing what
-// needs no lock: the sampling draw, the clock read, the key and the band.
-func (e *ticketRankEngine) prepare(t Ticket, r int64) (ticketRankSlot, int64) {
-	every := e.meter.SampleEvery
-	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
-	var enq int64
-	if timed || e.order.Stamped() {
-		enq = e.meter.Now()
-	}
-	return ticketRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
-}
-
-// push queues a prepared task unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
-// go first: while any waits, the queue counts as full.
-func (e *ticketRankEngine) push(slot ticketRankSlot, key int64) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
-		return poolrt.ErrQueueFull
-	}
-	e.queueLocked(slot, key)
-	return nil
-}
-
-// queueLocked puts a prepared slot into the heap (e.mu is held, and there
-// is room).
-func (e *ticketRankEngine) queueLocked(slot ticketRankSlot, key int64) {
-	e.slots[e.heap.Push(key)] = slot
-	e.size.Store(int32(e.heap.Len()))
-	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(int(slot.band))
-}
-
-// submit is Submit for a task of rank r.
-func (e *ticketRankEngine) submit(ctx context.Context, t Ticket, r int64) error {
-	slot, key := e.prepare(t, r)
-	err := e.push(slot, key)
-	if err == nil {
-		e.sleep.Wake()
-		return nil
-	}
-	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	return e.wait(ctx, slot, key)
-}
-
-// wait is submit under the Block policy once the queue was full (slot
-// and key prepared at the call, so that aging counts from it): it
-// joins the waiters, whom workers admit best first as they free slots,
-// until admitted, ctx is done or intake stops.
-func (e *ticketRankEngine) wait(ctx context.Context, slot ticketRankSlot, key int64) error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
-		e.queueLocked(slot, key) // room was made meanwhile
-		e.mu.Unlock()
-		e.sleep.Wake()
-		return nil
-	}
-	e.arrived++
-	w := &ticketRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
-	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *ticketRankWaiter) int {
-		if a.before(b) {
-			return -1
-		}
-		return 1
-	})
-	e.waiters = slices.Insert(e.waiters, i, w)
-	e.mu.Unlock()
-	select {
-	case err := <-w.done:
-		return err
-	case <-ctx.Done():
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if i := slices.Index(e.waiters, w); i >= 0 {
-		e.waiters = slices.Delete(e.waiters, i, i+1)
-		return ctx.Err()
-	}
-	return <-w.done // admitted or refused just now: the outcome is sent
-}
-
-// admitLocked queues the best waiter's task, if one waits and there is
-// room (e.mu is held). It reports whether it did, and the caller wakes a
-// worker for it.
-func (e *ticketRankEngine) admitLocked() bool {
-	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
-		return false
-	}
-	w := e.waiters[0]
-	e.waiters[0] = nil
-	e.waiters = e.waiters[1:]
-	e.queueLocked(w.slot, w.key)
-	w.done <- nil
-	return true
-}
-
-// trySubmit is TrySubmit for a task of rank r.
-func (e *ticketRankEngine) trySubmit(t Ticket, r int64) error {
-	switch err := e.push(e.prepare(t, r)); err {
-	case nil:
-		e.sleep.Wake()
-		return nil
-	case poolrt.ErrClosed:
-		return err
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *ticketRankEngine) runCaller(t Ticket) {
-	e.meter.Shards[0].CallerRuns.Add(1)
-	poolimpl.RunOnCaller(e.life.Context(), t, ticketRunOne, &e.set, e.meter)
-}
-
-// work is a worker's loop: take the best queued task, run it, repeat.
-func (e *ticketRankEngine) work(w *ticketRankWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for e.next(w) {
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.cur
-		if e.late != nil {
-			if by := e.meter.PastDeadline(w.key); by > 0 {
-				w.ranks.Late(by)
-				if !e.late(w, by) {
-					continue
-				}
-			}
-		}
-		if s.timed {
-			e.runTimed(w, ctx)
-			continue
-		}
-		err := s.task.Run(ctx)
-		e.done(w, err)
-	}
-	w.exiting = true
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *ticketRankEngine) runTimed(w *ticketRankWorker, ctx context.Context) {
-	s := &w.cur
-	start := e.meter.Now()
-	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
-	err := s.task.Run(ctx)
-	d := e.meter.Since(start)
-	e.meter.Shards[0].Run.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	e.done(w, err)
-}
-
-// done counts the current task as completed with err and reports err.
-func (e *ticketRankEngine) done(w *ticketRankWorker, err error) {
-	w.meter.Done(err)
-	w.ranks.Done(int(w.cur.band))
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// next takes the best queued task into w.cur, waiting for one if need be.
-// It reports false when the worker should exit: the pool is stopped, or
-// draining with nothing left.
-func (e *ticketRankEngine) next(w *ticketRankWorker) bool {
-	for {
-		if e.size.Load() > 0 {
-			e.mu.Lock()
-			if e.life.State() == poolrt.Stopped {
-				e.mu.Unlock()
-				return false
-			}
-			if e.heap.Len() > 0 {
-				i, key := e.heap.Pop()
-				w.cur, w.key = e.slots[i], key
-				e.slots[i] = ticketRankSlot{} // drop the reference for the GC
-				e.size.Store(int32(e.heap.Len()))
-				// Taking the task starts it: its slot is free now, for
-				// the best blocked submitter.
-				admitted := e.admitLocked()
-				e.mu.Unlock()
-				if admitted {
-					e.sleep.Wake()
-				}
-				w.meter.SetBusy(true)
-				return true
-			}
-			e.mu.Unlock()
-		}
-		if e.life.State() == poolrt.Stopped {
-			return false
-		}
-		w.cur = ticketRankSlot{} // an idle worker holds no task
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *ticketRankEngine) idle(w *ticketRankWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.size.Load() > 0
-		}
-		if e.size.Load() > 0 {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a Stop that woke the parked
-	// workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping), or because its task (or a deadline pool's late handler)
-// panicked or called runtime.Goexit, in which case the panic is counted
-// and reported and a new goroutine takes the worker's place.
-func (e *ticketRankEngine) workerExit(w *ticketRankWorker) {
-	if w.exiting {
-		w.meter.Stop(e.meter.Now())
-		e.life.WorkerExited()
-		return
-	}
-	v := recover()
-	w.meter.Panicked.Add(1)
-	w.ranks.Panicked(int(w.cur.band))
-	e.set.TaskPanicked(w.cur.task, v)
-	w.cur = ticketRankSlot{}
-	go e.work(w)
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *ticketRankEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every queued task, best
-// first. Only the first call returns tasks.
-func (e *ticketRankEngine) shutdownNow() []Ticket {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []Ticket
-	if n := e.heap.Len(); n > 0 {
-		out = make([]Ticket, 0, n)
-	}
-	for e.heap.Len() > 0 {
-		i, _ := e.heap.Pop()
-		out = append(out, e.slots[i].task)
-		e.ranks.Returned(int(e.slots[i].band))
-		e.slots[i] = ticketRankSlot{}
-	}
-	e.size.Store(0)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker.
-func (e *ticketRankEngine) stop(to poolrt.State) {
-	e.life.Stop(to, e.close)
-	e.sleep.WakeAll()
-}
-
-// close stops intake: after it returns no push succeeds, and every
-// blocked submitter is refused.
-func (e *ticketRankEngine) close() {
-	e.mu.Lock()
-	e.closed = true
-	for _, w := range e.waiters {
-		w.done <- poolrt.ErrClosed
-	}
-	clear(e.waiters)
-	e.waiters = e.waiters[:0]
-	e.mu.Unlock()
-}
-
-func (e *ticketRankEngine) stats() poolrt.Stats {
-	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
-	st.Priority, st.Wait = e.ranks.Snapshot()
-	return st
 }
 
 // ticketRunOne runs one task: on a submitter's goroutine under CallerRuns, or a

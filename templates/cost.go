@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // CostPool runs tasks of type T on a fixed number of workers, lowest
@@ -35,7 +36,7 @@ import (
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type CostPool[T CostTask] struct {
-	e rankEngine[T]
+	e poolimpl.Rank[T]
 }
 
 // NewCostPool starts a pool configured by opts: poolrt.Workers (default
@@ -49,7 +50,7 @@ func NewCostPool[T CostTask](opts ...poolrt.Option) (*CostPool[T], error) {
 		return nil, err
 	}
 	p := new(CostPool[T])
-	p.e.init(set)
+	p.e.Init(set, rankLane[T](), nil, nil)
 	return p, nil
 }
 
@@ -62,20 +63,20 @@ func NewCostPool[T CostTask](opts ...poolrt.Option) (*CostPool[T], error) {
 // aging counted from their call. ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *CostPool[T]) Submit(ctx context.Context, t T) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Cost())
+	return p.e.Submit(ctx, t, t.Cost())
 }
 
 // TrySubmit queues t by its cost if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *CostPool[T]) TrySubmit(t T) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Cost())
+	return p.e.TrySubmit(t, t.Cost())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -83,15 +84,15 @@ func (p *CostPool[T]) TrySubmit(t T) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *CostPool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *CostPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (lowest effective cost first). Only the first call returns tasks.
 // O(n log n).
-func (p *CostPool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+func (p *CostPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *CostPool[T]) Stats() poolrt.Stats { return p.e.stats() }
+func (p *CostPool[T]) Stats() poolrt.Stats { return p.e.Stats() }

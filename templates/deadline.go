@@ -5,6 +5,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // DeadlinePool runs tasks of type T on a fixed number of workers, earliest
@@ -46,8 +47,7 @@ import (
 // NewDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type DeadlinePool[T DeadlineTask] struct {
-	e       rankEngine[T]
-	handler func(T)
+	e poolimpl.Rank[T]
 }
 
 // NewDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -70,30 +70,14 @@ func NewDeadlinePool[T DeadlineTask](late func(T), opts ...poolrt.Option) (*Dead
 	if err != nil {
 		return nil, err
 	}
-	p := &DeadlinePool[T]{handler: late}
-	p.e.late = p.late
-	p.e.init(set)
+	p := new(DeadlinePool[T])
+	p.e.Init(set, rankLane[T](), deadlineOf[T], late)
 	return p, nil
 }
 
-// late deals with the task w took past its deadline (by how long):
-// it reports whether to run it anyway.
-func (p *DeadlinePool[T]) late(w *rankWorker[T], by time.Duration) bool {
-	switch {
-	case p.handler != nil:
-		w.ranks.HandedOff()
-		p.handler(w.cur.task)
-		p.e.done(w, nil)
-	case p.e.order.Late == poolrt.DropLate:
-		w.ranks.Dropped()
-		t := w.cur.task
-		p.e.done(w, &poolrt.DeadlineError{Task: t, Deadline: t.Deadline(), Late: by})
-	default:
-		w.ranks.Missed()
-		return true
-	}
-	return false
-}
+// deadlineOf returns t's deadline: the pool reads it to report a late
+// task it drops (poolrt.DropLate).
+func deadlineOf[T DeadlineTask](t T) time.Time { return t.Deadline() }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -104,20 +88,20 @@ func (p *DeadlinePool[T]) late(w *rankWorker[T], by time.Duration) bool {
 // arrival order among equals). ctx only bounds the wait: the task runs
 // with the pool's context. O(log n).
 func (p *DeadlinePool[T]) Submit(ctx context.Context, t T) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, p.e.meter.DeadlineKey(t.Deadline()))
+	return p.e.Submit(ctx, t, p.e.DeadlineKey(t.Deadline()))
 }
 
 // TrySubmit queues t by its deadline if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *DeadlinePool[T]) TrySubmit(t T) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, p.e.meter.DeadlineKey(t.Deadline()))
+	return p.e.TrySubmit(t, p.e.DeadlineKey(t.Deadline()))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -125,14 +109,14 @@ func (p *DeadlinePool[T]) TrySubmit(t T) error {
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *DeadlinePool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *DeadlinePool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *DeadlinePool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+func (p *DeadlinePool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *DeadlinePool[T]) Stats() poolrt.Stats { return p.e.stats() }
+func (p *DeadlinePool[T]) Stats() poolrt.Stats { return p.e.Stats() }

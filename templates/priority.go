@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // PriorityPool runs tasks of type T on a fixed number of workers, highest
@@ -37,7 +38,7 @@ import (
 // NewPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type PriorityPool[T PriorityTask] struct {
-	e rankEngine[T]
+	e poolimpl.Rank[T]
 }
 
 // NewPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -52,7 +53,7 @@ func NewPriorityPool[T PriorityTask](opts ...poolrt.Option) (*PriorityPool[T], e
 		return nil, err
 	}
 	p := new(PriorityPool[T])
-	p.e.init(set)
+	p.e.Init(set, rankLane[T](), nil, nil)
 	return p, nil
 }
 
@@ -65,20 +66,20 @@ func NewPriorityPool[T PriorityTask](opts ...poolrt.Option) (*PriorityPool[T], e
 // among equals), with aging counted from their call. ctx only bounds the
 // wait: the task runs with the pool's context. O(log n).
 func (p *PriorityPool[T]) Submit(ctx context.Context, t T) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Priority())
+	return p.e.Submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *PriorityPool[T]) TrySubmit(t T) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Priority())
+	return p.e.TrySubmit(t, t.Priority())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -86,15 +87,15 @@ func (p *PriorityPool[T]) TrySubmit(t T) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *PriorityPool[T]) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *PriorityPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *PriorityPool[T]) ShutdownNow() []T { return p.e.shutdownNow() }
+func (p *PriorityPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *PriorityPool[T]) Stats() poolrt.Stats { return p.e.stats() }
+func (p *PriorityPool[T]) Stats() poolrt.Stats { return p.e.Stats() }

@@ -40,6 +40,11 @@ func stealLane[T Task]() poolimpl.Lane[T] {
 	return poolimpl.Lane[T]{Steal: runSteal[T], One: runOne[T]}
 }
 
+// rankLane returns the lane of the priority, deadline and cost pools of T.
+func rankLane[T Task]() poolimpl.Lane[T] {
+	return poolimpl.Lane[T]{Rank: runRank[T], One: runOne[T]}
+}
+
 // runBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
@@ -52,6 +57,15 @@ func runBatch[T Task](w *poolimpl.Worker[T]) {
 
 // runSteal runs a work-stealing worker's tasks until it should exit.
 func runSteal[T Task](w *poolimpl.StealWorker[T]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// runRank runs a priority, deadline or cost pool worker's tasks until it
+// should exit.
+func runRank[T Task](w *poolimpl.RankWorker[T]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))

@@ -9,6 +9,13 @@ import (
 	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
+// The runtime serves this file's version of generated code: if a line below fails
+// to compile, its type's name says what to do.
+const (
+	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+)
+
 // Tiny must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
@@ -96,10 +103,8 @@ func tinyBatchLane() poolimpl.Lane[Tiny] {
 // task.
 func tinyRunBatch(w *poolimpl.Worker[Tiny]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
@@ -184,10 +189,8 @@ func spin1usBatchLane() poolimpl.Lane[Spin1us] {
 // task.
 func spin1usRunBatch(w *poolimpl.Worker[Spin1us]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 

@@ -4,14 +4,16 @@ package tasks
 
 import (
 	"context"
-	"runtime"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
+)
+
+// The runtime serves this file's version of generated code: if a line below fails
+// to compile, its type's name says what to do.
+const (
+	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
 )
 
 // Sleep must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -226,10 +228,8 @@ func sleepBatchLane() poolimpl.Lane[Sleep] {
 // task.
 func sleepRunBatch(w *poolimpl.Worker[Sleep]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
@@ -316,10 +316,8 @@ func payload32BatchLane() poolimpl.Lane[Payload32] {
 // task.
 func payload32RunBatch(w *poolimpl.Worker[Payload32]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
@@ -584,20 +582,16 @@ func nodeStealLane() poolimpl.Lane[Node] {
 // task.
 func nodeRunBatch(w *poolimpl.Worker[Node]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
 // nodeRunSteal runs a work-stealing worker's tasks until it should exit.
 func nodeRunSteal(w *poolimpl.StealWorker[Node]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
@@ -808,7 +802,7 @@ func (p *TimedFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewTimedPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type TimedPriorityPool struct {
-	e timedRankEngine
+	e poolimpl.Rank[Timed]
 }
 
 // NewTimedPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -823,7 +817,7 @@ func NewTimedPriorityPool(opts ...poolrt.Option) (*TimedPriorityPool, error) {
 		return nil, err
 	}
 	p := new(TimedPriorityPool)
-	p.e.init(set)
+	p.e.Init(set, timedRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -836,20 +830,20 @@ func NewTimedPriorityPool(opts ...poolrt.Option) (*TimedPriorityPool, error) {
 // among equals), with aging counted from their call. ctx only bounds the
 // wait: the task runs with the pool's context. O(log n).
 func (p *TimedPriorityPool) Submit(ctx context.Context, t Timed) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.submit(ctx, t, t.Priority())
+	return p.e.Submit(ctx, t, t.Priority())
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
 // returns poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed
 // after shutdown, whatever the backpressure policy. O(log n).
 func (p *TimedPriorityPool) TrySubmit(t Timed) error {
-	if p.e.refuses(&t) {
+	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.trySubmit(t, t.Priority())
+	return p.e.TrySubmit(t, t.Priority())
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -857,454 +851,18 @@ func (p *TimedPriorityPool) TrySubmit(t Timed) error {
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *TimedPriorityPool) Shutdown(ctx context.Context) error { return p.e.shutdown(ctx) }
+func (p *TimedPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *TimedPriorityPool) ShutdownNow() []Timed { return p.e.shutdownNow() }
+func (p *TimedPriorityPool) ShutdownNow() []Timed { return p.e.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.stats() }
-
-// timedRankEngine is the machinery TimedPriorityPool, DeadlinePool and CostPool
-// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
-// first, submission order among equal keys) under one lock, drained by a
-// fixed set of workers that take one task at a time, with parking, panic
-// recovery, shutdown and metrics as in the fixed pool.
-//
-// Why one heap under one lock, and one task per pop: the pools promise a
-// strict order. Sharded heaps would order tasks only within a shard, and a
-// worker taking a batch would hold back a batch of lower-ranked tasks from
-// idle workers and make a higher-ranked task submitted meanwhile wait
-// behind them. With one task per pop, whenever a worker takes a task it is
-// the best queued one, so a low-ranked task never delays a higher one
-// beyond the tasks already running (the scheduling is non-preemptive: a
-// running task is never interrupted). The price is one lock round trip per
-// task for workers as well as submitters; the lock is held for a heap
-// operation only, O(log n), never while a task runs.
-//
-// Tasks are kept by value in a slot array allocated up front; the heap
-// orders 24-byte items naming the slots, so its sifting never moves a
-// task, and submitting and running a task allocates nothing.
-type timedRankEngine struct {
-	mu     sync.Mutex
-	heap   poolrt.RankHeap // guarded by mu
-	slots  []timedRankSlot // by heap slot; guarded by mu
-	closed bool            // guarded by mu: intake stopped
-	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
-	returned bool
-	// waiters are the submitters blocked on a full queue, best first (by
-	// key, then arrival; guarded by mu): a worker that frees a slot admits
-	// the best of them, so a blocked task waits behind no worse one.
-	waiters []*timedRankWaiter
-	arrived uint64 // waiters ever, for FIFO among equal keys
-	// size mirrors heap.Len() for lock-free emptiness checks.
-	size atomic.Int32
-	_    [poolrt.CacheLinePad]byte
-
-	life    poolrt.Lifecycle
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
-	ranks   *poolrt.RankMeter
-	set     poolrt.Settings
-	order   *poolrt.PrioritySettings // &set.Priority
-	nilable bool                     // Timed is a pointer type: nil tasks are refused
-	workers []*timedRankWorker
-	// late handles a task a worker took after its deadline (deadline
-	// pools only; nil for the others). It reports whether to run the task
-	// anyway; if not, it has accounted for the task itself.
-	late func(w *timedRankWorker, by time.Duration) (run bool)
-}
-
-// timedRankWaiter is a submitter blocked on a full queue, with its task ready
-// to queue: its key and stamp are from the call to Submit, so that aging
-// counts the time it waited to be admitted.
-type timedRankWaiter struct {
-	slot timedRankSlot
-	key  int64
-	seq  uint64
-	// done receives the outcome once a worker admitted the task (nil) or
-	// intake stopped (poolrt.ErrClosed); the waiter leaves waiters then.
-	done chan error
-}
-
-// before reports whether waiter a is admitted before b.
-func (a *timedRankWaiter) before(b *timedRankWaiter) bool {
-	return a.key < b.key || a.key == b.key && a.seq < b.seq
-}
-
-// timedRankSlot is a queued task and what the pool noted when it was accepted.
-type timedRankSlot struct {
-	task  Timed
-	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
-	band  int32 // statistics band
-	timed bool  // sampled for the latency histograms
-}
-
-// timedRankWorker is one worker slot's state. It lives in the engine, so that a
-// replacement goroutine (after a panic) takes over its meters.
-type timedRankWorker struct {
-	id      int
-	cur     timedRankSlot // the task being run
-	key     int64         // cur's heap key
-	exiting bool
-	meter   *poolrt.WorkerMeter
-	ranks   *poolrt.RankWorkerMeter
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
-}
-
-// init prepares the engine for set and starts its workers.
-func (e *timedRankEngine) init(set poolrt.Settings) {
-	e.set = set
-	e.order = &e.set.Priority
-	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
-	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
-	e.sleep = poolrt.NewSleepers(set.Workers)
-	e.heap.Init(set.QueueSize)
-	e.slots = make([]timedRankSlot, set.QueueSize)
-	e.workers = make([]*timedRankWorker, set.Workers)
-	e.life.Init(set.Workers)
-	e.nilable = poolrt.Nilable[Timed]()
-	for id := range e.workers {
-		w := &timedRankWorker{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
-		e.workers[id] = w
-		w.meter.Start(e.meter.Now())
-		go e.work(w)
-	}
-}
-
-// refuses reports whether t is a task the pool refuses: a nil pointer.
-// Pools check before they compute a rank, which would read the task.
-func (e *timedRankEngine) refuses(t *Timed) bool { return e.nilable && poolrt.IsNil(t) }
-
-// prepare makes the slot and the heap key for t, of rank r, doing what
-// needs no lock: the sampling draw, the clock read, the key and the band.
-func (e *timedRankEngine) prepare(t Timed, r int64) (timedRankSlot, int64) {
-	every := e.meter.SampleEvery
-	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
-	var enq int64
-	if timed || e.order.Stamped() {
-		enq = e.meter.Now()
-	}
-	return timedRankSlot{task: t, enq: enq, band: int32(e.order.Band(r)), timed: timed}, e.order.Key(r, enq)
-}
-
-// push queues a prepared task unless the queue is full or closed: it
-// returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
-// go first: while any waits, the queue counts as full.
-func (e *timedRankEngine) push(slot timedRankSlot, key int64) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
-		return poolrt.ErrQueueFull
-	}
-	e.queueLocked(slot, key)
-	return nil
-}
-
-// queueLocked puts a prepared slot into the heap (e.mu is held, and there
-// is room).
-func (e *timedRankEngine) queueLocked(slot timedRankSlot, key int64) {
-	e.slots[e.heap.Push(key)] = slot
-	e.size.Store(int32(e.heap.Len()))
-	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
-	e.ranks.Submitted(int(slot.band))
-}
-
-// submit is Submit for a task of rank r.
-func (e *timedRankEngine) submit(ctx context.Context, t Timed, r int64) error {
-	slot, key := e.prepare(t, r)
-	err := e.push(slot, key)
-	if err == nil {
-		e.sleep.Wake()
-		return nil
-	}
-	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	switch e.set.Backpressure {
-	case poolrt.Reject:
-		e.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		e.runCaller(t)
-		return nil
-	}
-	return e.wait(ctx, slot, key)
-}
-
-// wait is submit under the Block policy once the queue was full (slot
-// and key prepared at the call, so that aging counts from it): it
-// joins the waiters, whom workers admit best first as they free slots,
-// until admitted, ctx is done or intake stops.
-func (e *timedRankEngine) wait(ctx context.Context, slot timedRankSlot, key int64) error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return poolrt.ErrClosed
-	}
-	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
-		e.queueLocked(slot, key) // room was made meanwhile
-		e.mu.Unlock()
-		e.sleep.Wake()
-		return nil
-	}
-	e.arrived++
-	w := &timedRankWaiter{slot: slot, key: key, seq: e.arrived, done: make(chan error, 1)}
-	i, _ := slices.BinarySearchFunc(e.waiters, w, func(a, b *timedRankWaiter) int {
-		if a.before(b) {
-			return -1
-		}
-		return 1
-	})
-	e.waiters = slices.Insert(e.waiters, i, w)
-	e.mu.Unlock()
-	select {
-	case err := <-w.done:
-		return err
-	case <-ctx.Done():
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if i := slices.Index(e.waiters, w); i >= 0 {
-		e.waiters = slices.Delete(e.waiters, i, i+1)
-		return ctx.Err()
-	}
-	return <-w.done // admitted or refused just now: the outcome is sent
-}
-
-// admitLocked queues the best waiter's task, if one waits and there is
-// room (e.mu is held). It reports whether it did, and the caller wakes a
-// worker for it.
-func (e *timedRankEngine) admitLocked() bool {
-	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
-		return false
-	}
-	w := e.waiters[0]
-	e.waiters[0] = nil
-	e.waiters = e.waiters[1:]
-	e.queueLocked(w.slot, w.key)
-	w.done <- nil
-	return true
-}
-
-// trySubmit is TrySubmit for a task of rank r.
-func (e *timedRankEngine) trySubmit(t Timed, r int64) error {
-	switch err := e.push(e.prepare(t, r)); err {
-	case nil:
-		e.sleep.Wake()
-		return nil
-	case poolrt.ErrClosed:
-		return err
-	}
-	if e.life.State() != poolrt.Open {
-		return poolrt.ErrClosed
-	}
-	e.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *timedRankEngine) runCaller(t Timed) {
-	e.meter.Shards[0].CallerRuns.Add(1)
-	poolimpl.RunOnCaller(e.life.Context(), t, timedRunOne, &e.set, e.meter)
-}
-
-// work is a worker's loop: take the best queued task, run it, repeat.
-func (e *timedRankEngine) work(w *timedRankWorker) {
-	defer e.workerExit(w)
-	ctx := e.life.Context()
-	for e.next(w) {
-		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.cur
-		if e.late != nil {
-			if by := e.meter.PastDeadline(w.key); by > 0 {
-				w.ranks.Late(by)
-				if !e.late(w, by) {
-					continue
-				}
-			}
-		}
-		if s.timed {
-			e.runTimed(w, ctx)
-			continue
-		}
-		err := s.task.Run(ctx)
-		e.done(w, err)
-	}
-	w.exiting = true
-}
-
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *timedRankEngine) runTimed(w *timedRankWorker, ctx context.Context) {
-	s := &w.cur
-	start := e.meter.Now()
-	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
-	err := s.task.Run(ctx)
-	d := e.meter.Since(start)
-	e.meter.Shards[0].Run.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
-	e.done(w, err)
-}
-
-// done counts the current task as completed with err and reports err.
-func (e *timedRankEngine) done(w *timedRankWorker, err error) {
-	w.meter.Done(err)
-	w.ranks.Done(int(w.cur.band))
-	if err != nil {
-		e.set.TaskFailed(err)
-	}
-}
-
-// next takes the best queued task into w.cur, waiting for one if need be.
-// It reports false when the worker should exit: the pool is stopped, or
-// draining with nothing left.
-func (e *timedRankEngine) next(w *timedRankWorker) bool {
-	for {
-		if e.size.Load() > 0 {
-			e.mu.Lock()
-			if e.life.State() == poolrt.Stopped {
-				e.mu.Unlock()
-				return false
-			}
-			if e.heap.Len() > 0 {
-				i, key := e.heap.Pop()
-				w.cur, w.key = e.slots[i], key
-				e.slots[i] = timedRankSlot{} // drop the reference for the GC
-				e.size.Store(int32(e.heap.Len()))
-				// Taking the task starts it: its slot is free now, for
-				// the best blocked submitter.
-				admitted := e.admitLocked()
-				e.mu.Unlock()
-				if admitted {
-					e.sleep.Wake()
-				}
-				w.meter.SetBusy(true)
-				return true
-			}
-			e.mu.Unlock()
-		}
-		if e.life.State() == poolrt.Stopped {
-			return false
-		}
-		w.cur = timedRankSlot{} // an idle worker holds no task
-		w.meter.SetBusy(false)
-		if !e.idle(w) {
-			return false
-		}
-	}
-}
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *timedRankEngine) idle(w *timedRankWorker) bool {
-	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.size.Load() > 0
-		}
-		if e.size.Load() > 0 {
-			return true
-		}
-		runtime.Gosched()
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a Stop that woke the parked
-	// workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
-	}
-	e.sleep.Wait(w.id)
-	return true
-}
-
-// workerExit runs when a worker goroutine ends: normally (the pool is
-// stopping), or because its task (or a deadline pool's late handler)
-// panicked or called runtime.Goexit, in which case the panic is counted
-// and reported and a new goroutine takes the worker's place.
-func (e *timedRankEngine) workerExit(w *timedRankWorker) {
-	if w.exiting {
-		w.meter.Stop(e.meter.Now())
-		e.life.WorkerExited()
-		return
-	}
-	v := recover()
-	w.meter.Panicked.Add(1)
-	w.ranks.Panicked(int(w.cur.band))
-	e.set.TaskPanicked(w.cur.task, v)
-	w.cur = timedRankSlot{}
-	go e.work(w)
-}
-
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *timedRankEngine) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
-	return e.life.Wait(ctx)
-}
-
-// shutdownNow stops the workers and returns every queued task, best
-// first. Only the first call returns tasks.
-func (e *timedRankEngine) shutdownNow() []Timed {
-	e.stop(poolrt.Stopped)
-	<-e.life.Exited()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.returned {
-		return nil
-	}
-	e.returned = true
-	var out []Timed
-	if n := e.heap.Len(); n > 0 {
-		out = make([]Timed, 0, n)
-	}
-	for e.heap.Len() > 0 {
-		i, _ := e.heap.Pop()
-		out = append(out, e.slots[i].task)
-		e.ranks.Returned(int(e.slots[i].band))
-		e.slots[i] = timedRankSlot{}
-	}
-	e.size.Store(0)
-	e.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake, moves to state to and wakes every parked worker.
-func (e *timedRankEngine) stop(to poolrt.State) {
-	e.life.Stop(to, e.close)
-	e.sleep.WakeAll()
-}
-
-// close stops intake: after it returns no push succeeds, and every
-// blocked submitter is refused.
-func (e *timedRankEngine) close() {
-	e.mu.Lock()
-	e.closed = true
-	for _, w := range e.waiters {
-		w.done <- poolrt.ErrClosed
-	}
-	clear(e.waiters)
-	e.waiters = e.waiters[:0]
-	e.mu.Unlock()
-}
-
-func (e *timedRankEngine) stats() poolrt.Stats {
-	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
-	st.Priority, st.Wait = e.ranks.Snapshot()
-	return st
-}
+func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // TimedStealingPool runs tasks of type Timed on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is
@@ -1492,25 +1050,35 @@ func timedStealLane() poolimpl.Lane[Timed] {
 	return poolimpl.Lane[Timed]{Steal: timedRunSteal, One: timedRunOne}
 }
 
+// timedRankLane returns the lane of the priority, deadline and cost pools of Timed.
+func timedRankLane() poolimpl.Lane[Timed] {
+	return poolimpl.Lane[Timed]{Rank: timedRunRank, One: timedRunOne}
+}
+
 // timedRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
 func timedRunBatch(w *poolimpl.Worker[Timed]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
 // timedRunSteal runs a work-stealing worker's tasks until it should exit.
 func timedRunSteal(w *poolimpl.StealWorker[Timed]) {
 	ctx := w.Context()
-	for t := w.Next(); t != nil; t = w.Next() {
-		start := w.Begin()
-		err := (*t).Run(ctx)
-		w.End(start, err)
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
+	}
+}
+
+// timedRunRank runs a priority, deadline or cost pool worker's tasks until it
+// should exit.
+func timedRunRank(w *poolimpl.RankWorker[Timed]) {
+	ctx := w.Context()
+	for t := w.First(); t != nil; {
+		t = w.Next((*t).Run(ctx))
 	}
 }
 
@@ -1542,71 +1110,7 @@ func timedRunOne(ctx context.Context, t Timed) error { return t.Run(ctx) }
 //
 // A ItemBatchPool is safe for concurrent use. Create one with NewItemBatchPool.
 type ItemBatchPool struct {
-	life  poolrt.Lifecycle
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
-	bm    poolrt.BatchMeter
-	set   poolrt.Settings
-	// nilable: Item is a pointer type, and a nil task is refused.
-	nilable bool
-	timer   *time.Timer   // the linger flusher's
-	kick    chan struct{} // wakes the linger flusher: a batch opened (capacity 1)
-	// flushing: the linger flusher runs (it counts as live for Shutdown).
-	flushing atomic.Bool
-
-	mu     sync.Mutex
-	closed bool
-	// The arena: a batch is a chain of slots; slots and batch headers
-	// each number QueueSize (a batch holds at least one task), and unused
-	// ones are chained in free lists.
-	slots     []itemBatchSlot
-	batches   []itemBatchHdr
-	freeSlot  int32
-	freeBatch int32
-	open      map[struct{}]int32 // open batch by key
-	last      int32              // the open batch last added to, or -1
-	lastKey   struct{}
-
-	lingerQ   itemBatchList // open batches, oldest first
-	ready     itemBatchList // flushed batches waiting for a worker, oldest first
-	queued    int           // accepted tasks not yet handed to the handler
-	nopen     int
-	nready    int
-	submitted uint64
-	returned  bool
-	workers   []itemBatchWorker
-}
-
-// itemBatchSlot holds one waiting task and links it to the next of its batch.
-type itemBatchSlot struct {
-	task Item
-	next int32 // -1 ends the chain
-}
-
-// itemBatchHdr is one batch: its key and its chain of slots.
-type itemBatchHdr struct {
-	key struct{}
-
-	first, last int32 // slot chain
-	n           int
-	opened      int64 // clock stamp of its first task
-	reason      poolrt.FlushReason
-	prev, next  int32 // in lingerQ or ready; next also chains free headers
-}
-
-// itemBatchList is a FIFO of batch headers, linked through prev and next.
-type itemBatchList struct{ head, tail int32 }
-
-// itemBatchWorker is one worker's state: the buffer it hands to the handler,
-// kept in the pool so that a replacement goroutine can take over if the
-// handler calls runtime.Goexit.
-type itemBatchWorker struct {
-	id      int
-	meter   *poolrt.WorkerMeter
-	buf     []Item // the batch being handled
-	opened  int64  // its first task's arrival
-	exiting bool
-	slice   poolrt.Slice
+	p poolimpl.Batch[Item, struct{}]
 }
 
 // NewItemBatchPool starts a pool that hands batches to handle, configured by
@@ -1621,50 +1125,13 @@ func NewItemBatchPool(opts ...poolrt.Option) (*ItemBatchPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := set.QueueSize
-	p := &ItemBatchPool{
-
-		set:     set,
-		meter:   poolrt.NewMeter(&set, set.Workers, 1),
-		sleep:   poolrt.NewSleepers(set.Workers),
-		kick:    make(chan struct{}, 1),
-		timer:   time.NewTimer(time.Hour),
-		slots:   make([]itemBatchSlot, q),
-		batches: make([]itemBatchHdr, q),
-		open:    make(map[struct{}]int32),
-		last:    -1,
-		lingerQ: itemBatchList{-1, -1},
-		ready:   itemBatchList{-1, -1},
-		workers: make([]itemBatchWorker, set.Workers),
-		nilable: poolrt.Nilable[Item](),
-	}
-	p.timer.Stop()
-	for i := range q {
-		p.slots[i].next = int32(i + 1)
-		p.batches[i].next = int32(i + 1)
-	}
-	p.slots[q-1].next, p.batches[q-1].next = -1, -1
-	p.life.Init(set.Workers + 1) // the workers and the linger flusher
-	for i := range p.workers {
-		w := &p.workers[i]
-		w.id, w.meter = i, p.meter.Worker(i)
-		w.buf = make([]Item, 0, set.Batch.MaxBatch)
-		w.meter.Start(p.meter.Now())
-		go p.work(w)
-	}
-	p.flushing.Store(true)
-	go p.flusher()
+	p := &ItemBatchPool{}
+	p.p.Init(set, p.run)
 	return p, nil
 }
 
-// itemAddResult is what adding a task to a batch pool came to.
-type itemAddResult uint8
-
-const (
-	itemAdded itemAddResult = iota
-	itemAddFull
-	itemAddClosed
-)
+// run hands a batch to the handler.
+func (p *ItemBatchPool) run(ctx context.Context, batch []Item) error { return HandleItems(ctx, batch) }
 
 // Submit adds t to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
@@ -1673,457 +1140,34 @@ const (
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *ItemBatchPool) Submit(ctx context.Context, t Item) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	key := t.BatchKey()
-	r := p.add(t, key)
-	if r == itemAdded {
-		return nil
-	}
-	if r == itemAddClosed {
-		return poolrt.ErrClosed
-	}
-	switch p.set.Backpressure {
-	case poolrt.Reject:
-		p.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
-	case poolrt.CallerRuns:
-		p.runCaller(t)
-		return nil
-	}
-	p.life.BeginWait()
-	defer p.life.EndWait()
-	for {
-		switch p.add(t, key) {
-		case itemAdded:
-			p.life.PassRoom()
-			return nil
-		case itemAddClosed:
-			return poolrt.ErrClosed
-		}
-		if err := p.life.WaitRoom(ctx); err != nil {
-			return err
-		}
-	}
+	return p.p.Submit(ctx, t, t.BatchKey())
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ItemBatchPool) TrySubmit(t Item) error {
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	switch p.add(t, t.BatchKey()) {
-	case itemAdded:
-		return nil
-	case itemAddClosed:
-		return poolrt.ErrClosed
-	}
-	p.meter.Shards[0].Rejected.Add(1)
-	return poolrt.ErrQueueFull
-}
-
-// add puts t into the open batch of key, flushing the batch if it is full.
-func (p *ItemBatchPool) add(t Item, key struct{},
-
-) itemAddResult {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return itemAddClosed
-	}
-	if p.queued >= len(p.slots) {
-		p.mu.Unlock()
-		return itemAddFull
-	}
-	// Tasks of one key often come in runs (and a pool without keys has
-	// one): the last batch added to skips the map lookup.
-	bi, ok := p.last, p.last >= 0 && p.lastKey == key
-	if !ok {
-		bi, ok = p.open[key]
-	}
-	opened := !ok
-	if opened {
-		bi = p.openBatch(key)
-	}
-	p.last, p.lastKey = bi, key
-	b := &p.batches[bi]
-	si := p.freeSlot // there is one: queued < len(slots)
-	p.freeSlot = p.slots[si].next
-	p.slots[si] = itemBatchSlot{task: t, next: -1}
-	if b.last < 0 {
-		b.first = si
-	} else {
-		p.slots[b.last].next = si
-	}
-	b.last = si
-	b.n++
-	p.queued++
-	p.submitted++ // under p.mu; Stats reads it there
-	full := b.n >= p.set.Batch.MaxBatch
-	if full {
-		p.flushLocked(bi, poolrt.FlushFull)
-	}
-	kick := opened && !full && p.lingerQ.head == bi
-	p.mu.Unlock()
-	switch {
-	case full:
-		p.sleep.Wake()
-	case opened && p.set.Batch.Linger == 0:
-		p.sleep.Wake() // Linger(0): a free worker takes it now
-	case kick:
-		select { // the flusher must time this batch: it was waiting for none
-		case p.kick <- struct{}{}:
-		default:
-		}
-	}
-	return itemAdded
-}
-
-// openBatch opens a batch for key. A header is free: every batch in use
-// holds a task, and fewer than QueueSize tasks wait.
-func (p *ItemBatchPool) openBatch(key struct{},
-
-) int32 {
-	bi := p.freeBatch
-	p.freeBatch = p.batches[bi].next
-	p.batches[bi] = itemBatchHdr{key: key, first: -1, last: -1, opened: p.meter.Now()}
-	p.open[key] = bi
-	p.push(&p.lingerQ, bi)
-	p.nopen++
-	return bi
-}
-
-// flushLocked moves open batch bi to the ready list.
-func (p *ItemBatchPool) flushLocked(bi int32, r poolrt.FlushReason) {
-	b := &p.batches[bi]
-	delete(p.open, b.key)
-	if p.last == bi {
-		p.last = -1
-	}
-	p.remove(&p.lingerQ, bi)
-	p.nopen--
-	b.reason = r
-	p.push(&p.ready, bi)
-	p.nready++
-}
-
-// push appends batch bi to list l.
-func (p *ItemBatchPool) push(l *itemBatchList, bi int32) {
-	b := &p.batches[bi]
-	b.prev, b.next = l.tail, -1
-	if l.tail >= 0 {
-		p.batches[l.tail].next = bi
-	} else {
-		l.head = bi
-	}
-	l.tail = bi
-}
-
-// remove unlinks batch bi from list l.
-func (p *ItemBatchPool) remove(l *itemBatchList, bi int32) {
-	b := &p.batches[bi]
-	if b.prev >= 0 {
-		p.batches[b.prev].next = b.next
-	} else {
-		l.head = b.next
-	}
-	if b.next >= 0 {
-		p.batches[b.next].prev = b.prev
-	} else {
-		l.tail = b.prev
-	}
-	b.prev, b.next = -1, -1
-}
-
-// release empties batch bi, appending its tasks to out, and frees its
-// slots and header.
-func (p *ItemBatchPool) release(bi int32, out []Item) []Item {
-	b := &p.batches[bi]
-	for si := b.first; si >= 0; {
-		s := &p.slots[si]
-		out = append(out, s.task)
-		next := s.next
-		*s = itemBatchSlot{next: p.freeSlot}
-		p.freeSlot = si
-		si = next
-	}
-	p.queued -= b.n
-	*b = itemBatchHdr{next: p.freeBatch}
-	p.freeBatch = bi
-	return out
-}
-
-// flusher hands over batches whose linger time has run out. It sleeps
-// until the oldest open batch is due, or until a batch opens while none
-// was open.
-func (p *ItemBatchPool) flusher() {
-	defer func() {
-		p.flushing.Store(false)
-		p.life.WorkerExited()
-	}()
-	linger := p.set.Batch.Linger
-	if linger == 0 {
-		return // workers take open batches themselves
-	}
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return
-		}
-		now := p.meter.Now()
-		flushed := false
-		var wait time.Duration = -1
-		for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-			due := p.batches[bi].opened + int64(linger)
-			if due > now {
-				wait = time.Duration(due - now)
-				break
-			}
-			p.flushLocked(bi, poolrt.FlushLinger)
-			flushed = true
-		}
-		p.mu.Unlock()
-		if flushed {
-			p.sleep.WakeAll()
-		}
-		var timeout <-chan time.Time
-		if wait >= 0 {
-			p.timer.Reset(wait)
-			timeout = p.timer.C
-		}
-		select {
-		case <-timeout:
-		case <-p.kick:
-			p.timer.Stop()
-		case <-p.life.Closing():
-			p.timer.Stop()
-		}
-	}
-}
-
-// work is a worker's loop: take a ready batch, hand it over, repeat.
-func (p *ItemBatchPool) work(w *itemBatchWorker) {
-	defer p.workerExit(w)
-	for p.take(w) {
-		w.slice.Next(&p.meter.Clock, p.sleep)
-		p.handleBatch(w)
-	}
-	w.exiting = true
-}
-
-// workerExit runs when a worker goroutine ends: normally, or because the
-// handler called runtime.Goexit (panics are recovered in call). Then the
-// batch is counted as panicked (call reported it) and a new goroutine takes
-// the worker's place.
-func (p *ItemBatchPool) workerExit(w *itemBatchWorker) {
-	if w.exiting {
-		w.meter.Stop(p.meter.Now())
-		p.life.WorkerExited()
-		return
-	}
-	if n := len(w.buf); n > 0 {
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-		clear(w.buf)
-		w.buf = w.buf[:0]
-	}
-	go p.work(w)
-}
-
-// take moves the next ready batch into the worker's buffer, waiting for
-// one. It reports false when the worker should exit.
-func (p *ItemBatchPool) take(w *itemBatchWorker) bool {
-	for {
-		p.mu.Lock()
-		if p.takeLocked(w) {
-			p.mu.Unlock()
-			p.life.Room()
-			w.meter.SetBusy(true)
-			return true
-		}
-		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
-		p.mu.Unlock()
-		w.meter.SetBusy(false)
-		if done {
-			return false
-		}
-		w.slice.Reset()
-		p.sleep.Register(w.id)
-		// Look again after registering: a flush that happened before we
-		// registered woke nobody.
-		p.mu.Lock()
-		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
-			p.closed || p.life.State() != poolrt.Open
-		p.mu.Unlock()
-		if again {
-			if !p.sleep.Cancel(w.id) {
-				p.sleep.Wait(w.id)
-			}
-			continue
-		}
-		p.sleep.Wait(w.id)
-	}
-}
-
-// takeLocked moves the oldest ready batch (under Linger(0), the oldest open
-// one if none is ready) into the worker's buffer, freeing its slots: its
-// tasks start now.
-func (p *ItemBatchPool) takeLocked(w *itemBatchWorker) bool {
-	if p.life.State() == poolrt.Stopped {
-		return false
-	}
-	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
-		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
-	}
-	bi := p.ready.head
-	if bi < 0 {
-		return false
-	}
-	p.remove(&p.ready, bi)
-	p.nready--
-	b := &p.batches[bi]
-	p.bm.Flushed(b.n, b.reason)
-	w.opened = b.opened
-	w.buf = p.release(bi, w.buf[:0])
-	return true
-}
-
-// handleBatch hands the worker's batch to the handler and counts and
-// reports the outcome.
-func (p *ItemBatchPool) handleBatch(w *itemBatchWorker) {
-	n := len(w.buf)
-	m := &p.meter.Shards[0]
-	timed := p.meter.SampleEvery > 0
-	var start int64
-	if timed {
-		start = p.meter.Now()
-		m.Wait.Record(time.Duration(start - w.opened))
-	}
-	err, panicked := p.call(w.buf)
-	if timed {
-		d := p.meter.Since(start)
-		m.Run.Record(d)
-		w.meter.BusyNanos.Add(uint64(d))
-	}
-	switch {
-	case panicked:
-		w.meter.Panicked.Add(uint64(n))
-		p.bm.BatchFailed()
-	case err != nil:
-		w.meter.DoneBatch(n, err)
-		p.bm.BatchFailed()
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
-	default:
-		w.meter.DoneBatch(n, nil)
-	}
-	clear(w.buf) // drop references for the GC
-	w.buf = w.buf[:0]
-}
-
-// call runs the handler, recovering a panic (reported with a copy of the
-// batch, from the deferred function so that the stack is the handler's).
-func (p *ItemBatchPool) call(items []Item) (err error, panicked bool) {
-	panicked = true
-	defer func() {
-		if panicked {
-			p.set.TaskPanicked(slices.Clone(items), recover())
-		}
-	}()
-	err = HandleItems(p.life.Context(), items)
-	panicked = false
-	return err, false
-}
-
-// runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy). It counts the outcome in a deferred
-// function: a handler that calls runtime.Goexit skips what follows call
-// (which reported it) but not that.
-func (p *ItemBatchPool) runCaller(t Item) {
-	p.meter.Shards[0].CallerRuns.Add(1)
-	items := []Item{t}
-	var err error
-	panicked := true // unless call returns
-	defer func() {
-		p.meter.CallerDone(err, panicked)
-		p.bm.Flushed(1, poolrt.FlushIdle)
-		if panicked || err != nil {
-			p.bm.BatchFailed()
-		}
-	}()
-	err, panicked = p.call(items)
-	if err != nil {
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
-	}
+	return p.p.TrySubmit(t, t.BatchKey())
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *ItemBatchPool) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
-	return p.life.Wait(ctx)
-}
+func (p *ItemBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *ItemBatchPool) ShutdownNow() []Item {
-	p.stop(poolrt.Stopped)
-	<-p.life.Exited()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.returned {
-		return nil
-	}
-	p.returned = true
-	var out []Item
-	for _, l := range []*itemBatchList{&p.ready, &p.lingerQ} {
-		for bi := l.head; bi >= 0; bi = l.head {
-			p.remove(l, bi)
-			out = p.release(bi, out)
-		}
-	}
-	clear(p.open)
-	p.last = -1
-	p.nopen, p.nready = 0, 0
-	p.meter.Returned(len(out))
-	return out
-}
-
-// stop closes intake and moves the pool to state to; under Draining every
-// open batch is flushed.
-func (p *ItemBatchPool) stop(to poolrt.State) {
-	p.life.Stop(to, func() {
-		p.mu.Lock()
-		p.closed = true
-		if to == poolrt.Draining {
-			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-				p.flushLocked(bi, poolrt.FlushShutdown)
-			}
-		}
-		p.mu.Unlock()
-	})
-	p.sleep.WakeAll()
-}
+func (p *ItemBatchPool) ShutdownNow() []Item { return p.p.ShutdownNow() }
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *ItemBatchPool) Stats() poolrt.Stats {
-	p.mu.Lock()
-	queued, open, ready, submitted := p.queued, p.nopen, p.nready, p.submitted
-	p.mu.Unlock()
-	live := p.life.Live()
-	if p.flushing.Load() {
-		live-- // not a worker
-	}
-	st := p.meter.Snapshot(live, queued, len(p.slots))
-	st.Submitted += submitted
-	st.Batch = p.bm.Snapshot(open, ready)
-	return st
-}
+func (p *ItemBatchPool) Stats() poolrt.Stats { return p.p.Stats() }

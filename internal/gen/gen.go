@@ -13,6 +13,8 @@
 package gen
 
 import (
+	"github.com/poolgen/poolgen/runtime/poolimpl"
+
 	"bytes"
 	"fmt"
 	"go/parser"
@@ -222,6 +224,7 @@ func assemble(cfg Config, pkg *packages.Package, plans []*plan, names *fileNames
 			f.ImportAlias(path, name)
 		}
 	}
+	versionGuard(f)
 	for _, p := range plans {
 		glue(f, p, pkg.Types, names)
 	}
@@ -262,6 +265,19 @@ func assemble(cfg Config, pkg *packages.Package, plans []*plan, names *fileNames
 		return nil, errorf("generated code does not parse (poolgen bug): %v", err)
 	}
 	return src, nil
+}
+
+// versionGuard emits the two constant conversions that fail to compile
+// when the runtime does not serve this file's version of generated code
+// (see poolimpl.MinVersion): the type named in the error says what to do.
+func versionGuard(f *jen.File) {
+	v := jen.Lit(poolimpl.CurrentVersion)
+	f.Comment("The runtime serves this file's version of generated code: if a line below fails")
+	f.Comment("to compile, its type's name says what to do.")
+	f.Const().Defs(
+		jen.Id("_").Op("=").Qual(ImplPath, "StaleFileRunGoGenerate").Call(v.Clone().Op("-").Qual(ImplPath, "MinVersion")),
+		jen.Id("_").Op("=").Qual(ImplPath, "StaleRuntimeUpdatePoolgen").Call(jen.Qual(ImplPath, "CurrentVersion").Op("-").Add(v.Clone())),
+	)
 }
 
 // glue emits, for one task type, the compile-time checks that the methods

@@ -14,10 +14,13 @@ import (
 )
 
 // TemplatesPath is the import path of the generic pools that poolgen
-// specialises, and RuntimePath that of the runtime generated code imports.
+// specialises, RuntimePath that of the runtime generated code imports, and
+// ImplPath that of the pools' implementation, which only generated code
+// (and package templates) uses.
 const (
 	TemplatesPath = "github.com/poolgen/poolgen/templates"
 	RuntimePath   = "github.com/poolgen/poolgen/runtime"
+	ImplPath      = "github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |

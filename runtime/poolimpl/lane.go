@@ -24,6 +24,9 @@ type Lane[T any] struct {
 	// Steal runs a work-stealing pool worker's tasks until it should
 	// exit: the same loop over a *StealWorker.
 	Steal func(w *StealWorker[T])
+	// Rank runs a priority, deadline or cost pool worker's tasks until it
+	// should exit: the same loop over a *RankWorker.
+	Rank func(w *RankWorker[T])
 	// One runs t on the calling goroutine: the CallerRuns policy, or a
 	// fork with nowhere to go.
 	One func(ctx context.Context, t T) error

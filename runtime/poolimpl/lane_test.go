@@ -27,6 +27,12 @@ func testLane[T runner]() Lane[T] {
 				t = w.Next((*t).Run(ctx))
 			}
 		},
+		Rank: func(w *RankWorker[T]) {
+			ctx := w.Context()
+			for t := w.First(); t != nil; {
+				t = w.Next((*t).Run(ctx))
+			}
+		},
 		One: func(ctx context.Context, t T) error { return t.Run(ctx) },
 	}
 }

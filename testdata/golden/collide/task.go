@@ -9,12 +9,13 @@ import (
 )
 
 var (
-	sync    = "not the sync package"
-	atomic  = 1
-	time    = 2.0
-	runtime = struct{}{}
-	poolrt  = "not the runtime either"
-	context = []int{}
+	sync     = "not the sync package"
+	atomic   = 1
+	time     = 2.0
+	runtime  = struct{}{}
+	poolrt   = "not the runtime either"
+	context  = []int{}
+	poolimpl = "not the pools' implementation"
 )
 
 // p is named like the templates' receivers, and t like their task
@@ -30,4 +31,4 @@ type t struct{ id int }
 
 func (x *t) Run(c ctx.Context) error { return nil }
 
-var _, _, _, _, _, _ = sync, atomic, time, runtime, poolrt, context
+var _, _, _, _, _, _, _ = sync, atomic, time, runtime, poolrt, context, poolimpl

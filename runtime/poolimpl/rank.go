@@ -1,4 +1,4 @@
-package templates
+package poolimpl
 
 import (
 	"context"
@@ -9,11 +9,10 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
-	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
-// rankEngine is the machinery PriorityPool, DeadlinePool and CostPool
-// share: one queue ordered by an int64 key (poolrt.RankHeap: lower keys
+// Rank is the machinery of the priority, deadline and cost pools
+// (templates.PriorityPool, DeadlinePool and CostPool document them): one queue ordered by an int64 key (poolrt.RankHeap: lower keys
 // first, submission order among equal keys) under one lock, drained by a
 // fixed set of workers that take one task at a time, with parking, panic
 // recovery, shutdown and metrics as in the fixed pool.
@@ -32,7 +31,7 @@ import (
 // Tasks are kept by value in a slot array allocated up front; the heap
 // orders 24-byte items naming the slots, so its sifting never moves a
 // task, and submitting and running a task allocates nothing.
-type rankEngine[T Task] struct {
+type Rank[T any] struct {
 	mu     sync.Mutex
 	heap   poolrt.RankHeap // guarded by mu
 	slots  []rankSlot[T]   // by heap slot; guarded by mu
@@ -55,17 +54,18 @@ type rankEngine[T Task] struct {
 	set     poolrt.Settings
 	order   *poolrt.PrioritySettings // &set.Priority
 	nilable bool                     // T is a pointer type: nil tasks are refused
-	workers []*rankWorker[T]
-	// late handles a task a worker took after its deadline (deadline
-	// pools only; nil for the others). It reports whether to run the task
-	// anyway; if not, it has accounted for the task itself.
-	late func(w *rankWorker[T], by time.Duration) (run bool)
+	workers []*RankWorker[T]
+	// deadline reads a task's deadline (deadline pools only; nil for the
+	// others), and handler takes the late tasks if the user gave one.
+	deadline func(T) time.Time
+	handler  func(T)
+	lane     Lane[T]
 }
 
 // rankWaiter is a submitter blocked on a full queue, with its task ready
 // to queue: its key and stamp are from the call to Submit, so that aging
 // counts the time it waited to be admitted.
-type rankWaiter[T Task] struct {
+type rankWaiter[T any] struct {
 	slot rankSlot[T]
 	key  int64
 	seq  uint64
@@ -80,18 +80,22 @@ func (a *rankWaiter[T]) before(b *rankWaiter[T]) bool {
 }
 
 // rankSlot is a queued task and what the pool noted when it was accepted.
-type rankSlot[T Task] struct {
+type rankSlot[T any] struct {
 	task  T
 	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
 	band  int32 // statistics band
 	timed bool  // sampled for the latency histograms
 }
 
-// rankWorker is one worker slot's state. It lives in the engine, so that a
+// RankWorker is one worker slot's state, and what the lane's Rank loop
+// calls to run its tasks (see Lane). It lives in the engine, so that a
 // replacement goroutine (after a panic) takes over its meters.
-type rankWorker[T Task] struct {
+type RankWorker[T any] struct {
+	e       *Rank[T]
 	id      int
 	cur     rankSlot[T] // the task being run
+	began   int64       // when cur started, if it is sampled; else 0
+	running bool        // cur started and has not ended (First, Next)
 	key     int64       // cur's heap key
 	exiting bool
 	meter   *poolrt.WorkerMeter
@@ -100,33 +104,35 @@ type rankWorker[T Task] struct {
 	_       [poolrt.CacheLinePad]byte
 }
 
-// init prepares the engine for set and starts its workers.
-func (e *rankEngine[T]) init(set poolrt.Settings) {
-	e.set = set
+// Init starts the pool for set, running tasks through lane. A deadline
+// pool passes deadline, which reads a task's deadline, and the user's
+// handler of late tasks, if any; the others pass nil for both.
+func (e *Rank[T]) Init(set poolrt.Settings, lane Lane[T], deadline func(T) time.Time, handler func(T)) {
+	e.set, e.lane, e.deadline, e.handler = set, lane, deadline, handler
 	e.order = &e.set.Priority
 	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
 	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
 	e.sleep = poolrt.NewSleepers(set.Workers)
 	e.heap.Init(set.QueueSize)
 	e.slots = make([]rankSlot[T], set.QueueSize)
-	e.workers = make([]*rankWorker[T], set.Workers)
+	e.workers = make([]*RankWorker[T], set.Workers)
 	e.life.Init(set.Workers)
 	e.nilable = poolrt.Nilable[T]()
 	for id := range e.workers {
-		w := &rankWorker[T]{id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
+		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
 		e.workers[id] = w
 		w.meter.Start(e.meter.Now())
 		go e.work(w)
 	}
 }
 
-// refuses reports whether t is a task the pool refuses: a nil pointer.
+// Refuses reports whether t is a task the pool refuses: a nil pointer.
 // Pools check before they compute a rank, which would read the task.
-func (e *rankEngine[T]) refuses(t *T) bool { return e.nilable && poolrt.IsNil(t) }
+func (e *Rank[T]) Refuses(t *T) bool { return e.nilable && poolrt.IsNil(t) }
 
 // prepare makes the slot and the heap key for t, of rank r, doing what
 // needs no lock: the sampling draw, the clock read, the key and the band.
-func (e *rankEngine[T]) prepare(t T, r int64) (rankSlot[T], int64) {
+func (e *Rank[T]) prepare(t T, r int64) (rankSlot[T], int64) {
 	every := e.meter.SampleEvery
 	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
 	var enq int64
@@ -139,7 +145,7 @@ func (e *rankEngine[T]) prepare(t T, r int64) (rankSlot[T], int64) {
 // push queues a prepared task unless the queue is full or closed: it
 // returns nil, poolrt.ErrQueueFull or poolrt.ErrClosed. Blocked submitters
 // go first: while any waits, the queue counts as full.
-func (e *rankEngine[T]) push(slot rankSlot[T], key int64) error {
+func (e *Rank[T]) push(slot rankSlot[T], key int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -154,15 +160,15 @@ func (e *rankEngine[T]) push(slot rankSlot[T], key int64) error {
 
 // queueLocked puts a prepared slot into the heap (e.mu is held, and there
 // is room).
-func (e *rankEngine[T]) queueLocked(slot rankSlot[T], key int64) {
+func (e *Rank[T]) queueLocked(slot rankSlot[T], key int64) {
 	e.slots[e.heap.Push(key)] = slot
 	e.size.Store(int32(e.heap.Len()))
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
 	e.ranks.Submitted(int(slot.band))
 }
 
-// submit is Submit for a task of rank r.
-func (e *rankEngine[T]) submit(ctx context.Context, t T, r int64) error {
+// Submit is the pool's Submit for a task of rank r.
+func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
 	slot, key := e.prepare(t, r)
 	err := e.push(slot, key)
 	if err == nil {
@@ -187,7 +193,7 @@ func (e *rankEngine[T]) submit(ctx context.Context, t T, r int64) error {
 // and key prepared at the call, so that aging counts from it): it
 // joins the waiters, whom workers admit best first as they free slots,
 // until admitted, ctx is done or intake stops.
-func (e *rankEngine[T]) wait(ctx context.Context, slot rankSlot[T], key int64) error {
+func (e *Rank[T]) wait(ctx context.Context, slot rankSlot[T], key int64) error {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -226,7 +232,7 @@ func (e *rankEngine[T]) wait(ctx context.Context, slot rankSlot[T], key int64) e
 // admitLocked queues the best waiter's task, if one waits and there is
 // room (e.mu is held). It reports whether it did, and the caller wakes a
 // worker for it.
-func (e *rankEngine[T]) admitLocked() bool {
+func (e *Rank[T]) admitLocked() bool {
 	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
 		return false
 	}
@@ -238,8 +244,8 @@ func (e *rankEngine[T]) admitLocked() bool {
 	return true
 }
 
-// trySubmit is TrySubmit for a task of rank r.
-func (e *rankEngine[T]) trySubmit(t T, r int64) error {
+// TrySubmit is the pool's TrySubmit for a task of rank r.
+func (e *Rank[T]) TrySubmit(t T, r int64) error {
 	switch err := e.push(e.prepare(t, r)); err {
 	case nil:
 		e.sleep.Wake()
@@ -255,19 +261,42 @@ func (e *rankEngine[T]) trySubmit(t T, r int64) error {
 }
 
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
-func (e *rankEngine[T]) runCaller(t T) {
+func (e *Rank[T]) runCaller(t T) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	poolimpl.RunOnCaller(e.life.Context(), t, runOne[T], &e.set, e.meter)
+	RunOnCaller(e.life.Context(), t, e.lane.One, &e.set, e.meter)
 }
 
-// work is a worker's loop: take the best queued task, run it, repeat.
-func (e *rankEngine[T]) work(w *rankWorker[T]) {
+// work is a worker's goroutine: the lane's Rank loop runs its tasks
+// (First, Next) until they find the pool stopping.
+func (e *Rank[T]) work(w *RankWorker[T]) {
 	defer e.workerExit(w)
-	ctx := e.life.Context()
+	e.lane.Rank(w)
+}
+
+// Context returns the context to pass to the worker's tasks: the pool's,
+// cancelled by ShutdownNow.
+func (w *RankWorker[T]) Context() context.Context { return w.e.life.Context() }
+
+// First starts the best queued task and returns it, waiting for one if
+// need be; it returns nil when the worker should exit. A deadline pool's
+// late tasks are dealt with here, by its late policy. The lane calls it
+// once, then Next after each task.
+func (w *RankWorker[T]) First() *T {
+	w.running, w.began = false, 0 // a task that panicked is not ended here
+	return w.Next(nil)
+}
+
+// Next ends the task First or Next returned, which returned err, if it
+// did not panic, and starts the next one, as First does.
+func (w *RankWorker[T]) Next(err error) *T {
+	e := w.e
+	if w.running {
+		w.running = false
+		e.end(w, err)
+	}
 	for e.next(w) {
 		w.slice.Next(&e.meter.Clock, e.sleep)
-		s := &w.cur
-		if e.late != nil {
+		if e.deadline != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
 				w.ranks.Late(by)
 				if !e.late(w, by) {
@@ -275,30 +304,51 @@ func (e *rankEngine[T]) work(w *rankWorker[T]) {
 				}
 			}
 		}
-		if s.timed {
-			e.runTimed(w, ctx)
-			continue
+		if w.cur.timed {
+			w.began = e.meter.Now()
+			e.ranks.Waited(int(w.cur.band), time.Duration(w.began-w.cur.enq))
 		}
-		err := s.task.Run(ctx)
-		e.done(w, err)
+		w.running = true
+		return &w.cur.task
 	}
 	w.exiting = true
+	return nil
 }
 
-// runTimed runs a sampled task and records its queue wait and run time.
-func (e *rankEngine[T]) runTimed(w *rankWorker[T], ctx context.Context) {
-	s := &w.cur
-	start := e.meter.Now()
-	e.ranks.Waited(int(s.band), time.Duration(start-s.enq))
-	err := s.task.Run(ctx)
-	d := e.meter.Since(start)
-	e.meter.Shards[0].Run.Record(d)
-	w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+// end ends the current task, which returned err: it records its run time
+// if it was sampled, counts it and reports a failure.
+func (e *Rank[T]) end(w *RankWorker[T], err error) {
+	if w.began != 0 {
+		d := e.meter.Since(w.began)
+		w.began = 0
+		e.meter.Shards[0].Run.Record(d)
+		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
+	}
 	e.done(w, err)
 }
 
+// late deals with the task w took past its deadline (by how long): it
+// hands it to the handler, drops it (DropLate) or reports that it runs
+// anyway (RunLate).
+func (e *Rank[T]) late(w *RankWorker[T], by time.Duration) (run bool) {
+	switch {
+	case e.handler != nil:
+		w.ranks.HandedOff()
+		e.handler(w.cur.task)
+		e.done(w, nil)
+	case e.order.Late == poolrt.DropLate:
+		w.ranks.Dropped()
+		t := w.cur.task
+		e.done(w, &poolrt.DeadlineError{Task: t, Deadline: e.deadline(t), Late: by})
+	default:
+		w.ranks.Missed()
+		return true
+	}
+	return false
+}
+
 // done counts the current task as completed with err and reports err.
-func (e *rankEngine[T]) done(w *rankWorker[T], err error) {
+func (e *Rank[T]) done(w *RankWorker[T], err error) {
 	w.meter.Done(err)
 	w.ranks.Done(int(w.cur.band))
 	if err != nil {
@@ -309,7 +359,7 @@ func (e *rankEngine[T]) done(w *rankWorker[T], err error) {
 // next takes the best queued task into w.cur, waiting for one if need be.
 // It reports false when the worker should exit: the pool is stopped, or
 // draining with nothing left.
-func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
+func (e *Rank[T]) next(w *RankWorker[T]) bool {
 	for {
 		if e.size.Load() > 0 {
 			e.mu.Lock()
@@ -347,7 +397,7 @@ func (e *rankEngine[T]) next(w *rankWorker[T]) bool {
 
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
-func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
+func (e *Rank[T]) idle(w *RankWorker[T]) bool {
 	w.slice.Reset()
 	for range poolrt.IdleLooks {
 		if st := e.life.State(); st != poolrt.Open {
@@ -377,7 +427,7 @@ func (e *rankEngine[T]) idle(w *rankWorker[T]) bool {
 // stopping), or because its task (or a deadline pool's late handler)
 // panicked or called runtime.Goexit, in which case the panic is counted
 // and reported and a new goroutine takes the worker's place.
-func (e *rankEngine[T]) workerExit(w *rankWorker[T]) {
+func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 	if w.exiting {
 		w.meter.Stop(e.meter.Now())
 		e.life.WorkerExited()
@@ -391,15 +441,15 @@ func (e *rankEngine[T]) workerExit(w *rankWorker[T]) {
 	go e.work(w)
 }
 
-// shutdown stops intake, lets the workers finish the queue and waits.
-func (e *rankEngine[T]) shutdown(ctx context.Context) error {
+// Shutdown stops intake, lets the workers finish the queue and waits.
+func (e *Rank[T]) Shutdown(ctx context.Context) error {
 	e.stop(poolrt.Draining)
 	return e.life.Wait(ctx)
 }
 
-// shutdownNow stops the workers and returns every queued task, best
+// ShutdownNow stops the workers and returns every queued task, best
 // first. Only the first call returns tasks.
-func (e *rankEngine[T]) shutdownNow() []T {
+func (e *Rank[T]) ShutdownNow() []T {
 	e.stop(poolrt.Stopped)
 	<-e.life.Exited()
 	e.mu.Lock()
@@ -424,14 +474,14 @@ func (e *rankEngine[T]) shutdownNow() []T {
 }
 
 // stop closes intake, moves to state to and wakes every parked worker.
-func (e *rankEngine[T]) stop(to poolrt.State) {
+func (e *Rank[T]) stop(to poolrt.State) {
 	e.life.Stop(to, e.close)
 	e.sleep.WakeAll()
 }
 
 // close stops intake: after it returns no push succeeds, and every
 // blocked submitter is refused.
-func (e *rankEngine[T]) close() {
+func (e *Rank[T]) close() {
 	e.mu.Lock()
 	e.closed = true
 	for _, w := range e.waiters {
@@ -442,8 +492,12 @@ func (e *rankEngine[T]) close() {
 	e.mu.Unlock()
 }
 
-func (e *rankEngine[T]) stats() poolrt.Stats {
+// Stats is the pool's Stats, with its Priority section.
+func (e *Rank[T]) Stats() poolrt.Stats {
 	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
 	st.Priority, st.Wait = e.ranks.Snapshot()
 	return st
 }
+
+// DeadlineKey returns the rank of a task due at d, for Submit.
+func (e *Rank[T]) DeadlineKey(d time.Time) int64 { return e.meter.DeadlineKey(d) }
