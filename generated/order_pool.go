@@ -19,8 +19,8 @@ const (
 // SaveOrders handles Order's batches: if this line fails to compile, fix its signature or rerun go generate.
 var _ func(context.Context, []Order) error = SaveOrders
 
-// orderBatchKey returns Order's batch key: its field Customer, tagged poolgen:"batchkey".
-func orderBatchKey(t Order) string {
+// poolgenOrderBatchKey returns Order's batch key: its field Customer, tagged poolgen:"batchkey".
+func poolgenOrderBatchKey(t Order) string {
 	return t.Customer
 }
 
@@ -81,7 +81,7 @@ func (p *OrderBatchPool) Submit(ctx context.Context, t Order) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.p.Submit(ctx, t, orderBatchKey(t))
+	return p.p.Submit(ctx, t, poolgenOrderBatchKey(t))
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
@@ -91,7 +91,7 @@ func (p *OrderBatchPool) TrySubmit(t Order) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.p.TrySubmit(t, orderBatchKey(t))
+	return p.p.TrySubmit(t, poolgenOrderBatchKey(t))
 }
 
 // Shutdown stops intake, hands every open batch over at once (however

@@ -28,8 +28,8 @@ var _ interface {
 // RunProbes handles Probe's batches: if this line fails to compile, fix its signature or rerun go generate.
 var _ func(context.Context, []Probe) error = RunProbes
 
-// probeBatchKey returns Probe's batch key: it has none, so all its tasks batch together.
-func probeBatchKey(Probe) struct{} {
+// poolgenProbeBatchKey returns Probe's batch key: it has none, so all its tasks batch together.
+func poolgenProbeBatchKey(Probe) struct{} {
 	return struct{}{}
 }
 
@@ -44,8 +44,8 @@ var _ interface {
 // RunProbePtrs handles ProbePtr's batches: if this line fails to compile, fix its signature or rerun go generate.
 var _ func(context.Context, []*ProbePtr) error = RunProbePtrs
 
-// probePtrBatchKey returns ProbePtr's batch key: it has none, so all its tasks batch together.
-func probePtrBatchKey(*ProbePtr) struct{} {
+// poolgenProbePtrBatchKey returns ProbePtr's batch key: it has none, so all its tasks batch together.
+func poolgenProbePtrBatchKey(*ProbePtr) struct{} {
 	return struct{}{}
 }
 
@@ -106,7 +106,7 @@ func (p *ProbeBatchPool) Submit(ctx context.Context, t Probe) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.p.Submit(ctx, t, probeBatchKey(t))
+	return p.p.Submit(ctx, t, poolgenProbeBatchKey(t))
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
@@ -116,7 +116,7 @@ func (p *ProbeBatchPool) TrySubmit(t Probe) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.p.TrySubmit(t, probeBatchKey(t))
+	return p.p.TrySubmit(t, poolgenProbeBatchKey(t))
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
@@ -178,7 +178,7 @@ func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
 		return nil, err
 	}
 	p := new(ProbeCostPool)
-	p.e.Init(set, probeRankLane(), nil, nil)
+	p.e.Init(set, poolgenProbeRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -288,13 +288,13 @@ func NewProbeDeadlinePool(late func(Probe), opts ...poolrt.Option) (*ProbeDeadli
 		return nil, err
 	}
 	p := new(ProbeDeadlinePool)
-	p.e.Init(set, probeRankLane(), probeDeadlineOf, late)
+	p.e.Init(set, poolgenProbeRankLane(), poolgenProbeDeadlineOf, late)
 	return p, nil
 }
 
-// probeDeadlineOf returns t's deadline: the pool reads it to report a late
+// poolgenProbeDeadlineOf returns t's deadline: the pool reads it to report a late
 // task it drops (poolrt.DropLate).
-func probeDeadlineOf(t Probe) time.Time { return t.Deadline() }
+func poolgenProbeDeadlineOf(t Probe) time.Time { return t.Deadline() }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -387,7 +387,7 @@ func NewProbeDynamicPool(opts ...poolrt.Option) (*ProbeDynamicPool, error) {
 		return nil, err
 	}
 	p := new(ProbeDynamicPool)
-	p.p.Init(set, probeBatchLane())
+	p.p.Init(set, poolgenProbeBatchLane())
 	return p, nil
 }
 
@@ -474,7 +474,7 @@ func NewProbeFixedPool(opts ...poolrt.Option) (*ProbeFixedPool, error) {
 		return nil, err
 	}
 	p := new(ProbeFixedPool)
-	p.p.Init(set, probeBatchLane())
+	p.p.Init(set, poolgenProbeBatchLane())
 	return p, nil
 }
 
@@ -554,7 +554,7 @@ func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
 		return nil, err
 	}
 	p := new(ProbePriorityPool)
-	p.e.Init(set, probeRankLane(), nil, nil)
+	p.e.Init(set, poolgenProbeRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -722,7 +722,7 @@ func NewProbeStealingPool(opts ...poolrt.Option) (*ProbeStealingPool, error) {
 		return nil, err
 	}
 	p := new(ProbeStealingPool)
-	p.p.Init(set, probeStealLane())
+	p.p.Init(set, poolgenProbeStealLane())
 	return p, nil
 }
 
@@ -776,52 +776,52 @@ func (p *ProbeStealingPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
 func (p *ProbeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// probeBatchLane returns the lane of the fixed and dynamic pools of Probe: the
+// poolgenProbeBatchLane returns the lane of the fixed and dynamic pools of Probe: the
 // loops below, which call Run.
-func probeBatchLane() poolimpl.Lane[Probe] {
-	return poolimpl.Lane[Probe]{Batch: probeRunBatch, One: probeRunOne}
+func poolgenProbeBatchLane() poolimpl.Lane[Probe] {
+	return poolimpl.Lane[Probe]{Batch: poolgenProbeRunBatch, One: poolgenProbeRunOne}
 }
 
-// probeStealLane returns the lane of the work-stealing pool of Probe.
-func probeStealLane() poolimpl.Lane[Probe] {
-	return poolimpl.Lane[Probe]{Steal: probeRunSteal, One: probeRunOne}
+// poolgenProbeStealLane returns the lane of the work-stealing pool of Probe.
+func poolgenProbeStealLane() poolimpl.Lane[Probe] {
+	return poolimpl.Lane[Probe]{Steal: poolgenProbeRunSteal, One: poolgenProbeRunOne}
 }
 
-// probeRankLane returns the lane of the priority, deadline and cost pools of Probe.
-func probeRankLane() poolimpl.Lane[Probe] {
-	return poolimpl.Lane[Probe]{Rank: probeRunRank, One: probeRunOne}
+// poolgenProbeRankLane returns the lane of the priority, deadline and cost pools of Probe.
+func poolgenProbeRankLane() poolimpl.Lane[Probe] {
+	return poolimpl.Lane[Probe]{Rank: poolgenProbeRunRank, One: poolgenProbeRunOne}
 }
 
-// probeRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenProbeRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func probeRunBatch(w *poolimpl.Worker[Probe]) {
+func poolgenProbeRunBatch(w *poolimpl.Worker[Probe]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// probeRunSteal runs a work-stealing worker's tasks until it should exit.
-func probeRunSteal(w *poolimpl.StealWorker[Probe]) {
+// poolgenProbeRunSteal runs a work-stealing worker's tasks until it should exit.
+func poolgenProbeRunSteal(w *poolimpl.StealWorker[Probe]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// probeRunRank runs a priority, deadline or cost pool worker's tasks until it
+// poolgenProbeRunRank runs a priority, deadline or cost pool worker's tasks until it
 // should exit.
-func probeRunRank(w *poolimpl.RankWorker[Probe]) {
+func poolgenProbeRunRank(w *poolimpl.RankWorker[Probe]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// probeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenProbeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func probeRunOne(ctx context.Context, t Probe) error { return t.Run(ctx) }
+func poolgenProbeRunOne(ctx context.Context, t Probe) error { return t.Run(ctx) }
 
 // Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
 
@@ -882,7 +882,7 @@ func (p *ProbePtrBatchPool) Submit(ctx context.Context, t *ProbePtr) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.p.Submit(ctx, t, probePtrBatchKey(t))
+	return p.p.Submit(ctx, t, poolgenProbePtrBatchKey(t))
 }
 
 // TrySubmit adds t if there is room and never blocks: it returns
@@ -892,7 +892,7 @@ func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.p.TrySubmit(t, probePtrBatchKey(t))
+	return p.p.TrySubmit(t, poolgenProbePtrBatchKey(t))
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
@@ -954,7 +954,7 @@ func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
 		return nil, err
 	}
 	p := new(ProbePtrCostPool)
-	p.e.Init(set, probePtrRankLane(), nil, nil)
+	p.e.Init(set, poolgenProbePtrRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -1064,13 +1064,13 @@ func NewProbePtrDeadlinePool(late func(*ProbePtr), opts ...poolrt.Option) (*Prob
 		return nil, err
 	}
 	p := new(ProbePtrDeadlinePool)
-	p.e.Init(set, probePtrRankLane(), probePtrDeadlineOf, late)
+	p.e.Init(set, poolgenProbePtrRankLane(), poolgenProbePtrDeadlineOf, late)
 	return p, nil
 }
 
-// probePtrDeadlineOf returns t's deadline: the pool reads it to report a late
+// poolgenProbePtrDeadlineOf returns t's deadline: the pool reads it to report a late
 // task it drops (poolrt.DropLate).
-func probePtrDeadlineOf(t *ProbePtr) time.Time { return t.Deadline() }
+func poolgenProbePtrDeadlineOf(t *ProbePtr) time.Time { return t.Deadline() }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -1163,7 +1163,7 @@ func NewProbePtrDynamicPool(opts ...poolrt.Option) (*ProbePtrDynamicPool, error)
 		return nil, err
 	}
 	p := new(ProbePtrDynamicPool)
-	p.p.Init(set, probePtrBatchLane())
+	p.p.Init(set, poolgenProbePtrBatchLane())
 	return p, nil
 }
 
@@ -1252,7 +1252,7 @@ func NewProbePtrFixedPool(opts ...poolrt.Option) (*ProbePtrFixedPool, error) {
 		return nil, err
 	}
 	p := new(ProbePtrFixedPool)
-	p.p.Init(set, probePtrBatchLane())
+	p.p.Init(set, poolgenProbePtrBatchLane())
 	return p, nil
 }
 
@@ -1332,7 +1332,7 @@ func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, erro
 		return nil, err
 	}
 	p := new(ProbePtrPriorityPool)
-	p.e.Init(set, probePtrRankLane(), nil, nil)
+	p.e.Init(set, poolgenProbePtrRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -1500,7 +1500,7 @@ func NewProbePtrStealingPool(opts ...poolrt.Option) (*ProbePtrStealingPool, erro
 		return nil, err
 	}
 	p := new(ProbePtrStealingPool)
-	p.p.Init(set, probePtrStealLane())
+	p.p.Init(set, poolgenProbePtrStealLane())
 	return p, nil
 }
 
@@ -1556,49 +1556,49 @@ func (p *ProbePtrStealingPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNo
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
 func (p *ProbePtrStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// probePtrBatchLane returns the lane of the fixed and dynamic pools of *ProbePtr: the
+// poolgenProbePtrBatchLane returns the lane of the fixed and dynamic pools of *ProbePtr: the
 // loops below, which call Run.
-func probePtrBatchLane() poolimpl.Lane[*ProbePtr] {
-	return poolimpl.Lane[*ProbePtr]{Batch: probePtrRunBatch, One: probePtrRunOne}
+func poolgenProbePtrBatchLane() poolimpl.Lane[*ProbePtr] {
+	return poolimpl.Lane[*ProbePtr]{Batch: poolgenProbePtrRunBatch, One: poolgenProbePtrRunOne}
 }
 
-// probePtrStealLane returns the lane of the work-stealing pool of *ProbePtr.
-func probePtrStealLane() poolimpl.Lane[*ProbePtr] {
-	return poolimpl.Lane[*ProbePtr]{Steal: probePtrRunSteal, One: probePtrRunOne}
+// poolgenProbePtrStealLane returns the lane of the work-stealing pool of *ProbePtr.
+func poolgenProbePtrStealLane() poolimpl.Lane[*ProbePtr] {
+	return poolimpl.Lane[*ProbePtr]{Steal: poolgenProbePtrRunSteal, One: poolgenProbePtrRunOne}
 }
 
-// probePtrRankLane returns the lane of the priority, deadline and cost pools of *ProbePtr.
-func probePtrRankLane() poolimpl.Lane[*ProbePtr] {
-	return poolimpl.Lane[*ProbePtr]{Rank: probePtrRunRank, One: probePtrRunOne}
+// poolgenProbePtrRankLane returns the lane of the priority, deadline and cost pools of *ProbePtr.
+func poolgenProbePtrRankLane() poolimpl.Lane[*ProbePtr] {
+	return poolimpl.Lane[*ProbePtr]{Rank: poolgenProbePtrRunRank, One: poolgenProbePtrRunOne}
 }
 
-// probePtrRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenProbePtrRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func probePtrRunBatch(w *poolimpl.Worker[*ProbePtr]) {
+func poolgenProbePtrRunBatch(w *poolimpl.Worker[*ProbePtr]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// probePtrRunSteal runs a work-stealing worker's tasks until it should exit.
-func probePtrRunSteal(w *poolimpl.StealWorker[*ProbePtr]) {
+// poolgenProbePtrRunSteal runs a work-stealing worker's tasks until it should exit.
+func poolgenProbePtrRunSteal(w *poolimpl.StealWorker[*ProbePtr]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// probePtrRunRank runs a priority, deadline or cost pool worker's tasks until it
+// poolgenProbePtrRunRank runs a priority, deadline or cost pool worker's tasks until it
 // should exit.
-func probePtrRunRank(w *poolimpl.RankWorker[*ProbePtr]) {
+func poolgenProbePtrRunRank(w *poolimpl.RankWorker[*ProbePtr]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// probePtrRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenProbePtrRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func probePtrRunOne(ctx context.Context, t *ProbePtr) error { return t.Run(ctx) }
+func poolgenProbePtrRunOne(ctx context.Context, t *ProbePtr) error { return t.Run(ctx) }

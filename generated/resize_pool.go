@@ -72,7 +72,7 @@ func NewResizeDynamicPool(opts ...poolrt.Option) (*ResizeDynamicPool, error) {
 		return nil, err
 	}
 	p := new(ResizeDynamicPool)
-	p.p.Init(set, resizeBatchLane())
+	p.p.Init(set, poolgenResizeBatchLane())
 	return p, nil
 }
 
@@ -159,7 +159,7 @@ func NewResizeFixedPool(opts ...poolrt.Option) (*ResizeFixedPool, error) {
 		return nil, err
 	}
 	p := new(ResizeFixedPool)
-	p.p.Init(set, resizeBatchLane())
+	p.p.Init(set, poolgenResizeBatchLane())
 	return p, nil
 }
 
@@ -193,22 +193,22 @@ func (p *ResizeFixedPool) ShutdownNow() []Resize { return p.p.ShutdownNow() }
 // Stats returns a snapshot of the pool's metrics.
 func (p *ResizeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// resizeBatchLane returns the lane of the fixed and dynamic pools of Resize: the
+// poolgenResizeBatchLane returns the lane of the fixed and dynamic pools of Resize: the
 // loops below, which call Run.
-func resizeBatchLane() poolimpl.Lane[Resize] {
-	return poolimpl.Lane[Resize]{Batch: resizeRunBatch, One: resizeRunOne}
+func poolgenResizeBatchLane() poolimpl.Lane[Resize] {
+	return poolimpl.Lane[Resize]{Batch: poolgenResizeRunBatch, One: poolgenResizeRunOne}
 }
 
-// resizeRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenResizeRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func resizeRunBatch(w *poolimpl.Worker[Resize]) {
+func poolgenResizeRunBatch(w *poolimpl.Worker[Resize]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// resizeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenResizeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func resizeRunOne(ctx context.Context, t Resize) error { return t.Run(ctx) }
+func poolgenResizeRunOne(ctx context.Context, t Resize) error { return t.Run(ctx) }

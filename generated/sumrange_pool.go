@@ -144,7 +144,7 @@ func NewSumRangeStealingPool(opts ...poolrt.Option) (*SumRangeStealingPool, erro
 		return nil, err
 	}
 	p := new(SumRangeStealingPool)
-	p.p.Init(set, sumRangeStealLane())
+	p.p.Init(set, poolgenSumRangeStealLane())
 	return p, nil
 }
 
@@ -200,19 +200,19 @@ func (p *SumRangeStealingPool) ShutdownNow() []SumRange { return p.p.ShutdownNow
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
 func (p *SumRangeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// sumRangeStealLane returns the lane of the work-stealing pool of SumRange.
-func sumRangeStealLane() poolimpl.Lane[SumRange] {
-	return poolimpl.Lane[SumRange]{Steal: sumRangeRunSteal, One: sumRangeRunOne}
+// poolgenSumRangeStealLane returns the lane of the work-stealing pool of SumRange.
+func poolgenSumRangeStealLane() poolimpl.Lane[SumRange] {
+	return poolimpl.Lane[SumRange]{Steal: poolgenSumRangeRunSteal, One: poolgenSumRangeRunOne}
 }
 
-// sumRangeRunSteal runs a work-stealing worker's tasks until it should exit.
-func sumRangeRunSteal(w *poolimpl.StealWorker[SumRange]) {
+// poolgenSumRangeRunSteal runs a work-stealing worker's tasks until it should exit.
+func poolgenSumRangeRunSteal(w *poolimpl.StealWorker[SumRange]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// sumRangeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenSumRangeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func sumRangeRunOne(ctx context.Context, t SumRange) error { return t.Run(ctx) }
+func poolgenSumRangeRunOne(ctx context.Context, t SumRange) error { return t.Run(ctx) }

@@ -53,7 +53,7 @@ func NewThumbFixedPool(opts ...poolrt.Option) (*ThumbFixedPool, error) {
 		return nil, err
 	}
 	p := new(ThumbFixedPool)
-	p.p.Init(set, thumbBatchLane())
+	p.p.Init(set, poolgenThumbBatchLane())
 	return p, nil
 }
 
@@ -87,22 +87,22 @@ func (p *ThumbFixedPool) ShutdownNow() []*Thumb { return p.p.ShutdownNow() }
 // Stats returns a snapshot of the pool's metrics.
 func (p *ThumbFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// thumbBatchLane returns the lane of the fixed and dynamic pools of *Thumb: the
+// poolgenThumbBatchLane returns the lane of the fixed and dynamic pools of *Thumb: the
 // loops below, which call Run.
-func thumbBatchLane() poolimpl.Lane[*Thumb] {
-	return poolimpl.Lane[*Thumb]{Batch: thumbRunBatch, One: thumbRunOne}
+func poolgenThumbBatchLane() poolimpl.Lane[*Thumb] {
+	return poolimpl.Lane[*Thumb]{Batch: poolgenThumbRunBatch, One: poolgenThumbRunOne}
 }
 
-// thumbRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenThumbRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func thumbRunBatch(w *poolimpl.Worker[*Thumb]) {
+func poolgenThumbRunBatch(w *poolimpl.Worker[*Thumb]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// thumbRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenThumbRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func thumbRunOne(ctx context.Context, t *Thumb) error { return t.Run(ctx) }
+func poolgenThumbRunOne(ctx context.Context, t *Thumb) error { return t.Run(ctx) }

@@ -22,13 +22,13 @@ var _ interface {
 	Run(context.Context) error
 } = Ticket{}
 
-// ticketDeadline returns Ticket's deadline: its field Due, tagged poolgen:"deadline".
-func ticketDeadline(t Ticket) time.Time {
+// poolgenTicketDeadline returns Ticket's deadline: its field Due, tagged poolgen:"deadline".
+func poolgenTicketDeadline(t Ticket) time.Time {
 	return t.Due
 }
 
-// ticketPriority returns Ticket's priority: its field Urgency, tagged poolgen:"priority".
-func ticketPriority(t Ticket) int64 {
+// poolgenTicketPriority returns Ticket's priority: its field Urgency, tagged poolgen:"priority".
+func poolgenTicketPriority(t Ticket) int64 {
 	return int64(t.Urgency)
 }
 
@@ -97,13 +97,13 @@ func NewTicketDeadlinePool(late func(Ticket), opts ...poolrt.Option) (*TicketDea
 		return nil, err
 	}
 	p := new(TicketDeadlinePool)
-	p.e.Init(set, ticketRankLane(), ticketDeadlineOf, late)
+	p.e.Init(set, poolgenTicketRankLane(), poolgenTicketDeadlineOf, late)
 	return p, nil
 }
 
-// ticketDeadlineOf returns t's deadline: the pool reads it to report a late
+// poolgenTicketDeadlineOf returns t's deadline: the pool reads it to report a late
 // task it drops (poolrt.DropLate).
-func ticketDeadlineOf(t Ticket) time.Time { return ticketDeadline(t) }
+func poolgenTicketDeadlineOf(t Ticket) time.Time { return poolgenTicketDeadline(t) }
 
 // Submit queues t by its deadline, waiting while the queue is full (under
 // the default poolrt.Block policy) until there is room, ctx is done (ctx's
@@ -117,7 +117,7 @@ func (p *TicketDeadlinePool) Submit(ctx context.Context, t Ticket) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.Submit(ctx, t, p.e.DeadlineKey(ticketDeadline(t)))
+	return p.e.Submit(ctx, t, p.e.DeadlineKey(poolgenTicketDeadline(t)))
 }
 
 // TrySubmit queues t by its deadline if there is room and never blocks: it
@@ -127,7 +127,7 @@ func (p *TicketDeadlinePool) TrySubmit(t Ticket) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.TrySubmit(t, p.e.DeadlineKey(ticketDeadline(t)))
+	return p.e.TrySubmit(t, p.e.DeadlineKey(poolgenTicketDeadline(t)))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -193,7 +193,7 @@ func NewTicketPriorityPool(opts ...poolrt.Option) (*TicketPriorityPool, error) {
 		return nil, err
 	}
 	p := new(TicketPriorityPool)
-	p.e.Init(set, ticketRankLane(), nil, nil)
+	p.e.Init(set, poolgenTicketRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -209,7 +209,7 @@ func (p *TicketPriorityPool) Submit(ctx context.Context, t Ticket) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.Submit(ctx, t, ticketPriority(t))
+	return p.e.Submit(ctx, t, poolgenTicketPriority(t))
 }
 
 // TrySubmit queues t by its priority if there is room and never blocks: it
@@ -219,7 +219,7 @@ func (p *TicketPriorityPool) TrySubmit(t Ticket) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
 	}
-	return p.e.TrySubmit(t, ticketPriority(t))
+	return p.e.TrySubmit(t, poolgenTicketPriority(t))
 }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
@@ -240,20 +240,20 @@ func (p *TicketPriorityPool) ShutdownNow() []Ticket { return p.e.ShutdownNow() }
 // figures in its Priority section.
 func (p *TicketPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
-// ticketRankLane returns the lane of the priority, deadline and cost pools of Ticket.
-func ticketRankLane() poolimpl.Lane[Ticket] {
-	return poolimpl.Lane[Ticket]{Rank: ticketRunRank, One: ticketRunOne}
+// poolgenTicketRankLane returns the lane of the priority, deadline and cost pools of Ticket.
+func poolgenTicketRankLane() poolimpl.Lane[Ticket] {
+	return poolimpl.Lane[Ticket]{Rank: poolgenTicketRunRank, One: poolgenTicketRunOne}
 }
 
-// ticketRunRank runs a priority, deadline or cost pool worker's tasks until it
+// poolgenTicketRunRank runs a priority, deadline or cost pool worker's tasks until it
 // should exit.
-func ticketRunRank(w *poolimpl.RankWorker[Ticket]) {
+func poolgenTicketRunRank(w *poolimpl.RankWorker[Ticket]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// ticketRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenTicketRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func ticketRunOne(ctx context.Context, t Ticket) error { return t.Run(ctx) }
+func poolgenTicketRunOne(ctx context.Context, t Ticket) error { return t.Run(ctx) }

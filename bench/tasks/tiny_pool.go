@@ -58,7 +58,7 @@ func NewTinyFixedPool(opts ...poolrt.Option) (*TinyFixedPool, error) {
 		return nil, err
 	}
 	p := new(TinyFixedPool)
-	p.p.Init(set, tinyBatchLane())
+	p.p.Init(set, poolgenTinyBatchLane())
 	return p, nil
 }
 
@@ -92,25 +92,25 @@ func (p *TinyFixedPool) ShutdownNow() []Tiny { return p.p.ShutdownNow() }
 // Stats returns a snapshot of the pool's metrics.
 func (p *TinyFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// tinyBatchLane returns the lane of the fixed and dynamic pools of Tiny: the
+// poolgenTinyBatchLane returns the lane of the fixed and dynamic pools of Tiny: the
 // loops below, which call Run.
-func tinyBatchLane() poolimpl.Lane[Tiny] {
-	return poolimpl.Lane[Tiny]{Batch: tinyRunBatch, One: tinyRunOne}
+func poolgenTinyBatchLane() poolimpl.Lane[Tiny] {
+	return poolimpl.Lane[Tiny]{Batch: poolgenTinyRunBatch, One: poolgenTinyRunOne}
 }
 
-// tinyRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenTinyRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func tinyRunBatch(w *poolimpl.Worker[Tiny]) {
+func poolgenTinyRunBatch(w *poolimpl.Worker[Tiny]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// tinyRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenTinyRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func tinyRunOne(ctx context.Context, t Tiny) error { return t.Run(ctx) }
+func poolgenTinyRunOne(ctx context.Context, t Tiny) error { return t.Run(ctx) }
 
 // Pools for Spin1us (fixed), specialised from github.com/poolgen/poolgen/templates.
 
@@ -144,7 +144,7 @@ func NewSpin1usFixedPool(opts ...poolrt.Option) (*Spin1usFixedPool, error) {
 		return nil, err
 	}
 	p := new(Spin1usFixedPool)
-	p.p.Init(set, spin1usBatchLane())
+	p.p.Init(set, poolgenSpin1usBatchLane())
 	return p, nil
 }
 
@@ -178,22 +178,22 @@ func (p *Spin1usFixedPool) ShutdownNow() []Spin1us { return p.p.ShutdownNow() }
 // Stats returns a snapshot of the pool's metrics.
 func (p *Spin1usFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// spin1usBatchLane returns the lane of the fixed and dynamic pools of Spin1us: the
+// poolgenSpin1usBatchLane returns the lane of the fixed and dynamic pools of Spin1us: the
 // loops below, which call Run.
-func spin1usBatchLane() poolimpl.Lane[Spin1us] {
-	return poolimpl.Lane[Spin1us]{Batch: spin1usRunBatch, One: spin1usRunOne}
+func poolgenSpin1usBatchLane() poolimpl.Lane[Spin1us] {
+	return poolimpl.Lane[Spin1us]{Batch: poolgenSpin1usRunBatch, One: poolgenSpin1usRunOne}
 }
 
-// spin1usRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenSpin1usRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func spin1usRunBatch(w *poolimpl.Worker[Spin1us]) {
+func poolgenSpin1usRunBatch(w *poolimpl.Worker[Spin1us]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// spin1usRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenSpin1usRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func spin1usRunOne(ctx context.Context, t Spin1us) error { return t.Run(ctx) }
+func poolgenSpin1usRunOne(ctx context.Context, t Spin1us) error { return t.Run(ctx) }

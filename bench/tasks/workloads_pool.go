@@ -96,7 +96,7 @@ func NewSleepDynamicPool(opts ...poolrt.Option) (*SleepDynamicPool, error) {
 		return nil, err
 	}
 	p := new(SleepDynamicPool)
-	p.p.Init(set, sleepBatchLane())
+	p.p.Init(set, poolgenSleepBatchLane())
 	return p, nil
 }
 
@@ -183,7 +183,7 @@ func NewSleepFixedPool(opts ...poolrt.Option) (*SleepFixedPool, error) {
 		return nil, err
 	}
 	p := new(SleepFixedPool)
-	p.p.Init(set, sleepBatchLane())
+	p.p.Init(set, poolgenSleepBatchLane())
 	return p, nil
 }
 
@@ -217,25 +217,25 @@ func (p *SleepFixedPool) ShutdownNow() []Sleep { return p.p.ShutdownNow() }
 // Stats returns a snapshot of the pool's metrics.
 func (p *SleepFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// sleepBatchLane returns the lane of the fixed and dynamic pools of Sleep: the
+// poolgenSleepBatchLane returns the lane of the fixed and dynamic pools of Sleep: the
 // loops below, which call Run.
-func sleepBatchLane() poolimpl.Lane[Sleep] {
-	return poolimpl.Lane[Sleep]{Batch: sleepRunBatch, One: sleepRunOne}
+func poolgenSleepBatchLane() poolimpl.Lane[Sleep] {
+	return poolimpl.Lane[Sleep]{Batch: poolgenSleepRunBatch, One: poolgenSleepRunOne}
 }
 
-// sleepRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenSleepRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func sleepRunBatch(w *poolimpl.Worker[Sleep]) {
+func poolgenSleepRunBatch(w *poolimpl.Worker[Sleep]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// sleepRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenSleepRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func sleepRunOne(ctx context.Context, t Sleep) error { return t.Run(ctx) }
+func poolgenSleepRunOne(ctx context.Context, t Sleep) error { return t.Run(ctx) }
 
 // Pools for Payload32 (fixed), specialised from github.com/poolgen/poolgen/templates.
 
@@ -269,7 +269,7 @@ func NewPayload32FixedPool(opts ...poolrt.Option) (*Payload32FixedPool, error) {
 		return nil, err
 	}
 	p := new(Payload32FixedPool)
-	p.p.Init(set, payload32BatchLane())
+	p.p.Init(set, poolgenPayload32BatchLane())
 	return p, nil
 }
 
@@ -305,25 +305,25 @@ func (p *Payload32FixedPool) ShutdownNow() []Payload32 { return p.p.ShutdownNow(
 // Stats returns a snapshot of the pool's metrics.
 func (p *Payload32FixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// payload32BatchLane returns the lane of the fixed and dynamic pools of Payload32: the
+// poolgenPayload32BatchLane returns the lane of the fixed and dynamic pools of Payload32: the
 // loops below, which call Run.
-func payload32BatchLane() poolimpl.Lane[Payload32] {
-	return poolimpl.Lane[Payload32]{Batch: payload32RunBatch, One: payload32RunOne}
+func poolgenPayload32BatchLane() poolimpl.Lane[Payload32] {
+	return poolimpl.Lane[Payload32]{Batch: poolgenPayload32RunBatch, One: poolgenPayload32RunOne}
 }
 
-// payload32RunBatch runs what is left of a worker's batch. In generated code the
+// poolgenPayload32RunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func payload32RunBatch(w *poolimpl.Worker[Payload32]) {
+func poolgenPayload32RunBatch(w *poolimpl.Worker[Payload32]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// payload32RunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenPayload32RunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func payload32RunOne(ctx context.Context, t Payload32) error { return t.Run(ctx) }
+func poolgenPayload32RunOne(ctx context.Context, t Payload32) error { return t.Run(ctx) }
 
 // Pools for Node (fixed, stealing), specialised from github.com/poolgen/poolgen/templates.
 
@@ -357,7 +357,7 @@ func NewNodeFixedPool(opts ...poolrt.Option) (*NodeFixedPool, error) {
 		return nil, err
 	}
 	p := new(NodeFixedPool)
-	p.p.Init(set, nodeBatchLane())
+	p.p.Init(set, poolgenNodeBatchLane())
 	return p, nil
 }
 
@@ -512,7 +512,7 @@ func NewNodeStealingPool(opts ...poolrt.Option) (*NodeStealingPool, error) {
 		return nil, err
 	}
 	p := new(NodeStealingPool)
-	p.p.Init(set, nodeStealLane())
+	p.p.Init(set, poolgenNodeStealLane())
 	return p, nil
 }
 
@@ -566,38 +566,38 @@ func (p *NodeStealingPool) ShutdownNow() []Node { return p.p.ShutdownNow() }
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
 func (p *NodeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// nodeBatchLane returns the lane of the fixed and dynamic pools of Node: the
+// poolgenNodeBatchLane returns the lane of the fixed and dynamic pools of Node: the
 // loops below, which call Run.
-func nodeBatchLane() poolimpl.Lane[Node] {
-	return poolimpl.Lane[Node]{Batch: nodeRunBatch, One: nodeRunOne}
+func poolgenNodeBatchLane() poolimpl.Lane[Node] {
+	return poolimpl.Lane[Node]{Batch: poolgenNodeRunBatch, One: poolgenNodeRunOne}
 }
 
-// nodeStealLane returns the lane of the work-stealing pool of Node.
-func nodeStealLane() poolimpl.Lane[Node] {
-	return poolimpl.Lane[Node]{Steal: nodeRunSteal, One: nodeRunOne}
+// poolgenNodeStealLane returns the lane of the work-stealing pool of Node.
+func poolgenNodeStealLane() poolimpl.Lane[Node] {
+	return poolimpl.Lane[Node]{Steal: poolgenNodeRunSteal, One: poolgenNodeRunOne}
 }
 
-// nodeRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenNodeRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func nodeRunBatch(w *poolimpl.Worker[Node]) {
+func poolgenNodeRunBatch(w *poolimpl.Worker[Node]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// nodeRunSteal runs a work-stealing worker's tasks until it should exit.
-func nodeRunSteal(w *poolimpl.StealWorker[Node]) {
+// poolgenNodeRunSteal runs a work-stealing worker's tasks until it should exit.
+func poolgenNodeRunSteal(w *poolimpl.StealWorker[Node]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// nodeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenNodeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func nodeRunOne(ctx context.Context, t Node) error { return t.Run(ctx) }
+func poolgenNodeRunOne(ctx context.Context, t Node) error { return t.Run(ctx) }
 
 // Pools for Timed (fixed, dynamic, priority, stealing), specialised from github.com/poolgen/poolgen/templates.
 
@@ -650,7 +650,7 @@ func NewTimedDynamicPool(opts ...poolrt.Option) (*TimedDynamicPool, error) {
 		return nil, err
 	}
 	p := new(TimedDynamicPool)
-	p.p.Init(set, timedBatchLane())
+	p.p.Init(set, poolgenTimedBatchLane())
 	return p, nil
 }
 
@@ -737,7 +737,7 @@ func NewTimedFixedPool(opts ...poolrt.Option) (*TimedFixedPool, error) {
 		return nil, err
 	}
 	p := new(TimedFixedPool)
-	p.p.Init(set, timedBatchLane())
+	p.p.Init(set, poolgenTimedBatchLane())
 	return p, nil
 }
 
@@ -817,7 +817,7 @@ func NewTimedPriorityPool(opts ...poolrt.Option) (*TimedPriorityPool, error) {
 		return nil, err
 	}
 	p := new(TimedPriorityPool)
-	p.e.Init(set, timedRankLane(), nil, nil)
+	p.e.Init(set, poolgenTimedRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -985,7 +985,7 @@ func NewTimedStealingPool(opts ...poolrt.Option) (*TimedStealingPool, error) {
 		return nil, err
 	}
 	p := new(TimedStealingPool)
-	p.p.Init(set, timedStealLane())
+	p.p.Init(set, poolgenTimedStealLane())
 	return p, nil
 }
 
@@ -1039,52 +1039,52 @@ func (p *TimedStealingPool) ShutdownNow() []Timed { return p.p.ShutdownNow() }
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
 func (p *TimedStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 
-// timedBatchLane returns the lane of the fixed and dynamic pools of Timed: the
+// poolgenTimedBatchLane returns the lane of the fixed and dynamic pools of Timed: the
 // loops below, which call Run.
-func timedBatchLane() poolimpl.Lane[Timed] {
-	return poolimpl.Lane[Timed]{Batch: timedRunBatch, One: timedRunOne}
+func poolgenTimedBatchLane() poolimpl.Lane[Timed] {
+	return poolimpl.Lane[Timed]{Batch: poolgenTimedRunBatch, One: poolgenTimedRunOne}
 }
 
-// timedStealLane returns the lane of the work-stealing pool of Timed.
-func timedStealLane() poolimpl.Lane[Timed] {
-	return poolimpl.Lane[Timed]{Steal: timedRunSteal, One: timedRunOne}
+// poolgenTimedStealLane returns the lane of the work-stealing pool of Timed.
+func poolgenTimedStealLane() poolimpl.Lane[Timed] {
+	return poolimpl.Lane[Timed]{Steal: poolgenTimedRunSteal, One: poolgenTimedRunOne}
 }
 
-// timedRankLane returns the lane of the priority, deadline and cost pools of Timed.
-func timedRankLane() poolimpl.Lane[Timed] {
-	return poolimpl.Lane[Timed]{Rank: timedRunRank, One: timedRunOne}
+// poolgenTimedRankLane returns the lane of the priority, deadline and cost pools of Timed.
+func poolgenTimedRankLane() poolimpl.Lane[Timed] {
+	return poolimpl.Lane[Timed]{Rank: poolgenTimedRunRank, One: poolgenTimedRunOne}
 }
 
-// timedRunBatch runs what is left of a worker's batch. In generated code the
+// poolgenTimedRunBatch runs what is left of a worker's batch. In generated code the
 // call of Run is direct: the pool calls this loop once per batch, not per
 // task.
-func timedRunBatch(w *poolimpl.Worker[Timed]) {
+func poolgenTimedRunBatch(w *poolimpl.Worker[Timed]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// timedRunSteal runs a work-stealing worker's tasks until it should exit.
-func timedRunSteal(w *poolimpl.StealWorker[Timed]) {
+// poolgenTimedRunSteal runs a work-stealing worker's tasks until it should exit.
+func poolgenTimedRunSteal(w *poolimpl.StealWorker[Timed]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// timedRunRank runs a priority, deadline or cost pool worker's tasks until it
+// poolgenTimedRunRank runs a priority, deadline or cost pool worker's tasks until it
 // should exit.
-func timedRunRank(w *poolimpl.RankWorker[Timed]) {
+func poolgenTimedRunRank(w *poolimpl.RankWorker[Timed]) {
 	ctx := w.Context()
 	for t := w.First(); t != nil; {
 		t = w.Next((*t).Run(ctx))
 	}
 }
 
-// timedRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
+// poolgenTimedRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
-func timedRunOne(ctx context.Context, t Timed) error { return t.Run(ctx) }
+func poolgenTimedRunOne(ctx context.Context, t Timed) error { return t.Run(ctx) }
 
 // Pools for Item (batch), specialised from github.com/poolgen/poolgen/templates.
 

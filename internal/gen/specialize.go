@@ -311,9 +311,13 @@ func recvBase(fd *ast.FuncDecl) *ast.Ident {
 	return id
 }
 
-// rename gives a template declaration its name in generated code: prefixed
-// by the task type's name, exported or not as the task type is.
-// Constructors keep New in front: NewFixedPool becomes NewResizeFixedPool.
+// rename gives a template declaration its name in generated code: an
+// exported one (a pool, its constructor) prefixed by the task type's name,
+// exported or not as the task type is, with New kept in front of
+// constructors (NewFixedPool becomes NewResizeFixedPool); an unexported
+// one (a helper only the generated code calls) prefixed by poolgen and the
+// type's name (runBatch becomes poolgenResizeRunBatch), so that it never
+// meets a name of the user's.
 func rename(task, name string) string {
 	exported := ast.IsExported(task)
 	upper := upperFirst(task)
@@ -324,10 +328,13 @@ func rename(task, name string) string {
 		}
 		return "new" + upper + rest
 	}
-	if ast.IsExported(name) && exported {
+	switch {
+	case !ast.IsExported(name):
+		return "poolgen" + upper + upperFirst(name)
+	case exported:
 		return upper + name
 	}
-	return lower + upperFirst(name)
+	return lower + name
 }
 
 func upperFirst(s string) string {
