@@ -5,7 +5,7 @@
 # machine that has one:
 #
 #	(cd bench && CGO_ENABLED=0 go test -c -o ../.device/bench.test .)
-#	CGO_ENABLED=0 go test -c -o .device/templates.test ./templates
+#	CGO_ENABLED=0 go test -c -o .device/poolimpl.test ./runtime/poolimpl
 #
 # then copy the repository, .device/ included, to the multi-core machine
 # and run `sh bench/device.sh` from its root. It writes raw `go test
@@ -51,7 +51,7 @@ step spin1us 150 bench "$bin/bench.test" -test.run '^$' -test.benchmem \
 step forkjoin 100 bench "$bin/bench.test" -test.run '^$' -test.benchmem \
 	-test.bench 'BenchmarkForkJoin/tree=balanced/impl=(poolgen-stealing-generated|poolgen-generated|pond-go|errgroup|go-waitgroup)$' \
 	-test.cpu 1,16 -test.benchtime 5x -test.count 3
-step stealing 60 templates "$bin/templates.test" -test.run '^$' \
+step stealing 60 poolimpl "$bin/poolimpl.test" -test.run '^$' \
 	-test.bench 'BenchmarkStealing(Fib|Unbalanced)$' \
 	-test.cpu "$cpus" -test.benchtime 20x -test.count 2
 # Bar: latency from scheduled arrival at 50% load, P99 <= 100 us at 16.

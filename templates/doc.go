@@ -35,9 +35,15 @@
 //     the field tagged for that role.
 //   - A pattern's pool lives in its own file (fixed.go for FixedPool); the
 //     generator emits every declaration of that file and whatever they use
-//     from the package, each name prefixed with the task type's name
-//     (FixedPool → ResizeFixedPool, queue → resizeQueue). Constraint-only
+//     from the package: exported ones prefixed with the task type's name
+//     (FixedPool → ResizeFixedPool), unexported ones with poolgen and the
+//     type's name (runBatch → poolgenResizeRunBatch). Constraint-only
 //     declarations such as Task are never emitted.
-//   - Non-generic shared logic belongs in package poolrt, not here: it would
-//     be emitted again for every task type.
+//   - Only what depends on the task type belongs here: the pools' exported
+//     face, the reads of its methods or tagged fields, and the lanes whose
+//     loops call Run (task.go). Everything else — queues, workers, parking,
+//     shutdown, metrics — lives once in package poolimpl
+//     (github.com/poolgen/poolgen/runtime/poolimpl), generic over the task
+//     type but never calling it, or in poolrt; code here is emitted again
+//     for every task type.
 package templates

@@ -13,8 +13,6 @@
 package gen
 
 import (
-	"github.com/poolgen/poolgen/runtime/poolimpl"
-
 	"bytes"
 	"fmt"
 	"go/parser"
@@ -29,6 +27,8 @@ import (
 	"github.com/dave/jennifer/jen"
 	"golang.org/x/tools/go/ast/astutil"
 	"golang.org/x/tools/go/packages"
+
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 	"golang.org/x/tools/imports"
 )
 

@@ -23,7 +23,7 @@ import (
 // could deadlock too). Goroutines join with a WaitGroup, as Go code
 // naturally does.
 //
-//	go test -run '^$' -bench 'Stealing' -benchmem -count=10 ./templates | tee new.txt
+//	go test -run '^$' -bench 'Stealing' -benchmem -count=10 ./runtime/poolimpl | tee new.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest -col /impl new.txt
 
 // fibBench: fib(27) with sequential leaves at fib(10) and below (~0.4 µs
