@@ -337,3 +337,22 @@ func TestSplit(t *testing.T) {
 		t.Errorf("split(\"\") = %q, want nil", got)
 	}
 }
+
+// TestRunPositionsGoGenerate: run as go generate runs it (GOFILE and
+// GOLINE set), an error that has no place of its own points at the
+// go:generate line.
+func TestRunPositionsGoGenerate(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "bad", "nodirective"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOFILE", "jobs.go")
+	t.Setenv("GOLINE", "7")
+	err = run([]string{"-type=Nope", dir}, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("poolgen -type=Nope succeeded")
+	}
+	if got := err.Error(); !strings.Contains(got, "jobs.go:7:1") || !strings.Contains(got, "Nope") {
+		t.Errorf("error %q: want it at the go:generate line jobs.go:7:1, naming Nope", got)
+	}
+}
