@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/poolgen/poolgen/bench/tasks"
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // The open-loop driver shared by the latency and priority workloads.
@@ -79,8 +79,8 @@ type arrival func(i int) (class uint8, prio int64)
 
 // point is one open-loop run's result.
 type point struct {
-	wait, sub [tasks.NumClasses]poolrt.HistogramSnapshot
-	late      poolrt.HistogramSnapshot
+	wait, sub [tasks.NumClasses]poolimpl.HistogramSnapshot
+	late      poolimpl.HistogramSnapshot
 	tasks     int
 	elapsed   time.Duration
 }
@@ -95,7 +95,7 @@ func openLoop(c contestant[tasks.Timed], cfg config, rounds, n int, rate float64
 	}
 	rec := tasks.NewRecorder(n)
 	ctx := context.Background()
-	var late poolrt.Histogram
+	var late poolimpl.Histogram
 	interval := float64(time.Second) / rate
 	begin := time.Now()
 	start := rec.Now() + int64(time.Millisecond)
@@ -147,7 +147,7 @@ func (p *point) merge(q *point) {
 	p.elapsed += q.elapsed
 }
 
-func addSnapshot(dst, src *poolrt.HistogramSnapshot) {
+func addSnapshot(dst, src *poolimpl.HistogramSnapshot) {
 	dst.Count += src.Count
 	dst.Sum += src.Sum
 	dst.Max = max(dst.Max, src.Max)
@@ -157,8 +157,8 @@ func addSnapshot(dst, src *poolrt.HistogramSnapshot) {
 }
 
 // allClasses merges the histograms of every class.
-func allClasses(h *[tasks.NumClasses]poolrt.HistogramSnapshot) *poolrt.HistogramSnapshot {
-	var s poolrt.HistogramSnapshot
+func allClasses(h *[tasks.NumClasses]poolimpl.HistogramSnapshot) *poolimpl.HistogramSnapshot {
+	var s poolimpl.HistogramSnapshot
 	for k := range h {
 		addSnapshot(&s, &h[k])
 	}
@@ -166,7 +166,7 @@ func allClasses(h *[tasks.NumClasses]poolrt.HistogramSnapshot) *poolrt.Histogram
 }
 
 // reportLatency reports l's percentiles as metrics named prefix+"p50-ns", ...
-func reportLatency(b *testing.B, prefix string, s *poolrt.HistogramSnapshot, all bool) {
+func reportLatency(b *testing.B, prefix string, s *poolimpl.HistogramSnapshot, all bool) {
 	l := s.Latency()
 	b.ReportMetric(float64(l.P50), prefix+"p50-ns")
 	if all {

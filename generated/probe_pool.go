@@ -351,7 +351,7 @@ func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
 // idle workers. Under the threshold policy, when more tasks wait than the
 // pool has workers and none of them is idle, it also evaluates early, at
-// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// most every interval/64 (at least 1 ms), and then only to grow: a burst
 // doubles a default pool every few milliseconds. Every change is
 // recorded, with the measurements it was based on, in Stats().Scaling.
 //
@@ -609,7 +609,7 @@ func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
-// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// short (about 10 µs of work a batch, by the sampled run times): with one worker,
 // submitted tasks start in submission order. A running task forks
 // subtasks with Fork, passing the ctx its Run was given: the subtask goes
 // onto the deque of the worker running the task, without a lock or an
@@ -1127,7 +1127,7 @@ func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
 // idle workers. Under the threshold policy, when more tasks wait than the
 // pool has workers and none of them is idle, it also evaluates early, at
-// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// most every interval/64 (at least 1 ms), and then only to grow: a burst
 // doubles a default pool every few milliseconds. Every change is
 // recorded, with the measurements it was based on, in Stats().Scaling.
 //
@@ -1387,7 +1387,7 @@ func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
-// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// short (about 10 µs of work a batch, by the sampled run times): with one worker,
 // submitted tasks start in submission order. A running task forks
 // subtasks with Fork, passing the ctx its Run was given: the subtask goes
 // onto the deque of the worker running the task, without a lock or an

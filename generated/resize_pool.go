@@ -36,7 +36,7 @@ var _ interface {
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
 // idle workers. Under the threshold policy, when more tasks wait than the
 // pool has workers and none of them is idle, it also evaluates early, at
-// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// most every interval/64 (at least 1 ms), and then only to grow: a burst
 // doubles a default pool every few milliseconds. Every change is
 // recorded, with the measurements it was based on, in Stats().Scaling.
 //

@@ -3,8 +3,6 @@ package poolrt
 import (
 	"errors"
 	"fmt"
-	"math/bits"
-	"sync/atomic"
 	"time"
 )
 
@@ -129,52 +127,3 @@ type BatchStats struct {
 // BatchSizeClasses is the number of size classes in BatchStats.Sizes:
 // enough for any MaxBatch up to 2^31.
 const BatchSizeClasses = 32
-
-// BatchMeter counts batches. One per pool; its counters are updated under
-// the pool's lock or by atomic adds, and read by Snapshot.
-type BatchMeter struct {
-	batches atomic.Uint64
-	failed  atomic.Uint64
-	tasks   atomic.Uint64
-	sizes   [BatchSizeClasses]atomic.Uint64
-	reasons [numFlushReasons]atomic.Uint64
-}
-
-// Flushed counts a batch of size tasks handed over for reason r.
-func (m *BatchMeter) Flushed(size int, r FlushReason) {
-	m.batches.Add(1)
-	m.tasks.Add(uint64(size))
-	m.sizes[sizeClass(size)].Add(1)
-	m.reasons[r].Add(1)
-}
-
-// BatchFailed counts a batch whose handler failed or panicked.
-func (m *BatchMeter) BatchFailed() { m.failed.Add(1) }
-
-func sizeClass(n int) int {
-	if n <= 1 {
-		return 0
-	}
-	return min(bits.Len(uint(n-1)), BatchSizeClasses-1)
-}
-
-// Snapshot returns the counters, with the gauges the pool supplies.
-func (m *BatchMeter) Snapshot(open, ready int) *BatchStats {
-	st := &BatchStats{
-		Batches:  m.batches.Load(),
-		Failed:   m.failed.Load(),
-		Full:     m.reasons[FlushFull].Load(),
-		Linger:   m.reasons[FlushLinger].Load(),
-		Idle:     m.reasons[FlushIdle].Load(),
-		Shutdown: m.reasons[FlushShutdown].Load(),
-		Open:     open,
-		Ready:    ready,
-	}
-	for i := range m.sizes {
-		st.Sizes[i] = m.sizes[i].Load()
-	}
-	if st.Batches > 0 {
-		st.MeanSize = float64(m.tasks.Load()) / float64(st.Batches)
-	}
-	return st
-}

@@ -76,6 +76,15 @@ func WorkerLimits(min, max int) Option {
 	}}
 }
 
+// LimitsError returns a *ConfigError for worker limits min and max that
+// cannot work for a pool of ceiling worker slots (SetLimits), or nil.
+func (s *Settings) LimitsError(min, max, ceiling int) error {
+	if reason := checkLimits(min, max, ceiling); reason != "" {
+		return &ConfigError{Option: fmt.Sprintf("SetLimits(%d, %d)", min, max), Reason: reason}
+	}
+	return nil
+}
+
 // checkLimits says what is wrong with worker limits min and max for a pool
 // of at most ceiling workers, or returns "".
 func checkLimits(min, max, ceiling int) string {

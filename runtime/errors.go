@@ -3,8 +3,6 @@ package poolrt
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"unsafe"
 )
 
 // ErrClosed is returned by Submit and TrySubmit once Shutdown or ShutdownNow
@@ -61,12 +59,3 @@ type ConfigError struct {
 func (e *ConfigError) Error() string {
 	return "poolgen: invalid option " + e.Option + ": " + e.Reason
 }
-
-// Nilable reports whether a task of type T can be nil: T is a pointer
-// type. Pools of such tasks check each one with [IsNil] and refuse a nil
-// task with [ErrNilTask], whose Run would panic on a worker.
-func Nilable[T any]() bool { return reflect.TypeFor[T]().Kind() == reflect.Pointer }
-
-// IsNil reports whether *t is a nil pointer. T must be a pointer type
-// ([Nilable]).
-func IsNil[T any](t *T) bool { return *(*unsafe.Pointer)(unsafe.Pointer(t)) == nil }

@@ -112,8 +112,6 @@ type Settings struct {
 	Batch    BatchSettings
 
 	set optionSet
-	// takeAll: testhook.TakeAll was set when the pool was created.
-	takeAll bool
 	// hookPanics counts panics in the user's hooks (shared by the copies
 	// of the Settings a pool keeps; nil in a zero Settings).
 	hookPanics *atomic.Uint64
@@ -268,43 +266,9 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 	}
 	s.Shards = min(s.Workers, procs, s.QueueSize)
 	if testhook.TakeAll.Load() {
-		s.takeAll, s.Shards = true, 1
+		s.Shards = 1 // the pools read the hook too: see poolimpl.takeLimit
 	}
 	return s, nil
-}
-
-// TakeLimit returns how many tasks a worker may take from the queue at
-// once, at most limit: one while other workers are parked (a batch would
-// make its tasks wait behind each other while a parked worker, woken for
-// them, found nothing), else as many as [BatchBudget] holds by the run
-// times in runs.
-func (s *Settings) TakeLimit(runs *RunMean, parked bool, limit int) int {
-	switch {
-	case s.takeAll:
-		return limit
-	case parked:
-		return 1
-	case !s.Metrics:
-		return runs.Batch(0, limit)
-	}
-	return runs.Batch(s.SampleEvery, limit)
-}
-
-// TakeShares returns the fractions of a shard's tasks that one of workers
-// workers takes at once: 1/home of its home shard's, 1/steal of another's.
-// A batch must not hide from idle workers tasks they could run: half when
-// each shard has one worker, less when workers share shards, everything
-// when there is a single worker.
-func (s *Settings) TakeShares(workers int) (home, steal int) {
-	if s.takeAll {
-		return 1, 1
-	}
-	share := max(1, (workers+s.Shards-1)/s.Shards) // workers per shard
-	home = share + 1
-	if workers <= 1 {
-		home = 1
-	}
-	return home, max(2, share)
 }
 
 // TaskFailed reports a task's non-nil error to the OnError handler, if any.
@@ -312,7 +276,7 @@ func (s *Settings) TakeShares(workers int) (home, steal int) {
 // stays counted once, as failed.
 func (s *Settings) TaskFailed(err error) {
 	if s.OnError != nil {
-		s.callHook("OnError", func() { s.OnError(err) })
+		s.CallHook("OnError", func() { s.OnError(err) })
 	}
 }
 
@@ -327,18 +291,22 @@ func (s *Settings) TaskPanicked(task, v any) {
 	}
 	pe := &PanicError{Task: task, Value: v, Stack: debug.Stack()}
 	if s.OnPanic != nil {
-		s.callHook("OnPanic", func() { s.OnPanic(pe) })
+		s.CallHook("OnPanic", func() { s.OnPanic(pe) })
 		return
 	}
 	slog.Error("poolgen: task panicked", "panic", pe.Value, "task_type", fmt.Sprintf("%T", task), "stack", string(pe.Stack))
 }
 
-// callHook calls f, a call of the user's hook name, and contains a panic
+// HookPanicCount returns the counter of the panics CallHook contained, which
+// the pool's Stats report as HookPanics.
+func (s *Settings) HookPanicCount() *atomic.Uint64 { return s.hookPanics }
+
+// CallHook calls f, a call of the user's hook name, and contains a panic
 // in it: the panic is counted in the pool's HookPanics and logged through
 // log/slog with its stack, and the caller goes on. A hook that calls
 // runtime.Goexit is counted and logged the same way, but its goroutine
 // ends all the same: Goexit cannot be stopped.
-func (s *Settings) callHook(name string, f func()) {
+func (s *Settings) CallHook(name string, f func()) {
 	returned := false
 	defer func() {
 		if returned {

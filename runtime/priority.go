@@ -247,9 +247,9 @@ func (p *PrioritySettings) Band(r int64) int {
 	return sort.Search(len(b), func(i int) bool { return b[i] > r })
 }
 
-// lowest returns the band served last: the lowest priorities, the highest
+// Lowest returns the band served last: the lowest priorities, the highest
 // costs.
-func (p *PrioritySettings) lowest() int {
+func (p *PrioritySettings) Lowest() int {
 	if p.Kind == ByCost {
 		return len(p.Bounds)
 	}
@@ -367,118 +367,4 @@ type BandStats struct {
 	Submitted, Completed, Panicked, Returned uint64
 	// Wait is the queue wait of sampled tasks of the band.
 	Wait Latency
-}
-
-// RankMeter holds a priority pool's per-band metrics: counters written
-// under the pool's lock or by one worker each, histograms shared by the
-// workers (written for sampled tasks only), merged by Snapshot.
-type RankMeter struct {
-	set     *PrioritySettings
-	bands   []bandMeter
-	workers []RankWorkerMeter
-}
-
-type bandMeter struct {
-	_ [CacheLinePad]byte
-	// Submitted and Returned are written under the pool's lock.
-	Submitted Counter
-	Returned  Counter
-	Wait      Histogram
-}
-
-// RankWorkerMeter holds one worker's per-band and deadline counters. Only
-// that worker writes them.
-type RankWorkerMeter struct {
-	_        [CacheLinePad]byte
-	bands    []bandCounts
-	missed   Counter
-	dropped  Counter
-	handed   Counter
-	lateness Histogram
-}
-
-type bandCounts struct{ completed, panicked Counter }
-
-// NewRankMeter returns the per-band meter of a pool with the given worker
-// slots, configured by s (s.Priority must stay unchanged).
-func NewRankMeter(s *Settings, workers int) *RankMeter {
-	nb := 1
-	if s.Priority.Kind != ByDeadline {
-		nb = len(s.Priority.Bounds) + 1
-	}
-	m := &RankMeter{set: &s.Priority, bands: make([]bandMeter, nb), workers: make([]RankWorkerMeter, workers)}
-	counts := make([]bandCounts, nb*workers)
-	for i := range m.workers {
-		m.workers[i].bands = counts[i*nb : (i+1)*nb : (i+1)*nb]
-	}
-	return m
-}
-
-// Worker returns worker slot id's meter.
-func (m *RankMeter) Worker(id int) *RankWorkerMeter { return &m.workers[id] }
-
-// Submitted counts a task queued in band b. Call it under the pool's lock.
-func (m *RankMeter) Submitted(b int) { m.bands[b].Submitted.Add(1) }
-
-// Returned counts a task of band b handed back by ShutdownNow. Call it
-// under the pool's lock.
-func (m *RankMeter) Returned(b int) { m.bands[b].Returned.Add(1) }
-
-// Waited records the queue wait of a sampled task of band b.
-func (m *RankMeter) Waited(b int, d time.Duration) { m.bands[b].Wait.Record(d) }
-
-// Done counts a task of band b that completed (Run returned, or a deadline
-// pool dropped or handed it off).
-func (w *RankWorkerMeter) Done(b int) { w.bands[b].completed.Add(1) }
-
-// Panicked counts a task of band b whose Run (or late handler) panicked.
-func (w *RankWorkerMeter) Panicked(b int) { w.bands[b].panicked.Add(1) }
-
-// Late records a late task (deadline pools): how late it was taken.
-func (w *RankWorkerMeter) Late(by time.Duration) { w.lateness.Record(by) }
-
-// Missed counts a late task run anyway.
-func (w *RankWorkerMeter) Missed() { w.missed.Add(1) }
-
-// Dropped counts a late task dropped.
-func (w *RankWorkerMeter) Dropped() { w.dropped.Add(1) }
-
-// HandedOff counts a late task given to the pool's handler.
-func (w *RankWorkerMeter) HandedOff() { w.handed.Add(1) }
-
-// Snapshot merges the meter into a PriorityStats, and returns too the
-// merged queue wait of every band (the pool's Stats.Wait).
-func (m *RankMeter) Snapshot() (*PriorityStats, Latency) {
-	st := &PriorityStats{Kind: m.set.Kind, Aging: m.set.Aging, Bands: make([]BandStats, len(m.bands))}
-	var all, late HistogramSnapshot
-	for b := range m.bands {
-		bs := &st.Bands[b]
-		bs.Lo, bs.Hi = math.MinInt64, math.MaxInt64
-		if b > 0 {
-			bs.Lo = m.set.Bounds[b-1]
-		}
-		if b < len(m.bands)-1 {
-			bs.Hi = m.set.Bounds[b] - 1
-		}
-		bm := &m.bands[b]
-		bs.Submitted, bs.Returned = bm.Submitted.Load(), bm.Returned.Load()
-		var wait HistogramSnapshot
-		bm.Wait.AddTo(&wait)
-		bm.Wait.AddTo(&all)
-		bs.Wait = wait.Latency()
-	}
-	for i := range m.workers {
-		w := &m.workers[i]
-		for b := range w.bands {
-			st.Bands[b].Completed += w.bands[b].completed.Load()
-			st.Bands[b].Panicked += w.bands[b].panicked.Load()
-		}
-		st.Missed += w.missed.Load()
-		st.Dropped += w.dropped.Load()
-		st.HandedOff += w.handed.Load()
-		w.lateness.AddTo(&late)
-	}
-	st.LowestMaxWait = st.Bands[min(m.set.lowest(), len(st.Bands)-1)].Wait.Max
-	st.Lateness = late.Latency()
-	return st, all.Latency()
 }

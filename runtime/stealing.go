@@ -3,7 +3,6 @@ package poolrt
 import (
 	"fmt"
 	"math/bits"
-	"sync/atomic"
 )
 
 // Deque sizes of the work-stealing pool.
@@ -103,84 +102,4 @@ type StealingStats struct {
 type StealingWorkerStats struct {
 	Local, Injector, Stolen            uint64
 	StealAttempts, Steals, StolenTasks uint64
-}
-
-// StealMeter holds one worker slot's work-stealing counters. Only the
-// worker in the slot writes them (and ShutdownNow, once the workers have
-// exited).
-//
-// A task a worker starts bumps at most one counter here: one from the
-// shared queue bumps Injector or StolenInjector, a forked one it stole
-// bumps StolenForked, and one forked onto its own deque bumps nothing:
-// Local is what remains of the tasks the worker ran (its WorkerMeter's
-// Completed and Panicked), so the common case of fork-join, a worker
-// running what it forked, costs no counter write beyond Completed.
-type StealMeter struct {
-	_                                      [CacheLinePad]byte
-	Injector, StolenInjector, StolenForked Counter
-	StealAttempts, Steals, StolenTasks     Counter
-	// ForkReturned counts forked subtasks ShutdownNow handed back.
-	ForkReturned Counter
-}
-
-// StealMeters is the work-stealing part of a pool's metrics: a StealMeter
-// per worker slot, each on its own cache lines, and the counters of forks
-// that did not reach a deque, which any goroutine may bump.
-type StealMeters struct {
-	Workers          []StealMeter
-	forkedToInjector atomic.Uint64
-	forkedInline     atomic.Uint64
-}
-
-// NewStealMeters returns the meters of a pool with n worker slots.
-func NewStealMeters(n int) *StealMeters {
-	return &StealMeters{Workers: make([]StealMeter, n)}
-}
-
-// ForkToInjector counts a fork that went to the shared queue.
-func (m *StealMeters) ForkToInjector() { m.forkedToInjector.Add(1) }
-
-// ForkInline counts a fork that ran on the forking goroutine.
-func (m *StealMeters) ForkInline() { m.forkedInline.Add(1) }
-
-// Snapshot merges the meters into a StealingStats. meter is the pool's
-// Meter, whose per-worker Completed and Panicked count every task each
-// worker ran; queuedForks is the number of forked subtasks in the deques
-// now, which only the pool can tell.
-func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *StealingStats {
-	st := &StealingStats{
-		ForkedToInjector: m.forkedToInjector.Load(),
-		ForkedInline:     m.forkedInline.Load(),
-		Workers:          make([]StealingWorkerStats, len(m.Workers)),
-	}
-	forks := uint64(max(queuedForks, 0))
-	for i := range m.Workers {
-		w := &m.Workers[i]
-		stolenForked := w.StolenForked.Load()
-		ws := StealingWorkerStats{
-			Injector:      w.Injector.Load(),
-			Stolen:        stolenForked + w.StolenInjector.Load(),
-			StealAttempts: w.StealAttempts.Load(),
-			Steals:        w.Steals.Load(),
-			StolenTasks:   w.StolenTasks.Load(),
-		}
-		if wm := meter.workers[i].Load(); wm != nil {
-			// Read after the start counters, so that a task counted as
-			// started but not yet done makes Local low, never high.
-			ran := wm.Completed.Load() + wm.Panicked.Load()
-			if other := ws.Injector + ws.Stolen; ran > other {
-				ws.Local = ran - other
-			}
-		}
-		forks += ws.Local + stolenForked + w.ForkReturned.Load()
-		st.Workers[i] = ws
-		st.Local += ws.Local
-		st.Injector += ws.Injector
-		st.Stolen += ws.Stolen
-		st.StealAttempts += ws.StealAttempts
-		st.Steals += ws.Steals
-		st.StolenTasks += ws.StolenTasks
-	}
-	st.Forked = forks
-	return st
 }

@@ -15,7 +15,7 @@ import (
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
-// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// short (about 10 µs of work a batch, by the sampled run times): with one worker,
 // submitted tasks start in submission order. A running task forks
 // subtasks with Fork, passing the ctx its Run was given: the subtask goes
 // onto the deque of the worker running the task, without a lock or an

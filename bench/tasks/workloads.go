@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // The task types of workloads 3 to 8 (README.md's table). Like Tiny and
@@ -179,8 +179,8 @@ type Recorder struct {
 	epoch time.Time
 	// Wait[c] is start − scheduled arrival of class c's tasks; Sub[c] is
 	// start − submission.
-	Wait [NumClasses]poolrt.Histogram
-	Sub  [NumClasses]poolrt.Histogram
+	Wait [NumClasses]poolimpl.Histogram
+	Sub  [NumClasses]poolimpl.Histogram
 	runs []atomic.Uint32 // by task ID
 	C    Counter
 }

@@ -60,7 +60,7 @@ var _ func(context.Context, []Item) error = HandleItems
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
 // idle workers. Under the threshold policy, when more tasks wait than the
 // pool has workers and none of them is idle, it also evaluates early, at
-// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// most every interval/64 (at least 1 ms), and then only to grow: a burst
 // doubles a default pool every few milliseconds. Every change is
 // recorded, with the measurements it was based on, in Stats().Scaling.
 //
@@ -399,7 +399,7 @@ func (p *NodeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
-// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// short (about 10 µs of work a batch, by the sampled run times): with one worker,
 // submitted tasks start in submission order. A running task forks
 // subtasks with Fork, passing the ctx its Run was given: the subtask goes
 // onto the deque of the worker running the task, without a lock or an
@@ -614,7 +614,7 @@ func poolgenNodeRunOne(ctx context.Context, t Node) error { return t.Run(ctx) }
 // poolrt.ScaleWith takes a policy of your own; poolrt.IdleTimeout retires
 // idle workers. Under the threshold policy, when more tasks wait than the
 // pool has workers and none of them is idle, it also evaluates early, at
-// most every poolrt.SurgeGap(interval), and then only to grow: a burst
+// most every interval/64 (at least 1 ms), and then only to grow: a burst
 // doubles a default pool every few milliseconds. Every change is
 // recorded, with the measurements it was based on, in Stats().Scaling.
 //
@@ -872,7 +872,7 @@ func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 //
 // Submit and TrySubmit feed a shared, bounded queue (the injector), which
 // workers take from oldest first, in batches as long as the tasks are
-// short (poolrt.BatchBudget, measured on sampled tasks): with one worker,
+// short (about 10 µs of work a batch, by the sampled run times): with one worker,
 // submitted tasks start in submission order. A running task forks
 // subtasks with Fork, passing the ctx its Run was given: the subtask goes
 // onto the deque of the worker running the task, without a lock or an

@@ -339,8 +339,8 @@ func TestSplit(t *testing.T) {
 }
 
 // TestRunPositionsGoGenerate: run as go generate runs it (GOFILE and
-// GOLINE set), an error that has no place of its own points at the
-// go:generate line.
+// GOLINE set), an error that has no place of its own points at the line
+// of the generate directive.
 func TestRunPositionsGoGenerate(t *testing.T) {
 	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "bad", "nodirective"))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/poolgen/poolgen/internal/probe"
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // errHook is what the tests' hooks panic with.
@@ -146,7 +147,7 @@ func testCallerRunsGoexit[T any](t *testing.T, s *suite[T]) {
 // poolrt.ErrNilTask, at Submit and TrySubmit, and counts nothing; its Run
 // would panic on a worker. (Value task types cannot be nil.)
 func testNilTask[T any](t *testing.T, s *suite[T]) {
-	if !poolrt.Nilable[T]() {
+	if !poolimpl.Nilable[T]() {
 		t.Skip("the task type is not a pointer")
 	}
 	bubble(t, func(t *testing.T) {

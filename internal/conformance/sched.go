@@ -10,10 +10,11 @@ import (
 
 	"github.com/poolgen/poolgen/internal/probe"
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
 // testGivesWay: a worker running tasks back to back gives its P to a
-// goroutine queued behind it there (poolrt.Slice). With one P, the first
+// goroutine queued behind it there (poolimpl.Slice). With one P, the first
 // task starts a goroutine, which goes into the P's queue behind the
 // worker; 100 tasks of 50 µs follow. The goroutine must run within a few
 // slices, long before the worker runs out of tasks: without giving way, it
@@ -44,8 +45,8 @@ func testGivesWay[T any](t *testing.T, s *suite[T]) {
 	require.NoError(t, p.Shutdown(context.Background()))
 	// SliceLen is 2 tasks; allow for a slice started before the first
 	// task and for a clock that moves in coarse steps.
-	if limit := 2*int(poolrt.SliceLen/task) + 4; ended > limit {
-		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d (one slice of %v)", ended, n, limit, poolrt.SliceLen)
+	if limit := 2*int(poolimpl.SliceLen/task) + 4; ended > limit {
+		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d (one slice of %v)", ended, n, limit, poolimpl.SliceLen)
 	}
 }
 
@@ -85,7 +86,7 @@ func testGivesWayStream[T any](t *testing.T, s *suite[T]) {
 	for err := range errs {
 		t.Errorf("a task's TrySubmit: %v", err)
 	}
-	if limit := 2*int(poolrt.SliceLen/task) + 4; ended > limit {
-		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d (one slice of %v)", ended, n, limit, poolrt.SliceLen)
+	if limit := 2*int(poolimpl.SliceLen/task) + 4; ended > limit {
+		t.Fatalf("the goroutine queued behind the worker ran after %d of %d tasks had ended, want at most %d (one slice of %v)", ended, n, limit, poolimpl.SliceLen)
 	}
 }

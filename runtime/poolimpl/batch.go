@@ -15,10 +15,10 @@ import (
 // pool, handed to the handler on size, linger time or shutdown.
 type Batch[T any, K comparable] struct {
 	handle func(ctx context.Context, batch []T) error
-	life   poolrt.Lifecycle
-	sleep  *poolrt.Sleepers
-	meter  *poolrt.Meter
-	bm     poolrt.BatchMeter
+	life   Lifecycle
+	sleep  *Sleepers
+	meter  *Meter
+	bm     BatchMeter
 	set    poolrt.Settings
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
@@ -73,11 +73,11 @@ type batchList struct{ head, tail int32 }
 // handler calls runtime.Goexit.
 type batchWorker[T any] struct {
 	id      int
-	meter   *poolrt.WorkerMeter
+	meter   *WorkerMeter
 	buf     []T   // the batch being handled
 	opened  int64 // its first task's arrival
 	exiting bool
-	slice   poolrt.Slice
+	slice   Slice
 }
 
 // Init starts the pool for set, handing batches to handle.
@@ -86,8 +86,8 @@ func (p *Batch[T, K]) Init(set poolrt.Settings, handle func(ctx context.Context,
 	*p = Batch[T, K]{
 		handle:  handle,
 		set:     set,
-		meter:   poolrt.NewMeter(&set, set.Workers, 1),
-		sleep:   poolrt.NewSleepers(set.Workers),
+		meter:   NewMeter(&set, set.Workers, 1),
+		sleep:   NewSleepers(set.Workers),
 		kick:    make(chan struct{}, 1),
 		timer:   time.NewTimer(time.Hour),
 		slots:   make([]batchSlot[T], q),
@@ -97,7 +97,7 @@ func (p *Batch[T, K]) Init(set poolrt.Settings, handle func(ctx context.Context,
 		lingerQ: batchList{-1, -1},
 		ready:   batchList{-1, -1},
 		workers: make([]batchWorker[T], set.Workers),
-		nilable: poolrt.Nilable[T](),
+		nilable: Nilable[T](),
 	}
 	p.timer.Stop()
 	for i := range q {
@@ -128,7 +128,7 @@ const (
 
 // Refuses reports whether t is a task the pool refuses: a nil pointer.
 // The pool checks before it reads the task's key.
-func (p *Batch[T, K]) Refuses(t *T) bool { return p.nilable && poolrt.IsNil(t) }
+func (p *Batch[T, K]) Refuses(t *T) bool { return p.nilable && IsNil(t) }
 
 // Submit adds t, of key key, to the open batch of its key (opening one if there is
 // none), waiting while the pool holds QueueSize tasks not yet handed over
@@ -398,7 +398,7 @@ func (p *Batch[T, K]) take(w *batchWorker[T]) bool {
 			w.meter.SetBusy(true)
 			return true
 		}
-		done := p.life.State() == poolrt.Stopped || p.closed && p.nopen == 0 && p.nready == 0
+		done := p.life.State() == Stopped || p.closed && p.nopen == 0 && p.nready == 0
 		p.mu.Unlock()
 		w.meter.SetBusy(false)
 		if done {
@@ -410,7 +410,7 @@ func (p *Batch[T, K]) take(w *batchWorker[T]) bool {
 		// registered woke nobody.
 		p.mu.Lock()
 		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
-			p.closed || p.life.State() != poolrt.Open
+			p.closed || p.life.State() != Open
 		p.mu.Unlock()
 		if again {
 			if !p.sleep.Cancel(w.id) {
@@ -426,7 +426,7 @@ func (p *Batch[T, K]) take(w *batchWorker[T]) bool {
 // one if none is ready) into the worker's buffer, freeing its slots: its
 // tasks start now.
 func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
-	if p.life.State() == poolrt.Stopped {
+	if p.life.State() == Stopped {
 		return false
 	}
 	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
@@ -518,7 +518,7 @@ func (p *Batch[T, K]) runCaller(t T) {
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
 func (p *Batch[T, K]) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
+	p.stop(Draining)
 	return p.life.Wait(ctx)
 }
 
@@ -527,7 +527,7 @@ func (p *Batch[T, K]) Shutdown(ctx context.Context) error {
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
 func (p *Batch[T, K]) ShutdownNow() []T {
-	p.stop(poolrt.Stopped)
+	p.stop(Stopped)
 	<-p.life.Exited()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -551,11 +551,11 @@ func (p *Batch[T, K]) ShutdownNow() []T {
 
 // stop closes intake and moves the pool to state to; under Draining every
 // open batch is flushed.
-func (p *Batch[T, K]) stop(to poolrt.State) {
+func (p *Batch[T, K]) stop(to State) {
 	p.life.Stop(to, func() {
 		p.mu.Lock()
 		p.closed = true
-		if to == poolrt.Draining {
+		if to == Draining {
 			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
 				p.flushLocked(bi, poolrt.FlushShutdown)
 			}

@@ -3,8 +3,6 @@ package poolimpl
 import (
 	"runtime"
 	"sync/atomic"
-
-	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // A deque is a worker's bounded, lock-free double-ended queue of tasks,
@@ -62,7 +60,7 @@ import (
 // while it is moving a batch. ShutdownNow and the end of a Shutdown close
 // the gate for good, so that no push lands in a deque nobody will drain.
 type deque[T any] struct {
-	_ [poolrt.CacheLinePad]byte
+	_ [CacheLinePad]byte
 	// headTail: head in the high 32 bits, tail in the low 32 bits. The
 	// word and the gate share a cache line: the owner writes both on
 	// every push, and thieves read headTail on every steal attempt.
@@ -74,10 +72,10 @@ type deque[T any] struct {
 	// slots and mask never change after init and every party reads them
 	// on every operation: a line of their own, away from the writes to
 	// headTail and gate.
-	_     [poolrt.CacheLinePad]byte
+	_     [CacheLinePad]byte
 	slots []dequeSlot[T]
 	mask  uint32
-	_     [poolrt.CacheLinePad]byte // and away from what follows the deque
+	_     [CacheLinePad]byte // and away from what follows the deque
 }
 
 // dequeSlot is one position's storage: the task by value, plus 16 bytes.

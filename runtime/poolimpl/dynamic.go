@@ -11,14 +11,14 @@ import (
 // controller (poolrt.Scaler) follows to the load.
 type Dynamic[T any] struct {
 	e  engine[T]
-	sc *poolrt.Scaler
+	sc *Scaler
 }
 
 // Init starts the pool for set, running tasks through lane.
 func (p *Dynamic[T]) Init(set poolrt.Settings, lane Lane[T]) {
-	p.e.acts = poolrt.NewActivities(set.Workers)
+	p.e.acts = NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min, lane)
-	p.sc = poolrt.NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
+	p.sc = NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
 }
 
@@ -62,7 +62,7 @@ func (p *Dynamic[T]) arrived(err error) {
 // Shutdown is the pool's Shutdown: the controller runs until the queue is
 // drained, growing the pool but never shrinking it.
 func (p *Dynamic[T]) Shutdown(ctx context.Context) error {
-	p.e.stop(poolrt.Draining)
+	p.e.stop(Draining)
 	p.sc.Drain()
 	if err := p.e.life.Wait(ctx); err != nil {
 		return err
@@ -73,7 +73,7 @@ func (p *Dynamic[T]) Shutdown(ctx context.Context) error {
 
 // ShutdownNow is the pool's ShutdownNow.
 func (p *Dynamic[T]) ShutdownNow() []T {
-	p.e.stop(poolrt.Stopped)
+	p.e.stop(Stopped)
 	p.sc.Close()
 	out := p.e.shutdownNow()
 	p.sc.Wait(context.Background())

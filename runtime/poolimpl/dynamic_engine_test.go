@@ -35,7 +35,7 @@ func newDynEngine(t *testing.T, slots, workers int) *engine[dynCount] {
 		t.Fatal(err)
 	}
 	e := new(engine[dynCount])
-	e.acts = poolrt.NewActivities(slots)
+	e.acts = NewActivities(slots)
 	e.init(set, slots, workers, testLane[dynCount]())
 	t.Cleanup(func() { e.shutdownNow() })
 	return e

@@ -31,10 +31,10 @@ type engine[T any] struct {
 	returned bool
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
-	acts *poolrt.Activities
+	acts *Activities
 
 	// runs sizes the batches workers take (poolrt.BatchBudget).
-	runs poolrt.RunMean
+	runs RunMean
 }
 
 // Worker is one worker slot's state, and what the lane's Batch loop calls
@@ -74,11 +74,11 @@ type Worker[T any] struct {
 	exiting bool
 	alive   bool // a goroutine runs this slot (guarded by engine.mu)
 	working bool // act was last told busy (dynamic pools)
-	meter   *poolrt.WorkerMeter
-	act     *poolrt.Activity // nil unless the engine has acts
-	slice   poolrt.Slice
+	meter   *WorkerMeter
+	act     *Activity // nil unless the engine has acts
+	slice   Slice
 	buf     [maxBatch]slot[T]
-	_       [poolrt.CacheLinePad]byte
+	_       [CacheLinePad]byte
 }
 
 // claimBits is the width of a batch position in worker.claim; maxBatch
@@ -131,8 +131,8 @@ func (e *engine[T]) resize(n int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch e.life.State() {
-	case poolrt.Open:
-	case poolrt.Draining:
+	case Open:
+	case Draining:
 		// Worker exits are counted under e.mu: with one alive, the pool
 		// has not exited, and a worker started now is waited for.
 		if n <= int(e.target.Load()) || e.life.Live() == 0 {
@@ -215,7 +215,7 @@ func (w *Worker[T]) Next(err error) *T {
 		w.running = false
 	}
 	e := w.e
-	if e.life.State() == poolrt.Stopped {
+	if e.life.State() == Stopped {
 		w.exiting = true
 		return nil
 	}
@@ -256,14 +256,14 @@ func (w *Worker[T]) end(err error) {
 func (e *engine[T]) refill(w *Worker[T]) bool {
 	e.settle(w)
 	for {
-		if e.life.State() == poolrt.Stopped || e.retired(w) && e.mayRetire() {
+		if e.life.State() == Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
 		// While workers are parked, take one task at a time: a batch would
 		// make its tasks wait behind each other while a parked worker,
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
-		limit := e.set.TakeLimit(&e.runs, e.sleep.Parked() > 0, maxBatch)
+		limit := takeLimit(&e.set, &e.runs, e.sleep.Parked() > 0, maxBatch)
 		n, from := e.q.take(w.home, w.buf[:limit])
 		if n == 0 {
 			n, from = e.takeHeld(w)
@@ -321,7 +321,7 @@ func (e *engine[T]) takeHeld(w *Worker[T]) (k, from int) {
 		return 0, 0
 	}
 	n := int(e.slots.Load())
-	start := poolrt.RandN(n)
+	start := RandN(n)
 	for j := range n {
 		v := e.workers[(start+j)%n]
 		if v == w || v == nil {
@@ -374,9 +374,9 @@ func (e *engine[T]) mayRetire() bool {
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *engine[T]) idle(w *Worker[T]) bool {
 	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.waiting()
+	for range IdleLooks {
+		if st := e.life.State(); st != Open {
+			return st == Draining && e.waiting()
 		}
 		if e.waiting() {
 			return true
@@ -388,12 +388,12 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 	// that published a batch, before seeing us parked did not wake anyone,
 	// and a resize or Stop that woke the parked workers before we
 	// registered did not wake us.
-	if e.life.State() != poolrt.Open || e.waiting() || e.retired(w) {
+	if e.life.State() != Open || e.waiting() || e.retired(w) {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.waiting()
+		return st == Open || st == Draining && e.waiting()
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -459,9 +459,9 @@ func (e *engine[T]) workerExit(w *Worker[T]) {
 // it is the last worker and tasks it did not see arrived meanwhile.
 func (e *engine[T]) stay(w *Worker[T]) bool {
 	switch e.life.State() {
-	case poolrt.Stopped:
+	case Stopped:
 		return false
-	case poolrt.Open:
+	case Open:
 		if !e.retired(w) {
 			return true
 		}
@@ -471,7 +471,7 @@ func (e *engine[T]) stay(w *Worker[T]) bool {
 
 // shutdown stops intake, lets the workers finish the queue and waits.
 func (e *engine[T]) shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
+	e.stop(Draining)
 	return e.life.Wait(ctx)
 }
 
@@ -479,7 +479,7 @@ func (e *engine[T]) shutdown(ctx context.Context) error {
 // started, from the workers' batches first (they are older), then the
 // queue. Only the first call returns tasks.
 func (e *engine[T]) shutdownNow() []T {
-	e.stop(poolrt.Stopped)
+	e.stop(Stopped)
 	<-e.life.Exited()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -511,14 +511,14 @@ func (e *engine[T]) shutdownNow() []T {
 
 // stop closes intake, moves to state to and wakes every parked worker. A
 // pool that never started a worker has exited at once.
-func (e *engine[T]) stop(to poolrt.State) {
+func (e *engine[T]) stop(to State) {
 	e.mu.Lock() // no resize starts workers from here on
 	e.life.Stop(to, func() {
 		e.q.close()
 		// A dynamic pool scaled to zero workers may have accepted tasks
 		// whose submitter has not started a worker yet: start one to run
 		// them, before Stop finds no worker and declares the pool exited.
-		if to == poolrt.Draining && e.life.Live() == 0 && !e.q.empty() {
+		if to == Draining && e.life.Live() == 0 && !e.q.empty() {
 			e.resizeLocked(max(1, int(e.target.Load())))
 		}
 	})

@@ -13,10 +13,10 @@ import (
 // and dynamic pools' engine and the work-stealing pool (whose injector it
 // is) embed it.
 type feed[T any] struct {
-	life  poolrt.Lifecycle
+	life  Lifecycle
 	q     queue[T]
-	sleep *poolrt.Sleepers
-	meter *poolrt.Meter
+	sleep *Sleepers
+	meter *Meter
 	set   poolrt.Settings
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
@@ -28,11 +28,11 @@ type feed[T any] struct {
 // now (they size the queue's batches; see queue.setWorkers).
 func (f *feed[T]) initFeed(set poolrt.Settings, slots, workers int, lane Lane[T]) {
 	f.set, f.lane = set, lane
-	f.meter = poolrt.NewMeter(&f.set, slots, set.Shards)
-	f.sleep = poolrt.NewSleepers(slots)
+	f.meter = NewMeter(&f.set, slots, set.Shards)
+	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
-	f.nilable = poolrt.Nilable[T]()
+	f.nilable = Nilable[T]()
 }
 
 // submit queues t and wakes a parked worker, if any, even while another
@@ -44,7 +44,7 @@ func (f *feed[T]) initFeed(set poolrt.Settings, slots, workers int, lane Lane[T]
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *feed[T]) submit(ctx context.Context, t T) error {
-	if f.nilable && poolrt.IsNil(&t) {
+	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
 	}
 	r := f.q.push(t)
@@ -57,7 +57,7 @@ func (f *feed[T]) submit(ctx context.Context, t T) error {
 
 // trySubmit queues t if there is room and never blocks.
 func (f *feed[T]) trySubmit(t T) error {
-	if f.nilable && poolrt.IsNil(&t) {
+	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
 	}
 	switch f.q.push(t) {
@@ -67,25 +67,25 @@ func (f *feed[T]) trySubmit(t T) error {
 	case pushClosed:
 		return poolrt.ErrClosed
 	}
-	if f.life.State() != poolrt.Open {
+	if f.life.State() != Open {
 		return poolrt.ErrClosed
 	}
-	f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+	f.meter.Shards[RandN(len(f.meter.Shards))].Rejected.Add(1)
 	return poolrt.ErrQueueFull
 }
 
 // submitSlow is submit once the queue was full or closed (r): it applies
 // the backpressure policy.
 func (f *feed[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
-	if r == pushClosed || f.life.State() != poolrt.Open {
+	if r == pushClosed || f.life.State() != Open {
 		return poolrt.ErrClosed
 	}
 	switch f.set.Backpressure {
 	case poolrt.Reject:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].Rejected.Add(1)
+		f.meter.Shards[RandN(len(f.meter.Shards))].Rejected.Add(1)
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
-		f.meter.Shards[poolrt.RandN(len(f.meter.Shards))].CallerRuns.Add(1)
+		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
 		RunOnCaller(f.life.Context(), t, f.lane.One, &f.set, f.meter)
 		return nil
 	}

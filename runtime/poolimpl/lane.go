@@ -2,6 +2,8 @@ package poolimpl
 
 import (
 	"context"
+	"reflect"
+	"unsafe"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 )
@@ -39,7 +41,7 @@ type Lane[T any] struct {
 //
 // t comes by value: a pointer passed to run, a func value, would escape,
 // and with it every task a work-stealing pool's Fork is given.
-func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, set *poolrt.Settings, m *poolrt.Meter) {
+func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, set *poolrt.Settings, m *Meter) {
 	panicking := true
 	defer func() {
 		if panicking {
@@ -54,3 +56,12 @@ func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) e
 		set.TaskFailed(err)
 	}
 }
+
+// Nilable reports whether a task of type T can be nil: T is a pointer
+// type. Pools of such tasks check each one with [IsNil] and refuse a nil
+// task with [ErrNilTask], whose Run would panic on a worker.
+func Nilable[T any]() bool { return reflect.TypeFor[T]().Kind() == reflect.Pointer }
+
+// IsNil reports whether *t is a nil pointer. T must be a pointer type
+// ([Nilable]).
+func IsNil[T any](t *T) bool { return *(*unsafe.Pointer)(unsafe.Pointer(t)) == nil }

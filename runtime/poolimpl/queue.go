@@ -70,24 +70,24 @@ func cellState(lap uint64, stamp int64) uint64 {
 // a worker after publishing, as every submitter does. close waits for
 // holes to fill, so that once intake has stopped no task appears later.
 type shard[T any] struct {
-	_    [poolrt.CacheLinePad]byte
+	_    [CacheLinePad]byte
 	ring []cell[T]
 	// tail counts the tickets ever claimed: the ring's tail, and the shard
 	// meter's Submitted count.
-	tail  *poolrt.Intake
-	meter *poolrt.ShardMeter
-	_     [poolrt.CacheLinePad]byte
+	tail  *Intake
+	meter *ShardMeter
+	_     [CacheLinePad]byte
 	// startedHint is started as of a submitter's last look: never above
 	// it (started only grows), so a claim that fits by the hint fits for
 	// real, and submitters read started's line only when the shard looks
 	// full.
 	startedHint atomic.Uint64
-	_           [poolrt.CacheLinePad]byte
+	_           [CacheLinePad]byte
 	// The workers' end: taken counts the tasks ever taken, the ring's
 	// head as a ticket, written under out.
 	out   sync.Mutex
 	taken atomic.Uint64
-	_     [poolrt.CacheLinePad]byte
+	_     [CacheLinePad]byte
 	// started counts taken tasks that started, or that ShutdownNow handed
 	// back: tail-started bounds every accepted task not yet started. Workers
 	// add to it as each task starts, on a line of its own so that the adds
@@ -148,7 +148,7 @@ func (s *shard[T]) push(t T, smp *sampler, try bool) pushResult {
 	var c uint64
 	for {
 		c = s.tail.Raw()
-		if c&poolrt.IntakeClosed != 0 {
+		if c&IntakeClosed != 0 {
 			return pushClosed
 		}
 		// Signed: c may be stale and behind the hint.
@@ -328,7 +328,7 @@ type queue[T any] struct {
 	shards   []shard[T]
 	capacity int
 	// A worker takes 1/homeDiv of its home shard's tasks and 1/stealDiv of
-	// a victim's (poolrt.Settings.TakeShares).
+	// a victim's (takeShares).
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  sampler
@@ -337,7 +337,7 @@ type queue[T any] struct {
 
 // init sizes the queue as set says: set.QueueSize slots split as evenly
 // as possible over set.Shards shards, for nworkers workers.
-func (q *queue[T]) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
+func (q *queue[T]) init(set *poolrt.Settings, nworkers int, m *Meter) {
 	nshards, capacity := set.Shards, set.QueueSize
 	q.set = set
 	q.shards = make([]shard[T], nshards)
@@ -358,7 +358,7 @@ func (q *queue[T]) init(set *poolrt.Settings, nworkers int, m *poolrt.Meter) {
 
 // setWorkers adapts the batch sizes to nworkers workers.
 func (q *queue[T]) setWorkers(nworkers int) {
-	home, steal := q.set.TakeShares(nworkers)
+	home, steal := takeShares(q.set, nworkers)
 	q.homeDiv.Store(int32(home))
 	q.stealDiv.Store(int32(steal))
 }
@@ -370,7 +370,7 @@ func (q *queue[T]) push(t T) pushResult {
 	if n == 1 {
 		return q.shards[0].push(t, &q.sampler, false)
 	}
-	i := poolrt.RandN(n)
+	i := RandN(n)
 	if r := q.shards[i].push(t, &q.sampler, true); r == pushed || r == pushClosed {
 		return r
 	}
@@ -415,7 +415,7 @@ func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
 	if n == 1 {
 		return 0, home
 	}
-	start := poolrt.RandN(n)
+	start := RandN(n)
 	for j := range n {
 		v := start + j
 		if v >= n {

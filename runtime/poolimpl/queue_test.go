@@ -18,7 +18,7 @@ import (
 type queueModel struct {
 	t        *testing.T
 	q        *queue[int]
-	m        *poolrt.Meter
+	m        *Meter
 	every    int
 	shards   [][]int      // queued values per shard, oldest first
 	held     []int        // per shard: taken, not yet released
@@ -283,7 +283,7 @@ func FuzzQueue(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := poolrt.NewMeter(&set, nworkers, nshards)
+		m := NewMeter(&set, nworkers, nshards)
 		var q queue[int]
 		set.QueueSize, set.Shards = capacity, nshards
 		q.init(&set, nworkers, m)
@@ -392,7 +392,7 @@ func TestQueueConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := poolrt.NewMeter(&set, consumers, 3)
+	m := NewMeter(&set, consumers, 3)
 	var q queue[int]
 	set.QueueSize, set.Shards = 50, 3
 	q.init(&set, consumers, m)
@@ -497,7 +497,7 @@ func TestQueueHole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := poolrt.NewMeter(&set, 1, 1)
+	m := NewMeter(&set, 1, 1)
 	var q queue[int]
 	set.QueueSize, set.Shards = 4, 1
 	q.init(&set, 1, m)

@@ -33,9 +33,9 @@ import (
 // task, and submitting and running a task allocates nothing.
 type Rank[T any] struct {
 	mu     sync.Mutex
-	heap   poolrt.RankHeap // guarded by mu
-	slots  []rankSlot[T]   // by heap slot; guarded by mu
-	closed bool            // guarded by mu: intake stopped
+	heap   RankHeap      // guarded by mu
+	slots  []rankSlot[T] // by heap slot; guarded by mu
+	closed bool          // guarded by mu: intake stopped
 	// returned: ShutdownNow has handed the queued tasks back (guarded by mu).
 	returned bool
 	// waiters are the submitters blocked on a full queue, best first (by
@@ -45,12 +45,12 @@ type Rank[T any] struct {
 	arrived uint64 // waiters ever, for FIFO among equal keys
 	// size mirrors heap.Len() for lock-free emptiness checks.
 	size atomic.Int32
-	_    [poolrt.CacheLinePad]byte
+	_    [CacheLinePad]byte
 
-	life    poolrt.Lifecycle
-	sleep   *poolrt.Sleepers
-	meter   *poolrt.Meter
-	ranks   *poolrt.RankMeter
+	life    Lifecycle
+	sleep   *Sleepers
+	meter   *Meter
+	ranks   *RankMeter
 	set     poolrt.Settings
 	order   *poolrt.PrioritySettings // &set.Priority
 	nilable bool                     // T is a pointer type: nil tasks are refused
@@ -98,10 +98,10 @@ type RankWorker[T any] struct {
 	running bool        // cur started and has not ended (First, Next)
 	key     int64       // cur's heap key
 	exiting bool
-	meter   *poolrt.WorkerMeter
-	ranks   *poolrt.RankWorkerMeter
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
+	meter   *WorkerMeter
+	ranks   *RankWorkerMeter
+	slice   Slice
+	_       [CacheLinePad]byte
 }
 
 // Init starts the pool for set, running tasks through lane. A deadline
@@ -110,14 +110,14 @@ type RankWorker[T any] struct {
 func (e *Rank[T]) Init(set poolrt.Settings, lane Lane[T], deadline func(T) time.Time, handler func(T)) {
 	e.set, e.lane, e.deadline, e.handler = set, lane, deadline, handler
 	e.order = &e.set.Priority
-	e.meter = poolrt.NewMeter(&e.set, set.Workers, 1)
-	e.ranks = poolrt.NewRankMeter(&e.set, set.Workers)
-	e.sleep = poolrt.NewSleepers(set.Workers)
+	e.meter = NewMeter(&e.set, set.Workers, 1)
+	e.ranks = NewRankMeter(&e.set, set.Workers)
+	e.sleep = NewSleepers(set.Workers)
 	e.heap.Init(set.QueueSize)
 	e.slots = make([]rankSlot[T], set.QueueSize)
 	e.workers = make([]*RankWorker[T], set.Workers)
 	e.life.Init(set.Workers)
-	e.nilable = poolrt.Nilable[T]()
+	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
 		e.workers[id] = w
@@ -128,13 +128,13 @@ func (e *Rank[T]) Init(set poolrt.Settings, lane Lane[T], deadline func(T) time.
 
 // Refuses reports whether t is a task the pool refuses: a nil pointer.
 // Pools check before they compute a rank, which would read the task.
-func (e *Rank[T]) Refuses(t *T) bool { return e.nilable && poolrt.IsNil(t) }
+func (e *Rank[T]) Refuses(t *T) bool { return e.nilable && IsNil(t) }
 
 // prepare makes the slot and the heap key for t, of rank r, doing what
 // needs no lock: the sampling draw, the clock read, the key and the band.
 func (e *Rank[T]) prepare(t T, r int64) (rankSlot[T], int64) {
 	every := e.meter.SampleEvery
-	timed := every == 1 || every > 1 && poolrt.RandN(every) == 0
+	timed := every == 1 || every > 1 && RandN(every) == 0
 	var enq int64
 	if timed || e.order.Stamped() {
 		enq = e.meter.Now()
@@ -175,7 +175,7 @@ func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
 		e.sleep.Wake()
 		return nil
 	}
-	if err == poolrt.ErrClosed || e.life.State() != poolrt.Open {
+	if err == poolrt.ErrClosed || e.life.State() != Open {
 		return poolrt.ErrClosed
 	}
 	switch e.set.Backpressure {
@@ -253,7 +253,7 @@ func (e *Rank[T]) TrySubmit(t T, r int64) error {
 	case poolrt.ErrClosed:
 		return err
 	}
-	if e.life.State() != poolrt.Open {
+	if e.life.State() != Open {
 		return poolrt.ErrClosed
 	}
 	e.meter.Shards[0].Rejected.Add(1)
@@ -363,7 +363,7 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 	for {
 		if e.size.Load() > 0 {
 			e.mu.Lock()
-			if e.life.State() == poolrt.Stopped {
+			if e.life.State() == Stopped {
 				e.mu.Unlock()
 				return false
 			}
@@ -384,7 +384,7 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 			}
 			e.mu.Unlock()
 		}
-		if e.life.State() == poolrt.Stopped {
+		if e.life.State() == Stopped {
 			return false
 		}
 		w.cur = rankSlot[T]{} // an idle worker holds no task
@@ -399,9 +399,9 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *Rank[T]) idle(w *RankWorker[T]) bool {
 	w.slice.Reset()
-	for range poolrt.IdleLooks {
-		if st := e.life.State(); st != poolrt.Open {
-			return st == poolrt.Draining && e.size.Load() > 0
+	for range IdleLooks {
+		if st := e.life.State(); st != Open {
+			return st == Draining && e.size.Load() > 0
 		}
 		if e.size.Load() > 0 {
 			return true
@@ -412,12 +412,12 @@ func (e *Rank[T]) idle(w *RankWorker[T]) bool {
 	// Look again after registering: a submitter that pushed before seeing
 	// us parked did not wake anyone, and a Stop that woke the parked
 	// workers before we registered did not wake us.
-	if e.life.State() != poolrt.Open || e.size.Load() > 0 {
+	if e.life.State() != Open || e.size.Load() > 0 {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == poolrt.Open || st == poolrt.Draining && e.size.Load() > 0
+		return st == Open || st == Draining && e.size.Load() > 0
 	}
 	e.sleep.Wait(w.id)
 	return true
@@ -443,14 +443,14 @@ func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 
 // Shutdown stops intake, lets the workers finish the queue and waits.
 func (e *Rank[T]) Shutdown(ctx context.Context) error {
-	e.stop(poolrt.Draining)
+	e.stop(Draining)
 	return e.life.Wait(ctx)
 }
 
 // ShutdownNow stops the workers and returns every queued task, best
 // first. Only the first call returns tasks.
 func (e *Rank[T]) ShutdownNow() []T {
-	e.stop(poolrt.Stopped)
+	e.stop(Stopped)
 	<-e.life.Exited()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -474,7 +474,7 @@ func (e *Rank[T]) ShutdownNow() []T {
 }
 
 // stop closes intake, moves to state to and wakes every parked worker.
-func (e *Rank[T]) stop(to poolrt.State) {
+func (e *Rank[T]) stop(to State) {
 	e.life.Stop(to, e.close)
 	e.sleep.WakeAll()
 }

@@ -17,12 +17,12 @@ import (
 // worker's deque.
 type Stealing[T any] struct {
 	feed[T] // its queue is the injector
-	steals  *poolrt.StealMeters
+	steals  *StealMeters
 	workers []*StealWorker[T] // by slot, all made before any starts
 
 	// The fields above are read on every Submit and Fork; spinning
 	// changes whenever a worker runs out of work: a line of its own.
-	_ [poolrt.CacheLinePad]byte
+	_ [CacheLinePad]byte
 	// spinning counts workers looking for work: neither running a task
 	// nor parked. Producers skip waking a parked worker while one looks:
 	// it will find the work, or see it when it registers to park.
@@ -30,14 +30,14 @@ type Stealing[T any] struct {
 	// drained is set once Shutdown's drain is over: every worker was
 	// parked with nothing queued, and the deques are closed.
 	drained atomic.Bool
-	_       [poolrt.CacheLinePad]byte
+	_       [CacheLinePad]byte
 
 	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
 
 	// runs sizes the batches workers take from the injector
 	// (poolrt.BatchBudget).
-	runs poolrt.RunMean
+	runs RunMean
 }
 
 // StealWorker is one worker slot's state, and what the lane's Steal loop
@@ -59,11 +59,11 @@ type StealWorker[T any] struct {
 	running bool  // cur started and has not ended (First, Next)
 	fair    int   // forked tasks to run before the next look at the injector
 	exiting bool
-	meter   *poolrt.WorkerMeter
-	steal   *poolrt.StealMeter
+	meter   *WorkerMeter
+	steal   *StealMeter
 	buf     [maxBatch]slot[T] // an injector batch on its way into dq
-	slice   poolrt.Slice
-	_       [poolrt.CacheLinePad]byte
+	slice   Slice
+	_       [CacheLinePad]byte
 }
 
 // stealKey is the context key under which a worker's context carries its
@@ -98,7 +98,7 @@ const fairnessPeriod = 61
 func (p *Stealing[T]) Init(set poolrt.Settings, lane Lane[T]) {
 	n := set.Workers
 	p.initFeed(set, n, n, lane)
-	p.steals = poolrt.NewStealMeters(n)
+	p.steals = NewStealMeters(n)
 	p.workers = make([]*StealWorker[T], n)
 	for id := range n {
 		w := &StealWorker[T]{
@@ -153,7 +153,7 @@ func (p *Stealing[T]) Fork(ctx context.Context, t T) error {
 	if w == nil {
 		return p.Submit(ctx, t)
 	}
-	if p.nilable && poolrt.IsNil(&t) {
+	if p.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
 	}
 	return p.fork(w, &t)
@@ -177,7 +177,7 @@ func (p *Stealing[T]) workerOf(ctx context.Context) *StealWorker[T] {
 }
 
 func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
-	if p.life.State() == poolrt.Stopped {
+	if p.life.State() == Stopped {
 		return poolrt.ErrClosed
 	}
 	if w.dq.acquire() {
@@ -207,7 +207,7 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 		p.wake()
 		return nil
 	case pushClosed:
-		if p.life.State() == poolrt.Stopped {
+		if p.life.State() == Stopped {
 			return poolrt.ErrClosed
 		}
 	}
@@ -258,7 +258,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		w.running = false
 	}
 	p := w.pool
-	if p.life.State() == poolrt.Stopped {
+	if p.life.State() == Stopped {
 		w.exiting = true
 		return nil
 	}
@@ -332,7 +332,7 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 	p.spinning.Add(1)
 	for {
 		for i := 0; ; i++ { // each a round over every queue
-			if p.life.State() == poolrt.Stopped || p.drained.Load() {
+			if p.life.State() == Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
@@ -340,7 +340,7 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= poolrt.IdleLooks {
+			if i >= IdleLooks {
 				break
 			}
 			runtime.Gosched()
@@ -396,7 +396,7 @@ func (p *Stealing[T]) look(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 func (p *Stealing[T]) takeInjector(w *StealWorker[T], held bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
-		room = w.dq.room(p.set.TakeLimit(&p.runs, false, len(w.buf)) - 1)
+		room = w.dq.room(takeLimit(&p.set, &p.runs, false, len(w.buf)) - 1)
 	}
 	n, from := p.q.take(w.home, w.buf[:room+1])
 	if n == 0 {
@@ -445,7 +445,7 @@ func (p *Stealing[T]) stealOne(w *StealWorker[T], room int) (meta uint32, enq in
 	if n == 1 {
 		return 0, 0, false
 	}
-	v := poolrt.RandN(n)
+	v := RandN(n)
 	for range n {
 		if v++; v == n {
 			v = 0
@@ -499,12 +499,12 @@ func (p *Stealing[T]) park(w *StealWorker[T]) bool {
 	// producer that made work visible before it saw us parked did not
 	// wake anyone (see wake), and neither did a Stop that came first.
 	st := p.life.State()
-	if st == poolrt.Stopped || p.drained.Load() || p.workVisible() {
+	if st == Stopped || p.drained.Load() || p.workVisible() {
 		p.unregister(w)
 		p.spinning.Add(1)
 		return true // the search loop checks for a stop
 	}
-	if st == poolrt.Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
+	if st == Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
 		p.unregister(w)
 		return false
 	}
@@ -577,7 +577,7 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
 func (p *Stealing[T]) Shutdown(ctx context.Context) error {
-	p.stop(poolrt.Draining)
+	p.stop(Draining)
 	return p.life.Wait(ctx)
 }
 
@@ -587,7 +587,7 @@ func (p *Stealing[T]) Shutdown(ctx context.Context) error {
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
 func (p *Stealing[T]) ShutdownNow() []T {
-	p.stop(poolrt.Stopped)
+	p.stop(Stopped)
 	<-p.life.Exited()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -621,7 +621,7 @@ func (p *Stealing[T]) ShutdownNow() []T {
 }
 
 // stop closes intake, moves to state to and wakes every parked worker.
-func (p *Stealing[T]) stop(to poolrt.State) {
+func (p *Stealing[T]) stop(to State) {
 	p.life.Stop(to, p.q.close)
 	p.sleep.WakeAll()
 }

@@ -149,7 +149,7 @@ func newStealing[T runner](t testing.TB, opts ...poolrt.Option) *StealingPool[T]
 
 // awaitParked waits until n workers are parked, failing the test after
 // stealWait.
-func awaitParked(t *testing.T, s *poolrt.Sleepers, n int) {
+func awaitParked(t *testing.T, s *Sleepers, n int) {
 	t.Helper()
 	deadline := time.Now().Add(stealWait)
 	for s.Parked() != n {
@@ -1094,7 +1094,7 @@ func TestStealingForkAfterIdleDrain(t *testing.T) {
 	// Wait until the idle workers have seen the drain and parked again
 	// (or, wrongly, ended it and exited).
 	deadline := time.Now().Add(stealWait)
-	for p.life.State() != poolrt.Draining || p.sleep.Parked() < 2 && p.life.Live() == 3 {
+	for p.life.State() != Draining || p.sleep.Parked() < 2 && p.life.Live() == 3 {
 		if time.Now().After(deadline) {
 			t.Fatal("the idle workers never parked")
 		}
@@ -1223,7 +1223,7 @@ func TestStealingInjectorBudget(t *testing.T) {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
-	long := budgetTask{d: 2 * poolrt.BatchBudget, ran: ran, queued: batched}
+	long := budgetTask{d: 2 * BatchBudget, ran: ran, queued: batched}
 	if err := p.Submit(ctx, long); err != nil { // timed: sets the mean
 		t.Fatal(err)
 	}

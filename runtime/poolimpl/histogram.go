@@ -1,9 +1,11 @@
-package poolrt
+package poolimpl
 
 import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // The histogram is log-linear: values below subBuckets nanoseconds get a
@@ -105,20 +107,9 @@ func (s *HistogramSnapshot) Quantile(q float64) time.Duration {
 	return time.Duration(s.Max)
 }
 
-// Latency summarises a distribution of durations.
-type Latency struct {
-	Count uint64 // observations (sampled tasks, not all tasks)
-	Mean  time.Duration
-	P50   time.Duration
-	P95   time.Duration
-	P99   time.Duration
-	P999  time.Duration
-	Max   time.Duration
-}
-
 // Latency summarises the snapshot.
-func (s *HistogramSnapshot) Latency() Latency {
-	l := Latency{Count: s.Count, Max: time.Duration(s.Max)}
+func (s *HistogramSnapshot) Latency() poolrt.Latency {
+	l := poolrt.Latency{Count: s.Count, Max: time.Duration(s.Max)}
 	if s.Count == 0 {
 		return l
 	}

@@ -1,9 +1,11 @@
-package poolrt
+package poolimpl
 
 import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // State is a pool's lifecycle state. A pool moves through the states in
@@ -134,7 +136,7 @@ func (l *Lifecycle) WaitRoom(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-l.closing:
-		return ErrClosed
+		return poolrt.ErrClosed
 	}
 }
 

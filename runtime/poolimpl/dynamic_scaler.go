@@ -1,8 +1,9 @@
-package poolrt
+package poolimpl
 
 import (
+	poolrt "github.com/poolgen/poolgen/runtime"
+
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -135,9 +136,9 @@ func (a *Activities) Slot(id int) *Activity {
 // Measuring allocates nothing, and neither does a decision that keeps the
 // size, so an idle controller costs no garbage.
 type Scaler struct {
-	cfg      DynamicSettings
-	set      *Settings // for its hooks
-	ceiling  int       // worker slots
+	cfg      poolrt.DynamicSettings
+	set      *poolrt.Settings // for its hooks
+	ceiling  int              // worker slots
 	meter    *Meter
 	acts     *Activities
 	queueCap int
@@ -166,8 +167,8 @@ type Scaler struct {
 	ups, downs     uint64
 	evals, capped  uint64
 	held           uint64
-	last           ScaleSignals
-	events         [ScaleHistory]ScaleEvent // a ring; events[nevents%ScaleHistory] is next
+	last           poolrt.ScaleSignals
+	events         [poolrt.ScaleHistory]poolrt.ScaleEvent // a ring; events[nevents%ScaleHistory] is next
 	nevents        uint64
 	prev           scaleReading // cumulative figures at the last evaluation
 	meanRun        time.Duration
@@ -184,7 +185,7 @@ const surgeDeclines = 3
 // pool grew from 1 to 1,000 workers in 22 ms (10 doublings) under a burst
 // of 1 ms tasks.
 func SurgeGap(interval time.Duration) time.Duration {
-	return max(interval/64, MinScaleInterval)
+	return max(interval/64, poolrt.MinScaleInterval)
 }
 
 // scaleReading holds a pool's cumulative figures at one instant.
@@ -203,7 +204,7 @@ type scaleReading struct {
 // exited is closed when the pool has shut down and its last worker has
 // exited: the controller stops then, if Close has not stopped it before.
 // Call Start to start the controller.
-func NewScaler(set *Settings, m *Meter, acts *Activities, queueCap int, depth func() int, resize func(n int) bool, exited <-chan struct{}) *Scaler {
+func NewScaler(set *poolrt.Settings, m *Meter, acts *Activities, queueCap int, depth func() int, resize func(n int) bool, exited <-chan struct{}) *Scaler {
 	now := m.Now()
 	d := set.Dynamic
 	s := &Scaler{
@@ -228,7 +229,7 @@ func NewScaler(set *Settings, m *Meter, acts *Activities, queueCap int, depth fu
 		prev:       scaleReading{at: now},
 	}
 	switch s.cfg.Policy.(type) {
-	case ThresholdPolicy, *ThresholdPolicy:
+	case poolrt.ThresholdPolicy, *poolrt.ThresholdPolicy:
 		s.surgeOK = true
 	}
 	s.growing.Store(s.surgeOK && s.size < s.max)
@@ -368,8 +369,8 @@ func (s *Scaler) Wait(ctx context.Context) error {
 // ask asks the policy for a size. A policy of the user's (ScaleWith) that
 // panics is contained like any hook: counted, logged, and the pool keeps
 // its size.
-func (s *Scaler) ask(sig ScaleSignals) (target int, reason string, ok bool) {
-	s.set.callHook("ScaleWith policy", func() {
+func (s *Scaler) ask(sig poolrt.ScaleSignals) (target int, reason string, ok bool) {
+	s.set.CallHook("ScaleWith policy", func() {
 		target, reason = s.cfg.Policy.Scale(sig)
 		ok = true
 	})
@@ -413,7 +414,7 @@ func (s *Scaler) evaluate(surge bool) (grew bool) {
 	}
 	if !surge && s.cfg.IdleTimeout > 0 && target <= n && sig.IdleExpired > 0 {
 		if to := n - sig.IdleExpired; to < target {
-			target, reason = to, ReasonIdleTimeout
+			target, reason = to, poolrt.ReasonIdleTimeout
 		}
 	}
 	if target > s.max {
@@ -426,7 +427,7 @@ func (s *Scaler) evaluate(surge bool) (grew bool) {
 		// policy that asks for zero while tasks wait.)
 		target = 1
 		if n == 0 {
-			reason = ReasonArrival
+			reason = poolrt.ReasonArrival
 		}
 	}
 	if target == n {
@@ -437,14 +438,14 @@ func (s *Scaler) evaluate(surge bool) (grew bool) {
 		return false
 	}
 	if reason == "" {
-		reason = ReasonPolicy
+		reason = poolrt.ReasonPolicy
 	}
 	return s.apply(target, reason, sig, now) && target > n
 }
 
 // measure takes the signals of the interval that ends at clock stamp now.
 // s.mu is held.
-func (s *Scaler) measure(now int64) ScaleSignals {
+func (s *Scaler) measure(now int64) poolrt.ScaleSignals {
 	r := scaleReading{at: now}
 	busy, expired := 0, 0
 	slots := min(max(s.peak, 1), len(s.acts.slots))
@@ -499,9 +500,9 @@ func (s *Scaler) measure(now int64) ScaleSignals {
 
 // gauges returns the signals that need no interval: the size, the limits
 // and the queue. s.mu is held.
-func (s *Scaler) gauges(now int64) ScaleSignals {
-	return ScaleSignals{
-		At:          s.meter.epoch.Add(time.Duration(now - 1)),
+func (s *Scaler) gauges(now int64) poolrt.ScaleSignals {
+	return poolrt.ScaleSignals{
+		At:          s.meter.Time(now),
 		Workers:     s.size,
 		Min:         s.min,
 		Max:         s.max,
@@ -514,7 +515,7 @@ func (s *Scaler) gauges(now int64) ScaleSignals {
 // apply resizes the pool to `to` workers and records the change; it
 // reports false, changing nothing, when the pool is shutting down. s.mu
 // is held.
-func (s *Scaler) apply(to int, reason string, sig ScaleSignals, now int64) bool {
+func (s *Scaler) apply(to int, reason string, sig poolrt.ScaleSignals, now int64) bool {
 	if !s.resize(to) {
 		return false
 	}
@@ -527,7 +528,7 @@ func (s *Scaler) apply(to int, reason string, sig ScaleSignals, now int64) bool 
 	} else {
 		s.downs++
 	}
-	s.events[s.nevents%ScaleHistory] = ScaleEvent{At: sig.At, From: from, To: to, Reason: reason, Signals: sig}
+	s.events[s.nevents%poolrt.ScaleHistory] = poolrt.ScaleEvent{At: sig.At, From: from, To: to, Reason: reason, Signals: sig}
 	s.nevents++
 	return true
 }
@@ -558,7 +559,7 @@ func (s *Scaler) Arrived() {
 		return
 	}
 	now := s.meter.Now()
-	s.apply(max(1, s.min), ReasonArrival, s.gauges(now), now)
+	s.apply(max(1, s.min), poolrt.ReasonArrival, s.gauges(now), now)
 }
 
 // SetLimits changes the limits to min and max, resizing the pool at once if
@@ -566,19 +567,19 @@ func (s *Scaler) Arrived() {
 // cannot work (min < 0, max < 1, min > max, or max above the slots the
 // pool was created with), and ErrClosed once the pool is shutting down.
 func (s *Scaler) SetLimits(min, max int) error {
-	if reason := checkLimits(min, max, s.ceiling); reason != "" {
-		return &ConfigError{Option: fmt.Sprintf("SetLimits(%d, %d)", min, max), Reason: reason}
+	if err := s.set.LimitsError(min, max, s.ceiling); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.draining {
-		return ErrClosed
+		return poolrt.ErrClosed
 	}
 	now := s.meter.Now()
 	s.account(now)
 	s.min, s.max = min, max
-	if to := clamp(s.size, min, max); to != s.size && !s.apply(to, ReasonLimits, s.gauges(now), now) {
-		return ErrClosed
+	if to := clamp(s.size, min, max); to != s.size && !s.apply(to, poolrt.ReasonLimits, s.gauges(now), now) {
+		return poolrt.ErrClosed
 	}
 	s.growing.Store(s.surgeOK && s.size < s.max)
 	return nil
@@ -594,10 +595,10 @@ func (s *Scaler) Limits() (min, max int) {
 }
 
 // Stats returns a snapshot of the controller's figures.
-func (s *Scaler) Stats() *ScalingStats {
+func (s *Scaler) Stats() *poolrt.ScalingStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := &ScalingStats{
+	st := &poolrt.ScalingStats{
 		Size: s.size, Min: s.min, Max: s.max, Peak: s.peak,
 		Ups: s.ups, Downs: s.downs, Evaluations: s.evals, Surges: s.surges, Capped: s.capped, Held: s.held,
 		AtMax: s.atMax, AtMin: s.atMin,
@@ -612,10 +613,10 @@ func (s *Scaler) Stats() *ScalingStats {
 			st.AtMin += d
 		}
 	}
-	n := min(s.nevents, ScaleHistory)
-	st.Events = make([]ScaleEvent, n)
+	n := min(s.nevents, poolrt.ScaleHistory)
+	st.Events = make([]poolrt.ScaleEvent, n)
 	for i := range n {
-		st.Events[i] = s.events[(s.nevents-n+i)%ScaleHistory]
+		st.Events[i] = s.events[(s.nevents-n+i)%poolrt.ScaleHistory]
 	}
 	return st
 }

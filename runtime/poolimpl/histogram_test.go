@@ -1,4 +1,4 @@
-package poolrt
+package poolimpl
 
 import (
 	"encoding/binary"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // lastLo is the lowest value of the last bucket, which also holds every
@@ -219,7 +221,7 @@ func TestHistogramEmpty(t *testing.T) {
 			t.Errorf("empty Quantile(%v) = %v, want 0", q, got)
 		}
 	}
-	if l := s.Latency(); l != (Latency{}) {
+	if l := s.Latency(); l != (poolrt.Latency{}) {
 		t.Errorf("empty Latency() = %+v, want zero", l)
 	}
 }
@@ -371,7 +373,7 @@ func FuzzHistogram(f *testing.F) {
 		var s HistogramSnapshot
 		h.AddTo(&s)
 		if len(vals) == 0 {
-			if s.Quantile(0.5) != 0 || s.Latency() != (Latency{}) {
+			if s.Quantile(0.5) != 0 || s.Latency() != (poolrt.Latency{}) {
 				t.Fatal("empty histogram reports values")
 			}
 			return

@@ -1,4 +1,4 @@
-package poolrt
+package poolimpl
 
 // RankHeap is the ordering of a priority pool's queue: a min-heap of keys
 // with a sequence number that keeps tasks of equal key in submission order

@@ -1,8 +1,11 @@
-package poolrt
+package poolimpl
 
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/poolgen/poolgen/internal/testhook"
+	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // BatchBudget bounds the work a worker takes from a shared queue in one
@@ -53,4 +56,38 @@ func (r *RunMean) Batch(sampleEvery, limit int) int {
 		return 1
 	}
 	return int(min(max(int64(BatchBudget)/h, 1), int64(limit)))
+}
+
+// takeLimit returns how many tasks a worker may take from the queue at
+// once, at most limit: one while other workers are parked (a batch would
+// make its tasks wait behind each other while a parked worker, woken for
+// them, found nothing), else as many as [BatchBudget] holds by the run
+// times in runs.
+func takeLimit(s *poolrt.Settings, runs *RunMean, parked bool, limit int) int {
+	switch {
+	case testhook.TakeAll.Load():
+		return limit
+	case parked:
+		return 1
+	case !s.Metrics:
+		return runs.Batch(0, limit)
+	}
+	return runs.Batch(s.SampleEvery, limit)
+}
+
+// takeShares returns the fractions of a shard's tasks that one of workers
+// workers takes at once: 1/home of its home shard's, 1/steal of another's.
+// A batch must not hide from idle workers tasks they could run: half when
+// each shard has one worker, less when workers share shards, everything
+// when there is a single worker.
+func takeShares(s *poolrt.Settings, workers int) (home, steal int) {
+	if testhook.TakeAll.Load() {
+		return 1, 1
+	}
+	share := max(1, (workers+s.Shards-1)/s.Shards) // workers per shard
+	home = share + 1
+	if workers <= 1 {
+		home = 1
+	}
+	return home, max(2, share)
 }

@@ -1,4 +1,4 @@
-package poolrt
+package poolimpl
 
 import (
 	"testing"
