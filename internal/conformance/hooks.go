@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,5 +197,35 @@ func testQuietAfterShutdown[T any](t *testing.T, s *suite[T]) {
 		assert.Equal(t, n, ended, "task runs ended before Shutdown returned")
 		assert.Zero(t, late.Load(), "tasks or hooks that ran after Shutdown returned")
 		assertRuns(t, ctl, 1, span(0, n)...)
+	})
+}
+
+// testHookGoexit: an OnError or OnPanic that calls runtime.Goexit is
+// contained like a panicking one: counted once in HookPanics, the task
+// keeps its one outcome, and the pool goes on with all its workers.
+func testHookGoexit[T any](t *testing.T, s *suite[T]) {
+	captureSlog(t)
+	bubble(t, func(t *testing.T) {
+		const workers = 2
+		ctl := probe.New(3 + workers)
+		p := s.start(t, workers,
+			poolrt.OnError(func(error) { runtime.Goexit() }),
+			poolrt.OnPanic(func(*poolrt.PanicError) { runtime.Goexit() }))
+		ctl.Set(0, probe.Fail)
+		ctl.Set(1, probe.Panic)
+		for id := range 3 {
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+		synctest.Wait()
+		s.block(t, p, ctl, span(3, 3+workers)...) // every worker is still there
+		ctl.Release()
+		require.NoError(t, p.Shutdown(context.Background()))
+		assertRuns(t, ctl, 1, span(0, 3+workers)...)
+		st := p.Stats()
+		assert.Equal(t, uint64(1), st.Panicked, "Panicked")
+		assert.Equal(t, uint64(2+workers), st.Completed, "Completed")
+		assert.Equal(t, uint64(1), st.Failed, "Failed")
+		assert.Equal(t, uint64(2), st.HookPanics, "HookPanics: one Goexit in OnError, one in OnPanic")
+		assertSettled(t, st)
 	})
 }

@@ -142,6 +142,7 @@ func cases[T any]() []testCase[T] {
 		{"WorkConservingAfterTiny", testWorkConservingAfterTiny[T]},
 		{"HookPanicOnError", testHookPanicOnError[T]},
 		{"HookPanicOnPanic", testHookPanicOnPanic[T]},
+		{"HookGoexit", testHookGoexit[T]},
 		{"CallerRunsGoexit", testCallerRunsGoexit[T]},
 		{"NilTask", testNilTask[T]},
 		{"QuietAfterShutdown", testQuietAfterShutdown[T]},

@@ -77,6 +77,7 @@ type batchWorker[T any] struct {
 	buf     []T   // the batch being handled
 	opened  int64 // its first task's arrival
 	exiting bool
+	hooking bool // in OnError, whose runtime.Goexit must not count the batch again
 	slice   Slice
 }
 
@@ -378,12 +379,16 @@ func (p *Batch[T, K]) workerExit(w *batchWorker[T]) {
 		p.life.WorkerExited()
 		return
 	}
-	if n := len(w.buf); n > 0 {
+	// Unless OnError called runtime.Goexit (CallHook counted that, and
+	// the batch was counted already), the handler called it: count the
+	// batch as panicked.
+	if n := len(w.buf); n > 0 && !w.hooking {
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
-		clear(w.buf)
-		w.buf = w.buf[:0]
 	}
+	w.hooking = false
+	clear(w.buf)
+	w.buf = w.buf[:0]
 	go p.work(w)
 }
 
@@ -469,7 +474,9 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	case err != nil:
 		w.meter.DoneBatch(n, err)
 		p.bm.BatchFailed()
+		w.hooking = true // see workerExit
 		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
+		w.hooking = false
 	default:
 		w.meter.DoneBatch(n, nil)
 	}

@@ -57,6 +57,9 @@ type Worker[T any] struct {
 	began int64
 	// running: cur started and has not ended (First, Next).
 	running bool
+	// hooking: the worker is in OnError, whose runtime.Goexit must not
+	// count the task again (workerExit).
+	hooking bool
 	id      int
 	home    int // home shard
 	// claim packs the batch's generation, end and pos (claimBits each):
@@ -247,7 +250,9 @@ func (w *Worker[T]) end(err error) {
 	}
 	w.meter.Done(err)
 	if err != nil {
+		w.hooking = true // see workerExit
 		w.e.set.TaskFailed(err)
+		w.hooking = false
 	}
 }
 
@@ -444,13 +449,20 @@ func (e *engine[T]) workerExit(w *Worker[T]) {
 		return
 	}
 	v := recover()
+	if w.hooking {
+		// OnError called runtime.Goexit: CallHook counted it, and the
+		// task was counted already. Only the goroutine needs replacing.
+		w.hooking = false
+		go e.work(w)
+		return
+	}
 	var t T
 	if w.pos > 0 {
 		t = w.buf[w.pos-1].task
 	}
 	w.meter.Panicked.Add(1)
+	defer func() { go e.work(w) }() // even if OnPanic calls runtime.Goexit
 	e.set.TaskPanicked(t, v)
-	go e.work(w)
 }
 
 // stay reports whether a worker that decided to exit must go on after all

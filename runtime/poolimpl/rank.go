@@ -96,6 +96,7 @@ type RankWorker[T any] struct {
 	cur     rankSlot[T] // the task being run
 	began   int64       // when cur started, if it is sampled; else 0
 	running bool        // cur started and has not ended (First, Next)
+	hooking bool        // in OnError, whose runtime.Goexit must not count cur again
 	key     int64       // cur's heap key
 	exiting bool
 	meter   *WorkerMeter
@@ -352,7 +353,9 @@ func (e *Rank[T]) done(w *RankWorker[T], err error) {
 	w.meter.Done(err)
 	w.ranks.Done(int(w.cur.band))
 	if err != nil {
+		w.hooking = true // see workerExit
 		e.set.TaskFailed(err)
+		w.hooking = false
 	}
 }
 
@@ -434,11 +437,20 @@ func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 		return
 	}
 	v := recover()
+	if w.hooking {
+		// OnError called runtime.Goexit: CallHook counted it, and the
+		// task was counted already. Only the goroutine needs replacing.
+		w.hooking = false
+		go e.work(w)
+		return
+	}
 	w.meter.Panicked.Add(1)
 	w.ranks.Panicked(int(w.cur.band))
+	defer func() { // even if OnPanic calls runtime.Goexit
+		w.cur = rankSlot[T]{}
+		go e.work(w)
+	}()
 	e.set.TaskPanicked(w.cur.task, v)
-	w.cur = rankSlot[T]{}
-	go e.work(w)
 }
 
 // Shutdown stops intake, lets the workers finish the queue and waits.

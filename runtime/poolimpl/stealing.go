@@ -57,6 +57,7 @@ type StealWorker[T any] struct {
 	cur     T     // the task running now, for panic reports
 	began   int64 // when cur started, if it is sampled; else 0
 	running bool  // cur started and has not ended (First, Next)
+	hooking bool  // in OnError, whose runtime.Goexit must not count cur again
 	fair    int   // forked tasks to run before the next look at the injector
 	exiting bool
 	meter   *WorkerMeter
@@ -301,7 +302,9 @@ func (w *StealWorker[T]) end(err error) {
 	}
 	w.meter.Done(err)
 	if err != nil {
+		w.hooking = true // see workerExit
 		p.set.TaskFailed(err)
+		w.hooking = false
 	}
 }
 
@@ -565,9 +568,16 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 		return
 	}
 	v := recover()
+	if w.hooking {
+		// OnError called runtime.Goexit: CallHook counted it, and the
+		// task was counted already. Only the goroutine needs replacing.
+		w.hooking = false
+		go p.work(w)
+		return
+	}
 	w.meter.Panicked.Add(1)
+	defer func() { go p.work(w) }() // even if OnPanic calls runtime.Goexit
 	p.set.TaskPanicked(w.cur, v)
-	go p.work(w)
 }
 
 // Shutdown stops intake and waits until every accepted task, and every
