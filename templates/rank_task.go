@@ -6,7 +6,9 @@ import "time"
 // methods, each called once, when the task is submitted. poolgen binds
 // each either to the task type's own method or to a struct field tagged
 // `poolgen:"priority"`, `poolgen:"deadline"` or `poolgen:"cost"`, which
-// generated pools then read directly.
+// generated pools then read directly. Used without generating, a task
+// type that lacks the method goes to PriorityFuncPool, DeadlineFuncPool or
+// CostFuncPool, which read the rank through a function (funcs.go).
 
 // PriorityTask is a task with a priority, for PriorityPool: a higher
 // priority runs first.

@@ -1,0 +1,279 @@
+package templates
+
+import (
+	"context"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
+)
+
+// The pools of this file read a task's rank or batch key through a
+// function given to their constructor, rather than through a method of the
+// task: they serve task types that have no Priority, Deadline, Cost or
+// BatchKey method, such as a type whose rank is a struct field tagged for
+// poolgen (the tags are read by generated pools only). Each is its
+// method-based pool with one indirect call per Submit; everything else
+// (ordering, aging, late tasks, batching, shutdown, Stats) is the same
+// engine in package poolimpl. The generator never emits this file: a
+// generated pool reads a tagged field or calls the method directly.
+
+// PriorityFuncPool is a PriorityPool for any Task: it reads each task's
+// priority with the function given to NewPriorityFuncPool, once, when the
+// task is submitted, instead of calling a Priority method. A higher
+// priority runs first, in submission order among equal priorities; the
+// order, aging, bands and guarantees are PriorityPool's.
+//
+// A PriorityFuncPool is safe for concurrent use. Its methods must not be
+// called from inside a task's Run: Shutdown and ShutdownNow would wait for
+// the calling task itself.
+type PriorityFuncPool[T Task] struct {
+	e        poolimpl.Rank[T]
+	priority func(T) int64
+}
+
+// NewPriorityFuncPool starts a pool that ranks tasks by priority(t), which
+// must not block and must return the same value for a task every time; a
+// method expression such as Job.Priority will do, as will a func literal
+// that reads a field. opts are NewPriorityPool's. A nil priority or a bad
+// option is a *poolrt.ConfigError and no goroutine is started.
+func NewPriorityFuncPool[T Task](priority func(T) int64, opts ...poolrt.Option) (*PriorityFuncPool[T], error) {
+	if priority == nil {
+		return nil, &poolrt.ConfigError{Option: "priority", Reason: "the priority function is nil"}
+	}
+	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &PriorityFuncPool[T]{priority: priority}
+	p.e.Init(set, rankLane[T](), nil, nil)
+	return p, nil
+}
+
+// Submit queues t by its priority as PriorityPool.Submit does: under the
+// default poolrt.Block policy it waits for room until ctx is done or the
+// pool shuts down. ctx only bounds the wait: the task runs with the pool's
+// context.
+func (p *PriorityFuncPool[T]) Submit(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.Submit(ctx, t, p.priority(t))
+}
+
+// TrySubmit queues t by its priority if there is room and never blocks, as
+// PriorityPool.TrySubmit does.
+func (p *PriorityFuncPool[T]) TrySubmit(t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.TrySubmit(t, p.priority(t))
+}
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// priority order) and waits for them to exit, as PriorityPool.Shutdown
+// does.
+func (p *PriorityFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+
+// ShutdownNow stops the pool and returns every accepted task that never
+// started, highest effective priority first, as PriorityPool.ShutdownNow
+// does.
+func (p *PriorityFuncPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *PriorityFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+
+// DeadlineFuncPool is a DeadlinePool for any Task: it reads each task's
+// deadline with the function given to NewDeadlineFuncPool, when the task
+// is submitted (and again only to report a dropped task), instead of
+// calling a Deadline method. The earliest deadline runs first; a zero
+// time.Time means no deadline. Late tasks are handled as in DeadlinePool.
+//
+// A DeadlineFuncPool is safe for concurrent use. Its methods must not be
+// called from inside a task's Run: Shutdown and ShutdownNow would wait for
+// the calling task itself.
+type DeadlineFuncPool[T Task] struct {
+	e        poolimpl.Rank[T]
+	deadline func(T) time.Time
+}
+
+// NewDeadlineFuncPool starts a pool that orders tasks by deadline(t),
+// which must not block and must return the same value for a task every
+// time. late and opts are NewDeadlinePool's: late, if not nil, takes every
+// task that is late when a worker takes it, in place of its Run. A nil
+// deadline or a bad option is a *poolrt.ConfigError and no goroutine is
+// started.
+func NewDeadlineFuncPool[T Task](deadline func(T) time.Time, late func(T), opts ...poolrt.Option) (*DeadlineFuncPool[T], error) {
+	if deadline == nil {
+		return nil, &poolrt.ConfigError{Option: "deadline", Reason: "the deadline function is nil"}
+	}
+	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &DeadlineFuncPool[T]{deadline: deadline}
+	p.e.Init(set, rankLane[T](), deadline, late)
+	return p, nil
+}
+
+// Submit queues t by its deadline as DeadlinePool.Submit does: under the
+// default poolrt.Block policy it waits for room until ctx is done or the
+// pool shuts down. ctx only bounds the wait: the task runs with the pool's
+// context.
+func (p *DeadlineFuncPool[T]) Submit(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.Submit(ctx, t, p.e.DeadlineKey(p.deadline(t)))
+}
+
+// TrySubmit queues t by its deadline if there is room and never blocks, as
+// DeadlinePool.TrySubmit does.
+func (p *DeadlineFuncPool[T]) TrySubmit(t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.TrySubmit(t, p.e.DeadlineKey(p.deadline(t)))
+}
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// deadline order, late ones under the late policy) and waits for them to
+// exit, as DeadlinePool.Shutdown does.
+func (p *DeadlineFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+
+// ShutdownNow stops the pool and returns every accepted task that never
+// started, earliest deadline first, as DeadlinePool.ShutdownNow does.
+func (p *DeadlineFuncPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the late-task
+// counters in its Priority section.
+func (p *DeadlineFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+
+// CostFuncPool is a CostPool for any Task: it reads each task's cost with
+// the function given to NewCostFuncPool, once, when the task is submitted,
+// instead of calling a Cost method. The cheapest task runs first
+// (shortest job first), in submission order among equal costs; the order,
+// aging, bands and guarantees are CostPool's.
+//
+// A CostFuncPool is safe for concurrent use. Its methods must not be
+// called from inside a task's Run: Shutdown and ShutdownNow would wait for
+// the calling task itself.
+type CostFuncPool[T Task] struct {
+	e    poolimpl.Rank[T]
+	cost func(T) int64
+}
+
+// NewCostFuncPool starts a pool that orders tasks by cost(t), which must
+// not block and must return the same value for a task every time. opts are
+// NewCostPool's. A nil cost or a bad option is a *poolrt.ConfigError and
+// no goroutine is started.
+func NewCostFuncPool[T Task](cost func(T) int64, opts ...poolrt.Option) (*CostFuncPool[T], error) {
+	if cost == nil {
+		return nil, &poolrt.ConfigError{Option: "cost", Reason: "the cost function is nil"}
+	}
+	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &CostFuncPool[T]{cost: cost}
+	p.e.Init(set, rankLane[T](), nil, nil)
+	return p, nil
+}
+
+// Submit queues t by its cost as CostPool.Submit does: under the default
+// poolrt.Block policy it waits for room until ctx is done or the pool
+// shuts down. ctx only bounds the wait: the task runs with the pool's
+// context.
+func (p *CostFuncPool[T]) Submit(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.Submit(ctx, t, p.cost(t))
+}
+
+// TrySubmit queues t by its cost if there is room and never blocks, as
+// CostPool.TrySubmit does.
+func (p *CostFuncPool[T]) TrySubmit(t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.TrySubmit(t, p.cost(t))
+}
+
+// Shutdown stops intake, lets the workers finish every queued task (in
+// cost order) and waits for them to exit, as CostPool.Shutdown does.
+func (p *CostFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+
+// ShutdownNow stops the pool and returns every accepted task that never
+// started, lowest effective cost first, as CostPool.ShutdownNow does.
+func (p *CostFuncPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-band
+// figures in its Priority section.
+func (p *CostFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+
+// BatchFuncPool is a BatchPool for any task type: it reads each task's
+// batch key with the function given to NewBatchFuncPool, once, when the
+// task is submitted, instead of calling a BatchKey method. Tasks of equal
+// key go into the same batch, in submission order; batching, flushing,
+// failure reports and the allocation-free arena are BatchPool's.
+//
+// A BatchFuncPool is safe for concurrent use.
+type BatchFuncPool[T any, K comparable] struct {
+	p   poolimpl.Batch[T, K]
+	key func(T) K
+}
+
+// NewBatchFuncPool starts a pool that groups tasks by key(t), which must
+// not block and must return the same value for a task every time, and
+// hands batches to handle. opts are NewBatchPool's. A nil key or handler,
+// or a bad option, is a *poolrt.ConfigError and no goroutine is started.
+func NewBatchFuncPool[T any, K comparable](key func(T) K, handle BatchHandler[T], opts ...poolrt.Option) (*BatchFuncPool[T, K], error) {
+	if key == nil {
+		return nil, &poolrt.ConfigError{Option: "key", Reason: "the batch key function is nil"}
+	}
+	if handle == nil {
+		return nil, &poolrt.ConfigError{Option: "handler", Reason: "the batch handler is nil"}
+	}
+	set, err := poolrt.Resolve(poolrt.Batch, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &BatchFuncPool[T, K]{key: key}
+	p.p.Init(set, handle)
+	return p, nil
+}
+
+// Submit adds t to the open batch of its key as BatchPool.Submit does:
+// under the default poolrt.Block policy it waits for room until ctx is
+// done or the pool shuts down. ctx only bounds the wait: the handler runs
+// with the pool's context.
+func (p *BatchFuncPool[T, K]) Submit(ctx context.Context, t T) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.Submit(ctx, t, p.key(t))
+}
+
+// TrySubmit adds t if there is room and never blocks, as
+// BatchPool.TrySubmit does.
+func (p *BatchFuncPool[T, K]) TrySubmit(t T) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.TrySubmit(t, p.key(t))
+}
+
+// Shutdown stops intake, hands every open batch over at once (however
+// small), lets the workers handle every batch and waits for them to exit,
+// as BatchPool.Shutdown does.
+func (p *BatchFuncPool[T, K]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+
+// ShutdownNow stops the pool and returns every accepted task never handed
+// over, oldest batch first, as BatchPool.ShutdownNow does.
+func (p *BatchFuncPool[T, K]) ShutdownNow() []T { return p.p.ShutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
+// batch counters.
+func (p *BatchFuncPool[T, K]) Stats() poolrt.Stats { return p.p.Stats() }
