@@ -741,22 +741,53 @@ var wordRE = regexp.MustCompile(`\b[A-Za-z_][A-Za-z0-9_]*(\.[A-Z])?`)
 // (FixedPool → ResizeFixedPool), the type parameter T, and the package
 // names of renamed imports where they qualify a name (poolrt.OnPanic).
 func rewriteComment(text string, exported map[string]string, elem string, imports map[string]string) string {
-	return wordRE.ReplaceAllStringFunc(text, func(w string) string {
-		if pkg, rest, ok := strings.Cut(w, "."); ok {
-			if alias, ok := imports[pkg]; ok {
-				return alias + "." + rest
-			}
-			if n, ok := exported[pkg]; ok {
-				return n + "." + rest
-			}
-			return w
+	renamed := map[string]bool{}
+	text = wordRE.ReplaceAllStringFunc(text, func(w string) string {
+		n := renameWord(w, exported, elem, imports)
+		if n != w {
+			name, _, _ := strings.Cut(strings.TrimPrefix(n, "*"), ".")
+			renamed[name] = true
 		}
-		if n, ok := exported[w]; ok {
-			return n
+		return n
+	})
+	// "A FixedPool" became "A EmailFixedPool": the article follows the
+	// new name's first letter (a vowel letter takes "an").
+	return articleRE.ReplaceAllStringFunc(text, func(m string) string {
+		sub := articleRE.FindStringSubmatch(m)
+		article, rest := sub[1], sub[2]
+		if !renamed[strings.TrimPrefix(rest, "*")] {
+			return m
 		}
-		if w == "T" {
-			return elem
+		want := "a"
+		if strings.ContainsRune("AEIOUaeiou", rune(strings.TrimPrefix(rest, "*")[0])) {
+			want = "an"
+		}
+		if article[0] == 'A' {
+			want = upperFirst(want)
+		}
+		return want + " " + rest
+	})
+}
+
+// articleRE matches an article and the word after it.
+var articleRE = regexp.MustCompile(`\b(An|an|A|a) (\*?[A-Za-z_][A-Za-z0-9_]*)`)
+
+// renameWord is rewriteComment's renaming of one word.
+func renameWord(w string, exported map[string]string, elem string, imports map[string]string) string {
+	if pkg, rest, ok := strings.Cut(w, "."); ok {
+		if alias, ok := imports[pkg]; ok {
+			return alias + "." + rest
+		}
+		if n, ok := exported[pkg]; ok {
+			return n + "." + rest
 		}
 		return w
-	})
+	}
+	if n, ok := exported[w]; ok {
+		return n
+	}
+	if w == "T" {
+		return elem
+	}
+	return w
 }
