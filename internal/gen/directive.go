@@ -75,3 +75,43 @@ func parseDirective(c *ast.Comment) (directive, bool) {
 	}
 	return d, true
 }
+
+// directiveNames are the directives poolgen knows.
+var directiveNames = []string{"pools", "batch"}
+
+// nearMiss reports whether c looks like a poolgen directive that poolgen
+// does not read as one: a space after the slashes (// poolgen:pools), an
+// upper-case letter (//Poolgen:pools), or a block comment. It returns what
+// is wrong and the directive as it should be written.
+func nearMiss(c *ast.Comment) (why, fix string, ok bool) {
+	text := c.Text
+	block := strings.HasPrefix(text, "/*")
+	body := text[2:]
+	if block {
+		body = strings.TrimSuffix(body, "*/")
+	}
+	trimmed := strings.TrimLeft(body, " \t")
+	const word = "poolgen:"
+	if len(trimmed) <= len(word) || !strings.EqualFold(trimmed[:len(word)], word) {
+		return "", "", false
+	}
+	rest := trimmed[len(word):]
+	i := strings.IndexFunc(rest, unicode.IsSpace)
+	if i < 0 {
+		i = len(rest)
+	}
+	name := strings.ToLower(rest[:i])
+	if !slices.Contains(directiveNames, name) {
+		return "", "", false // prose, such as "poolgen: invalid option"
+	}
+	fix = directivePrefix + name + strings.TrimRightFunc(rest[i:], unicode.IsSpace)
+	switch {
+	case block:
+		why = "poolgen reads directives from line comments only, not from /* */ comments"
+	case len(trimmed) < len(body):
+		why = "a directive has no space after the slashes (as with //go: directives)"
+	default:
+		why = "directives are lower case"
+	}
+	return why, fix, true
+}

@@ -2,10 +2,13 @@ package gen
 
 import (
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"strings"
 	"testing"
 	"unicode"
+
+	"golang.org/x/tools/go/packages"
 )
 
 func TestParseDirective(t *testing.T) {
@@ -70,4 +73,79 @@ func FuzzDirective(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNearMiss(t *testing.T) {
+	cases := []struct{ text, why, fix string }{
+		{"// poolgen:pools fixed,dynamic", "no space", "//poolgen:pools fixed,dynamic"},
+		{"//\tpoolgen:batch Save ", "no space", "//poolgen:batch Save"},
+		{"//Poolgen:pools fixed", "lower case", "//poolgen:pools fixed"},
+		{"//POOLGEN:POOLS fixed", "lower case", "//poolgen:pools fixed"},
+		{"//poolgen:Batch Save", "lower case", "//poolgen:batch Save"},
+		{"/* poolgen:pools fixed */", "line comments", "//poolgen:pools fixed"},
+		{"/*poolgen:pools*/", "line comments", "//poolgen:pools"},
+		{"// poolgen: invalid option", "", ""},
+		{"// poolgen:poolz fixed", "", ""},
+		{"// poolgen:", "", ""},
+		{"// see poolgen:pools", "", ""},
+		{"//go:generate poolgen", "", ""},
+	}
+	for _, c := range cases {
+		why, fix, ok := nearMiss(&ast.Comment{Text: c.text})
+		if ok != (c.why != "") || !strings.Contains(why, c.why) || fix != c.fix {
+			t.Errorf("nearMiss(%q) = %q, %q, %v; want %q…, %q", c.text, why, fix, ok, c.why, c.fix)
+		}
+	}
+}
+
+// TestMisplaced checks what a directive in no type's doc comment is told,
+// wherever it is.
+func TestMisplaced(t *testing.T) {
+	src := `package p
+
+//poolgen:pools fixed
+var v int
+
+type (
+	//poolgen:pools fixed
+
+	A struct{}
+	B struct{}
+)
+
+//poolgen:pools fixed
+type (
+	C struct{}
+	D struct{}
+)
+
+type E struct {
+	//poolgen:pools fixed
+	N int
+}
+
+func f() {
+	//poolgen:pools fixed
+}
+
+//poolgen:pools fixed
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs ErrorList
+	scanDirectives(&packages.Package{Fset: fset, Syntax: []*ast.File{f}}, &errs)
+	want := []string{
+		"p.go:3:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is on a var declaration; move it to the doc comment of the task type",
+		"p.go:7:2: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: move it to the doc comment of the type in the group that it is for",
+		"p.go:13:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is on a type ( ... ) group of several types; move it to the doc comment of the type in the group that it is for",
+		"p.go:20:2: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is inside the declaration of type E or after it on its line; move it to a line of its own directly above type E, in its doc comment",
+		"p.go:25:2: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is inside func f; move it to the doc comment of the task type",
+		"p.go:28:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: move it to the doc comment of the task type",
+	}
+	if got := errs.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
 }

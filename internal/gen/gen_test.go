@@ -160,7 +160,6 @@ func TestBadInput(t *testing.T) {
 		{"pattern", nil, []string{`task\.go:5:24: unknown pool pattern "fixd" \(known: batch, dynamic, fixed, priority, stealing\)`}},
 		{"emptydir", nil, []string{`task\.go:5:1: //poolgen:pools needs at least one pattern`}},
 		{"dupdir", nil, []string{`task\.go:6:6: pattern "fixed" is listed twice for Job`}},
-		{"misplaced", nil, []string{`task\.go:7:1: //poolgen:pools fixed must be in the doc comment of a type declaration`}},
 		{"unknowndir", nil, []string{`task\.go:6:1: unknown directive //poolgen:poolz`}},
 		{"collision", []string{"Job"}, []string{`task\.go:10:6: JobFixedPool is already declared in package collision, but poolgen declares it for task type Job`}},
 		{"builtin", []string{"Job"}, []string{`task\.go:9:6: package builtin declares new, which shadows the predeclared new`}},
@@ -184,6 +183,14 @@ func TestBadInput(t *testing.T) {
 		{"tagtype", nil, []string{`task\.go:7:2: field Level is tagged poolgen:"priority" but has type string; a priority must be an integer`}},
 		{"noprio", nil, []string{`task\.go:6:6: pattern priority needs at least one of: a Priority\(\) int64 method or an integer field tagged .poolgen:"priority".; or a Deadline\(\) time\.Time method`}},
 		{"several", nil, []string{`task\.go:5:17: unknown pool pattern "fixd"`, `task\.go:13:10: B\.Run has signature func\(\)`}},
+		{"spacedir", []string{"Job"}, []string{`task\.go:5:1: // poolgen:pools fixed,dynamic is not a poolgen directive: a directive has no space after the slashes \(as with //go: directives\); write //poolgen:pools fixed,dynamic$`}},
+		{"casedir", nil, []string{`task\.go:5:1: //Poolgen:pools fixed is not a poolgen directive: directives are lower case; write //poolgen:pools fixed$`}},
+		{"casename", []string{"Job"}, []string{`task\.go:5:1: unknown directive //poolgen:Pools: directives are lower case; write //poolgen:pools fixed$`}},
+		{"blockdir", nil, []string{`task\.go:5:1: /\* poolgen:pools fixed \*/ is not a poolgen directive: poolgen reads directives from line comments only, not from /\* \*/ comments; write //poolgen:pools fixed$`}},
+		{"floating", nil, []string{`task\.go:5:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: a blank line or other text separates it from type Job; make it part of the comment block that ends on the line directly above type Job$`}},
+		{"aftertype", nil, []string{`task\.go:5:19: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it follows type Job on the same line; move it to a line of its own directly above type Job\n`,
+			`task\.go:9:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it follows type Other; move it to a line of its own directly above type Other$`}},
+		{"misplaced", nil, []string{`task\.go:7:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is in the doc comment of method Run; move it to the doc comment of the task type$`}},
 	}
 	for _, c := range cases {
 		t.Run(c.dir+"/"+strings.Join(c.types, ","), func(t *testing.T) {
