@@ -3,9 +3,12 @@ package gen
 import (
 	"go/ast"
 	"go/token"
+	"path"
 	"slices"
 	"strings"
 	"unicode"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // Directives are line comments in a type's doc comment:
@@ -114,4 +117,39 @@ func nearMiss(c *ast.Comment) (why, fix string, ok bool) {
 		why = "directives are lower case"
 	}
 	return why, fix, true
+}
+
+// generateTypes returns the task types that the package's //go:generate
+// lines name with poolgen's -type flag: those another poolgen run
+// generates.
+func generateTypes(pkg *packages.Package) []string {
+	var out []string
+	for _, f := range pkg.Syntax {
+		for _, cg := range f.Comments {
+			for _, c := range cg.List {
+				line, ok := strings.CutPrefix(c.Text, "//go:generate ")
+				if !ok {
+					continue
+				}
+				words := strings.Fields(line)
+				poolgen := false
+				for i, w := range words {
+					if path.Base(w) == "poolgen" {
+						poolgen = true
+						continue
+					}
+					flag := strings.TrimPrefix(strings.TrimPrefix(w, "-"), "-")
+					if !poolgen || flag == w {
+						continue
+					}
+					if v, ok := strings.CutPrefix(flag, "type="); ok {
+						out = append(out, strings.Split(v, ",")...)
+					} else if flag == "type" && i+1 < len(words) {
+						out = append(out, strings.Split(words[i+1], ",")...)
+					}
+				}
+			}
+		}
+	}
+	return out
 }

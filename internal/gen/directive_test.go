@@ -149,3 +149,22 @@ func f() {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }
+
+func TestGenerateTypes(t *testing.T) {
+	src := `package p
+
+//go:generate go tool poolgen -type=A,B
+//go:generate go run github.com/poolgen/poolgen/cmd/poolgen --type C -output=c.go
+//go:generate stringer -type=D
+//go:generate poolgen -pools=fixed
+// go:generate poolgen -type=E
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := generateTypes(&packages.Package{Syntax: []*ast.File{f}}); strings.Join(got, ",") != "A,B,C" {
+		t.Errorf("generateTypes = %q, want A, B, C", got)
+	}
+}

@@ -328,11 +328,14 @@ func glue(f *jen.File, p *plan, own *types.Package, names *fileNames) {
 			f.Func().Id(name).Params(elem.Clone()).Struct().Block(jen.Return(jen.Struct().Values()))
 			continue
 		}
-		read := jen.Id("t").Dot(b.Field.Name())
+		read := jen.Id("t")
+		for _, f := range b.Path {
+			read = read.Dot(f)
+		}
 		if !types.Identical(b.Field.Type(), b.Result) {
 			read = typ(b.Result).Call(read) // an integer field read as int64
 		}
-		f.Commentf("%s returns %s's %s: its field %s, tagged poolgen:%q.", name, s.Name, roleTitle(roleOf(m)), b.Field.Name(), roleOf(m))
+		f.Commentf("%s returns %s's %s: its field %s, tagged poolgen:%q.", name, s.Name, roleTitle(roleOf(m)), strings.Join(b.Path, "."), roleOf(m))
 		f.Func().Id(name).Params(jen.Id("t").Add(elem.Clone())).Add(typ(b.Result)).Block(jen.Return(read))
 	}
 }

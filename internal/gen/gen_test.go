@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"go/parser"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,6 +114,8 @@ func TestGoldenNames(t *testing.T) {
 			`p\.e\.Submit\(ctx, t, t\.Priority\(\)\)`, `p\.e\.Submit\(ctx, t, p\.e\.DeadlineKey\(t\.Deadline\(\)\)\)`, `Cost\(\) int64`},
 			[]string{`poolgenJobPriority`, `poolgenJobBatchKey`}},
 		{"nonstruct", []string{`\} = \*new\(Tick\)`, `t Tick\) error`}, nil},
+		{"promoted", []string{`return int64\(t\.Meta\.Prio\)`, `its field Meta\.Prio, tagged poolgen:"priority"`, `return t\.Keyed\.Key`, `return int64\(t\.Cost\)`},
+			[]string{`t\.Prio\b`}},
 		{"embedded", []string{`t Job\) error`}, nil},
 		{"batch", []string{`return SaveOrders\(ctx, batch\)`, `p\.p\.Submit\(ctx, t, poolgenOrderBatchKey\(t\)\)`,
 			`func NewOrderBatchPool\(opts \.\.\.poolrt\.Option\) \(\*OrderBatchPool, error\)`, `func poolgenEventBatchKey\(\*Event\) struct\{\}`,
@@ -190,6 +193,14 @@ func TestBadInput(t *testing.T) {
 		{"floating", nil, []string{`task\.go:5:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: a blank line or other text separates it from type Job; make it part of the comment block that ends on the line directly above type Job$`}},
 		{"aftertype", nil, []string{`task\.go:5:19: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it follows type Job on the same line; move it to a line of its own directly above type Job\n`,
 			`task\.go:9:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it follows type Other; move it to a line of its own directly above type Other$`}},
+		{"malformedtag", nil, []string{
+			"task\\.go:10:17: malformed struct tag on field Prio: reflect\\.StructTag\\.Lookup cannot read its poolgen key, so poolgen would ignore it; write `json:\"prio\" poolgen:\"priority\"` \\(key:\"value\" pairs separated by spaces, keys lower case\\)\n",
+			"task\\.go:11:17: malformed struct tag on field Due: .*; write `poolgen:\"deadline\"` ",
+			"task\\.go:12:17: malformed struct tag on field Cost: .*; write `json:\"cost\" poolgen:\"cost\"` \\([^\n]*$"}},
+		{"othertag", []string{"Job"}, []string{
+			`task\.go:9:12: field Cost is tagged poolgen:"cost" in a struct type that is not a named, package-level type, so the tag is never read: poolgen reads the tags of a task type's fields and of the structs it embeds; move the tag to a field of the task type\n`,
+			`task\.go:15:11: field Prio of Meta is tagged poolgen:"priority", but Meta is not a task type poolgen generates pools for, nor embedded in one, so the tag is never read: ` +
+				`move the tag to a field of the task type, embed Meta in the task type, or generate pools for Meta \(-type=Meta or a //poolgen:pools directive\)$`}},
 		{"misplaced", nil, []string{`task\.go:7:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is in the doc comment of method Run; move it to the doc comment of the task type$`}},
 	}
 	for _, c := range cases {
@@ -345,6 +356,54 @@ func TestLoadFailure(t *testing.T) {
 	}
 }
 
+// TestPoolsOverride checks that -pools overrides the directive: struct tags
+// and a //poolgen:batch handler that the patterns it names do not use are
+// unused, not errors.
+func TestPoolsOverride(t *testing.T) {
+	for _, c := range []struct{ dir, typ string }{
+		{"promoted", "Job"}, // tagged cost and (promoted) priority
+		{"batch", "Event"},  // //poolgen:batch logEvents
+	} {
+		out, err := Generate(Config{Dir: filepath.Join(testdata, "golden", c.dir), Types: []string{c.typ}, Pools: []string{"fixed"}})
+		if err != nil {
+			t.Errorf("%s -type=%s -pools=fixed: %v", c.dir, c.typ, err)
+			continue
+		}
+		src := string(out.Source)
+		if !strings.Contains(src, "type "+c.typ+"FixedPool struct") {
+			t.Errorf("%s -type=%s -pools=fixed: no %sFixedPool", c.dir, c.typ, c.typ)
+		}
+		for _, not := range []string{"PriorityPool", "CostPool", "BatchPool", "poolgen" + c.typ + "Cost", "logEvents"} {
+			if strings.Contains(src, not) {
+				t.Errorf("%s -type=%s -pools=fixed: the output mentions %s", c.dir, c.typ, not)
+			}
+		}
+	}
+}
+
+func TestTagFix(t *testing.T) {
+	for tag, want := range map[string]string{
+		`poolgen:"priority"`:              "",
+		`json:"prio" poolgen:"priority"`:  "",
+		`json:"poolgen"`:                  "",
+		``:                                "",
+		`json:"prio" poolgen:priority`:    `json:"prio" poolgen:"priority"`,
+		`json:prio poolgen:"priority"`:    `json:"prio" poolgen:"priority"`,
+		`json:"prio",poolgen:"priority"`:  `json:"prio" poolgen:"priority"`,
+		`Poolgen:"cost"`:                  `poolgen:"cost"`,
+		`poolgen: 'cost'`:                 `poolgen:"cost"`,
+		`poolgen="batchkey"`:              `poolgen:"batchkey"`,
+		`poolgen:"deadline" json:"due"`:   "",
+		`json:"a b" POOLGEN:"deadline"`:   `json:"a b" poolgen:"deadline"`,
+		`db:"x\"y" poolgen : deadline`:    `db:"x\"y" poolgen:"deadline"`,
+		`poolgen:"deadline" json:"due" x`: "",
+	} {
+		if got := tagFix(tag); got != want {
+			t.Errorf("tagFix(`%s`) = `%s`, want `%s`", tag, got, want)
+		}
+	}
+}
+
 func TestRewriteCommentArticle(t *testing.T) {
 	exported := map[string]string{"FixedPool": "EmailFixedPool", "BatchPool": "HTTPJobBatchPool", "NewFixedPool": "NewEmailFixedPool"}
 	for text, want := range map[string]string{
@@ -356,6 +415,18 @@ func TestRewriteCommentArticle(t *testing.T) {
 	} {
 		if got := rewriteComment(text, exported, "*Email", nil); got != want {
 			t.Errorf("rewriteComment(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestEmbeddedName(t *testing.T) {
+	for src, want := range map[string]string{"T": "T", "*T": "T", "p.T": "T", "*p.T[int]": "T", "T[int, string]": "T", "[]T": "_"} {
+		x, err := parser.ParseExpr(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := embeddedName(x).Name; got != want {
+			t.Errorf("embeddedName(%s) = %s, want %s", src, got, want)
 		}
 	}
 }

@@ -29,6 +29,10 @@ type TaskSpec struct {
 	// batch handler named by //poolgen:batch.
 	Key     types.Type
 	Handler *types.Func
+
+	// overridden: -pools chose the patterns, so tags and a batch handler
+	// that they do not use are not errors.
+	overridden bool
 }
 
 // Elem returns the Go type the pools hold: "Name" or "*Name".
@@ -54,6 +58,7 @@ type typeDecl struct {
 func findTasks(pkg *packages.Package, tmpl *types.Package, names, pools []string, invoked token.Position) ([]*TaskSpec, error) {
 	var errs ErrorList
 	decls := scanDirectives(pkg, &errs)
+	tags := scanTags(pkg, &errs)
 
 	var chosen []string
 	if len(names) > 0 {
@@ -83,6 +88,11 @@ func findTasks(pkg *packages.Package, tmpl *types.Package, names, pools []string
 			errs.add(invoked, "no type in package %s has a //poolgen:pools directive; mark a task type or pass -type", pkg.Name)
 		}
 	}
+	tasks := slices.Clone(chosen)
+	for name := range decls {
+		tasks = append(tasks, name)
+	}
+	checkTagOwners(pkg, tags, append(tasks, generateTypes(pkg)...), &errs)
 
 	var specs []*TaskSpec
 	for _, name := range chosen {
@@ -250,19 +260,18 @@ func checkTask(pkg *packages.Package, tmpl *types.Package, name string, td *type
 	if obj == nil {
 		if o := pkg.Types.Scope().Lookup(name); o != nil {
 			errs.add(fset.Position(o.Pos()), "%s is not a type; -type names the task type whose pools to generate", name)
-		} else {
-			errs.add(invoked, "no type %s in package %s", name, pkg.Name)
+			return nil
 		}
+		errs.add(invoked, "no type %s in package %s", name, pkg.Name)
 		return nil
 	}
 	pos := fset.Position(obj.Pos())
 	spec := &TaskSpec{Name: name, Obj: obj, Pos: pos}
 
-	// Patterns: -pools, else the directive, else fixed.
-	switch {
-	case len(pools) > 0:
-		spec.Patterns = checkPatterns(pools, nil, invoked, fset, errs)
-	case td != nil && hasDirective(td, "pools"):
+	// Patterns: -pools, else the directive's (checked either way), else
+	// fixed.
+	var directed []string
+	if td != nil {
 		for _, d := range td.dirs {
 			if d.name != "pools" {
 				continue
@@ -270,8 +279,15 @@ func checkTask(pkg *packages.Package, tmpl *types.Package, name string, td *type
 			if len(d.args) == 0 {
 				errs.add(fset.Position(d.at), "%spools needs at least one pattern (known: %s)", directivePrefix, strings.Join(patternNames(), ", "))
 			}
-			spec.Patterns = append(spec.Patterns, checkPatterns(d.args, d.pos, invoked, fset, errs)...)
+			directed = append(directed, checkPatterns(d.args, d.pos, invoked, fset, errs)...)
 		}
+	}
+	switch {
+	case len(pools) > 0:
+		spec.Patterns = checkPatterns(pools, nil, invoked, fset, errs)
+		spec.overridden = true
+	case len(directed) > 0:
+		spec.Patterns = directed
 	default:
 		spec.Patterns = []string{"fixed"}
 	}
