@@ -29,6 +29,14 @@
 // error that the generated code calls directly, where X is the task type
 // (*X when its Run method has a pointer receiver).
 //
+// A comment that looks like a directive but is not one (// poolgen:pools,
+// with a space; //Poolgen:pools or //poolgen:Pools; /* poolgen:pools */)
+// is an error, as is a directive anywhere but in a type's doc comment,
+// directly above the type: poolgen says what is wrong and the line to
+// write. The task type must be in a file that poolgen loads: not a
+// _test.go file, and not one that the build constraints exclude (pass
+// -tags).
+//
 // # Struct tags
 //
 // The priority pools order tasks by what the task type offers: a Priority()
@@ -41,6 +49,17 @@
 // (without one, all tasks share batches). Tagged fields are read directly:
 // the generated code makes no call.
 //
+// The tagged field may also be a field of a struct that the task type
+// embeds, by value or by pointer: the generated code reads it through the
+// embedding (t.Meta.Prio), even where a field of the task type shadows it;
+// a nil embedded pointer then panics, as reading the field would. Every
+// poolgen tag must be read, so these are errors: a tag that
+// reflect.StructTag.Lookup cannot parse (poolgen:priority, without quotes);
+// a tag on a struct that is neither a task type (one this run generates,
+// one with a directive, or one that a //go:generate line of the package
+// names with -type) nor embedded in one; and, unless -pools chose the
+// patterns, a tag that no generated pool uses.
+//
 // # Usage
 //
 //	poolgen [flags] [directory]
@@ -52,12 +71,15 @@
 //		comment has a //poolgen:pools directive
 //	-pools list
 //		comma-separated patterns, overriding the directives (default: the
-//		directive's, or fixed)
+//		directive's, or fixed); struct tags and a //poolgen:batch handler
+//		that these patterns do not use are then unused, not errors
 //	-output file
 //		output file name (default <type>_pool.go, lower case, or
-//		poolgen_pools.go without -type)
+//		poolgen_pools.go without -type); after switching it, delete the
+//		old output, which poolgen names if it declares the same pools
 //	-tags list
-//		comma-separated build tags used to load the package
+//		comma-separated build tags used to load the package, needed when
+//		a task type is in a file that build constraints exclude
 //	-version
 //		print poolgen's version and exit: the module version (and the
 //		directory a replace directive points it to), or (devel) and the
@@ -114,9 +136,11 @@ type usageError struct{ error }
 // tags and where the documentation is. The package doc comment says the
 // same at more length.
 const help = `
-Directives, in the task type's doc comment (no space after the slashes):
+Directives, in the task type's doc comment, directly above the type (line
+comments, lower case, no space after the slashes):
   //poolgen:pools fixed,dynamic,stealing,priority,batch
-        the patterns to generate (default fixed)
+        the patterns to generate (default fixed; -pools overrides it, and
+        tags and a handler that its patterns do not use are then unused)
   //poolgen:batch HandlerName
         the batch pool's handler, a func(ctx context.Context, batch []X) error
 
@@ -130,6 +154,9 @@ the task type; a method can stand in for each tag):
                         XCostPool, cheapest first
   ` + "`" + `poolgen:"batchkey"` + "`" + `  a comparable field (or BatchKey() K):
                         the batch pool's grouping key
+A tagged field may be in a struct the task type embeds; a poolgen tag that
+no generated pool reads is an error (under -pools, one of a pattern that it
+leaves out is simply unused).
 
 Example:
   //go:generate go tool poolgen -type=Resize
@@ -159,7 +186,7 @@ func newFlagSet() (*flag.FlagSet, options) {
 	fs.Usage = func() {}
 	return fs, options{
 		types:   fs.String("type", "", "comma-separated `list` of task type names (default: the types with a //poolgen:pools directive)"),
-		pools:   fs.String("pools", "", "comma-separated `list` of pool patterns, overriding the directives"),
+		pools:   fs.String("pools", "", "comma-separated `list` of pool patterns, overriding the directives (tags and a batch handler they do not use are then unused)"),
 		output:  fs.String("output", "", "output `file` name (default <type>_pool.go)"),
 		tags:    fs.String("tags", "", "comma-separated `list` of build tags"),
 		version: fs.Bool("version", false, "print poolgen's version and exit"),

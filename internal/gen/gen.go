@@ -118,6 +118,9 @@ func Generate(cfg Config) (*Output, error) {
 		}
 		plans = append(plans, p)
 	}
+	if err := checkOthers(l.others, plans, outPath); err != nil {
+		return nil, err
+	}
 	names, err := chooseNames(l.user, plans)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,6 +202,12 @@ func TestBadInput(t *testing.T) {
 			`task\.go:9:12: field Cost is tagged poolgen:"cost" in a struct type that is not a named, package-level type, so the tag is never read: poolgen reads the tags of a task type's fields and of the structs it embeds; move the tag to a field of the task type\n`,
 			`task\.go:15:11: field Prio of Meta is tagged poolgen:"priority", but Meta is not a task type poolgen generates pools for, nor embedded in one, so the tag is never read: ` +
 				`move the tag to a field of the task type, embed Meta in the task type, or generate pools for Meta \(-type=Meta or a //poolgen:pools directive\)$`}},
+		{"oldoutput", []string{"Job"}, []string{`^[^\n]*jobs_gen\.go:1:1: jobs_gen\.go was written by an earlier poolgen run and declares JobFixedPool and 1 more name that this run declares in job_pool\.go; delete jobs_gen\.go$`}},
+		{"testfile", nil, []string{`job_test\.go:6:6: type Job has a //poolgen:pools directive, but poolgen cannot see it: job_test\.go is a test file, which poolgen does not load; move Job to a file whose name does not end in _test\.go$`}},
+		{"testfile", []string{"Job"}, []string{`job_test\.go:6:6: type Job is not in package testfile as poolgen loads it: job_test\.go is a test file`}},
+		{"buildtag", nil, []string{`special\.go:8:6: type Job has a //poolgen:pools directive, but poolgen cannot see it: its file special\.go is excluded from the package by its build constraint //go:build special && !windows; ` +
+			`pass -tags=special to poolgen \(in the //go:generate line\), or move Job to a file without the constraint$`}},
+		{"buildtag", []string{"Job"}, []string{`special\.go:8:6: type Job is not in package buildtag as poolgen loads it: its file special\.go is excluded`}},
 		{"misplaced", nil, []string{`task\.go:7:1: //poolgen:pools fixed must be in the doc comment of a type declaration, directly above it: it is in the doc comment of method Run; move it to the doc comment of the task type$`}},
 	}
 	for _, c := range cases {
@@ -415,6 +422,25 @@ func TestRewriteCommentArticle(t *testing.T) {
 	} {
 		if got := rewriteComment(text, exported, "*Email", nil); got != want {
 			t.Errorf("rewriteComment(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestWhyHidden(t *testing.T) {
+	for _, c := range []struct{ name, src, want string }{
+		{"job_test.go", "package p\n", "job_test.go is a test file, which poolgen does not load; move Job to a file whose name does not end in _test.go"},
+		{"job.go", "//go:build special || (extra && !race)\n\npackage p\n",
+			"its file job.go is excluded from the package by its build constraint //go:build special || (extra && !race); pass -tags=special,extra to poolgen"},
+		{"job.go", "// Copyright.\n\n//go:build !linux\n\npackage p\n",
+			"its file job.go is excluded from the package by its build constraint //go:build !linux; pass poolgen the -tags that satisfy it (in the //go:generate line), or move Job to a file without it"},
+		{"job_windows.go", "// Job runs on Windows.\npackage p\n", "its file job_windows.go is excluded from this build by its name (a GOOS or GOARCH suffix)"},
+	} {
+		f, err := parser.ParseFile(token.NewFileSet(), c.name, c.src, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := whyHidden(f, c.name, "Job"); !strings.HasPrefix(got, c.want) {
+			t.Errorf("whyHidden(%s) = %q, want %q…", c.name, got, c.want)
 		}
 	}
 }

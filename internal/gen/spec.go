@@ -85,7 +85,16 @@ func findTasks(pkg *packages.Package, tmpl *types.Package, names, pools []string
 			}
 		}
 		if len(chosen) == 0 && len(errs) == 0 {
-			errs.add(invoked, "no type in package %s has a //poolgen:pools directive; mark a task type or pass -type", pkg.Name)
+			// A marked type that poolgen cannot see: in a test file, or in
+			// a file that the build constraints exclude.
+			for _, h := range hiddenTypes(pkg) {
+				if h.pools {
+					errs.add(h.pos, "type %s has a //poolgen:pools directive, but poolgen cannot see it: %s", h.name, h.why)
+				}
+			}
+			if len(errs) == 0 {
+				errs.add(invoked, "no type in package %s has a //poolgen:pools directive; mark a task type or pass -type", pkg.Name)
+			}
 		}
 	}
 	tasks := slices.Clone(chosen)
@@ -261,6 +270,12 @@ func checkTask(pkg *packages.Package, tmpl *types.Package, name string, td *type
 		if o := pkg.Types.Scope().Lookup(name); o != nil {
 			errs.add(fset.Position(o.Pos()), "%s is not a type; -type names the task type whose pools to generate", name)
 			return nil
+		}
+		for _, h := range hiddenTypes(pkg) {
+			if h.name == name {
+				errs.add(h.pos, "type %s is not in package %s as poolgen loads it: %s", name, pkg.Name, h.why)
+				return nil
+			}
 		}
 		errs.add(invoked, "no type %s in package %s", name, pkg.Name)
 		return nil

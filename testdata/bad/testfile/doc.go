@@ -1,0 +1,2 @@
+// Package testfile declares its task type in a test file.
+package testfile
