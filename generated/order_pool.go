@@ -46,7 +46,7 @@ func poolgenOrderBatchKey(t Order) string {
 // nothing per task or per batch, ever; memory is bounded by QueueSize and
 // MaxBatch. Submit is O(1) under one lock: a map lookup by key and a link.
 //
-// A OrderBatchPool is safe for concurrent use. Create one with NewOrderBatchPool.
+// An OrderBatchPool is safe for concurrent use. Create one with NewOrderBatchPool.
 type OrderBatchPool struct {
 	p poolimpl.Batch[Order, string]
 }

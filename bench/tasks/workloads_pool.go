@@ -1108,7 +1108,7 @@ func poolgenTimedRunOne(ctx context.Context, t Timed) error { return t.Run(ctx) 
 // nothing per task or per batch, ever; memory is bounded by QueueSize and
 // MaxBatch. Submit is O(1) under one lock: a map lookup by key and a link.
 //
-// A ItemBatchPool is safe for concurrent use. Create one with NewItemBatchPool.
+// An ItemBatchPool is safe for concurrent use. Create one with NewItemBatchPool.
 type ItemBatchPool struct {
 	p poolimpl.Batch[Item, struct{}]
 }

@@ -151,14 +151,16 @@ func f() {
 }
 
 func TestGenerateTypes(t *testing.T) {
-	src := `package p
-
-//go:generate go tool poolgen -type=A,B
-//go:generate go run github.com/poolgen/poolgen/cmd/poolgen --type C -output=c.go
-//go:generate stringer -type=D
-//go:generate poolgen -pools=fixed
-// go:generate poolgen -type=E
-`
+	// The lines are built so that go generate, which runs every line of
+	// a Go file that starts with //go:generate, raw strings included,
+	// does not run them.
+	const gen = "//go:" + "generate "
+	src := "package p\n\n" +
+		gen + "go tool poolgen -type=A,B\n" +
+		gen + "go run github.com/poolgen/poolgen/cmd/poolgen --type C -output=c.go\n" +
+		gen + "stringer -type=D\n" +
+		gen + "poolgen -pools=fixed\n" +
+		"// go:generate poolgen -type=E\n"
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
 	if err != nil {
