@@ -50,7 +50,7 @@ type poolgenPool[T any] interface {
 	stats() poolrt.Stats
 }
 
-// poolgenImpl is one flavour of a poolgen pool for tasks of type T: the
+// poolgenImpl is one flavor of a poolgen pool for tasks of type T: the
 // generic one from package templates, or one poolgen generated for T.
 type poolgenImpl[T any] struct {
 	name  string // "poolgen-generic", "poolgen-generated"

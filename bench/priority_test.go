@@ -95,7 +95,7 @@ func machineCapacity(workers, rounds int, window time.Duration) float64 {
 // files of their own (the priority and dynamic pools). they come first.
 var priorityExtra []contestant[tasks.Timed]
 
-// mix32 is a cheap integer hash (splitmix32's finaliser).
+// mix32 is a cheap integer hash (splitmix32's finalizer).
 func mix32(x uint32) uint32 {
 	x ^= x >> 16
 	x *= 0x7feb352d

@@ -24,7 +24,7 @@ func poolgenOrderBatchKey(t Order) string {
 	return t.Customer
 }
 
-// Pools for Order (batch), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Order (batch), specialized from github.com/poolgen/poolgen/templates.
 
 // OrderBatchPool gathers tasks into batches and hands each batch to one call of
 // a handler, on a fixed number of worker goroutines. A batch is handed over

@@ -49,7 +49,7 @@ func poolgenProbePtrBatchKey(*ProbePtr) struct{} {
 	return struct{}{}
 }
 
-// Pools for Probe (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Probe (fixed, dynamic, stealing, priority, batch), specialized from github.com/poolgen/poolgen/templates.
 
 // ProbeBatchPool gathers tasks into batches and hands each batch to one call of
 // a handler, on a fixed number of worker goroutines. A batch is handed over
@@ -138,7 +138,7 @@ func (p *ProbeBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 // ProbeCostPool runs tasks of type Probe on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
 // equal costs. Cost is the task's own estimate of its run time, in any
-// unit; running the short jobs first minimises the mean wait.
+// unit; running the short jobs first minimizes the mean wait.
 //
 // The order is strict, as in ProbePriorityPool: with every worker busy, tasks
 // start exactly in cost order, one task per take, and an expensive task
@@ -280,7 +280,7 @@ type ProbeDeadlinePool struct {
 // is typed: options are not generic, so an option could only hand it the
 // task as an interface value, boxed (an allocation per late task) and
 // asserted back by the caller. Being fixed before any worker starts, it
-// needs no synchronisation and leaves no window in which late tasks meet
+// needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewProbeDeadlinePool(late func(Probe), opts ...poolrt.Option) (*ProbeDeadlinePool, error) {
 	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
@@ -823,7 +823,7 @@ func poolgenProbeRunRank(w *poolimpl.RankWorker[Probe]) {
 // fork with nowhere to go.
 func poolgenProbeRunOne(ctx context.Context, t Probe) error { return t.Run(ctx) }
 
-// Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialised from github.com/poolgen/poolgen/templates.
+// Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialized from github.com/poolgen/poolgen/templates.
 
 // ProbePtrBatchPool gathers tasks into batches and hands each batch to one call of
 // a handler, on a fixed number of worker goroutines. A batch is handed over
@@ -914,7 +914,7 @@ func (p *ProbePtrBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 // ProbePtrCostPool runs tasks of type *ProbePtr on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
 // equal costs. Cost is the task's own estimate of its run time, in any
-// unit; running the short jobs first minimises the mean wait.
+// unit; running the short jobs first minimizes the mean wait.
 //
 // The order is strict, as in ProbePtrPriorityPool: with every worker busy, tasks
 // start exactly in cost order, one task per take, and an expensive task
@@ -1056,7 +1056,7 @@ type ProbePtrDeadlinePool struct {
 // is typed: options are not generic, so an option could only hand it the
 // task as an interface value, boxed (an allocation per late task) and
 // asserted back by the caller. Being fixed before any worker starts, it
-// needs no synchronisation and leaves no window in which late tasks meet
+// needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewProbePtrDeadlinePool(late func(*ProbePtr), opts ...poolrt.Option) (*ProbePtrDeadlinePool, error) {
 	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)

@@ -21,7 +21,7 @@ var _ interface {
 	Run(context.Context) error
 } = Resize{}
 
-// Pools for Resize (fixed, dynamic), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Resize (fixed, dynamic), specialized from github.com/poolgen/poolgen/templates.
 
 // ResizeDynamicPool runs tasks of type Resize on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,

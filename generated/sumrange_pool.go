@@ -21,7 +21,7 @@ var _ interface {
 	Run(context.Context) error
 } = SumRange{}
 
-// Pools for SumRange (stealing), specialised from github.com/poolgen/poolgen/templates.
+// Pools for SumRange (stealing), specialized from github.com/poolgen/poolgen/templates.
 
 // SumRangeStealingPool runs tasks of type SumRange on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is

@@ -21,7 +21,7 @@ var _ interface {
 	Run(context.Context) error
 } = (*Thumb)(nil)
 
-// Pools for *Thumb (fixed), specialised from github.com/poolgen/poolgen/templates.
+// Pools for *Thumb (fixed), specialized from github.com/poolgen/poolgen/templates.
 
 // ThumbFixedPool runs tasks of type *Thumb on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.

@@ -32,7 +32,7 @@ func poolgenTicketPriority(t Ticket) int64 {
 	return int64(t.Urgency)
 }
 
-// Pools for Ticket (priority), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Ticket (priority), specialized from github.com/poolgen/poolgen/templates.
 
 // TicketDeadlinePool runs tasks of type Ticket on a fixed number of workers, earliest
 // Deadline() first (earliest-deadline-first scheduling), in submission
@@ -89,7 +89,7 @@ type TicketDeadlinePool struct {
 // is typed: options are not generic, so an option could only hand it the
 // task as an interface value, boxed (an allocation per late task) and
 // asserted back by the caller. Being fixed before any worker starts, it
-// needs no synchronisation and leaves no window in which late tasks meet
+// needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewTicketDeadlinePool(late func(Ticket), opts ...poolrt.Option) (*TicketDeadlinePool, error) {
 	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)

@@ -66,7 +66,7 @@ type Stats struct {
 	Batch    *BatchStats    // batch pools
 }
 
-// Latency summarises a distribution of durations.
+// Latency summarizes a distribution of durations.
 type Latency struct {
 	Count uint64 // observations (sampled tasks, not all tasks)
 	Mean  time.Duration

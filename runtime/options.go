@@ -207,7 +207,7 @@ func OnError(h func(error)) Option {
 	}}
 }
 
-// Metrics turns latency histograms and utilisation on (the default) or off.
+// Metrics turns latency histograms and utilization on (the default) or off.
 // Counters (submitted, completed, failed, ...) are kept either way.
 func Metrics(on bool) Option {
 	return Option{fmt.Sprintf("Metrics(%t)", on), allPatterns, func(s *Settings) string {

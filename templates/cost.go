@@ -10,7 +10,7 @@ import (
 // CostPool runs tasks of type T on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
 // equal costs. Cost is the task's own estimate of its run time, in any
-// unit; running the short jobs first minimises the mean wait.
+// unit; running the short jobs first minimizes the mean wait.
 //
 // The order is strict, as in PriorityPool: with every worker busy, tasks
 // start exactly in cost order, one task per take, and an expensive task

@@ -28,7 +28,7 @@ var rankCostAging = rankAgingCase{
 func TestCostAgingBound(t *testing.T) { rankAgingBound(t, rankCostAging) }
 
 // TestCostSJF: with the worker busy, the shortest jobs run first, which
-// minimises the mean wait: here, tasks whose cost is their run time in
+// minimizes the mean wait: here, tasks whose cost is their run time in
 // milliseconds wait 20 ms on average against 40 ms in submission order.
 func TestCostSJF(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -63,7 +63,7 @@ type DeadlinePool[T DeadlineTask] struct {
 // is typed: options are not generic, so an option could only hand it the
 // task as an interface value, boxed (an allocation per late task) and
 // asserted back by the caller. Being fixed before any worker starts, it
-// needs no synchronisation and leaves no window in which late tasks meet
+// needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewDeadlinePool[T DeadlineTask](late func(T), opts ...poolrt.Option) (*DeadlinePool[T], error) {
 	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)

@@ -8,7 +8,7 @@ import (
 
 // Task is what every pool but the batch pool runs: a value (or pointer)
 // whose Run does the work. The context passed to Run is the pool's: it is
-// cancelled by ShutdownNow, so a long task should return when it is done.
+// canceled by ShutdownNow, so a long task should return when it is done.
 //
 // A value type with a value-receiver Run is stored by value in the queue
 // (no allocation per task); a type whose Run has a pointer receiver is

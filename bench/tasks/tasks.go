@@ -45,7 +45,7 @@ func (t Tiny) Run(ctx context.Context) error {
 
 // Spin1us is a CPU-bound task of about one microsecond: N rounds of a
 // xorshift generator (a dependent chain the compiler cannot remove or
-// vectorise), then one atomic add. N is fixed when the task is made (see
+// vectorize), then one atomic add. N is fixed when the task is made (see
 // [NewSpin1us]), so every task does the same work however the pool
 // schedules it; nothing is timed per task.
 //

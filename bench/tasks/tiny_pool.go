@@ -26,7 +26,7 @@ var _ interface {
 	Run(context.Context) error
 } = Spin1us{}
 
-// Pools for Tiny (fixed), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Tiny (fixed), specialized from github.com/poolgen/poolgen/templates.
 
 // TinyFixedPool runs tasks of type Tiny on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -112,7 +112,7 @@ func poolgenTinyRunBatch(w *poolimpl.Worker[Tiny]) {
 // fork with nowhere to go.
 func poolgenTinyRunOne(ctx context.Context, t Tiny) error { return t.Run(ctx) }
 
-// Pools for Spin1us (fixed), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Spin1us (fixed), specialized from github.com/poolgen/poolgen/templates.
 
 // Spin1usFixedPool runs tasks of type Spin1us on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.

@@ -45,7 +45,7 @@ var _ interface {
 // HandleItems handles Item's batches: if this line fails to compile, fix its signature or rerun go generate.
 var _ func(context.Context, []Item) error = HandleItems
 
-// Pools for Sleep (fixed, dynamic), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Sleep (fixed, dynamic), specialized from github.com/poolgen/poolgen/templates.
 
 // SleepDynamicPool runs tasks of type Sleep on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
@@ -237,7 +237,7 @@ func poolgenSleepRunBatch(w *poolimpl.Worker[Sleep]) {
 // fork with nowhere to go.
 func poolgenSleepRunOne(ctx context.Context, t Sleep) error { return t.Run(ctx) }
 
-// Pools for Payload32 (fixed), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Payload32 (fixed), specialized from github.com/poolgen/poolgen/templates.
 
 // Payload32FixedPool runs tasks of type Payload32 on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -325,7 +325,7 @@ func poolgenPayload32RunBatch(w *poolimpl.Worker[Payload32]) {
 // fork with nowhere to go.
 func poolgenPayload32RunOne(ctx context.Context, t Payload32) error { return t.Run(ctx) }
 
-// Pools for Node (fixed, stealing), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Node (fixed, stealing), specialized from github.com/poolgen/poolgen/templates.
 
 // NodeFixedPool runs tasks of type Node on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -599,7 +599,7 @@ func poolgenNodeRunSteal(w *poolimpl.StealWorker[Node]) {
 // fork with nowhere to go.
 func poolgenNodeRunOne(ctx context.Context, t Node) error { return t.Run(ctx) }
 
-// Pools for Timed (fixed, dynamic, priority, stealing), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Timed (fixed, dynamic, priority, stealing), specialized from github.com/poolgen/poolgen/templates.
 
 // TimedDynamicPool runs tasks of type Timed on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
@@ -1086,7 +1086,7 @@ func poolgenTimedRunRank(w *poolimpl.RankWorker[Timed]) {
 // fork with nowhere to go.
 func poolgenTimedRunOne(ctx context.Context, t Timed) error { return t.Run(ctx) }
 
-// Pools for Item (batch), specialised from github.com/poolgen/poolgen/templates.
+// Pools for Item (batch), specialized from github.com/poolgen/poolgen/templates.
 
 // ItemBatchPool gathers tasks into batches and hands each batch to one call of
 // a handler, on a fixed number of worker goroutines. A batch is handed over

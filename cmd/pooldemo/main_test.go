@@ -50,7 +50,7 @@ func TestDemo(t *testing.T) {
 		t.Error(`the deliberate failures and rejections are not labeled "deliberate"`)
 	}
 	if regexp.MustCompile(`(?i)utilis`).MatchString(out) {
-		t.Error(`British "utilisation": write "utilization"`)
+		t.Error(`the British spelling of utilization: write "utilization"`)
 	}
 	if m := regexp.MustCompile(`peak (\d+) workers, final size (\d+)`).FindStringSubmatch(out); m == nil {
 		t.Error("the dynamic pool's peak and final size are not shown")

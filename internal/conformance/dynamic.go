@@ -29,7 +29,7 @@ type DynamicPool[T any] interface {
 
 // DynamicImpl describes one dynamic pool implementation: [Run] checks it
 // against the contract every pool keeps (through [DynamicImpl.Impl]),
-// [RunDynamic] against the scaling behaviour.
+// [RunDynamic] against the scaling behavior.
 type DynamicImpl[T any] struct {
 	Name string
 	// New creates a pool. Wrap a constructor with [AdaptDynamic].
@@ -127,7 +127,7 @@ func (s *dynamicSuite[T]) start(t *testing.T, opts ...poolrt.Option) DynamicPool
 }
 
 // sleeper makes task id of ctl take d (fake time under synctest), or until
-// its context is cancelled.
+// its context is canceled.
 func (s *dynamicSuite[T]) sleeper(ctl *probe.Control, id int, d time.Duration) T {
 	ctl.SetFunc(id, func(ctx context.Context) error {
 		if d <= 0 {

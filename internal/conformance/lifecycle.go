@@ -148,7 +148,7 @@ func raceRound[T any](t *testing.T, s *suite[T], r round) (accepted, closed int)
 	for id := range n {
 		switch {
 		case now && id%16 == 5:
-			ctl.Set(id, probe.Block) // cancelled by ShutdownNow
+			ctl.Set(id, probe.Block) // canceled by ShutdownNow
 		case id%13 == 0:
 			ctl.Set(id, probe.Panic)
 		case id%7 == 0:
@@ -338,7 +338,7 @@ func shutdownNowUnderLoad[T any](t *testing.T, s *suite[T]) {
 	assert.Equal(t, workers, ctl.Ended(), "the blocked tasks returned")
 
 	errs := rec.failed()
-	assert.Len(t, errs, workers, "blocked tasks return the cancelled context's error")
+	assert.Len(t, errs, workers, "blocked tasks return the canceled context's error")
 	for _, err := range errs {
 		assert.ErrorIs(t, err, context.Canceled)
 	}
@@ -419,7 +419,7 @@ func testShutdownDrains[T any](t *testing.T, s *suite[T]) {
 		assertRuns(t, ctl, 0, 14, 15)
 		st := p.Stats()
 		assert.Equal(t, uint64(workers+queued), st.Completed, "Completed")
-		assert.Zero(t, st.Failed, "Failed: the running tasks' context was not cancelled")
+		assert.Zero(t, st.Failed, "Failed: the running tasks' context was not canceled")
 		assert.Zero(t, st.Returned, "Returned")
 		assertSettled(t, st)
 		assert.Empty(t, p.ShutdownNow(), "ShutdownNow after a complete Shutdown")
@@ -458,7 +458,7 @@ func testShutdownTimeout[T any](t *testing.T, s *suite[T]) {
 		assertRuns(t, ctl, 1, span(0, workers)...)
 		assertRuns(t, ctl, 0, span(workers, 16)...)
 		st = p.Stats()
-		assert.Equal(t, uint64(workers), st.Failed, "the blocked tasks saw their context cancelled")
+		assert.Equal(t, uint64(workers), st.Failed, "the blocked tasks saw their context canceled")
 		assertSettled(t, st)
 		assert.NoError(t, p.Shutdown(context.Background()), "Shutdown after ShutdownNow")
 	})

@@ -19,21 +19,21 @@ import (
 // that order too (equal priorities age alike). The ordering itself is
 // tested by conformance.RunRank over the same pools, with ranked tasks.
 
-// rankFlavour is one flavour of the three priority pools, generic or
+// rankFlavor is one flavor of the three priority pools, generic or
 // generated, with their constructors adapted to the suite's shape.
-type rankFlavour[T any] struct {
+type rankFlavor[T any] struct {
 	prefix                   string // "templates." or "generated.Probe"
 	priority, deadline, cost func(opts ...poolrt.Option) (conformance.Pool[T], error)
 }
 
-// rankFlavours lists the generic pools over T and the generated ones.
-func rankFlavours[T interface {
+// rankFlavors lists the generic pools over T and the generated ones.
+func rankFlavors[T interface {
 	templates.PriorityTask
 	templates.DeadlineTask
 	templates.CostTask
-}](generatedPrefix string, gen rankFlavour[T]) []rankFlavour[T] {
+}](generatedPrefix string, gen rankFlavor[T]) []rankFlavor[T] {
 	gen.prefix = generatedPrefix
-	return []rankFlavour[T]{
+	return []rankFlavor[T]{
 		{
 			prefix:   "templates.",
 			priority: conformance.Adapt(templates.NewPriorityPool[T]),
@@ -46,8 +46,8 @@ func rankFlavours[T interface {
 	}
 }
 
-func probeFlavours() []rankFlavour[generated.Probe] {
-	return rankFlavours("generated.Probe", rankFlavour[generated.Probe]{
+func probeFlavors() []rankFlavor[generated.Probe] {
+	return rankFlavors("generated.Probe", rankFlavor[generated.Probe]{
 		priority: conformance.Adapt(generated.NewProbePriorityPool),
 		deadline: conformance.Adapt(func(opts ...poolrt.Option) (*generated.ProbeDeadlinePool, error) {
 			return generated.NewProbeDeadlinePool(nil, opts...)
@@ -56,8 +56,8 @@ func probeFlavours() []rankFlavour[generated.Probe] {
 	})
 }
 
-func probePtrFlavours() []rankFlavour[*generated.ProbePtr] {
-	return rankFlavours("generated.ProbePtr", rankFlavour[*generated.ProbePtr]{
+func probePtrFlavors() []rankFlavor[*generated.ProbePtr] {
+	return rankFlavors("generated.ProbePtr", rankFlavor[*generated.ProbePtr]{
 		priority: conformance.Adapt(generated.NewProbePtrPriorityPool),
 		deadline: conformance.Adapt(func(opts ...poolrt.Option) (*generated.ProbePtrDeadlinePool, error) {
 			return generated.NewProbePtrDeadlinePool(nil, opts...)
@@ -73,9 +73,9 @@ func withAging[T any](newPool func(opts ...poolrt.Option) (conformance.Pool[T], 
 	}
 }
 
-func rankContractRows[T any](flavours []rankFlavour[T]) []conformance.Impl[T] {
+func rankContractRows[T any](flavors []rankFlavor[T]) []conformance.Impl[T] {
 	var rows []conformance.Impl[T]
-	for _, f := range flavours {
+	for _, f := range flavors {
 		rows = append(rows,
 			conformance.Impl[T]{Name: f.prefix + "PriorityPool", New: f.priority},
 			conformance.Impl[T]{Name: f.prefix + "PriorityPool/Aging", New: withAging(f.priority, time.Millisecond)},
@@ -88,7 +88,7 @@ func rankContractRows[T any](flavours []rankFlavour[T]) []conformance.Impl[T] {
 }
 
 func TestPriorityProbe(t *testing.T) {
-	for _, impl := range rankContractRows(probeFlavours()) {
+	for _, impl := range rankContractRows(probeFlavors()) {
 		impl.Pattern = poolrt.Priority
 		impl.Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
 		impl.ID = func(p generated.Probe) int { return p.ID }
@@ -97,7 +97,7 @@ func TestPriorityProbe(t *testing.T) {
 }
 
 func TestPriorityProbePtr(t *testing.T) {
-	for _, impl := range rankContractRows(probePtrFlavours()) {
+	for _, impl := range rankContractRows(probePtrFlavors()) {
 		impl.Pattern = poolrt.Priority
 		impl.Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
 		impl.ID = func(p *generated.ProbePtr) int { return p.ID }
@@ -108,7 +108,7 @@ func TestPriorityProbePtr(t *testing.T) {
 // rankRows lists the priority-pattern pools for RunRank, with how each
 // turns a rank (lower runs first) into its task's priority, deadline or
 // cost.
-func rankRows[T any](flavours []rankFlavour[T], task func(ctl *probe.Control, id int) T, set func(t T, prio int, due time.Time, size int) T) []conformance.RankImpl[T] {
+func rankRows[T any](flavors []rankFlavor[T], task func(ctl *probe.Control, id int) T, set func(t T, prio int, due time.Time, size int) T) []conformance.RankImpl[T] {
 	// Deadlines far in the future, so that no task is late.
 	base := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 	byPrio := func(ctl *probe.Control, id, rank int) T { return set(task(ctl, id), -rank, time.Time{}, 0) }
@@ -122,7 +122,7 @@ func rankRows[T any](flavours []rankFlavour[T], task func(ctl *probe.Control, id
 	// the aging tests scale their scenario to it.
 	const aging = time.Hour
 	var rows []conformance.RankImpl[T]
-	for _, f := range flavours {
+	for _, f := range flavors {
 		rows = append(rows,
 			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool", Kind: poolrt.ByPriority, New: f.priority, Ranked: byPrio},
 			conformance.RankImpl[T]{Name: f.prefix + "PriorityPool/Aging", Kind: poolrt.ByPriority, Aging: aging, New: withAging(f.priority, aging), Ranked: byPrio},
@@ -135,7 +135,7 @@ func rankRows[T any](flavours []rankFlavour[T], task func(ctl *probe.Control, id
 }
 
 func TestRankProbe(t *testing.T) {
-	for _, impl := range rankRows(probeFlavours(),
+	for _, impl := range rankRows(probeFlavors(),
 		func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
 		func(p generated.Probe, prio int, due time.Time, size int) generated.Probe {
 			p.Prio, p.Due, p.Size = prio, due, size
@@ -147,7 +147,7 @@ func TestRankProbe(t *testing.T) {
 }
 
 func TestRankProbePtr(t *testing.T) {
-	for _, impl := range rankRows(probePtrFlavours(),
+	for _, impl := range rankRows(probePtrFlavors(),
 		func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} },
 		func(p *generated.ProbePtr, prio int, due time.Time, size int) *generated.ProbePtr {
 			p.Prio, p.Due, p.Size = prio, due, size

@@ -129,7 +129,7 @@ func testStatsGauges[T any](t *testing.T, s *suite[T]) {
 
 // testLatency: with every task timed, the run-time and queue-wait
 // histograms match the known durations of the tasks (to the histogram's
-// resolution), percentiles are ordered, and utilisation is busy time over
+// resolution), percentiles are ordered, and utilization is busy time over
 // uptime.
 func testLatency[T any](t *testing.T, s *suite[T]) {
 	bubble(t, func(t *testing.T) {

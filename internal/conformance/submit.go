@@ -52,7 +52,7 @@ func (a *async) wait() error {
 }
 
 // testSubmitBlocks: under the default Block policy, with every worker busy
-// and the queue full, Submit waits: a cancelled or expiring ctx ends the
+// and the queue full, Submit waits: a canceled or expiring ctx ends the
 // wait with ctx's error and the task never runs; room in the queue lets it
 // in; Shutdown releases it with ErrClosed.
 func testSubmitBlocks[T any](t *testing.T, s *suite[T]) {
@@ -68,10 +68,10 @@ func testSubmitBlocks[T any](t *testing.T, s *suite[T]) {
 		refused := []int{workers + size} // fill's last try
 		next := workers + size + 1
 
-		// A context that is already cancelled.
+		// A context that is already canceled.
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		assert.ErrorIs(t, p.Submit(ctx, s.Task(ctl, next)), context.Canceled, "Submit with a cancelled context on a full queue")
+		assert.ErrorIs(t, p.Submit(ctx, s.Task(ctl, next)), context.Canceled, "Submit with a canceled context on a full queue")
 		refused = append(refused, next)
 		next++
 
@@ -84,13 +84,13 @@ func testSubmitBlocks[T any](t *testing.T, s *suite[T]) {
 		refused = append(refused, next)
 		next++
 
-		// A context cancelled while Submit waits.
+		// A context canceled while Submit waits.
 		ctx, cancel = context.WithCancel(context.Background())
 		res := submitAsync(p, ctx, s.Task(ctl, next))
 		synctest.Wait()
-		require.False(t, res.returned(), "Submit returned on a full queue before its context was cancelled")
+		require.False(t, res.returned(), "Submit returned on a full queue before its context was canceled")
 		cancel()
-		assert.ErrorIs(t, res.wait(), context.Canceled, "Submit whose context is cancelled while it waits")
+		assert.ErrorIs(t, res.wait(), context.Canceled, "Submit whose context is canceled while it waits")
 		refused = append(refused, next)
 		next++
 
@@ -274,7 +274,7 @@ func testCallerRuns[T any](t *testing.T, s *suite[T]) {
 
 // testTaskContext: Submit's ctx only bounds the wait: the task runs with
 // the pool's context, which carries none of the submitter's values and is
-// not cancelled with it.
+// not canceled with it.
 func testTaskContext[T any](t *testing.T, s *suite[T]) {
 	bubble(t, func(t *testing.T) {
 		type key struct{}
@@ -292,7 +292,7 @@ func testTaskContext[T any](t *testing.T, s *suite[T]) {
 		cancel()
 		release()
 		require.NoError(t, p.Shutdown(context.Background()))
-		assert.Nil(t, seenErr, "the task's context was cancelled with the submitter's")
+		assert.Nil(t, seenErr, "the task's context was canceled with the submitter's")
 		assert.Nil(t, seenValue, "the task's context carries the submitter's values")
 		assertRuns(t, ctl, 1, 0, 1)
 	})

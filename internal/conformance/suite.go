@@ -7,7 +7,7 @@
 // Tasks are probe tasks (package internal/probe): a [probe.Control] decides
 // what each task does and counts how often it ran, so the tests check
 // outcomes (every accepted task ran exactly once or was handed back), not
-// merely that code ran. Time-dependent behaviour runs under
+// merely that code ran. Time-dependent behavior runs under
 // testing/synctest.
 //
 // The tests are not parallel: several of them check, with goleak, that no

@@ -19,7 +19,7 @@ import (
 const directivePrefix = "//poolgen:"
 
 // Patterns lists the pool patterns poolgen knows, and the generic types in
-// package templates that each is specialised from. A pattern with several
+// package templates that each is specialized from. A pattern with several
 // types (priority: by priority, deadline or cost) generates those the task
 // type supports, at least one.
 var Patterns = map[string][]string{

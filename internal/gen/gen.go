@@ -1,6 +1,6 @@
 // Package gen is poolgen's generator. It loads a Go package with
 // go/packages, finds the task types to generate pools for (named by -type
-// or marked with a //poolgen:pools directive), checks them, specialises the
+// or marked with a //poolgen:pools directive), checks them, specializes the
 // generic pools of package templates for each by a type-aware rewrite, and
 // writes one gofmt'd file, atomically.
 //
@@ -215,7 +215,7 @@ func chooseNames(pkg *packages.Package, plans []*plan) (*fileNames, error) {
 }
 
 // assemble builds the file: jennifer renders the header, the package
-// clause, the imports and the per-type glue; the specialised templates
+// clause, the imports and the per-type glue; the specialized templates
 // follow; gofmt formats the whole.
 func assemble(cfg Config, pkg *packages.Package, plans []*plan, names *fileNames) ([]byte, error) {
 	f := jen.NewFilePathName(pkg.PkgPath, pkg.Name)
@@ -258,7 +258,7 @@ func assemble(cfg Config, pkg *packages.Package, plans []*plan, names *fileNames
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&out, "\n// Pools for %s (%s), specialised from %s.\n\n", p.spec.Elem(), strings.Join(p.spec.Patterns, ", "), TemplatesPath)
+		fmt.Fprintf(&out, "\n// Pools for %s (%s), specialized from %s.\n\n", p.spec.Elem(), strings.Join(p.spec.Patterns, ", "), TemplatesPath)
 		out.Write(body)
 	}
 	// goimports-style formatting: gofmt, plus the standard library's

@@ -158,7 +158,7 @@ func TestBadInput(t *testing.T) {
 		{"noctx", []string{"Job"}, []string{`task\.go:5:14: Job\.Run has signature func\(\) error`}},
 		{"ctxtype", []string{"Job"}, []string{`task\.go:7:14: Job\.Run has signature func\(d time\.Duration\) error; poolgen needs Run\(ctx context\.Context\) error`}},
 		{"field", []string{"Job"}, []string{`task\.go:6:2: Job\.Run is a field, not a method`}},
-		{"generic", []string{"Job"}, []string{`task\.go:5:6: Job is generic; poolgen specialises concrete types only`}},
+		{"generic", []string{"Job"}, []string{`task\.go:5:6: Job is generic; poolgen specializes concrete types only`}},
 		{"copylock", []string{"Job"}, []string{`task\.go:8:6: Job's methods have value receivers, so pools would copy it by value, but its field mu of type sync\.Mutex must not be copied \(go vet copylocks\); declare func \(t \*Job\) Run`}},
 		{"copyatomic", []string{"Job"}, []string{`task\.go:10:6: .*its field Stats of type copyatomic\.inner must not be copied`}},
 		{"pattern", nil, []string{`task\.go:5:24: unknown pool pattern "fixd" \(known: batch, dynamic, fixed, priority, stealing\)`}},

@@ -17,7 +17,7 @@ import (
 )
 
 // TemplatesPath is the import path of the generic pools that poolgen
-// specialises, RuntimePath that of the runtime generated code imports, and
+// specializes, RuntimePath that of the runtime generated code imports, and
 // ImplPath that of the pools' implementation, which only generated code
 // (and package templates) uses.
 const (

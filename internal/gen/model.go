@@ -55,7 +55,7 @@ type Binding struct {
 	Result types.Type // what the method returns, the batch key type resolved
 }
 
-// PoolSpec is one generic pool type to specialise for a task type.
+// PoolSpec is one generic pool type to specialize for a task type.
 type PoolSpec struct {
 	Pattern string // as in //poolgen:pools
 	Type    string // the generic type in package templates, e.g. DeadlinePool

@@ -12,7 +12,7 @@ import (
 )
 
 // TaskSpec is what poolgen knows of one task type: the internal model the
-// emitter specialises the templates for.
+// emitter specializes the templates for.
 type TaskSpec struct {
 	Name     string          // the type's name, e.g. Resize
 	Obj      *types.TypeName // the type
@@ -20,7 +20,7 @@ type TaskSpec struct {
 	Patterns []string        // pool patterns to generate, in directive order
 	Pos      token.Position  // the type's declaration
 
-	// Pools are the template types to specialise: one per pattern, but
+	// Pools are the template types to specialize: one per pattern, but
 	// for priority one per ordering the task supports.
 	Pools []PoolSpec
 	// Bind says how each template method other than Run is met.
@@ -320,7 +320,7 @@ func checkTask(pkg *packages.Package, tmpl *types.Package, name string, td *type
 		return nil
 	}
 	if named.TypeParams().Len() > 0 {
-		errs.add(pos, "%s is generic; poolgen specialises concrete types only: declare one, e.g. type %sInt struct{ %s[int] }, and generate for it", name, name, name)
+		errs.add(pos, "%s is generic; poolgen specializes concrete types only: declare one, e.g. type %sInt struct{ %s[int] }, and generate for it", name, name, name)
 		return nil
 	}
 	if !bind(spec, named, tmpl, td, fset, errs) {

@@ -263,7 +263,7 @@ func typeExpr(t types.Type, own *types.Package, names *fileNames) string {
 }
 
 // refs returns the package-level template objects decl uses, not counting
-// type parameter constraints (they vanish in the specialisation).
+// type parameter constraints (they vanish in the specialization).
 func refs(t *template, decl ast.Decl) []types.Object {
 	scope := t.pkg.Scope()
 	var out []types.Object
@@ -620,7 +620,7 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 		var b bytes.Buffer
 		cfg := printer.Config{Mode: printer.UseSpaces | printer.TabIndent, Tabwidth: 8}
 		if err := cfg.Fprint(&b, t.fset, synthetic); err != nil {
-			return nil, errorf("printing specialised %s: %v", f.Name.Name, err)
+			return nil, errorf("printing specialized %s: %v", f.Name.Name, err)
 		}
 		body := b.Bytes()
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {

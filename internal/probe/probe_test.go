@@ -80,7 +80,7 @@ func TestBlockAndHold(t *testing.T) {
 	<-ctl.Started()
 	cancel()
 	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Errorf("blocked task whose context was cancelled: %v", err)
+		t.Errorf("blocked task whose context was canceled: %v", err)
 	}
 	ctl.Release()
 	ctl.Release()

@@ -8,7 +8,7 @@ import (
 // A deque is a worker's bounded, lock-free double-ended queue of tasks,
 // held by value, in the style of the standard library's sync/poolqueue.go.
 //
-// Producers push at the head; they are serialised by a gate (below), so
+// Producers push at the head; they are serialized by a gate (below), so
 // at most one pushes at a time. The worker that owns the deque pops at the
 // head (newest first: a forked subtask runs while its data is still in
 // cache). Thieves take the oldest half at the tail. Every consumer claims

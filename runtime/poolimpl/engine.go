@@ -198,7 +198,7 @@ func (e *engine[T]) work(w *Worker[T]) {
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// cancelled by ShutdownNow.
+// canceled by ShutdownNow.
 func (w *Worker[T]) Context() context.Context { return w.e.life.Context() }
 
 // First starts the next task of the worker's batch and returns it, or nil

@@ -107,7 +107,7 @@ func (s *HistogramSnapshot) Quantile(q float64) time.Duration {
 	return time.Duration(s.Max)
 }
 
-// Latency summarises the snapshot.
+// Latency summarizes the snapshot.
 func (s *HistogramSnapshot) Latency() poolrt.Latency {
 	l := poolrt.Latency{Count: s.Count, Max: time.Duration(s.Max)}
 	if s.Count == 0 {

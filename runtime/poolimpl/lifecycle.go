@@ -35,7 +35,7 @@ type Lifecycle struct {
 	waiting atomic.Int32
 	_       [CacheLinePad - 4]byte
 
-	ctx    context.Context // passed to every Run; cancelled by ShutdownNow
+	ctx    context.Context // passed to every Run; canceled by ShutdownNow
 	cancel context.CancelFunc
 
 	room    chan struct{} // a token: room was made (capacity 1)

@@ -28,7 +28,7 @@ func (c *Counter) Add(n uint64) { c.v.Store(c.v.Load() + n) }
 // Load returns the current value.
 func (c *Counter) Load() uint64 { return c.v.Load() }
 
-// Intake counts the tasks a queue shard accepted. Pools that serialise
+// Intake counts the tasks a queue shard accepted. Pools that serialize
 // submissions Add to it like a Counter; the fixed and dynamic pools' queue
 // uses it as its ring's tail instead, claiming each count with
 // CompareAndSwap, so that submitters share no lock: then Close marks it,
@@ -65,7 +65,7 @@ type WorkerMeter struct {
 	Panicked  Counter // Run panicked
 	BusyNanos Counter // sampled run time × sampling period
 	busy      atomic.Bool
-	// Lifetimes of the slot's workers, for utilisation: the sum of those
+	// Lifetimes of the slot's workers, for utilization: the sum of those
 	// that exited, and the start of the live one (0: none).
 	lived Counter
 	since atomic.Int64

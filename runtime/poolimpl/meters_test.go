@@ -170,7 +170,7 @@ func TestSnapshotGauges(t *testing.T) {
 		}
 		noSlots := NewMeter(&s, 0, 1)
 
-		// At the epoch: no uptime, no utilisation (and no division by zero).
+		// At the epoch: no uptime, no utilization (and no division by zero).
 		m.Worker(0).BusyNanos.Add(100)
 		if st := m.Snapshot(3, 0, 8); st.Utilization != 0 || st.Uptime != 0 {
 			t.Errorf("at the epoch: Utilization %v, Uptime %v; want 0, 0", st.Utilization, st.Uptime)
@@ -274,7 +274,7 @@ func TestHotPathAllocs(t *testing.T) {
 	_ = sink
 }
 
-// TestUtilizationLifetimes: utilisation is busy time over the time workers
+// TestUtilizationLifetimes: utilization is busy time over the time workers
 // were alive, so a slot whose worker retired stops counting.
 func TestUtilizationLifetimes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -275,7 +275,7 @@ func (e *Rank[T]) work(w *RankWorker[T]) {
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// cancelled by ShutdownNow.
+// canceled by ShutdownNow.
 func (w *RankWorker[T]) Context() context.Context { return w.e.life.Context() }
 
 // First starts the best queued task and returns it, waiting for one if

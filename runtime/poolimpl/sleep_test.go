@@ -78,7 +78,7 @@ func testSleepersCancel(t *testing.T) {
 	s.Wake()
 	s.Wake()
 	if got := tokens(s); len(got) != 2 || got[0] != 0 || got[1] != 2 {
-		t.Fatalf("Wakes woke %v, want [0 2] (the cancelled worker 1 must not be woken)", got)
+		t.Fatalf("Wakes woke %v, want [0 2] (the canceled worker 1 must not be woken)", got)
 	}
 }
 

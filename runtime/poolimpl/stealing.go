@@ -32,7 +32,7 @@ type Stealing[T any] struct {
 	drained atomic.Bool
 	_       [CacheLinePad]byte
 
-	mu       sync.Mutex // serialises the end of a drain and ShutdownNow's hand-back
+	mu       sync.Mutex // serializes the end of a drain and ShutdownNow's hand-back
 	returned bool       // ShutdownNow has handed the unstarted tasks back
 
 	// runs sizes the batches workers take from the injector
@@ -238,7 +238,7 @@ func (p *Stealing[T]) work(w *StealWorker[T]) {
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// cancelled by ShutdownNow, which also leads Fork to the worker.
+// canceled by ShutdownNow, which also leads Fork to the worker.
 func (w *StealWorker[T]) Context() context.Context { return w.ctxi }
 
 // First starts the worker's next task and returns it: the newest of its

@@ -1047,7 +1047,7 @@ func TestStealingZeroAllocs(t *testing.T) {
 }
 
 // lateForkTask waits for its gate (or, with onCancel, for its context to
-// be cancelled) and then forks a child, recording Fork's error.
+// be canceled) and then forks a child, recording Fork's error.
 type lateForkTask struct {
 	child bool
 	env   *lateForkEnv

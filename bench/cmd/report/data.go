@@ -184,7 +184,7 @@ type stat struct {
 
 var thresholds = benchmath.DefaultThresholds
 
-func summarise(values []float64) *stat {
+func summarize(values []float64) *stat {
 	if len(values) == 0 {
 		return nil
 	}

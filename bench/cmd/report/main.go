@@ -16,7 +16,7 @@
 // priority, memory, idle) once per round, at the size -size selects.
 // The raw output, with the machine, Go version, commit and load written
 // into it as configuration lines, goes to results/<date>-<label>.txt;
-// then the results are summarised with golang.org/x/perf's benchfmt and
+// then the results are summarized with golang.org/x/perf's benchfmt and
 // benchmath as benchstat does (median, 95% confidence interval,
 // Mann-Whitney U test at α = 0.05) into -out, one table per workload with
 // every contestant's ratio to the base row (poolgen's generated pool), and
@@ -87,7 +87,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "RESULTS.md", "the report to write")
 	flag.StringVar(&o.readme, "readme", "README.md", "file whose headline table to replace ('' for none)")
 	flag.StringVar(&o.notes, "notes", "", "markdown file appended to the report as its observations")
-	flag.StringVar(&o.in, "in", "", "comma-separated raw output files to summarise instead of running the suite")
+	flag.StringVar(&o.in, "in", "", "comma-separated raw output files to summarize instead of running the suite")
 	flag.StringVar(&o.filter, "filter", "", "sub-benchmark patterns appended to the selection, as go test -bench's after the first slash, e.g. 'impl=poolgen'")
 	flag.StringVar(&o.skip, "skip", "", "regexp: leave out the results whose full benchmark name matches (superseded measurements)")
 	flag.StringVar(&o.title, "title", "Results", "the report's title")

@@ -48,7 +48,7 @@ func newPlotSet(out string) *plotSet {
 type series struct {
 	name string
 	// style is the row's place in the workload's row order, so that a
-	// contestant has the same colour and marker in every table of a
+	// contestant has the same color and marker in every table of a
 	// workload.
 	style int
 	// y holds the median at each GOMAXPROCS of the plot, NaN where the
@@ -184,14 +184,14 @@ const (
 	innerPad = 20
 )
 
-// palette is the Okabe–Ito colour-blind-safe palette without its yellow,
+// palette is the Okabe–Ito color-blind-safe palette without its yellow,
 // which is too light on white. Markers and dashes tell apart the
-// contestants that share a colour.
+// contestants that share a color.
 var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"}
 
 var dashes = []string{"", "6 3", "2 3"}
 
-// marker shapes, cycled independently of the colours
+// marker shapes, cycled independently of the colors
 const (
 	markCircle = iota
 	markSquare
@@ -202,10 +202,10 @@ const (
 
 // style is how one series is drawn.
 type style struct {
-	colour, dash string
-	mark         int
-	width, size  float64 // line width and marker radius
-	bold         bool
+	color, dash string
+	mark        int
+	width, size float64 // line width and marker radius
+	bold        bool
 }
 
 // styleOf returns the style of series s: our own pools (poolgen-*) drawn
@@ -213,11 +213,11 @@ type style struct {
 // exist to set them against the others.
 func styleOf(s series) style {
 	st := style{
-		colour: palette[s.style%len(palette)],
-		dash:   dashes[(s.style/len(palette))%len(dashes)],
-		mark:   s.style % numMarks,
-		width:  1.5,
-		size:   3.5,
+		color: palette[s.style%len(palette)],
+		dash:  dashes[(s.style/len(palette))%len(dashes)],
+		mark:  s.style % numMarks,
+		width: 1.5,
+		size:  3.5,
 	}
 	if isOurs(s.name) {
 		st.width, st.size, st.bold = 3.5, 5, true
@@ -427,7 +427,7 @@ func (p *scalingPlot) svg() []byte {
 
 	// grid, ticks and labels
 	if minor := minorTicks(axLo, axHi, ticks); len(minor) > 0 {
-		// unlabelled lines at 3, 4, 6, ... times a power of ten, which
+		// unlabeled lines at 3, 4, 6, ... times a power of ten, which
 		// make a log scale readable between its labels
 		fmt.Fprintf(&b, "<g class=\"minor-grid\" stroke=\"#f0f0f0\" stroke-width=\"1\">\n")
 		for _, t := range minor {
@@ -483,7 +483,7 @@ func (p *scalingPlot) svg() []byte {
 	})
 	for _, s := range order {
 		st := styleOf(s)
-		fmt.Fprintf(&b, "<g class=\"series\" stroke=\"%s\" stroke-width=\"%s\"", st.colour, num(st.width))
+		fmt.Fprintf(&b, "<g class=\"series\" stroke=\"%s\" stroke-width=\"%s\"", st.color, num(st.width))
 		if st.dash != "" {
 			fmt.Fprintf(&b, " stroke-dasharray=\"%s\"", st.dash)
 		}
@@ -521,7 +521,7 @@ func (p *scalingPlot) svg() []byte {
 	for i, s := range visible {
 		st := styleOf(s)
 		y := f.top + 8 + float64(i*legendRow)
-		fmt.Fprintf(&b, "<g stroke=\"%s\" stroke-width=\"%s\"", st.colour, num(st.width))
+		fmt.Fprintf(&b, "<g stroke=\"%s\" stroke-width=\"%s\"", st.color, num(st.width))
 		if st.dash != "" {
 			fmt.Fprintf(&b, " stroke-dasharray=\"%s\"", st.dash)
 		}
@@ -541,7 +541,7 @@ func (p *scalingPlot) svg() []byte {
 func marker(b *bytes.Buffer, st style, x, y float64) {
 	r := st.size
 	// a white outline keeps overlapping markers apart; no dashes on it
-	attrs := fmt.Sprintf("fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"1\" stroke-dasharray=\"none\"", st.colour)
+	attrs := fmt.Sprintf("fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"1\" stroke-dasharray=\"none\"", st.color)
 	switch st.mark {
 	case markCircle:
 		fmt.Fprintf(b, "<circle cx=\"%s\" cy=\"%s\" r=\"%s\" %s/>\n", num(x), num(y), num(r), attrs)

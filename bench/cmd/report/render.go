@@ -214,7 +214,7 @@ func writeSpec(b *bytes.Buffer, d *dataset, s spec, plots *plotSet) {
 			for _, rest := range rests {
 				cfg := append(append(slices.Clone(fixed), rest...), kv{rowKey, row})
 				for _, u := range units {
-					st := summarise(d.get(s.bench, cfg, u.unit))
+					st := summarize(d.get(s.bench, cfg, u.unit))
 					if scaling {
 						ys = append(ys, center(st))
 					}
@@ -222,11 +222,11 @@ func writeSpec(b *bytes.Buffer, d *dataset, s spec, plots *plotSet) {
 					isBase := false
 					if s.baseCol == nil {
 						bcfg := append(append(slices.Clone(fixed), rest...), kv{rowKey, base})
-						bst = summarise(d.get(s.bench, bcfg, u.unit))
+						bst = summarize(d.get(s.bench, bcfg, u.unit))
 						isBase = row == base
 					} else {
 						bcfg := setKey(cfg, s.baseCol.key, s.baseCol.value)
-						bst = summarise(d.get(s.bench, bcfg, u.unit))
+						bst = summarize(d.get(s.bench, bcfg, u.unit))
 						isBase = slices.Contains(rest, *s.baseCol)
 					}
 					if st != nil {
@@ -414,7 +414,7 @@ func sig3(v float64) string {
 
 // median returns the median of bench at cfg in unit, or NaN.
 func median(d *dataset, bench string, cfg []kv, unit string) float64 {
-	st := summarise(d.get(bench, cfg, unit))
+	st := summarize(d.get(bench, cfg, unit))
 	if st == nil {
 		return math.NaN()
 	}
@@ -430,7 +430,7 @@ type headlineCol struct {
 	base  []string
 }
 
-// headlineTable summarises the main workloads: every contestant's median
+// headlineTable summarizes the main workloads: every contestant's median
 // and its ratio to the base in each.
 func headlineTable(d *dataset) []byte {
 	var cols []headlineCol
@@ -473,14 +473,14 @@ func headlineTable(d *dataset) []byte {
 					break
 				}
 			}
-			st := summarise(d.get(c.bench, append(slices.Clone(c.cfg), kv{"impl", r}), c.unit))
+			st := summarize(d.get(c.bench, append(slices.Clone(c.cfg), kv{"impl", r}), c.unit))
 			if st == nil {
 				b.WriteString(" – |")
 				continue
 			}
 			s := format(st.center, c.unit)
 			if base != "" {
-				bst := summarise(d.get(c.bench, append(slices.Clone(c.cfg), kv{"impl", base}), c.unit))
+				bst := summarize(d.get(c.bench, append(slices.Clone(c.cfg), kv{"impl", base}), c.unit))
 				if r == base {
 					s += " (1.00×)"
 				} else if bst != nil && bst.center != 0 {
