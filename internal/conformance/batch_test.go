@@ -65,6 +65,18 @@ var keyedBatchImpl = conformance.BatchImpl[keyedProbe]{
 	},
 }
 
+// keyedFuncImpl is the Func batch pool over a type with no BatchKey
+// method: the key comes from a function, as for a tagged field.
+var keyedFuncImpl = conformance.BatchImpl[generated.Probe]{
+	Name: "templates.BatchFuncPool-keyed",
+	New: conformance.Adapt(func(opts ...poolrt.Option) (*templates.BatchFuncPool[generated.Probe, int], error) {
+		return templates.NewBatchFuncPool(func(p generated.Probe) int { return p.Size }, runProbes[generated.Probe], opts...)
+	}),
+	Task:    func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
+	ID:      func(p generated.Probe) int { return p.ID },
+	KeyTask: func(ctl *probe.Control, id, key int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl, Size: key} },
+}
+
 // The batch pools poolgen generated for Probe and ProbePtr (no batch key:
 // one group; the handlers generated.RunProbes and RunProbePtrs, called
 // directly).
@@ -85,6 +97,7 @@ var (
 
 func TestBatch(t *testing.T) {
 	conformance.Run(t, batchImpl.Impl())
+	conformance.Run(t, keyedFuncImpl.Impl())
 }
 
 // TestBatchGenerated runs the general suite over the generated batch
@@ -99,6 +112,7 @@ func TestBatchGenerated(t *testing.T) {
 func TestBatchPattern(t *testing.T) {
 	conformance.RunBatch(t, batchImpl)
 	conformance.RunBatch(t, keyedBatchImpl)
+	conformance.RunBatch(t, keyedFuncImpl)
 }
 
 // TestBatchPatternGenerated runs the batch suite over the generated batch

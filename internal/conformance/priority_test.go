@@ -42,6 +42,20 @@ func rankFlavors[T interface {
 			}),
 			cost: conformance.Adapt(templates.NewCostPool[T]),
 		},
+		{
+			// The Func pools, given functions that read what a tagged
+			// field would hold.
+			prefix: "templates.Func/",
+			priority: conformance.Adapt(func(opts ...poolrt.Option) (*templates.PriorityFuncPool[T], error) {
+				return templates.NewPriorityFuncPool(func(t T) int64 { return t.Priority() }, opts...)
+			}),
+			deadline: conformance.Adapt(func(opts ...poolrt.Option) (*templates.DeadlineFuncPool[T], error) {
+				return templates.NewDeadlineFuncPool(func(t T) time.Time { return t.Deadline() }, nil, opts...)
+			}),
+			cost: conformance.Adapt(func(opts ...poolrt.Option) (*templates.CostFuncPool[T], error) {
+				return templates.NewCostFuncPool(func(t T) int64 { return t.Cost() }, opts...)
+			}),
+		},
 		gen,
 	}
 }
