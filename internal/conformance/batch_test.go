@@ -72,9 +72,11 @@ var keyedFuncImpl = conformance.BatchImpl[generated.Probe]{
 	New: conformance.Adapt(func(opts ...poolrt.Option) (*templates.BatchFuncPool[generated.Probe, int], error) {
 		return templates.NewBatchFuncPool(func(p generated.Probe) int { return p.Size }, runProbes[generated.Probe], opts...)
 	}),
-	Task:    func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
-	ID:      func(p generated.Probe) int { return p.ID },
-	KeyTask: func(ctl *probe.Control, id, key int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl, Size: key} },
+	Task: func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} },
+	ID:   func(p generated.Probe) int { return p.ID },
+	KeyTask: func(ctl *probe.Control, id, key int) generated.Probe {
+		return generated.Probe{ID: id, Ctl: ctl, Size: key}
+	},
 }
 
 // The batch pools poolgen generated for Probe and ProbePtr (no batch key:
