@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/poolgen/poolgen/internal/probe"
 	poolrt "github.com/poolgen/poolgen/runtime"
@@ -60,23 +59,10 @@ func RunBatch[T any](t *testing.T, impl BatchImpl[T]) {
 		t.Fatalf("conformance: BatchImpl %q needs Name, New, Task and ID", impl.Name)
 	}
 	s := &batchSuite[T]{suite[T]{Impl: impl.Impl()}, impl.KeyTask}
-	t.Run(impl.Name, func(t *testing.T) {
-		for _, tc := range batchCases[T]() {
-			t.Run(tc.name, func(t *testing.T) {
-				// Registered first, so it runs after the test's own
-				// cleanups have shut its pools down.
-				ignore := goleak.IgnoreCurrent()
-				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
-				tc.run(t, s)
-			})
-		}
-	})
+	runTests(t, impl.Name, s, batchCases[T]())
 }
 
-type batchCase[T any] struct {
-	name string
-	run  func(*testing.T, *batchSuite[T])
-}
+type batchCase[T any] = namedTest[*batchSuite[T]]
 
 // batchCases lists the tests of the batch suite.
 func batchCases[T any]() []batchCase[T] {

@@ -79,21 +79,10 @@ func RunDynamic[T any](t *testing.T, impl DynamicImpl[T]) {
 		t.Fatalf("conformance: DynamicImpl %q needs Name, New and Task", impl.Name)
 	}
 	s := &dynamicSuite[T]{impl}
-	t.Run(impl.Name, func(t *testing.T) {
-		for _, tc := range dynamicCases[T]() {
-			t.Run(tc.name, func(t *testing.T) {
-				ignore := goleak.IgnoreCurrent()
-				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
-				tc.run(t, s)
-			})
-		}
-	})
+	runTests(t, impl.Name, s, dynamicCases[T]())
 }
 
-type dynamicCase[T any] struct {
-	name string
-	run  func(*testing.T, *dynamicSuite[T])
-}
+type dynamicCase[T any] = namedTest[*dynamicSuite[T]]
 
 func dynamicCases[T any]() []dynamicCase[T] {
 	return []dynamicCase[T]{

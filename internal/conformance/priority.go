@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/poolgen/poolgen/internal/probe"
 	poolrt "github.com/poolgen/poolgen/runtime"
@@ -52,30 +51,19 @@ func RunRank[T any](t *testing.T, impl RankImpl[T]) {
 		t.Fatalf("conformance: RankImpl %q needs Name, New, Ranked and ID", impl.Name)
 	}
 	s := &rankSuite[T]{RankImpl: impl}
-	t.Run(impl.Name, func(t *testing.T) {
-		for _, tc := range []struct {
-			name string
-			run  func(*testing.T, *rankSuite[T])
-		}{
-			{"StrictOrder", testRankStrictOrder[T]},
-			{"StrictOrderSaturated", testRankStrictOrderSaturated[T]},
-			{"FIFOAmongEquals", testRankFIFOAmongEquals[T]},
-			{"NoInversion", testRankNoInversion[T]},
-			{"ShutdownNowOrder", testRankShutdownNowOrder[T]},
-			{"BandTotals", testRankBandTotals[T]},
-			{"Admission", testRankAdmission[T]},
-			{"AdmissionCancel", testRankAdmissionCancel[T]},
-			{"AgingBound", testRankAgingBound[T]},
-			{"AgingBlocked", testRankAgingBlocked[T]},
-			{"DropLate", testRankDropLate[T]},
-			{"RunLate", testRankRunLate[T]},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				ignore := goleak.IgnoreCurrent()
-				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
-				tc.run(t, s)
-			})
-		}
+	runTests(t, impl.Name, s, []namedTest[*rankSuite[T]]{
+		{"StrictOrder", testRankStrictOrder[T]},
+		{"StrictOrderSaturated", testRankStrictOrderSaturated[T]},
+		{"FIFOAmongEquals", testRankFIFOAmongEquals[T]},
+		{"NoInversion", testRankNoInversion[T]},
+		{"ShutdownNowOrder", testRankShutdownNowOrder[T]},
+		{"BandTotals", testRankBandTotals[T]},
+		{"Admission", testRankAdmission[T]},
+		{"AdmissionCancel", testRankAdmissionCancel[T]},
+		{"AgingBound", testRankAgingBound[T]},
+		{"AgingBlocked", testRankAgingBlocked[T]},
+		{"DropLate", testRankDropLate[T]},
+		{"RunLate", testRankRunLate[T]},
 	})
 }
 

@@ -2,14 +2,12 @@ package conformance
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/poolgen/poolgen/internal/probe"
 	poolrt "github.com/poolgen/poolgen/runtime"
@@ -31,24 +29,9 @@ func RunStealing[T any](t *testing.T, impl Impl[T]) {
 	if impl.Name == "" || impl.New == nil || impl.Task == nil || impl.ID == nil {
 		t.Fatalf("conformance: Impl %q needs Name, New, Task and ID", impl.Name)
 	}
-	if extra := impl.Options; len(extra) > 0 {
-		base := impl.New
-		impl.New = func(opts ...poolrt.Option) (Pool[T], error) {
-			return base(append(slices.Clone(opts), extra...)...)
-		}
-	}
+	impl = impl.withOptions()
 	s := &suite[T]{Impl: impl}
-	t.Run(impl.Name, func(t *testing.T) {
-		for _, tc := range stealingCases[T]() {
-			t.Run(tc.name, func(t *testing.T) {
-				// Registered first, so it runs after the test's own
-				// cleanups have shut its pools down.
-				ignore := goleak.IgnoreCurrent()
-				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
-				tc.run(t, s)
-			})
-		}
-	})
+	runTests(t, impl.Name, s, stealingCases[T]())
 }
 
 // stealingCases lists the tests of the work-stealing suite.

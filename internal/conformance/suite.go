@@ -85,30 +85,13 @@ func Run[T any](t *testing.T, impl Impl[T]) {
 	if impl.Pattern == 0 {
 		impl.Pattern = poolrt.Fixed
 	}
-	if extra := impl.Options; len(extra) > 0 {
-		base := impl.New
-		impl.New = func(opts ...poolrt.Option) (Pool[T], error) {
-			return base(append(slices.Clone(opts), extra...)...)
-		}
-	}
+	impl = impl.withOptions()
 	s := &suite[T]{Impl: impl}
-	t.Run(impl.Name, func(t *testing.T) {
-		for _, tc := range cases[T]() {
-			t.Run(tc.name, func(t *testing.T) {
-				// Registered first, so it runs after the test's own
-				// cleanups have shut its pools down.
-				ignore := goleak.IgnoreCurrent()
-				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
-				tc.run(t, s)
-			})
-		}
-	})
+	runTests(t, impl.Name, s, cases[T]())
 }
 
-type testCase[T any] struct {
-	name string
-	run  func(*testing.T, *suite[T])
-}
+// testCase is a test of the suite.
+type testCase[T any] = namedTest[*suite[T]]
 
 // cases lists every test of the suite, in the order they run.
 func cases[T any]() []testCase[T] {
@@ -147,6 +130,40 @@ func cases[T any]() []testCase[T] {
 		{"NilTask", testNilTask[T]},
 		{"QuietAfterShutdown", testQuietAfterShutdown[T]},
 	}
+}
+
+// withOptions returns impl with its New adding impl.Options to every
+// pool it creates.
+func (impl Impl[T]) withOptions() Impl[T] {
+	if extra := impl.Options; len(extra) > 0 {
+		base := impl.New
+		impl.New = func(opts ...poolrt.Option) (Pool[T], error) {
+			return base(append(slices.Clone(opts), extra...)...)
+		}
+	}
+	return impl
+}
+
+// namedTest is one test of a suite whose state is S.
+type namedTest[S any] struct {
+	name string
+	run  func(*testing.T, S)
+}
+
+// runTests runs tests over s as the subtests of a subtest named name,
+// each checked with goleak once its own cleanups (registered later, so
+// run first) have shut its pools down.
+func runTests[S any](t *testing.T, name string, s S, tests []namedTest[S]) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				ignore := goleak.IgnoreCurrent()
+				t.Cleanup(func() { verifyNoLeaks(t, ignore) })
+				tc.run(t, s)
+			})
+		}
+	})
 }
 
 // suite is an Impl with the helpers the tests share.
