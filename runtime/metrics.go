@@ -75,4 +75,12 @@ type Latency struct {
 	P99   time.Duration
 	P999  time.Duration
 	Max   time.Duration
+	// Buckets counts the observations by duration: Buckets[0] those under
+	// 1.024µs, Buckets[i] those from 1.024µs·2^(i-1) up to (not including)
+	// 1.024µs·2^i, and the last one every observation from 1.024µs·2^26
+	// (about 69s) up. The classes are exact, not estimated: they sum to
+	// Count, and their running sum is a cumulative histogram for an
+	// exporter; the difference of two snapshots' Buckets is the
+	// distribution of the observations between them.
+	Buckets [28]uint64
 }

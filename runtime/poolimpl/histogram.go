@@ -113,6 +113,11 @@ func (s *HistogramSnapshot) Latency() poolrt.Latency {
 	if s.Count == 0 {
 		return l
 	}
+	for i, c := range s.Buckets {
+		lo, _ := bucketBounds(i) // a bucket never straddles a power of two
+		class := min(max(bits.Len64(lo)-10, 0), len(l.Buckets)-1)
+		l.Buckets[class] += c
+	}
 	l.Mean = time.Duration(s.Sum / s.Count)
 	l.P50 = s.Quantile(0.50)
 	l.P95 = s.Quantile(0.95)

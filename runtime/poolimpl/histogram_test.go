@@ -251,6 +251,12 @@ func TestHistogramMaxMeanAndNegative(t *testing.T) {
 	if !(l.P50 <= l.P95 && l.P95 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
 		t.Errorf("percentiles not ordered: %+v", l)
 	}
+	// Classes: under 1.024µs: 0 0 3 17 999; 1234567ns in [2^20, 2^21), class
+	// 11; 3h past the last class's floor.
+	want := [len(l.Buckets)]uint64{0: 5, 11: 1, len(l.Buckets) - 1: 1}
+	if l.Buckets != want {
+		t.Errorf("Latency().Buckets = %v, want %v", l.Buckets, want)
+	}
 	if got := s.Quantile(0.5); got != 17 { // sorted: 0 0 3 17 999 1234567 3h; rank 4
 		t.Errorf("Quantile(0.5) = %d, want 17", got)
 	}
@@ -404,4 +410,18 @@ func FuzzHistogram(f *testing.F) {
 			t.Fatalf("Latency() not ordered: %+v", l)
 		}
 	})
+}
+
+func TestLatencyBucketEdges(t *testing.T) {
+	var h Histogram
+	for _, v := range []time.Duration{1023, 1024, 2047, 2048, 1<<36 - 1, 1 << 36} {
+		h.Record(v)
+	}
+	var s HistogramSnapshot
+	h.AddTo(&s)
+	l := s.Latency()
+	want := [len(l.Buckets)]uint64{0: 1, 1: 2, 2: 1, 26: 1, 27: 1}
+	if l.Buckets != want {
+		t.Errorf("Buckets = %v, want %v", l.Buckets, want)
+	}
 }
