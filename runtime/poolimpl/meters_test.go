@@ -155,7 +155,7 @@ func TestSnapshot(t *testing.T) {
 			gotWait.Mean != (36+time.Millisecond)/4 {
 			t.Errorf("Wait = %+v, want the merge of both shards' histograms", gotWait)
 		}
-		if gotRun != (poolrt.Latency{Count: 1, Mean: 5, P50: 5, P95: 5, P99: 5, P999: 5, Max: 5}) {
+		if gotRun != (poolrt.Latency{Count: 1, Mean: 5, P50: 5, P95: 5, P99: 5, P999: 5, Max: 5, Buckets: [28]uint64{0: 1}}) {
 			t.Errorf("Run = %+v", gotRun)
 		}
 	})
