@@ -1,0 +1,422 @@
+// Package poolprom exports the statistics of poolgen's named pools to
+// Prometheus. A [Collector] reads [poolmon.Pools] when it is scraped, and
+// only then: the pools' hot paths do nothing for it.
+//
+//	c, err := poolprom.New()
+//	if err != nil { ... }
+//	reg := prometheus.NewRegistry()
+//	reg.MustRegister(c)
+//	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//
+// Only pools with a name (poolrt.Name) are exported. Every series has the
+// labels pool (the name), pattern ("fixed", "dynamic", "stealing",
+// "priority" or "batch") and task (the task type, as package.Type).
+//
+// Every pool has these families:
+//
+//	poolgen_tasks_submitted_total      counter    tasks accepted (queued, or run by the submitter)
+//	poolgen_tasks_rejected_total       counter    submissions refused with ErrQueueFull
+//	poolgen_tasks_caller_runs_total    counter    tasks run by the submitter (CallerRuns)
+//	poolgen_tasks_completed_total      counter    tasks whose Run returned, failed ones included
+//	poolgen_tasks_failed_total         counter    tasks whose Run returned an error
+//	poolgen_tasks_panicked_total       counter    tasks whose Run panicked
+//	poolgen_tasks_returned_total       counter    tasks handed back unrun by ShutdownNow
+//	poolgen_hook_panics_total          counter    panics contained in the user's hooks
+//	poolgen_workers                    gauge      worker goroutines
+//	poolgen_workers_busy               gauge      workers running tasks
+//	poolgen_workers_idle               gauge      workers waiting for work
+//	poolgen_queue_depth_tasks          gauge      accepted tasks not yet started
+//	poolgen_queue_capacity_tasks       gauge      the queue's capacity
+//	poolgen_utilization_ratio          gauge      share of worker time spent running tasks since start
+//	poolgen_uptime_seconds             gauge      time since the pool started
+//	poolgen_task_wait_seconds          histogram  queue wait, submit to start of Run (sampled tasks)
+//	poolgen_task_run_seconds           histogram  run time (sampled tasks)
+//
+// Dynamic pools add poolgen_scaling_size_workers, _min_workers,
+// _max_workers and _peak_workers (gauges), poolgen_scaling_ups_total,
+// _downs_total, _evaluations_total and _capped_evaluations_total
+// (counters), and poolgen_scaling_utilization_ratio, the utilization the
+// scaling controller measured over its latest interval.
+//
+// Work-stealing pools add poolgen_stealing_tasks_total{source} (source
+// "local", "injector" or "stolen": where the worker found the task),
+// poolgen_stealing_steal_attempts_total, poolgen_stealing_steals_total,
+// poolgen_stealing_forks_total{destination} (destination "deque",
+// "injector" or "inline"), and per worker slot
+// poolgen_stealing_worker_tasks_total{worker,source} and
+// poolgen_stealing_worker_steals_total{worker}. Worker slots from
+// [MaxWorkerLabels] (64 by default) up are summed into one series with
+// worker="other", so a pool with many workers does not make many series.
+//
+// Priority pools (priority, deadline and cost orders) add, per band of
+// ranks (poolrt.Bands; at most poolrt.MaxBands bands, labeled by their
+// ranks as "lo..hi", with "-inf" and "+inf" for the open ends),
+// poolgen_priority_band_tasks_submitted_total, _completed_total,
+// _panicked_total and _returned_total (counters) and
+// poolgen_priority_band_wait_seconds (histogram), plus
+// poolgen_priority_lowest_max_wait_seconds, the longest wait of the band
+// served last. Deadline pools add poolgen_priority_late_tasks_total{outcome}
+// (outcome "missed", "dropped" or "handed_off").
+//
+// Batch pools add poolgen_batches_total, poolgen_batches_failed_total,
+// poolgen_batch_flushes_total{reason} (reason "full", "linger", "idle" or
+// "shutdown"), the gauges poolgen_batches_open and poolgen_batches_ready,
+// and poolgen_batch_size_tasks, a histogram of batch sizes with bounds 1,
+// 2, 4, ... 2^31 tasks.
+//
+// # Latency histograms
+//
+// The wait and run histograms are built from [poolrt.Latency]'s exact
+// power-of-two classes: the bucket le="b" counts the observations shorter
+// than b (an observation of exactly b, to the nanosecond, falls in the
+// next bucket), with b = 1.024µs·2^i for i = 0..26 (1.024µs to about 69s)
+// and +Inf. They cover sampled tasks only, one in poolrt.LatencySampling,
+// so their _count is the number of sampled tasks, not of tasks: take task
+// counts from the counters. _sum is the mean times _count, to the
+// nanosecond. histogram_quantile over their rates gives recent
+// percentiles within a factor of two; the pools' own percentiles
+// (poolmon's page) are finer.
+package poolprom
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultMaxWorkerLabels is the number of worker slots of a work-stealing
+// pool that get a series of their own unless [MaxWorkerLabels] says
+// otherwise.
+const DefaultMaxWorkerLabels = 64
+
+// OtherWorkers is the worker label of the series that sums the worker
+// slots from MaxWorkerLabels up.
+const OtherWorkers = "other"
+
+// Collector is a prometheus.Collector of the named pools' statistics. It
+// reads them on each scrape. It is safe for concurrent use.
+type Collector struct {
+	source     func() []poolmon.Pool
+	maxWorkers int
+}
+
+// Option configures a Collector.
+type Option func(*Collector) error
+
+// Source makes the Collector read its pools from pools instead of
+// [poolmon.Pools]: for tests, or to export a subset of the pools. pools is
+// called once per scrape; the names it returns should be unique (a pool
+// whose name came earlier in the same scrape is skipped, as two series
+// with the same labels would fail the scrape).
+func Source(pools func() []poolmon.Pool) Option {
+	return func(c *Collector) error {
+		if pools == nil {
+			return fmt.Errorf("poolgen: poolprom.Source: the pool source is nil")
+		}
+		c.source = pools
+		return nil
+	}
+}
+
+// MaxWorkerLabels sets how many worker slots of a work-stealing pool get
+// series of their own (worker="0" to worker="n-1"); the counters of the
+// slots from n up are summed into worker="other". It bounds the series of
+// a pool with many workers. The default is [DefaultMaxWorkerLabels].
+func MaxWorkerLabels(n int) Option {
+	return func(c *Collector) error {
+		if n < 0 {
+			return fmt.Errorf("poolgen: poolprom.MaxWorkerLabels(%d): want 0 or more", n)
+		}
+		c.maxWorkers = n
+		return nil
+	}
+}
+
+// New returns a Collector of the named pools. It returns an error, and no
+// Collector, if an option is invalid.
+func New(opts ...Option) (*Collector, error) {
+	c := &Collector{source: poolmon.Pools, maxWorkers: DefaultMaxWorkerLabels}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// poolLabels are the labels of every series.
+var poolLabels = []string{"pool", "pattern", "task"}
+
+func newDesc(name, help string, extra ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, append(poolLabels[:len(poolLabels):len(poolLabels)], extra...), nil)
+}
+
+// The descriptors, in the order Describe sends them.
+var (
+	descSubmitted  = newDesc("poolgen_tasks_submitted_total", "Tasks the pool accepted: queued, or run by the submitter under CallerRuns.")
+	descRejected   = newDesc("poolgen_tasks_rejected_total", "Submissions the pool refused with ErrQueueFull.")
+	descCallerRuns = newDesc("poolgen_tasks_caller_runs_total", "Tasks run on the submitter's goroutine because the queue was full (CallerRuns policy).")
+	descCompleted  = newDesc("poolgen_tasks_completed_total", "Tasks whose Run returned, failed ones included.")
+	descFailed     = newDesc("poolgen_tasks_failed_total", "Tasks whose Run returned an error.")
+	descPanicked   = newDesc("poolgen_tasks_panicked_total", "Tasks whose Run panicked (not in completed).")
+	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow.")
+	descHookPanics = newDesc("poolgen_hook_panics_total", "Panics in the user's hooks (OnError, OnPanic, a scaling policy) that the pool contained.")
+	descWorkers    = newDesc("poolgen_workers", "Worker goroutines.")
+	descBusy       = newDesc("poolgen_workers_busy", "Workers running tasks.")
+	descIdle       = newDesc("poolgen_workers_idle", "Workers waiting for work.")
+	descDepth      = newDesc("poolgen_queue_depth_tasks", "Accepted tasks not yet started.")
+	descCap        = newDesc("poolgen_queue_capacity_tasks", "The capacity of the pool's queue.")
+	descUtil       = newDesc("poolgen_utilization_ratio", "Estimated share of the workers' time spent running tasks since the pool started, from sampled tasks.")
+	descUptime     = newDesc("poolgen_uptime_seconds", "Time since the pool started.")
+	descWait       = newDesc("poolgen_task_wait_seconds", "Queue wait of sampled tasks, from submit to the start of Run: one task in LatencySampling is timed.")
+	descRun        = newDesc("poolgen_task_run_seconds", "Run time of sampled tasks: one task in LatencySampling is timed.")
+
+	descScaleSize   = newDesc("poolgen_scaling_size_workers", "Workers a dynamic pool runs or is scaling to.")
+	descScaleMin    = newDesc("poolgen_scaling_min_workers", "A dynamic pool's minimum size.")
+	descScaleMax    = newDesc("poolgen_scaling_max_workers", "A dynamic pool's maximum size.")
+	descScalePeak   = newDesc("poolgen_scaling_peak_workers", "A dynamic pool's largest size so far.")
+	descScaleUps    = newDesc("poolgen_scaling_ups_total", "Times a dynamic pool grew.")
+	descScaleDowns  = newDesc("poolgen_scaling_downs_total", "Times a dynamic pool shrank.")
+	descScaleEvals  = newDesc("poolgen_scaling_evaluations_total", "Evaluations of a dynamic pool's scaling policy.")
+	descScaleCapped = newDesc("poolgen_scaling_capped_evaluations_total", "Evaluations whose policy wanted more workers than the maximum: the pool is too small for its load.")
+	descScaleUtil   = newDesc("poolgen_scaling_utilization_ratio", "Share of the workers' time they were busy over the scaling controller's latest interval.")
+
+	descStealTasks    = newDesc("poolgen_stealing_tasks_total", "Tasks workers started, by where they found them: their own deque (local), the shared queue (injector) or another worker's deque (stolen).", "source")
+	descStealAttempts = newDesc("poolgen_stealing_steal_attempts_total", "Other workers' deques an idle worker looked into.")
+	descSteals        = newDesc("poolgen_stealing_steals_total", "Steals: deques an idle worker took tasks from.")
+	descForks         = newDesc("poolgen_stealing_forks_total", "Subtasks forked, by where they went: the worker's deque, the shared queue (injector), or run at once on the forking goroutine (inline).", "destination")
+	descWorkerTasks   = newDesc("poolgen_stealing_worker_tasks_total", "Tasks a worker slot started, by where it found them; slots from the label cap up are summed as worker=\"other\".", "worker", "source")
+	descWorkerSteals  = newDesc("poolgen_stealing_worker_steals_total", "Steals by a worker slot; slots from the label cap up are summed as worker=\"other\".", "worker")
+
+	descBandSubmitted = newDesc("poolgen_priority_band_tasks_submitted_total", "Tasks queued in a band of ranks.", "band")
+	descBandCompleted = newDesc("poolgen_priority_band_tasks_completed_total", "Tasks of a band whose Run returned, or that a deadline pool dropped or handed off.", "band")
+	descBandPanicked  = newDesc("poolgen_priority_band_tasks_panicked_total", "Tasks of a band whose Run panicked.", "band")
+	descBandReturned  = newDesc("poolgen_priority_band_tasks_returned_total", "Tasks of a band handed back unrun by ShutdownNow.", "band")
+	descBandWait      = newDesc("poolgen_priority_band_wait_seconds", "Queue wait of a band's sampled tasks.", "band")
+	descLowestMaxWait = newDesc("poolgen_priority_lowest_max_wait_seconds", "Longest queue wait of a sampled task of the band served last: the starvation gauge that aging bounds.")
+	descLate          = newDesc("poolgen_priority_late_tasks_total", "Deadline pools: tasks whose deadline had passed when a worker took them, by what became of them.", "outcome")
+
+	descBatches      = newDesc("poolgen_batches_total", "Batches handed to the batch handler.")
+	descBatchFailed  = newDesc("poolgen_batches_failed_total", "Batches whose handler returned an error or panicked.")
+	descBatchFlushes = newDesc("poolgen_batch_flushes_total", "Batches handed over, by why: full, linger time passed, workers idle, shutdown.", "reason")
+	descBatchOpen    = newDesc("poolgen_batches_open", "Batches gathering tasks now.")
+	descBatchReady   = newDesc("poolgen_batches_ready", "Batches waiting for a worker now.")
+	descBatchSize    = newDesc("poolgen_batch_size_tasks", "Batch sizes: the bucket le=\"2^i\" counts the batches of at most 2^i tasks.")
+
+	allDescs = []*prometheus.Desc{
+		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
+		descReturned, descHookPanics, descWorkers, descBusy, descIdle, descDepth, descCap,
+		descUtil, descUptime, descWait, descRun,
+		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
+		descScaleEvals, descScaleCapped, descScaleUtil,
+		descStealTasks, descStealAttempts, descSteals, descForks, descWorkerTasks, descWorkerSteals,
+		descBandSubmitted, descBandCompleted, descBandPanicked, descBandReturned, descBandWait,
+		descLowestMaxWait, descLate,
+		descBatches, descBatchFailed, descBatchFlushes, descBatchOpen, descBatchReady, descBatchSize,
+	}
+)
+
+// latencyBounds are the upper bounds, in seconds, of the latency
+// histograms' finite buckets: 1.024µs·2^i for i = 0..26. The last class
+// of poolrt.Latency.Buckets, from 1.024µs·2^26 up, is the +Inf bucket.
+var latencyBounds = func() []float64 {
+	b := make([]float64, len(poolrt.Latency{}.Buckets)-1)
+	for i := range b {
+		b[i] = (time.Duration(1024) << i).Seconds()
+	}
+	return b
+}()
+
+// batchSizeBounds are the upper bounds of the batch size histogram's
+// buckets: 2^i tasks for i = 0..BatchSizeClasses-1.
+var batchSizeBounds = func() []float64 {
+	b := make([]float64, poolrt.BatchSizeClasses)
+	for i := range b {
+		b[i] = math.Ldexp(1, i)
+	}
+	return b
+}()
+
+// Describe sends the descriptors of every family the Collector may
+// export.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+// Collect reads the pools and sends their metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	pools := c.source()
+	seen := make(map[string]bool, len(pools))
+	for i := range pools {
+		p := &pools[i]
+		if seen[p.Name] {
+			continue
+		}
+		seen[p.Name] = true
+		c.collectPool(ch, p)
+	}
+}
+
+// emitter sends one pool's metrics with its labels.
+type emitter struct {
+	ch     chan<- prometheus.Metric
+	labels []string // pool, pattern, task, then room for the extra labels
+}
+
+func (e *emitter) with(extra ...string) []string {
+	return append(e.labels[:len(poolLabels)], extra...)
+}
+
+func (e *emitter) counter(d *prometheus.Desc, v uint64, extra ...string) {
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), e.with(extra...)...)
+}
+
+func (e *emitter) gauge(d *prometheus.Desc, v float64, extra ...string) {
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, e.with(extra...)...)
+}
+
+// latency sends l as a histogram (see the package documentation).
+func (e *emitter) latency(d *prometheus.Desc, l *poolrt.Latency, extra ...string) {
+	buckets := make(map[float64]uint64, len(latencyBounds))
+	var cum uint64
+	for i, b := range latencyBounds {
+		cum += l.Buckets[i]
+		buckets[b] = cum
+	}
+	cum += l.Buckets[len(l.Buckets)-1]
+	// The classes sum to Count in a snapshot of a pool at rest; one read
+	// while tasks finish may see a class counted before Count. Keep the
+	// +Inf bucket, which is the count, no smaller than the others.
+	count := max(l.Count, cum)
+	sum := l.Mean.Seconds() * float64(count)
+	e.ch <- prometheus.MustNewConstHistogram(d, count, sum, buckets, e.with(extra...)...)
+}
+
+func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
+	e := &emitter{ch: ch, labels: make([]string, len(poolLabels), len(poolLabels)+2)}
+	copy(e.labels, []string{p.Name, p.Pattern, p.Task})
+	s := &p.Stats
+
+	e.counter(descSubmitted, s.Submitted)
+	e.counter(descRejected, s.Rejected)
+	e.counter(descCallerRuns, s.CallerRuns)
+	e.counter(descCompleted, s.Completed)
+	e.counter(descFailed, s.Failed)
+	e.counter(descPanicked, s.Panicked)
+	e.counter(descReturned, s.Returned)
+	e.counter(descHookPanics, s.HookPanics)
+	e.gauge(descWorkers, float64(s.Workers))
+	e.gauge(descBusy, float64(s.Busy))
+	e.gauge(descIdle, float64(s.Idle))
+	e.gauge(descDepth, float64(s.QueueDepth))
+	e.gauge(descCap, float64(s.QueueCap))
+	e.gauge(descUtil, s.Utilization)
+	e.gauge(descUptime, s.Uptime.Seconds())
+	e.latency(descWait, &s.Wait)
+	e.latency(descRun, &s.Run)
+
+	if sc := s.Scaling; sc != nil {
+		e.gauge(descScaleSize, float64(sc.Size))
+		e.gauge(descScaleMin, float64(sc.Min))
+		e.gauge(descScaleMax, float64(sc.Max))
+		e.gauge(descScalePeak, float64(sc.Peak))
+		e.counter(descScaleUps, sc.Ups)
+		e.counter(descScaleDowns, sc.Downs)
+		e.counter(descScaleEvals, sc.Evaluations)
+		e.counter(descScaleCapped, sc.Capped)
+		e.gauge(descScaleUtil, sc.Last.Utilization)
+	}
+	if st := s.Stealing; st != nil {
+		c.collectStealing(e, st)
+	}
+	if ps := s.Priority; ps != nil {
+		for i := range ps.Bands {
+			b := &ps.Bands[i]
+			band := BandLabel(b.Lo, b.Hi)
+			e.counter(descBandSubmitted, b.Submitted, band)
+			e.counter(descBandCompleted, b.Completed, band)
+			e.counter(descBandPanicked, b.Panicked, band)
+			e.counter(descBandReturned, b.Returned, band)
+			e.latency(descBandWait, &b.Wait, band)
+		}
+		e.gauge(descLowestMaxWait, ps.LowestMaxWait.Seconds())
+		if ps.Kind == poolrt.ByDeadline {
+			e.counter(descLate, ps.Missed, "missed")
+			e.counter(descLate, ps.Dropped, "dropped")
+			e.counter(descLate, ps.HandedOff, "handed_off")
+		}
+	}
+	if bs := s.Batch; bs != nil {
+		e.counter(descBatches, bs.Batches)
+		e.counter(descBatchFailed, bs.Failed)
+		e.counter(descBatchFlushes, bs.Full, "full")
+		e.counter(descBatchFlushes, bs.Linger, "linger")
+		e.counter(descBatchFlushes, bs.Idle, "idle")
+		e.counter(descBatchFlushes, bs.Shutdown, "shutdown")
+		e.gauge(descBatchOpen, float64(bs.Open))
+		e.gauge(descBatchReady, float64(bs.Ready))
+		sizes := make(map[float64]uint64, len(batchSizeBounds))
+		var count uint64
+		for i, b := range batchSizeBounds {
+			count += bs.Sizes[i]
+			sizes[b] = count
+		}
+		e.ch <- prometheus.MustNewConstHistogram(descBatchSize, count, bs.MeanSize*float64(count), sizes, e.with()...)
+	}
+}
+
+// collectStealing sends a work-stealing pool's metrics, per worker slot up
+// to the label cap.
+func (c *Collector) collectStealing(e *emitter, st *poolrt.StealingStats) {
+	e.counter(descStealTasks, st.Local, "local")
+	e.counter(descStealTasks, st.Injector, "injector")
+	e.counter(descStealTasks, st.Stolen, "stolen")
+	e.counter(descStealAttempts, st.StealAttempts)
+	e.counter(descSteals, st.Steals)
+	e.counter(descForks, st.Forked, "deque")
+	e.counter(descForks, st.ForkedToInjector, "injector")
+	e.counter(descForks, st.ForkedInline, "inline")
+
+	worker := func(label string, w *poolrt.StealingWorkerStats) {
+		e.counter(descWorkerTasks, w.Local, label, "local")
+		e.counter(descWorkerTasks, w.Injector, label, "injector")
+		e.counter(descWorkerTasks, w.Stolen, label, "stolen")
+		e.counter(descWorkerSteals, w.Steals, label)
+	}
+	for i := range min(len(st.Workers), c.maxWorkers) {
+		worker(strconv.Itoa(i), &st.Workers[i])
+	}
+	if len(st.Workers) > c.maxWorkers {
+		var rest poolrt.StealingWorkerStats
+		for _, w := range st.Workers[c.maxWorkers:] {
+			rest.Local += w.Local
+			rest.Injector += w.Injector
+			rest.Stolen += w.Stolen
+			rest.Steals += w.Steals
+		}
+		worker(OtherWorkers, &rest)
+	}
+}
+
+// BandLabel returns the band label of a priority pool's band of ranks lo
+// to hi: "lo..hi", with "-inf" for math.MinInt64 and "+inf" for
+// math.MaxInt64, the ranks of the open-ended first and last bands.
+func BandLabel(lo, hi int64) string {
+	end := func(v int64) string {
+		switch v {
+		case math.MinInt64:
+			return "-inf"
+		case math.MaxInt64:
+			return "+inf"
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	return end(lo) + ".." + end(hi)
+}

@@ -1,0 +1,426 @@
+package poolprom
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/fixture.prom from the collector's output")
+
+// newCollector returns a Collector of pools, failing the test on error.
+func newCollector(t testing.TB, pools []poolmon.Pool, opts ...Option) *Collector {
+	t.Helper()
+	c, err := New(append([]Option{Source(func() []poolmon.Pool { return pools })}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// gather returns the families c exports, by name.
+func gather(t *testing.T, c prometheus.Collector) map[string]*dto.MetricFamily {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		byName[mf.GetName()] = mf
+	}
+	return byName
+}
+
+// series returns the metric of family mf whose labels include want.
+func series(t *testing.T, mf *dto.MetricFamily, want map[string]string) *dto.Metric {
+	t.Helper()
+	if mf == nil {
+		t.Fatal("no such family")
+	}
+	var found *dto.Metric
+	for _, m := range mf.GetMetric() {
+		match := 0
+		for _, lp := range m.GetLabel() {
+			if v, ok := want[lp.GetName()]; ok && v == lp.GetValue() {
+				match++
+			}
+		}
+		if match == len(want) {
+			if found != nil {
+				t.Fatalf("%s: more than one series with labels %v", mf.GetName(), want)
+			}
+			found = m
+		}
+	}
+	if found == nil {
+		t.Fatalf("%s: no series with labels %v", mf.GetName(), want)
+	}
+	return found
+}
+
+// exposition returns c's metrics in the text format.
+func exposition(t *testing.T, c prometheus.Collector) []byte {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
+}
+
+// TestGolden compares a scrape of pools in a known state, one of each
+// pattern, with testdata/fixture.prom.
+func TestGolden(t *testing.T) {
+	c := newCollector(t, fixturePools(), MaxWorkerLabels(2))
+	const golden = "testdata/fixture.prom"
+	if *update {
+		if err := os.WriteFile(golden, exposition(t, c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.Open(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	if err := testutil.CollectAndCompare(c, want); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFamilies checks which families each pattern has, against the list
+// in the package documentation.
+func TestFamilies(t *testing.T) {
+	common := []string{
+		"poolgen_tasks_submitted_total", "poolgen_tasks_rejected_total", "poolgen_tasks_caller_runs_total",
+		"poolgen_tasks_completed_total", "poolgen_tasks_failed_total", "poolgen_tasks_panicked_total",
+		"poolgen_tasks_returned_total", "poolgen_hook_panics_total", "poolgen_workers",
+		"poolgen_workers_busy", "poolgen_workers_idle", "poolgen_queue_depth_tasks",
+		"poolgen_queue_capacity_tasks", "poolgen_utilization_ratio", "poolgen_uptime_seconds",
+		"poolgen_task_wait_seconds", "poolgen_task_run_seconds",
+	}
+	own := map[string][]string{
+		"fixed": nil,
+		"dynamic": {"poolgen_scaling_size_workers", "poolgen_scaling_min_workers", "poolgen_scaling_max_workers",
+			"poolgen_scaling_peak_workers", "poolgen_scaling_ups_total", "poolgen_scaling_downs_total",
+			"poolgen_scaling_evaluations_total", "poolgen_scaling_capped_evaluations_total",
+			"poolgen_scaling_utilization_ratio"},
+		"stealing": {"poolgen_stealing_tasks_total", "poolgen_stealing_steal_attempts_total",
+			"poolgen_stealing_steals_total", "poolgen_stealing_forks_total",
+			"poolgen_stealing_worker_tasks_total", "poolgen_stealing_worker_steals_total"},
+		"priority": {"poolgen_priority_band_tasks_submitted_total", "poolgen_priority_band_tasks_completed_total",
+			"poolgen_priority_band_tasks_panicked_total", "poolgen_priority_band_tasks_returned_total",
+			"poolgen_priority_band_wait_seconds", "poolgen_priority_lowest_max_wait_seconds"},
+		"deadline": {"poolgen_priority_band_tasks_submitted_total", "poolgen_priority_band_tasks_completed_total",
+			"poolgen_priority_band_tasks_panicked_total", "poolgen_priority_band_tasks_returned_total",
+			"poolgen_priority_band_wait_seconds", "poolgen_priority_lowest_max_wait_seconds",
+			"poolgen_priority_late_tasks_total"},
+		"batch": {"poolgen_batches_total", "poolgen_batches_failed_total", "poolgen_batch_flushes_total",
+			"poolgen_batches_open", "poolgen_batches_ready", "poolgen_batch_size_tasks"},
+	}
+	all := map[string]bool{}
+	for _, p := range fixturePools() {
+		fams := gather(t, newCollector(t, []poolmon.Pool{p}))
+		want := append(slices.Clone(common), own[p.Name]...)
+		var got []string
+		for name := range fams {
+			got = append(got, name)
+			all[name] = true
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s pool: families\n%q\nwant\n%q", p.Name, got, want)
+		}
+	}
+	if len(all) != len(allDescs) {
+		t.Errorf("the fixture's pools export %d families; Describe sends %d", len(all), len(allDescs))
+	}
+	for name := range all {
+		if !strings.HasPrefix(name, "poolgen_") {
+			t.Errorf("%s: no poolgen_ prefix", name)
+		}
+	}
+}
+
+// TestLatencyHistogram checks the wait and run histograms against the
+// exact classes they come from: bounds 1.024µs·2^i, running sums of the
+// classes, _count the number of sampled tasks, _sum the mean times it.
+func TestLatencyHistogram(t *testing.T) {
+	pools := fixturePools()
+	fams := gather(t, newCollector(t, pools))
+	check := func(family string, labels map[string]string, l poolrt.Latency) {
+		t.Helper()
+		h := series(t, fams[family], labels).GetHistogram()
+		if h.GetSampleCount() != l.Count {
+			t.Errorf("%s %v: count %d, want %d", family, labels, h.GetSampleCount(), l.Count)
+		}
+		if want := l.Mean.Seconds() * float64(l.Count); math.Abs(h.GetSampleSum()-want) > 1e-12 {
+			t.Errorf("%s %v: sum %g, want %g", family, labels, h.GetSampleSum(), want)
+		}
+		b := h.GetBucket()
+		if len(b) != len(l.Buckets)-1 {
+			t.Fatalf("%s %v: %d finite buckets, want %d", family, labels, len(b), len(l.Buckets)-1)
+		}
+		var below uint64
+		for i, bucket := range b {
+			below += l.Buckets[i]
+			bound := 1.024e-6 * math.Pow(2, float64(i))
+			if math.Abs(bucket.GetUpperBound()-bound) > bound*1e-12 {
+				t.Errorf("%s %v: bucket %d bound %g, want %g", family, labels, i, bucket.GetUpperBound(), bound)
+			}
+			if bucket.GetCumulativeCount() != below {
+				t.Errorf("%s %v: bucket le=%g counts %d, want %d", family, labels,
+					bucket.GetUpperBound(), bucket.GetCumulativeCount(), below)
+			}
+		}
+	}
+	fixed := pools[3]
+	if fixed.Name != "fixed" {
+		t.Fatalf("the fixture's fourth pool is %q", fixed.Name)
+	}
+	check("poolgen_task_wait_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Wait)
+	check("poolgen_task_run_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Run)
+	prio := pools[4].Stats.Priority
+	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "-inf..4"}, prio.Bands[0].Wait)
+	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "5..+inf"}, prio.Bands[1].Wait)
+
+	// A Latency read while tasks finish may have counted an observation
+	// in its classes and not yet in Count: the +Inf bucket (the count)
+	// stays no smaller than the finite ones.
+	torn := fixed
+	torn.Stats.Run.Count--
+	fams = gather(t, newCollector(t, []poolmon.Pool{torn}))
+	h := series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
+	if h.GetSampleCount() != fixed.Stats.Run.Count {
+		t.Errorf("torn snapshot: count %d, want the classes' sum %d", h.GetSampleCount(), fixed.Stats.Run.Count)
+	}
+}
+
+// TestBatchSizeHistogram checks the batch size histogram against the size
+// classes: the bucket le=2^i counts the batches of at most 2^i tasks.
+func TestBatchSizeHistogram(t *testing.T) {
+	bs := fixturePools()[0].Stats.Batch
+	fams := gather(t, newCollector(t, fixturePools()))
+	h := series(t, fams["poolgen_batch_size_tasks"], map[string]string{"pool": "batch"}).GetHistogram()
+	if h.GetSampleCount() != bs.Batches || h.GetSampleSum() != bs.MeanSize*float64(bs.Batches) {
+		t.Errorf("count %d, sum %g; want %d, %g", h.GetSampleCount(), h.GetSampleSum(), bs.Batches, bs.MeanSize*float64(bs.Batches))
+	}
+	want := map[float64]uint64{1: 1, 2: 1, 16: 1, 32: 3, 64: 12, 1 << 31: 12}
+	for _, b := range h.GetBucket() {
+		if w, ok := want[b.GetUpperBound()]; ok {
+			if b.GetCumulativeCount() != w {
+				t.Errorf("batches of at most %g tasks: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), w)
+			}
+			delete(want, b.GetUpperBound())
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no buckets for %v", want)
+	}
+}
+
+// TestWorkerLabels checks that work-stealing workers from the cap up are
+// summed into worker="other", and that totals are kept.
+func TestWorkerLabels(t *testing.T) {
+	stealing := fixturePools()[5]
+	ws := stealing.Stats.Stealing.Workers
+	for _, c := range []struct {
+		max  int
+		want []string
+	}{
+		{0, []string{"other"}},
+		{2, []string{"0", "1", "other"}},
+		{4, []string{"0", "1", "2", "3"}},
+		{64, []string{"0", "1", "2", "3"}},
+	} {
+		fams := gather(t, newCollector(t, []poolmon.Pool{stealing}, MaxWorkerLabels(c.max)))
+		var got []string
+		var steals float64
+		for _, m := range fams["poolgen_stealing_worker_steals_total"].GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "worker" {
+					got = append(got, lp.GetValue())
+				}
+			}
+			steals += m.GetCounter().GetValue()
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("MaxWorkerLabels(%d): workers %q, want %q", c.max, got, c.want)
+		}
+		var want uint64
+		for _, w := range ws {
+			want += w.Steals
+		}
+		if steals != float64(want) {
+			t.Errorf("MaxWorkerLabels(%d): steals sum to %g, want %d", c.max, steals, want)
+		}
+		if c.max == 2 {
+			other := series(t, fams["poolgen_stealing_worker_tasks_total"], map[string]string{"worker": "other", "source": "stolen"})
+			if got, want := other.GetCounter().GetValue(), float64(ws[2].Stolen+ws[3].Stolen); got != want {
+				t.Errorf("worker=other stole %g tasks, want %g", got, want)
+			}
+		}
+	}
+}
+
+// TestDuplicateNames checks that a second pool of a name already seen in
+// the scrape is skipped rather than failing the whole scrape.
+func TestDuplicateNames(t *testing.T) {
+	fixed := fixturePools()[3]
+	twin := fixed
+	twin.Stats.Submitted = 1
+	fams := gather(t, newCollector(t, []poolmon.Pool{fixed, twin}))
+	m := series(t, fams["poolgen_tasks_submitted_total"], map[string]string{"pool": "fixed"})
+	if m.GetCounter().GetValue() != float64(fixed.Stats.Submitted) {
+		t.Errorf("submitted %g, want the first pool's %d", m.GetCounter().GetValue(), fixed.Stats.Submitted)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	for _, c := range []struct {
+		opt  Option
+		want string
+	}{
+		{Source(nil), "poolgen: poolprom.Source: the pool source is nil"},
+		{MaxWorkerLabels(-1), "poolgen: poolprom.MaxWorkerLabels(-1): want 0 or more"},
+	} {
+		if got, err := New(c.opt); err == nil || err.Error() != c.want || got != nil {
+			t.Errorf("New: %v, %v; want nil, %q", got, err, c.want)
+		}
+	}
+}
+
+// TestDefaultSource checks that New without Source reads poolmon.Pools:
+// with no named pool running, a scrape has no series.
+func TestDefaultSource(t *testing.T) {
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(poolmon.Pools()) == 0 {
+		if n := testutil.CollectAndCount(c); n != 0 {
+			t.Errorf("no named pool runs, yet the scrape has %d series", n)
+		}
+	}
+}
+
+func TestBandLabel(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi int64
+		want   string
+	}{
+		{math.MinInt64, 4, "-inf..4"},
+		{5, 9, "5..9"},
+		{-3, -1, "-3..-1"},
+		{10, math.MaxInt64, "10..+inf"},
+		{math.MinInt64, math.MaxInt64, "-inf..+inf"},
+	} {
+		if got := BandLabel(c.lo, c.hi); got != c.want {
+			t.Errorf("BandLabel(%d, %d) = %q, want %q", c.lo, c.hi, got, c.want)
+		}
+	}
+}
+
+// TestLint runs client_golang's linter, which follows Prometheus's naming
+// conventions, over the fixture's families.
+func TestLint(t *testing.T) {
+	problems, err := testutil.CollectAndLint(newCollector(t, fixturePools()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestPromtool runs promtool check metrics over a real scrape: the
+// collector's exposition, with the Go collector's beside it, served by
+// promhttp. It skips without promtool, unless
+// POOLGEN_REQUIRE_PROMETHEUS=1.
+func TestPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("POOLGEN_REQUIRE_PROMETHEUS") == "1" {
+			t.Fatal("POOLGEN_REQUIRE_PROMETHEUS=1 and no promtool on PATH: install the prometheus package")
+		}
+		t.Skip("no promtool on PATH (the Debian package prometheus has it)")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(t, manyPools(12)), collectors.NewGoCollector())
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body.String(), "poolgen_task_wait_seconds_bucket{") {
+		t.Fatalf("the scrape has no wait histogram:\n%.2000s", body.String())
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &body
+	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkScrape measures one scrape of 100 pools (the six patterns in
+// turn), not counting the reading of their statistics: gather only, and
+// gather plus the text exposition promhttp serves.
+func BenchmarkScrape(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(b, manyPools(100)))
+	b.Run("gather", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := reg.Gather(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		b.ReportAllocs()
+		var size int
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			size = w.Body.Len()
+		}
+		b.ReportMetric(float64(size), "bytes/scrape")
+	})
+}

@@ -1,0 +1,107 @@
+package poolprom
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
+)
+
+// latency returns a Latency whose classes are counts (the rest zero),
+// with Count their sum and the given mean.
+func latency(mean time.Duration, counts map[int]uint64) poolrt.Latency {
+	l := poolrt.Latency{Mean: mean}
+	for class, n := range counts {
+		l.Buckets[class] = n
+		l.Count += n
+	}
+	return l
+}
+
+// fixturePools returns one pool of each pattern in a known state, in the
+// order poolmon.Pools returns pools: by name.
+func fixturePools() []poolmon.Pool {
+	base := func(submitted uint64) poolrt.Stats {
+		return poolrt.Stats{
+			Workers: 4, Busy: 3, Idle: 1, QueueDepth: 7, QueueCap: 128,
+			Submitted: submitted, Rejected: 2, CallerRuns: 3, Completed: submitted - 10,
+			Failed: 4, Panicked: 1, Returned: 0, HookPanics: 1,
+			Utilization: 0.75,
+			Wait:        latency(3*time.Microsecond, map[int]uint64{0: 5, 2: 10, 3: 1}),
+			Run:         latency(2*time.Millisecond, map[int]uint64{11: 6, 12: 9, 27: 1}),
+			Uptime:      90 * time.Second,
+		}
+	}
+	fixed := base(1000)
+
+	dynamic := base(500)
+	dynamic.Scaling = &poolrt.ScalingStats{
+		Size: 6, Min: 1, Max: 8, Peak: 8, Ups: 5, Downs: 3, Evaluations: 120, Capped: 2,
+		Last: poolrt.ScaleSignals{Utilization: 0.5},
+	}
+
+	stealing := base(300)
+	stealing.Stealing = &poolrt.StealingStats{
+		Local: 100, Injector: 150, Stolen: 40, StealAttempts: 90, Steals: 30, StolenTasks: 60,
+		Forked: 120, ForkedToInjector: 5, ForkedInline: 1,
+		Workers: []poolrt.StealingWorkerStats{
+			{Local: 50, Injector: 50, Stolen: 10, StealAttempts: 30, Steals: 10},
+			{Local: 30, Injector: 60, Stolen: 20, StealAttempts: 40, Steals: 12},
+			{Local: 15, Injector: 30, Stolen: 6, StealAttempts: 15, Steals: 5},
+			{Local: 5, Injector: 10, Stolen: 4, StealAttempts: 5, Steals: 3},
+		},
+	}
+
+	priority := base(200)
+	priority.Priority = &poolrt.PriorityStats{
+		Kind:  poolrt.ByPriority,
+		Aging: 50 * time.Millisecond,
+		Bands: []poolrt.BandStats{
+			{Lo: math.MinInt64, Hi: 4, Submitted: 150, Completed: 140, Panicked: 1,
+				Wait: latency(40*time.Microsecond, map[int]uint64{5: 2, 6: 3})},
+			{Lo: 5, Hi: math.MaxInt64, Submitted: 50, Completed: 49, Returned: 1,
+				Wait: latency(2*time.Microsecond, map[int]uint64{1: 4})},
+		},
+		LowestMaxWait: 1500 * time.Microsecond,
+	}
+
+	deadline := base(100)
+	deadline.Priority = &poolrt.PriorityStats{
+		Kind:          poolrt.ByDeadline,
+		Bands:         []poolrt.BandStats{{Lo: math.MinInt64, Hi: math.MaxInt64, Submitted: 100, Completed: 90}},
+		LowestMaxWait: time.Millisecond,
+		Missed:        3, Dropped: 7, HandedOff: 1,
+	}
+
+	batch := base(640)
+	batch.Batch = &poolrt.BatchStats{
+		Batches: 12, Failed: 1, MeanSize: 53.25, Full: 9, Linger: 2, Idle: 0, Shutdown: 1,
+		Open: 1, Ready: 2,
+	}
+	batch.Batch.Sizes[0] = 1 // one batch of 1
+	batch.Batch.Sizes[5] = 2 // two of 17..32
+	batch.Batch.Sizes[6] = 9 // nine of 33..64
+
+	return []poolmon.Pool{
+		{Name: "batch", Pattern: "batch", Task: "generated.Order", Stats: batch},
+		{Name: "deadline", Pattern: "priority", Task: "generated.Ticket", Stats: deadline},
+		{Name: "dynamic", Pattern: "dynamic", Task: "generated.Resize", Stats: dynamic},
+		{Name: "fixed", Pattern: "fixed", Task: "generated.Resize", Stats: fixed},
+		{Name: "priority", Pattern: "priority", Task: "generated.Ticket", Stats: priority},
+		{Name: "stealing", Pattern: "stealing", Task: "generated.SumRange", Stats: stealing},
+	}
+}
+
+// manyPools returns n pools, the fixture's six patterns in turn, with
+// unique names: the load of the scrape benchmark.
+func manyPools(n int) []poolmon.Pool {
+	kinds := fixturePools()
+	pools := make([]poolmon.Pool, n)
+	for i := range pools {
+		pools[i] = kinds[i%len(kinds)]
+		pools[i].Name = fmt.Sprintf("%s-%03d", pools[i].Name, i)
+	}
+	return pools
+}
