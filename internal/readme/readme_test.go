@@ -1,6 +1,7 @@
 package readme_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -278,8 +279,9 @@ func TestSnippetsCompile(t *testing.T) {
 var goCommandRE = regexp.MustCompile(`(?:\bcd (\S+) && )?\bgo (?:build|generate|run|test|vet)\b([^` + "`" + `&|;)\n]*)`)
 
 // TestCommands: every go command of the README that names packages by
-// directory (./cmd/pooldemo, ./...) names directories of the module it
-// runs in: the root's, or the one it changes into.
+// directory (./examples/pooldemo, ./...) names directories of the module
+// it runs in (the root's, or the one it changes into) or of a module the
+// go.work there uses.
 func TestCommands(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
@@ -292,6 +294,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("README.md runs %q in %s, which is not a module's root", strings.TrimSpace(m[0]), fromRoot(moduleDir))
 			continue
 		}
+		workspace := workspaceModules(t, moduleDir)
 		for _, arg := range strings.Fields(m[2]) {
 			if !strings.HasPrefix(arg, "./") {
 				continue
@@ -303,7 +306,7 @@ func TestCommands(t *testing.T) {
 				t.Errorf("README.md runs %q: there is no directory %s", strings.TrimSpace(m[0]), pkgDir)
 				continue
 			}
-			if got := moduleOf(pkgDir); got != filepath.Clean(moduleDir) {
+			if got := moduleOf(pkgDir); got != filepath.Clean(moduleDir) && !slices.Contains(workspace, got) {
 				t.Errorf("README.md runs %q in %s, but %s belongs to the module in %s: run it there (cd %s && go ...)",
 					strings.TrimSpace(m[0]), fromRoot(moduleDir), arg, fromRoot(got), fromRoot(got))
 			}
@@ -312,6 +315,30 @@ func TestCommands(t *testing.T) {
 	if n == 0 {
 		t.Error("found no go command with a package directory in README.md: is goCommandRE out of date?")
 	}
+}
+
+// workspaceModules returns the directories of the modules that the
+// go.work in dir uses, or none if dir has no go.work.
+func workspaceModules(t *testing.T, dir string) []string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "go.work")); err != nil {
+		return nil
+	}
+	cmd := exec.Command("go", "work", "edit", "-json")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go work edit -json in %s: %v", fromRoot(dir), err)
+	}
+	var work struct{ Use []struct{ DiskPath string } }
+	if err := json.Unmarshal(out, &work); err != nil {
+		t.Fatalf("go work edit -json in %s: %v", fromRoot(dir), err)
+	}
+	var dirs []string
+	for _, u := range work.Use {
+		dirs = append(dirs, filepath.Join(dir, u.DiskPath))
+	}
+	return dirs
 }
 
 // moduleOf returns the directory of the go.mod that dir belongs to.

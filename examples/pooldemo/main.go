@@ -7,7 +7,7 @@
 // steals, per-band waits, late tickets, batch sizes). It is the README's
 // first command:
 //
-//	go generate ./... && go run ./cmd/pooldemo
+//	go generate ./... && go run ./examples/pooldemo
 //
 // Its output fits 100 columns. -n sets the size of the workload.
 package main
