@@ -49,7 +49,7 @@
 // worker="other", so a pool with many workers does not make many series.
 //
 // Priority pools (priority, deadline and cost orders) add, per band of
-// ranks (poolrt.Bands; at most poolrt.MaxBands bands, labeled by their
+// ranks (poolrt.Bands; at most 64 bands, labeled by their
 // ranks as "lo..hi", with "-inf" and "+inf" for the open ends),
 // poolgen_priority_band_tasks_submitted_total, _completed_total,
 // _panicked_total and _returned_total (counters) and
@@ -233,9 +233,9 @@ var latencyBounds = func() []float64 {
 }()
 
 // batchSizeBounds are the upper bounds of the batch size histogram's
-// buckets: 2^i tasks for i = 0..BatchSizeClasses-1.
+// buckets: 2^i tasks, one per size class of poolrt.BatchStats.Sizes.
 var batchSizeBounds = func() []float64 {
-	b := make([]float64, poolrt.BatchSizeClasses)
+	b := make([]float64, len(poolrt.BatchStats{}.Sizes))
 	for i := range b {
 		b[i] = math.Ldexp(1, i)
 	}
