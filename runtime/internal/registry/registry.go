@@ -18,7 +18,7 @@ import (
 // Entry is one registered pool. Its functions are the pool's own methods;
 // they are safe to call from any goroutine, also after the pool shut down.
 type Entry struct {
-	listed bool // guarded by mu: All reports the entry
+	listed  bool   // guarded by mu: All reports the entry
 	Name    string // unique among registered pools
 	Pattern string // "fixed", "dynamic", "stealing", "priority" or "batch"
 	Task    string // the task type, as package.Type
