@@ -1,14 +1,72 @@
 package poolprom_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
 
 	poolprom "github.com/poolgen/poolgen/contrib/prometheus"
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolmon"
+	"github.com/poolgen/poolgen/templates"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// resize is a task: Run does the work.
+type resize struct{ width int }
+
+func (r resize) Run(ctx context.Context) error { return nil }
+
+// A program registers the collector and serves it; the pools it exports
+// are those with a name.
+func Example() {
+	pool, err := templates.NewFixedPool[resize](poolrt.Name("resize"), poolrt.Workers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Shutdown(context.Background())
+	for range 100 {
+		if err := pool.Submit(context.Background(), resize{width: 64}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for pool.Stats().Completed < 100 { // for a stable output only
+		time.Sleep(time.Millisecond)
+	}
+
+	exporter, err := poolprom.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(exporter)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "poolgen_tasks_completed_total") || strings.HasPrefix(line, "poolgen_workers{") {
+			fmt.Print(line)
+		}
+	}
+	// Output:
+	// poolgen_tasks_completed_total{pattern="fixed",pool="resize",task="poolprom_test.resize"} 100
+	// poolgen_workers{pattern="fixed",pool="resize",task="poolprom_test.resize"} 2
+}
 
 // A Source replaces poolmon.Pools: here a fixed snapshot, as a test
 // would use; it could also pick the pools of one subsystem.
