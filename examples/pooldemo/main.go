@@ -10,6 +10,13 @@
 //	go generate ./... && go run ./examples/pooldemo
 //
 // Its output fits 100 columns. -n sets the size of the workload.
+//
+// With -http host:port it runs instead the same kinds of pools, each with a
+// name (poolrt.Name), and feeds them without end, until it is interrupted
+// (SIGINT or SIGTERM); it serves their metrics for Prometheus on /metrics
+// meanwhile. It then stops serving, shuts the pools down and exits:
+//
+//	go run ./examples/pooldemo -http localhost:8080
 package main
 
 import (
@@ -19,12 +26,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -38,11 +48,32 @@ const maxColumns = 100
 
 func main() {
 	n := flag.Int("n", 200_000, "tasks for the fixed pools; the other workloads scale with it")
+	addr := flag.String("http", "", "serve /metrics on `host:port` and run the workload until interrupted")
 	flag.Parse()
-	if err := run(os.Stdout, *n); err != nil {
+	var err error
+	if *addr == "" {
+		err = run(os.Stdout, *n)
+	} else {
+		err = serveAt(*addr, *n)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pooldemo:", err)
 		os.Exit(1)
 	}
+}
+
+// serveAt listens on addr and serves until SIGINT or SIGTERM.
+func serveAt(addr string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("-n must be at least 1, not %d", n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, ln, n, os.Stdout)
 }
 
 // pool is the contract every pool shares.
