@@ -9,8 +9,8 @@ import (
 
 // BenchmarkMetricsCost: workload 9, what poolgen's metrics cost, for every
 // poolgen pool (the bar: at most 5% on a 1 µs task). metrics=on is the
-// default (counters, and latency histograms sampled one task in
-// poolrt.DefaultLatencySampling); metrics=off is poolrt.Metrics(false)
+// default (counters, and latency histograms sampled one task in 16);
+// metrics=off is poolrt.Metrics(false)
 // (counters only); metrics=every-task times every task
 // (poolrt.LatencySampling(1)), the most a user can ask for, shown for
 // information. The fixed pools run the 1 µs task of BenchmarkSpin1us from

@@ -59,12 +59,10 @@ type OrderBatchPool struct {
 // and no goroutine is started.
 func NewOrderBatchPool(opts ...poolrt.Option) (*OrderBatchPool, error) {
 
-	set, err := poolrt.Resolve(poolrt.Batch, opts)
-	if err != nil {
+	p := &OrderBatchPool{}
+	if err := p.p.Init(opts, p.run); err != nil {
 		return nil, err
 	}
-	p := &OrderBatchPool{}
-	p.p.Init(set, p.run)
 	return p, nil
 }
 

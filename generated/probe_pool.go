@@ -84,12 +84,10 @@ type ProbeBatchPool struct {
 // and no goroutine is started.
 func NewProbeBatchPool(opts ...poolrt.Option) (*ProbeBatchPool, error) {
 
-	set, err := poolrt.Resolve(poolrt.Batch, opts)
-	if err != nil {
+	p := &ProbeBatchPool{}
+	if err := p.p.Init(opts, p.run); err != nil {
 		return nil, err
 	}
-	p := &ProbeBatchPool{}
-	p.p.Init(set, p.run)
 	return p, nil
 }
 
@@ -173,12 +171,10 @@ type ProbeCostPool struct {
 // (default off) and poolrt.Bands (cost bands for Stats; default one). A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewProbeCostPool(opts ...poolrt.Option) (*ProbeCostPool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
-	if err != nil {
+	p := new(ProbeCostPool)
+	if err := p.e.Init(poolrt.ByCost, opts, poolgenProbeRankLane(), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(ProbeCostPool)
-	p.e.Init(set, poolgenProbeRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -283,12 +279,10 @@ type ProbeDeadlinePool struct {
 // needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewProbeDeadlinePool(late func(Probe), opts ...poolrt.Option) (*ProbeDeadlinePool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
-	if err != nil {
+	p := new(ProbeDeadlinePool)
+	if err := p.e.Init(poolrt.ByDeadline, opts, poolgenProbeRankLane(), poolgenProbeDeadlineOf, late); err != nil {
 		return nil, err
 	}
-	p := new(ProbeDeadlinePool)
-	p.e.Init(set, poolgenProbeRankLane(), poolgenProbeDeadlineOf, late)
 	return p, nil
 }
 
@@ -382,12 +376,10 @@ type ProbeDynamicPool struct {
 // poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewProbeDynamicPool(opts ...poolrt.Option) (*ProbeDynamicPool, error) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
-	if err != nil {
+	p := new(ProbeDynamicPool)
+	if err := p.p.Init(opts, poolgenProbeBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ProbeDynamicPool)
-	p.p.Init(set, poolgenProbeBatchLane())
 	return p, nil
 }
 
@@ -469,12 +461,10 @@ type ProbeFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewProbeFixedPool(opts ...poolrt.Option) (*ProbeFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(ProbeFixedPool)
+	if err := p.p.Init(opts, poolgenProbeBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ProbeFixedPool)
-	p.p.Init(set, poolgenProbeBatchLane())
 	return p, nil
 }
 
@@ -549,12 +539,10 @@ type ProbePriorityPool struct {
 // bad option is reported as a *poolrt.ConfigError and no goroutine is
 // started.
 func NewProbePriorityPool(opts ...poolrt.Option) (*ProbePriorityPool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
-	if err != nil {
+	p := new(ProbePriorityPool)
+	if err := p.e.Init(poolrt.ByPriority, opts, poolgenProbeRankLane(), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(ProbePriorityPool)
-	p.e.Init(set, poolgenProbeRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -717,12 +705,10 @@ type ProbeStealingPool struct {
 // poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
 // a *poolrt.ConfigError and no goroutine is started.
 func NewProbeStealingPool(opts ...poolrt.Option) (*ProbeStealingPool, error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(ProbeStealingPool)
+	if err := p.p.Init(opts, poolgenProbeStealLane()); err != nil {
 		return nil, err
 	}
-	p := new(ProbeStealingPool)
-	p.p.Init(set, poolgenProbeStealLane())
 	return p, nil
 }
 
@@ -858,12 +844,10 @@ type ProbePtrBatchPool struct {
 // and no goroutine is started.
 func NewProbePtrBatchPool(opts ...poolrt.Option) (*ProbePtrBatchPool, error) {
 
-	set, err := poolrt.Resolve(poolrt.Batch, opts)
-	if err != nil {
+	p := &ProbePtrBatchPool{}
+	if err := p.p.Init(opts, p.run); err != nil {
 		return nil, err
 	}
-	p := &ProbePtrBatchPool{}
-	p.p.Init(set, p.run)
 	return p, nil
 }
 
@@ -949,12 +933,10 @@ type ProbePtrCostPool struct {
 // (default off) and poolrt.Bands (cost bands for Stats; default one). A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewProbePtrCostPool(opts ...poolrt.Option) (*ProbePtrCostPool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
-	if err != nil {
+	p := new(ProbePtrCostPool)
+	if err := p.e.Init(poolrt.ByCost, opts, poolgenProbePtrRankLane(), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(ProbePtrCostPool)
-	p.e.Init(set, poolgenProbePtrRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -1059,12 +1041,10 @@ type ProbePtrDeadlinePool struct {
 // needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewProbePtrDeadlinePool(late func(*ProbePtr), opts ...poolrt.Option) (*ProbePtrDeadlinePool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
-	if err != nil {
+	p := new(ProbePtrDeadlinePool)
+	if err := p.e.Init(poolrt.ByDeadline, opts, poolgenProbePtrRankLane(), poolgenProbePtrDeadlineOf, late); err != nil {
 		return nil, err
 	}
-	p := new(ProbePtrDeadlinePool)
-	p.e.Init(set, poolgenProbePtrRankLane(), poolgenProbePtrDeadlineOf, late)
 	return p, nil
 }
 
@@ -1158,12 +1138,10 @@ type ProbePtrDynamicPool struct {
 // poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewProbePtrDynamicPool(opts ...poolrt.Option) (*ProbePtrDynamicPool, error) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
-	if err != nil {
+	p := new(ProbePtrDynamicPool)
+	if err := p.p.Init(opts, poolgenProbePtrBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ProbePtrDynamicPool)
-	p.p.Init(set, poolgenProbePtrBatchLane())
 	return p, nil
 }
 
@@ -1247,12 +1225,10 @@ type ProbePtrFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewProbePtrFixedPool(opts ...poolrt.Option) (*ProbePtrFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(ProbePtrFixedPool)
+	if err := p.p.Init(opts, poolgenProbePtrBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ProbePtrFixedPool)
-	p.p.Init(set, poolgenProbePtrBatchLane())
 	return p, nil
 }
 
@@ -1327,12 +1303,10 @@ type ProbePtrPriorityPool struct {
 // bad option is reported as a *poolrt.ConfigError and no goroutine is
 // started.
 func NewProbePtrPriorityPool(opts ...poolrt.Option) (*ProbePtrPriorityPool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
-	if err != nil {
+	p := new(ProbePtrPriorityPool)
+	if err := p.e.Init(poolrt.ByPriority, opts, poolgenProbePtrRankLane(), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(ProbePtrPriorityPool)
-	p.e.Init(set, poolgenProbePtrRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -1495,12 +1469,10 @@ type ProbePtrStealingPool struct {
 // poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
 // a *poolrt.ConfigError and no goroutine is started.
 func NewProbePtrStealingPool(opts ...poolrt.Option) (*ProbePtrStealingPool, error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(ProbePtrStealingPool)
+	if err := p.p.Init(opts, poolgenProbePtrStealLane()); err != nil {
 		return nil, err
 	}
-	p := new(ProbePtrStealingPool)
-	p.p.Init(set, poolgenProbePtrStealLane())
 	return p, nil
 }
 

@@ -67,12 +67,10 @@ type ResizeDynamicPool struct {
 // poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewResizeDynamicPool(opts ...poolrt.Option) (*ResizeDynamicPool, error) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
-	if err != nil {
+	p := new(ResizeDynamicPool)
+	if err := p.p.Init(opts, poolgenResizeBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ResizeDynamicPool)
-	p.p.Init(set, poolgenResizeBatchLane())
 	return p, nil
 }
 
@@ -154,12 +152,10 @@ type ResizeFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewResizeFixedPool(opts ...poolrt.Option) (*ResizeFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(ResizeFixedPool)
+	if err := p.p.Init(opts, poolgenResizeBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ResizeFixedPool)
-	p.p.Init(set, poolgenResizeBatchLane())
 	return p, nil
 }
 

@@ -139,12 +139,10 @@ type SumRangeStealingPool struct {
 // poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
 // a *poolrt.ConfigError and no goroutine is started.
 func NewSumRangeStealingPool(opts ...poolrt.Option) (*SumRangeStealingPool, error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(SumRangeStealingPool)
+	if err := p.p.Init(opts, poolgenSumRangeStealLane()); err != nil {
 		return nil, err
 	}
-	p := new(SumRangeStealingPool)
-	p.p.Init(set, poolgenSumRangeStealLane())
 	return p, nil
 }
 

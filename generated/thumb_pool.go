@@ -48,12 +48,10 @@ type ThumbFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewThumbFixedPool(opts ...poolrt.Option) (*ThumbFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(ThumbFixedPool)
+	if err := p.p.Init(opts, poolgenThumbBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(ThumbFixedPool)
-	p.p.Init(set, poolgenThumbBatchLane())
 	return p, nil
 }
 

@@ -92,12 +92,10 @@ type TicketDeadlinePool struct {
 // needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewTicketDeadlinePool(late func(Ticket), opts ...poolrt.Option) (*TicketDeadlinePool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
-	if err != nil {
+	p := new(TicketDeadlinePool)
+	if err := p.e.Init(poolrt.ByDeadline, opts, poolgenTicketRankLane(), poolgenTicketDeadlineOf, late); err != nil {
 		return nil, err
 	}
-	p := new(TicketDeadlinePool)
-	p.e.Init(set, poolgenTicketRankLane(), poolgenTicketDeadlineOf, late)
 	return p, nil
 }
 
@@ -188,12 +186,10 @@ type TicketPriorityPool struct {
 // bad option is reported as a *poolrt.ConfigError and no goroutine is
 // started.
 func NewTicketPriorityPool(opts ...poolrt.Option) (*TicketPriorityPool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
-	if err != nil {
+	p := new(TicketPriorityPool)
+	if err := p.e.Init(poolrt.ByPriority, opts, poolgenTicketRankLane(), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(TicketPriorityPool)
-	p.e.Init(set, poolgenTicketRankLane(), nil, nil)
 	return p, nil
 }
 

@@ -2,63 +2,13 @@ package poolrt
 
 import (
 	"fmt"
-	"math"
 	"time"
-)
 
-// Defaults of the dynamic pool.
-const (
-	// DefaultMinWorkers is the default least number of workers: one, so
-	// that the first task after a quiet spell starts at once, for the cost
-	// of one parked goroutine. WorkerLimits(0, n) scales down to none.
-	DefaultMinWorkers = 1
-	// DefaultScaleInterval is how often the controller measures the pool
-	// and decides its size: often enough to meet a surge within a tenth of
-	// a second, rarely enough that a measurement averages many tasks.
-	DefaultScaleInterval = 100 * time.Millisecond
-	// DefaultCooldownIntervals sets the default cooldown to this many
-	// scale intervals.
-	DefaultCooldownIntervals = 10
-	// MinScaleInterval is the shortest ScaleInterval: below it the
-	// controller costs CPU and measures noise.
-	MinScaleInterval = time.Millisecond
-	// ScaleHistory is how many of the latest scaling events
-	// ScalingStats.Events keeps.
-	ScaleHistory = 64
-)
-
-// DynamicSettings configures a dynamic pool. [Resolve] fills it from the
-// options WorkerLimits, ScaleInterval, Cooldown, IdleTimeout and the
-// policy options (Thresholds, Predictive, ScaleWith).
-type DynamicSettings struct {
-	// Min and Max bound the number of workers. The pool starts with Min.
-	// Settings.Workers is set to Max: the pool's worker slots, which
-	// SetLimits cannot exceed later.
-	Min, Max int
-	// Interval is the time between two evaluations of the controller.
-	Interval time.Duration
-	// Cooldown is the least time between a change of the pool's size and a
-	// scale-down that follows it. Scale-ups are never held back.
-	Cooldown time.Duration
-	// IdleTimeout retires workers idle (parked) that long, down to Min; 0
-	// turns idle expiry off.
-	IdleTimeout time.Duration
-	// Policy decides the size; nil means a ThresholdPolicy with its
-	// defaults.
-	Policy ScalePolicy
-
-	set dynamicSet
-}
-
-type dynamicSet uint8
-
-const (
-	setLimits dynamicSet = 1 << iota
-	setCooldown
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // WorkerLimits bounds a dynamic pool's workers: it starts with min and
-// scales between min and max (default DefaultMinWorkers and GOMAXPROCS,
+// scales between min and max (default 1 and GOMAXPROCS,
 // like the fixed pool's size: more workers than processors only help
 // tasks that block). min may be 0: the pool then retires every worker when
 // it is quiet, and a submission starts one at once. max is also the
@@ -66,72 +16,47 @@ const (
 // the default QueueSize grows with it. For tasks that block (I/O) rather
 // than compute, set max above GOMAXPROCS.
 func WorkerLimits(min, max int) Option {
-	return Option{fmt.Sprintf("WorkerLimits(%d, %d)", min, max), Dynamic, func(s *Settings) string {
-		if reason := checkLimits(min, max, MaxWorkers); reason != "" {
+	return config.NewOption(fmt.Sprintf("WorkerLimits(%d, %d)", min, max), config.Dynamic, func(s *config.Settings) string {
+		if reason := config.CheckLimits(min, max, config.MaxWorkers); reason != "" {
 			return reason
 		}
 		s.Dynamic.Min, s.Dynamic.Max = min, max
-		s.Dynamic.set |= setLimits
+		s.Given |= config.GivenLimits
 		return ""
-	}}
-}
-
-// LimitsError returns a *ConfigError for worker limits min and max that
-// cannot work for a pool of ceiling worker slots (SetLimits), or nil.
-func (s *Settings) LimitsError(min, max, ceiling int) error {
-	if reason := checkLimits(min, max, ceiling); reason != "" {
-		return &ConfigError{Option: fmt.Sprintf("SetLimits(%d, %d)", min, max), Reason: reason}
-	}
-	return nil
-}
-
-// checkLimits says what is wrong with worker limits min and max for a pool
-// of at most ceiling workers, or returns "".
-func checkLimits(min, max, ceiling int) string {
-	switch {
-	case min < 0:
-		return "the minimum cannot be negative (0 lets the pool scale down to no worker)"
-	case max < 1:
-		return "a pool needs a maximum of at least 1 worker"
-	case min > max:
-		return fmt.Sprintf("the minimum %d is above the maximum %d", min, max)
-	case max > ceiling:
-		return fmt.Sprintf("at most %d workers", ceiling)
-	}
-	return ""
+	})
 }
 
 // ScaleInterval sets how often the controller measures the pool and may
-// resize it (default DefaultScaleInterval, at least MinScaleInterval). It
+// resize it (default 100ms, at least 1ms). It
 // bounds how fast the pool reacts to a change of load, except that under
 // the threshold policy a backlog with no idle worker makes it evaluate
 // early, every SurgeGap(d), to grow; idle expiry is checked at the
 // interval's pace.
 func ScaleInterval(d time.Duration) Option {
-	return Option{fmt.Sprintf("ScaleInterval(%v)", d), Dynamic, func(s *Settings) string {
-		if d < MinScaleInterval {
-			return fmt.Sprintf("an interval of at least %v", MinScaleInterval)
+	return config.NewOption(fmt.Sprintf("ScaleInterval(%v)", d), config.Dynamic, func(s *config.Settings) string {
+		if d < config.MinScaleInterval {
+			return fmt.Sprintf("an interval of at least %v", config.MinScaleInterval)
 		}
 		s.Dynamic.Interval = d
 		return ""
-	}}
+	})
 }
 
 // Cooldown sets the least time between a change of the pool's size and a
-// scale-down after it (default DefaultCooldownIntervals × ScaleInterval).
+// scale-down after it (default 10 × ScaleInterval).
 // It keeps the pool from shedding workers it has just added, or shrinking
 // step after step on a short lull. Scale-ups are never held back: a
 // growing backlog costs latency at once, an extra idle worker costs only a
 // parked goroutine.
 func Cooldown(d time.Duration) Option {
-	return Option{fmt.Sprintf("Cooldown(%v)", d), Dynamic, func(s *Settings) string {
+	return config.NewOption(fmt.Sprintf("Cooldown(%v)", d), config.Dynamic, func(s *config.Settings) string {
 		if d < 0 {
 			return "a cooldown cannot be negative"
 		}
 		s.Dynamic.Cooldown = d
-		s.Dynamic.set |= setCooldown
+		s.Given |= config.GivenCooldown
 		return ""
-	}}
+	})
 }
 
 // IdleTimeout retires workers that have been idle for d, down to the
@@ -141,26 +66,26 @@ func Cooldown(d time.Duration) Option {
 // previous one. It is checked every ScaleInterval and respects the
 // Cooldown.
 func IdleTimeout(d time.Duration) Option {
-	return Option{fmt.Sprintf("IdleTimeout(%v)", d), Dynamic, func(s *Settings) string {
+	return config.NewOption(fmt.Sprintf("IdleTimeout(%v)", d), config.Dynamic, func(s *config.Settings) string {
 		if d < 0 {
 			return "an idle timeout cannot be negative (0 turns idle expiry off)"
 		}
 		s.Dynamic.IdleTimeout = d
 		return ""
-	}}
+	})
 }
 
 // Thresholds makes the pool scale by p, a [ThresholdPolicy] (the default
 // policy, with its default thresholds). Zero fields of p take their
 // defaults.
 func Thresholds(p ThresholdPolicy) Option {
-	return Option{"Thresholds(...)", Dynamic, func(s *Settings) string {
+	return config.NewOption("Thresholds(...)", config.Dynamic, func(s *config.Settings) string {
 		if reason := p.check(); reason != "" {
 			return reason
 		}
 		s.Dynamic.Policy = p
 		return ""
-	}}
+	})
 }
 
 // Predictive makes the pool scale by p, a [PredictivePolicy]: it forecasts
@@ -168,7 +93,7 @@ func Thresholds(p ThresholdPolicy) Option {
 // take their defaults. Each pool gets its own copy of p, so one Option may
 // configure many pools.
 func Predictive(p PredictivePolicy) Option {
-	return Option{"Predictive(...)", Dynamic, func(s *Settings) string {
+	return config.NewOption("Predictive(...)", config.Dynamic, func(s *config.Settings) string {
 		q := p.withDefaults()
 		if reason := q.check(); reason != "" {
 			return reason
@@ -176,42 +101,20 @@ func Predictive(p PredictivePolicy) Option {
 		q.reset()
 		s.Dynamic.Policy = &q
 		return ""
-	}}
+	})
 }
 
 // ScaleWith makes the pool scale by a policy of the caller's (see
 // [ScalePolicy]). p is called from the pool's controller goroutine only;
 // if it keeps state, give each pool its own.
 func ScaleWith(p ScalePolicy) Option {
-	return Option{"ScaleWith(...)", Dynamic, func(s *Settings) string {
+	return config.NewOption("ScaleWith(...)", config.Dynamic, func(s *config.Settings) string {
 		if p == nil {
 			return "the policy is nil"
 		}
 		s.Dynamic.Policy = p
 		return ""
-	}}
-}
-
-// resolveDynamic applies the dynamic pool's defaults and checks its settings
-// once every option is applied. It sets s.Workers to the maximum: the
-// engine allocates that many worker slots, and the queue's shards and
-// default size follow from it.
-func (s *Settings) resolveDynamic(procs int) error {
-	d := &s.Dynamic
-	if d.set&setLimits == 0 {
-		d.Min, d.Max = DefaultMinWorkers, max(procs, DefaultMinWorkers)
-	}
-	if d.Interval == 0 {
-		d.Interval = DefaultScaleInterval
-	}
-	if d.set&setCooldown == 0 {
-		d.Cooldown = DefaultCooldownIntervals * min(d.Interval, math.MaxInt64/DefaultCooldownIntervals)
-	}
-	if d.Policy == nil {
-		d.Policy = ThresholdPolicy{}
-	}
-	s.Workers = d.Max
-	return nil
+	})
 }
 
 // ScalePolicy decides a dynamic pool's size. The pool's controller calls
@@ -332,6 +235,6 @@ type ScalingStats struct {
 	// ScaleInterval has passed).
 	Last ScaleSignals
 	// Events are the latest changes of size, oldest first: at most
-	// ScaleHistory of them.
+	// 64 of them.
 	Events []ScaleEvent
 }

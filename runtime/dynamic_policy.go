@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // A QueueLevel is a queue depth, given in tasks, as a fraction of the
@@ -25,11 +27,11 @@ func (l QueueLevel) check(name string) string {
 	return ""
 }
 
-// Defaults of ThresholdPolicy.
+// Defaults of ThresholdPolicy, stated in its documentation.
 const (
-	DefaultUpQueueFraction = 0.05 // of the queue's capacity
-	DefaultUpUtilization   = 0.85
-	DefaultDownUtilization = 0.5
+	defaultUpQueueFraction = 0.05 // of the queue's capacity
+	defaultUpUtilization   = 0.85
+	defaultDownUtilization = 0.5
 )
 
 // ThresholdPolicy is the default [ScalePolicy]. Each interval it
@@ -58,15 +60,15 @@ const (
 // policy. The policy keeps no state: one value may serve many pools.
 type ThresholdPolicy struct {
 	// UpQueue is the queue depth that triggers a scale-up (default
-	// DefaultUpQueueFraction of the capacity). It is raised, if need be,
+	// 5% of the capacity). It is raised, if need be,
 	// to at least one task and above DownQueue.
 	UpQueue QueueLevel
 	// DownQueue is the deepest queue that allows a scale-down (default 0:
 	// the queue must be empty).
 	DownQueue QueueLevel
 	// UpUtilization and DownUtilization are the utilization thresholds
-	// for scaling up and down (defaults DefaultUpUtilization and
-	// DefaultDownUtilization); DownUtilization must be below
+	// for scaling up and down (defaults 0.85
+	// and 0.5); DownUtilization must be below
 	// UpUtilization.
 	UpUtilization, DownUtilization float64
 	// StepUp is the workers added per scale-up (default 0: as many as the
@@ -77,13 +79,13 @@ type ThresholdPolicy struct {
 
 func (p ThresholdPolicy) withDefaults() ThresholdPolicy {
 	if p.UpQueue == (QueueLevel{}) {
-		p.UpQueue = QueueLevel{Fraction: DefaultUpQueueFraction}
+		p.UpQueue = QueueLevel{Fraction: defaultUpQueueFraction}
 	}
 	if p.UpUtilization == 0 {
-		p.UpUtilization = DefaultUpUtilization
+		p.UpUtilization = defaultUpUtilization
 	}
 	if p.DownUtilization == 0 {
-		p.DownUtilization = DefaultDownUtilization
+		p.DownUtilization = defaultDownUtilization
 	}
 	if p.StepDown == 0 {
 		p.StepDown = 1
@@ -144,13 +146,13 @@ func (p ThresholdPolicy) fits(u float64, n, to int) bool {
 	return u*float64(n)/float64(to) < p.UpUtilization
 }
 
-// Defaults of PredictivePolicy.
+// Defaults of PredictivePolicy, stated in its documentation.
 const (
-	DefaultTargetUtilization = 0.75
-	DefaultAlpha             = 0.5
-	DefaultBeta              = 0.3
-	DefaultSlack             = 0.2
-	DefaultDrain             = time.Second
+	defaultTargetUtilization = 0.75
+	defaultAlpha             = 0.5
+	defaultBeta              = 0.3
+	defaultSlack             = 0.2
+	defaultDrain             = time.Second
 )
 
 // PredictivePolicy sizes the pool ahead of its load. Each interval it
@@ -174,18 +176,18 @@ const (
 // *PredictivePolicy passed to ScaleWith must serve one pool only.
 type PredictivePolicy struct {
 	// TargetUtilization is the fraction of their time the workers should
-	// be busy, in (0, 1] (default DefaultTargetUtilization). The rest is
+	// be busy, in (0, 1] (default 0.75). The rest is
 	// headroom for bursts above the forecast.
 	TargetUtilization float64
 	// Alpha smooths the level of the arrival rate and Beta its trend, in
-	// (0, 1] (defaults DefaultAlpha and DefaultBeta). Higher values follow
+	// (0, 1] (defaults 0.5 and 0.3). Higher values follow
 	// changes faster and noise more.
 	Alpha, Beta float64
 	// Slack is how far above the need the pool may stay before it scales
-	// down (default DefaultSlack: 20%).
+	// down (default 0.2: 20%).
 	Slack float64
 	// Drain is the time within which the pool plans to clear the tasks
-	// waiting in its queue (default DefaultDrain).
+	// waiting in its queue (default 1s).
 	Drain time.Duration
 
 	level, trend float64
@@ -194,19 +196,19 @@ type PredictivePolicy struct {
 
 func (p PredictivePolicy) withDefaults() PredictivePolicy {
 	if p.TargetUtilization == 0 {
-		p.TargetUtilization = DefaultTargetUtilization
+		p.TargetUtilization = defaultTargetUtilization
 	}
 	if p.Alpha == 0 {
-		p.Alpha = DefaultAlpha
+		p.Alpha = defaultAlpha
 	}
 	if p.Beta == 0 {
-		p.Beta = DefaultBeta
+		p.Beta = defaultBeta
 	}
 	if p.Slack == 0 {
-		p.Slack = DefaultSlack
+		p.Slack = defaultSlack
 	}
 	if p.Drain == 0 {
-		p.Drain = DefaultDrain
+		p.Drain = defaultDrain
 	}
 	return p
 }
@@ -270,8 +272,8 @@ func (p *PredictivePolicy) Scale(s ScaleSignals) (int, string) {
 // ceilWorkers rounds x up to a whole number of workers, ignoring a millionth of a
 // worker of floating-point error.
 func ceilWorkers(x float64) int {
-	if x > float64(MaxWorkers) {
-		return MaxWorkers
+	if x > float64(config.MaxWorkers) {
+		return config.MaxWorkers
 	}
 	return int(math.Ceil(x - 1e-6))
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // TestResolveDynamic checks the dynamic pool's defaults and that Workers,
@@ -14,35 +16,35 @@ import (
 // queue size follow.
 func TestResolveDynamic(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
-	s, err := Resolve(Dynamic, nil)
+	s, err := config.Resolve(config.Dynamic, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := s.Dynamic
-	if d.Min != DefaultMinWorkers || d.Max != procs || s.Workers != procs {
-		t.Errorf("default limits [%d, %d], Workers %d; want [%d, %d], %d", d.Min, d.Max, s.Workers, DefaultMinWorkers, procs, procs)
+	if d.Min != 1 || d.Max != procs || s.Workers != procs {
+		t.Errorf("default limits [%d, %d], Workers %d; want [%d, %d], %d", d.Min, d.Max, s.Workers, 1, procs, procs)
 	}
-	if d.Interval != DefaultScaleInterval || d.Cooldown != DefaultCooldownIntervals*DefaultScaleInterval || d.IdleTimeout != 0 {
+	if d.Interval != 100*time.Millisecond || d.Cooldown != time.Second || d.IdleTimeout != 0 {
 		t.Errorf("default Interval %v, Cooldown %v, IdleTimeout %v", d.Interval, d.Cooldown, d.IdleTimeout)
 	}
-	if _, ok := d.Policy.(ThresholdPolicy); !ok {
-		t.Errorf("default policy %T, want ThresholdPolicy", d.Policy)
+	if d.Policy != nil {
+		t.Errorf("default policy %T, want none (the pool's controller uses ThresholdPolicy{})", d.Policy)
 	}
 
-	s, err = Resolve(Dynamic, []Option{WorkerLimits(0, 40), ScaleInterval(time.Second), IdleTimeout(time.Minute)})
+	s, err = config.Resolve(config.Dynamic, []Option{WorkerLimits(0, 40), ScaleInterval(time.Second), IdleTimeout(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Dynamic.Min != 0 || s.Dynamic.Max != 40 || s.Workers != 40 {
 		t.Errorf("WorkerLimits(0, 40): limits [%d, %d], Workers %d", s.Dynamic.Min, s.Dynamic.Max, s.Workers)
 	}
-	if s.QueueSize != DefaultQueuePerWorker*40 || s.Shards != min(40, procs) {
+	if s.QueueSize != 256*40 || s.Shards != min(40, procs) {
 		t.Errorf("QueueSize %d, Shards %d: want them to follow the maximum", s.QueueSize, s.Shards)
 	}
-	if s.Dynamic.Cooldown != DefaultCooldownIntervals*time.Second {
-		t.Errorf("default Cooldown %v, want %d intervals", s.Dynamic.Cooldown, DefaultCooldownIntervals)
+	if s.Dynamic.Cooldown != 10*time.Second {
+		t.Errorf("default Cooldown %v, want %d intervals", s.Dynamic.Cooldown, 10)
 	}
-	s, err = Resolve(Dynamic, []Option{Cooldown(0), ScaleInterval(time.Second)})
+	s, err = config.Resolve(config.Dynamic, []Option{Cooldown(0), ScaleInterval(time.Second)})
 	if err != nil || s.Dynamic.Cooldown != 0 {
 		t.Errorf("Cooldown(0): %v, %v; want an explicit 0 kept", s.Dynamic.Cooldown, err)
 	}
@@ -55,7 +57,7 @@ func TestDynamicOptionErrors(t *testing.T) {
 		WorkerLimits(-1, 2),
 		WorkerLimits(0, 0),
 		WorkerLimits(3, 2),
-		WorkerLimits(1, MaxWorkers+1),
+		WorkerLimits(1, (1<<20)+1),
 		ScaleInterval(0),
 		ScaleInterval(time.Microsecond),
 		Cooldown(-time.Second),
@@ -75,23 +77,23 @@ func TestDynamicOptionErrors(t *testing.T) {
 		ScaleWith(nil),
 	}
 	for _, o := range bad {
-		_, err := Resolve(Dynamic, []Option{o})
+		_, err := config.Resolve(config.Dynamic, []Option{o})
 		var ce *ConfigError
 		if !errors.As(err, &ce) || ce.Option != o.String() || ce.Reason == "" {
-			t.Errorf("Resolve(Dynamic, %v) = %v, want a *ConfigError naming it", o, err)
+			t.Errorf("Resolve(config.Dynamic, %v) = %v, want a *ConfigError naming it", o, err)
 		}
 	}
 	for _, o := range []Option{WorkerLimits(1, 2), ScaleInterval(time.Second), Cooldown(0), IdleTimeout(0),
 		Thresholds(ThresholdPolicy{}), Predictive(PredictivePolicy{}), ScaleWith(ThresholdPolicy{})} {
-		if _, err := Resolve(Fixed, []Option{o}); err == nil || !strings.Contains(err.Error(), "does not apply") {
-			t.Errorf("Resolve(Fixed, %v) = %v, want it refused as dynamic-only", o, err)
+		if _, err := config.Resolve(config.Fixed, []Option{o}); err == nil || !strings.Contains(err.Error(), "does not apply") {
+			t.Errorf("Resolve(config.Fixed, %v) = %v, want it refused as dynamic-only", o, err)
 		}
-		if _, err := Resolve(Dynamic, []Option{o}); err != nil {
-			t.Errorf("Resolve(Dynamic, %v) = %v", o, err)
+		if _, err := config.Resolve(config.Dynamic, []Option{o}); err != nil {
+			t.Errorf("Resolve(config.Dynamic, %v) = %v", o, err)
 		}
 	}
-	if _, err := Resolve(Dynamic, []Option{Workers(2)}); err == nil {
-		t.Error("Resolve(Dynamic, Workers(2)) accepted: the dynamic pool sizes itself")
+	if _, err := config.Resolve(config.Dynamic, []Option{Workers(2)}); err == nil {
+		t.Error("Resolve(config.Dynamic, Workers(2)) accepted: the dynamic pool sizes itself")
 	}
 }
 
@@ -99,8 +101,8 @@ func TestDynamicOptionErrors(t *testing.T) {
 // pool a forecast of its own.
 func TestPredictiveOwnState(t *testing.T) {
 	opt := Predictive(PredictivePolicy{})
-	a, _ := Resolve(Dynamic, []Option{opt})
-	b, _ := Resolve(Dynamic, []Option{opt})
+	a, _ := config.Resolve(config.Dynamic, []Option{opt})
+	b, _ := config.Resolve(config.Dynamic, []Option{opt})
 	pa, pb := a.Dynamic.Policy.(*PredictivePolicy), b.Dynamic.Policy.(*PredictivePolicy)
 	if pa == nil || pa == pb {
 		t.Fatalf("policies %p and %p: want two distinct *PredictivePolicy", pa, pb)

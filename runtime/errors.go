@@ -3,6 +3,8 @@ package poolrt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // ErrClosed is returned by Submit and TrySubmit once Shutdown or ShutdownNow
@@ -13,14 +15,20 @@ var ErrClosed = errors.New("poolgen: pool closed")
 // policy, when the queue has no room: the task was not accepted.
 var ErrQueueFull = errors.New("poolgen: queue full")
 
-// ErrGoexit is the [PanicError].Value of a task (or batch handler, or hook)
-// that called runtime.Goexit: errors.Is(err, ErrGoexit) tells such an exit
-// from a panic.
-var ErrGoexit = errors.New("poolgen: task called runtime.Goexit")
-
 // ErrNilTask is returned by Submit and TrySubmit of a pool of pointer
 // tasks for a nil task: it was not accepted, since its Run would panic.
 var ErrNilTask = errors.New("poolgen: nil task")
+
+// ErrGoexit is the [PanicError].Value of a task (or batch handler, or
+// hook) that called runtime.Goexit: errors.Is(err, ErrGoexit) tells such
+// an exit from a panic.
+var ErrGoexit = config.ErrGoexit
+
+// ConfigError is returned by a pool constructor for an option whose value
+// cannot work, with the option as the caller wrote it (Option, for example
+// "Workers(0)") and what is wrong and what would be accepted (Reason). No
+// pool is created.
+type ConfigError = config.ConfigError
 
 // PanicError describes a task whose Run panicked. The pool recovers the
 // panic, counts it, replaces the worker and passes a *PanicError to the
@@ -45,17 +53,4 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
-}
-
-// ConfigError is returned by a pool constructor for an option whose value
-// cannot work. No pool is created.
-type ConfigError struct {
-	// Option is the option as the caller wrote it, for example "Workers(0)".
-	Option string
-	// Reason says what is wrong and what would be accepted.
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	return "poolgen: invalid option " + e.Option + ": " + e.Reason
 }

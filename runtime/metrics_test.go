@@ -4,11 +4,13 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 func TestClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewClock()
+		c := config.NewClock()
 		if got := c.Now(); got != 1 {
 			t.Fatalf("Now() at the epoch = %d, want 1 (zero means untimed)", got)
 		}

@@ -9,9 +9,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
-var patterns = []Pattern{Fixed, Dynamic, Stealing, Priority, Batch}
+var patterns = []config.Pattern{config.Fixed, config.Dynamic, config.Stealing, config.Priority, config.Batch}
 
 // withGOMAXPROCS runs the rest of the test with GOMAXPROCS set to n.
 // Tests that use it must not be parallel.
@@ -25,9 +27,9 @@ func TestResolveDefaults(t *testing.T) {
 	for _, procs := range []int{1, 2, 3, 8} {
 		t.Run(fmt.Sprint("procs=", procs), func(t *testing.T) {
 			withGOMAXPROCS(t, procs)
-			wantQueue := max(DefaultMinQueue, DefaultQueuePerWorker*procs)
+			wantQueue := max(1024, 256*procs)
 			for _, p := range patterns {
-				s, err := Resolve(p, nil)
+				s, err := config.Resolve(p, nil)
 				if err != nil {
 					t.Fatalf("Resolve(%v, nil): %v", p, err)
 				}
@@ -35,9 +37,9 @@ func TestResolveDefaults(t *testing.T) {
 					t.Errorf("Resolve(%v, nil): Workers, QueueSize, Shards = %d, %d, %d; want %d, %d, %d",
 						p, s.Workers, s.QueueSize, s.Shards, procs, wantQueue, procs)
 				}
-				if !s.Metrics || s.SampleEvery != DefaultLatencySampling || s.Backpressure != Block ||
+				if !s.Metrics || s.SampleEvery != 16 || s.Backpressure != Block ||
 					s.OnPanic != nil || s.OnError != nil {
-					t.Errorf("Resolve(%v, nil) = %+v: want metrics on, sampling %d, Block, no handlers", p, s, DefaultLatencySampling)
+					t.Errorf("Resolve(%v, nil) = %+v: want metrics on, sampling %d, Block, no handlers", p, s, 16)
 				}
 			}
 		})
@@ -61,7 +63,7 @@ func TestResolveQueueAndShards(t *testing.T) {
 		{[]Option{Workers(3), Workers(6)}, 6, 1536, 4}, // the last one wins
 	}
 	for _, tt := range tests {
-		s, err := Resolve(Fixed, tt.opts)
+		s, err := config.Resolve(config.Fixed, tt.opts)
 		if err != nil {
 			t.Fatalf("Resolve(%v): %v", tt.opts, err)
 		}
@@ -75,7 +77,7 @@ func TestResolveQueueAndShards(t *testing.T) {
 func TestResolveOptions(t *testing.T) {
 	var gotPanic *PanicError
 	var gotErr error
-	s, err := Resolve(Priority, []Option{
+	s, err := config.Resolve(config.Priority, []Option{
 		OnFull(CallerRuns), OnFull(Reject),
 		Metrics(false),
 		LatencySampling(1),
@@ -88,12 +90,12 @@ func TestResolveOptions(t *testing.T) {
 	if s.Backpressure != Reject || s.Metrics || s.SampleEvery != 1 || s.OnPanic == nil || s.OnError == nil {
 		t.Fatalf("Resolve = %+v", s)
 	}
-	s.OnPanic(&PanicError{Value: 1})
+	s.OnPanic("task", 1, []byte("stack"))
 	s.OnError(io.EOF)
-	if gotPanic == nil || gotPanic.Value != 1 || gotErr != io.EOF {
+	if gotPanic == nil || gotPanic.Value != 1 || gotPanic.Task != "task" || string(gotPanic.Stack) != "stack" || gotErr != io.EOF {
 		t.Fatal("Resolve did not keep the handlers given")
 	}
-	s, err = Resolve(Batch, []Option{Metrics(false), Metrics(true), LatencySampling(100)})
+	s, err = config.Resolve(config.Batch, []Option{Metrics(false), Metrics(true), LatencySampling(100)})
 	if err != nil || !s.Metrics || s.SampleEvery != 100 {
 		t.Fatalf("Resolve(Metrics(false), Metrics(true), LatencySampling(100)) = %+v, %v", s, err)
 	}
@@ -101,30 +103,30 @@ func TestResolveOptions(t *testing.T) {
 
 func TestResolveInvalid(t *testing.T) {
 	tests := []struct {
-		p      Pattern
+		p      config.Pattern
 		opts   []Option
 		option string // ConfigError.Option
 		reason string // in ConfigError.Reason
 	}{
-		{Fixed, []Option{Workers(0)}, "Workers(0)", "at least 1 worker"},
-		{Stealing, []Option{Workers(-3)}, "Workers(-3)", "at least 1 worker"},
-		{Fixed, []Option{QueueSize(0)}, "QueueSize(0)", "at least 1 task"},
-		{Dynamic, []Option{QueueSize(-1)}, "QueueSize(-1)", "at least 1 task"},
-		{Fixed, []Option{OnFull(Backpressure(3))}, "OnFull(Backpressure(3))", "Block, Reject or CallerRuns"},
-		{Fixed, []Option{OnFull(Backpressure(255))}, "OnFull(Backpressure(255))", "Block, Reject or CallerRuns"},
-		{Batch, []Option{OnPanic(nil)}, "OnPanic(...)", "nil"},
-		{Priority, []Option{OnError(nil)}, "OnError(...)", "nil"},
-		{Fixed, []Option{LatencySampling(0)}, "LatencySampling(0)", "Metrics(false)"},
-		{Fixed, []Option{LatencySampling(-2)}, "LatencySampling(-2)", "at least every task"},
-		{Dynamic, []Option{Workers(4)}, "Workers(4)", "does not apply to the dynamic pool"},
-		{Fixed, []Option{{}}, "Option{}", "zero Option"},
+		{config.Fixed, []Option{Workers(0)}, "Workers(0)", "at least 1 worker"},
+		{config.Stealing, []Option{Workers(-3)}, "Workers(-3)", "at least 1 worker"},
+		{config.Fixed, []Option{QueueSize(0)}, "QueueSize(0)", "at least 1 task"},
+		{config.Dynamic, []Option{QueueSize(-1)}, "QueueSize(-1)", "at least 1 task"},
+		{config.Fixed, []Option{OnFull(Backpressure(3))}, "OnFull(Backpressure(3))", "Block, Reject or CallerRuns"},
+		{config.Fixed, []Option{OnFull(Backpressure(255))}, "OnFull(Backpressure(255))", "Block, Reject or CallerRuns"},
+		{config.Batch, []Option{OnPanic(nil)}, "OnPanic(...)", "nil"},
+		{config.Priority, []Option{OnError(nil)}, "OnError(...)", "nil"},
+		{config.Fixed, []Option{LatencySampling(0)}, "LatencySampling(0)", "Metrics(false)"},
+		{config.Fixed, []Option{LatencySampling(-2)}, "LatencySampling(-2)", "at least every task"},
+		{config.Dynamic, []Option{Workers(4)}, "Workers(4)", "does not apply to the dynamic pool"},
+		{config.Fixed, []Option{{}}, "Option{}", "zero Option"},
 		// The bad option is found wherever it is in the list.
-		{Fixed, []Option{Workers(2), QueueSize(8), Metrics(true), QueueSize(0), Workers(1)}, "QueueSize(0)", "at least 1 task"},
-		{Fixed, []Option{Workers(2), {}}, "Option{}", "zero Option"},
-		{Pattern(0), []Option{Metrics(true)}, "Metrics(true)", "does not apply to the Pattern(0) pool"},
+		{config.Fixed, []Option{Workers(2), QueueSize(8), Metrics(true), QueueSize(0), Workers(1)}, "QueueSize(0)", "at least 1 task"},
+		{config.Fixed, []Option{Workers(2), {}}, "Option{}", "zero Option"},
+		{config.Pattern(0), []Option{Metrics(true)}, "Metrics(true)", "does not apply to the Pattern(0) pool"},
 	}
 	for _, tt := range tests {
-		s, err := Resolve(tt.p, tt.opts)
+		s, err := config.Resolve(tt.p, tt.opts)
 		var ce *ConfigError
 		if !errors.As(err, &ce) {
 			t.Errorf("Resolve(%v, %v) error = %v (%T), want a *ConfigError", tt.p, tt.opts, err, err)
@@ -139,7 +141,7 @@ func TestResolveInvalid(t *testing.T) {
 			t.Errorf("error message %q: want the %q prefix, the option %q and the reason", msg, "poolgen: ", tt.option)
 		}
 		if s.Workers != 0 || s.QueueSize != 0 || s.Shards != 0 || s.Metrics || s.SampleEvery != 0 {
-			t.Errorf("Resolve(%v, %v) returned settings %+v with its error, want zero Settings", tt.p, tt.opts, s)
+			t.Errorf("Resolve(%v, %v) returned settings %+v with its error, want zero config.Settings", tt.p, tt.opts, s)
 		}
 	}
 }
@@ -150,19 +152,19 @@ func TestResolveInvalid(t *testing.T) {
 func TestOptionPatterns(t *testing.T) {
 	tests := []struct {
 		opt     Option
-		applies Pattern
+		applies config.Pattern
 	}{
-		{Workers(2), Fixed | Stealing | Priority | Batch}, // the dynamic pool sizes itself
-		{QueueSize(8), allPatterns},
-		{OnFull(Reject), allPatterns},
-		{OnPanic(func(*PanicError) {}), allPatterns},
-		{OnError(func(error) {}), allPatterns},
-		{Metrics(false), allPatterns},
-		{LatencySampling(2), allPatterns},
+		{Workers(2), config.Fixed | config.Stealing | config.Priority | config.Batch}, // the dynamic pool sizes itself
+		{QueueSize(8), config.AllPatterns},
+		{OnFull(Reject), config.AllPatterns},
+		{OnPanic(func(*PanicError) {}), config.AllPatterns},
+		{OnError(func(error) {}), config.AllPatterns},
+		{Metrics(false), config.AllPatterns},
+		{LatencySampling(2), config.AllPatterns},
 	}
 	for _, tt := range tests {
 		for _, p := range patterns {
-			_, err := Resolve(p, []Option{tt.opt})
+			_, err := config.Resolve(p, []Option{tt.opt})
 			if tt.applies&p != 0 {
 				if err != nil {
 					t.Errorf("Resolve(%v, %v): %v, want it accepted", p, tt.opt, err)
@@ -207,16 +209,16 @@ func TestOptionString(t *testing.T) {
 
 func TestPatternString(t *testing.T) {
 	tests := []struct {
-		p    Pattern
+		p    config.Pattern
 		want string
 	}{
-		{Fixed, "fixed"},
-		{Dynamic, "dynamic"},
-		{Stealing, "stealing"},
-		{Priority, "priority"},
-		{Batch, "batch"},
-		{Fixed | Batch, "fixed|batch"},
-		{allPatterns, "fixed|dynamic|stealing|priority|batch"},
+		{config.Fixed, "fixed"},
+		{config.Dynamic, "dynamic"},
+		{config.Stealing, "stealing"},
+		{config.Priority, "priority"},
+		{config.Batch, "batch"},
+		{config.Fixed | config.Batch, "fixed|batch"},
+		{config.AllPatterns, "fixed|dynamic|stealing|priority|batch"},
 		{0, "Pattern(0)"},
 		{1 << 5, "Pattern(32)"},
 		{1 << 7, "Pattern(128)"},
@@ -272,7 +274,7 @@ func (e *myErr) Error() string { return fmt.Sprint("my error ", e.code) }
 
 // panicAndReport panics with v in a frame named panickingTaskRun and
 // reports the recovered value as a pool's deferred handler does.
-func panicAndReport(s *Settings, task any, v any) {
+func panicAndReport(s *config.Settings, task any, v any) {
 	defer func() { s.TaskPanicked(task, recover()) }()
 	panickingTaskRun(v)
 }
@@ -297,7 +299,7 @@ func captureLog(t *testing.T) *bytes.Buffer {
 func TestTaskPanickedHandler(t *testing.T) {
 	logged := captureLog(t)
 	var got []*PanicError
-	s, err := Resolve(Fixed, []Option{OnPanic(func(pe *PanicError) { got = append(got, pe) })})
+	s, err := config.Resolve(config.Fixed, []Option{OnPanic(func(pe *PanicError) { got = append(got, pe) })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +328,7 @@ func TestTaskPanickedHandler(t *testing.T) {
 
 func TestTaskPanickedLogs(t *testing.T) {
 	logged := captureLog(t)
-	s, err := Resolve(Fixed, nil)
+	s, err := config.Resolve(config.Fixed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +344,7 @@ func TestTaskPanickedLogs(t *testing.T) {
 
 func TestTaskPanickedGoexit(t *testing.T) {
 	var got *PanicError
-	s, err := Resolve(Fixed, []Option{OnPanic(func(pe *PanicError) { got = pe })})
+	s, err := config.Resolve(config.Fixed, []Option{OnPanic(func(pe *PanicError) { got = pe })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +377,7 @@ func TestTaskPanickedGoexit(t *testing.T) {
 
 func TestPanicErrorUnwrap(t *testing.T) {
 	var got *PanicError
-	s, _ := Resolve(Fixed, []Option{OnPanic(func(pe *PanicError) { got = pe })})
+	s, _ := config.Resolve(config.Fixed, []Option{OnPanic(func(pe *PanicError) { got = pe })})
 
 	panicAndReport(&s, nil, io.ErrUnexpectedEOF)
 	if !errors.Is(got, io.ErrUnexpectedEOF) || got.Unwrap() != io.ErrUnexpectedEOF {
@@ -399,11 +401,11 @@ func TestPanicErrorUnwrap(t *testing.T) {
 }
 
 func TestTaskFailed(t *testing.T) {
-	s, _ := Resolve(Fixed, nil)
+	s, _ := config.Resolve(config.Fixed, nil)
 	s.TaskFailed(io.EOF) // no handler: must not panic
 
 	var got []error
-	s, _ = Resolve(Fixed, []Option{OnError(func(err error) { got = append(got, err) })})
+	s, _ = config.Resolve(config.Fixed, []Option{OnError(func(err error) { got = append(got, err) })})
 	s.TaskFailed(io.EOF)
 	s.TaskFailed(io.ErrClosedPipe)
 	if len(got) != 2 || got[0] != io.EOF || got[1] != io.ErrClosedPipe {

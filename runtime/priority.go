@@ -3,98 +3,39 @@ package poolrt
 import (
 	"errors"
 	"fmt"
-	"math"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
-// The priority pattern has three pools that share one engine and differ in
-// the order they run tasks in: by priority (PriorityPool, higher first), by
-// deadline (DeadlinePool, earliest first) and by cost (CostPool, cheapest
-// first). The engine orders tasks by an int64 key, lower first, computed
-// once at submit from the task's rank (its priority, deadline or cost) by
-// [PrioritySettings.Key]; ties run in submission order.
-
-// RankKind says what a priority-pattern pool orders its tasks by.
-type RankKind uint8
+// RankKind says what a priority-pattern pool orders its tasks by (see
+// [PriorityStats].Kind).
+type RankKind = config.RankKind
 
 // The orders of the priority pattern.
 const (
 	// ByPriority runs the task with the highest Priority() first.
-	ByPriority RankKind = iota
+	ByPriority = config.ByPriority
 	// ByDeadline runs the task with the earliest Deadline() first.
-	ByDeadline
+	ByDeadline = config.ByDeadline
 	// ByCost runs the task with the lowest Cost() first.
-	ByCost
+	ByCost = config.ByCost
 )
-
-func (k RankKind) String() string {
-	switch k {
-	case ByPriority:
-		return "priority"
-	case ByDeadline:
-		return "deadline"
-	case ByCost:
-		return "cost"
-	}
-	return fmt.Sprintf("RankKind(%d)", uint8(k))
-}
 
 // LatePolicy is what a deadline pool does with a task whose deadline has
 // passed when a worker takes it from the queue.
-type LatePolicy uint8
+type LatePolicy = config.LatePolicy
 
 const (
 	// RunLate runs a late task anyway and counts it in
 	// [PriorityStats].Missed. It is the default.
-	RunLate LatePolicy = iota
+	RunLate = config.RunLate
 	// DropLate does not run a late task: it counts it as completed and
 	// failed (and in [PriorityStats].Dropped) and passes a
 	// [*DeadlineError] to the [OnError] handler.
-	DropLate
+	DropLate = config.DropLate
 )
-
-func (p LatePolicy) String() string {
-	switch p {
-	case RunLate:
-		return "RunLate"
-	case DropLate:
-		return "DropLate"
-	}
-	return fmt.Sprintf("LatePolicy(%d)", uint8(p))
-}
-
-// MaxBands bounds the number of statistics bands ([Bands]): each band
-// keeps a latency histogram (about 2.4 KB) and a pair of counters per
-// worker.
-const MaxBands = 64
-
-// NoDeadline is the key of a task whose Deadline() is the zero time.Time:
-// it has no deadline, runs after every task that has one, and is never
-// late.
-const NoDeadline = math.MaxInt64
-
-// PrioritySettings configures a priority-pattern pool.
-type PrioritySettings struct {
-	// Kind is the pool's order, set by [ResolveRank].
-	Kind RankKind
-	// Aging is the wait that raises a queued task's effective priority by
-	// one level (lowers its effective cost by one unit); 0 turns aging
-	// off. See [Aging].
-	Aging time.Duration
-	// Bounds split ranks into statistics bands (see [Bands]); strictly
-	// increasing, empty for a single band.
-	Bounds []int64
-	// Late is the deadline pool's policy for late tasks, unless a handler
-	// takes them (HandOff).
-	Late LatePolicy
-	// HandOff: a deadline pool hands late tasks to its handler.
-	HandOff bool
-
-	// The options that set the fields above, as written, for errors.
-	agingOpt, bandsOpt, lateOpt string
-}
 
 // Aging makes a queued task's effective priority rise by one level for
 // every period every it waits: a task of priority p submitted at time s
@@ -117,20 +58,20 @@ type PrioritySettings struct {
 // it. The same holds for CostPool with costs in place of priorities.
 func Aging(every time.Duration) Option {
 	text := fmt.Sprintf("Aging(%v)", every)
-	return Option{text, Priority, func(s *Settings) string {
+	return config.NewOption(text, config.Priority, func(s *config.Settings) string {
 		if every <= 0 {
 			return "the aging period must be positive"
 		}
-		s.Priority.Aging, s.Priority.agingOpt = every, text
+		s.Priority.Aging, s.Priority.AgingOption = every, text
 		return ""
-	}}
+	})
 }
 
 // Bands splits ranks into bands for [PriorityStats]: bounds b1 < b2 < ...
 // < bk make k+1 bands (−∞, b1−1], [b1, b2−1], ..., [bk, +∞), each with its
 // own counters and queue-wait histogram. Ranks are priorities for
 // PriorityPool and costs for CostPool; a deadline pool has one band. Without
-// Bands a pool has one band. At most MaxBands−1 bounds.
+// Bands a pool has one band. At most 63 bounds (64 bands).
 func Bands(bounds ...int64) Option {
 	parts := make([]string, len(bounds))
 	for i, b := range bounds {
@@ -138,18 +79,18 @@ func Bands(bounds ...int64) Option {
 	}
 	text := "Bands(" + strings.Join(parts, ", ") + ")"
 	bounds = append([]int64(nil), bounds...) // the caller may reuse its slice
-	return Option{text, Priority, func(s *Settings) string {
-		if len(bounds) >= MaxBands {
-			return fmt.Sprintf("at most %d bounds (%d bands)", MaxBands-1, MaxBands)
+	return config.NewOption(text, config.Priority, func(s *config.Settings) string {
+		if len(bounds) >= config.MaxBands {
+			return fmt.Sprintf("at most %d bounds (%d bands)", config.MaxBands-1, config.MaxBands)
 		}
 		for i := 1; i < len(bounds); i++ {
 			if bounds[i] <= bounds[i-1] {
 				return "bounds must be strictly increasing"
 			}
 		}
-		s.Priority.Bounds, s.Priority.bandsOpt = bounds, text
+		s.Priority.Bounds, s.Priority.BandsOption = bounds, text
 		return ""
-	}}
+	})
 }
 
 // OnLate sets what a deadline pool does with a task whose deadline has
@@ -157,152 +98,13 @@ func Bands(bounds ...int64) Option {
 // handler given to the pool's constructor takes late tasks instead.
 func OnLate(p LatePolicy) Option {
 	text := "OnLate(" + p.String() + ")"
-	return Option{text, Priority, func(s *Settings) string {
+	return config.NewOption(text, config.Priority, func(s *config.Settings) string {
 		if p > DropLate {
 			return "use RunLate or DropLate"
 		}
-		s.Priority.Late, s.Priority.lateOpt = p, text
+		s.Priority.Late, s.Priority.LateOption = p, text
 		return ""
-	}}
-}
-
-// resolvePriority applies the priority pool's defaults and checks its settings
-// once every option is applied.
-func (s *Settings) resolvePriority(procs int) error { return nil }
-
-// ResolveRank resolves opts for a priority-pattern pool ordered by kind:
-// [Resolve] for the priority pattern, then the checks that depend on the
-// order (no aging or bands for deadlines, no late policy for the others).
-// handOff says the deadline pool was given a handler for late tasks.
-func ResolveRank(kind RankKind, handOff bool, opts []Option) (Settings, error) {
-	s, err := Resolve(Priority, opts)
-	if err != nil {
-		return Settings{}, err
-	}
-	p := &s.Priority
-	p.Kind = kind
-	bad := func(opt, reason string) (Settings, error) {
-		return Settings{}, &ConfigError{Option: opt, Reason: reason}
-	}
-	switch kind {
-	case ByDeadline:
-		if p.agingOpt != "" {
-			return bad(p.agingOpt, "does not apply to the deadline pool: a waiting task's deadline only comes nearer, so earliest-deadline-first needs no aging")
-		}
-		if p.bandsOpt != "" {
-			return bad(p.bandsOpt, "does not apply to the deadline pool, which has one band: deadlines are instants, not classes")
-		}
-		if handOff && p.lateOpt != "" {
-			return bad(p.lateOpt, "the pool was given a handler that takes every late task; leave OnLate out")
-		}
-		p.HandOff = handOff
-	case ByPriority, ByCost:
-		if p.lateOpt != "" {
-			return bad(p.lateOpt, "applies to the deadline pool only")
-		}
-	default:
-		return bad(kind.String(), "unknown order")
-	}
-	return s, nil
-}
-
-// Key returns the heap key of a task of rank r (its priority, deadline key
-// or cost) accepted at clock stamp enq: lower keys run first.
-//
-//   - ByPriority: −r, or with aging r·every subtracted from enq, so that
-//     of two tasks the one with the higher p + (now−enq)/every has the
-//     lower key at every moment now.
-//   - ByCost: r, or with aging r·every + enq.
-//   - ByDeadline: r, already on the pool clock's scale ([Clock.DeadlineKey]).
-//
-// Arithmetic saturates at the int64 range: extreme ranks share the extreme
-// key and run among themselves in submission order.
-func (p *PrioritySettings) Key(r, enq int64) int64 {
-	switch p.Kind {
-	case ByPriority:
-		if p.Aging == 0 {
-			return satNeg(r)
-		}
-		return satAdd(enq, satNeg(satMul(r, int64(p.Aging))))
-	case ByCost:
-		if p.Aging == 0 {
-			return r
-		}
-		return satAdd(enq, satMul(r, int64(p.Aging)))
-	}
-	return r
-}
-
-// Stamped reports whether keys depend on the submit time (aging), so that
-// every task needs a clock stamp at submit.
-func (p *PrioritySettings) Stamped() bool { return p.Aging > 0 }
-
-// Band returns the statistics band of rank r: how many bounds are ≤ r.
-// O(log bands).
-func (p *PrioritySettings) Band(r int64) int {
-	b := p.Bounds
-	if len(b) == 0 || p.Kind == ByDeadline {
-		return 0
-	}
-	return sort.Search(len(b), func(i int) bool { return b[i] > r })
-}
-
-// Lowest returns the band served last: the lowest priorities, the highest
-// costs.
-func (p *PrioritySettings) Lowest() int {
-	if p.Kind == ByCost {
-		return len(p.Bounds)
-	}
-	return 0
-}
-
-func satNeg(a int64) int64 {
-	if a == math.MinInt64 {
-		return math.MaxInt64
-	}
-	return -a
-}
-
-func satAdd(a, b int64) int64 {
-	s := a + b
-	switch {
-	case a > 0 && b > 0 && s < 0:
-		return math.MaxInt64
-	case a < 0 && b < 0 && s >= 0:
-		return math.MinInt64
-	}
-	return s
-}
-
-// satMul returns a·b saturated, for b > 0.
-func satMul(a, b int64) int64 {
-	switch {
-	case a > math.MaxInt64/b:
-		return math.MaxInt64
-	case a < math.MinInt64/b:
-		return math.MinInt64
-	}
-	return a * b
-}
-
-// DeadlineKey converts a deadline to the clock's scale: nanoseconds since
-// the clock's epoch, saturated (time.Time.Sub saturates), so that it
-// compares with [Clock.Now] stamps. The zero time.Time means no deadline:
-// [NoDeadline].
-func (c *Clock) DeadlineKey(d time.Time) int64 {
-	if d.IsZero() {
-		return NoDeadline
-	}
-	return min(int64(d.Sub(c.epoch)), NoDeadline-1)
-}
-
-// PastDeadline returns how long ago deadline key k passed; zero or less
-// when it has not (or the task has no deadline).
-func (c *Clock) PastDeadline(k int64) time.Duration {
-	if k == NoDeadline {
-		return 0
-	}
-	return time.Duration(satAdd(c.Now()-1, satNeg(k)))
+	})
 }
 
 // ErrDeadlineExceeded is wrapped by the [*DeadlineError] a deadline pool

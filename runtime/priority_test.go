@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // TestAgingKey: with aging, ordering by key is ordering by effective
@@ -16,8 +18,8 @@ import (
 // ahead as both age), and with a cost, by effective cost c − (now−enq)/every.
 func TestAgingKey(t *testing.T) {
 	const every = int64(10 * time.Millisecond)
-	pr := PrioritySettings{Kind: ByPriority, Aging: time.Duration(every)}
-	co := PrioritySettings{Kind: ByCost, Aging: time.Duration(every)}
+	pr := config.PrioritySettings{Kind: ByPriority, Aging: time.Duration(every)}
+	co := config.PrioritySettings{Kind: ByCost, Aging: time.Duration(every)}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 10000 {
 		p1, p2 := rng.Int64N(200)-100, rng.Int64N(200)-100
@@ -42,7 +44,7 @@ func TestAgingKey(t *testing.T) {
 // keys are monotonic in the rank, saturating at the ends.
 func TestKeySaturates(t *testing.T) {
 	ranks := []int64{math.MinInt64, math.MinInt64 + 1, -1 << 40, -1, 0, 1, 1 << 40, math.MaxInt64 - 1, math.MaxInt64}
-	for _, s := range []PrioritySettings{
+	for _, s := range []config.PrioritySettings{
 		{Kind: ByPriority},
 		{Kind: ByPriority, Aging: time.Nanosecond},
 		{Kind: ByPriority, Aging: time.Hour},
@@ -64,57 +66,57 @@ func TestKeySaturates(t *testing.T) {
 			}
 		}
 	}
-	if k := (&PrioritySettings{Kind: ByPriority}).Key(math.MinInt64, 0); k != math.MaxInt64 {
+	if k := (&config.PrioritySettings{Kind: ByPriority}).Key(math.MinInt64, 0); k != math.MaxInt64 {
 		t.Errorf("key of the lowest priority = %d, want MaxInt64", k)
 	}
-	if k := (&PrioritySettings{Kind: ByPriority}).Key(math.MaxInt64, 0); k != -math.MaxInt64 {
+	if k := (&config.PrioritySettings{Kind: ByPriority}).Key(math.MaxInt64, 0); k != -math.MaxInt64 {
 		t.Errorf("key of the highest priority = %d, want -MaxInt64", k)
 	}
 	// Without aging, keys do not depend on the stamp.
-	if a, b := (&PrioritySettings{Kind: ByPriority}).Key(3, 1), (&PrioritySettings{Kind: ByPriority}).Key(3, 999); a != b {
+	if a, b := (&config.PrioritySettings{Kind: ByPriority}).Key(3, 1), (&config.PrioritySettings{Kind: ByPriority}).Key(3, 999); a != b {
 		t.Errorf("keys without aging depend on the submit time: %d, %d", a, b)
 	}
 }
 
 func TestBand(t *testing.T) {
-	s := PrioritySettings{Kind: ByPriority, Bounds: []int64{0, 10, 20}}
+	s := config.PrioritySettings{Kind: ByPriority, Bounds: []int64{0, 10, 20}}
 	for r, want := range map[int64]int{math.MinInt64: 0, -1: 0, 0: 1, 9: 1, 10: 2, 19: 2, 20: 3, math.MaxInt64: 3} {
 		if got := s.Band(r); got != want {
 			t.Errorf("Band(%d) = %d, want %d", r, got, want)
 		}
 	}
-	if got := (&PrioritySettings{Kind: ByCost}).Band(42); got != 0 {
+	if got := (&config.PrioritySettings{Kind: ByCost}).Band(42); got != 0 {
 		t.Errorf("Band without bounds = %d, want 0", got)
 	}
-	if got := (&PrioritySettings{Kind: ByDeadline, Bounds: []int64{1}}).Band(42); got != 0 {
+	if got := (&config.PrioritySettings{Kind: ByDeadline, Bounds: []int64{1}}).Band(42); got != 0 {
 		t.Errorf("deadline Band = %d, want 0", got)
 	}
 }
 
 func TestResolveRank(t *testing.T) {
-	s, err := ResolveRank(ByPriority, false, []Option{Aging(time.Second), Bands(-5, 0, 5), Workers(3)})
+	s, err := config.ResolveRank(ByPriority, false, []Option{Aging(time.Second), Bands(-5, 0, 5), Workers(3)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Priority.Kind != ByPriority || s.Priority.Aging != time.Second || !slices.Equal(s.Priority.Bounds, []int64{-5, 0, 5}) || s.Workers != 3 {
 		t.Errorf("settings %+v", s.Priority)
 	}
-	s, err = ResolveRank(ByDeadline, true, nil)
+	s, err = config.ResolveRank(ByDeadline, true, nil)
 	if err != nil || !s.Priority.HandOff || s.Priority.Kind != ByDeadline {
 		t.Errorf("ResolveRank(ByDeadline, handler) = %+v, %v", s.Priority, err)
 	}
-	s, err = ResolveRank(ByDeadline, false, []Option{OnLate(DropLate)})
+	s, err = config.ResolveRank(ByDeadline, false, []Option{OnLate(DropLate)})
 	if err != nil || s.Priority.Late != DropLate || s.Priority.HandOff {
 		t.Errorf("ResolveRank(ByDeadline, OnLate(DropLate)) = %+v, %v", s.Priority, err)
 	}
 	bounds := []int64{1, 2}
 	opt := Bands(bounds...)
 	bounds[0] = 5 // the option keeps its own copy
-	if s, err := ResolveRank(ByCost, false, []Option{opt}); err != nil || !slices.Equal(s.Priority.Bounds, []int64{1, 2}) {
+	if s, err := config.ResolveRank(ByCost, false, []Option{opt}); err != nil || !slices.Equal(s.Priority.Bounds, []int64{1, 2}) {
 		t.Errorf("Bands after the caller changed its slice: %v, %v", s.Priority.Bounds, err)
 	}
 
-	tooMany := make([]int64, MaxBands)
+	tooMany := make([]int64, 64)
 	for i := range tooMany {
 		tooMany[i] = int64(i)
 	}
@@ -137,7 +139,7 @@ func TestResolveRank(t *testing.T) {
 		{ByPriority, false, []Option{OnLate(DropLate)}, "OnLate(DropLate)", "deadline pool only"},
 		{ByCost, false, []Option{OnLate(RunLate)}, "OnLate(RunLate)", "deadline pool only"},
 	} {
-		_, err := ResolveRank(c.kind, c.handOff, c.opts)
+		_, err := config.ResolveRank(c.kind, c.handOff, c.opts)
 		var ce *ConfigError
 		if !errors.As(err, &ce) {
 			t.Errorf("ResolveRank(%v, %v): %v, want a *ConfigError", c.kind, c.opts, err)
@@ -152,8 +154,8 @@ func TestResolveRank(t *testing.T) {
 	}
 	// The priority options are for the priority pattern only.
 	for _, o := range []Option{Aging(time.Second), Bands(1), OnLate(RunLate)} {
-		if _, err := Resolve(Fixed, []Option{o}); err == nil {
-			t.Errorf("Resolve(Fixed, %v) accepted a priority option", o)
+		if _, err := config.Resolve(config.Fixed, []Option{o}); err == nil {
+			t.Errorf("Resolve(config.Fixed, %v) accepted a priority option", o)
 		}
 	}
 }
@@ -163,7 +165,7 @@ func TestResolveRank(t *testing.T) {
 // no deadline, and extreme deadlines saturate without wrapping.
 func TestDeadlineClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewClock()
+		c := config.NewClock()
 		d := time.Now().Add(time.Second)
 		k := c.DeadlineKey(d)
 		if k != int64(time.Second) {
@@ -176,12 +178,12 @@ func TestDeadlineClock(t *testing.T) {
 		if by := c.PastDeadline(k); by != 500*time.Millisecond {
 			t.Errorf("PastDeadline 0.5 s after the deadline = %v", by)
 		}
-		if k := c.DeadlineKey(time.Time{}); k != NoDeadline || c.PastDeadline(k) > 0 {
+		if k := c.DeadlineKey(time.Time{}); k != config.NoDeadline || c.PastDeadline(k) > 0 {
 			t.Errorf("the zero deadline: key %d, past by %v", k, c.PastDeadline(k))
 		}
 		far := c.DeadlineKey(time.Now().AddDate(1000, 0, 0))
-		if far != NoDeadline-1 {
-			t.Errorf("a deadline in 1000 years: key %d, want NoDeadline-1", far)
+		if far != config.NoDeadline-1 {
+			t.Errorf("a deadline in 1000 years: key %d, want config.NoDeadline-1", far)
 		}
 		old := c.DeadlineKey(time.Date(1, 2, 1, 0, 0, 0, 0, time.UTC))
 		if old != math.MinInt64 || c.PastDeadline(old) != math.MaxInt64 {

@@ -3,58 +3,31 @@ package poolrt
 import (
 	"fmt"
 	"math/bits"
-)
 
-// Deque sizes of the work-stealing pool.
-const (
-	// DefaultDequeSize is the capacity of each worker's deque when
-	// [DequeSize] is not given. 256 slots hold a deep fork tree's pending
-	// subtasks (a divide-and-conquer task keeps about one pending subtask
-	// per level of recursion on its worker) and cost 256 × (size of the
-	// task + 16) bytes per worker.
-	DefaultDequeSize = 256
-	// MaxDequeSize bounds DequeSize: deque positions are 32-bit counters
-	// that wrap, and a slot must never be reachable from two positions
-	// that are both in use.
-	MaxDequeSize = 1 << 24
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
-
-// StealingSettings configures a work-stealing pool.
-type StealingSettings struct {
-	// DequeSize is the capacity of each worker's deque, a power of two.
-	DequeSize int
-}
 
 // DequeSize sets the capacity of each worker's deque in a work-stealing
-// pool (default [DefaultDequeSize]). n must be a power of two between 1
-// and [MaxDequeSize]. The deques hold the subtasks tasks fork (see the
+// pool (default 256). n must be a power of two between 1
+// and 2^24. The deques hold the subtasks tasks fork (see the
 // pool's Fork) and batches workers move from the shared queue; their
 // slots are allocated up front, size of the task + 16 bytes each. A
 // forked subtask that does not fit goes to the shared queue, or runs at
 // once on the forking goroutine if that is full too.
 func DequeSize(n int) Option {
-	return Option{fmt.Sprintf("DequeSize(%d)", n), Stealing, func(s *Settings) string {
+	return config.NewOption(fmt.Sprintf("DequeSize(%d)", n), config.Stealing, func(s *config.Settings) string {
 		switch {
 		case n < 1:
 			return "a deque needs room for at least 1 task"
-		case n > MaxDequeSize:
-			return fmt.Sprintf("at most %d slots", MaxDequeSize)
+		case n > config.MaxDequeSize:
+			return fmt.Sprintf("at most %d slots", config.MaxDequeSize)
 		case n&(n-1) != 0:
 			lo := 1 << (bits.Len(uint(n)) - 1)
 			return fmt.Sprintf("the size must be a power of two, such as %d or %d", lo, 2*lo)
 		}
 		s.Stealing.DequeSize = n
 		return ""
-	}}
-}
-
-// resolveStealing applies the stealing pool's defaults and checks its settings
-// once every option is applied.
-func (s *Settings) resolveStealing(procs int) error {
-	if s.Stealing.DequeSize == 0 {
-		s.Stealing.DequeSize = DefaultDequeSize
-	}
-	return nil
+	})
 }
 
 // StealingStats is the stealing-specific part of a pool's Stats. Totals

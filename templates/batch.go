@@ -43,12 +43,10 @@ func NewBatchPool[T Keyed[K], K comparable](handle BatchHandler[T], opts ...pool
 	if handle == nil {
 		return nil, &poolrt.ConfigError{Option: "handler", Reason: "the batch handler is nil"}
 	}
-	set, err := poolrt.Resolve(poolrt.Batch, opts)
-	if err != nil {
+	p := &BatchPool[T, K]{handle: handle}
+	if err := p.p.Init(opts, p.run); err != nil {
 		return nil, err
 	}
-	p := &BatchPool[T, K]{handle: handle}
-	p.p.Init(set, p.run)
 	return p, nil
 }
 

@@ -45,12 +45,10 @@ type CostPool[T CostTask] struct {
 // (default off) and poolrt.Bands (cost bands for Stats; default one). A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewCostPool[T CostTask](opts ...poolrt.Option) (*CostPool[T], error) {
-	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
-	if err != nil {
+	p := new(CostPool[T])
+	if err := p.e.Init(poolrt.ByCost, opts, rankLane[T](), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(CostPool[T])
-	p.e.Init(set, rankLane[T](), nil, nil)
 	return p, nil
 }
 

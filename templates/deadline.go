@@ -66,12 +66,10 @@ type DeadlinePool[T DeadlineTask] struct {
 // needs no synchronization and leaves no window in which late tasks meet
 // another policy.
 func NewDeadlinePool[T DeadlineTask](late func(T), opts ...poolrt.Option) (*DeadlinePool[T], error) {
-	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
-	if err != nil {
+	p := new(DeadlinePool[T])
+	if err := p.e.Init(poolrt.ByDeadline, opts, rankLane[T](), deadlineOf[T], late); err != nil {
 		return nil, err
 	}
-	p := new(DeadlinePool[T])
-	p.e.Init(set, rankLane[T](), deadlineOf[T], late)
 	return p, nil
 }
 

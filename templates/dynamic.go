@@ -51,12 +51,10 @@ type DynamicPool[T Task] struct {
 // poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewDynamicPool[T Task](opts ...poolrt.Option) (*DynamicPool[T], error) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
-	if err != nil {
+	p := new(DynamicPool[T])
+	if err := p.p.Init(opts, batchLane[T]()); err != nil {
 		return nil, err
 	}
-	p := new(DynamicPool[T])
-	p.p.Init(set, batchLane[T]())
 	return p, nil
 }
 

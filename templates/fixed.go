@@ -32,12 +32,10 @@ type FixedPool[T Task] struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewFixedPool[T Task](opts ...poolrt.Option) (*FixedPool[T], error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(FixedPool[T])
+	if err := p.p.Init(opts, batchLane[T]()); err != nil {
 		return nil, err
 	}
-	p := new(FixedPool[T])
-	p.p.Init(set, batchLane[T]())
 	return p, nil
 }
 

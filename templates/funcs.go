@@ -41,12 +41,10 @@ func NewPriorityFuncPool[T Task](priority func(T) int64, opts ...poolrt.Option) 
 	if priority == nil {
 		return nil, &poolrt.ConfigError{Option: "priority", Reason: "the priority function is nil"}
 	}
-	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
-	if err != nil {
+	p := &PriorityFuncPool[T]{priority: priority}
+	if err := p.e.Init(poolrt.ByPriority, opts, rankLane[T](), nil, nil); err != nil {
 		return nil, err
 	}
-	p := &PriorityFuncPool[T]{priority: priority}
-	p.e.Init(set, rankLane[T](), nil, nil)
 	return p, nil
 }
 
@@ -108,12 +106,10 @@ func NewDeadlineFuncPool[T Task](deadline func(T) time.Time, late func(T), opts 
 	if deadline == nil {
 		return nil, &poolrt.ConfigError{Option: "deadline", Reason: "the deadline function is nil"}
 	}
-	set, err := poolrt.ResolveRank(poolrt.ByDeadline, late != nil, opts)
-	if err != nil {
+	p := &DeadlineFuncPool[T]{deadline: deadline}
+	if err := p.e.Init(poolrt.ByDeadline, opts, rankLane[T](), deadline, late); err != nil {
 		return nil, err
 	}
-	p := &DeadlineFuncPool[T]{deadline: deadline}
-	p.e.Init(set, rankLane[T](), deadline, late)
 	return p, nil
 }
 
@@ -172,12 +168,10 @@ func NewCostFuncPool[T Task](cost func(T) int64, opts ...poolrt.Option) (*CostFu
 	if cost == nil {
 		return nil, &poolrt.ConfigError{Option: "cost", Reason: "the cost function is nil"}
 	}
-	set, err := poolrt.ResolveRank(poolrt.ByCost, false, opts)
-	if err != nil {
+	p := &CostFuncPool[T]{cost: cost}
+	if err := p.e.Init(poolrt.ByCost, opts, rankLane[T](), nil, nil); err != nil {
 		return nil, err
 	}
-	p := &CostFuncPool[T]{cost: cost}
-	p.e.Init(set, rankLane[T](), nil, nil)
 	return p, nil
 }
 
@@ -236,12 +230,10 @@ func NewBatchFuncPool[T any, K comparable](key func(T) K, handle BatchHandler[T]
 	if handle == nil {
 		return nil, &poolrt.ConfigError{Option: "handler", Reason: "the batch handler is nil"}
 	}
-	set, err := poolrt.Resolve(poolrt.Batch, opts)
-	if err != nil {
+	p := &BatchFuncPool[T, K]{key: key}
+	if err := p.p.Init(opts, handle); err != nil {
 		return nil, err
 	}
-	p := &BatchFuncPool[T, K]{key: key}
-	p.p.Init(set, handle)
 	return p, nil
 }
 

@@ -48,12 +48,10 @@ type PriorityPool[T PriorityTask] struct {
 // bad option is reported as a *poolrt.ConfigError and no goroutine is
 // started.
 func NewPriorityPool[T PriorityTask](opts ...poolrt.Option) (*PriorityPool[T], error) {
-	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
-	if err != nil {
+	p := new(PriorityPool[T])
+	if err := p.e.Init(poolrt.ByPriority, opts, rankLane[T](), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(PriorityPool[T])
-	p.e.Init(set, rankLane[T](), nil, nil)
 	return p, nil
 }
 

@@ -123,12 +123,10 @@ type StealingPool[T Task] struct {
 // poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
 // a *poolrt.ConfigError and no goroutine is started.
 func NewStealingPool[T Task](opts ...poolrt.Option) (*StealingPool[T], error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(StealingPool[T])
+	if err := p.p.Init(opts, stealLane[T]()); err != nil {
 		return nil, err
 	}
-	p := new(StealingPool[T])
-	p.p.Init(set, stealLane[T]())
 	return p, nil
 }
 

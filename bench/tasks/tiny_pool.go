@@ -53,12 +53,10 @@ type TinyFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewTinyFixedPool(opts ...poolrt.Option) (*TinyFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(TinyFixedPool)
+	if err := p.p.Init(opts, poolgenTinyBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(TinyFixedPool)
-	p.p.Init(set, poolgenTinyBatchLane())
 	return p, nil
 }
 
@@ -139,12 +137,10 @@ type Spin1usFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewSpin1usFixedPool(opts ...poolrt.Option) (*Spin1usFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(Spin1usFixedPool)
+	if err := p.p.Init(opts, poolgenSpin1usBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(Spin1usFixedPool)
-	p.p.Init(set, poolgenSpin1usBatchLane())
 	return p, nil
 }
 

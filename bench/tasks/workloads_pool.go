@@ -91,12 +91,10 @@ type SleepDynamicPool struct {
 // poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewSleepDynamicPool(opts ...poolrt.Option) (*SleepDynamicPool, error) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
-	if err != nil {
+	p := new(SleepDynamicPool)
+	if err := p.p.Init(opts, poolgenSleepBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(SleepDynamicPool)
-	p.p.Init(set, poolgenSleepBatchLane())
 	return p, nil
 }
 
@@ -178,12 +176,10 @@ type SleepFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewSleepFixedPool(opts ...poolrt.Option) (*SleepFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(SleepFixedPool)
+	if err := p.p.Init(opts, poolgenSleepBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(SleepFixedPool)
-	p.p.Init(set, poolgenSleepBatchLane())
 	return p, nil
 }
 
@@ -264,12 +260,10 @@ type Payload32FixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewPayload32FixedPool(opts ...poolrt.Option) (*Payload32FixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(Payload32FixedPool)
+	if err := p.p.Init(opts, poolgenPayload32BatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(Payload32FixedPool)
-	p.p.Init(set, poolgenPayload32BatchLane())
 	return p, nil
 }
 
@@ -352,12 +346,10 @@ type NodeFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewNodeFixedPool(opts ...poolrt.Option) (*NodeFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(NodeFixedPool)
+	if err := p.p.Init(opts, poolgenNodeBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(NodeFixedPool)
-	p.p.Init(set, poolgenNodeBatchLane())
 	return p, nil
 }
 
@@ -507,12 +499,10 @@ type NodeStealingPool struct {
 // poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
 // a *poolrt.ConfigError and no goroutine is started.
 func NewNodeStealingPool(opts ...poolrt.Option) (*NodeStealingPool, error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(NodeStealingPool)
+	if err := p.p.Init(opts, poolgenNodeStealLane()); err != nil {
 		return nil, err
 	}
-	p := new(NodeStealingPool)
-	p.p.Init(set, poolgenNodeStealLane())
 	return p, nil
 }
 
@@ -645,12 +635,10 @@ type TimedDynamicPool struct {
 // poolrt.LatencySampling. The default QueueSize follows the maximum. A bad
 // option is reported as a *poolrt.ConfigError and no goroutine is started.
 func NewTimedDynamicPool(opts ...poolrt.Option) (*TimedDynamicPool, error) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
-	if err != nil {
+	p := new(TimedDynamicPool)
+	if err := p.p.Init(opts, poolgenTimedBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(TimedDynamicPool)
-	p.p.Init(set, poolgenTimedBatchLane())
 	return p, nil
 }
 
@@ -732,12 +720,10 @@ type TimedFixedPool struct {
 // poolrt.OnError, poolrt.Metrics and poolrt.LatencySampling. A bad option is
 // reported as a *poolrt.ConfigError and no goroutine is started.
 func NewTimedFixedPool(opts ...poolrt.Option) (*TimedFixedPool, error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(TimedFixedPool)
+	if err := p.p.Init(opts, poolgenTimedBatchLane()); err != nil {
 		return nil, err
 	}
-	p := new(TimedFixedPool)
-	p.p.Init(set, poolgenTimedBatchLane())
 	return p, nil
 }
 
@@ -812,12 +798,10 @@ type TimedPriorityPool struct {
 // bad option is reported as a *poolrt.ConfigError and no goroutine is
 // started.
 func NewTimedPriorityPool(opts ...poolrt.Option) (*TimedPriorityPool, error) {
-	set, err := poolrt.ResolveRank(poolrt.ByPriority, false, opts)
-	if err != nil {
+	p := new(TimedPriorityPool)
+	if err := p.e.Init(poolrt.ByPriority, opts, poolgenTimedRankLane(), nil, nil); err != nil {
 		return nil, err
 	}
-	p := new(TimedPriorityPool)
-	p.e.Init(set, poolgenTimedRankLane(), nil, nil)
 	return p, nil
 }
 
@@ -980,12 +964,10 @@ type TimedStealingPool struct {
 // poolrt.Metrics and poolrt.LatencySampling. A bad option is reported as
 // a *poolrt.ConfigError and no goroutine is started.
 func NewTimedStealingPool(opts ...poolrt.Option) (*TimedStealingPool, error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(TimedStealingPool)
+	if err := p.p.Init(opts, poolgenTimedStealLane()); err != nil {
 		return nil, err
 	}
-	p := new(TimedStealingPool)
-	p.p.Init(set, poolgenTimedStealLane())
 	return p, nil
 }
 
@@ -1121,12 +1103,10 @@ type ItemBatchPool struct {
 // and no goroutine is started.
 func NewItemBatchPool(opts ...poolrt.Option) (*ItemBatchPool, error) {
 
-	set, err := poolrt.Resolve(poolrt.Batch, opts)
-	if err != nil {
+	p := &ItemBatchPool{}
+	if err := p.p.Init(opts, p.run); err != nil {
 		return nil, err
 	}
-	p := &ItemBatchPool{}
-	p.p.Init(set, p.run)
 	return p, nil
 }
 

@@ -46,7 +46,7 @@ func (b BatchImpl[T]) Impl() Impl[T] {
 		New:     b.New,
 		Task:    b.Task,
 		ID:      b.ID,
-		Pattern: poolrt.Batch,
+		Pattern: Batch,
 		Options: []poolrt.Option{poolrt.MaxBatch(1)},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -20,19 +21,19 @@ import (
 // grows them (MinWorkers, Linger, ...).
 var patternOptions = []struct {
 	opt     poolrt.Option
-	applies poolrt.Pattern
+	applies Pattern
 }{
-	{poolrt.Workers(2), poolrt.Fixed | poolrt.Stealing | poolrt.Priority | poolrt.Batch},
-	{poolrt.WorkerLimits(1, 4), poolrt.Dynamic},
-	{poolrt.ScaleInterval(50 * time.Millisecond), poolrt.Dynamic},
-	{poolrt.Cooldown(time.Second), poolrt.Dynamic},
-	{poolrt.IdleTimeout(time.Minute), poolrt.Dynamic},
-	{poolrt.Thresholds(poolrt.ThresholdPolicy{}), poolrt.Dynamic},
-	{poolrt.Predictive(poolrt.PredictivePolicy{}), poolrt.Dynamic},
-	{poolrt.ScaleWith(poolrt.ThresholdPolicy{}), poolrt.Dynamic},
-	{poolrt.DequeSize(64), poolrt.Stealing},
-	{poolrt.MaxBatch(8), poolrt.Batch},
-	{poolrt.Linger(time.Millisecond), poolrt.Batch},
+	{poolrt.Workers(2), Fixed | Stealing | Priority | Batch},
+	{poolrt.WorkerLimits(1, 4), Dynamic},
+	{poolrt.ScaleInterval(50 * time.Millisecond), Dynamic},
+	{poolrt.Cooldown(time.Second), Dynamic},
+	{poolrt.IdleTimeout(time.Minute), Dynamic},
+	{poolrt.Thresholds(poolrt.ThresholdPolicy{}), Dynamic},
+	{poolrt.Predictive(poolrt.PredictivePolicy{}), Dynamic},
+	{poolrt.ScaleWith(poolrt.ThresholdPolicy{}), Dynamic},
+	{poolrt.DequeSize(64), Stealing},
+	{poolrt.MaxBatch(8), Batch},
+	{poolrt.Linger(time.Millisecond), Batch},
 }
 
 // testConfigErrors: a bad option, or an option of another pattern, makes the
@@ -97,21 +98,21 @@ func testConfigErrors[T any](t *testing.T, s *suite[T]) {
 }
 
 // testDefaults: without options the pool takes the documented defaults
-// (as poolrt.Resolve computes them), and it accepts every option that
+// (GOMAXPROCS workers, or for a dynamic pool 1 to GOMAXPROCS; a queue of
+// 256 slots per worker, at least 1024), and it accepts every option that
 // applies to its pattern.
 func testDefaults[T any](t *testing.T, s *suite[T]) {
-	want, err := poolrt.Resolve(s.Pattern, nil)
-	require.NoError(t, err)
 	p, err := s.New()
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	st := p.Stats()
-	wantWorkers := want.Workers
-	if s.Pattern == poolrt.Dynamic {
-		wantWorkers = want.Dynamic.Min // it starts at its minimum; Workers is its maximum
+	procs := runtime.GOMAXPROCS(0)
+	wantWorkers, slots := procs, procs
+	if s.Pattern == Dynamic {
+		wantWorkers = 1 // it starts at its minimum; its queue is sized for its maximum
 	}
 	assert.Equal(t, wantWorkers, st.Workers, "default Workers")
-	assert.Equal(t, want.QueueSize, st.QueueCap, "default QueueCap")
+	assert.Equal(t, max(1024, 256*slots), st.QueueCap, "default QueueCap")
 	assert.Equal(t, st.Workers, st.Busy+st.Idle, "Busy + Idle")
 	require.NoError(t, p.Shutdown(context.Background()))
 

@@ -40,6 +40,13 @@ type DynamicImpl[T any] struct {
 
 // AdaptDynamic turns a dynamic pool constructor into a DynamicImpl's New,
 // returning a nil DynamicPool when the constructor returns a nil pool.
+// Documented values of the dynamic pool: ThresholdPolicy's default
+// scale-up utilization, and how many events ScalingStats.Events keeps.
+const (
+	upUtilization = 0.85
+	scaleHistory  = 64
+)
+
 func AdaptDynamic[T any, P DynamicPool[T]](newPool func(opts ...poolrt.Option) (P, error)) func(opts ...poolrt.Option) (DynamicPool[T], error) {
 	return func(opts ...poolrt.Option) (DynamicPool[T], error) {
 		p, err := newPool(opts...)
@@ -65,7 +72,7 @@ func (d DynamicImpl[T]) Impl() Impl[T] {
 		},
 		Task:    d.Task,
 		ID:      d.ID,
-		Pattern: poolrt.Dynamic,
+		Pattern: Dynamic,
 		Workers: func(n int) []poolrt.Option { return []poolrt.Option{poolrt.WorkerLimits(n, n)} },
 	}
 }
@@ -235,7 +242,7 @@ func testStepLoad[T any](t *testing.T, s *dynamicSuite[T]) {
 		assert.Equal(t, 4, ups[1].To, "size under load")
 		for _, e := range ups {
 			assert.Equal(t, poolrt.ReasonBusy, e.Reason, "scale-up at %v", e.At)
-			assert.GreaterOrEqual(t, e.Signals.Utilization, poolrt.DefaultUpUtilization, "utilization that scaled up")
+			assert.GreaterOrEqual(t, e.Signals.Utilization, upUtilization, "utilization that scaled up")
 			assert.True(t, e.At.Before(end), "scale-up at %v after the load ended", e.At)
 		}
 		for i, e := range downs {
@@ -670,22 +677,22 @@ func testDrainGrows[T any](t *testing.T, s *dynamicSuite[T]) {
 	})
 }
 
-// testEventRing: Events keeps the latest ScaleHistory changes, oldest
+// testEventRing: Events keeps the latest 64 changes, oldest
 // first, while Ups and Downs count them all.
 func testEventRing[T any](t *testing.T, s *dynamicSuite[T]) {
 	bubble(t, func(t *testing.T) {
 		p := s.start(t, poolrt.WorkerLimits(1, 2), poolrt.ScaleWith(holdSize))
-		const n = poolrt.ScaleHistory + 10
+		const n = scaleHistory + 10
 		for i := range n {
 			size := 2 - i%2 // 2, 1, 2, 1, ...
 			require.NoError(t, p.SetLimits(size, size))
 			time.Sleep(time.Millisecond)
 		}
 		sc := p.Stats().Scaling
-		require.Len(t, sc.Events, poolrt.ScaleHistory)
+		require.Len(t, sc.Events, scaleHistory)
 		assert.Equal(t, uint64(n), sc.Ups+sc.Downs, "Ups + Downs")
 		for i, e := range sc.Events {
-			k := n - poolrt.ScaleHistory + i // the change's index
+			k := n - scaleHistory + i // the change's index
 			assert.Equal(t, 2-k%2, e.To, "event %d: To", i)
 			if i > 0 {
 				assert.True(t, e.At.After(sc.Events[i-1].At), "events oldest first")

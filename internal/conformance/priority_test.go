@@ -103,7 +103,7 @@ func rankContractRows[T any](flavors []rankFlavor[T]) []conformance.Impl[T] {
 
 func TestPriorityProbe(t *testing.T) {
 	for _, impl := range rankContractRows(probeFlavors()) {
-		impl.Pattern = poolrt.Priority
+		impl.Pattern = conformance.Priority
 		impl.Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
 		impl.ID = func(p generated.Probe) int { return p.ID }
 		conformance.Run(t, impl)
@@ -112,7 +112,7 @@ func TestPriorityProbe(t *testing.T) {
 
 func TestPriorityProbePtr(t *testing.T) {
 	for _, impl := range rankContractRows(probePtrFlavors()) {
-		impl.Pattern = poolrt.Priority
+		impl.Pattern = conformance.Priority
 		impl.Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
 		impl.ID = func(p *generated.ProbePtr) int { return p.ID }
 		conformance.Run(t, impl)

@@ -6,7 +6,6 @@ import (
 	"github.com/poolgen/poolgen/generated"
 	"github.com/poolgen/poolgen/internal/conformance"
 	"github.com/poolgen/poolgen/internal/probe"
-	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/templates"
 )
 
@@ -15,13 +14,13 @@ import (
 // through the injector, which workers drain oldest first, so the pool
 // keeps submission order with one worker and Reorders stays false.
 var stealingProbeImpls = []conformance.Impl[generated.Probe]{
-	{Name: "templates.StealingPool", New: conformance.Adapt(templates.NewStealingPool[generated.Probe]), Pattern: poolrt.Stealing},
-	{Name: "generated.ProbeStealingPool", New: conformance.Adapt(generated.NewProbeStealingPool), Pattern: poolrt.Stealing},
+	{Name: "templates.StealingPool", New: conformance.Adapt(templates.NewStealingPool[generated.Probe]), Pattern: conformance.Stealing},
+	{Name: "generated.ProbeStealingPool", New: conformance.Adapt(generated.NewProbeStealingPool), Pattern: conformance.Stealing},
 }
 
 var stealingProbePtrImpls = []conformance.Impl[*generated.ProbePtr]{
-	{Name: "templates.StealingPool", New: conformance.Adapt(templates.NewStealingPool[*generated.ProbePtr]), Pattern: poolrt.Stealing},
-	{Name: "generated.ProbePtrStealingPool", New: conformance.Adapt(generated.NewProbePtrStealingPool), Pattern: poolrt.Stealing},
+	{Name: "templates.StealingPool", New: conformance.Adapt(templates.NewStealingPool[*generated.ProbePtr]), Pattern: conformance.Stealing},
+	{Name: "generated.ProbePtrStealingPool", New: conformance.Adapt(generated.NewProbePtrStealingPool), Pattern: conformance.Stealing},
 }
 
 // stealingProbe returns the rows over the value task type, their Task and

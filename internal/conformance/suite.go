@@ -47,8 +47,8 @@ type Impl[T any] struct {
 	ID   func(T) int
 
 	// Pattern is the pool's pattern, for the options it must accept or
-	// reject; zero means poolrt.Fixed.
-	Pattern poolrt.Pattern
+	// reject and its defaults; zero means Fixed.
+	Pattern Pattern
 	// Workers returns the options that make the pool run exactly n workers
 	// at all times; nil means poolrt.Workers(n). (A dynamic pool would
 	// pin its minimum and maximum to n.)
@@ -61,6 +61,21 @@ type Impl[T any] struct {
 	// runs the suite with poolrt.MaxBatch(1), where a batch is a task).
 	Options []poolrt.Option
 }
+
+// Pattern names a pool pattern, or a set of them. The suite keeps its own
+// list of which options apply to which pattern, and of each pattern's
+// defaults, as the pools' documentation states them, so that it checks the
+// runtime rather than repeating it.
+type Pattern uint8
+
+// The pool patterns.
+const (
+	Fixed Pattern = 1 << iota
+	Dynamic
+	Stealing
+	Priority
+	Batch
+)
 
 // Adapt turns a pool constructor into an Impl's New. It returns a nil Pool
 // (not a typed nil pointer in an interface) when the constructor returns a
@@ -83,7 +98,7 @@ func Run[T any](t *testing.T, impl Impl[T]) {
 		t.Fatalf("conformance: Impl %q needs Name, New, Task and ID", impl.Name)
 	}
 	if impl.Pattern == 0 {
-		impl.Pattern = poolrt.Fixed
+		impl.Pattern = Fixed
 	}
 	impl = impl.withOptions()
 	s := &suite[T]{Impl: impl}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Batch is the batch pool's implementation (templates.BatchPool documents
@@ -19,7 +20,7 @@ type Batch[T any, K comparable] struct {
 	sleep  *Sleepers
 	meter  *Meter
 	bm     BatchMeter
-	set    poolrt.Settings
+	set    config.Settings
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
 	timer   *time.Timer   // the linger flusher's
@@ -61,7 +62,7 @@ type batchHdr[K comparable] struct {
 	first, last int32 // slot chain
 	n           int
 	opened      int64 // clock stamp of its first task
-	reason      poolrt.FlushReason
+	reason      FlushReason
 	prev, next  int32 // in lingerQ or ready; next also chains free headers
 }
 
@@ -81,8 +82,13 @@ type batchWorker[T any] struct {
 	slice   Slice
 }
 
-// Init starts the pool for set, handing batches to handle.
-func (p *Batch[T, K]) Init(set poolrt.Settings, handle func(ctx context.Context, batch []T) error) {
+// Init starts the pool configured by opts, handing batches to handle, or
+// returns a *poolrt.ConfigError and starts nothing.
+func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context, batch []T) error) error {
+	set, err := config.Resolve(config.Batch, opts)
+	if err != nil {
+		return err
+	}
 	q := set.QueueSize
 	*p = Batch[T, K]{
 		handle:  handle,
@@ -116,6 +122,7 @@ func (p *Batch[T, K]) Init(set poolrt.Settings, handle func(ctx context.Context,
 	}
 	p.flushing.Store(true)
 	go p.flusher()
+	return nil
 }
 
 // addResult is what adding a task to a batch pool came to.
@@ -220,7 +227,7 @@ func (p *Batch[T, K]) add(t T, key K) addResult {
 	p.submitted++ // under p.mu; Stats reads it there
 	full := b.n >= p.set.Batch.MaxBatch
 	if full {
-		p.flushLocked(bi, poolrt.FlushFull)
+		p.flushLocked(bi, FlushFull)
 	}
 	kick := opened && !full && p.lingerQ.head == bi
 	p.mu.Unlock()
@@ -251,7 +258,7 @@ func (p *Batch[T, K]) openBatch(key K) int32 {
 }
 
 // flushLocked moves open batch bi to the ready list.
-func (p *Batch[T, K]) flushLocked(bi int32, r poolrt.FlushReason) {
+func (p *Batch[T, K]) flushLocked(bi int32, r FlushReason) {
 	b := &p.batches[bi]
 	delete(p.open, b.key)
 	if p.last == bi {
@@ -337,7 +344,7 @@ func (p *Batch[T, K]) flusher() {
 				wait = time.Duration(due - now)
 				break
 			}
-			p.flushLocked(bi, poolrt.FlushLinger)
+			p.flushLocked(bi, FlushLinger)
 			flushed = true
 		}
 		p.mu.Unlock()
@@ -435,7 +442,7 @@ func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
 		return false
 	}
 	if p.ready.head < 0 && p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 {
-		p.flushLocked(p.lingerQ.head, poolrt.FlushIdle)
+		p.flushLocked(p.lingerQ.head, FlushIdle)
 	}
 	bi := p.ready.head
 	if bi < 0 {
@@ -509,7 +516,7 @@ func (p *Batch[T, K]) runCaller(t T) {
 	panicked := true // unless call returns
 	defer func() {
 		p.meter.CallerDone(err, panicked)
-		p.bm.Flushed(1, poolrt.FlushIdle)
+		p.bm.Flushed(1, FlushIdle)
 		if panicked || err != nil {
 			p.bm.BatchFailed()
 		}
@@ -564,7 +571,7 @@ func (p *Batch[T, K]) stop(to State) {
 		p.closed = true
 		if to == Draining {
 			for bi := p.lingerQ.head; bi >= 0; bi = p.lingerQ.head {
-				p.flushLocked(bi, poolrt.FlushShutdown)
+				p.flushLocked(bi, FlushShutdown)
 			}
 		}
 		p.mu.Unlock()

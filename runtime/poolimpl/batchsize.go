@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/poolgen/poolgen/internal/testhook"
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // BatchBudget bounds the work a worker takes from a shared queue in one
@@ -63,7 +63,7 @@ func (r *RunMean) Batch(sampleEvery, limit int) int {
 // make its tasks wait behind each other while a parked worker, woken for
 // them, found nothing), else as many as [BatchBudget] holds by the run
 // times in runs.
-func takeLimit(s *poolrt.Settings, runs *RunMean, parked bool, limit int) int {
+func takeLimit(s *config.Settings, runs *RunMean, parked bool, limit int) int {
 	switch {
 	case testhook.TakeAll.Load():
 		return limit
@@ -80,7 +80,7 @@ func takeLimit(s *poolrt.Settings, runs *RunMean, parked bool, limit int) int {
 // A batch must not hide from idle workers tasks they could run: half when
 // each shard has one worker, less when workers share shards, everything
 // when there is a single worker.
-func takeShares(s *poolrt.Settings, workers int) (home, steal int) {
+func takeShares(s *config.Settings, workers int) (home, steal int) {
 	if testhook.TakeAll.Load() {
 		return 1, 1
 	}

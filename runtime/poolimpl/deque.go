@@ -86,7 +86,7 @@ type deque[T any] struct {
 type dequeSlot[T any] struct {
 	full uint32
 	meta uint32 // see taskMeta
-	enq  int64  // poolrt.Clock stamp of the submit, or 0: not timed
+	enq  int64  // config.Clock stamp of the submit, or 0: not timed
 	task T
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Dynamic is the dynamic pool's implementation (templates.DynamicPool
@@ -14,12 +15,18 @@ type Dynamic[T any] struct {
 	sc *Scaler
 }
 
-// Init starts the pool for set, running tasks through lane.
-func (p *Dynamic[T]) Init(set poolrt.Settings, lane Lane[T]) {
+// Init starts the pool configured by opts, running tasks through lane, or
+// returns a *poolrt.ConfigError and starts nothing.
+func (p *Dynamic[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
+	set, err := config.Resolve(config.Dynamic, opts)
+	if err != nil {
+		return err
+	}
 	p.e.acts = NewActivities(set.Workers)
 	p.e.init(set, set.Workers, set.Dynamic.Min, lane)
 	p.sc = NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
+	return nil
 }
 
 // Submit is the pool's Submit.

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // These tests drive the engine directly into the moments where a resizing
@@ -30,7 +31,7 @@ func (c dynCount) Run(context.Context) error {
 // them started, and stops it when the test ends.
 func newDynEngine(t *testing.T, slots, workers int) *engine[dynCount] {
 	t.Helper()
-	set, err := poolrt.Resolve(poolrt.Dynamic, []poolrt.Option{poolrt.WorkerLimits(0, slots), poolrt.QueueSize(16)})
+	set, err := config.Resolve(config.Dynamic, []poolrt.Option{poolrt.WorkerLimits(0, slots), poolrt.QueueSize(16)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package poolimpl
 
 import (
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 
 	"context"
 	"runtime"
@@ -136,8 +137,8 @@ func (a *Activities) Slot(id int) *Activity {
 // Measuring allocates nothing, and neither does a decision that keeps the
 // size, so an idle controller costs no garbage.
 type Scaler struct {
-	cfg      poolrt.DynamicSettings
-	set      *poolrt.Settings // for its hooks
+	cfg      config.DynamicSettings
+	set      *config.Settings // for its hooks
 	ceiling  int              // worker slots
 	meter    *Meter
 	acts     *Activities
@@ -154,7 +155,8 @@ type Scaler struct {
 	kicked  atomic.Bool
 	exited  <-chan struct{} // closed when the pool's last worker has exited
 	growing atomic.Bool     // size < max, open, threshold policy: a Surge may help
-	surgeOK bool            // the policy is a ThresholdPolicy
+	policy  poolrt.ScalePolicy
+	surgeOK bool // the policy is a ThresholdPolicy
 
 	mu             sync.Mutex
 	min, max, size int
@@ -168,7 +170,7 @@ type Scaler struct {
 	evals, capped  uint64
 	held           uint64
 	last           poolrt.ScaleSignals
-	events         [poolrt.ScaleHistory]poolrt.ScaleEvent // a ring; events[nevents%ScaleHistory] is next
+	events         [config.ScaleHistory]poolrt.ScaleEvent // a ring; events[nevents%ScaleHistory] is next
 	nevents        uint64
 	prev           scaleReading // cumulative figures at the last evaluation
 	meanRun        time.Duration
@@ -185,7 +187,7 @@ const surgeDeclines = 3
 // pool grew from 1 to 1,000 workers in 22 ms (10 doublings) under a burst
 // of 1 ms tasks.
 func SurgeGap(interval time.Duration) time.Duration {
-	return max(interval/64, poolrt.MinScaleInterval)
+	return max(interval/64, config.MinScaleInterval)
 }
 
 // scaleReading holds a pool's cumulative figures at one instant.
@@ -204,7 +206,7 @@ type scaleReading struct {
 // exited is closed when the pool has shut down and its last worker has
 // exited: the controller stops then, if Close has not stopped it before.
 // Call Start to start the controller.
-func NewScaler(set *poolrt.Settings, m *Meter, acts *Activities, queueCap int, depth func() int, resize func(n int) bool, exited <-chan struct{}) *Scaler {
+func NewScaler(set *config.Settings, m *Meter, acts *Activities, queueCap int, depth func() int, resize func(n int) bool, exited <-chan struct{}) *Scaler {
 	now := m.Now()
 	d := set.Dynamic
 	s := &Scaler{
@@ -228,9 +230,13 @@ func NewScaler(set *poolrt.Settings, m *Meter, acts *Activities, queueCap int, d
 		since:      now,
 		prev:       scaleReading{at: now},
 	}
-	switch s.cfg.Policy.(type) {
+	switch p := d.Policy.(type) {
+	case nil:
+		s.policy, s.surgeOK = poolrt.ThresholdPolicy{}, true
 	case poolrt.ThresholdPolicy, *poolrt.ThresholdPolicy:
-		s.surgeOK = true
+		s.policy, s.surgeOK = p.(poolrt.ScalePolicy), true
+	default:
+		s.policy = p.(poolrt.ScalePolicy) // only poolrt's options set it
 	}
 	s.growing.Store(s.surgeOK && s.size < s.max)
 	return s
@@ -371,7 +377,7 @@ func (s *Scaler) Wait(ctx context.Context) error {
 // its size.
 func (s *Scaler) ask(sig poolrt.ScaleSignals) (target int, reason string, ok bool) {
 	s.set.CallHook("ScaleWith policy", func() {
-		target, reason = s.cfg.Policy.Scale(sig)
+		target, reason = s.policy.Scale(sig)
 		ok = true
 	})
 	return target, reason, ok
@@ -528,7 +534,7 @@ func (s *Scaler) apply(to int, reason string, sig poolrt.ScaleSignals, now int64
 	} else {
 		s.downs++
 	}
-	s.events[s.nevents%poolrt.ScaleHistory] = poolrt.ScaleEvent{At: sig.At, From: from, To: to, Reason: reason, Signals: sig}
+	s.events[s.nevents%config.ScaleHistory] = poolrt.ScaleEvent{At: sig.At, From: from, To: to, Reason: reason, Signals: sig}
 	s.nevents++
 	return true
 }
@@ -613,10 +619,10 @@ func (s *Scaler) Stats() *poolrt.ScalingStats {
 			st.AtMin += d
 		}
 	}
-	n := min(s.nevents, poolrt.ScaleHistory)
+	n := min(s.nevents, config.ScaleHistory)
 	st.Events = make([]poolrt.ScaleEvent, n)
 	for i := range n {
-		st.Events[i] = s.events[(s.nevents-n+i)%poolrt.ScaleHistory]
+		st.Events[i] = s.events[(s.nevents-n+i)%config.ScaleHistory]
 	}
 	return st
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // engine is the machinery FixedPool and DynamicPool share: a sharded queue
@@ -118,7 +119,7 @@ func (w *Worker[T]) unstarted() (pos, end int) {
 
 // init prepares an engine for up to slots workers and starts workers of
 // them.
-func (e *engine[T]) init(set poolrt.Settings, slots, workers int, lane Lane[T]) {
+func (e *engine[T]) init(set config.Settings, slots, workers int, lane Lane[T]) {
 	e.initFeed(set, slots, workers, lane)
 	e.workers = make([]*Worker[T], slots)
 	e.resize(workers)

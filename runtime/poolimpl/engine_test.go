@@ -6,6 +6,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // TestEngineBatchBudget: a worker of the fixed and dynamic pools takes as
@@ -29,7 +30,7 @@ func TestEngineBatchBudget(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			set, err := poolrt.Resolve(poolrt.Dynamic, []poolrt.Option{
+			set, err := config.Resolve(config.Dynamic, []poolrt.Option{
 				poolrt.WorkerLimits(0, 1), poolrt.QueueSize(4 * maxBatch), poolrt.Metrics(c.metrics)})
 			if err != nil {
 				t.Fatal(err)

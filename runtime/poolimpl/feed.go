@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // feed is what the pools that keep submitted tasks in the sharded queue
@@ -17,7 +18,7 @@ type feed[T any] struct {
 	q     queue[T]
 	sleep *Sleepers
 	meter *Meter
-	set   poolrt.Settings
+	set   config.Settings
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
 	// lane runs the tasks: the code that knows T.
@@ -26,7 +27,7 @@ type feed[T any] struct {
 
 // initFeed prepares a feed for up to slots workers, workers of which start
 // now (they size the queue's batches; see queue.setWorkers).
-func (f *feed[T]) initFeed(set poolrt.Settings, slots, workers int, lane Lane[T]) {
+func (f *feed[T]) initFeed(set config.Settings, slots, workers int, lane Lane[T]) {
 	f.set, f.lane = set, lane
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)

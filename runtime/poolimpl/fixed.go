@@ -4,6 +4,7 @@ import (
 	"context"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Fixed is the fixed pool's implementation (templates.FixedPool documents
@@ -12,9 +13,15 @@ type Fixed[T any] struct {
 	e engine[T]
 }
 
-// Init starts the pool for set, running tasks through lane.
-func (p *Fixed[T]) Init(set poolrt.Settings, lane Lane[T]) {
+// Init starts the pool configured by opts, running tasks through lane, or
+// returns a *poolrt.ConfigError and starts nothing.
+func (p *Fixed[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
+	set, err := config.Resolve(config.Fixed, opts)
+	if err != nil {
+		return err
+	}
 	p.e.init(set, set.Workers, set.Workers, lane)
+	return nil
 }
 
 // Submit is the pool's Submit.

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"unsafe"
 
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Lane is what a pool needs from the code that knows its task type T: the
@@ -41,7 +41,7 @@ type Lane[T any] struct {
 //
 // t comes by value: a pointer passed to run, a func value, would escape,
 // and with it every task a work-stealing pool's Fork is given.
-func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, set *poolrt.Settings, m *Meter) {
+func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, set *config.Settings, m *Meter) {
 	panicking := true
 	defer func() {
 		if panicking {

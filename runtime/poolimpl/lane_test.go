@@ -42,22 +42,18 @@ type StealingPool[T runner] = Stealing[T]
 
 // NewStealingPool is templates.NewStealingPool for the tests' task types.
 func NewStealingPool[T runner](opts ...poolrt.Option) (*Stealing[T], error) {
-	set, err := poolrt.Resolve(poolrt.Stealing, opts)
-	if err != nil {
+	p := new(Stealing[T])
+	if err := p.Init(opts, testLane[T]()); err != nil {
 		return nil, err
 	}
-	p := new(Stealing[T])
-	p.Init(set, testLane[T]())
 	return p, nil
 }
 
 // NewFixedPool is templates.NewFixedPool for the tests' task types.
 func NewFixedPool[T runner](opts ...poolrt.Option) (*Fixed[T], error) {
-	set, err := poolrt.Resolve(poolrt.Fixed, opts)
-	if err != nil {
+	p := new(Fixed[T])
+	if err := p.Init(opts, testLane[T]()); err != nil {
 		return nil, err
 	}
-	p := new(Fixed[T])
-	p.Init(set, testLane[T]())
 	return p, nil
 }

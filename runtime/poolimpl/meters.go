@@ -7,6 +7,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // CacheLinePad separates data written by different goroutines. 128 bytes
@@ -129,7 +130,7 @@ type ShardMeter struct {
 // a ShardMeter per queue shard, each on its own cache lines, merged only
 // when Stats is read.
 type Meter struct {
-	poolrt.Clock
+	config.Clock
 	workers     []atomic.Pointer[WorkerMeter] // by worker slot, allocated on first use
 	Shards      []ShardMeter
 	SampleEvery int // 0 when latency metrics are off
@@ -157,9 +158,9 @@ func (m *Meter) CallerDone(err error, panicked bool) {
 // shards, configured by s. A slot's counters are allocated when the slot
 // is first used, so a dynamic pool with a large maximum pays only for the
 // workers it runs.
-func NewMeter(s *poolrt.Settings, workers, shards int) *Meter {
+func NewMeter(s *config.Settings, workers, shards int) *Meter {
 	m := &Meter{
-		Clock:   poolrt.NewClock(),
+		Clock:   config.NewClock(),
 		workers: make([]atomic.Pointer[WorkerMeter], workers),
 		Shards:  make([]ShardMeter, shards),
 	}
@@ -243,12 +244,12 @@ type BatchMeter struct {
 	batches atomic.Uint64
 	failed  atomic.Uint64
 	tasks   atomic.Uint64
-	sizes   [poolrt.BatchSizeClasses]atomic.Uint64
-	reasons [int(poolrt.FlushShutdown) + 1]atomic.Uint64
+	sizes   [len(poolrt.BatchStats{}.Sizes)]atomic.Uint64
+	reasons [int(FlushShutdown) + 1]atomic.Uint64
 }
 
 // Flushed counts a batch of size tasks handed over for reason r.
-func (m *BatchMeter) Flushed(size int, r poolrt.FlushReason) {
+func (m *BatchMeter) Flushed(size int, r FlushReason) {
 	m.batches.Add(1)
 	m.tasks.Add(uint64(size))
 	m.sizes[sizeClass(size)].Add(1)
@@ -262,7 +263,7 @@ func sizeClass(n int) int {
 	if n <= 1 {
 		return 0
 	}
-	return min(bits.Len(uint(n-1)), poolrt.BatchSizeClasses-1)
+	return min(bits.Len(uint(n-1)), len(poolrt.BatchStats{}.Sizes)-1)
 }
 
 // Snapshot returns the counters, with the gauges the pool supplies.
@@ -270,10 +271,10 @@ func (m *BatchMeter) Snapshot(open, ready int) *poolrt.BatchStats {
 	st := &poolrt.BatchStats{
 		Batches:  m.batches.Load(),
 		Failed:   m.failed.Load(),
-		Full:     m.reasons[poolrt.FlushFull].Load(),
-		Linger:   m.reasons[poolrt.FlushLinger].Load(),
-		Idle:     m.reasons[poolrt.FlushIdle].Load(),
-		Shutdown: m.reasons[poolrt.FlushShutdown].Load(),
+		Full:     m.reasons[FlushFull].Load(),
+		Linger:   m.reasons[FlushLinger].Load(),
+		Idle:     m.reasons[FlushIdle].Load(),
+		Shutdown: m.reasons[FlushShutdown].Load(),
 		Open:     open,
 		Ready:    ready,
 	}
@@ -370,7 +371,7 @@ func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *poolrt.StealingSt
 // under the pool's lock or by one worker each, histograms shared by the
 // workers (written for sampled tasks only), merged by Snapshot.
 type RankMeter struct {
-	set     *poolrt.PrioritySettings
+	set     *config.PrioritySettings
 	bands   []bandMeter
 	workers []RankWorkerMeter
 }
@@ -398,7 +399,7 @@ type bandCounts struct{ completed, panicked Counter }
 
 // NewRankMeter returns the per-band meter of a pool with the given worker
 // slots, configured by s (s.Priority must stay unchanged).
-func NewRankMeter(s *poolrt.Settings, workers int) *RankMeter {
+func NewRankMeter(s *config.Settings, workers int) *RankMeter {
 	nb := 1
 	if s.Priority.Kind != poolrt.ByDeadline {
 		nb = len(s.Priority.Bounds) + 1

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 func TestCounter(t *testing.T) {
@@ -75,24 +76,24 @@ func TestCallerDone(t *testing.T) {
 }
 
 func TestNewMeter(t *testing.T) {
-	s, _ := poolrt.Resolve(poolrt.Fixed, []poolrt.Option{poolrt.Workers(3), poolrt.LatencySampling(4)})
+	s, _ := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(3), poolrt.LatencySampling(4)})
 	m := NewMeter(&s, 5, 2)
 	if m.Slots() != 5 || len(m.Shards) != 2 || m.SampleEvery != 4 {
 		t.Fatalf("NewMeter: %d workers, %d shards, SampleEvery %d; want 5, 2, 4", m.Slots(), len(m.Shards), m.SampleEvery)
 	}
-	s, _ = poolrt.Resolve(poolrt.Fixed, []poolrt.Option{poolrt.LatencySampling(4), poolrt.Metrics(false)})
+	s, _ = config.Resolve(config.Fixed, []poolrt.Option{poolrt.LatencySampling(4), poolrt.Metrics(false)})
 	if m := NewMeter(&s, 1, 1); m.SampleEvery != 0 {
 		t.Fatalf("Metrics(false): SampleEvery = %d, want 0 (latency off)", m.SampleEvery)
 	}
-	s, _ = poolrt.Resolve(poolrt.Fixed, nil)
-	if m := NewMeter(&s, 1, 1); m.SampleEvery != poolrt.DefaultLatencySampling {
-		t.Fatalf("default SampleEvery = %d, want %d", m.SampleEvery, poolrt.DefaultLatencySampling)
+	s, _ = config.Resolve(config.Fixed, nil)
+	if m := NewMeter(&s, 1, 1); m.SampleEvery != config.DefaultLatencySampling {
+		t.Fatalf("default SampleEvery = %d, want %d", m.SampleEvery, config.DefaultLatencySampling)
 	}
 }
 
 func TestSnapshot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, _ := poolrt.Resolve(poolrt.Fixed, []poolrt.Option{poolrt.Workers(4), poolrt.LatencySampling(1)})
+		s, _ := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(4), poolrt.LatencySampling(1)})
 		m := NewMeter(&s, 4, 2)
 		w := []*WorkerMeter{m.Worker(0), m.Worker(1), m.Worker(2), m.Worker(3)}
 		for _, w := range w {
@@ -163,7 +164,7 @@ func TestSnapshot(t *testing.T) {
 
 func TestSnapshotGauges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, _ := poolrt.Resolve(poolrt.Fixed, nil)
+		s, _ := config.Resolve(config.Fixed, nil)
 		m := NewMeter(&s, 3, 1)
 		for i := range m.Slots() {
 			m.Worker(i).Start(m.Now())
@@ -223,7 +224,7 @@ func TestSnapshotGauges(t *testing.T) {
 
 func TestSnapshotUtilizationRange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, _ := poolrt.Resolve(poolrt.Fixed, nil)
+		s, _ := config.Resolve(config.Fixed, nil)
 		m := NewMeter(&s, 2, 1)
 		m.Worker(0).Start(m.Now())
 		m.Worker(1).Start(m.Now())
@@ -244,7 +245,7 @@ func TestSnapshotUtilizationRange(t *testing.T) {
 // TestHotPathAllocs: what pools call per task or per batch allocates
 // nothing.
 func TestHotPathAllocs(t *testing.T) {
-	s, _ := poolrt.Resolve(poolrt.Fixed, nil)
+	s, _ := config.Resolve(config.Fixed, nil)
 	m := NewMeter(&s, 2, 2)
 	sl := NewSleepers(2)
 	err := errors.New("x")
@@ -278,7 +279,7 @@ func TestHotPathAllocs(t *testing.T) {
 // were alive, so a slot whose worker retired stops counting.
 func TestUtilizationLifetimes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, _ := poolrt.Resolve(poolrt.Dynamic, nil)
+		s, _ := config.Resolve(config.Dynamic, nil)
 		m := NewMeter(&s, 4, 1)
 		m.Worker(0).Start(m.Now())
 		m.Worker(1).Start(m.Now())
@@ -327,7 +328,7 @@ func TestIntake(t *testing.T) {
 // TestStealMetersSnapshot: Local and Forked are derived from the other
 // counters; totals are the sums over workers.
 func TestStealMetersSnapshot(t *testing.T) {
-	set := poolrt.Settings{Metrics: true, SampleEvery: 1}
+	set := config.Settings{Metrics: true, SampleEvery: 1}
 	m := NewMeter(&set, 2, 1)
 	sm := NewStealMeters(2)
 	w0, w1 := m.Worker(0), m.Worker(1)

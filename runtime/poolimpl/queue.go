@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // maxBatch bounds how many tasks a worker takes from a shard under one lock
@@ -14,7 +14,7 @@ import (
 // keeps a batch from hiding work that other workers could run.
 const maxBatch = 32
 
-// slot is a task in a worker's batch and its submit time: a poolrt.Clock
+// slot is a task in a worker's batch and its submit time: a config.Clock
 // stamp for sampled tasks, 0 for the others.
 type slot[T any] struct {
 	task T
@@ -102,10 +102,10 @@ type sampler struct {
 	// every is a power of two, all ones when nothing is timed, else 0.
 	mask  uint64
 	every uint64 // 0: none
-	clock *poolrt.Clock
+	clock *config.Clock
 }
 
-func newSampler(clock *poolrt.Clock, every int) sampler {
+func newSampler(clock *config.Clock, every int) sampler {
 	s := sampler{clock: clock, every: uint64(every)}
 	switch {
 	case every == 0:
@@ -332,12 +332,12 @@ type queue[T any] struct {
 	homeDiv  atomic.Int32
 	stealDiv atomic.Int32
 	sampler  sampler
-	set      *poolrt.Settings
+	set      *config.Settings
 }
 
 // init sizes the queue as set says: set.QueueSize slots split as evenly
 // as possible over set.Shards shards, for nworkers workers.
-func (q *queue[T]) init(set *poolrt.Settings, nworkers int, m *Meter) {
+func (q *queue[T]) init(set *config.Settings, nworkers int, m *Meter) {
 	nshards, capacity := set.Shards, set.QueueSize
 	q.set = set
 	q.shards = make([]shard[T], nshards)

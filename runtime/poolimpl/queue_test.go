@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // queueModel is the reference for a queue[int]: each shard is a FIFO of
@@ -277,7 +278,7 @@ func FuzzQueue(f *testing.F) {
 		nshards := int(shardsB%8) + 1 // may exceed capacity: some shards then have no slots
 		nworkers := int(workersB%16) + 1
 		every := int(sampleB % 5) // 0: latency metrics off
-		set, err := poolrt.Resolve(poolrt.Fixed, []poolrt.Option{
+		set, err := config.Resolve(config.Fixed, []poolrt.Option{
 			poolrt.Metrics(every > 0), poolrt.LatencySampling(max(every, 1)),
 		})
 		if err != nil {
@@ -388,7 +389,7 @@ func FuzzQueue(f *testing.F) {
 // they were pushed.
 func TestQueueConcurrent(t *testing.T) {
 	const producers, consumers, per = 4, 4, 5000
-	set, err := poolrt.Resolve(poolrt.Fixed, nil)
+	set, err := config.Resolve(config.Fixed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +494,7 @@ func TestQueueConcurrent(t *testing.T) {
 // tasks behind it wait), close waits for the hole to fill, and then
 // nothing is lost.
 func TestQueueHole(t *testing.T) {
-	set, err := poolrt.Resolve(poolrt.Fixed, []poolrt.Option{poolrt.Metrics(false)})
+	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Metrics(false)})
 	if err != nil {
 		t.Fatal(err)
 	}

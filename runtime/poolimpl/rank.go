@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Rank is the machinery of the priority, deadline and cost pools
@@ -51,8 +52,8 @@ type Rank[T any] struct {
 	sleep   *Sleepers
 	meter   *Meter
 	ranks   *RankMeter
-	set     poolrt.Settings
-	order   *poolrt.PrioritySettings // &set.Priority
+	set     config.Settings
+	order   *config.PrioritySettings // &set.Priority
 	nilable bool                     // T is a pointer type: nil tasks are refused
 	workers []*RankWorker[T]
 	// deadline reads a task's deadline (deadline pools only; nil for the
@@ -82,7 +83,7 @@ func (a *rankWaiter[T]) before(b *rankWaiter[T]) bool {
 // rankSlot is a queued task and what the pool noted when it was accepted.
 type rankSlot[T any] struct {
 	task  T
-	enq   int64 // poolrt.Clock stamp at submit; 0 if not taken
+	enq   int64 // config.Clock stamp at submit; 0 if not taken
 	band  int32 // statistics band
 	timed bool  // sampled for the latency histograms
 }
@@ -105,10 +106,15 @@ type RankWorker[T any] struct {
 	_       [CacheLinePad]byte
 }
 
-// Init starts the pool for set, running tasks through lane. A deadline
-// pool passes deadline, which reads a task's deadline, and the user's
-// handler of late tasks, if any; the others pass nil for both.
-func (e *Rank[T]) Init(set poolrt.Settings, lane Lane[T], deadline func(T) time.Time, handler func(T)) {
+// Init starts a pool ordered by kind and configured by opts, running tasks
+// through lane, or returns a *poolrt.ConfigError and starts nothing. A
+// deadline pool passes deadline, which reads a task's deadline, and the
+// user's handler of late tasks, if any; the others pass nil for both.
+func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T], deadline func(T) time.Time, handler func(T)) error {
+	set, err := config.ResolveRank(kind, handler != nil, opts)
+	if err != nil {
+		return err
+	}
 	e.set, e.lane, e.deadline, e.handler = set, lane, deadline, handler
 	e.order = &e.set.Priority
 	e.meter = NewMeter(&e.set, set.Workers, 1)
@@ -125,6 +131,7 @@ func (e *Rank[T]) Init(set poolrt.Settings, lane Lane[T], deadline func(T) time.
 		w.meter.Start(e.meter.Now())
 		go e.work(w)
 	}
+	return nil
 }
 
 // Refuses reports whether t is a task the pool refuses: a nil pointer.

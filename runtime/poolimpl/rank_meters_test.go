@@ -2,6 +2,7 @@ package poolimpl
 
 import (
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 
 	"cmp"
 	"fmt"
@@ -77,7 +78,7 @@ func FuzzRankHeap(f *testing.F) {
 // bounds, and the band served last gives LowestMaxWait.
 func TestRankMeter(t *testing.T) {
 	for _, kind := range []poolrt.RankKind{poolrt.ByPriority, poolrt.ByCost} {
-		s, err := poolrt.ResolveRank(kind, false, []poolrt.Option{poolrt.Workers(2), poolrt.Bands(0, 10)})
+		s, err := config.ResolveRank(kind, false, []poolrt.Option{poolrt.Workers(2), poolrt.Bands(0, 10)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +123,7 @@ func TestRankMeter(t *testing.T) {
 		}
 	}
 
-	s, _ := poolrt.ResolveRank(poolrt.ByDeadline, false, []poolrt.Option{poolrt.Workers(2)})
+	s, _ := config.ResolveRank(poolrt.ByDeadline, false, []poolrt.Option{poolrt.Workers(2)})
 	m := NewRankMeter(&s, 2)
 	m.Worker(0).Missed()
 	m.Worker(1).Missed()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // TestActivity checks the busy and alive time an Activity accounts, open
@@ -80,7 +81,7 @@ func TestActivityConcurrent(t *testing.T) {
 // TestScalerNoAllocs checks that an evaluation that keeps the size
 // allocates nothing: an idle pool's controller makes no garbage.
 func TestScalerNoAllocs(t *testing.T) {
-	set, err := poolrt.Resolve(poolrt.Dynamic, []poolrt.Option{poolrt.WorkerLimits(2, 4)})
+	set, err := config.Resolve(config.Dynamic, []poolrt.Option{poolrt.WorkerLimits(2, 4)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestScalerSurge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 100 * time.Millisecond
 		gap := SurgeGap(interval)
-		if gap != interval/64 || SurgeGap(10*time.Millisecond) != poolrt.MinScaleInterval {
+		if gap != interval/64 || SurgeGap(10*time.Millisecond) != config.MinScaleInterval {
 			t.Fatalf("SurgeGap(%v) = %v, SurgeGap(10ms) = %v", interval, gap, SurgeGap(10*time.Millisecond))
 		}
 		sc := newTestScaler(t, poolrt.WorkerLimits(1, 8), poolrt.ScaleInterval(interval))
@@ -256,7 +257,7 @@ type testScaler struct {
 }
 
 func newTestScaler(t *testing.T, opts ...poolrt.Option) *testScaler {
-	set, err := poolrt.Resolve(poolrt.Dynamic, opts)
+	set, err := config.Resolve(config.Dynamic, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"runtime"
 	"time"
 
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // SliceLen is how long a worker runs tasks back to back before it gives
@@ -48,7 +48,7 @@ type Slice struct {
 }
 
 // Next is called before each task; it may yield the P.
-func (sl *Slice) Next(c *poolrt.Clock, s *Sleepers) {
+func (sl *Slice) Next(c *config.Clock, s *Sleepers) {
 	if behind, n := s.waiting(sl.wakes); n != sl.wakes {
 		sl.wakes = n
 		// Not at the start of a slice: the worker has just waited or
@@ -69,7 +69,7 @@ func (sl *Slice) Next(c *poolrt.Clock, s *Sleepers) {
 // Reset starts a new slice with the next task.
 func (sl *Slice) Reset() { sl.end, sl.left = 0, 0 }
 
-func (sl *Slice) look(c *poolrt.Clock) {
+func (sl *Slice) look(c *config.Clock) {
 	now := c.Now()
 	switch d := now - sl.last; {
 	case sl.end == 0:

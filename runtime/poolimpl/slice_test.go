@@ -5,7 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // countYields replaces gosched for the test and returns the number of
@@ -23,7 +23,7 @@ func countYields(t *testing.T) *int {
 func TestSliceYieldsAtSliceEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		yields := countYields(t)
-		c := poolrt.NewClock()
+		c := config.NewClock()
 		s := NewSleepers(1)
 		var sl Slice
 		const task = 10 * time.Microsecond
@@ -57,7 +57,7 @@ func TestSliceYieldsAtSliceEnd(t *testing.T) {
 func TestSliceTinyTasks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		yields := countYields(t)
-		c := poolrt.NewClock()
+		c := config.NewClock()
 		s := NewSleepers(1)
 		var sl Slice
 		for range 10000 {
@@ -89,7 +89,7 @@ func TestSliceTinyTasks(t *testing.T) {
 func TestSliceWokenWorker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		yields := countYields(t)
-		c := poolrt.NewClock()
+		c := config.NewClock()
 		s := NewSleepers(2)
 		var busy, other, fresh Slice
 		busy.Next(&c, s) // both have run a task

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Stealing is the work-stealing pool's implementation
@@ -95,8 +96,13 @@ func (c *stealCtx[T]) Value(key any) any {
 // step with the shape of a task tree.
 const fairnessPeriod = 61
 
-// Init starts the pool for set, running tasks through lane.
-func (p *Stealing[T]) Init(set poolrt.Settings, lane Lane[T]) {
+// Init starts the pool configured by opts, running tasks through lane, or
+// returns a *poolrt.ConfigError and starts nothing.
+func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
+	set, err := config.Resolve(config.Stealing, opts)
+	if err != nil {
+		return err
+	}
 	n := set.Workers
 	p.initFeed(set, n, n, lane)
 	p.steals = NewStealMeters(n)
@@ -120,6 +126,7 @@ func (p *Stealing[T]) Init(set poolrt.Settings, lane Lane[T]) {
 		p.life.WorkerStarted()
 		go p.work(w)
 	}
+	return nil
 }
 
 // Submit queues t on the injector, waiting while it is full (under the

@@ -1,0 +1,241 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+
+	"github.com/poolgen/poolgen/internal/testhook"
+)
+
+// Pattern names a pool pattern; an [Option] states the patterns it applies to.
+type Pattern uint8
+
+var patternNames = [...]string{"fixed", "dynamic", "stealing", "priority", "batch"}
+
+func (p Pattern) String() string {
+	var names []string
+	for i, n := range patternNames {
+		if p&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("Pattern(%d)", uint8(p))
+	}
+	return strings.Join(names, "|")
+}
+
+const AllPatterns = Fixed | Dynamic | Stealing | Priority | Batch
+
+// Defaults used when an option is not given.
+const (
+	// DefaultQueuePerWorker sizes the default queue: this many slots per
+	// worker, and at least DefaultMinQueue in all. Slots are allocated when
+	// the pool is created, sizeof(task)+8 bytes each.
+	DefaultQueuePerWorker = 256
+	DefaultMinQueue       = 1024
+	// DefaultLatencySampling times one task in this many. Counters are
+	// always exact; sampling keeps the two clock reads per timed task
+	// (~30 ns each on common VMs) off most tasks, and a uniform sample keeps
+	// percentiles unbiased.
+	DefaultLatencySampling = 16
+)
+
+// Limits on option values: beyond them a value is a mistake (or an
+// overflow) rather than a configuration.
+const (
+	MaxWorkers   = 1 << 20
+	MaxQueueSize = 1<<31 - 1 // queue positions are int32
+)
+
+// Settings is the resolved configuration of a pool: defaults applied, every
+// value validated. Pools read it; users build it through [Option]s.
+type Settings struct {
+	Workers      int
+	QueueSize    int
+	Backpressure Backpressure
+	// Shards is the number of queue shards submissions are spread over:
+	// one per worker, at most one per processor (GOMAXPROCS).
+	Shards int
+	// Metrics enables latency histograms and busy time; counters are kept
+	// either way.
+	Metrics bool
+	// SampleEvery is the latency sampling period (1 = every task).
+	SampleEvery int
+	// OnPanic receives a recovered task panic: the task, the value passed
+	// to panic (ErrGoexit for runtime.Goexit) and the stack. The poolrt
+	// option that sets it wraps the user's func(*poolrt.PanicError).
+	OnPanic func(task, value any, stack []byte)
+	OnError func(error)
+
+	// Pattern-specific settings, each declared and resolved in the
+	// pattern's own file.
+	Dynamic  DynamicSettings
+	Stealing StealingSettings
+	Priority PrioritySettings
+	Batch    BatchSettings
+
+	// Given records the options given, for defaults that depend on them.
+	Given Given
+	// hookPanics counts panics in the user's hooks (shared by the copies
+	// of the Settings a pool keeps; nil in a zero Settings).
+	hookPanics *atomic.Uint64
+}
+
+// Given is a set of options given, for defaults that depend on them.
+type Given uint32
+
+// The options that Given records.
+
+const (
+	GivenWorkers Given = 1 << iota
+	GivenQueue
+	GivenLinger
+	GivenLimits
+	GivenCooldown
+)
+
+// An Option configures a pool. Options are checked by the pool's
+// constructor: a value that cannot work, or an option the pattern does not
+// use, makes the constructor return a [*ConfigError].
+type Option struct {
+	text     string
+	patterns Pattern
+	apply    func(*Settings) (reason string)
+}
+
+// NewOption returns an option written as text in code, for the patterns
+// given, that apply sets; apply returns why the option cannot work, or "".
+func NewOption(text string, patterns Pattern, apply func(*Settings) (reason string)) Option {
+	return Option{text, patterns, apply}
+}
+
+// String returns the option as it would be written in code, e.g. "Workers(4)".
+func (o Option) String() string { return o.text }
+
+// Resolve applies opts for a pool of pattern p over defaults and validates
+// the result. It is called by pool constructors.
+func Resolve(p Pattern, opts []Option) (Settings, error) {
+	s := Settings{Metrics: true, SampleEvery: DefaultLatencySampling, hookPanics: new(atomic.Uint64)}
+	for _, o := range opts {
+		if o.apply == nil {
+			return Settings{}, &ConfigError{Option: "Option{}", Reason: "zero Option; build options with the poolrt functions"}
+		}
+		if o.patterns&p == 0 {
+			return Settings{}, &ConfigError{Option: o.text, Reason: "does not apply to the " + p.String() + " pool"}
+		}
+		if reason := o.apply(&s); reason != "" {
+			return Settings{}, &ConfigError{Option: o.text, Reason: reason}
+		}
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if s.Given&GivenWorkers == 0 {
+		s.Workers = procs
+	}
+	var err error
+	switch p {
+	case Dynamic:
+		err = s.resolveDynamic(procs)
+	case Stealing:
+		err = s.resolveStealing(procs)
+	case Priority:
+		err = s.resolvePriority(procs)
+	case Batch:
+		err = s.resolveBatch(procs)
+	}
+	if err != nil {
+		return Settings{}, err
+	}
+	if s.Given&GivenQueue == 0 {
+		s.QueueSize = max(DefaultMinQueue, DefaultQueuePerWorker*s.Workers, 2*s.Batch.MaxBatch)
+	}
+	s.Shards = min(s.Workers, procs, s.QueueSize)
+	if testhook.TakeAll.Load() {
+		s.Shards = 1 // the pools read the hook too: see poolimpl.takeLimit
+	}
+	return s, nil
+}
+
+// TaskFailed reports a task's non-nil error to the OnError handler, if any.
+// A panic in the handler is contained (see [Stats].HookPanics): the task
+// stays counted once, as failed.
+func (s *Settings) TaskFailed(err error) {
+	if s.OnError != nil {
+		s.CallHook("OnError", func() { s.OnError(err) })
+	}
+}
+
+// TaskPanicked reports a recovered panic (value v, nil for runtime.Goexit)
+// of task to the OnPanic handler, or through log/slog without one. It
+// must be called from the deferred function that recovered, so that the
+// stack it captures is the panicking goroutine's. A panic in the handler is
+// contained (see [Stats].HookPanics).
+func (s *Settings) TaskPanicked(task, v any) {
+	if v == nil {
+		v = ErrGoexit
+	}
+	stack := debug.Stack()
+	if s.OnPanic != nil {
+		s.CallHook("OnPanic", func() { s.OnPanic(task, v, stack) })
+		return
+	}
+	slog.Error("poolgen: task panicked", "panic", v, "task_type", fmt.Sprintf("%T", task), "stack", string(stack))
+}
+
+// HookPanicCount returns the counter of the panics CallHook contained, which
+// the pool's Stats report as HookPanics.
+func (s *Settings) HookPanicCount() *atomic.Uint64 { return s.hookPanics }
+
+// CallHook calls f, a call of the user's hook name, and contains a panic
+// in it: the panic is counted in the pool's HookPanics and logged through
+// log/slog with its stack, and the caller goes on. A hook that calls
+// runtime.Goexit is counted and logged the same way, but its goroutine
+// ends all the same: Goexit cannot be stopped.
+func (s *Settings) CallHook(name string, f func()) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		v := recover()
+		if v == nil {
+			v = ErrGoexit
+		}
+		if s.hookPanics != nil {
+			s.hookPanics.Add(1)
+		}
+		slog.Error("poolgen: hook panicked; the pool goes on", "hook", name, "panic", v, "stack", string(debug.Stack()))
+	}()
+	f()
+	returned = true
+}
+
+// ErrGoexit is poolrt.ErrGoexit, the panic value reported for a call of
+// runtime.Goexit.
+var ErrGoexit = errors.New("poolgen: task called runtime.Goexit")
+
+// ConfigError is poolrt.ConfigError: an option whose value cannot work.
+type ConfigError struct {
+	// Option is the option as the caller wrote it, for example "Workers(0)".
+	Option string
+	// Reason says what is wrong and what would be accepted.
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return "poolgen: invalid option " + e.Option + ": " + e.Reason
+}
+
+// The pool patterns.
+const (
+	Fixed Pattern = 1 << iota
+	Dynamic
+	Stealing
+	Priority
+	Batch
+)
