@@ -10,6 +10,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Defaults of Config.
@@ -31,7 +32,7 @@ const (
 
 // scaleEventsKept is how many of a dynamic pool's latest scaling events
 // its history keeps: as many as its own Stats does.
-const scaleEventsKept = poolrt.ScaleHistory
+const scaleEventsKept = config.ScaleHistory
 
 // Config configures a Monitor. The zero Config is valid: one sample a
 // second, fifteen minutes kept, no alert rule, logging to slog.Default.

@@ -204,7 +204,7 @@ func TestScaleEvents(t *testing.T) {
 		var events []poolrt.ScaleEvent
 		for i := range 100 {
 			events = append(events, poolrt.ScaleEvent{At: time.Now(), From: i, To: i + 1, Reason: "test"})
-			if len(events) > poolrt.ScaleHistory {
+			if len(events) > scaleEventsKept {
 				events = events[1:]
 			}
 			f.step(func(st *poolrt.Stats) {
