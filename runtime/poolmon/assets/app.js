@@ -266,12 +266,18 @@ function buildPool(p) {
 function render() {
   const main = $("pools");
   $("empty").hidden = state.pools.size > 0;
-  let end = 0;
+  let end = 0, first = Infinity;
   for (const p of state.pools.values()) {
-    if (p.samples.length) end = Math.max(end, p.samples[p.samples.length - 1].t);
+    if (p.samples.length) {
+      end = Math.max(end, p.samples[p.samples.length - 1].t);
+      first = Math.min(first, p.samples[0].t);
+    }
   }
+  // Show the span asked for, or less while the history is younger, so
+  // that a fresh process does not draw its first seconds as a sliver.
   const span = Number($("span").value) || state.window;
-  const start = end - span * 1000;
+  const least = Math.max(10 * state.interval * 1000, 10000);
+  const start = Math.min(Math.max(end - span * 1000, first - state.interval * 1000), end - least);
   const firing = new Set(state.alerts.map((a) => a.pool));
   const names = [...state.pools.keys()].sort();
   for (const name of names) {
