@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -148,7 +149,7 @@ func (m *Monitor) serveJSON(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	doc := history{
 		Seq: m.seq, Interval: m.interval.Seconds(), Window: m.window.Seconds(),
-		Now: time.Now().Format(time.RFC3339Nano), Pools: m.history(only), Alerts: m.firing(),
+		Now: time.Now().Format(time.RFC3339Nano), Pools: m.history(only), Alerts: encodable(m.firing()),
 	}
 	m.mu.Unlock()
 	if only != "" && len(doc.Pools) == 0 {
@@ -219,7 +220,7 @@ func (m *Monitor) publish(fresh []freshSample) {
 	for i := range fresh {
 		byName[fresh[i].name] = &fresh[i].sample
 	}
-	u := update{Seq: m.seq, Pools: []poolUpdate{}, Alerts: m.firing()}
+	u := update{Seq: m.seq, Pools: []poolUpdate{}, Alerts: encodable(m.firing())}
 	for _, s := range m.sortedSeries() {
 		p := poolUpdate{Name: s.name, Pattern: s.pattern, Task: s.task, Gone: s.gone, Sample: byName[s.name]}
 		if p.Sample != nil {
@@ -232,9 +233,20 @@ func (m *Monitor) publish(fresh []freshSample) {
 		}
 		u.Pools = append(u.Pools, p)
 	}
-	m.update, _ = json.Marshal(u) // plain data: cannot fail
+	m.update, _ = json.Marshal(u) // finite numbers, strings and times: cannot fail
 	close(m.updated)
 	m.updated = make(chan struct{})
+}
+
+// encodable replaces the values JSON cannot hold (a custom rule's NaN or
+// infinity) with 0, so that one odd rule cannot break the page.
+func encodable(alerts []Alert) []Alert {
+	for i, a := range alerts {
+		if math.IsNaN(a.Value) || math.IsInf(a.Value, 0) {
+			alerts[i].Value = 0
+		}
+	}
+	return alerts
 }
 
 // sortedSeries returns the series by name; m.mu must be held.

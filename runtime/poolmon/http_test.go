@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -31,7 +32,8 @@ func sampled(t *testing.T, body func(mux *http.ServeMux, m *Monitor)) {
 	synctest.Test(t, func(t *testing.T) {
 		a := addFake(t, "alpha", "fixed")
 		b := addFake(t, "beta", "priority")
-		m := start(t, Config{Rules: []Rule{Stuck()}, Logger: discard()})
+		odd := Rule{Name: "odd", FireAfter: 1, Check: func(s Sample) (float64, bool) { return math.Inf(1), s.QueueDepth > 0 }}
+		m := start(t, Config{Rules: []Rule{Stuck(), odd}, Logger: discard()})
 		for i := range 4 {
 			a.ran(100*(i+1), time.Millisecond)
 			b.step(func(st *poolrt.Stats) {
@@ -109,9 +111,11 @@ func TestHistoryJSON(t *testing.T) {
 		bands := doc.Pools[1]["samples"].([]any)[3].(map[string]any)["bands"].([]any)
 		require.Len(t, bands, 2)
 		assert.Equal(t, 1.0, bands[1].(map[string]any)["lo"])
-		require.Len(t, doc.Alerts, 1, "beta is stuck")
+		require.Len(t, doc.Alerts, 2, "beta is stuck, and odd")
 		assert.Equal(t, "beta", doc.Alerts[0]["pool"])
 		assert.Equal(t, "stuck", doc.Alerts[0]["rule"])
+		assert.Equal(t, 0.0, doc.Alerts[1]["value"], "infinity does not break the JSON")
+		assert.True(t, math.IsInf(m.Alerts()[1].Value, 1), "the Go API keeps it")
 
 		w = get(mux, "GET", "/debug/pools/history.json?pool=beta")
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &doc))
