@@ -16,10 +16,10 @@
 //
 // # Memory
 //
-// A pool's history holds Window/Interval samples (900 by default) of
-// about 280 bytes each, plus 56 bytes per band for a priority pool, and
-// its last 64 scaling events: about 250 KB per pool by default, 3.4 MB
-// for a priority pool with the most bands (64). A pool that shuts down
-// keeps its history, marked gone, until its last sample is older than the
-// window.
+// A pool's history holds Window/Interval samples (900 by default) of 272
+// bytes each on 64-bit platforms, plus 48 bytes per band for a priority
+// pool, and its latest 64 scaling events (184 bytes each): about 260 KB
+// per pool by default, 3 MB for a priority pool with the most bands (64).
+// A pool that shuts down keeps its history, marked gone, until its last
+// sample is older than the window; then it is dropped.
 package poolmon

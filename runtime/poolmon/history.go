@@ -41,7 +41,8 @@ type Config struct {
 	// at least MinInterval).
 	Interval time.Duration
 	// Window is how far back the history goes (default DefaultWindow).
-	// Each pool keeps Window/Interval samples, at most MaxSamples.
+	// Each pool keeps Window/Interval samples, rounded up, at most
+	// MaxSamples.
 	Window time.Duration
 	// Rules are the degradation rules checked on every pool's every new
 	// sample; see WaitP99Above, Saturation, FailureRateAbove and Stuck.
@@ -190,7 +191,7 @@ func Start(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("poolgen: monitor interval %v: want at least %v", cfg.Interval, MinInterval)
 	case cfg.Window < cfg.Interval:
 		return nil, fmt.Errorf("poolgen: monitor window %v: want at least the interval, %v", cfg.Window, cfg.Interval)
-	case cfg.Window/cfg.Interval > MaxSamples:
+	case (cfg.Window+cfg.Interval-1)/cfg.Interval > MaxSamples:
 		return nil, fmt.Errorf("poolgen: monitor window %v at interval %v: want at most %d samples per pool; lengthen the interval", cfg.Window, cfg.Interval, MaxSamples)
 	}
 	rules := slices.Clone(cfg.Rules)
@@ -207,7 +208,7 @@ func Start(cfg Config) (*Monitor, error) {
 	m := &Monitor{
 		interval: cfg.Interval,
 		window:   cfg.Window,
-		capacity: int(cfg.Window / cfg.Interval),
+		capacity: int((cfg.Window + cfg.Interval - 1) / cfg.Interval), // the whole window, rounded up
 		rules:    rules,
 		onAlert:  cfg.OnAlert,
 		log:      cfg.Logger,

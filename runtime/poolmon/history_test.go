@@ -175,6 +175,17 @@ func TestHistory(t *testing.T) {
 	})
 }
 
+func TestWindowRoundsUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		addFake(t, "a", "fixed")
+		m := start(t, Config{Interval: 2 * time.Second, Window: 5 * time.Second})
+		for range 5 {
+			tick(2 * time.Second)
+		}
+		assert.Len(t, m.History()[0].Samples, 3, "6s of history cover the 5s window")
+	})
+}
+
 func TestRestartedPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		old := addFake(t, "p", "fixed")
