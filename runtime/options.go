@@ -2,6 +2,9 @@ package poolrt
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
@@ -92,6 +95,31 @@ func OnError(h func(error)) Option {
 			return "the handler is nil"
 		}
 		s.OnError = h
+		return ""
+	})
+}
+
+// Name names the pool, which makes it visible to package poolmon (the live
+// page, the history, alerts) and to the exporters built on it, such as
+// the Prometheus collector, and labels its workers in profiles and
+// execution traces (pprof labels poolgen.pool and poolgen.pattern). Names
+// are unique among running pools: a constructor given the name of a pool
+// that has not finished shutting down returns a [*ConfigError]. A pool
+// leaves the list once its last worker has exited after Shutdown or
+// ShutdownNow. The name must be 1 to 128 printable characters, without
+// leading or trailing spaces; keep it stable across restarts (a metric's
+// series follow it).
+func Name(name string) Option {
+	return config.NewOption(fmt.Sprintf("Name(%q)", name), config.AllPatterns, func(s *config.Settings) string {
+		switch {
+		case name == "" || len(name) > 128:
+			return "a name has 1 to 128 bytes"
+		case strings.TrimSpace(name) != name:
+			return "a name has no leading or trailing spaces"
+		case !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+			return "a name is printable UTF-8 text"
+		}
+		s.Name = name
 		return ""
 	})
 }

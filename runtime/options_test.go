@@ -340,6 +340,15 @@ func TestTaskPanickedLogs(t *testing.T) {
 	if !strings.Contains(out, "goroutine ") || !strings.Contains(out, "panickingTaskRun") {
 		t.Errorf("log output lacks the panicking goroutine's stack:\n%s", out)
 	}
+	logged.Reset()
+	s, err = config.Resolve(config.Fixed, []Option{Name("thumbs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	panicAndReport(&s, panicTask{1}, "kaboom")
+	if out := logged.String(); !strings.Contains(out, "ERROR poolgen: task panicked pool=thumbs panic=kaboom") {
+		t.Errorf("log output %q: want the pool's name first", out)
+	}
 }
 
 func TestTaskPanickedGoexit(t *testing.T) {
@@ -410,5 +419,19 @@ func TestTaskFailed(t *testing.T) {
 	s.TaskFailed(io.ErrClosedPipe)
 	if len(got) != 2 || got[0] != io.EOF || got[1] != io.ErrClosedPipe {
 		t.Fatalf("OnError saw %v, want [EOF, closed pipe]", got)
+	}
+}
+
+func TestName(t *testing.T) {
+	s, err := config.Resolve(config.Batch, []Option{Name("ingest/orders 2")})
+	if err != nil || s.Name != "ingest/orders 2" {
+		t.Fatalf("Resolve(Name) = %q, %v", s.Name, err)
+	}
+	for _, bad := range []string{"", " x", "x ", "a\nb", "\xff", strings.Repeat("n", 129)} {
+		_, err := config.Resolve(config.Fixed, []Option{Name(bad)})
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Option != fmt.Sprintf("Name(%q)", bad) {
+			t.Errorf("Name(%q): %v, want a ConfigError naming the option", bad, err)
+		}
 	}
 }

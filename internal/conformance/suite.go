@@ -144,6 +144,7 @@ func cases[T any]() []testCase[T] {
 		{"CallerRunsGoexit", testCallerRunsGoexit[T]},
 		{"NilTask", testNilTask[T]},
 		{"QuietAfterShutdown", testQuietAfterShutdown[T]},
+		{"Named", testNamed[T]},
 	}
 }
 

@@ -113,6 +113,9 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 	}
 	p.slots[q-1].next, p.batches[q-1].next = -1, -1
 	p.life.Init(set.Workers + 1) // the workers and the linger flusher
+	if err := p.life.Reserve(&p.set, config.Batch, taskName[T]()); err != nil {
+		return err
+	}
 	for i := range p.workers {
 		w := &p.workers[i]
 		w.id, w.meter = i, p.meter.Worker(i)
@@ -122,6 +125,7 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 	}
 	p.flushing.Store(true)
 	go p.flusher()
+	p.life.List(p.Stats, nil)
 	return nil
 }
 
@@ -321,6 +325,7 @@ func (p *Batch[T, K]) release(bi int32, out []T) []T {
 // until the oldest open batch is due, or until a batch opens while none
 // was open.
 func (p *Batch[T, K]) flusher() {
+	p.life.LabelWorker()
 	defer func() {
 		p.flushing.Store(false)
 		p.life.WorkerExited()
@@ -368,6 +373,7 @@ func (p *Batch[T, K]) flusher() {
 
 // work is a worker's loop: take a ready batch, hand it over, repeat.
 func (p *Batch[T, K]) work(w *batchWorker[T]) {
+	p.life.LabelWorker()
 	defer p.workerExit(w)
 	for p.take(w) {
 		w.slice.Next(&p.meter.Clock, p.sleep)

@@ -23,9 +23,12 @@ func (p *Dynamic[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		return err
 	}
 	p.e.acts = NewActivities(set.Workers)
-	p.e.init(set, set.Workers, set.Dynamic.Min, lane)
+	if err := p.e.init(set, config.Dynamic, set.Workers, set.Dynamic.Min, lane); err != nil {
+		return err
+	}
 	p.sc = NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
+	p.e.life.List(p.Stats, p.SetLimits)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/internal/config"
+	"github.com/stretchr/testify/require"
 )
 
 // These tests drive the engine directly into the moments where a resizing
@@ -37,7 +38,7 @@ func newDynEngine(t *testing.T, slots, workers int) *engine[dynCount] {
 	}
 	e := new(engine[dynCount])
 	e.acts = NewActivities(slots)
-	e.init(set, slots, workers, testLane[dynCount]())
+	require.NoError(t, e.init(set, config.Dynamic, slots, workers, testLane[dynCount]()))
 	t.Cleanup(func() { e.shutdownNow() })
 	return e
 }

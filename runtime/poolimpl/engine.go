@@ -117,12 +117,15 @@ func (w *Worker[T]) unstarted() (pos, end int) {
 	return min(pos, end), end
 }
 
-// init prepares an engine for up to slots workers and starts workers of
-// them.
-func (e *engine[T]) init(set config.Settings, slots, workers int, lane Lane[T]) {
-	e.initFeed(set, slots, workers, lane)
+// init prepares an engine of a pool of pattern for up to slots workers
+// and starts workers of them, unless its name is in use.
+func (e *engine[T]) init(set config.Settings, pattern config.Pattern, slots, workers int, lane Lane[T]) error {
+	if err := e.initFeed(set, pattern, slots, workers, lane); err != nil {
+		return err
+	}
 	e.workers = make([]*Worker[T], slots)
 	e.resize(workers)
+	return nil
 }
 
 // resize sets the number of workers: it starts workers in empty slots
@@ -188,6 +191,7 @@ func (e *engine[T]) live() int { return e.life.Live() }
 // work is a worker's loop: run what is left of its batch (the lane's
 // Batch loop, calling First and Next), take the next, repeat.
 func (e *engine[T]) work(w *Worker[T]) {
+	e.life.LabelWorker()
 	defer e.workerExit(w)
 	for {
 		e.lane.Batch(w)

@@ -7,6 +7,7 @@ import (
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/internal/config"
+	"github.com/stretchr/testify/require"
 )
 
 // TestEngineBatchBudget: a worker of the fixed and dynamic pools takes as
@@ -36,7 +37,7 @@ func TestEngineBatchBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := new(engine[dynCount])
-			e.init(set, 1, 0, testLane[dynCount]()) // no worker goroutine: the test takes as one
+			require.NoError(t, e.init(set, config.Fixed, 1, 0, testLane[dynCount]())) // no worker goroutine: the test takes as one
 			t.Cleanup(func() { e.shutdownNow() })
 			for _, d := range c.runs {
 				e.runs.Record(d)

@@ -25,15 +25,18 @@ type feed[T any] struct {
 	lane Lane[T]
 }
 
-// initFeed prepares a feed for up to slots workers, workers of which start
-// now (they size the queue's batches; see queue.setWorkers).
-func (f *feed[T]) initFeed(set config.Settings, slots, workers int, lane Lane[T]) {
+// initFeed prepares a feed of a pool of pattern for up to slots workers,
+// workers of which start now (they size the queue's batches; see
+// queue.setWorkers). It fails only for a name in use, before any worker
+// starts.
+func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, workers int, lane Lane[T]) error {
 	f.set, f.lane = set, lane
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
 	f.life.Init(0)
 	f.nilable = Nilable[T]()
+	return f.life.Reserve(&f.set, pattern, taskName[T]())
 }
 
 // submit queues t and wakes a parked worker, if any, even while another

@@ -20,7 +20,10 @@ func (p *Fixed[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	if err != nil {
 		return err
 	}
-	p.e.init(set, set.Workers, set.Workers, lane)
+	if err := p.e.init(set, config.Fixed, set.Workers, set.Workers, lane); err != nil {
+		return err
+	}
+	p.e.life.List(p.Stats, nil)
 	return nil
 }
 

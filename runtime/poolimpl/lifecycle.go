@@ -2,10 +2,15 @@ package poolimpl
 
 import (
 	"context"
+	"fmt"
+	"reflect"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
+	"github.com/poolgen/poolgen/runtime/internal/registry"
 )
 
 // State is a pool's lifecycle state. A pool moves through the states in
@@ -45,6 +50,12 @@ type Lifecycle struct {
 
 	closeOnce sync.Once
 	exitOnce  sync.Once
+
+	// A pool with a name (poolrt.Name) has a place in the registry, which
+	// it leaves when its last worker has exited, and profiler labels that
+	// its workers wear; both nil without a name.
+	entry  *registry.Entry
+	labels context.Context
 }
 
 // Init prepares the lifecycle of a pool that starts with workers workers
@@ -78,7 +89,52 @@ func (l *Lifecycle) WorkerExited() {
 	}
 }
 
-func (l *Lifecycle) markExited() { l.exitOnce.Do(func() { close(l.exited) }) }
+func (l *Lifecycle) markExited() {
+	l.exitOnce.Do(func() {
+		if l.entry != nil {
+			registry.Remove(l.entry)
+		}
+		close(l.exited)
+	})
+}
+
+// Reserve takes set.Name, if any, for a pool of pattern running tasks of
+// type task, and prepares its workers' profiler labels. Call it before
+// starting any worker: a name in use fails the constructor with a
+// *poolrt.ConfigError, and nothing must have started then.
+func (l *Lifecycle) Reserve(set *config.Settings, pattern config.Pattern, task string) error {
+	if set.Name == "" {
+		return nil
+	}
+	e := &registry.Entry{Name: set.Name, Pattern: pattern.String(), Task: task}
+	if err := registry.Reserve(e); err != nil {
+		return &poolrt.ConfigError{Option: fmt.Sprintf("Name(%q)", set.Name), Reason: err.Error()}
+	}
+	l.entry = e
+	l.labels = pprof.WithLabels(context.Background(), pprof.Labels("poolgen.pool", set.Name, "poolgen.pattern", e.Pattern))
+	return nil
+}
+
+// List shows a named pool in the registry, with its Stats and, for a
+// dynamic pool, its SetLimits; call it once the pool is ready for both.
+func (l *Lifecycle) List(stats func() poolrt.Stats, setLimits func(min, max int) error) {
+	if l.entry != nil {
+		l.entry.Stats, l.entry.SetLimits = stats, setLimits
+		registry.List(l.entry)
+	}
+}
+
+// taskName names the task type T for the registry, as package.Type.
+func taskName[T any]() string { return reflect.TypeFor[T]().String() }
+
+// LabelWorker labels the calling worker goroutine with its pool's name and
+// pattern for profiles and traces, once per goroutine (per-task labels
+// would allocate). Unnamed pools' workers keep the labels they inherited.
+func (l *Lifecycle) LabelWorker() {
+	if l.labels != nil {
+		pprof.SetGoroutineLabels(l.labels)
+	}
+}
 
 // Stop moves the pool to state to (never backwards). The first call runs
 // closeIntake, which must make every later submission fail, and unblocks

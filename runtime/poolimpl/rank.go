@@ -124,6 +124,9 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	e.slots = make([]rankSlot[T], set.QueueSize)
 	e.workers = make([]*RankWorker[T], set.Workers)
 	e.life.Init(set.Workers)
+	if err := e.life.Reserve(&e.set, config.Priority, taskName[T]()); err != nil {
+		return err
+	}
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
@@ -131,6 +134,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 		w.meter.Start(e.meter.Now())
 		go e.work(w)
 	}
+	e.life.List(e.Stats, nil)
 	return nil
 }
 
@@ -277,6 +281,7 @@ func (e *Rank[T]) runCaller(t T) {
 // work is a worker's goroutine: the lane's Rank loop runs its tasks
 // (First, Next) until they find the pool stopping.
 func (e *Rank[T]) work(w *RankWorker[T]) {
+	e.life.LabelWorker()
 	defer e.workerExit(w)
 	e.lane.Rank(w)
 }

@@ -104,7 +104,9 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		return err
 	}
 	n := set.Workers
-	p.initFeed(set, n, n, lane)
+	if err := p.initFeed(set, config.Stealing, n, n, lane); err != nil {
+		return err
+	}
 	p.steals = NewStealMeters(n)
 	p.workers = make([]*StealWorker[T], n)
 	for id := range n {
@@ -126,6 +128,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		p.life.WorkerStarted()
 		go p.work(w)
 	}
+	p.life.List(p.Stats, nil)
 	return nil
 }
 
@@ -240,6 +243,7 @@ func (p *Stealing[T]) wake() {
 // work is a worker's goroutine: the lane's Steal loop runs its tasks
 // (First, Next) until they find the pool stopping.
 func (p *Stealing[T]) work(w *StealWorker[T]) {
+	p.life.LabelWorker()
 	defer p.workerExit(w)
 	p.lane.Steal(w)
 }

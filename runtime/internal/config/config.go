@@ -56,6 +56,8 @@ const (
 // Settings is the resolved configuration of a pool: defaults applied, every
 // value validated. Pools read it; users build it through [Option]s.
 type Settings struct {
+	// Name is the pool's name (poolrt.Name), "" for an unnamed pool.
+	Name         string
 	Workers      int
 	QueueSize    int
 	Backpressure Backpressure
@@ -184,7 +186,7 @@ func (s *Settings) TaskPanicked(task, v any) {
 		s.CallHook("OnPanic", func() { s.OnPanic(task, v, stack) })
 		return
 	}
-	slog.Error("poolgen: task panicked", "panic", v, "task_type", fmt.Sprintf("%T", task), "stack", string(stack))
+	s.logError("poolgen: task panicked", "panic", v, "task_type", fmt.Sprintf("%T", task), "stack", string(stack))
 }
 
 // HookPanicCount returns the counter of the panics CallHook contained, which
@@ -209,7 +211,7 @@ func (s *Settings) CallHook(name string, f func()) {
 		if s.hookPanics != nil {
 			s.hookPanics.Add(1)
 		}
-		slog.Error("poolgen: hook panicked; the pool goes on", "hook", name, "panic", v, "stack", string(debug.Stack()))
+		s.logError("poolgen: hook panicked; the pool goes on", "hook", name, "panic", v, "stack", string(debug.Stack()))
 	}()
 	f()
 	returned = true
@@ -239,3 +241,12 @@ const (
 	Priority
 	Batch
 )
+
+// logError logs an error record through log/slog, with the pool's name
+// first when it has one.
+func (s *Settings) logError(msg string, args ...any) {
+	if s.Name != "" {
+		args = append([]any{"pool", s.Name}, args...)
+	}
+	slog.Error(msg, args...)
+}

@@ -18,6 +18,7 @@ import (
 // Entry is one registered pool. Its functions are the pool's own methods;
 // they are safe to call from any goroutine, also after the pool shut down.
 type Entry struct {
+	listed  bool   // guarded by mu: All reports the entry
 	Name    string // unique among registered pools
 	Pattern string // "fixed", "dynamic", "stealing", "priority" or "batch"
 	Task    string // the task type, as package.Type
@@ -35,9 +36,20 @@ var (
 // ErrTaken is wrapped by Add's error for a name already registered.
 var ErrTaken = errors.New("poolgen: pool name taken")
 
-// Add registers e. A name must be unique while its pool runs: two pools
-// reported under one name would merge into one series of numbers.
+// Add registers e and lists it at once.
 func Add(e *Entry) error {
+	if err := Reserve(e); err != nil {
+		return err
+	}
+	List(e)
+	return nil
+}
+
+// Reserve takes e's name without listing e yet, for a pool that is being
+// built: its Stats may not be called before List. A name must be unique
+// while its pool runs: two pools reported under one name would merge into
+// one series of numbers.
+func Reserve(e *Entry) error {
 	if e.Name == "" || strings.TrimSpace(e.Name) != e.Name {
 		return fmt.Errorf("poolgen: pool name %q: want a non-empty name without surrounding spaces", e.Name)
 	}
@@ -48,6 +60,13 @@ func Add(e *Entry) error {
 	}
 	entries[e.Name] = e
 	return nil
+}
+
+// List makes a reserved entry visible to All.
+func List(e *Entry) {
+	mu.Lock()
+	e.listed = true
+	mu.Unlock()
 }
 
 // Remove unregisters e; it does nothing if e is not registered (a second
@@ -65,7 +84,9 @@ func All() []*Entry {
 	mu.Lock()
 	all := make([]*Entry, 0, len(entries))
 	for _, e := range entries {
-		all = append(all, e)
+		if e.listed {
+			all = append(all, e)
+		}
 	}
 	mu.Unlock()
 	slices.SortFunc(all, func(a, b *Entry) int { return strings.Compare(a.Name, b.Name) })
