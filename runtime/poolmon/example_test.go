@@ -11,7 +11,9 @@ import (
 )
 
 // Start a monitor with alert rules, and mount its page and the limits
-// handler on a server, as one would net/http/pprof's.
+// handler on a server, as one would net/http/pprof's. The page lists the
+// pools created with poolrt.Name, for example
+// templates.NewFixedPool[Thumb](poolrt.Name("thumbnails")).
 func ExampleStart() {
 	m, err := poolmon.Start(poolmon.Config{
 		Rules: []poolmon.Rule{

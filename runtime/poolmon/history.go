@@ -85,7 +85,8 @@ type Series struct {
 	Pattern string `json:"pattern"`
 	Task    string `json:"task"`
 	// Gone says that the pool has left the registry (it shut down). Its
-	// history is kept until its last sample is older than the window.
+	// history is kept until its last sample is older than the window. What
+	// the pool did after its last sample, while it drained, is not in it.
 	Gone bool `json:"gone"`
 	// Samples are the intervals, oldest first.
 	Samples []Sample `json:"samples"`

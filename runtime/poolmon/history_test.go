@@ -235,17 +235,10 @@ func TestScaleEvents(t *testing.T) {
 // TestRealPools samples pools of package templates under load: the
 // numbers must be what the pools did.
 func TestRealPools(t *testing.T) {
-	fixed, err := templates.NewFixedPool[sleepTask](poolrt.Workers(2), poolrt.LatencySampling(1))
+	fixed, err := templates.NewFixedPool[sleepTask](poolrt.Name("fixed"), poolrt.Workers(2), poolrt.LatencySampling(1))
 	require.NoError(t, err)
-	dyn, err := templates.NewDynamicPool[sleepTask](poolrt.WorkerLimits(1, 4))
+	dyn, err := templates.NewDynamicPool[sleepTask](poolrt.Name("dynamic"), poolrt.WorkerLimits(1, 4))
 	require.NoError(t, err)
-	for _, e := range []*registry.Entry{
-		{Name: "fixed", Pattern: "fixed", Task: "poolmon.sleepTask", Stats: fixed.Stats},
-		{Name: "dynamic", Pattern: "dynamic", Task: "poolmon.sleepTask", Stats: dyn.Stats, SetLimits: dyn.SetLimits},
-	} {
-		require.NoError(t, registry.Add(e))
-		t.Cleanup(func() { registry.Remove(e) })
-	}
 	t.Cleanup(func() {
 		fixed.Shutdown(context.Background())
 		dyn.Shutdown(context.Background())
@@ -256,8 +249,8 @@ func TestRealPools(t *testing.T) {
 		require.NoError(t, fixed.Submit(ctx, sleepTask{100 * time.Microsecond}))
 		require.NoError(t, dyn.Submit(ctx, sleepTask{100 * time.Microsecond}))
 	}
-	require.NoError(t, fixed.Shutdown(ctx))
-	require.NoError(t, dyn.Shutdown(ctx))
+	// The pools keep running: a pool's last interval before it leaves the
+	// registry is never sampled.
 	require.Eventually(t, func() bool {
 		var n uint64
 		for _, s := range m.History() {
@@ -267,7 +260,11 @@ func TestRealPools(t *testing.T) {
 		}
 		return n == 400
 	}, 5*time.Second, 10*time.Millisecond, "every task completed is in exactly one interval")
-	for _, s := range m.History() {
+	h := m.History()
+	require.Len(t, h, 2)
+	assert.Equal(t, [4]string{"dynamic", "dynamic", "fixed", "fixed"}, [4]string{h[0].Name, h[0].Pattern, h[1].Name, h[1].Pattern})
+	assert.Equal(t, "poolmon.sleepTask", h[0].Task)
+	for _, s := range h {
 		var timed bool
 		for _, x := range s.Samples {
 			assert.True(t, x.Utilization >= 0 && x.Utilization <= 1)

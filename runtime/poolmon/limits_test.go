@@ -41,11 +41,12 @@ func post(t *testing.T, h http.Handler, addr, ctype, body string, header ...stri
 
 const local = "127.0.0.1:40000"
 
-// limitsPools registers a dynamic, a fixed, a closed and a broken pool.
+// limitsPools starts a dynamic and a fixed pool, named, and registers a
+// closed and a broken one.
 func limitsPools(t *testing.T) *templates.DynamicPool[sleepTask] {
-	dyn, err := templates.NewDynamicPool[sleepTask](poolrt.WorkerLimits(1, 8))
+	dyn, err := templates.NewDynamicPool[sleepTask](poolrt.Name("dyn"), poolrt.WorkerLimits(1, 8))
 	require.NoError(t, err)
-	fixed, err := templates.NewFixedPool[sleepTask](poolrt.Workers(1))
+	fixed, err := templates.NewFixedPool[sleepTask](poolrt.Name("fixed"), poolrt.Workers(1))
 	require.NoError(t, err)
 	closed, err := templates.NewDynamicPool[sleepTask](poolrt.WorkerLimits(1, 2))
 	require.NoError(t, err)
@@ -54,9 +55,9 @@ func limitsPools(t *testing.T) *templates.DynamicPool[sleepTask] {
 		dyn.Shutdown(context.Background())
 		fixed.Shutdown(context.Background())
 	})
+	// A pool between Shutdown and its last worker's exit is still listed
+	// but refuses new limits; so does one whose SetLimits fails oddly.
 	for _, e := range []*registry.Entry{
-		{Name: "dyn", Pattern: "dynamic", Stats: dyn.Stats, SetLimits: dyn.SetLimits},
-		{Name: "fixed", Pattern: "fixed", Stats: fixed.Stats},
 		{Name: "closed", Pattern: "dynamic", Stats: closed.Stats, SetLimits: closed.SetLimits},
 		{Name: "broken", Pattern: "dynamic", Stats: dyn.Stats, SetLimits: func(int, int) error { return errors.New("poolgen: broken") }},
 	} {
