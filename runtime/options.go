@@ -74,8 +74,10 @@ func OnFull(b Backpressure) Option {
 }
 
 // OnPanic sets a handler called, on the worker's goroutine, with every
-// recovered task panic. Without one, panics are written to the standard
-// logger with their stack. Either way the panic is counted and the worker is
+// recovered task panic. Without one, panics are logged through log/slog
+// as errors with the pool's name, pattern, the task's type and the stack,
+// at most 10 records a second per pool (the next record written counts
+// the ones dropped). Either way the panic is counted and the worker is
 // replaced.
 func OnPanic(h func(*PanicError)) Option {
 	return config.NewOption("OnPanic(...)", config.AllPatterns, func(s *config.Settings) string {
@@ -88,7 +90,9 @@ func OnPanic(h func(*PanicError)) Option {
 }
 
 // OnError sets a handler called, on the worker's goroutine, with every
-// non-nil error a task's Run returns. Errors are counted either way.
+// non-nil error a task's Run returns. Without one, errors are logged
+// through log/slog as warnings, as [OnPanic] logs panics. Errors are
+// counted either way.
 func OnError(h func(error)) Option {
 	return config.NewOption("OnError(...)", config.AllPatterns, func(s *config.Settings) string {
 		if h == nil {

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
@@ -334,7 +336,7 @@ func TestTaskPanickedLogs(t *testing.T) {
 	}
 	panicAndReport(&s, panicTask{1}, "kaboom")
 	out := logged.String()
-	if !strings.Contains(out, "ERROR poolgen: task panicked panic=kaboom task_type=poolrt.panicTask") {
+	if !strings.Contains(out, "ERROR poolgen: task panicked pattern=fixed task_type=poolrt.panicTask panic=kaboom") {
 		t.Errorf("log output %q: want a structured error record with the panic value and the task's type", out)
 	}
 	if !strings.Contains(out, "goroutine ") || !strings.Contains(out, "panickingTaskRun") {
@@ -346,7 +348,7 @@ func TestTaskPanickedLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	panicAndReport(&s, panicTask{1}, "kaboom")
-	if out := logged.String(); !strings.Contains(out, "ERROR poolgen: task panicked pool=thumbs panic=kaboom") {
+	if out := logged.String(); !strings.Contains(out, "ERROR poolgen: task panicked pool=thumbs pattern=fixed task_type=poolrt.panicTask panic=kaboom") {
 		t.Errorf("log output %q: want the pool's name first", out)
 	}
 }
@@ -434,4 +436,30 @@ func TestName(t *testing.T) {
 			t.Errorf("Name(%q): %v, want a ConfigError naming the option", bad, err)
 		}
 	}
+}
+
+// TestLogLimit: without handlers, failures and panics are logged, at most
+// 10 records a second per pool; the next record written says how many
+// were dropped.
+func TestLogLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logged := captureLog(t)
+		s, err := config.Resolve(config.Dynamic, []Option{Name("ingest")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 25 {
+			s.TaskFailed(io.EOF)
+		}
+		lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+		if len(lines) != 10 || lines[0] != "WARN poolgen: task failed pool=ingest pattern=dynamic error=EOF" {
+			t.Fatalf("25 failures in a second logged %d lines, want 10:\n%s", len(lines), logged)
+		}
+		logged.Reset()
+		time.Sleep(time.Second)
+		s.TaskFailed(io.ErrUnexpectedEOF)
+		if got, want := strings.TrimSpace(logged.String()), "WARN poolgen: task failed pool=ingest pattern=dynamic error=\"unexpected EOF\" suppressed=15"; got != want {
+			t.Errorf("next second: %q, want %q", got, want)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/poolgen/poolgen/internal/testhook"
 )
@@ -57,7 +59,9 @@ const (
 // value validated. Pools read it; users build it through [Option]s.
 type Settings struct {
 	// Name is the pool's name (poolrt.Name), "" for an unnamed pool.
-	Name         string
+	Name string
+	// Pattern is the pool's pattern, set by Resolve.
+	Pattern      Pattern
 	Workers      int
 	QueueSize    int
 	Backpressure Backpressure
@@ -87,6 +91,8 @@ type Settings struct {
 	// hookPanics counts panics in the user's hooks (shared by the copies
 	// of the Settings a pool keeps; nil in a zero Settings).
 	hookPanics *atomic.Uint64
+	// logged limits the records the pool logs (shared like hookPanics).
+	logged *logLimit
 }
 
 // Given is a set of options given, for defaults that depend on them.
@@ -123,7 +129,7 @@ func (o Option) String() string { return o.text }
 // Resolve applies opts for a pool of pattern p over defaults and validates
 // the result. It is called by pool constructors.
 func Resolve(p Pattern, opts []Option) (Settings, error) {
-	s := Settings{Metrics: true, SampleEvery: DefaultLatencySampling, hookPanics: new(atomic.Uint64)}
+	s := Settings{Metrics: true, SampleEvery: DefaultLatencySampling, hookPanics: new(atomic.Uint64), logged: new(logLimit), Pattern: p}
 	for _, o := range opts {
 		if o.apply == nil {
 			return Settings{}, &ConfigError{Option: "Option{}", Reason: "zero Option; build options with the poolrt functions"}
@@ -169,7 +175,9 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 func (s *Settings) TaskFailed(err error) {
 	if s.OnError != nil {
 		s.CallHook("OnError", func() { s.OnError(err) })
+		return
 	}
+	s.log(slog.LevelWarn, "poolgen: task failed", nil, "error", err)
 }
 
 // TaskPanicked reports a recovered panic (value v, nil for runtime.Goexit)
@@ -186,7 +194,7 @@ func (s *Settings) TaskPanicked(task, v any) {
 		s.CallHook("OnPanic", func() { s.OnPanic(task, v, stack) })
 		return
 	}
-	s.logError("poolgen: task panicked", "panic", v, "task_type", fmt.Sprintf("%T", task), "stack", string(stack))
+	s.log(slog.LevelError, "poolgen: task panicked", task, "panic", v, "stack", string(stack))
 }
 
 // HookPanicCount returns the counter of the panics CallHook contained, which
@@ -211,7 +219,7 @@ func (s *Settings) CallHook(name string, f func()) {
 		if s.hookPanics != nil {
 			s.hookPanics.Add(1)
 		}
-		s.logError("poolgen: hook panicked; the pool goes on", "hook", name, "panic", v, "stack", string(debug.Stack()))
+		s.log(slog.LevelError, "poolgen: hook panicked; the pool goes on", nil, "hook", name, "panic", v, "stack", string(debug.Stack()))
 	}()
 	f()
 	returned = true
@@ -242,11 +250,57 @@ const (
 	Batch
 )
 
-// logError logs an error record through log/slog, with the pool's name
-// first when it has one.
-func (s *Settings) logError(msg string, args ...any) {
-	if s.Name != "" {
-		args = append([]any{"pool", s.Name}, args...)
+// log writes a record through log/slog at level: the pool's name (if it
+// has one) and pattern, the task's type when there is a task, then args.
+// Records beyond logBurst a second are dropped and counted; the next
+// record that is written says how many were ("suppressed"), so that a
+// failing dependency, which can fail every task, neither buries the
+// service's other logs nor costs more than the tasks.
+func (s *Settings) log(level slog.Level, msg string, task any, args ...any) {
+	ok, suppressed := s.logged.allow()
+	if !ok {
+		return
 	}
-	slog.Error(msg, args...)
+	head := make([]any, 0, 8)
+	if s.Name != "" {
+		head = append(head, "pool", s.Name)
+	}
+	head = append(head, "pattern", s.Pattern.String())
+	if task != nil {
+		head = append(head, "task_type", fmt.Sprintf("%T", task))
+	}
+	if suppressed > 0 {
+		args = append(args, "suppressed", suppressed)
+	}
+	slog.Log(context.Background(), level, msg, append(head, args...)...)
+}
+
+// logBurst is the most records a pool logs per second.
+const logBurst = 10
+
+// logLimit counts the records of the current one-second window. It is
+// approximate under contention (two windows may overlap by a few
+// records), which is all a log needs, and lock-free, since every worker
+// may report at once. A nil logLimit allows everything.
+type logLimit struct {
+	start      atomic.Int64 // the window's start, in Unix nanoseconds
+	n          atomic.Int32 // records allowed in the window
+	suppressed atomic.Uint64
+}
+
+// allow reports whether a record may be written now and, if so, how many
+// were dropped since the last one written.
+func (l *logLimit) allow() (ok bool, suppressed uint64) {
+	if l == nil {
+		return true, 0
+	}
+	now := time.Now().UnixNano()
+	if start := l.start.Load(); now-start >= int64(time.Second) && l.start.CompareAndSwap(start, now) {
+		l.n.Store(0)
+	}
+	if l.n.Add(1) > logBurst {
+		l.suppressed.Add(1)
+		return false, 0
+	}
+	return true, l.suppressed.Swap(0)
 }
