@@ -13,8 +13,9 @@
 //
 // With -http host:port it runs instead the same kinds of pools, each with a
 // name (poolrt.Name), and feeds them without end, until it is interrupted
-// (SIGINT or SIGTERM); it serves their metrics for Prometheus on /metrics
-// meanwhile. It then stops serving, shuts the pools down and exits:
+// (SIGINT or SIGTERM); it serves meanwhile their metrics for Prometheus on
+// /metrics and poolmon's live page of them on /debug/pools/. It then stops
+// serving, shuts the pools down and exits:
 //
 //	go run ./examples/pooldemo -http localhost:8080
 package main
@@ -49,7 +50,7 @@ const maxColumns = 100
 
 func main() {
 	n := flag.Int("n", 200_000, "tasks for the fixed pools; the other workloads scale with it")
-	addr := flag.String("http", "", "serve /metrics on `host:port` and run the workload until interrupted")
+	addr := flag.String("http", "", "serve /metrics and /debug/pools/ on `host:port` and run the workload until interrupted")
 	flag.Parse()
 	// The workload fails and drops tasks on purpose, and the tables and
 	// the metrics count them: the pools' log records of each would only

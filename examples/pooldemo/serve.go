@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	poolprom "github.com/poolgen/poolgen/contrib/prometheus"
+	"github.com/poolgen/poolgen/runtime/poolmon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,10 +24,12 @@ import (
 const shutdownTimeout = 10 * time.Second
 
 // serve runs the live workload through named pools and serves, on ln,
-// their metrics for Prometheus on /metrics, until ctx is done or the
-// workload fails. It then stops serving, stops feeding the pools and
-// shuts them down, waiting for their queued tasks, and returns. It writes
-// the addresses it serves, and a line when it has stopped, to log.
+// their metrics for Prometheus on /metrics, poolmon's live page on
+// /debug/pools/ and its limits handler on /debug/pools/limits (loopback
+// clients only), until ctx is done or the workload fails. It then stops
+// serving, stops feeding the pools and shuts them down, waiting for their
+// queued tasks, and returns. It writes the addresses it serves, the
+// monitor's alerts and a line when it has stopped to log.
 func serve(ctx context.Context, ln net.Listener, n int, log io.Writer) error {
 	l, err := startLive(n, runtime.GOMAXPROCS(0))
 	if err != nil {
@@ -37,14 +41,31 @@ func serve(ctx context.Context, ln net.Listener, n int, log io.Writer) error {
 		ln.Close()
 		return errors.Join(err, l.shutdown(context.Background()))
 	}
+	// The same thresholds as deploy/prometheus/alerts.yml where the
+	// monitor has the rule; the deadline pool's deliberate drops make
+	// the failure rule fire.
+	mon, err := poolmon.Start(poolmon.Config{
+		Rules: []poolmon.Rule{
+			poolmon.WaitP99Above(500 * time.Millisecond), poolmon.Saturation(),
+			poolmon.FailureRateAbove(0.05), poolmon.Stuck(),
+		},
+		Logger: slog.New(slog.NewTextHandler(log, nil)),
+	})
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, l.shutdown(context.Background()))
+	}
+	defer mon.Stop()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exporter, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/debug/pools/", mon)
+	mux.Handle("/debug/pools/limits", poolmon.LimitsHandler(""))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "poolgen demo: /metrics (Prometheus)")
+		fmt.Fprintln(w, "poolgen demo: /metrics (Prometheus), /debug/pools/ (the pools, live)")
 	})
 	srv := &http.Server{
 		Handler:           mux,
@@ -54,7 +75,7 @@ func serve(ctx context.Context, ln net.Listener, n int, log io.Writer) error {
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	start := time.Now()
-	fmt.Fprintf(log, "pooldemo: serving http://%s/metrics until interrupted\n", ln.Addr())
+	fmt.Fprintf(log, "pooldemo: serving http://%s/metrics and http://%[1]s/debug/pools/ until interrupted\n", ln.Addr())
 
 	feedCtx, stopFeeding := context.WithCancel(context.Background())
 	defer stopFeeding()
@@ -78,6 +99,9 @@ func serve(ctx context.Context, ln net.Listener, n int, log io.Writer) error {
 		served <- cause // for the shutdown below, which reads it again
 	}
 
+	// The monitor first: stopping it ends the live pages' event streams,
+	// which would hold the server's shutdown up.
+	mon.Stop()
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	errs := []error{cause}

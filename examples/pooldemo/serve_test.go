@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,8 +108,42 @@ func TestServe(t *testing.T) {
 			t.Errorf("/metrics has no %s", family)
 		}
 	}
-	if got := get("/"); !strings.Contains(got, "/metrics") {
-		t.Errorf("/ does not point to /metrics: %q", got)
+	if got := get("/"); !strings.Contains(got, "/metrics") || !strings.Contains(got, "/debug/pools/") {
+		t.Errorf("/ does not point to /metrics and /debug/pools/: %q", got)
+	}
+
+	// The monitor's page, and its history of every pool.
+	if page := get("/debug/pools/"); !strings.Contains(page, "<html") {
+		t.Errorf("/debug/pools/ is not a page:\n%.500s", page)
+	}
+	var history struct {
+		Pools []struct{ Name string } `json:"pools"`
+	}
+	if err := json.Unmarshal([]byte(get("/debug/pools/history.json")), &history); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range history.Pools {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, livePools) {
+		t.Errorf("the monitor's history has pools %q, want %q", names, livePools)
+	}
+
+	// The limits handler changes the dynamic pool's limits.
+	resp, err := client.PostForm("http://"+ln.Addr().String()+"/debug/pools/limits",
+		url.Values{"pool": {"resize-dynamic"}, "min": {"2"}, "max": {"3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("POST /debug/pools/limits: %s", resp.Status)
+	}
+	limits := regexp.MustCompile(`(?m)^poolgen_scaling_(min|max)_workers\{pattern="dynamic",pool="resize-dynamic",[^}]*\} (\d+)$`)
+	if m := limits.FindAllStringSubmatch(get("/metrics"), -1); len(m) != 2 || m[0][2] != "3" || m[1][2] != "2" {
+		t.Errorf("after setting the limits to 2..3, /metrics says %q", m)
 	}
 
 	interrupt()
