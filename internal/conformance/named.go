@@ -6,7 +6,9 @@ import (
 	"errors"
 	"reflect"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,6 +60,18 @@ func testNamed[T any](t *testing.T, s *suite[T]) {
 	require.NoError(t, pprof.Lookup("goroutine").WriteTo(&prof, 1))
 	assert.Contains(t, prof.String(), `"poolgen.pool":`+strconv.Quote(name), "the workers' profiler labels")
 
+	// While an execution trace is recorded, each task (each batch, for a
+	// batch pool) is a region named after the pool.
+	traced := traceWhile(t, func() {
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+		require.Eventually(t, func() bool { return p.Stats().Completed == 2 }, 10*time.Second, time.Millisecond)
+	})
+	region := "poolgen.task " + name
+	if s.Pattern == Batch {
+		region = "poolgen.batch " + name
+	}
+	assert.True(t, bytes.Contains(traced, []byte(region)), "the trace has no region %q", region)
+
 	before := goleak.IgnoreCurrent()
 	q, err := s.New(append(s.workerOpts(1), poolrt.Name(name))...)
 	var ce *poolrt.ConfigError
@@ -74,4 +88,19 @@ func testNamed[T any](t *testing.T, s *suite[T]) {
 	q.ShutdownNow()
 	_, ok = listed(name)
 	assert.False(t, ok, "ShutdownNow: the pool left the list")
+}
+
+// traceMu serializes the tests that record an execution trace: there is
+// one tracer per process.
+var traceMu sync.Mutex
+
+// traceWhile records an execution trace while f runs and returns it.
+func traceWhile(t *testing.T, f func()) []byte {
+	traceMu.Lock()
+	defer traceMu.Unlock()
+	var buf bytes.Buffer
+	require.NoError(t, trace.Start(&buf))
+	f()
+	trace.Stop()
+	return buf.Bytes()
 }

@@ -2,6 +2,7 @@ package poolimpl
 
 import (
 	"context"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -506,7 +507,11 @@ func (p *Batch[T, K]) call(items []T) (err error, panicked bool) {
 			p.set.TaskPanicked(slices.Clone(items), recover())
 		}
 	}()
-	err = p.handle(p.life.Context(), items)
+	ctx := p.life.Context()
+	if p.life.region != "" && trace.IsEnabled() {
+		defer trace.StartRegion(ctx, "poolgen.batch "+p.set.Name).End()
+	}
+	err = p.handle(ctx, items)
 	panicked = false
 	return err, false
 }

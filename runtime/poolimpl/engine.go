@@ -81,6 +81,7 @@ type Worker[T any] struct {
 	meter   *WorkerMeter
 	act     *Activity // nil unless the engine has acts
 	slice   Slice
+	region  taskRegion
 	buf     [maxBatch]slot[T]
 	_       [CacheLinePad]byte
 }
@@ -158,7 +159,7 @@ func (e *engine[T]) resizeLocked(n int) {
 	for id := range n {
 		w := e.workers[id]
 		if w == nil {
-			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id)}
+			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
 			if e.acts != nil {
 				w.act = e.acts.Slot(id)
 			}
@@ -211,6 +212,7 @@ func (w *Worker[T]) Context() context.Context { return w.e.life.Context() }
 // then Next after each task.
 func (w *Worker[T]) First() *T {
 	w.running, w.began = false, 0 // a task that panicked is not ended here
+	w.region.reset()
 	return w.Next(nil)
 }
 
@@ -219,6 +221,7 @@ func (w *Worker[T]) First() *T {
 // and reports a failure. Then it starts the next one, as First does.
 func (w *Worker[T]) Next(err error) *T {
 	if w.running {
+		w.region.end()
 		w.end(err)
 		w.running = false
 	}
@@ -240,6 +243,7 @@ func (w *Worker[T]) Next(err error) *T {
 		e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
 	}
 	w.running = true
+	w.region.begin(e.life.Context())
 	return &s.task
 }
 

@@ -104,6 +104,7 @@ type RankWorker[T any] struct {
 	ranks   *RankWorkerMeter
 	slice   Slice
 	_       [CacheLinePad]byte
+	region  taskRegion
 }
 
 // Init starts a pool ordered by kind and configured by opts, running tasks
@@ -129,7 +130,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	}
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
-		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id)}
+		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id), region: taskRegion{kind: e.life.region}}
 		e.workers[id] = w
 		w.meter.Start(e.meter.Now())
 		go e.work(w)
@@ -296,6 +297,7 @@ func (w *RankWorker[T]) Context() context.Context { return w.e.life.Context() }
 // once, then Next after each task.
 func (w *RankWorker[T]) First() *T {
 	w.running, w.began = false, 0 // a task that panicked is not ended here
+	w.region.reset()
 	return w.Next(nil)
 }
 
@@ -305,6 +307,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 	e := w.e
 	if w.running {
 		w.running = false
+		w.region.end()
 		e.end(w, err)
 	}
 	for e.next(w) {
@@ -322,6 +325,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 			e.ranks.Waited(int(w.cur.band), time.Duration(w.began-w.cur.enq))
 		}
 		w.running = true
+		w.region.begin(e.life.Context())
 		return &w.cur.task
 	}
 	w.exiting = true

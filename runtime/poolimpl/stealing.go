@@ -66,6 +66,7 @@ type StealWorker[T any] struct {
 	buf     [maxBatch]slot[T] // an injector batch on its way into dq
 	slice   Slice
 	_       [CacheLinePad]byte
+	region  taskRegion
 }
 
 // stealKey is the context key under which a worker's context carries its
@@ -111,12 +112,13 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	p.workers = make([]*StealWorker[T], n)
 	for id := range n {
 		w := &StealWorker[T]{
-			pool:  p,
-			id:    id,
-			home:  id % set.Shards,
-			fair:  fairnessPeriod,
-			meter: p.meter.Worker(id),
-			steal: &p.steals.Workers[id],
+			pool:   p,
+			id:     id,
+			home:   id % set.Shards,
+			fair:   fairnessPeriod,
+			meter:  p.meter.Worker(id),
+			steal:  &p.steals.Workers[id],
+			region: taskRegion{kind: p.life.region},
 		}
 		w.dq.init(set.Stealing.DequeSize)
 		w.ctx = stealCtx[T]{Context: p.life.Context(), w: w}
@@ -258,6 +260,7 @@ func (w *StealWorker[T]) Context() context.Context { return w.ctxi }
 // lane calls it once, then Next after each task.
 func (w *StealWorker[T]) First() *T {
 	w.running, w.began = false, 0 // a task that panicked is not ended here
+	w.region.reset()
 	return w.Next(nil)
 }
 
@@ -266,6 +269,7 @@ func (w *StealWorker[T]) First() *T {
 // and reports a failure. Then it starts the next one, as First does.
 func (w *StealWorker[T]) Next(err error) *T {
 	if w.running {
+		w.region.end()
 		w.end(err)
 		w.running = false
 	}
@@ -298,6 +302,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		p.meter.Shards[w.home].Wait.Record(time.Duration(w.began - enq))
 	}
 	w.running = true
+	w.region.begin(w.ctxi)
 	return &w.cur
 }
 
