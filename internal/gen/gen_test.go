@@ -420,7 +420,7 @@ func TestRewriteCommentArticle(t *testing.T) {
 		"// An FixedPool.Submit call":                           "// An EmailFixedPool.Submit call",
 		"// a Task stays a Task":                                "// a Task stays a Task",
 	} {
-		if got := rewriteComment(text, exported, "*Email", nil); got != want {
+		if got := rewriteComment(text, commentWords{exported: exported, params: map[string]string{"T": "*Email"}}); got != want {
 			t.Errorf("rewriteComment(%q) = %q, want %q", text, got, want)
 		}
 	}
