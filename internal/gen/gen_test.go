@@ -29,34 +29,40 @@ func TestGolden(t *testing.T) {
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
-			cfg := Config{Dir: dir, Args: []string{}}
-			out, err := Generate(cfg)
-			if err != nil {
-				t.Fatalf("Generate: %v", err)
-			}
-			golden := filepath.Join(dir, "pools.golden")
-			if *update {
-				if err := os.WriteFile(golden, out.Source, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/gen -update)", err)
-			}
-			if !bytes.Equal(out.Source, want) {
-				t.Errorf("generated code differs from %s; run go test ./internal/gen -update and review the diff\n%s", golden, firstDiff(want, out.Source))
-			}
-			// Deterministic: a second run gives the same bytes.
-			again, err := Generate(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(again.Source, out.Source) {
-				t.Error("two runs generated different code")
-			}
+			checkGolden(t, Config{Dir: dir, Args: []string{}}, filepath.Join(dir, "pools.golden"))
 		})
+	}
+}
+
+// checkGolden generates the pools for cfg and compares them with the file
+// golden, or rewrites it under -update. It checks that a second run gives
+// the same bytes.
+func checkGolden(t *testing.T, cfg Config, golden string) {
+	t.Helper()
+	out, err := Generate(cfg)
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, out.Source, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/gen -update)", err)
+	}
+	if !bytes.Equal(out.Source, want) {
+		t.Errorf("generated code differs from %s; run go test ./internal/gen -update and review the diff\n%s", golden, firstDiff(want, out.Source))
+	}
+	// Deterministic: a second run gives the same bytes.
+	again, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Source, out.Source) {
+		t.Error("two runs generated different code")
 	}
 }
 
@@ -115,6 +121,7 @@ func TestGoldenNames(t *testing.T) {
 			`p\.e\.Submit\(ctx, t, t\.Priority\(\)\)`, `p\.e\.Submit\(ctx, t, p\.e\.DeadlineKey\(t\.Deadline\(\)\)\)`, `Cost\(\) int64`},
 			[]string{`poolgenJobPriority`, `poolgenJobBatchKey`}},
 		{"nonstruct", []string{`\} = \*new\(Tick\)`, `t Tick\) error`}, nil},
+		{"dynamic", []string{`p poolimpl\.Dynamic\[Fetch\]`, `func \(p \*FetchDynamicPool\) SetLimits\(min, max int\) error`, `func poolgenFetchRunBatch\(w \*poolimpl\.Worker\[Fetch\]\)`}, nil},
 		{"promoted", []string{`return int64\(t\.Meta\.Prio\)`, `its field Meta\.Prio, tagged poolgen:"priority"`, `return t\.Keyed\.Key`, `return int64\(t\.Cost\)`},
 			[]string{`t\.Prio\b`}},
 		{"embedded", []string{`t Job\) error`}, nil},
@@ -213,29 +220,35 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.dir+"/"+strings.Join(c.types, ","), func(t *testing.T) {
 			t.Parallel()
-			dir := filepath.Join(testdata, "bad", c.dir)
-			before := listDir(t, dir)
-			cfg := Config{Dir: dir, Types: c.types}
+			cfg := Config{Dir: filepath.Join(testdata, "bad", c.dir), Types: c.types}
 			cfg.Invoked.Filename, cfg.Invoked.Line, cfg.Invoked.Column = "gen.go", 7, 1
-			err := Run(cfg)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			msg := err.Error()
-			for _, w := range c.want {
-				if !regexp.MustCompile(w).MatchString(msg) {
-					t.Errorf("error lacks %s:\n%s", w, msg)
-				}
-			}
-			var list ErrorList
-			var single *Error
-			if !errors.As(err, &list) && !errors.As(err, &single) {
-				t.Errorf("error is %T, want gen.ErrorList or *gen.Error", err)
-			}
-			if after := listDir(t, dir); after != before {
-				t.Errorf("a failed run changed the directory:\nbefore: %s\nafter:  %s", before, after)
-			}
+			checkBad(t, cfg, c.want)
 		})
+	}
+}
+
+// checkBad runs poolgen with cfg and checks that it fails with an error
+// that matches every regexp in want, and writes nothing.
+func checkBad(t *testing.T, cfg Config, want []string) {
+	t.Helper()
+	before := listDir(t, cfg.Dir)
+	err := Run(cfg)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !regexp.MustCompile(w).MatchString(msg) {
+			t.Errorf("error lacks %s:\n%s", w, msg)
+		}
+	}
+	var list ErrorList
+	var single *Error
+	if !errors.As(err, &list) && !errors.As(err, &single) {
+		t.Errorf("error is %T, want gen.ErrorList or *gen.Error", err)
+	}
+	if after := listDir(t, cfg.Dir); after != before {
+		t.Errorf("a failed run changed the directory:\nbefore: %s\nafter:  %s", before, after)
 	}
 }
 

@@ -187,10 +187,9 @@ const (
 // paramRoles tells apart the task and the key type parameter of one
 // generic declaration (ruleTypeParams), or says why it cannot.
 func paramRoles(list *types.TypeParamList) (task, key *types.TypeParam, problem string) {
-	var tasks, keys, all []string
+	var tasks, keys []string
 	for i := range list.Len() {
 		tp := list.At(i)
-		all = append(all, tp.Obj().Name())
 		if returnedByConstraint(list, tp) {
 			keys = append(keys, tp.Obj().Name())
 			key = tp
@@ -199,14 +198,23 @@ func paramRoles(list *types.TypeParamList) (task, key *types.TypeParam, problem 
 			task = tp
 		}
 	}
-	if len(tasks) != 1 || len(keys) > 1 {
-		have := "no type parameters"
-		if len(all) > 0 {
-			have = fmt.Sprintf("the task type parameters [%s] and the key type parameters [%s]", strings.Join(tasks, ", "), strings.Join(keys, ", "))
-		}
-		return nil, nil, "has " + have + ", but a template has one task type parameter and at most one key type parameter: one that a method of the task type parameter's constraint returns"
+	if len(tasks) == 1 && len(keys) <= 1 {
+		return task, key, ""
 	}
-	return task, key, ""
+	return nil, nil, fmt.Sprintf("has %s for the task type and %s for the key, but a template has one task type parameter and at most one key type parameter "+
+		"(one that a method of the task type parameter's constraint returns)", typeParams(tasks), typeParams(keys))
+}
+
+// typeParams lists type parameters in prose: "no type parameter", "the
+// type parameter T", "the type parameters T and U".
+func typeParams(names []string) string {
+	switch len(names) {
+	case 0:
+		return "no type parameter"
+	case 1:
+		return "the type parameter " + names[0]
+	}
+	return "the type parameters " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // returnedByConstraint reports whether a method of the constraint of
@@ -308,7 +316,7 @@ func (p *plan) checkInstances(decl ast.Decl, errs *ErrorList) {
 		for i := range inst.TypeArgs.Len() {
 			if _, ok := inst.TypeArgs.At(i).(*types.TypeParam); !ok {
 				errs.broke(t.fset.Position(id.Pos()), ruleInstances, "%s is instantiated with %s; templates instantiate their generic declarations with their own type parameters only",
-					id.Name, inst.TypeArgs.At(i))
+					id.Name, types.TypeString(inst.TypeArgs.At(i), types.RelativeTo(t.pkg)))
 			}
 		}
 	}
@@ -330,8 +338,8 @@ func (p *plan) checkMethodUses(decl ast.Decl, errs *ErrorList) {
 				break
 			}
 			if s.Kind() != types.MethodVal || !called[n] {
-				errs.broke(p.t.fset.Position(n.Sel.Pos()), ruleMethods, "%s is used other than by calling it on a task, but a task type may meet %s with a tagged field, read where the template calls it",
-					n.Sel.Name, n.Sel.Name)
+				errs.broke(p.t.fset.Position(n.Sel.Pos()), ruleMethods, "%s is used other than by a call on a task, but a task type may meet %s with a tagged field, which generated code reads only where a template calls %s",
+					n.Sel.Name, n.Sel.Name, n.Sel.Name)
 			}
 		}
 		return true
@@ -344,23 +352,12 @@ func (p *plan) checkHandlerUses(decl ast.Decl, errs *ErrorList) {
 	if p.task.Handler == nil {
 		return // the handler type is specialized like any other
 	}
-	removed := map[ast.Node]bool{}
 	called := map[*ast.Ident]bool{}
-	astutil.Apply(decl, func(c *astutil.Cursor) bool {
-		if p.handlerPlumbing(c) {
-			removed[c.Node()] = true
-			return false
-		}
-		if call, ok := c.Node().(*ast.CallExpr); ok {
+	p.inspectKept(decl, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
 			if id := p.handlerCallee(call); id != nil {
 				called[id] = true
 			}
-		}
-		return true
-	}, nil)
-	ast.Inspect(decl, func(n ast.Node) bool {
-		if removed[n] {
-			return false
 		}
 		if id, ok := n.(*ast.Ident); ok && !called[id] {
 			o := p.t.info.Uses[id]
@@ -376,6 +373,14 @@ func (p *plan) checkHandlerUses(decl ast.Decl, errs *ErrorList) {
 		}
 		return true
 	})
+}
+
+// inspectKept is ast.Inspect of what the rewrite keeps of decl: it skips
+// the handler plumbing that removeHandlerPlumbing deletes.
+func (p *plan) inspectKept(decl ast.Decl, f func(ast.Node) bool) {
+	astutil.Apply(decl, func(c *astutil.Cursor) bool {
+		return (p.task.Handler == nil || !p.handlerPlumbing(c)) && f(c.Node())
+	}, nil)
 }
 
 // isHandler reports whether o is a variable (a field or parameter) that

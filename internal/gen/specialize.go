@@ -297,7 +297,8 @@ func (p *plan) reach(files []*ast.File) []*unit {
 
 // name gives each declaration of the plan its name in generated code
 // (ruleNames), and records the accessors, imports and predeclared names
-// that the code will use.
+// that the code will use: not those that only code the rewrite removes
+// uses.
 func (p *plan) name(errs *ErrorList) {
 	t, spec := p.t, p.task
 	for m, b := range spec.Bind {
@@ -324,7 +325,7 @@ func (p *plan) name(errs *ErrorList) {
 			taken[n] = o
 			p.rename[o] = n
 		}
-		ast.Inspect(u.decl, func(n ast.Node) bool {
+		p.inspectKept(u.decl, func(n ast.Node) bool {
 			id, ok := n.(*ast.Ident)
 			if !ok {
 				return true
