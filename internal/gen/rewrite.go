@@ -86,7 +86,7 @@ func (p *plan) callHandler(decl ast.Decl) {
 		return
 	}
 	ast.Inspect(decl, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok && p.handlerCallee(call) != nil {
+		if call, ok := n.(*ast.CallExpr); ok && p.handlerIdent(call.Fun) != nil {
 			call.Fun = &ast.Ident{NamePos: call.Fun.Pos(), Name: p.task.Handler.Name()}
 		}
 		return true
@@ -127,27 +127,13 @@ func (p *plan) dropInstantiations(decl ast.Decl) {
 		case *ast.IndexListExpr:
 			x = n.X
 		}
-		if id, ok := x.(*ast.Ident); ok && p.isGeneric(p.t.info.Uses[id]) {
-			c.Replace(id)
+		if id, ok := x.(*ast.Ident); ok {
+			if _, inst := p.t.info.Instances[id]; inst && p.t.info.Uses[id].Pkg() == p.t.pkg {
+				c.Replace(id)
+			}
 		}
 		return true
 	})
-}
-
-// isGeneric reports whether o is a generic package-level declaration of
-// the templates.
-func (p *plan) isGeneric(o types.Object) bool {
-	if o == nil || o.Parent() != p.t.pkg.Scope() {
-		return false
-	}
-	switch o := o.(type) {
-	case *types.TypeName:
-		n, ok := o.Type().(*types.Named)
-		return ok && n.TypeParams().Len() > 0
-	case *types.Func:
-		return o.Type().(*types.Signature).TypeParams().Len() > 0
-	}
-	return false
 }
 
 // substituteTypeParams writes the task type for each use of a task type
@@ -261,17 +247,6 @@ func (p *plan) eachIdent(decl ast.Decl, f func(c *astutil.Cursor, id *ast.Ident,
 		}
 		return true
 	})
-}
-
-// callee returns the identifier a call calls: f in f(), m in x.m().
-func callee(c *ast.CallExpr) *ast.Ident {
-	switch f := c.Fun.(type) {
-	case *ast.Ident:
-		return f
-	case *ast.SelectorExpr:
-		return f.Sel
-	}
-	return nil
 }
 
 // isTypeParamRecv reports whether a method's receiver is a type parameter

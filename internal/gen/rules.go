@@ -253,27 +253,31 @@ func (p *plan) checkDecl(decl ast.Decl) ErrorList {
 // into p.params.
 func (p *plan) checkTypeParams(decl ast.Decl, errs *ErrorList) {
 	t := p.t
-	var lists []*types.TypeParamList
+	lists := map[string]*types.TypeParamList{} // by the name of what declares them
 	switch d := decl.(type) {
 	case *ast.FuncDecl:
 		sig := t.info.Defs[d.Name].Type().(*types.Signature)
-		lists = append(lists, sig.TypeParams(), sig.RecvTypeParams())
+		lists[d.Name.Name] = sig.TypeParams()
+		if d.Recv != nil {
+			lists[d.Name.Name] = sig.RecvTypeParams()
+		}
 	case *ast.GenDecl:
 		for _, s := range d.Specs {
 			if ts, ok := s.(*ast.TypeSpec); ok {
 				if named, ok := t.info.Defs[ts.Name].Type().(*types.Named); ok {
-					lists = append(lists, named.TypeParams())
+					lists[ts.Name.Name] = named.TypeParams()
 				}
 			}
 		}
 	}
-	for _, list := range lists {
+	for _, owner := range sortedKeys(lists) {
+		list := lists[owner]
 		if list.Len() == 0 {
 			continue
 		}
 		task, key, problem := paramRoles(list)
 		if problem != "" {
-			errs.broke(t.fset.Position(list.At(0).Obj().Pos()), ruleTypeParams, "%s %s", declName(decl), problem)
+			errs.broke(t.fset.Position(list.At(0).Obj().Pos()), ruleTypeParams, "%s %s", owner, problem)
 			continue
 		}
 		p.params[task.Obj()] = taskParam
@@ -281,24 +285,10 @@ func (p *plan) checkTypeParams(decl ast.Decl, errs *ErrorList) {
 			p.params[key.Obj()] = keyParam
 			if p.task.Key == nil {
 				errs.broke(t.fset.Position(key.Obj().Pos()), ruleTypeParams, "%s has the key type parameter %s, but the pools of %s batch by no key",
-					declName(decl), key.Obj().Name(), p.task.Name)
+					owner, key.Obj().Name(), p.task.Name)
 			}
 		}
 	}
-}
-
-// declName names a template declaration in an error: its function's or
-// method's name, or its first type's.
-func declName(decl ast.Decl) string {
-	if fd, ok := decl.(*ast.FuncDecl); ok {
-		return fd.Name.Name
-	}
-	for _, s := range decl.(*ast.GenDecl).Specs {
-		if ts, ok := s.(*ast.TypeSpec); ok {
-			return ts.Name.Name
-		}
-	}
-	return "the declaration"
 }
 
 // checkInstances reports instantiations of the package's generic
@@ -355,7 +345,7 @@ func (p *plan) checkHandlerUses(decl ast.Decl, errs *ErrorList) {
 	called := map[*ast.Ident]bool{}
 	p.inspectKept(decl, func(n ast.Node) bool {
 		if call, ok := n.(*ast.CallExpr); ok {
-			if id := p.handlerCallee(call); id != nil {
+			if id := p.handlerIdent(call.Fun); id != nil {
 				called[id] = true
 			}
 		}
@@ -412,32 +402,28 @@ func (p *plan) handlerPlumbing(c *astutil.Cursor) bool {
 			id, ok := x.(*ast.Ident)
 			return ok && info.Uses[id] == types.Universe.Lookup("nil")
 		}
-		return p.handlerRef(cond.X) && isNil(cond.Y) || isNil(cond.X) && p.handlerRef(cond.Y)
+		return p.handlerIdent(cond.X) != nil && isNil(cond.Y) || isNil(cond.X) && p.handlerIdent(cond.Y) != nil
 	}
 	return false
 }
 
-// handlerRef reports whether x names the batch handler: a variable, or a
-// selector of a variable (p.handle).
-func (p *plan) handlerRef(x ast.Expr) bool {
+// handlerIdent returns the identifier by which x names the batch handler,
+// if x is a variable (handle) or a selector of a variable (p.handle) that
+// holds it, or nil.
+func (p *plan) handlerIdent(x ast.Expr) *ast.Ident {
+	var id *ast.Ident
 	switch x := x.(type) {
 	case *ast.Ident:
-		return p.isHandler(p.t.info.Uses[x])
+		id = x
 	case *ast.SelectorExpr:
-		_, ok := x.X.(*ast.Ident)
-		return ok && p.isHandler(p.t.info.Uses[x.Sel])
+		if _, ok := x.X.(*ast.Ident); ok {
+			id = x.Sel
+		}
 	}
-	return false
-}
-
-// handlerCallee returns the identifier of the batch handler that call
-// calls, if it calls the handler in a way the rewrite carries over
-// (ruleHandler), or nil.
-func (p *plan) handlerCallee(call *ast.CallExpr) *ast.Ident {
-	if !p.handlerRef(call.Fun) {
+	if id == nil || !p.isHandler(p.t.info.Uses[id]) {
 		return nil
 	}
-	return callee(call)
+	return id
 }
 
 // declDoc is a function or type that a declaration declares, with the

@@ -1,4 +1,4 @@
-// Package templates breaks rule typeparams of internal/gen/rules.go: pair has two task type parameters, and keyOf a key type parameter in a pool that batches by no key.
+// Package templates breaks rule typeparams of internal/gen/rules.go: pair and twin have two task type parameters, twoKeys two key type parameters, and keyOf a key type parameter in a pool that batches by no key.
 package templates
 
 import "context"
@@ -11,4 +11,10 @@ type Task interface {
 // Keyed is a task with a batch key.
 type Keyed[K comparable] interface {
 	BatchKey() K
+}
+
+// Pair is a task with two keys.
+type Pair[K, L comparable] interface {
+	First() K
+	Second() L
 }
