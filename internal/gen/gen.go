@@ -11,20 +11,26 @@
 //	verify      verify.go      the package type-checked with the file in place
 //	write       write.go       the file written atomically
 //
-// Generate runs the steps up to verify, Write the last, Run them all.
+// Generate runs the steps up to verify, Write the last, Run them all. The
+// other files hold what a step needs: directive.go and tags.go check's
+// reading of directives and struct tags; rules.go, names.go, rewrite.go and
+// comments.go specialize's rules for template code, naming, rewrite of
+// code and rewrite of comments; errors.go the errors of every step.
+//
 // Problems with the user's input are reported together, each at its
-// file:line:col, so that one run shows everything to fix; a template that
-// breaks one of the rules for template code (rules.go) is reported at the
-// template's file:line:col.
+// file:line:col, so that one run shows everything to fix. The templates
+// obey the rules that rules.go lists, and a break of one is reported at
+// the template's file:line:col.
 //
 // The rewrite works on the type-checked templates: every use of the task
 // type parameter becomes the task type, every package-level template name
 // gets the task type's name as a prefix, instantiations lose their type
 // arguments, a rank or key method that the task meets with a tagged field
-// becomes a read of the field, calls of the batch handler call the user's
-// function, and imports get names that nothing in the user's package
-// shadows. Because the task type is concrete in the output, its Run method
-// (and every other method the pools call) is called directly.
+// becomes a call of a generated accessor that reads the field, calls of
+// the batch handler call the user's function, and imports get names that
+// nothing in the user's package shadows. Because the task type is concrete
+// in the output, its Run method (and every other method the pools call) is
+// called directly.
 package gen
 
 import (

@@ -22,23 +22,31 @@ const testdata = "../../testdata"
 // compares them with the .golden file next to it. Run with -update after a
 // template change, and read the diff.
 func TestGolden(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(testdata, "golden", "*"))
+	eachGolden(t, filepath.Join(testdata, "golden"), func(t *testing.T, dir string) {
+		cfg := Config{Dir: dir, Args: []string{}}
+		out := checkGolden(t, cfg, filepath.Join(dir, "pools.golden"))
+		// Deterministic: a second run gives the same bytes.
+		again, err := Generate(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again.Source, out) {
+			t.Error("two runs generated different code")
+		}
+	})
+}
+
+// eachGolden runs f, in parallel subtests, for each golden case: each
+// directory in root.
+func eachGolden(t *testing.T, root string, f func(t *testing.T, dir string)) {
+	dirs, err := filepath.Glob(filepath.Join(root, "*"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
+		t.Fatalf("no golden cases in %s: %v", root, err)
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
-			cfg := Config{Dir: dir, Args: []string{}}
-			out := checkGolden(t, cfg, filepath.Join(dir, "pools.golden"))
-			// Deterministic: a second run gives the same bytes.
-			again, err := Generate(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(again.Source, out) {
-				t.Error("two runs generated different code")
-			}
+			f(t, dir)
 		})
 	}
 }

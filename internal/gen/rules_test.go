@@ -19,16 +19,9 @@ const fixtureTemplates = "github.com/poolgen/poolgen/internal/gen/" + fixtures +
 // package's doc comment names. Run with -update after a change, and read
 // the diff.
 func TestRuleGolden(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(fixtures, "golden", "*"))
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			t.Parallel()
-			checkGolden(t, Config{Dir: dir, Templates: fixtureTemplates}, filepath.Join(dir, "pools.golden"))
-		})
-	}
+	eachGolden(t, filepath.Join(fixtures, "golden"), func(t *testing.T, dir string) {
+		checkGolden(t, Config{Dir: dir, Templates: fixtureTemplates}, filepath.Join(dir, "pools.golden"))
+	})
 }
 
 // TestTemplateRules runs the generator over templates that break one rule
