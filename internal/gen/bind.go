@@ -271,7 +271,7 @@ func bindHandler(spec *TaskSpec, t *task, takes string, fset *token.FileSet, err
 	case dir == nil, takes == "" && t.overridden: // -pools leaves the handler unused
 		return true
 	case takes == "":
-		errs.add(fset.Position(dir.at), "//poolgen:batch names a batch handler, but %s's patterns (%s) do not include batch", spec.Name, strings.Join(spec.Patterns, ","))
+		errs.add(fset.Position(dir.at), "//poolgen:batch names a batch handler, but no pool of %s's patterns (%s) takes one", spec.Name, strings.Join(spec.Patterns, ","))
 		return false
 	case len(dir.args) != 1:
 		errs.add(fset.Position(dir.at), "//poolgen:batch takes one function name, got %d words", len(dir.args))

@@ -140,7 +140,7 @@ func chooseNames(pkg *packages.Package, plans []*plan) (*fileNames, error) {
 	}
 	// Import names: the package's own name unless something in the
 	// package scope or the generated file has it; then pg<name>, pg<name>2, ...
-	paths := map[string]string{"context": "context"} // the glue uses context
+	paths := map[string]string{"context": "context", ImplPath: "poolimpl"} // the glue's and the version guard's
 	for _, p := range plans {
 		for path, name := range p.imports {
 			paths[path] = name

@@ -160,7 +160,7 @@ func (p *plan) substituteTypeParams(decl ast.Decl, names *fileNames) error {
 			c.Replace(x)
 		case keyParam:
 			x, perr := parser.ParseExpr(keySrc) // checkTypeParams made sure there is a key
-			if perr != nil && err == nil {
+			if perr != nil {
 				err = errorf("the key type of %s reads %q, which does not parse (poolgen bug): %v", p.task.Name, keySrc, perr)
 				return
 			}

@@ -24,6 +24,16 @@ import (
 // template's file:line:col that names the rule. TestTemplateRules breaks
 // each rule in a fixture (testdata/rules/broken/<rule>), and the golden
 // tests hold the real templates to all of them.
+//
+// The generator looks up only these names in the templates: the pool
+// types of Patterns, the constraint methods runMethod and roles (which are
+// also what a task type declares), and the handler type handlerTypeName.
+// It recognizes everything else by what the templates declare: the task
+// and key type parameters by their constraints, the templates' own
+// declarations by their scope, the handler by its type. A template that
+// renames one of these names fails TestGolden and TestGoldenNames (the
+// batch case's constructor would take a handler; a rank method would
+// become a requirement on the task type).
 type rule string
 
 const (

@@ -18,7 +18,6 @@ import (
 	"go/types"
 	"os"
 	"slices"
-	"sort"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -140,7 +139,6 @@ type unit struct {
 	defines []types.Object // package-level objects it declares
 	refs    []types.Object // package-level template objects it uses
 	methods []*unit        // for a type declaration: its methods
-	order   int
 }
 
 // plan is what one task type needs from the templates: the declarations
@@ -218,7 +216,7 @@ func (p *plan) reach(files []*ast.File) []*unit {
 	var methods []*unit
 	for _, f := range t.files {
 		for _, d := range f.Decls {
-			u := &unit{file: f, decl: d, order: len(units)}
+			u := &unit{file: f, decl: d}
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				obj := t.info.Defs[d.Name]
@@ -291,7 +289,6 @@ func (p *plan) reach(files []*ast.File) []*unit {
 			out = append(out, u)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
 	return out
 }
 
