@@ -33,24 +33,10 @@
 // # Rules for template code
 //
 // This package is the single source of every generated pool, so its code
-// follows rules that keep the rewrite simple and type-safe:
+// obeys the rules that keep the rewrite simple and type-safe. They are
+// listed in one place, internal/gen/rules.go, and every poolgen run checks
+// them on the code it emits. Besides:
 //
-//   - Every generic declaration has the type parameter T, which stands for
-//     the task type, and the batch pool's also K, its key type; they
-//     instantiate other generic declarations only with their own type
-//     parameters.
-//   - A pool asks its task for what it needs through methods of T's
-//     constraint (Run; Priority, Deadline, Cost; BatchKey). The generator
-//     calls the task's own method, or replaces the call by a direct read of
-//     the field tagged for that role.
-//   - A pattern's pool lives in its own file (fixed.go for FixedPool); the
-//     generator emits every declaration of that file and whatever they use
-//     from the package: exported ones prefixed with the task type's name
-//     (FixedPool → ResizeFixedPool), unexported ones with poolgen and the
-//     type's name (runBatch → poolgenResizeRunBatch). Constraint-only
-//     declarations such as Task are never emitted, nor is funcs.go, which
-//     no pattern's pool uses: it holds the generic-only pools that read a
-//     rank or key through a function.
 //   - Only what depends on the task type belongs here: the pools' exported
 //     face, the reads of its methods or tagged fields, and the lanes whose
 //     loops call Run (task.go). Everything else — queues, workers, parking,

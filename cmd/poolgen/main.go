@@ -115,16 +115,24 @@ import (
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(exitStatus(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitStatus returns poolgen's exit status for run's result, and reports
+// an error that run has not reported already to stderr: 0 on success and
+// after -h or -help (which print the help and succeed, as go's own tools
+// do), 2 on a bad command line (reported with the usage), 1 on bad input
+// or a failure to write.
+func exitStatus(err error, stderr io.Writer) int {
 	var usage usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		// -h and -help print the help and succeed, as go's own tools do.
+		return 0
 	case errors.As(err, &usage):
-		os.Exit(2) // reported with the usage already
+		return 2
 	default:
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 }
 

@@ -20,8 +20,7 @@ import (
 // is started by poolgenMain, so that the tests see main's exit status.
 func TestMain(m *testing.M) {
 	if os.Getenv("POOLGEN_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
+		main() // exits
 	}
 	os.Exit(m.Run())
 }
@@ -54,39 +53,9 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module from scratch")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name, src string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", `module example.com/e2e
-
-go 1.26
-
-require github.com/poolgen/poolgen v0.0.0
-
-replace github.com/poolgen/poolgen => `+repo+`
-
-tool github.com/poolgen/poolgen/cmd/poolgen
-`)
-	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("go.sum", string(sum))
 	// The directive is spliced in so that go generate in this repository
 	// does not take it for one of its own.
-	write("task.go", `package main
+	dir, gocmd := newModule(t, map[string]string{"task.go": `package main
 
 import (
 	"context"
@@ -94,7 +63,7 @@ import (
 	"sync/atomic"
 )
 
-`+"//go:"+`generate go tool poolgen -type=Resize,Thumb
+` + "//go:" + `generate go tool poolgen -type=Resize,Thumb
 
 var done atomic.Int64
 
@@ -122,8 +91,7 @@ func (t *Thumb) Run(ctx context.Context) error {
 	t.mu.Unlock()
 	return nil
 }
-`)
-	write("main.go", `package main
+`, "main.go": `package main
 
 import (
 	"context"
@@ -161,19 +129,7 @@ func main() {
 	st := rp.Stats()
 	fmt.Printf("done=%d completed=%d thumb=%d\n", done.Load(), st.Completed, th.Out)
 }
-`)
-	gocmd := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(goBin, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	gocmd("mod", "tidy")
+`})
 	gocmd("generate", "./...")
 	gen, err := os.ReadFile(filepath.Join(dir, "resize_pool.go"))
 	if err != nil {
@@ -187,6 +143,7 @@ func main() {
 		t.Errorf("go run printed %q", out)
 	}
 	// The tool's build information names the checkout it was built from.
+	repo, _ := filepath.Abs("../..")
 	if out := gocmd("tool", "poolgen", "-version"); strings.TrimSpace(out) != "poolgen v0.0.0 => "+repo {
 		t.Errorf("go tool poolgen -version printed %q, want %q", out, "poolgen v0.0.0 => "+repo)
 	}
@@ -195,6 +152,57 @@ func main() {
 	if !bytes.Equal(gen, again) {
 		t.Error("a second go generate changed the output")
 	}
+}
+
+// newModule writes a module beside no other: one that requires poolgen as
+// a tool, replaced by this checkout, with files, and tidies it. It returns
+// the module's directory and a function that runs the go command there,
+// failing the test if it fails. It skips the test where there is no go
+// command.
+func newModule(t *testing.T, files map[string]string) (dir string, gocmd func(args ...string) string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	files["go.sum"] = string(sum)
+	files["go.mod"] = `module example.com/e2e
+
+go 1.26
+
+require github.com/poolgen/poolgen v0.0.0
+
+replace github.com/poolgen/poolgen => ` + repo + `
+
+tool github.com/poolgen/poolgen/cmd/poolgen
+`
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gocmd = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(goBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	gocmd("mod", "tidy")
+	return dir, gocmd
 }
 
 // The directive syntax and the struct tags, which -h and the package doc
@@ -354,5 +362,170 @@ func TestRunPositionsGoGenerate(t *testing.T) {
 	}
 	if got := err.Error(); !strings.Contains(got, "jobs.go:7:1") || !strings.Contains(got, "Nope") {
 		t.Errorf("error %q: want it at the go:generate line jobs.go:7:1, naming Nope", got)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	bad := errors.New("poolgen: loading x: no such file or directory")
+	for _, tc := range []struct {
+		err    error
+		status int
+		stderr string
+	}{
+		{nil, 0, ""},
+		{flag.ErrHelp, 0, ""}, // the help went to stdout
+		{usageError{errors.New("poolgen: bad flag")}, 2, ""}, // reported with the usage
+		{bad, 1, bad.Error() + "\n"},
+	} {
+		var stderr strings.Builder
+		if got := exitStatus(tc.err, &stderr); got != tc.status || stderr.String() != tc.stderr {
+			t.Errorf("exitStatus(%v) = %d, wrote %q; want %d, %q", tc.err, got, stderr.String(), tc.status, tc.stderr)
+		}
+	}
+}
+
+// TestBadInputExitStatus runs poolgen as go generate does over packages it
+// must refuse: it exits with status 1, writes every problem to stderr at
+// its file:line:col and nothing to stdout, and writes no file.
+func TestBadInputExitStatus(t *testing.T) {
+	bad := filepath.Join("..", "..", "testdata", "bad")
+	for _, tc := range []struct {
+		args []string
+		want []string // lines of stderr, as regexps
+	}{
+		{[]string{filepath.Join(bad, "several")}, []string{
+			`several/task\.go:5:17: unknown pool pattern "fixd" \(known: batch, dynamic, fixed, priority, stealing\)$`,
+			`several/task\.go:13:10: B\.Run has signature func\(\); poolgen needs Run\(ctx context\.Context\) error$`}},
+		{[]string{"-type=Job", filepath.Join(bad, "norun")}, []string{
+			`norun/task\.go:3:6: Job has no Run method; a task type needs func \(t Job\) Run\(ctx context\.Context\) error \(or a pointer receiver\)$`}},
+		{[]string{filepath.Join(bad, "no-such-dir")}, []string{
+			`^poolgen: loading \S+no-such-dir: stat \S+no-such-dir: no such file or directory$`}},
+	} {
+		dir := tc.args[len(tc.args)-1]
+		before, _ := os.ReadDir(dir)
+		stdout, stderr, status := poolgenMain(t, tc.args...)
+		if status != 1 || stdout != "" {
+			t.Errorf("poolgen %s: exit status %d, stdout %q; want 1 and nothing", strings.Join(tc.args, " "), status, stdout)
+		}
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if len(lines) != len(tc.want) {
+			t.Errorf("poolgen %s: stderr has %d lines, want %d:\n%s", strings.Join(tc.args, " "), len(lines), len(tc.want), stderr)
+			continue
+		}
+		for i, w := range tc.want {
+			if !regexp.MustCompile(w).MatchString(lines[i]) {
+				t.Errorf("poolgen %s: stderr line %d is %q, want %s", strings.Join(tc.args, " "), i+1, lines[i], w)
+			}
+		}
+		if after, _ := os.ReadDir(dir); len(after) != len(before) {
+			t.Errorf("poolgen %s: the directory held %d entries, now %d", strings.Join(tc.args, " "), len(before), len(after))
+		}
+	}
+}
+
+// TestFlags runs poolgen, in a module of its own, with every flag that
+// shapes what it generates, and checks that each has its effect: -type
+// picks the task types, and the first names the default output; -pools
+// overrides their directives; -tags loads a file that a build constraint
+// excludes; -output names the file; and the header quotes the command
+// line.
+func TestFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module from scratch")
+	}
+	dir, _ := newModule(t, map[string]string{
+		"mail.go": `package tasks
+
+import "context"
+
+// Mail is sent by a dynamic pool, unless -pools says otherwise.
+//
+//poolgen:pools dynamic
+type Mail struct {
+	Prio int ` + "`poolgen:\"priority\"`" + `
+}
+
+func (Mail) Run(context.Context) error { return nil }
+
+// Skipped has a directive, but -type leaves it out.
+//
+//poolgen:pools fixed
+type Skipped struct{}
+
+func (Skipped) Run(context.Context) error { return nil }
+`,
+		"job_extra.go": `//go:build extra
+
+package tasks
+
+import "context"
+
+// Job is in a file that only -tags=extra loads.
+type Job struct {
+	Prio int64 ` + "`poolgen:\"priority\"`" + `
+}
+
+func (Job) Run(context.Context) error { return nil }
+`,
+	})
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOWORK", "off")
+	poolgen := func(args ...string) error {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		err := run(append(args, dir), &stdout, &stderr)
+		if stdout.Len() > 0 || stderr.Len() > 0 {
+			t.Errorf("poolgen %s wrote %q to stdout and %q to stderr; want nothing", strings.Join(args, " "), stdout.String(), stderr.String())
+		}
+		return err
+	}
+	read := func(name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	if err := poolgen("-type=Job"); err == nil || !strings.Contains(err.Error(), "job_extra.go is excluded from the package by its build constraint //go:build extra; pass -tags=extra to poolgen") {
+		t.Errorf("poolgen -type=Job without -tags: %v, want an error that says to pass -tags=extra", err)
+	}
+
+	args := []string{"-type=Job,Mail", "-pools=fixed,priority", "-output=jobs_gen.go", "-tags=extra"}
+	if err := poolgen(args...); err != nil {
+		t.Fatalf("poolgen %s: %v", strings.Join(args, " "), err)
+	}
+	src := read("jobs_gen.go")
+	if header := `// Code generated by "poolgen ` + strings.Join(args, " ") + " " + dir + `"; DO NOT EDIT.`; !strings.HasPrefix(src, header) {
+		t.Errorf("jobs_gen.go starts %q, want %q", src[:strings.IndexByte(src, '\n')], header)
+	}
+	for _, want := range []string{"type JobFixedPool struct", "type JobPriorityPool struct", "type MailFixedPool struct", "type MailPriorityPool struct"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("jobs_gen.go lacks %s", want)
+		}
+	}
+	for _, not := range []string{"DynamicPool", "Skipped"} {
+		if strings.Contains(src, not) {
+			t.Errorf("jobs_gen.go mentions %s", not)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "job_pool.go")); !os.IsNotExist(err) {
+		t.Errorf("-output=jobs_gen.go, yet job_pool.go: %v", err)
+	}
+
+	// Without -output, the first type names the file; the old output,
+	// which declares the same pools, must go first.
+	if err := poolgen("-type=Mail", "-pools=fixed"); err == nil || !strings.Contains(err.Error(), "jobs_gen.go was written by an earlier poolgen run and declares MailFixedPool and 4 more names that this run declares in mail_pool.go; delete jobs_gen.go") {
+		t.Errorf("poolgen -type=Mail beside jobs_gen.go: %v, want an error that says to delete jobs_gen.go", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "jobs_gen.go")); err != nil {
+		t.Fatal(err)
+	}
+	if err := poolgen("-type=Mail", "-pools=fixed"); err != nil {
+		t.Fatalf("poolgen -type=Mail -pools=fixed: %v", err)
+	}
+	if src := read("mail_pool.go"); !strings.Contains(src, "type MailFixedPool struct") || strings.Contains(src, "Priority") {
+		t.Errorf("mail_pool.go has not just Mail's fixed pool:\n%s", src)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"go/token"
 	"sort"
 	"strings"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // Error is a problem with poolgen's input, at a position in the user's
@@ -40,7 +42,9 @@ func (l *ErrorList) add(pos token.Position, format string, args ...any) {
 	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 }
 
-// err returns the list as an error, sorted, or nil if it is empty.
+// err returns the list as an error, sorted, each problem once, or nil if
+// it is empty. A problem can be found more than once: the templates are
+// checked once per task type.
 func (l ErrorList) err() error {
 	if len(l) == 0 {
 		return nil
@@ -55,9 +59,37 @@ func (l ErrorList) err() error {
 		}
 		return a.Column < b.Column
 	})
-	return l
+	var out ErrorList
+	seen := map[Error]bool{}
+	for _, e := range l {
+		if !seen[*e] {
+			seen[*e] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func errorf(format string, args ...any) error {
 	return &Error{Msg: fmt.Sprintf(format, args...)}
+}
+
+// errPos parses the "file:line:col" position go/packages reports.
+func errPos(e packages.Error) token.Position {
+	var p token.Position
+	if e.Pos == "" || e.Pos == "-" {
+		return p
+	}
+	parts := strings.Split(e.Pos, ":")
+	p.Filename = parts[0]
+	if len(parts) > 1 {
+		fmt.Sscan(parts[1], &p.Line)
+	}
+	if len(parts) > 2 {
+		fmt.Sscan(parts[2], &p.Column)
+	}
+	if p.Line == 0 {
+		p.Line = 1
+	}
+	return p
 }

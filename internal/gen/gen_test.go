@@ -22,42 +22,57 @@ const testdata = "../../testdata"
 // compares them with the .golden file next to it. Run with -update after a
 // template change, and read the diff.
 func TestGolden(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(testdata, "golden", "*"))
+	eachGolden(t, filepath.Join(testdata, "golden"), func(t *testing.T, dir string) {
+		cfg := Config{Dir: dir, Args: []string{}}
+		out := checkGolden(t, cfg, filepath.Join(dir, "pools.golden"))
+		// Deterministic: a second run gives the same bytes.
+		again, err := Generate(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again.Source, out) {
+			t.Error("two runs generated different code")
+		}
+	})
+}
+
+// eachGolden runs f, in parallel subtests, for each golden case: each
+// directory in root.
+func eachGolden(t *testing.T, root string, f func(t *testing.T, dir string)) {
+	dirs, err := filepath.Glob(filepath.Join(root, "*"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
+		t.Fatalf("no golden cases in %s: %v", root, err)
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
-			cfg := Config{Dir: dir, Args: []string{}}
-			out, err := Generate(cfg)
-			if err != nil {
-				t.Fatalf("Generate: %v", err)
-			}
-			golden := filepath.Join(dir, "pools.golden")
-			if *update {
-				if err := os.WriteFile(golden, out.Source, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/gen -update)", err)
-			}
-			if !bytes.Equal(out.Source, want) {
-				t.Errorf("generated code differs from %s; run go test ./internal/gen -update and review the diff\n%s", golden, firstDiff(want, out.Source))
-			}
-			// Deterministic: a second run gives the same bytes.
-			again, err := Generate(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(again.Source, out.Source) {
-				t.Error("two runs generated different code")
-			}
+			f(t, dir)
 		})
 	}
+}
+
+// checkGolden generates the pools for cfg and compares them with the file
+// golden, or rewrites it under -update. It returns what it generated.
+func checkGolden(t *testing.T, cfg Config, golden string) []byte {
+	t.Helper()
+	out, err := Generate(cfg)
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, out.Source, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return out.Source
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/gen -update)", err)
+	}
+	if !bytes.Equal(out.Source, want) {
+		t.Errorf("generated code differs from %s; run go test ./internal/gen -update and review the diff\n%s", golden, firstDiff(want, out.Source))
+	}
+	return out.Source
 }
 
 func firstDiff(want, got []byte) string {
@@ -115,6 +130,7 @@ func TestGoldenNames(t *testing.T) {
 			`p\.e\.Submit\(ctx, t, t\.Priority\(\)\)`, `p\.e\.Submit\(ctx, t, p\.e\.DeadlineKey\(t\.Deadline\(\)\)\)`, `Cost\(\) int64`},
 			[]string{`poolgenJobPriority`, `poolgenJobBatchKey`}},
 		{"nonstruct", []string{`\} = \*new\(Tick\)`, `t Tick\) error`}, nil},
+		{"dynamic", []string{`p poolimpl\.Dynamic\[Fetch\]`, `func \(p \*FetchDynamicPool\) SetLimits\(min, max int\) error`, `func poolgenFetchRunBatch\(w \*poolimpl\.Worker\[Fetch\]\)`}, nil},
 		{"promoted", []string{`return int64\(t\.Meta\.Prio\)`, `its field Meta\.Prio, tagged poolgen:"priority"`, `return t\.Keyed\.Key`, `return int64\(t\.Cost\)`},
 			[]string{`t\.Prio\b`}},
 		{"embedded", []string{`t Job\) error`}, nil},
@@ -180,7 +196,7 @@ func TestBadInput(t *testing.T) {
 		{"nohandler", nil, []string{`task\.go:6:6: pattern batch needs a handler: add //poolgen:batch HandleFunc to Job's doc comment, naming a func\(ctx context\.Context, batch \[\]Job\) error`}},
 		{"badhandler", nil, []string{`task\.go:9:6: batch handler save has signature func\(ctx context\.Context, batch \[\]\*Job\) error; it must be func\(ctx context\.Context, batch \[\]Job\) error`}},
 		{"nofunc", nil, []string{`task\.go:6:17: no function Save in package nofunc for //poolgen:batch`}},
-		{"handlerunused", nil, []string{`task\.go:6:1: //poolgen:batch names a batch handler, but Job's patterns \(fixed\) do not include batch`}},
+		{"handlerunused", nil, []string{`task\.go:6:1: //poolgen:batch names a batch handler, but no pool of Job's patterns \(fixed\) takes one$`}},
 		{"tagandmethod", nil, []string{`task\.go:8:2: field K is tagged poolgen:"batchkey", but Job also has a BatchKey method; keep one`}},
 		{"methodsig", nil, []string{`task\.go:10:14: Job\.Priority has signature func\(\) int; the priority pool needs Priority\(\) int64`}},
 		{"deadlinetag", nil, []string{`task\.go:7:2: field Due is tagged poolgen:"deadline" but has type int64; a deadline must be a time\.Time`}},
@@ -213,29 +229,35 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.dir+"/"+strings.Join(c.types, ","), func(t *testing.T) {
 			t.Parallel()
-			dir := filepath.Join(testdata, "bad", c.dir)
-			before := listDir(t, dir)
-			cfg := Config{Dir: dir, Types: c.types}
+			cfg := Config{Dir: filepath.Join(testdata, "bad", c.dir), Types: c.types}
 			cfg.Invoked.Filename, cfg.Invoked.Line, cfg.Invoked.Column = "gen.go", 7, 1
-			err := Run(cfg)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			msg := err.Error()
-			for _, w := range c.want {
-				if !regexp.MustCompile(w).MatchString(msg) {
-					t.Errorf("error lacks %s:\n%s", w, msg)
-				}
-			}
-			var list ErrorList
-			var single *Error
-			if !errors.As(err, &list) && !errors.As(err, &single) {
-				t.Errorf("error is %T, want gen.ErrorList or *gen.Error", err)
-			}
-			if after := listDir(t, dir); after != before {
-				t.Errorf("a failed run changed the directory:\nbefore: %s\nafter:  %s", before, after)
-			}
+			checkBad(t, cfg, c.want)
 		})
+	}
+}
+
+// checkBad runs poolgen with cfg and checks that it fails with an error
+// that matches every regexp in want, and writes nothing.
+func checkBad(t *testing.T, cfg Config, want []string) {
+	t.Helper()
+	before := listDir(t, cfg.Dir)
+	err := Run(cfg)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !regexp.MustCompile(w).MatchString(msg) {
+			t.Errorf("error lacks %s:\n%s", w, msg)
+		}
+	}
+	var list ErrorList
+	var single *Error
+	if !errors.As(err, &list) && !errors.As(err, &single) {
+		t.Errorf("error is %T, want gen.ErrorList or *gen.Error", err)
+	}
+	if after := listDir(t, cfg.Dir); after != before {
+		t.Errorf("a failed run changed the directory:\nbefore: %s\nafter:  %s", before, after)
 	}
 }
 
@@ -420,7 +442,7 @@ func TestRewriteCommentArticle(t *testing.T) {
 		"// An FixedPool.Submit call":                           "// An EmailFixedPool.Submit call",
 		"// a Task stays a Task":                                "// a Task stays a Task",
 	} {
-		if got := rewriteComment(text, exported, "*Email", nil); got != want {
+		if got := rewriteComment(text, commentWords{exported: exported, params: map[string]string{"T": "*Email"}}); got != want {
 			t.Errorf("rewriteComment(%q) = %q, want %q", text, got, want)
 		}
 	}

@@ -1,5 +1,13 @@
 package gen
 
+// This file is the fourth step, specialize. It consumes bind's model of
+// each task type and produces, for each, the template code it needs
+// rewritten for it and printed, with the names the file will declare and
+// import. It is the one step that reads template code: it picks the
+// declarations a task's pools need (plan), holds them to the rules for
+// template code (rules.go), checks the names they will declare against
+// the user's package (names.go), and rewrites them (rewrite.go).
+
 import (
 	"bytes"
 	"fmt"
@@ -9,20 +17,67 @@ import (
 	"go/token"
 	"go/types"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"sort"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/tools/go/ast/astutil"
 	"golang.org/x/tools/go/packages"
 )
 
+// specialized is specialize's result: each task type's specialized
+// template code, and the names the file gives its imports.
+type specialized struct {
+	*loaded
+	names *fileNames
+	tasks []*specializedTask
+}
+
+// specializedTask is one task type's share of the file: its model, the
+// accessors that its pools call, and its specialized template code.
+type specializedTask struct {
+	spec      *TaskSpec
+	accessors map[string]string // method → the generated function that reads its tagged field
+	code      []byte
+}
+
+// specialize plans the template code of every task type, checks the plans
+// against the rules for template code and against the user's package (and
+// the poolgen outputs that stand beside the output file), then rewrites
+// each plan's code for its task type.
+func specialize(b *bound) (*specialized, error) {
+	var plans []*plan
+	var errs ErrorList
+	for _, spec := range b.tasks {
+		t, err := parseTemplates(b.tmpl, b.cfg.Templates)
+		if err != nil {
+			return nil, err
+		}
+		p, broken := planFor(t, spec)
+		errs = append(errs, broken...)
+		plans = append(plans, p)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	if err := checkOthers(b.others, plans, b.cfg.Output); err != nil {
+		return nil, err
+	}
+	names, err := chooseNames(b.user, plans)
+	if err != nil {
+		return nil, err
+	}
+	s := &specialized{loaded: b.loaded, names: names}
+	for _, p := range plans {
+		code, err := p.rewrite(names)
+		if err != nil {
+			return nil, err
+		}
+		s.tasks = append(s.tasks, &specializedTask{spec: p.task, accessors: p.accessors, code: code})
+	}
+	return s, nil
+}
+
 // A template is the templates package parsed afresh and type-checked, so
-// that one task type's rewrite never sees another's.
+// that one task type's rewrite, which edits the syntax in place, never
+// sees another's.
 type template struct {
 	fset  *token.FileSet
 	files []*ast.File
@@ -30,16 +85,18 @@ type template struct {
 	info  *types.Info
 }
 
-// parseTemplates parses and type-checks the templates package's files. The
-// imports come from the already loaded package, so no second go list run.
-func parseTemplates(tp *packages.Package) (*template, error) {
+// parseTemplates parses and type-checks the files of the templates, whose
+// import path is path. The imports come from the loaded package, so there
+// is no second go list run. Positions keep the files' full paths, for
+// errors that point at template code.
+func parseTemplates(tp *packages.Package, path string) (*template, error) {
 	t := &template{fset: token.NewFileSet()}
 	for _, name := range tp.GoFiles {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			return nil, errorf("reading template: %v", err)
 		}
-		f, err := parser.ParseFile(t.fset, filepath.Base(name), src, parser.ParseComments|parser.SkipObjectResolution)
+		f, err := parser.ParseFile(t.fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
 			return nil, errorf("parsing template: %v", err)
 		}
@@ -62,7 +119,7 @@ func parseTemplates(tp *packages.Package) (*template, error) {
 		}
 		return nil, fmt.Errorf("template import %q not loaded", path)
 	})}
-	pkg, err := conf.Check(TemplatesPath, t.fset, t.files, t.info)
+	pkg, err := conf.Check(path, t.fset, t.files, t.info)
 	if err != nil {
 		return nil, errorf("type-checking templates: %v", err)
 	}
@@ -82,15 +139,19 @@ type unit struct {
 	defines []types.Object // package-level objects it declares
 	refs    []types.Object // package-level template objects it uses
 	methods []*unit        // for a type declaration: its methods
-	order   int
 }
 
 // plan is what one task type needs from the templates: the declarations
 // to emit, their new names, and the imports and predeclared names they use.
 type plan struct {
-	spec     *TaskSpec
-	t        *template
-	units    []*unit
+	task  *TaskSpec
+	t     *template
+	units []*unit
+	// handlerType is the templates' batch handler type, or nil.
+	handlerType *types.TypeName
+	// params gives the role of each type parameter of the units
+	// (ruleTypeParams), as checkTypeParams found it.
+	params   map[*types.TypeName]paramRole
 	rename   map[types.Object]string
 	imports  map[string]string // path → package name, for imports the units use
 	universe map[string]token.Pos
@@ -99,19 +160,63 @@ type plan struct {
 	accessors map[string]string
 }
 
-// accessorFor names the function that stands for a template method on the
-// task: resizePriority for Resize's Priority.
-func accessorFor(task, method string) string { return rename(task, lowerFirst(method)) }
+// planFor selects the declarations that the task's pools need, names them,
+// and checks them against the rules for template code. It returns the
+// rules they break.
+func planFor(t *template, spec *TaskSpec) (*plan, ErrorList) {
+	p := &plan{task: spec, t: t, handlerType: handlerType(t.pkg), params: map[*types.TypeName]paramRole{},
+		rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{}, accessors: map[string]string{}}
+	var errs ErrorList
+	p.units = p.reach(p.poolFiles(&errs))
+	p.name(&errs)
+	for _, u := range p.units {
+		errs = append(errs, p.checkDecl(u.decl)...)
+	}
+	return p, errs
+}
 
-// planFor selects the declarations reachable from the pattern types of spec.
-func planFor(t *template, spec *TaskSpec) (*plan, error) {
-	scope := t.pkg.Scope()
+// poolFiles returns the files of the task's pool types, checking that no
+// other pool type shares one (ruleFiles).
+func (p *plan) poolFiles(errs *ErrorList) []*ast.File {
+	t := p.t
+	fileOf := func(o types.Object) *ast.File {
+		for _, f := range t.files {
+			if f.FileStart <= o.Pos() && o.Pos() < f.FileEnd {
+				return f
+			}
+		}
+		return nil
+	}
+	var out []*ast.File
+	for _, pool := range p.task.Pools {
+		root := t.pkg.Scope().Lookup(pool.Type) // bind found it
+		f := fileOf(root)
+		out = append(out, f)
+		for _, pattern := range patternNames() {
+			for _, other := range Patterns[pattern] {
+				if o := t.pkg.Scope().Lookup(other); o != nil && other != pool.Type && fileOf(o) == f {
+					errs.broke(t.fset.Position(o.Pos()), ruleFiles, "%s is declared in the file of %s, which a run emits whole for %s's pools; give each pool type a file of its own",
+						other, pool.Type, pool.Type)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// reach returns every declaration of the files and, transitively, every
+// declaration of the templates that those use and the methods of the
+// types among them, in the templates' order. The constraints of type
+// parameters are not uses (they vanish in the rewrite), nor, for a task
+// type with a handler, is the handler type.
+func (p *plan) reach(files []*ast.File) []*unit {
+	t := p.t
 	var units []*unit
 	byObj := map[types.Object]*unit{}
 	var methods []*unit
 	for _, f := range t.files {
 		for _, d := range f.Decls {
-			u := &unit{file: f, decl: d, order: len(units)}
+			u := &unit{file: f, decl: d}
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				obj := t.info.Defs[d.Name]
@@ -151,20 +256,12 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 		}
 	}
 
-	// Roots: every declaration in the patterns' files.
 	reached := map[*unit]bool{}
 	var work []*unit
-	for _, pool := range spec.Pools {
-		root := scope.Lookup(pool.Type)
-		if root == nil {
-			return nil, errorf("the templates have no %s for pattern %q (poolgen and its templates are out of step)", pool.Type, pool.Pattern)
-		}
-		file := t.fset.File(root.Pos()).Name()
-		for _, u := range units {
-			if t.fset.File(u.decl.Pos()).Name() == file && !reached[u] {
-				reached[u] = true
-				work = append(work, u)
-			}
+	for _, u := range units {
+		if slices.Contains(files, u.file) {
+			reached[u] = true
+			work = append(work, u)
 		}
 	}
 	for len(work) > 0 {
@@ -172,7 +269,7 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 		work = work[:len(work)-1]
 		next := slices.Clone(u.methods)
 		for _, o := range u.refs {
-			if spec.Handler != nil && o.Name() == "BatchHandler" {
+			if p.task.Handler != nil && o == p.handlerType {
 				continue // bound to the user's function: the type vanishes
 			}
 			if d := byObj[o]; d != nil {
@@ -186,9 +283,21 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 			}
 		}
 	}
+	var out []*unit
+	for _, u := range units {
+		if reached[u] {
+			out = append(out, u)
+		}
+	}
+	return out
+}
 
-	p := &plan{spec: spec, t: t, rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{},
-		accessors: map[string]string{}}
+// name gives each declaration of the plan its name in generated code
+// (ruleNames), and records the accessors, imports and predeclared names
+// that the code will use: not those that only code the rewrite removes
+// uses.
+func (p *plan) name(errs *ErrorList) {
+	t, spec := p.t, p.task
 	for m, b := range spec.Bind {
 		if !b.Own {
 			p.accessors[m] = accessorFor(spec.Name, m)
@@ -203,24 +312,17 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 	if spec.Key != nil {
 		addTypeImports(spec.Key, spec.Obj.Pkg(), p.imports)
 	}
-	for _, u := range units {
-		if reached[u] {
-			p.units = append(p.units, u)
-		}
-	}
-	sort.Slice(p.units, func(i, j int) bool { return p.units[i].order < p.units[j].order })
-
 	taken := map[string]types.Object{}
 	for _, u := range p.units {
 		for _, o := range u.defines {
 			n := rename(spec.Name, o.Name())
 			if prev := taken[n]; prev != nil {
-				return nil, errorf("templates %s and %s both become %s for task type %s (rename one in templates/)", prev.Name(), o.Name(), n, spec.Name)
+				errs.broke(t.fset.Position(o.Pos()), ruleNames, "%s and %s both become %s for task type %s; rename one", prev.Name(), o.Name(), n, spec.Name)
 			}
 			taken[n] = o
 			p.rename[o] = n
 		}
-		ast.Inspect(u.decl, func(n ast.Node) bool {
+		p.inspectKept(u.decl, func(n ast.Node) bool {
 			id, ok := n.(*ast.Ident)
 			if !ok {
 				return true
@@ -238,7 +340,6 @@ func planFor(t *template, spec *TaskSpec) (*plan, error) {
 			return true
 		})
 	}
-	return p, nil
 }
 
 // addTypeImports records the packages type t mentions, other than the
@@ -311,287 +412,25 @@ func recvBase(fd *ast.FuncDecl) *ast.Ident {
 	return id
 }
 
-// rename gives a template declaration its name in generated code: an
-// exported one (a pool, its constructor) prefixed by the task type's name,
-// exported or not as the task type is, with New kept in front of
-// constructors (NewFixedPool becomes NewResizeFixedPool); an unexported
-// one (a helper only the generated code calls) prefixed by poolgen and the
-// type's name (runBatch becomes poolgenResizeRunBatch), so that it never
-// meets a name of the user's.
-func rename(task, name string) string {
-	exported := ast.IsExported(task)
-	upper := upperFirst(task)
-	lower := lowerFirst(task)
-	if rest, ok := strings.CutPrefix(name, "New"); ok && rest != "" && ast.IsExported(rest) {
-		if exported {
-			return "New" + upper + rest
-		}
-		return "new" + upper + rest
-	}
-	switch {
-	case !ast.IsExported(name):
-		return "poolgen" + upper + upperFirst(name)
-	case exported:
-		return upper + name
-	}
-	return lower + name
-}
-
-func upperFirst(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[n:]
-}
-
-// lowerFirst lowers a leading initialism as Go style wants: HTTPJob →
-// httpJob, ID → id, Resize → resize.
-func lowerFirst(s string) string {
-	rs := []rune(s)
-	i := 0
-	for i < len(rs) && unicode.IsUpper(rs[i]) {
-		i++
-	}
-	switch {
-	case i == 0:
-		return s
-	case i == 1 || i == len(rs):
-		// Resize → resize, ID → id
-	default:
-		i-- // HTTPJob: keep the J of Job
-	}
-	for k := range i {
-		rs[k] = unicode.ToLower(rs[k])
-	}
-	if i == 0 {
-		rs[0] = unicode.ToLower(rs[0])
-	}
-	return string(rs)
-}
-
-// names given to the rewrite: the import names chosen for the file, and
-// every name the generated file introduces into the package scope (which a
-// template's local variable must not shadow).
-type fileNames struct {
-	imports    map[string]string // path → name in the generated file
-	introduced map[string]bool
-}
-
-// specialize rewrites the plan's declarations for its task type and prints
-// them.
-func (p *plan) specialize(names *fileNames) ([]byte, error) {
-	t, spec := p.t, p.spec
-	taskExpr := func(pos token.Pos) ast.Expr {
-		id := &ast.Ident{NamePos: pos, Name: spec.Name}
-		if spec.Pointer {
-			return &ast.StarExpr{Star: pos, X: id}
-		}
-		return id
-	}
-	var keySrc string
-	if spec.Key != nil {
-		keySrc = typeExpr(spec.Key, spec.Obj.Pkg(), names)
-	}
-	keyExpr := func(pos token.Pos) (ast.Expr, error) {
-		if keySrc == "" {
-			return nil, errorf("template uses a key type parameter, but %s's pools have no key (poolgen bug)", spec.Name)
-		}
-		return parser.ParseExpr(keySrc)
-	}
-	// The batch handler: fields and parameters of the template's handler
-	// type vanish, calls through them call the user's function, and
-	// statements that use them otherwise (nil checks) are generic-only.
-	isHandler := func(o types.Object) bool {
-		v, ok := o.(*types.Var)
-		if !ok || spec.Handler == nil {
-			return false
-		}
-		n, ok := types.Unalias(v.Type()).(*types.Named)
-		return ok && n.Origin().Obj().Pkg() == t.pkg && n.Origin().Obj().Name() == "BatchHandler"
-	}
-	handlerUse := func(n ast.Node) bool { // a use other than a call or a definition
-		found := false
-		ast.Inspect(n, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.CallExpr:
-				if isHandler(t.info.Uses[callee(n)]) {
-					for _, a := range n.Args {
-						ast.Inspect(a, func(m ast.Node) bool {
-							if id, ok := m.(*ast.Ident); ok && isHandler(t.info.Uses[id]) {
-								found = true
-							}
-							return true
-						})
-					}
-					return false
-				}
-			case *ast.KeyValueExpr:
-				if id, ok := n.Key.(*ast.Ident); ok && isHandler(t.info.Uses[id]) {
-					return false
-				}
-			case *ast.Ident:
-				if isHandler(t.info.Uses[n]) {
-					found = true
-				}
-			}
-			return true
-		})
-		return found
-	}
-	isGeneric := func(o types.Object) bool {
-		if o == nil || o.Parent() != t.pkg.Scope() {
-			return false
-		}
-		switch o := o.(type) {
-		case *types.TypeName:
-			n, ok := o.Type().(*types.Named)
-			return ok && n.TypeParams().Len() > 0
-		case *types.Func:
-			return o.Type().(*types.Signature).TypeParams().Len() > 0
-		}
-		return false
-	}
-	isTypeParam := func(o types.Object) bool {
-		tn, ok := o.(*types.TypeName)
-		if !ok {
-			return false
-		}
-		_, ok = tn.Type().(*types.TypeParam)
-		return ok
-	}
-
-	// Locals whose names a generated package-level name would shadow (or
-	// that would shadow one) get fresh names.
-	allIdents := map[string]bool{}
-	for _, f := range t.files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok {
-				allIdents[id.Name] = true
-			}
-			return true
-		})
-	}
-	localRename := map[types.Object]string{}
-	fresh := func(o types.Object) string {
-		if n, ok := localRename[o]; ok {
-			return n
-		}
-		n := o.Name()
-		for names.introduced[n] || allIdents[n] {
-			n += "_"
-		}
-		localRename[o] = n
-		return n
-	}
-
-	var out bytes.Buffer
-	var errs ErrorList
-	for _, u := range p.units {
-		// Type parameter lists go: the type parameter is now the task type.
-		switch d := u.decl.(type) {
-		case *ast.FuncDecl:
-			d.Type.TypeParams = nil
-		case *ast.GenDecl:
-			for _, s := range d.Specs {
-				if ts, ok := s.(*ast.TypeSpec); ok {
-					ts.TypeParams = nil
-				}
-			}
-		}
-		astutil.Apply(u.decl, func(c *astutil.Cursor) bool {
-			switch n := c.Node().(type) {
-			case ast.Stmt:
-				if _, inList := c.Parent().(*ast.BlockStmt); inList && spec.Handler != nil && handlerUse(n) {
-					c.Delete()
-					return false
-				}
-			case *ast.Field:
-				if len(n.Names) > 0 && isHandler(t.info.Defs[n.Names[0]]) {
-					c.Delete()
-					return false
-				}
-			case *ast.KeyValueExpr:
-				if id, ok := n.Key.(*ast.Ident); ok && isHandler(t.info.Uses[id]) {
-					c.Delete()
-					return false
-				}
-			}
-			return true
-		}, func(c *astutil.Cursor) bool {
-			switch n := c.Node().(type) {
-			case *ast.CallExpr:
-				if o := t.info.Uses[callee(n)]; isHandler(o) {
-					n.Fun = &ast.Ident{NamePos: n.Fun.Pos(), Name: spec.Handler.Name()}
-					return true
-				}
-				// A template method other than Run, met by a field:
-				// call the accessor, which reads it directly.
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
-					if s := t.info.Selections[sel]; s != nil && isTypeParamRecv(s.Recv()) {
-						if acc := p.accessors[sel.Sel.Name]; acc != "" {
-							c.Replace(&ast.CallExpr{Fun: &ast.Ident{NamePos: n.Pos(), Name: acc}, Lparen: n.Lparen, Args: []ast.Expr{sel.X}, Rparen: n.Rparen})
-						}
-					}
-				}
-			case *ast.IndexExpr:
-				if id, ok := n.X.(*ast.Ident); ok && isGeneric(t.info.Uses[id]) {
-					c.Replace(n.X) // FixedPool[T] → ResizeFixedPool (renamed below)
-				}
-			case *ast.IndexListExpr:
-				if id, ok := n.X.(*ast.Ident); ok && isGeneric(t.info.Uses[id]) {
-					c.Replace(n.X) // BatchPool[T, K] → OrderBatchPool
-				}
-			case *ast.Ident:
-				o := t.info.Uses[n]
-				if o == nil {
-					o = t.info.Defs[n]
-				}
-				if o == nil {
-					return true
-				}
-				switch {
-				case isTypeParam(o):
-					if o.Name() != "K" { // T is the task type, K the batch key type
-						c.Replace(taskExpr(n.Pos()))
-						break
-					}
-					k, err := keyExpr(n.Pos())
-					if err != nil {
-						errs = append(errs, err.(*Error))
-						break
-					}
-					c.Replace(k)
-				case o.Parent() == t.pkg.Scope():
-					n.Name = p.rename[o]
-				default:
-					if pn, ok := o.(*types.PkgName); ok {
-						n.Name = names.imports[pn.Imported().Path()]
-					} else if isLocal(o) && names.introduced[o.Name()] {
-						n.Name = fresh(o)
-					}
-				}
-			}
-			return true
-		})
-		errs = append(errs, indexArgsNotTypeParams(t, u.decl)...)
-	}
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
-
-	// Print per template file, so that comments keep their places.
-	exported := map[string]string{}
+// print prints the plan's rewritten declarations, file by file in the
+// templates' order so that comments keep their places, with their comments
+// rewritten for the task type.
+func (p *plan) print(names *fileNames) ([]byte, error) {
+	t := p.t
+	words := commentWords{exported: map[string]string{}, imports: map[string]string{}}
 	for o, n := range p.rename {
 		if ast.IsExported(o.Name()) {
-			exported[o.Name()] = n
+			words.exported[o.Name()] = n
 		}
 	}
 	// Qualified references in comments (poolrt.OnPanic) follow renamed
 	// imports.
-	importRenames := map[string]string{}
 	for path, name := range p.imports {
 		if alias := names.imports[path]; alias != name {
-			importRenames[name] = alias
+			words.imports[name] = alias
 		}
 	}
+	var out bytes.Buffer
 	for _, f := range t.files {
 		var decls []ast.Decl
 		var comments []*ast.CommentGroup
@@ -600,21 +439,20 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 				continue
 			}
 			decls = append(decls, u.decl)
+			p.rewriteDoc(u.decl)
+			words.params = p.paramWords(u.decl)
 			start, end := declRange(u.decl)
 			for _, cg := range f.Comments {
 				if cg.Pos() >= start && cg.End() <= end {
+					for _, c := range cg.List {
+						c.Text = rewriteComment(c.Text, words)
+					}
 					comments = append(comments, cg)
 				}
 			}
-			rewriteDoc(u, p)
 		}
 		if len(decls) == 0 {
 			continue
-		}
-		for _, cg := range comments {
-			for _, c := range cg.List {
-				c.Text = rewriteComment(c.Text, exported, spec.Elem(), importRenames)
-			}
 		}
 		synthetic := &ast.File{Name: f.Name, Package: f.Package, Decls: decls, Comments: comments}
 		var b bytes.Buffer
@@ -632,59 +470,16 @@ func (p *plan) specialize(names *fileNames) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// callee returns the identifier a call calls: f in f(), m in x.m().
-func callee(c *ast.CallExpr) *ast.Ident {
-	switch f := c.Fun.(type) {
-	case *ast.Ident:
-		return f
-	case *ast.SelectorExpr:
-		return f.Sel
-	}
-	return nil
-}
-
-// isTypeParamRecv reports whether a method's receiver is a type parameter
-// (or a pointer to one).
-func isTypeParamRecv(t types.Type) bool {
-	if p, ok := t.(*types.Pointer); ok {
-		t = p.Elem()
-	}
-	_, ok := t.(*types.TypeParam)
-	return ok
-}
-
-// indexArgsNotTypeParams reports instantiations of template declarations
-// in decl whose type arguments are not type parameters: a template may
-// only instantiate its generic helpers with its own type parameters, which
-// become the task (and key) types.
-func indexArgsNotTypeParams(t *template, decl ast.Decl) ErrorList {
-	var errs ErrorList
-	for id, inst := range t.info.Instances {
-		if id.Pos() < decl.Pos() || id.End() > decl.End() {
-			continue
-		}
-		if o := t.info.Uses[id]; o == nil || o.Pkg() != t.pkg {
-			continue // another package's generics (slices.Clone) stay generic
-		}
-		for i := range inst.TypeArgs.Len() {
-			if _, ok := inst.TypeArgs.At(i).(*types.TypeParam); !ok {
-				errs.add(t.fset.Position(id.Pos()), "template instantiates %s with %s; templates may only instantiate with their own type parameters", id.Name, inst.TypeArgs.At(i))
-			}
+// paramWords maps the name of decl's task type parameter to the type it
+// becomes, for comments: T to Resize or *Resize.
+func (p *plan) paramWords(decl ast.Decl) map[string]string {
+	out := map[string]string{}
+	for o, role := range p.params {
+		if role == taskParam && decl.Pos() <= o.Pos() && o.Pos() < decl.End() {
+			out[o.Name()] = p.task.Elem()
 		}
 	}
-	return errs
-}
-
-// isLocal reports whether o is declared inside a function: a variable,
-// constant, type or label whose scope is not the package's.
-func isLocal(o types.Object) bool {
-	if o.Parent() == nil || o.Parent() == types.Universe || o.Pkg() == nil || o.Parent() == o.Pkg().Scope() {
-		return false
-	}
-	if v, ok := o.(*types.Var); ok && v.IsField() {
-		return false
-	}
-	return true
+	return out
 }
 
 // declRange is the span of a declaration with its doc comment.
@@ -701,93 +496,4 @@ func declRange(d ast.Decl) (token.Pos, token.Pos) {
 		}
 	}
 	return start, d.End()
-}
-
-// rewriteDoc renames the first word of doc comments that start with the
-// declared name ("queue is a bounded ..."), as Go doc comments do. Other
-// words are left alone: unexported names are often plain English.
-func rewriteDoc(u *unit, p *plan) {
-	fix := func(doc *ast.CommentGroup, o types.Object) {
-		if doc == nil || o == nil || len(doc.List) == 0 {
-			return
-		}
-		c := doc.List[0]
-		if rest, ok := strings.CutPrefix(c.Text, "// "+o.Name()+" "); ok {
-			c.Text = "// " + p.rename[o] + " " + rest
-		}
-	}
-	switch d := u.decl.(type) {
-	case *ast.FuncDecl:
-		if d.Recv == nil {
-			fix(d.Doc, p.t.info.Defs[d.Name])
-		}
-	case *ast.GenDecl:
-		if len(d.Specs) == 1 {
-			if ts, ok := d.Specs[0].(*ast.TypeSpec); ok {
-				fix(d.Doc, p.t.info.Defs[ts.Name])
-			}
-		}
-		for _, s := range d.Specs {
-			if ts, ok := s.(*ast.TypeSpec); ok {
-				fix(ts.Doc, p.t.info.Defs[ts.Name])
-			}
-		}
-	}
-}
-
-var wordRE = regexp.MustCompile(`\b[A-Za-z_][A-Za-z0-9_]*(\.[A-Z])?`)
-
-// rewriteComment renames, in comment text, exported template names
-// (FixedPool → ResizeFixedPool), the type parameter T, and the package
-// names of renamed imports where they qualify a name (poolrt.OnPanic).
-func rewriteComment(text string, exported map[string]string, elem string, imports map[string]string) string {
-	renamed := map[string]bool{}
-	text = wordRE.ReplaceAllStringFunc(text, func(w string) string {
-		n := renameWord(w, exported, elem, imports)
-		if n != w {
-			name, _, _ := strings.Cut(strings.TrimPrefix(n, "*"), ".")
-			renamed[name] = true
-		}
-		return n
-	})
-	// "A FixedPool" became "A EmailFixedPool": the article follows the
-	// new name's first letter (a vowel letter takes "an").
-	return articleRE.ReplaceAllStringFunc(text, func(m string) string {
-		sub := articleRE.FindStringSubmatch(m)
-		article, rest := sub[1], sub[2]
-		if !renamed[strings.TrimPrefix(rest, "*")] {
-			return m
-		}
-		want := "a"
-		if strings.ContainsRune("AEIOUaeiou", rune(strings.TrimPrefix(rest, "*")[0])) {
-			want = "an"
-		}
-		if article[0] == 'A' {
-			want = upperFirst(want)
-		}
-		return want + " " + rest
-	})
-}
-
-// articleRE matches an article and the word after it.
-var articleRE = regexp.MustCompile(`\b(An|an|A|a) (\*?[A-Za-z_][A-Za-z0-9_]*)`)
-
-// renameWord is rewriteComment's renaming of one word.
-func renameWord(w string, exported map[string]string, elem string, imports map[string]string) string {
-	if pkg, rest, ok := strings.Cut(w, "."); ok {
-		if alias, ok := imports[pkg]; ok {
-			return alias + "." + rest
-		}
-		if n, ok := exported[pkg]; ok {
-			return n + "." + rest
-		}
-		return w
-	}
-	if n, ok := exported[w]; ok {
-		return n
-	}
-	if w == "T" {
-		return elem
-	}
-	return w
 }
