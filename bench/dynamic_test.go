@@ -35,7 +35,12 @@ func init() {
 					cfg.opts = append(cfg.opts[:len(cfg.opts):len(cfg.opts)], s.opts...)
 					return start(cfg)
 				}
-				b.Run("metrics="+s.name, func(b *testing.B) { timedThroughput(b, cs, spinRounds(time.Microsecond)) })
+				b.Run("metrics="+s.name, func(b *testing.B) {
+					if s.watch {
+						defer watch(b)()
+					}
+					timedThroughput(b, cs, spinRounds(time.Microsecond))
+				})
 			}
 		}})
 	}

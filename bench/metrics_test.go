@@ -2,9 +2,13 @@ package bench
 
 import (
 	"testing"
+	"time"
 
 	"github.com/poolgen/poolgen/bench/tasks"
+	poolprom "github.com/poolgen/poolgen/contrib/prometheus"
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // BenchmarkMetricsCost: workload 9, what poolgen's metrics cost, for every
@@ -13,7 +17,13 @@ import (
 // metrics=off is poolrt.Metrics(false)
 // (counters only); metrics=every-task times every task
 // (poolrt.LatencySampling(1)), the most a user can ask for, shown for
-// information. The fixed pools run the 1 µs task of BenchmarkSpin1us from
+// information; metrics=monitored is metrics=on with the pool named
+// (poolrt.Name) and watched as a service would watch it, ten times more
+// often: a poolmon.Monitor sampling it every 100 ms and a Prometheus
+// registry with the poolprom collector gathered every 100 ms (Prometheus
+// scrapes every 15 s by default), so that the difference from
+// metrics=on is what the history and the exporter cost the pool (the
+// bar: at most 2% on the 1 µs task). The fixed pools run the 1 µs task of BenchmarkSpin1us from
 // one submitter; the batch pools the items of BenchmarkBatch in batches of
 // 64. The peers have no such switch (pond always counts; ants counts only
 // running workers), so they are not here. Pending patterns join through
@@ -26,6 +36,9 @@ func BenchmarkMetricsCost(b *testing.B) {
 			for _, s := range metricsSettings {
 				c := impl.contestant("", s.opts)
 				b.Run("metrics="+s.name, func(b *testing.B) {
+					if s.watch {
+						defer watch(b)()
+					}
 					measure(b, c, config{workers: gomaxprocs()}, 1, tasks.NewSpin1us)
 				})
 			}
@@ -35,6 +48,9 @@ func BenchmarkMetricsCost(b *testing.B) {
 		b.Run("pool=batch-"+trimPoolgen(c.name), func(b *testing.B) {
 			for _, s := range metricsSettings {
 				b.Run("metrics="+s.name, func(b *testing.B) {
+					if s.watch {
+						defer watch(b)()
+					}
 					start := c.start
 					batchRun(b, batcher{c.name, func(w, k int, _ ...poolrt.Option) (batchPool, error) {
 						return start(w, k, s.opts...)
@@ -50,12 +66,56 @@ func BenchmarkMetricsCost(b *testing.B) {
 
 // metricsSettings are the metrics configurations every pool runs under.
 var metricsSettings = []struct {
-	name string
-	opts []poolrt.Option
+	name  string
+	opts  []poolrt.Option
+	watch bool // run watch around the pool
 }{
-	{"on", nil},
-	{"off", []poolrt.Option{poolrt.Metrics(false)}},
-	{"every-task", []poolrt.Option{poolrt.LatencySampling(1)}},
+	{"on", nil, false},
+	{"off", []poolrt.Option{poolrt.Metrics(false)}, false},
+	{"every-task", []poolrt.Option{poolrt.LatencySampling(1)}, false},
+	{"monitored", []poolrt.Option{poolrt.Name("bench-metrics")}, true},
+}
+
+// watchEvery is how often watch samples and gathers the named pools.
+const watchEvery = 100 * time.Millisecond
+
+// watch starts what a service runs to watch its named pools, a poolmon
+// Monitor and a Prometheus registry with poolprom's collector, sampling
+// and gathering every watchEvery, and returns the function that stops
+// both.
+func watch(b *testing.B) (stop func()) {
+	m, err := poolmon.Start(poolmon.Config{Interval: watchEvery})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := poolprom.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(watchEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				if _, err := reg.Gather(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		m.Stop()
+	}
 }
 
 // metricsExtra holds the metrics-cost benchmarks of the other patterns: run

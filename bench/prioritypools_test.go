@@ -65,7 +65,12 @@ func prioMetrics() []struct {
 		}{trimPoolgen(impl.name), func(b *testing.B) {
 			for _, s := range metricsSettings {
 				c := impl.contestant("", s.opts)
-				b.Run("metrics="+s.name, func(b *testing.B) { timedThroughput(b, c, spinRounds(time.Microsecond)) })
+				b.Run("metrics="+s.name, func(b *testing.B) {
+					if s.watch {
+						defer watch(b)()
+					}
+					timedThroughput(b, c, spinRounds(time.Microsecond))
+				})
 			}
 		}})
 	}

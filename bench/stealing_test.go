@@ -28,6 +28,9 @@ func init() {
 			for _, s := range metricsSettings {
 				c := impl.contestant("", s.opts)
 				b.Run("metrics="+s.name, func(b *testing.B) {
+					if s.watch {
+						defer watch(b)()
+					}
 					forkJoin(b, c, &tasks.Tree{Skew: 2, LeafRounds: tasks.SpinRounds()}, size().forkSize)
 				})
 			}
