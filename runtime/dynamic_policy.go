@@ -239,14 +239,25 @@ func (p *PredictivePolicy) forecast() float64 { return max(0, p.level+p.trend) }
 // interval.
 func (p *PredictivePolicy) Scale(s ScaleSignals) (int, string) {
 	q := p.withDefaults()
-	rate := s.ArrivalRate()
+	p.update(s.ArrivalRate(), q.Alpha, q.Beta)
+	return q.size(s, p.forecast())
+}
+
+// update adds an interval's arrival rate to Holt's forecast, smoothing
+// the level by alpha and the trend by beta.
+func (p *PredictivePolicy) update(rate, alpha, beta float64) {
 	if !p.primed {
 		p.level, p.trend, p.primed = rate, 0, true
-	} else {
-		prev := p.level
-		p.level = q.Alpha*rate + (1-q.Alpha)*(p.level+p.trend)
-		p.trend = q.Beta*(p.level-prev) + (1-q.Beta)*p.trend
+		return
 	}
+	prev := p.level
+	p.level = alpha*rate + (1-alpha)*(p.level+p.trend)
+	p.trend = beta*(p.level-prev) + (1-beta)*p.trend
+}
+
+// size applies Little's law to a forecast arrival rate (tasks per second):
+// the size Scale returns. q has its defaults.
+func (q PredictivePolicy) size(s ScaleSignals, rate float64) (int, string) {
 	n := s.Workers
 	run := s.MeanRun.Seconds()
 	if run <= 0 {
@@ -255,7 +266,7 @@ func (p *PredictivePolicy) Scale(s ScaleSignals) (int, string) {
 		}
 		return n, ""
 	}
-	need := p.forecast() * run
+	need := rate * run
 	if q.Drain > 0 {
 		need += float64(s.QueueDepth) / q.Drain.Seconds() * run
 	}
