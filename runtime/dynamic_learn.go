@@ -31,8 +31,8 @@ const learnDefaultArm = 3
 // LearningPolicy sizes the pool with a contextual bandit that learns how
 // much headroom the load needs. Each interval it estimates the workers
 // the load keeps busy by Little's law (arrival rate × mean run time,
-// where the rate is the larger of the interval's and its moving average),
-// chooses a headroom from 1× to 2.5× that need, and adds the workers that
+// both moving averages, except that a rise takes the interval's rate at
+// once), chooses a headroom from 1× to 2.5× that need, and adds the workers that
 // clear the queue within Drain:
 //
 //	workers = ⌈headroom · λ · S + QueueDepth/Drain · S⌉
@@ -46,11 +46,11 @@ const learnDefaultArm = 3
 // per worker of need (busy workers measure throughput; tasks waiting, by
 // Little's law, the waiting time accrued per second). Its estimate of a
 // headroom's worth in a context is a moving average of those rewards
-// (LearningRate), so it follows a load that changes character. It tries
-// each headroom once in a context before trusting its estimates, then
-// takes the best, except for a share Explore of the intervals, in which it
-// tries one at random: the price of noticing that the best choice has
-// changed. An interval whose size the controller did not apply — a
+// (LearningRate), so it follows a load that changes character. It starts
+// at 1.4 in every context and takes the best headroom it has tried,
+// except for a share Explore of the intervals, in which it tries one next
+// to the best: the price of finding a better one, and of noticing that
+// the best has changed. An interval whose size the controller did not apply — a
 // scale-down held by the Cooldown, limits changed meanwhile — teaches it
 // nothing.
 //
@@ -67,11 +67,11 @@ const learnDefaultArm = 3
 type LearningPolicy struct {
 	// Wait is the cost of one task waiting for one second, and Idle of
 	// one worker idle for one second, against the reward of one worker
-	// busy for one second (defaults 1 and
+	// busy for one second (defaults 4 and
 	// 0.25).
 	Wait, Idle float64
-	// Explore is the share of intervals spent trying a headroom at random,
-	// in [0, 1) (default 0.05).
+	// Explore is the share of intervals spent trying a headroom next to
+	// the best, in [0, 1) (default 0.1).
 	Explore float64
 	// LearningRate is the weight of the latest reward in a headroom's
 	// estimate, in (0, 1] (default 0.1).
