@@ -23,20 +23,22 @@ const (
 // arrival rate measured in it, blended over the periods seen (the latest
 // period weighs Gamma, the older ones the rest).
 //
-// Each interval, besides Holt's forecast, it looks Lead ahead: if the
-// profile says that a slot starting within the lead was busier than the
-// current slot, it expects the same rise on top of the current level,
+// It also tracks how far the current period runs from the profile: the
+// measured rate minus the profile's for the slot it was measured in,
+// smoothed by Alpha. Each interval, besides Holt's forecast, it reads the
+// profile for the current slot and every slot that starts within Lead,
 //
-//	seasonal = level + profile[next slot] − profile[current slot]
+//	seasonal = profile[slot] + deviation
 //
-// and sizes the pool for the larger of the two forecasts. So the pool
-// grows before a recurring rise arrives, where Holt's trend can only
-// follow it once it has been measured; a period that departs from the
-// history costs at most the workers the profile promised, for as long as
-// the lead, and never fewer workers than PredictivePolicy would run.
-// Falls are left to Holt's forecast and the Slack: shrinking early on the
-// strength of the past risks the latency of a period that does not fall.
-// Until a slot has been seen once, the policy behaves as PredictivePolicy.
+// and sizes the pool for the largest of these and Holt's forecast. So the
+// pool grows before a recurring rise arrives, where Holt's trend can only
+// follow it once it has been measured; a day busier than usual raises the
+// forecast, and a rise that does not come stops holding workers within a
+// few intervals, as the deviation measures it. It never runs fewer
+// workers than PredictivePolicy would. Falls are left to Holt's forecast
+// and the Slack: shrinking early on the strength of the past risks the
+// latency of a period that does not fall. Until a slot has been seen
+// once, the policy behaves as PredictivePolicy.
 //
 // Slots are aligned on the Unix epoch: with a Period of 24 hours the
 // first slot starts at midnight UTC, with an hour at the top of every
