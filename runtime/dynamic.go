@@ -130,7 +130,8 @@ func ScaleWith(p ScalePolicy) Option {
 // not. Scale should return quickly: the next evaluation waits for it, and
 // Shutdown waits for the controller. It may read the pool's Stats; it must
 // not shut the pool down, which would wait for Scale itself. A panic in
-// Scale is not recovered: like any goroutine's, it ends the program.
+// Scale (or a runtime.Goexit) is contained: counted in Stats.HookPanics and
+// logged, and the pool keeps its size for that interval.
 type ScalePolicy interface {
 	Scale(s ScaleSignals) (target int, reason string)
 }
