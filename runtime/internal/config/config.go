@@ -184,17 +184,20 @@ func (s *Settings) TaskFailed(err error) {
 // of task to the OnPanic handler, or through log/slog without one. It
 // must be called from the deferred function that recovered, so that the
 // stack it captures is the panicking goroutine's. A panic in the handler is
-// contained (see [Stats].HookPanics).
-func (s *Settings) TaskPanicked(task, v any) {
+// contained (see [Stats].HookPanics). It returns the value reported
+// (ErrGoexit for runtime.Goexit) and the stack, for a submitter waiting
+// for the task's outcome.
+func (s *Settings) TaskPanicked(task, v any) (value any, stack []byte) {
 	if v == nil {
 		v = ErrGoexit
 	}
-	stack := debug.Stack()
+	stack = debug.Stack()
 	if s.OnPanic != nil {
 		s.CallHook("OnPanic", func() { s.OnPanic(task, v, stack) })
-		return
+		return v, stack
 	}
 	s.log(slog.LevelError, "poolgen: task panicked", task, "panic", v, "stack", string(stack))
+	return v, stack
 }
 
 // HookPanicCount returns the counter of the panics CallHook contained, which
