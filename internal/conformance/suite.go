@@ -152,6 +152,8 @@ func cases[T any]() []testCase[T] {
 		{"SubmitWaitBackpressure", testSubmitWaitBackpressure[T]},
 		{"SubmitWaitStress", testSubmitWaitStress[T]},
 		{"SubmitWaitZeroAllocs", testSubmitWaitZeroAllocs[T]},
+		{"TypedHooks", testTypedHooks[T]},
+		{"TypedHookPanics", testTypedHookPanics[T]},
 		{"Named", testNamed[T]},
 	}
 }

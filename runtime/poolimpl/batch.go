@@ -3,6 +3,7 @@ package poolimpl
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"runtime/trace"
 	"slices"
 	"sync"
@@ -23,6 +24,7 @@ type Batch[T any, K comparable] struct {
 	meter  *Meter
 	bm     BatchMeter
 	set    config.Settings
+	hooks  taskHooks[T]
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
 	timer   *time.Timer   // the linger flusher's
@@ -113,6 +115,9 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		nilable: Nilable[T](),
 	}
 	p.timer.Stop()
+	if p.hooks, err = resolveHooks[T](&p.set); err != nil {
+		return err
+	}
 	for i := range q {
 		p.slots[i].next = int32(i + 1)
 		p.batches[i].next = int32(i + 1)
@@ -539,7 +544,7 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 			break // every task's submitter has the outcome: it is not OnError's
 		}
 		w.hooking = true // see workerExit
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
+		p.batchFailed(w.buf, err)
 		w.hooking = false
 	default:
 		w.meter.DoneBatch(n, nil)
@@ -547,6 +552,39 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	}
 	clear(w.buf) // drop references for the GC
 	w.buf = w.buf[:0]
+}
+
+// batchFailed reports a batch whose handler returned err: to OnError as
+// a *poolrt.BatchError holding a copy of its tasks, or, with a typed
+// hook, to OnTaskError once per task, with that error.
+func (p *Batch[T, K]) batchFailed(items []T, err error) {
+	be := &poolrt.BatchError{Err: err, Tasks: slices.Clone(items), Size: len(items)}
+	if p.hooks.onError == nil {
+		p.set.TaskFailed(be)
+		return
+	}
+	for i := range items {
+		p.hooks.failed(&items[i], be)
+	}
+}
+
+// batchPanicked reports a batch (a copy) whose handler panicked with v:
+// to OnPanic with the batch, or, with a typed hook, to OnTaskPanic once
+// per task, each PanicError holding the batch. It returns what
+// config.Settings.TaskPanicked does, and is called as it must be, from
+// the deferred function that recovered.
+func (p *Batch[T, K]) batchPanicked(batch []T, v any) (value any, stack []byte) {
+	if p.hooks.onPanic == nil {
+		return p.set.TaskPanicked(batch, v)
+	}
+	if v == nil {
+		v = poolrt.ErrGoexit
+	}
+	stack = debug.Stack()
+	for _, t := range batch {
+		p.set.CallHook("OnTaskPanic", func() { p.hooks.onPanic(t, &poolrt.PanicError{Task: batch, Value: v, Stack: stack}) })
+	}
+	return v, stack
 }
 
 // finishAll gives the outcome err of the worker's batch to the
@@ -575,7 +613,7 @@ func (p *Batch[T, K]) call(items []T) (err error, panicked bool) {
 	defer func() {
 		if panicked {
 			batch := slices.Clone(items)
-			v, stack := p.set.TaskPanicked(batch, recover())
+			v, stack := p.batchPanicked(batch, recover())
 			err = &poolrt.PanicError{Task: batch, Value: v, Stack: stack}
 		}
 	}()
@@ -606,7 +644,7 @@ func (p *Batch[T, K]) runCaller(t T) {
 	}()
 	err, panicked = p.call(items)
 	if err != nil && !panicked {
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
+		p.batchFailed(items, err)
 	}
 }
 

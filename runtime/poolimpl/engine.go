@@ -266,7 +266,7 @@ func (w *Worker[T]) end(err error) {
 	}
 	if err != nil {
 		w.hooking = true // see workerExit
-		w.e.set.TaskFailed(err)
+		w.e.hooks.failed(&w.cur.task, err)
 		w.hooking = false
 	}
 }
@@ -480,12 +480,12 @@ func (e *engine[T]) workerExit(w *Worker[T]) {
 	w.meter.Panicked.Add(1)
 	defer func() { go e.work(w) }() // even if OnPanic calls runtime.Goexit
 	if x == nil {
-		e.set.TaskPanicked(t, v)
+		e.hooks.panicked(t, v)
 		return
 	}
 	reported, stack := v, []byte(nil)
 	defer func() { x.finishPanic(t, reported, stack) }() // even if OnPanic calls runtime.Goexit
-	reported, stack = e.set.TaskPanicked(t, v)
+	reported, stack = e.hooks.panicked(t, v)
 }
 
 // stay reports whether a worker that decided to exit must go on after all

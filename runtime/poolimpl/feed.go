@@ -23,6 +23,8 @@ type feed[T any] struct {
 	nilable bool
 	// lane runs the tasks: the code that knows T.
 	lane Lane[T]
+	// hooks report failures and panics.
+	hooks taskHooks[T]
 }
 
 // initFeed prepares a feed of a pool of pattern for up to slots workers,
@@ -31,6 +33,10 @@ type feed[T any] struct {
 // starts.
 func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, workers int, lane Lane[T]) error {
 	f.set, f.lane = set, lane
+	var err error
+	if f.hooks, err = resolveHooks[T](&f.set); err != nil {
+		return err
+	}
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
@@ -78,7 +84,7 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
 	if r != pushClosed && f.life.State() == Open && f.set.Backpressure == poolrt.CallerRuns {
 		x.cancel()
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		return nil, runWaited(f.life.Context(), t, f.lane.One, &f.set, f.meter)
+		return nil, runWaited(f.life.Context(), t, f.lane.One, &f.hooks, f.meter)
 	}
 	if err := f.submitSlow(ctx, t, x, r); err != nil {
 		x.cancel()
@@ -128,7 +134,7 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) 
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		RunOnCaller(f.life.Context(), t, f.lane.One, &f.set, f.meter)
+		RunOnCaller(f.life.Context(), t, f.lane.One, &f.hooks, f.meter)
 		return nil
 	}
 	f.life.BeginWait()

@@ -61,6 +61,7 @@ type Rank[T any] struct {
 	deadline func(T) time.Time
 	handler  func(T)
 	lane     Lane[T]
+	hooks    taskHooks[T]
 }
 
 // rankWaiter is a submitter blocked on a full queue, with its task ready
@@ -119,6 +120,9 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 		return err
 	}
 	e.set, e.lane, e.deadline, e.handler = set, lane, deadline, handler
+	if e.hooks, err = resolveHooks[T](&e.set); err != nil {
+		return err
+	}
 	e.order = &e.set.Priority
 	e.meter = NewMeter(&e.set, set.Workers, 1)
 	e.ranks = NewRankMeter(&e.set, set.Workers)
@@ -226,7 +230,7 @@ func (e *Rank[T]) SubmitWait(ctx context.Context, t T, r int64) error {
 	case poolrt.CallerRuns:
 		x.cancel()
 		e.meter.Shards[0].CallerRuns.Add(1)
-		return runWaited(e.life.Context(), t, e.lane.One, &e.set, e.meter)
+		return runWaited(e.life.Context(), t, e.lane.One, &e.hooks, e.meter)
 	}
 	if err := e.wait(ctx, slot, key); err != nil {
 		x.cancel()
@@ -312,7 +316,7 @@ func (e *Rank[T]) TrySubmit(t T, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *Rank[T]) runCaller(t T) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	RunOnCaller(e.life.Context(), t, e.lane.One, &e.set, e.meter)
+	RunOnCaller(e.life.Context(), t, e.lane.One, &e.hooks, e.meter)
 }
 
 // work is a worker's goroutine: the lane's Rank loop runs its tasks
@@ -419,7 +423,7 @@ func (e *Rank[T]) done(w *RankWorker[T], err error) {
 	}
 	if err != nil {
 		w.hooking = true // see workerExit
-		e.set.TaskFailed(err)
+		e.hooks.failed(&w.cur.task, err)
 		w.hooking = false
 	}
 }
@@ -517,14 +521,14 @@ func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 	}()
 	x := w.cur.x
 	if x == nil {
-		e.set.TaskPanicked(w.cur.task, v)
+		e.hooks.panicked(w.cur.task, v)
 		return
 	}
 	w.cur.x = nil
 	t := w.cur.task
 	reported, stack := v, []byte(nil)
 	defer func() { x.finishPanic(t, reported, stack) }() // even if OnPanic calls runtime.Goexit
-	reported, stack = e.set.TaskPanicked(t, v)
+	reported, stack = e.hooks.panicked(t, v)
 }
 
 // Shutdown stops intake, lets the workers finish the queue and waits.

@@ -232,7 +232,7 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 		}
 	}
 	p.steals.ForkInline()
-	RunOnCaller(w.ctxi, *t, p.lane.One, &p.set, p.meter)
+	RunOnCaller(w.ctxi, *t, p.lane.One, &p.hooks, p.meter)
 	return nil
 }
 
@@ -332,7 +332,7 @@ func (w *StealWorker[T]) end(err error) {
 	}
 	if err != nil {
 		w.hooking = true // see workerExit
-		p.set.TaskFailed(err)
+		p.hooks.failed(&w.cur, err)
 		w.hooking = false
 	}
 }
@@ -608,14 +608,14 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 	defer func() { go p.work(w) }() // even if OnPanic calls runtime.Goexit
 	x := w.curX
 	if x == nil {
-		p.set.TaskPanicked(w.cur, v)
+		p.hooks.panicked(w.cur, v)
 		return
 	}
 	w.curX = nil
 	t := w.cur
 	reported, stack := v, []byte(nil)
 	defer func() { x.finishPanic(t, reported, stack) }() // even if OnPanic calls runtime.Goexit
-	reported, stack = p.set.TaskPanicked(t, v)
+	reported, stack = p.hooks.panicked(t, v)
 }
 
 // Shutdown stops intake and waits until every accepted task, and every

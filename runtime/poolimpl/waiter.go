@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
-	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Waiter is the completion handle of a task submitted with SubmitWait:
@@ -101,12 +100,12 @@ func (x *Waiter) finishReturned() { x.finish(poolrt.ErrClosed) }
 // CallerRuns policy and returns its outcome: what Run returned, or the
 // *poolrt.PanicError of its panic (which OnPanic sees too). The outcome
 // is the caller's, so a failure is not reported to OnError.
-func runWaited[T any](ctx context.Context, t T, run func(context.Context, T) error, set *config.Settings, m *Meter) (err error) {
+func runWaited[T any](ctx context.Context, t T, run func(context.Context, T) error, h *taskHooks[T], m *Meter) (err error) {
 	panicking := true
 	defer func() {
 		if panicking {
 			m.CallerDone(nil, true)
-			v, stack := set.TaskPanicked(t, recover())
+			v, stack := h.panicked(t, recover())
 			err = &poolrt.PanicError{Task: t, Value: v, Stack: stack}
 		}
 	}()

@@ -78,6 +78,12 @@ type Settings struct {
 	// option that sets it wraps the user's func(*poolrt.PanicError).
 	OnPanic func(task, value any, stack []byte)
 	OnError func(error)
+	// TaskError and TaskPanic are the typed hooks (poolrt.OnTaskError,
+	// OnTaskPanic): a func(T, error) and a func(T, *poolrt.PanicError)
+	// for the pool's task type T, held as any since options are not
+	// generic. The pool checks their type when it is created.
+	TaskError any
+	TaskPanic any
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
@@ -140,6 +146,13 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		if reason := o.apply(&s); reason != "" {
 			return Settings{}, &ConfigError{Option: o.text, Reason: reason}
 		}
+	}
+	// A failure goes to one hook: with both, which one would be a guess.
+	if s.OnError != nil && s.TaskError != nil {
+		return Settings{}, &ConfigError{Option: "OnTaskError(...)", Reason: "OnError is given too; give one of them"}
+	}
+	if s.OnPanic != nil && s.TaskPanic != nil {
+		return Settings{}, &ConfigError{Option: "OnTaskPanic(...)", Reason: "OnPanic is given too; give one of them"}
 	}
 	procs := runtime.GOMAXPROCS(0)
 	if s.Given&GivenWorkers == 0 {
