@@ -35,14 +35,29 @@ const (
 	waiterAbandoned        // the submitter gave up: the worker recycles it
 )
 
-// waiters recycles a pool's waiters. Each pool has its own, so that a
-// waiter's channel belongs to the pool's testing/synctest bubble, if any.
-type waiters struct{ p sync.Pool }
+// waiters recycles a pool's waiters: a free list under a lock, not a
+// sync.Pool, so that SubmitWait allocates nothing in steady state however
+// often the garbage collector runs (a sync.Pool empties itself across
+// collections, and under the race detector drops a share of what it is
+// given). The list holds as many waiters as SubmitWait calls were ever in
+// flight at once. Each pool has its own, so that a waiter's channel
+// belongs to the pool's testing/synctest bubble, if any.
+type waiters struct {
+	mu   sync.Mutex
+	free []*Waiter
+}
 
 // get returns a waiter ready for a new task; in steady state a recycled
-// one, so that SubmitWait allocates nothing.
+// one.
 func (ws *waiters) get() *Waiter {
-	x, _ := ws.p.Get().(*Waiter)
+	ws.mu.Lock()
+	var x *Waiter
+	if n := len(ws.free); n > 0 {
+		x = ws.free[n-1]
+		ws.free[n-1] = nil
+		ws.free = ws.free[:n-1]
+	}
+	ws.mu.Unlock()
 	if x == nil {
 		x = &Waiter{done: make(chan error, 1), pool: ws}
 	}
@@ -51,7 +66,11 @@ func (ws *waiters) get() *Waiter {
 }
 
 // put recycles x, which no task and no submitter holds any more.
-func (ws *waiters) put(x *Waiter) { ws.p.Put(x) }
+func (ws *waiters) put(x *Waiter) {
+	ws.mu.Lock()
+	ws.free = append(ws.free, x)
+	ws.mu.Unlock()
+}
 
 // finish delivers err, the outcome of x's task, and reports whether the
 // submitter was still waiting for it. When it was not, the outcome is
