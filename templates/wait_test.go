@@ -113,3 +113,32 @@ func TestStealingSubmitWaitDeque(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSubmitWait measures a round trip: queue a tiny task, wait for
+// its outcome (the cost of request/response use, parking included), with
+// one caller and with GOMAXPROCS callers.
+func BenchmarkSubmitWait(b *testing.B) {
+	p, err := templates.NewFixedPool[stealJob](poolrt.Workers(2))
+	require.NoError(b, err)
+	defer p.Shutdown(context.Background())
+	ctx := context.Background()
+	b.Run("callers=1", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := p.SubmitWait(ctx, stealJob{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("callers=gomaxprocs", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := p.SubmitWait(ctx, stealJob{}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
