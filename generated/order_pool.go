@@ -12,8 +12,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
 )
 
 // SaveOrders handles Order's batches: if this line fails to compile, fix its signature or rerun go generate.
@@ -91,6 +91,25 @@ func (p *OrderBatchPool) TrySubmit(t Order) error {
 	}
 	return p.p.TrySubmit(t, poolgenOrderBatchKey(t))
 }
+
+// SubmitWait adds t as Submit does and waits for the batch that holds it
+// to be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
+// was refused or handed back unhandled by ShutdownNow. ctx bounds both
+// waits, for room and for the outcome: if it ends after t was accepted,
+// SubmitWait returns ctx's error and t is still handled. A failed batch
+// all of whose submitters wait for it is reported to them, not to
+// poolrt.OnError. It allocates nothing in steady state.
+func (p *OrderBatchPool) SubmitWait(ctx context.Context, t Order) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.SubmitWait(ctx, t, poolgenOrderBatchKey(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *OrderBatchPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.

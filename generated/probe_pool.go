@@ -13,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
 )
 
 // Probe must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
@@ -117,6 +117,25 @@ func (p *ProbeBatchPool) TrySubmit(t Probe) error {
 	return p.p.TrySubmit(t, poolgenProbeBatchKey(t))
 }
 
+// SubmitWait adds t as Submit does and waits for the batch that holds it
+// to be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
+// was refused or handed back unhandled by ShutdownNow. ctx bounds both
+// waits, for room and for the outcome: if it ends after t was accepted,
+// SubmitWait returns ctx's error and t is still handled. A failed batch
+// all of whose submitters wait for it is reported to them, not to
+// poolrt.OnError. It allocates nothing in steady state.
+func (p *ProbeBatchPool) SubmitWait(ctx context.Context, t Probe) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.SubmitWait(ctx, t, poolgenProbeBatchKey(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbeBatchPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
@@ -202,6 +221,29 @@ func (p *ProbeCostPool) TrySubmit(t Probe) error {
 	}
 	return p.e.TrySubmit(t, t.Cost())
 }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbeCostPool) SubmitWait(ctx context.Context, t Probe) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, t.Cost())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbeCostPool) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit. Submit and TrySubmit return
@@ -315,6 +357,29 @@ func (p *ProbeDeadlinePool) TrySubmit(t Probe) error {
 	return p.e.TrySubmit(t, p.e.DeadlineKey(t.Deadline()))
 }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbeDeadlinePool) SubmitWait(ctx context.Context, t Probe) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(t.Deadline()))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbeDeadlinePool) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // deadline order, late ones under the late policy) and waits for them to
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
@@ -398,6 +463,26 @@ func (p *ProbeDynamicPool) Submit(ctx context.Context, t Probe) error { return p
 // worker starts one.
 func (p *ProbeDynamicPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbeDynamicPool) SubmitWait(ctx context.Context, t Probe) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbeDynamicPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
 // poolrt.ErrClosed from the moment Shutdown is called, and so does
@@ -480,6 +565,26 @@ func (p *ProbeFixedPool) Submit(ctx context.Context, t Probe) error { return p.p
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ProbeFixedPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbeFixedPool) SubmitWait(ctx context.Context, t Probe) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbeFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -570,6 +675,29 @@ func (p *ProbePriorityPool) TrySubmit(t Probe) error {
 	}
 	return p.e.TrySubmit(t, t.Priority())
 }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePriorityPool) SubmitWait(ctx context.Context, t Probe) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, t.Priority())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePriorityPool) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return
@@ -726,6 +854,26 @@ func (p *ProbeStealingPool) Submit(ctx context.Context, t Probe) error { return 
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
 func (p *ProbeStealingPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbeStealingPool) SubmitWait(ctx context.Context, t Probe) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbeStealingPool) Closed() bool { return p.p.Closed() }
+
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
 // task, which runs it next unless another worker steals it first. It
@@ -879,6 +1027,25 @@ func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
 	return p.p.TrySubmit(t, poolgenProbePtrBatchKey(t))
 }
 
+// SubmitWait adds t as Submit does and waits for the batch that holds it
+// to be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
+// was refused or handed back unhandled by ShutdownNow. ctx bounds both
+// waits, for room and for the outcome: if it ends after t was accepted,
+// SubmitWait returns ctx's error and t is still handled. A failed batch
+// all of whose submitters wait for it is reported to them, not to
+// poolrt.OnError. It allocates nothing in steady state.
+func (p *ProbePtrBatchPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.SubmitWait(ctx, t, poolgenProbePtrBatchKey(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrBatchPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
@@ -964,6 +1131,29 @@ func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error {
 	}
 	return p.e.TrySubmit(t, t.Cost())
 }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePtrCostPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, t.Cost())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrCostPool) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit. Submit and TrySubmit return
@@ -1077,6 +1267,29 @@ func (p *ProbePtrDeadlinePool) TrySubmit(t *ProbePtr) error {
 	return p.e.TrySubmit(t, p.e.DeadlineKey(t.Deadline()))
 }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePtrDeadlinePool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(t.Deadline()))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrDeadlinePool) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // deadline order, late ones under the late policy) and waits for them to
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
@@ -1162,6 +1375,26 @@ func (p *ProbePtrDynamicPool) Submit(ctx context.Context, t *ProbePtr) error {
 // worker starts one.
 func (p *ProbePtrDynamicPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePtrDynamicPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrDynamicPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
 // poolrt.ErrClosed from the moment Shutdown is called, and so does
@@ -1244,6 +1477,26 @@ func (p *ProbePtrFixedPool) Submit(ctx context.Context, t *ProbePtr) error { ret
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *ProbePtrFixedPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePtrFixedPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -1334,6 +1587,29 @@ func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error {
 	}
 	return p.e.TrySubmit(t, t.Priority())
 }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePtrPriorityPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, t.Priority())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrPriorityPool) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return
@@ -1491,6 +1767,26 @@ func (p *ProbePtrStealingPool) Submit(ctx context.Context, t *ProbePtr) error {
 // it returns poolrt.ErrQueueFull when the injector is full and
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
 func (p *ProbePtrStealingPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *ProbePtrStealingPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ProbePtrStealingPool) Closed() bool { return p.p.Closed() }
 
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that

@@ -13,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
 )
 
 // Ticket must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -128,6 +128,29 @@ func (p *TicketDeadlinePool) TrySubmit(t Ticket) error {
 	return p.e.TrySubmit(t, p.e.DeadlineKey(poolgenTicketDeadline(t)))
 }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TicketDeadlinePool) SubmitWait(ctx context.Context, t Ticket) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(poolgenTicketDeadline(t)))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TicketDeadlinePool) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // deadline order, late ones under the late policy) and waits for them to
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
@@ -217,6 +240,29 @@ func (p *TicketPriorityPool) TrySubmit(t Ticket) error {
 	}
 	return p.e.TrySubmit(t, poolgenTicketPriority(t))
 }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TicketPriorityPool) SubmitWait(ctx context.Context, t Ticket) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, poolgenTicketPriority(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TicketPriorityPool) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return

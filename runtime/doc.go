@@ -1,6 +1,7 @@
 // Package poolrt is what users of poolgen's pools call and read: the
 // options that configure a pool ([Option]: [Workers], [QueueSize],
-// [OnFull], [OnPanic], [OnError], the per-pattern ones), the errors pools
+// [OnFull], [OnPanic], [OnError], the typed hooks [OnTaskError] and
+// [OnTaskPanic], the per-pattern ones), the errors pools
 // return ([ErrClosed], [ErrQueueFull], [ErrNilTask], [PanicError],
 // [ConfigError], [BatchError], [DeadlineError]), the statistics a pool
 // reports ([Stats], with a section per pattern), and the dynamic pools'

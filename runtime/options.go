@@ -103,6 +103,47 @@ func OnError(h func(error)) Option {
 	})
 }
 
+// OnTaskError sets a handler called, on the worker's goroutine, with
+// every task whose Run returns a non-nil error and that error, so that
+// the caller can log, store or resubmit the task itself. T is the pool's
+// task type (a pointer type for a pool of pointer tasks): a handler of
+// another type makes the pool's constructor return a [*ConfigError]. It
+// replaces [OnError], which must not be given too. A batch pool calls it
+// for each task of a failed batch, with the batch's [*BatchError]; a
+// task whose submitter waits for it with SubmitWait reports its error
+// there instead.
+//
+// Options are not generic, so the type is checked when the pool is
+// created rather than by the compiler; in return the hook is an option
+// like the others, given to any constructor, and generated pools need no
+// code for it.
+func OnTaskError[T any](h func(t T, err error)) Option {
+	return config.NewOption("OnTaskError(...)", config.AllPatterns, func(s *config.Settings) string {
+		if h == nil {
+			return "the handler is nil"
+		}
+		s.TaskError = h
+		return ""
+	})
+}
+
+// OnTaskPanic is [OnPanic] with the task typed: it sets a handler called,
+// on the worker's goroutine, with every task whose Run panicked (or
+// called runtime.Goexit) and the [*PanicError] describing it. T is the
+// pool's task type, checked when the pool is created, as for
+// [OnTaskError]. It replaces OnPanic, which must not be given too. A
+// batch pool calls it for each task of a batch whose handler panicked;
+// PanicError.Task then holds the whole batch.
+func OnTaskPanic[T any](h func(t T, p *PanicError)) Option {
+	return config.NewOption("OnTaskPanic(...)", config.AllPatterns, func(s *config.Settings) string {
+		if h == nil {
+			return "the handler is nil"
+		}
+		s.TaskPanic = h
+		return ""
+	})
+}
+
 // Name names the pool, which makes it visible to package poolmon (the live
 // page, the history, alerts) and to the exporters built on it, such as
 // the Prometheus collector, and labels its workers in profiles and

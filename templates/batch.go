@@ -76,6 +76,25 @@ func (p *BatchPool[T, K]) TrySubmit(t T) error {
 	return p.p.TrySubmit(t, t.BatchKey())
 }
 
+// SubmitWait adds t as Submit does and waits for the batch that holds it to
+// be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, poolrt.ErrClosed if
+// ShutdownNow handed t back unhandled, or the error Submit returns if t was
+// not accepted. ctx bounds both waits, for room and for the outcome: if it
+// ends after t was accepted, SubmitWait returns ctx's error and t is still
+// handled. A failed batch all of whose submitters wait for it is reported to
+// them, not to poolrt.OnError. It allocates nothing in steady state.
+func (p *BatchPool[T, K]) SubmitWait(ctx context.Context, t T) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.SubmitWait(ctx, t, t.BatchKey())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *BatchPool[T, K]) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes

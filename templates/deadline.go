@@ -102,6 +102,31 @@ func (p *DeadlinePool[T]) TrySubmit(t T) error {
 	return p.e.TrySubmit(t, p.e.DeadlineKey(t.Deadline()))
 }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended. A late task that the pool drops
+// (poolrt.DropLate) or hands to its late handler instead of running it ends
+// SubmitWait with a *poolrt.DeadlineError.
+func (p *DeadlinePool[T]) SubmitWait(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(t.Deadline()))
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *DeadlinePool[T]) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // deadline order, late ones under the late policy) and waits for them to
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment

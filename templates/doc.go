@@ -16,9 +16,10 @@
 // Both flavors behave identically; one conformance suite runs over both.
 //
 // Every pool offers Submit (blocks while the queue is full; its context
-// bounds only that wait, and never reaches Run), TrySubmit (never blocks),
-// Shutdown (stop intake, drain, wait), ShutdownNow (stop, hand back what
-// never started) and Stats. Options and errors are in package poolrt
+// bounds only that wait, and never reaches Run), SubmitWait (Submit, then
+// wait for the task's outcome), TrySubmit (never blocks), Closed (has
+// intake stopped?), Shutdown (stop intake, drain, wait), ShutdownNow
+// (stop, hand back what never started) and Stats. Options and errors are in package poolrt
 // (github.com/poolgen/poolgen/runtime).
 //
 // PriorityPool, DeadlinePool, CostPool and BatchPool ask the task for its

@@ -94,3 +94,38 @@ func ExampleNewFixedPool_badOption() {
 	// Output:
 	// true poolgen: invalid option Workers(0): a pool needs at least 1 worker
 }
+
+// Lookup is a request's task: its caller waits for the outcome.
+type Lookup struct{ Key string }
+
+var errNotFound = errors.New("lookup: not found")
+
+func (l Lookup) Run(ctx context.Context) error {
+	if l.Key != "gopher" {
+		return errNotFound
+	}
+	return nil
+}
+
+// SubmitWait is for request/response use: it queues the task and returns
+// how it ended, allocating nothing once warm. A task's error goes to the
+// caller that waits for it (not to poolrt.OnError); a context that ends
+// first returns its error while the task still runs.
+func ExampleFixedPool_SubmitWait() {
+	p, err := templates.NewFixedPool[Lookup](poolrt.Workers(2))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	fmt.Println(p.SubmitWait(ctx, Lookup{Key: "gopher"}))
+	fmt.Println(errors.Is(p.SubmitWait(ctx, Lookup{Key: "ferris"}), errNotFound))
+
+	fmt.Println("closed:", p.Closed())
+	p.Shutdown(ctx)
+	fmt.Println("closed:", p.Closed(), "-", p.SubmitWait(ctx, Lookup{Key: "gopher"}))
+	// Output:
+	// <nil>
+	// true
+	// closed: false
+	// closed: true - poolgen: pool closed
+}

@@ -52,6 +52,24 @@ func (p *FixedPool[T]) Submit(ctx context.Context, t T) error { return p.p.Submi
 // shutdown, whatever the backpressure policy.
 func (p *FixedPool[T]) TrySubmit(t T) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
+func (p *FixedPool[T]) SubmitWait(ctx context.Context, t T) error { return p.p.SubmitWait(ctx, t) }
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *FixedPool[T]) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
 // the moment Shutdown is called. If ctx is done first, Shutdown returns

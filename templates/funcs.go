@@ -68,6 +68,19 @@ func (p *PriorityFuncPool[T]) TrySubmit(t T) error {
 	return p.e.TrySubmit(t, p.priority(t))
 }
 
+// SubmitWait queues t and waits for its outcome, as PriorityPool.SubmitWait
+// does.
+func (p *PriorityFuncPool[T]) SubmitWait(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.priority(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks, as
+// PriorityPool.Closed does.
+func (p *PriorityFuncPool[T]) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit, as PriorityPool.Shutdown
 // does.
@@ -133,6 +146,19 @@ func (p *DeadlineFuncPool[T]) TrySubmit(t T) error {
 	return p.e.TrySubmit(t, p.e.DeadlineKey(p.deadline(t)))
 }
 
+// SubmitWait queues t and waits for its outcome, as DeadlinePool.SubmitWait
+// does.
+func (p *DeadlineFuncPool[T]) SubmitWait(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(p.deadline(t)))
+}
+
+// Closed reports whether the pool has stopped accepting tasks, as
+// DeadlinePool.Closed does.
+func (p *DeadlineFuncPool[T]) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // deadline order, late ones under the late policy) and waits for them to
 // exit, as DeadlinePool.Shutdown does.
@@ -195,6 +221,19 @@ func (p *CostFuncPool[T]) TrySubmit(t T) error {
 	return p.e.TrySubmit(t, p.cost(t))
 }
 
+// SubmitWait queues t and waits for its outcome, as CostPool.SubmitWait
+// does.
+func (p *CostFuncPool[T]) SubmitWait(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.cost(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks, as
+// CostPool.Closed does.
+func (p *CostFuncPool[T]) Closed() bool { return p.e.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit, as CostPool.Shutdown does.
 func (p *CostFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
@@ -256,6 +295,19 @@ func (p *BatchFuncPool[T, K]) TrySubmit(t T) error {
 	}
 	return p.p.TrySubmit(t, p.key(t))
 }
+
+// SubmitWait queues t and waits for its outcome, as BatchPool.SubmitWait
+// does.
+func (p *BatchFuncPool[T, K]) SubmitWait(ctx context.Context, t T) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.SubmitWait(ctx, t, p.key(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks, as
+// BatchPool.Closed does.
+func (p *BatchFuncPool[T, K]) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit,

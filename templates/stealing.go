@@ -144,6 +144,24 @@ func (p *StealingPool[T]) Submit(ctx context.Context, t T) error { return p.p.Su
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
 func (p *StealingPool[T]) TrySubmit(t T) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
+func (p *StealingPool[T]) SubmitWait(ctx context.Context, t T) error { return p.p.SubmitWait(ctx, t) }
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *StealingPool[T]) Closed() bool { return p.p.Closed() }
+
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
 // task, which runs it next unless another worker steals it first. It

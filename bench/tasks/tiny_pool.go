@@ -12,8 +12,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
 )
 
 // Tiny must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -72,6 +72,24 @@ func (p *TinyFixedPool) Submit(ctx context.Context, t Tiny) error { return p.p.S
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *TinyFixedPool) TrySubmit(t Tiny) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TinyFixedPool) SubmitWait(ctx context.Context, t Tiny) error { return p.p.SubmitWait(ctx, t) }
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TinyFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -156,6 +174,26 @@ func (p *Spin1usFixedPool) Submit(ctx context.Context, t Spin1us) error { return
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *Spin1usFixedPool) TrySubmit(t Spin1us) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *Spin1usFixedPool) SubmitWait(ctx context.Context, t Spin1us) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *Spin1usFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from

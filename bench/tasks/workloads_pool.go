@@ -12,8 +12,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(1 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 1)
+	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
 )
 
 // Sleep must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -113,6 +113,26 @@ func (p *SleepDynamicPool) Submit(ctx context.Context, t Sleep) error { return p
 // worker starts one.
 func (p *SleepDynamicPool) TrySubmit(t Sleep) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *SleepDynamicPool) SubmitWait(ctx context.Context, t Sleep) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *SleepDynamicPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
 // poolrt.ErrClosed from the moment Shutdown is called, and so does
@@ -195,6 +215,26 @@ func (p *SleepFixedPool) Submit(ctx context.Context, t Sleep) error { return p.p
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *SleepFixedPool) TrySubmit(t Sleep) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *SleepFixedPool) SubmitWait(ctx context.Context, t Sleep) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *SleepFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -282,6 +322,26 @@ func (p *Payload32FixedPool) Submit(ctx context.Context, t Payload32) error {
 // shutdown, whatever the backpressure policy.
 func (p *Payload32FixedPool) TrySubmit(t Payload32) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *Payload32FixedPool) SubmitWait(ctx context.Context, t Payload32) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *Payload32FixedPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
 // the moment Shutdown is called. If ctx is done first, Shutdown returns
@@ -365,6 +425,24 @@ func (p *NodeFixedPool) Submit(ctx context.Context, t Node) error { return p.p.S
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *NodeFixedPool) TrySubmit(t Node) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *NodeFixedPool) SubmitWait(ctx context.Context, t Node) error { return p.p.SubmitWait(ctx, t) }
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *NodeFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -520,6 +598,26 @@ func (p *NodeStealingPool) Submit(ctx context.Context, t Node) error { return p.
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
 func (p *NodeStealingPool) TrySubmit(t Node) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *NodeStealingPool) SubmitWait(ctx context.Context, t Node) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *NodeStealingPool) Closed() bool { return p.p.Closed() }
+
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
 // task, which runs it next unless another worker steals it first. It
@@ -657,6 +755,26 @@ func (p *TimedDynamicPool) Submit(ctx context.Context, t Timed) error { return p
 // worker starts one.
 func (p *TimedDynamicPool) TrySubmit(t Timed) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TimedDynamicPool) SubmitWait(ctx context.Context, t Timed) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TimedDynamicPool) Closed() bool { return p.p.Closed() }
+
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them and the controller to exit. Submit and TrySubmit return
 // poolrt.ErrClosed from the moment Shutdown is called, and so does
@@ -739,6 +857,26 @@ func (p *TimedFixedPool) Submit(ctx context.Context, t Timed) error { return p.p
 // poolrt.ErrQueueFull when the queue is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *TimedFixedPool) TrySubmit(t Timed) error { return p.p.TrySubmit(t) }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TimedFixedPool) SubmitWait(ctx context.Context, t Timed) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TimedFixedPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task and
 // waits for them to exit. Submit and TrySubmit return poolrt.ErrClosed from
@@ -829,6 +967,29 @@ func (p *TimedPriorityPool) TrySubmit(t Timed) error {
 	}
 	return p.e.TrySubmit(t, t.Priority())
 }
+
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TimedPriorityPool) SubmitWait(ctx context.Context, t Timed) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, t.Priority())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TimedPriorityPool) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit. Submit and TrySubmit return
@@ -985,6 +1146,26 @@ func (p *TimedStealingPool) Submit(ctx context.Context, t Timed) error { return 
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
 func (p *TimedStealingPool) TrySubmit(t Timed) error { return p.p.TrySubmit(t) }
 
+// SubmitWait queues t as Submit does and waits for it to end, for
+// request/response use (an HTTP handler waiting for its task): it returns
+// what t's Run returned, a *poolrt.PanicError if Run panicked, or
+// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
+// ctx bounds both waits, for room and for the outcome: if it ends after t
+// was accepted, SubmitWait returns ctx's error and t still runs (its
+// failure then goes to poolrt.OnError). The error of a task whose
+// submitter waits for it is reported to that submitter, not to
+// poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
+// full queue makes SubmitWait run t itself. In steady state it allocates
+// nothing: completion handles are recycled, and one whose submitter gave
+// up is reused only once its task has ended.
+func (p *TimedStealingPool) SubmitWait(ctx context.Context, t Timed) error {
+	return p.p.SubmitWait(ctx, t)
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *TimedStealingPool) Closed() bool { return p.p.Closed() }
+
 // Fork queues t as a subtask of the task whose Run was passed ctx (or a
 // context derived from it): onto the deque of the worker running that
 // task, which runs it next unless another worker steals it first. It
@@ -1135,6 +1316,25 @@ func (p *ItemBatchPool) TrySubmit(t Item) error {
 	}
 	return p.p.TrySubmit(t, t.BatchKey())
 }
+
+// SubmitWait adds t as Submit does and waits for the batch that holds it
+// to be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
+// was refused or handed back unhandled by ShutdownNow. ctx bounds both
+// waits, for room and for the outcome: if it ends after t was accepted,
+// SubmitWait returns ctx's error and t is still handled. A failed batch
+// all of whose submitters wait for it is reported to them, not to
+// poolrt.OnError. It allocates nothing in steady state.
+func (p *ItemBatchPool) SubmitWait(ctx context.Context, t Item) error {
+	if p.p.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.p.SubmitWait(ctx, t, t.BatchKey())
+}
+
+// Closed reports whether the pool has stopped accepting tasks (Shutdown
+// or ShutdownNow was called), without submitting one.
+func (p *ItemBatchPool) Closed() bool { return p.p.Closed() }
 
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit.

@@ -28,7 +28,9 @@ import (
 // Pool is the contract every poolgen pool offers, generic or generated.
 type Pool[T any] interface {
 	Submit(ctx context.Context, t T) error
+	SubmitWait(ctx context.Context, t T) error
 	TrySubmit(t T) error
+	Closed() bool
 	Shutdown(ctx context.Context) error
 	ShutdownNow() []T
 	Stats() poolrt.Stats
@@ -144,6 +146,14 @@ func cases[T any]() []testCase[T] {
 		{"CallerRunsGoexit", testCallerRunsGoexit[T]},
 		{"NilTask", testNilTask[T]},
 		{"QuietAfterShutdown", testQuietAfterShutdown[T]},
+		{"SubmitWaitOutcome", testSubmitWaitOutcome[T]},
+		{"SubmitWaitAbandon", testSubmitWaitAbandon[T]},
+		{"SubmitWaitShutdownNow", testSubmitWaitShutdownNow[T]},
+		{"SubmitWaitBackpressure", testSubmitWaitBackpressure[T]},
+		{"SubmitWaitStress", testSubmitWaitStress[T]},
+		{"SubmitWaitZeroAllocs", testSubmitWaitZeroAllocs[T]},
+		{"TypedHooks", testTypedHooks[T]},
+		{"TypedHookPanics", testTypedHookPanics[T]},
 		{"Named", testNamed[T]},
 	}
 }

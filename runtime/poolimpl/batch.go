@@ -2,6 +2,8 @@ package poolimpl
 
 import (
 	"context"
+	"errors"
+	"runtime/debug"
 	"runtime/trace"
 	"slices"
 	"sync"
@@ -22,6 +24,7 @@ type Batch[T any, K comparable] struct {
 	meter  *Meter
 	bm     BatchMeter
 	set    config.Settings
+	hooks  taskHooks[T]
 	// nilable: T is a pointer type, and a nil task is refused.
 	nilable bool
 	timer   *time.Timer   // the linger flusher's
@@ -54,7 +57,8 @@ type Batch[T any, K comparable] struct {
 // batchSlot holds one waiting task and links it to the next of its batch.
 type batchSlot[T any] struct {
 	task T
-	next int32 // -1 ends the chain
+	next int32   // -1 ends the chain
+	x    *Waiter // the completion handle of a task submitted with SubmitWait
 }
 
 // batchHdr is one batch: its key and its chain of slots.
@@ -74,9 +78,12 @@ type batchList struct{ head, tail int32 }
 // kept in the pool so that a replacement goroutine can take over if the
 // handler calls runtime.Goexit.
 type batchWorker[T any] struct {
-	id      int
-	meter   *WorkerMeter
-	buf     []T   // the batch being handled
+	id    int
+	meter *WorkerMeter
+	buf   []T // the batch being handled
+	// xs are the completion handles of the batch's tasks that have one
+	// (SubmitWait): all get the batch's outcome. Usually empty.
+	xs      []*Waiter
 	opened  int64 // its first task's arrival
 	exiting bool
 	hooking bool // in OnError, whose runtime.Goexit must not count the batch again
@@ -108,6 +115,9 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		nilable: Nilable[T](),
 	}
 	p.timer.Stop()
+	if p.hooks, err = resolveHooks[T](&p.set); err != nil {
+		return err
+	}
 	for i := range q {
 		p.slots[i].next = int32(i + 1)
 		p.batches[i].next = int32(i + 1)
@@ -150,7 +160,33 @@ func (p *Batch[T, K]) Refuses(t *T) bool { return p.nilable && IsNil(t) }
 // poolrt.ErrQueueFull instead; under poolrt.CallerRuns it hands a batch of
 // t alone to the handler on the calling goroutine.
 func (p *Batch[T, K]) Submit(ctx context.Context, t T, key K) error {
-	r := p.add(t, key)
+	return p.submit(ctx, t, key, nil)
+}
+
+// SubmitWait is the pool's SubmitWait for a task of key key: Submit, then
+// a wait for the outcome of the batch that holds it.
+func (p *Batch[T, K]) SubmitWait(ctx context.Context, t T, key K) error {
+	x := p.life.Waiter()
+	if err := p.submit(ctx, t, key, x); err != nil {
+		x.cancel()
+		if err == errRanHere {
+			return p.runCallerWaited(t)
+		}
+		return err
+	}
+	return x.wait(ctx)
+}
+
+// Closed is the pool's Closed.
+func (p *Batch[T, K]) Closed() bool { return p.life.Closed() }
+
+// errRanHere tells SubmitWait that the CallerRuns policy applies: it runs
+// the task itself, to return its outcome.
+var errRanHere = errors.New("poolgen: run on the caller")
+
+// submit is Submit for a task with completion handle x (nil for none).
+func (p *Batch[T, K]) submit(ctx context.Context, t T, key K, x *Waiter) error {
+	r := p.add(t, key, x)
 	if r == added {
 		return nil
 	}
@@ -162,13 +198,16 @@ func (p *Batch[T, K]) Submit(ctx context.Context, t T, key K) error {
 		p.meter.Shards[0].Rejected.Add(1)
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
+		if x != nil {
+			return errRanHere
+		}
 		p.runCaller(t)
 		return nil
 	}
 	p.life.BeginWait()
 	defer p.life.EndWait()
 	for {
-		switch p.add(t, key) {
+		switch p.add(t, key, x) {
 		case added:
 			p.life.PassRoom()
 			return nil
@@ -185,7 +224,7 @@ func (p *Batch[T, K]) Submit(ctx context.Context, t T, key K) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *Batch[T, K]) TrySubmit(t T, key K) error {
-	switch p.add(t, key) {
+	switch p.add(t, key, nil) {
 	case added:
 		return nil
 	case addClosed:
@@ -195,8 +234,9 @@ func (p *Batch[T, K]) TrySubmit(t T, key K) error {
 	return poolrt.ErrQueueFull
 }
 
-// add puts t into the open batch of key, flushing the batch if it is full.
-func (p *Batch[T, K]) add(t T, key K) addResult {
+// add puts t, with its completion handle x (or nil), into the open batch
+// of key, flushing the batch if it is full.
+func (p *Batch[T, K]) add(t T, key K, x *Waiter) addResult {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -220,7 +260,7 @@ func (p *Batch[T, K]) add(t T, key K) addResult {
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
-	p.slots[si] = batchSlot[T]{task: t, next: -1}
+	p.slots[si] = batchSlot[T]{task: t, next: -1, x: x}
 	if b.last < 0 {
 		b.first = si
 	} else {
@@ -304,13 +344,21 @@ func (p *Batch[T, K]) remove(l *batchList, bi int32) {
 	b.prev, b.next = -1, -1
 }
 
-// release empties batch bi, appending its tasks to out, and frees its
-// slots and header.
-func (p *Batch[T, K]) release(bi int32, out []T) []T {
+// release empties batch bi, appending its tasks to out and their
+// completion handles to *xs (or, with xs nil, telling them that their
+// tasks were handed back), and frees its slots and header.
+func (p *Batch[T, K]) release(bi int32, out []T, xs *[]*Waiter) []T {
 	b := &p.batches[bi]
 	for si := b.first; si >= 0; {
 		s := &p.slots[si]
 		out = append(out, s.task)
+		if s.x != nil {
+			if xs != nil {
+				*xs = append(*xs, s.x)
+			} else {
+				s.x.finishReturned()
+			}
+		}
 		next := s.next
 		*s = batchSlot[T]{next: p.freeSlot}
 		p.freeSlot = si
@@ -399,6 +447,9 @@ func (p *Batch[T, K]) workerExit(w *batchWorker[T]) {
 	if n := len(w.buf); n > 0 && !w.hooking {
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
+		if len(w.xs) > 0 {
+			p.finishAll(w, &poolrt.PanicError{Task: slices.Clone(w.buf), Value: poolrt.ErrGoexit})
+		}
 	}
 	w.hooking = false
 	clear(w.buf)
@@ -460,7 +511,7 @@ func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
 	b := &p.batches[bi]
 	p.bm.Flushed(b.n, b.reason)
 	w.opened = b.opened
-	w.buf = p.release(bi, w.buf[:0])
+	w.buf = p.release(bi, w.buf[:0], &w.xs)
 	return true
 }
 
@@ -485,26 +536,85 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	case panicked:
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
+		p.finishAll(w, err)
 	case err != nil:
 		w.meter.DoneBatch(n, err)
 		p.bm.BatchFailed()
+		if p.finishAll(w, err) == n {
+			break // every task's submitter has the outcome: it is not OnError's
+		}
 		w.hooking = true // see workerExit
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: slices.Clone(w.buf), Size: n})
+		p.batchFailed(w.buf, err)
 		w.hooking = false
 	default:
 		w.meter.DoneBatch(n, nil)
+		p.finishAll(w, nil)
 	}
 	clear(w.buf) // drop references for the GC
 	w.buf = w.buf[:0]
 }
 
+// batchFailed reports a batch whose handler returned err: to OnError as
+// a *poolrt.BatchError holding a copy of its tasks, or, with a typed
+// hook, to OnTaskError once per task, with that error.
+func (p *Batch[T, K]) batchFailed(items []T, err error) {
+	be := &poolrt.BatchError{Err: err, Tasks: slices.Clone(items), Size: len(items)}
+	if p.hooks.onError == nil {
+		p.set.TaskFailed(be)
+		return
+	}
+	for i := range items {
+		p.hooks.failed(&items[i], be)
+	}
+}
+
+// batchPanicked reports a batch (a copy) whose handler panicked with v:
+// to OnPanic with the batch, or, with a typed hook, to OnTaskPanic once
+// per task, each PanicError holding the batch. It returns what
+// config.Settings.TaskPanicked does, and is called as it must be, from
+// the deferred function that recovered.
+func (p *Batch[T, K]) batchPanicked(batch []T, v any) (value any, stack []byte) {
+	if p.hooks.onPanic == nil {
+		return p.set.TaskPanicked(batch, v)
+	}
+	if v == nil {
+		v = poolrt.ErrGoexit
+	}
+	stack = debug.Stack()
+	for _, t := range batch {
+		p.set.CallHook("OnTaskPanic", func() { p.hooks.onPanic(t, &poolrt.PanicError{Task: batch, Value: v, Stack: stack}) })
+	}
+	return v, stack
+}
+
+// finishAll gives the outcome err of the worker's batch to the
+// completion handles of its tasks, if any, and returns how many of their
+// submitters were still waiting for it.
+func (p *Batch[T, K]) finishAll(w *batchWorker[T], err error) int {
+	if len(w.xs) == 0 {
+		return 0
+	}
+	n := 0
+	for _, x := range w.xs {
+		if x.finish(err) {
+			n++
+		}
+	}
+	clear(w.xs)
+	w.xs = w.xs[:0]
+	return n
+}
+
 // call runs the handler, recovering a panic (reported with a copy of the
-// batch, from the deferred function so that the stack is the handler's).
+// batch, from the deferred function so that the stack is the handler's,
+// and returned as a *poolrt.PanicError for the waiting submitters).
 func (p *Batch[T, K]) call(items []T) (err error, panicked bool) {
 	panicked = true
 	defer func() {
 		if panicked {
-			p.set.TaskPanicked(slices.Clone(items), recover())
+			batch := slices.Clone(items)
+			v, stack := p.batchPanicked(batch, recover())
+			err = &poolrt.PanicError{Task: batch, Value: v, Stack: stack}
 		}
 	}()
 	ctx := p.life.Context()
@@ -533,9 +643,26 @@ func (p *Batch[T, K]) runCaller(t T) {
 		}
 	}()
 	err, panicked = p.call(items)
-	if err != nil {
-		p.set.TaskFailed(&poolrt.BatchError{Err: err, Tasks: items, Size: 1})
+	if err != nil && !panicked {
+		p.batchFailed(items, err)
 	}
+}
+
+// runCallerWaited is runCaller for SubmitWait: it returns the outcome,
+// which is the caller's, instead of reporting a failure to OnError.
+func (p *Batch[T, K]) runCallerWaited(t T) error {
+	p.meter.Shards[0].CallerRuns.Add(1)
+	var err error
+	panicked := true // unless call returns
+	defer func() {
+		p.meter.CallerDone(err, panicked)
+		p.bm.Flushed(1, FlushIdle)
+		if panicked || err != nil {
+			p.bm.BatchFailed()
+		}
+	}()
+	err, panicked = p.call([]T{t})
+	return err
 }
 
 // Shutdown stops intake, hands every open batch over at once (however
@@ -564,7 +691,7 @@ func (p *Batch[T, K]) ShutdownNow() []T {
 	for _, l := range []*batchList{&p.ready, &p.lingerQ} {
 		for bi := l.head; bi >= 0; bi = l.head {
 			p.remove(l, bi)
-			out = p.release(bi, out)
+			out = p.release(bi, out, nil)
 		}
 	}
 	clear(p.open)

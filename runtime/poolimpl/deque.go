@@ -78,7 +78,10 @@ type deque[T any] struct {
 	_     [CacheLinePad]byte // and away from what follows the deque
 }
 
-// dequeSlot is one position's storage: the task by value, plus 16 bytes.
+// dequeSlot is one position's storage: the task by value, plus 24 bytes.
+// x is the completion handle of a submitted task (SubmitWait) that a
+// worker moved from the injector into its deque; nil for forks, and
+// cleared by take, so that push never writes it.
 // full is accessed with sync/atomic by consumers (store 0) and producers
 // (load); producers set it with a plain store, which is ordered after the
 // consumer's store they observed and before the publishing
@@ -87,6 +90,7 @@ type dequeSlot[T any] struct {
 	full uint32
 	meta uint32 // see taskMeta
 	enq  int64  // config.Clock stamp of the submit, or 0: not timed
+	x    *Waiter
 	task T
 }
 
@@ -184,8 +188,9 @@ func (d *deque[T]) push(t *T, meta uint32, enq int64) bool {
 	}
 }
 
-// pop takes the newest task into *dst. Only the deque's owner calls it.
-func (d *deque[T]) pop(dst *T) (meta uint32, enq int64, ok bool) {
+// pop takes the newest task into *dst, and its completion handle into
+// *x unless x is nil. Only the deque's owner calls it.
+func (d *deque[T]) pop(dst *T, x **Waiter) (meta uint32, enq int64, ok bool) {
 	for {
 		ptrs := d.headTail.Load()
 		head, tail := unpackDeque(ptrs)
@@ -195,16 +200,23 @@ func (d *deque[T]) pop(dst *T) (meta uint32, enq int64, ok bool) {
 		head--
 		if d.headTail.CompareAndSwap(ptrs, packDeque(head, tail)) {
 			s := &d.slots[head&d.mask]
-			return s.take(dst)
+			return s.take(dst, x)
 		}
 	}
 }
 
-// take copies the slot's task into *dst and frees the slot: the last thing
-// a consumer does with it.
-func (s *dequeSlot[T]) take(dst *T) (meta uint32, enq int64, ok bool) {
+// take copies the slot's task into *dst (and its completion handle into
+// *x unless x is nil) and frees the slot: the last thing a consumer does
+// with it.
+func (s *dequeSlot[T]) take(dst *T, x **Waiter) (meta uint32, enq int64, ok bool) {
 	var zero T
 	*dst, meta, enq = s.task, s.meta, s.enq
+	if s.x != nil {
+		if x != nil {
+			*x = s.x
+		}
+		s.x = nil
+	}
 	s.task = zero
 	atomic.StoreUint32(&s.full, 0)
 	return meta, enq, true
@@ -228,10 +240,10 @@ func (d *deque[T]) room(max int) int {
 // put writes a task i positions above the head, unpublished; the caller
 // holds the gate, is the owner and checked room. publish makes the tasks
 // put so far visible.
-func (d *deque[T]) put(i int, t *T, meta uint32, enq int64) {
+func (d *deque[T]) put(i int, t *T, x *Waiter, meta uint32, enq int64) {
 	head, _ := unpackDeque(d.headTail.Load())
 	s := &d.slots[(head+uint32(i))&d.mask]
-	s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
+	s.task, s.x, s.meta, s.enq, s.full = *t, x, meta, enq, 1
 }
 
 // publish moves the head up by n over tasks written with put. An add, not
@@ -245,9 +257,10 @@ func (d *deque[T]) publish(n int) {
 // (≥ 1), to the owner's deque dst. The newest task it took goes into
 // *cur instead of dst, to be run at once; the others go into dst, whose
 // gate the caller holds, and which has room for them (dst.room). With
-// max 1, dst is left alone. It returns how many tasks it took, 0 if d
-// was empty.
-func (d *deque[T]) steal(dst *deque[T], max int, cur *T) (n int, meta uint32, enq int64) {
+// max 1, dst is left alone. The newest task's completion handle goes into
+// *curX (which the caller has cleared). It returns how many tasks it
+// took, 0 if d was empty.
+func (d *deque[T]) steal(dst *deque[T], max int, cur *T, curX **Waiter) (n int, meta uint32, enq int64) {
 	for {
 		ptrs := d.headTail.Load()
 		head, tail := unpackDeque(ptrs)
@@ -261,12 +274,12 @@ func (d *deque[T]) steal(dst *deque[T], max int, cur *T) (n int, meta uint32, en
 		}
 		for i := range n - 1 {
 			s := &d.slots[(tail+uint32(i))&d.mask]
-			dst.put(i, &s.task, s.meta|metaStolen, s.enq)
+			dst.put(i, &s.task, s.x, s.meta|metaStolen, s.enq)
 			var zero T
-			s.task = zero
+			s.task, s.x = zero, nil
 			atomic.StoreUint32(&s.full, 0)
 		}
-		meta, enq, _ = d.slots[(tail+uint32(n-1))&d.mask].take(cur)
+		meta, enq, _ = d.slots[(tail+uint32(n-1))&d.mask].take(cur, curX)
 		if n > 1 {
 			dst.publish(n - 1)
 		}
@@ -274,9 +287,10 @@ func (d *deque[T]) steal(dst *deque[T], max int, cur *T) (n int, meta uint32, en
 	}
 }
 
-// popTail takes the oldest task into *dst, as a thief would, but for
-// the caller: ShutdownNow, which hands tasks back oldest first, and tests.
-func (d *deque[T]) popTail(dst *T) (meta uint32, enq int64, ok bool) {
+// popTail takes the oldest task into *dst (and its completion handle into
+// *x unless x is nil), as a thief would, but for the caller: ShutdownNow,
+// which hands tasks back oldest first, and tests.
+func (d *deque[T]) popTail(dst *T, x **Waiter) (meta uint32, enq int64, ok bool) {
 	for {
 		ptrs := d.headTail.Load()
 		head, tail := unpackDeque(ptrs)
@@ -284,7 +298,7 @@ func (d *deque[T]) popTail(dst *T) (meta uint32, enq int64, ok bool) {
 			return 0, 0, false
 		}
 		if d.headTail.CompareAndSwap(ptrs, packDeque(head, tail+1)) {
-			return d.slots[tail&d.mask].take(dst)
+			return d.slots[tail&d.mask].take(dst, x)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func checkClear(t *testing.T, d *deque[item]) {
 func TestDequeLIFOAndFull(t *testing.T) {
 	d := newDeque(8)
 	var got item
-	if _, _, ok := d.pop(&got); ok {
+	if _, _, ok := d.pop(&got, nil); ok {
 		t.Fatal("pop from an empty deque succeeded")
 	}
 	pushAll(t, d, 1, 9)
@@ -77,7 +77,7 @@ func TestDequeLIFOAndFull(t *testing.T) {
 	}
 	d.release()
 	for want := uint64(8); want >= 1; want-- {
-		meta, enq, ok := d.pop(&got)
+		meta, enq, ok := d.pop(&got, nil)
 		if !ok || got.v != want || !got.ok() || meta != uint32(want) || enq != int64(want) {
 			t.Fatalf("pop = %+v meta %d enq %d ok %t, want %d", got, meta, enq, ok, want)
 		}
@@ -95,7 +95,7 @@ func TestDequePopTailFIFO(t *testing.T) {
 		pushAll(t, d, base, base+4)
 		var got item
 		for want := base; want < base+4; want++ {
-			if _, _, ok := d.popTail(&got); !ok || got.v != want {
+			if _, _, ok := d.popTail(&got, nil); !ok || got.v != want {
 				t.Fatalf("round %d: popTail = %d (ok %t), want %d", round, got.v, ok, want)
 			}
 		}
@@ -114,7 +114,7 @@ func TestDequeStealHalf(t *testing.T) {
 			t.Fatal("gate not free")
 		}
 		var cur item
-		k, meta, enq := victim.steal(thief, thief.room(4)+1, &cur)
+		k, meta, enq := victim.steal(thief, thief.room(4)+1, &cur, nil)
 		thief.release()
 		want := int(n - n/2)
 		if k != want {
@@ -128,14 +128,14 @@ func TestDequeStealHalf(t *testing.T) {
 		}
 		for v := uint64(k - 1); v >= 1; v-- { // newest first
 			var got item
-			meta, _, ok := thief.pop(&got)
+			meta, _, ok := thief.pop(&got, nil)
 			if !ok || got.v != v || !got.ok() || meta != uint32(v)|metaStolen {
 				t.Fatalf("n=%d: thief popped %+v meta %#x, want %d", n, got, meta, v)
 			}
 		}
 		for v := n; v > uint64(k); v-- {
 			var got item
-			if _, _, ok := victim.pop(&got); !ok || got.v != v {
+			if _, _, ok := victim.pop(&got, nil); !ok || got.v != v {
 				t.Fatalf("n=%d: victim popped %d, want %d", n, got.v, v)
 			}
 		}
@@ -157,7 +157,7 @@ func TestDequeStealBound(t *testing.T) {
 		t.Fatalf("room = %d, want 2", room)
 	}
 	var cur item
-	k, _, _ := victim.steal(thief, room+1, &cur)
+	k, _, _ := victim.steal(thief, room+1, &cur, nil)
 	thief.release()
 	if k != 3 || victim.size() != 13 || thief.size() != 4 {
 		t.Fatalf("stole %d; victim holds %d, thief %d; want 3, 13, 4", k, victim.size(), thief.size())
@@ -171,7 +171,7 @@ func TestDequeSlotStillHeld(t *testing.T) {
 	d := newDeque(4)
 	pushAll(t, d, 1, 5)
 	var got item
-	d.popTail(&got) // position 0 is free again...
+	d.popTail(&got, nil) // position 0 is free again...
 	s := &d.slots[0]
 	atomic.StoreUint32(&s.full, 1) // ...but pretend a thief is still copying it
 	if !d.acquire() {
@@ -213,20 +213,20 @@ func TestDequeWrap(t *testing.T) {
 			t.Fatal("gate not free")
 		}
 		var cur item
-		k, _, _ := victim.steal(thief, thief.room(4)+1, &cur)
+		k, _, _ := victim.steal(thief, thief.room(4)+1, &cur, nil)
 		thief.release()
 		if cur.v != model[k-1] {
 			t.Fatalf("round %d: stole up to %d, want %d", round, cur.v, model[k-1])
 		}
 		for i := k - 2; i >= 0; i-- {
 			var got item
-			if _, _, ok := thief.pop(&got); !ok || got.v != model[i] {
+			if _, _, ok := thief.pop(&got, nil); !ok || got.v != model[i] {
 				t.Fatalf("round %d: thief popped %d, want %d", round, got.v, model[i])
 			}
 		}
 		model = model[k:]
 		var got item
-		if _, _, ok := victim.pop(&got); !ok || got.v != model[len(model)-1] {
+		if _, _, ok := victim.pop(&got, nil); !ok || got.v != model[len(model)-1] {
 			t.Fatalf("round %d: victim popped %d, want %d", round, got.v, model[len(model)-1])
 		}
 		model = model[:len(model)-1]
@@ -288,9 +288,9 @@ func FuzzDeque(f *testing.F) {
 			var got item
 			var ok bool
 			if tail {
-				_, _, ok = d.popTail(&got)
+				_, _, ok = d.popTail(&got, nil)
 			} else {
-				_, _, ok = d.pop(&got)
+				_, _, ok = d.pop(&got, nil)
 			}
 			if ok != (len(*from) > 0) {
 				t.Fatalf("pop (tail %t): ok %t with %d queued", tail, ok, len(*from))
@@ -335,7 +335,7 @@ func FuzzDeque(f *testing.F) {
 				most := int(op/7)%4 + 1
 				room := thief.room(most - 1)
 				var cur item
-				k, _, _ := victim.steal(thief, room+1, &cur)
+				k, _, _ := victim.steal(thief, room+1, &cur, nil)
 				thief.release()
 				want := min(len(md.victim)-len(md.victim)/2, room+1)
 				if k != want {
@@ -420,13 +420,13 @@ func TestDequeStress(t *testing.T) {
 						t.Error("thief's own gate taken")
 						return
 					}
-					k, _, _ := victim.steal(own, own.room(size/2)+1, &cur)
+					k, _, _ := victim.steal(own, own.room(size/2)+1, &cur, nil)
 					own.release()
 					if k > 0 {
 						record(cur)
 						for {
 							var it item
-							if _, _, ok := own.pop(&it); !ok {
+							if _, _, ok := own.pop(&it, nil); !ok {
 								break
 							}
 							record(it)
@@ -447,7 +447,7 @@ func TestDequeStress(t *testing.T) {
 			r ^= r << 5
 			if r%3 == 0 {
 				var it item
-				if _, _, ok := victim.pop(&it); ok {
+				if _, _, ok := victim.pop(&it, nil); ok {
 					record(it)
 				}
 				continue
@@ -466,7 +466,7 @@ func TestDequeStress(t *testing.T) {
 		// Wait for the other producer, then drain what is left.
 		for {
 			var it item
-			if _, _, ok := victim.pop(&it); ok {
+			if _, _, ok := victim.pop(&it, nil); ok {
 				record(it)
 				continue
 			}

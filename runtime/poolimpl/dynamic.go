@@ -46,6 +46,19 @@ func (p *Dynamic[T]) TrySubmit(t T) error {
 	return err
 }
 
+// SubmitWait is the pool's SubmitWait.
+func (p *Dynamic[T]) SubmitWait(ctx context.Context, t T) error {
+	x, err := p.e.submitWaited(ctx, t)
+	if x == nil {
+		return err
+	}
+	p.arrived(nil)
+	return x.wait(ctx)
+}
+
+// Closed is the pool's Closed.
+func (p *Dynamic[T]) Closed() bool { return p.e.life.Closed() }
+
 // arrived starts a worker if an accepted task found the pool without any.
 // It reads the size after the task is queued: a controller scaling to zero
 // stores the size before it looks at the queue, so one of the two sees the

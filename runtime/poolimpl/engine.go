@@ -258,9 +258,15 @@ func (w *Worker[T]) end(err error) {
 		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	}
 	w.meter.Done(err)
+	if x := w.cur.x; x != nil {
+		w.cur.x = nil
+		if x.finish(err) {
+			return // the submitter has the outcome: it is not OnError's
+		}
+	}
 	if err != nil {
 		w.hooking = true // see workerExit
-		w.e.set.TaskFailed(err)
+		w.e.hooks.failed(&w.cur.task, err)
 		w.hooking = false
 	}
 }
@@ -466,12 +472,20 @@ func (e *engine[T]) workerExit(w *Worker[T]) {
 		return
 	}
 	var t T
+	var x *Waiter
 	if w.pos > 0 {
-		t = w.buf[w.pos-1].task
+		s := &w.buf[w.pos-1]
+		t, x, s.x = s.task, s.x, nil
 	}
 	w.meter.Panicked.Add(1)
 	defer func() { go e.work(w) }() // even if OnPanic calls runtime.Goexit
-	e.set.TaskPanicked(t, v)
+	if x == nil {
+		e.hooks.panicked(t, v)
+		return
+	}
+	reported, stack := v, []byte(nil)
+	defer func() { x.finishPanic(t, reported, stack) }() // even if OnPanic calls runtime.Goexit
+	reported, stack = e.hooks.panicked(t, v)
 }
 
 // stay reports whether a worker that decided to exit must go on after all
@@ -516,6 +530,9 @@ func (e *engine[T]) shutdownNow() []T {
 		pos, end := w.unstarted()
 		for j := pos; j < end; j++ {
 			out = append(out, w.buf[j].task)
+			if x := w.buf[j].x; x != nil {
+				x.finishReturned()
+			}
 		}
 		if pos < end {
 			e.q.release(w.from, end-pos) // tasks handed back never start

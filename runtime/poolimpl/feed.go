@@ -23,6 +23,8 @@ type feed[T any] struct {
 	nilable bool
 	// lane runs the tasks: the code that knows T.
 	lane Lane[T]
+	// hooks report failures and panics.
+	hooks taskHooks[T]
 }
 
 // initFeed prepares a feed of a pool of pattern for up to slots workers,
@@ -31,6 +33,10 @@ type feed[T any] struct {
 // starts.
 func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, workers int, lane Lane[T]) error {
 	f.set, f.lane = set, lane
+	var err error
+	if f.hooks, err = resolveHooks[T](&f.set); err != nil {
+		return err
+	}
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
@@ -56,7 +62,44 @@ func (f *feed[T]) submit(ctx context.Context, t T) error {
 		f.sleep.Wake()
 		return nil
 	}
-	return f.submitSlow(ctx, t, r)
+	return f.submitSlow(ctx, t, nil, r)
+}
+
+// submitWaited queues t with a completion handle, as submit would, and
+// returns the handle to wait on (Waiter.wait). It returns a nil handle
+// and the outcome when there is nothing to wait for: the task was
+// refused (the error submit would return), or CallerRuns ran it here
+// because the queue was full (what it returned, or its
+// *poolrt.PanicError).
+func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
+	if f.nilable && IsNil(&t) {
+		return nil, poolrt.ErrNilTask
+	}
+	x := f.life.Waiter()
+	r := f.q.pushWaited(t, x)
+	if r == pushed {
+		f.sleep.Wake()
+		return x, nil
+	}
+	if r != pushClosed && f.life.State() == Open && f.set.Backpressure == poolrt.CallerRuns {
+		x.cancel()
+		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
+		return nil, runWaited(f.life.Context(), t, f.lane.One, &f.hooks, f.meter)
+	}
+	if err := f.submitSlow(ctx, t, x, r); err != nil {
+		x.cancel()
+		return nil, err
+	}
+	return x, nil
+}
+
+// submitWait is SubmitWait: submitWaited, then the wait.
+func (f *feed[T]) submitWait(ctx context.Context, t T) error {
+	x, err := f.submitWaited(ctx, t)
+	if x == nil {
+		return err
+	}
+	return x.wait(ctx)
 }
 
 // trySubmit queues t if there is room and never blocks.
@@ -79,8 +122,9 @@ func (f *feed[T]) trySubmit(t T) error {
 }
 
 // submitSlow is submit once the queue was full or closed (r): it applies
-// the backpressure policy.
-func (f *feed[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
+// the backpressure policy. x is the task's completion handle, or nil; a
+// caller with one has dealt with CallerRuns itself.
+func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) error {
 	if r == pushClosed || f.life.State() != Open {
 		return poolrt.ErrClosed
 	}
@@ -90,13 +134,13 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, r pushResult) error {
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		RunOnCaller(f.life.Context(), t, f.lane.One, &f.set, f.meter)
+		RunOnCaller(f.life.Context(), t, f.lane.One, &f.hooks, f.meter)
 		return nil
 	}
 	f.life.BeginWait()
 	defer f.life.EndWait()
 	for {
-		switch f.q.push(t) {
+		switch f.q.pushWaited(t, x) {
 		case pushed:
 			f.sleep.Wake()
 			f.life.PassRoom()

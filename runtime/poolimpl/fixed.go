@@ -41,3 +41,9 @@ func (p *Fixed[T]) ShutdownNow() []T { return p.e.shutdownNow() }
 
 // Stats is the pool's Stats.
 func (p *Fixed[T]) Stats() poolrt.Stats { return p.e.stats() }
+
+// SubmitWait is the pool's SubmitWait.
+func (p *Fixed[T]) SubmitWait(ctx context.Context, t T) error { return p.e.submitWait(ctx, t) }
+
+// Closed is the pool's Closed.
+func (p *Fixed[T]) Closed() bool { return p.e.life.Closed() }

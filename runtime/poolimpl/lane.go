@@ -4,8 +4,6 @@ import (
 	"context"
 	"reflect"
 	"unsafe"
-
-	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // Lane is what a pool needs from the code that knows its task type T: the
@@ -36,24 +34,24 @@ type Lane[T any] struct {
 
 // RunOnCaller runs t with run on the calling goroutine (the CallerRuns
 // policy, or a fork with nowhere to go), counting its outcome in m and
-// reporting a failure or a panic through set: the panic never reaches
+// reporting a failure or a panic through h: the panic never reaches
 // the caller.
 //
 // t comes by value: a pointer passed to run, a func value, would escape,
 // and with it every task a work-stealing pool's Fork is given.
-func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, set *config.Settings, m *Meter) {
+func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, h *taskHooks[T], m *Meter) {
 	panicking := true
 	defer func() {
 		if panicking {
 			m.CallerDone(nil, true)
-			set.TaskPanicked(t, recover())
+			h.panicked(t, recover())
 		}
 	}()
 	err := run(ctx, t)
 	panicking = false
 	m.CallerDone(err, false)
 	if err != nil {
-		set.TaskFailed(err)
+		h.failed(&t, err)
 	}
 }
 

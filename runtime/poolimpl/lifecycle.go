@@ -59,7 +59,19 @@ type Lifecycle struct {
 	labels context.Context
 	// region is the execution-trace region type of a named pool's tasks.
 	region string
+
+	// waiters recycles the completion handles of SubmitWait.
+	waiters waiters
 }
+
+// Waiter returns a completion handle for a task about to be submitted
+// with SubmitWait; recycled, so that SubmitWait allocates nothing in
+// steady state.
+func (l *Lifecycle) Waiter() *Waiter { return l.waiters.get() }
+
+// Closed reports whether intake has stopped: Shutdown or ShutdownNow was
+// called, and every submission from now on fails with poolrt.ErrClosed.
+func (l *Lifecycle) Closed() bool { return l.State() != Open }
 
 // Init prepares the lifecycle of a pool that starts with workers workers
 // (more may be counted with WorkerStarted).

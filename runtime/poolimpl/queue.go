@@ -15,10 +15,12 @@ import (
 const maxBatch = 32
 
 // slot is a task in a worker's batch and its submit time: a config.Clock
-// stamp for sampled tasks, 0 for the others.
+// stamp for sampled tasks, 0 for the others; and its completion handle,
+// if it was submitted with SubmitWait.
 type slot[T any] struct {
 	task T
 	enq  int64
+	x    *Waiter
 }
 
 // cell is a slot of a shard's ring. Its state word publishes the task: a
@@ -39,7 +41,8 @@ type cell[T any] struct {
 const (
 	cellParity     = 1
 	cellFull       = 2
-	cellStampShift = 2
+	cellWaited     = 4
+	cellStampShift = 3
 )
 
 // cellState returns the state a submitter publishes for ticket c of lap
@@ -72,6 +75,12 @@ func cellState(lap uint64, stamp int64) uint64 {
 type shard[T any] struct {
 	_    [CacheLinePad]byte
 	ring []cell[T]
+	// waited holds the completion handles of the tasks in the ring's
+	// cells that have one (cellWaited), by cell: beside the ring rather
+	// than in its cells, so that a task without one, the common case,
+	// costs no cell space and no store. Written by the cell's submitter
+	// before it publishes, read by the worker that takes the cell.
+	waited []*Waiter
 	// tail counts the tickets ever claimed: the ring's tail, and the shard
 	// meter's Submitted count.
 	tail  *Intake
@@ -140,10 +149,11 @@ const (
 	pushBusy // push with try: another submitter claimed the ticket first
 )
 
-// push appends t unless the shard is full or closed. With try set, it
-// gives up (pushBusy) when another submitter claims the ticket it was
-// after, and the caller tries another shard rather than contend.
-func (s *shard[T]) push(t T, smp *sampler, try bool) pushResult {
+// push appends t, with its completion handle x (nil for none), unless the
+// shard is full or closed. With try set, it gives up (pushBusy) when
+// another submitter claims the ticket it was after, and the caller tries
+// another shard rather than contend.
+func (s *shard[T]) push(t T, x *Waiter, smp *sampler, try bool) pushResult {
 	n := uint64(len(s.ring))
 	var c uint64
 	for {
@@ -179,7 +189,12 @@ func (s *shard[T]) push(t T, smp *sampler, try bool) pushResult {
 	lap, i := c/n, c%n
 	cl := &s.ring[i]
 	cl.task = t
-	cl.state.Store(cellState(lap, smp.stamp(c)))
+	st := cellState(lap, smp.stamp(c))
+	if x != nil {
+		s.waited[i] = x
+		st |= cellWaited
+	}
+	cl.state.Store(st)
 	return pushed
 }
 
@@ -255,7 +270,11 @@ func (s *shard[T]) copyOut(dst []slot[T], h uint64) {
 	var zero T
 	for j := range dst {
 		cl := &s.ring[i]
-		dst[j] = slot[T]{task: cl.task, enq: int64(cl.state.Load() >> cellStampShift)}
+		st := cl.state.Load()
+		dst[j] = slot[T]{task: cl.task, enq: int64(st >> cellStampShift)}
+		if st&cellWaited != 0 {
+			dst[j].x, s.waited[i] = s.waited[i], nil
+		}
 		cl.task = zero
 		if i++; i == n {
 			i = 0
@@ -303,7 +322,8 @@ func (s *shard[T]) close() {
 }
 
 // drain removes and appends every published task to out: after close,
-// every queued task. They never start: their cells count as started.
+// every queued task. They never start: their cells count as started, and
+// their submitters, if they wait, hear that they were handed back.
 func (s *shard[T]) drain(out []T) []T {
 	s.out.Lock()
 	h := s.taken.Load()
@@ -314,6 +334,10 @@ func (s *shard[T]) drain(out []T) []T {
 		cl := &s.ring[c%n]
 		out = append(out, cl.task)
 		cl.task = zero
+		if cl.state.Load()&cellWaited != 0 {
+			s.waited[c%n].finishReturned()
+			s.waited[c%n] = nil
+		}
 		c++
 	}
 	s.taken.Store(c)
@@ -351,6 +375,7 @@ func (q *queue[T]) init(set *config.Settings, nworkers int, m *Meter) {
 			n++
 		}
 		s.ring = make([]cell[T], n)
+		s.waited = make([]*Waiter, n)
 		s.meter = &m.Shards[i]
 		s.tail = &s.meter.Submitted
 	}
@@ -365,20 +390,23 @@ func (q *queue[T]) setWorkers(nworkers int) {
 
 // push puts t on a random shard, or on any shard with room if that one is
 // full. It returns pushFull only when every shard is full.
-func (q *queue[T]) push(t T) pushResult {
+func (q *queue[T]) push(t T) pushResult { return q.pushWaited(t, nil) }
+
+// pushWaited is push for a task with completion handle x (nil for none).
+func (q *queue[T]) pushWaited(t T, x *Waiter) pushResult {
 	n := len(q.shards)
 	if n == 1 {
-		return q.shards[0].push(t, &q.sampler, false)
+		return q.shards[0].push(t, x, &q.sampler, false)
 	}
 	i := RandN(n)
-	if r := q.shards[i].push(t, &q.sampler, true); r == pushed || r == pushClosed {
+	if r := q.shards[i].push(t, x, &q.sampler, true); r == pushed || r == pushClosed {
 		return r
 	}
-	return q.pushOthers(t, i)
+	return q.pushOthers(t, x, i)
 }
 
 // pushOthers is push when shard i was full or contended.
-func (q *queue[T]) pushOthers(t T, i int) pushResult {
+func (q *queue[T]) pushOthers(t T, x *Waiter, i int) pushResult {
 	n := len(q.shards)
 	// First pass: the other shards, moving on from one where another
 	// submitter got in first.
@@ -387,7 +415,7 @@ func (q *queue[T]) pushOthers(t T, i int) pushResult {
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, &q.sampler, true); r == pushed || r == pushClosed {
+		if r := q.shards[k].push(t, x, &q.sampler, true); r == pushed || r == pushClosed {
 			return r
 		}
 	}
@@ -397,7 +425,7 @@ func (q *queue[T]) pushOthers(t T, i int) pushResult {
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, &q.sampler, false); r != pushFull {
+		if r := q.shards[k].push(t, x, &q.sampler, false); r != pushFull {
 			return r
 		}
 	}

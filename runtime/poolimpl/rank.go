@@ -61,6 +61,7 @@ type Rank[T any] struct {
 	deadline func(T) time.Time
 	handler  func(T)
 	lane     Lane[T]
+	hooks    taskHooks[T]
 }
 
 // rankWaiter is a submitter blocked on a full queue, with its task ready
@@ -86,6 +87,8 @@ type rankSlot[T any] struct {
 	enq   int64 // config.Clock stamp at submit; 0 if not taken
 	band  int32 // statistics band
 	timed bool  // sampled for the latency histograms
+	// x is the completion handle of a task submitted with SubmitWait.
+	x *Waiter
 }
 
 // RankWorker is one worker slot's state, and what the lane's Rank loop
@@ -117,6 +120,9 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 		return err
 	}
 	e.set, e.lane, e.deadline, e.handler = set, lane, deadline, handler
+	if e.hooks, err = resolveHooks[T](&e.set); err != nil {
+		return err
+	}
 	e.order = &e.set.Priority
 	e.meter = NewMeter(&e.set, set.Workers, 1)
 	e.ranks = NewRankMeter(&e.set, set.Workers)
@@ -202,6 +208,40 @@ func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
 	return e.wait(ctx, slot, key)
 }
 
+// SubmitWait is the pool's SubmitWait for a task of rank r.
+func (e *Rank[T]) SubmitWait(ctx context.Context, t T, r int64) error {
+	slot, key := e.prepare(t, r)
+	x := e.life.Waiter()
+	slot.x = x
+	err := e.push(slot, key)
+	if err == nil {
+		e.sleep.Wake()
+		return x.wait(ctx)
+	}
+	if err == poolrt.ErrClosed || e.life.State() != Open {
+		x.cancel()
+		return poolrt.ErrClosed
+	}
+	switch e.set.Backpressure {
+	case poolrt.Reject:
+		x.cancel()
+		e.meter.Shards[0].Rejected.Add(1)
+		return poolrt.ErrQueueFull
+	case poolrt.CallerRuns:
+		x.cancel()
+		e.meter.Shards[0].CallerRuns.Add(1)
+		return runWaited(e.life.Context(), t, e.lane.One, &e.hooks, e.meter)
+	}
+	if err := e.wait(ctx, slot, key); err != nil {
+		x.cancel()
+		return err
+	}
+	return x.wait(ctx)
+}
+
+// Closed is the pool's Closed.
+func (e *Rank[T]) Closed() bool { return e.life.Closed() }
+
 // wait is submit under the Block policy once the queue was full (slot
 // and key prepared at the call, so that aging counts from it): it
 // joins the waiters, whom workers admit best first as they free slots,
@@ -276,7 +316,7 @@ func (e *Rank[T]) TrySubmit(t T, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *Rank[T]) runCaller(t T) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	RunOnCaller(e.life.Context(), t, e.lane.One, &e.set, e.meter)
+	RunOnCaller(e.life.Context(), t, e.lane.One, &e.hooks, e.meter)
 }
 
 // work is a worker's goroutine: the lane's Rank loop runs its tasks
@@ -351,6 +391,13 @@ func (e *Rank[T]) late(w *RankWorker[T], by time.Duration) (run bool) {
 	switch {
 	case e.handler != nil:
 		w.ranks.HandedOff()
+		if x := w.cur.x; x != nil {
+			// The task did not run: its submitter hears why, while the
+			// handler has the task.
+			w.cur.x = nil
+			t := w.cur.task
+			x.finish(&poolrt.DeadlineError{Task: t, Deadline: e.deadline(t), Late: by})
+		}
 		e.handler(w.cur.task)
 		e.done(w, nil)
 	case e.order.Late == poolrt.DropLate:
@@ -368,9 +415,15 @@ func (e *Rank[T]) late(w *RankWorker[T], by time.Duration) (run bool) {
 func (e *Rank[T]) done(w *RankWorker[T], err error) {
 	w.meter.Done(err)
 	w.ranks.Done(int(w.cur.band))
+	if x := w.cur.x; x != nil {
+		w.cur.x = nil
+		if x.finish(err) {
+			return // the submitter has the outcome: it is not OnError's
+		}
+	}
 	if err != nil {
 		w.hooking = true // see workerExit
-		e.set.TaskFailed(err)
+		e.hooks.failed(&w.cur.task, err)
 		w.hooking = false
 	}
 }
@@ -466,7 +519,16 @@ func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 		w.cur = rankSlot[T]{}
 		go e.work(w)
 	}()
-	e.set.TaskPanicked(w.cur.task, v)
+	x := w.cur.x
+	if x == nil {
+		e.hooks.panicked(w.cur.task, v)
+		return
+	}
+	w.cur.x = nil
+	t := w.cur.task
+	reported, stack := v, []byte(nil)
+	defer func() { x.finishPanic(t, reported, stack) }() // even if OnPanic calls runtime.Goexit
+	reported, stack = e.hooks.panicked(t, v)
 }
 
 // Shutdown stops intake, lets the workers finish the queue and waits.
@@ -493,6 +555,9 @@ func (e *Rank[T]) ShutdownNow() []T {
 	for e.heap.Len() > 0 {
 		i, _ := e.heap.Pop()
 		out = append(out, e.slots[i].task)
+		if x := e.slots[i].x; x != nil {
+			x.finishReturned()
+		}
 		e.ranks.Returned(int(e.slots[i].band))
 		e.slots[i] = rankSlot[T]{}
 	}

@@ -54,12 +54,13 @@ type StealWorker[T any] struct {
 	ctx     stealCtx[T]
 	ctxi    context.Context
 	id      int
-	home    int   // injector shard the worker takes from first
-	cur     T     // the task running now, for panic reports
-	began   int64 // when cur started, if it is sampled; else 0
-	running bool  // cur started and has not ended (First, Next)
-	hooking bool  // in OnError, whose runtime.Goexit must not count cur again
-	fair    int   // forked tasks to run before the next look at the injector
+	home    int     // injector shard the worker takes from first
+	cur     T       // the task running now, for panic reports
+	curX    *Waiter // cur's completion handle (SubmitWait), or nil
+	began   int64   // when cur started, if it is sampled; else 0
+	running bool    // cur started and has not ended (First, Next)
+	hooking bool    // in OnError, whose runtime.Goexit must not count cur again
+	fair    int     // forked tasks to run before the next look at the injector
 	exiting bool
 	meter   *WorkerMeter
 	steal   *StealMeter
@@ -143,6 +144,12 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 // Submit, for their subtasks.
 func (p *Stealing[T]) Submit(ctx context.Context, t T) error { return p.submit(ctx, t) }
 
+// SubmitWait is the pool's SubmitWait.
+func (p *Stealing[T]) SubmitWait(ctx context.Context, t T) error { return p.submitWait(ctx, t) }
+
+// Closed is the pool's Closed.
+func (p *Stealing[T]) Closed() bool { return p.life.Closed() }
+
 // TrySubmit queues t on the injector if there is room and never blocks:
 // it returns poolrt.ErrQueueFull when the injector is full and
 // poolrt.ErrClosed after shutdown, whatever the backpressure policy.
@@ -225,7 +232,7 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 		}
 	}
 	p.steals.ForkInline()
-	RunOnCaller(w.ctxi, *t, p.lane.One, &p.set, p.meter)
+	RunOnCaller(w.ctxi, *t, p.lane.One, &p.hooks, p.meter)
 	return nil
 }
 
@@ -286,7 +293,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		meta, enq, ok = p.pollInjector(w)
 	}
 	if !ok {
-		if meta, enq, ok = w.dq.pop(&w.cur); ok && meta&metaShard == 0 {
+		if meta, enq, ok = w.dq.pop(&w.cur, &w.curX); ok && meta&metaShard == 0 {
 			w.fair--
 		}
 	}
@@ -317,9 +324,15 @@ func (w *StealWorker[T]) end(err error) {
 		w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	}
 	w.meter.Done(err)
+	if x := w.curX; x != nil {
+		w.curX = nil
+		if x.finish(err) {
+			return // the submitter has the outcome: it is not OnError's
+		}
+	}
 	if err != nil {
 		w.hooking = true // see workerExit
-		p.set.TaskFailed(err)
+		p.hooks.failed(&w.cur, err)
 		w.hooking = false
 	}
 }
@@ -382,7 +395,7 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 // goroutine of a task may have forked onto it), the injector, and the
 // other workers' deques from a random one on.
 func (p *Stealing[T]) look(w *StealWorker[T]) (meta uint32, enq int64, ok bool) {
-	if meta, enq, ok = w.dq.pop(&w.cur); ok {
+	if meta, enq, ok = w.dq.pop(&w.cur, &w.curX); ok {
 		return meta, enq, true
 	}
 	// Moving tasks into the deque needs its gate. If a goroutine of a
@@ -424,12 +437,12 @@ func (p *Stealing[T]) takeInjector(w *StealWorker[T], held bool) (meta uint32, e
 	meta = uint32(from + 1)
 	// The deque pops newest first: put the batch in backwards.
 	for i := 1; i < n; i++ {
-		w.dq.put(n-1-i, &w.buf[i].task, meta, w.buf[i].enq)
+		w.dq.put(n-1-i, &w.buf[i].task, w.buf[i].x, meta, w.buf[i].enq)
 	}
 	if n > 1 {
 		w.dq.publish(n - 1)
 	}
-	w.cur, enq = w.buf[0].task, w.buf[0].enq
+	w.cur, w.curX, enq = w.buf[0].task, w.buf[0].x, w.buf[0].enq
 	clear(w.buf[:n])
 	return meta, enq, true
 }
@@ -477,7 +490,7 @@ func (p *Stealing[T]) stealOne(w *StealWorker[T], room int) (meta uint32, enq in
 		if victim.dq.empty() {
 			continue
 		}
-		if k, meta, enq := victim.dq.steal(&w.dq, room+1, &w.cur); k > 0 {
+		if k, meta, enq := victim.dq.steal(&w.dq, room+1, &w.cur, &w.curX); k > 0 {
 			w.steal.Steals.Add(1)
 			w.steal.StolenTasks.Add(uint64(k))
 			return meta, enq, true
@@ -593,7 +606,16 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 	}
 	w.meter.Panicked.Add(1)
 	defer func() { go p.work(w) }() // even if OnPanic calls runtime.Goexit
-	p.set.TaskPanicked(w.cur, v)
+	x := w.curX
+	if x == nil {
+		p.hooks.panicked(w.cur, v)
+		return
+	}
+	w.curX = nil
+	t := w.cur
+	reported, stack := v, []byte(nil)
+	defer func() { x.finishPanic(t, reported, stack) }() // even if OnPanic calls runtime.Goexit
+	reported, stack = p.hooks.panicked(t, v)
 }
 
 // Shutdown stops intake and waits until every accepted task, and every
@@ -629,9 +651,13 @@ func (p *Stealing[T]) ShutdownNow() []T {
 		w.dq.close()
 		for {
 			var t T
-			meta, _, ok := w.dq.popTail(&t)
+			var x *Waiter
+			meta, _, ok := w.dq.popTail(&t, &x)
 			if !ok {
 				break
+			}
+			if x != nil {
+				x.finishReturned()
 			}
 			if shard := meta & metaShard; shard != 0 {
 				p.q.release(int(shard-1), 1) // handed back: it never starts

@@ -12,8 +12,10 @@ const (
 	// serves.
 	MinVersion = 1
 	// CurrentVersion is the version poolgen writes into the files it
-	// generates now, and the newest this package serves.
-	CurrentVersion = 1
+	// generates now, and the newest this package serves. Version 2 added
+	// the engines' SubmitWait and Closed, which pools of version 1 do not
+	// call, so this package still serves them.
+	CurrentVersion = 2
 )
 
 // StaleFileRunGoGenerate is the type of the first version check in

@@ -78,6 +78,12 @@ type Settings struct {
 	// option that sets it wraps the user's func(*poolrt.PanicError).
 	OnPanic func(task, value any, stack []byte)
 	OnError func(error)
+	// TaskError and TaskPanic are the typed hooks (poolrt.OnTaskError,
+	// OnTaskPanic): a func(T, error) and a func(T, *poolrt.PanicError)
+	// for the pool's task type T, held as any since options are not
+	// generic. The pool checks their type when it is created.
+	TaskError any
+	TaskPanic any
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
@@ -141,6 +147,13 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 			return Settings{}, &ConfigError{Option: o.text, Reason: reason}
 		}
 	}
+	// A failure goes to one hook: with both, which one would be a guess.
+	if s.OnError != nil && s.TaskError != nil {
+		return Settings{}, &ConfigError{Option: "OnTaskError(...)", Reason: "OnError is given too; give one of them"}
+	}
+	if s.OnPanic != nil && s.TaskPanic != nil {
+		return Settings{}, &ConfigError{Option: "OnTaskPanic(...)", Reason: "OnPanic is given too; give one of them"}
+	}
 	procs := runtime.GOMAXPROCS(0)
 	if s.Given&GivenWorkers == 0 {
 		s.Workers = procs
@@ -184,17 +197,20 @@ func (s *Settings) TaskFailed(err error) {
 // of task to the OnPanic handler, or through log/slog without one. It
 // must be called from the deferred function that recovered, so that the
 // stack it captures is the panicking goroutine's. A panic in the handler is
-// contained (see [Stats].HookPanics).
-func (s *Settings) TaskPanicked(task, v any) {
+// contained (see [Stats].HookPanics). It returns the value reported
+// (ErrGoexit for runtime.Goexit) and the stack, for a submitter waiting
+// for the task's outcome.
+func (s *Settings) TaskPanicked(task, v any) (value any, stack []byte) {
 	if v == nil {
 		v = ErrGoexit
 	}
-	stack := debug.Stack()
+	stack = debug.Stack()
 	if s.OnPanic != nil {
 		s.CallHook("OnPanic", func() { s.OnPanic(task, v, stack) })
-		return
+		return v, stack
 	}
 	s.log(slog.LevelError, "poolgen: task panicked", task, "panic", v, "stack", string(stack))
+	return v, stack
 }
 
 // HookPanicCount returns the counter of the panics CallHook contained, which
