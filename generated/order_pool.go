@@ -92,14 +92,14 @@ func (p *OrderBatchPool) TrySubmit(t Order) error {
 	return p.p.TrySubmit(t, poolgenOrderBatchKey(t))
 }
 
-// SubmitWait adds t as Submit does and waits for the batch that holds it
-// to be handled: it returns the handler's error for that batch, a
-// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
-// was refused or handed back unhandled by ShutdownNow. ctx bounds both
-// waits, for room and for the outcome: if it ends after t was accepted,
-// SubmitWait returns ctx's error and t is still handled. A failed batch
-// all of whose submitters wait for it is reported to them, not to
-// poolrt.OnError. It allocates nothing in steady state.
+// SubmitWait adds t as Submit does and waits for the batch that holds it to
+// be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, poolrt.ErrClosed if
+// ShutdownNow handed t back unhandled, or the error Submit returns if t was
+// not accepted. ctx bounds both waits, for room and for the outcome: if it
+// ends after t was accepted, SubmitWait returns ctx's error and t is still
+// handled. A failed batch all of whose submitters wait for it is reported to
+// them, not to poolrt.OnError. It allocates nothing in steady state.
 func (p *OrderBatchPool) SubmitWait(ctx context.Context, t Order) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask

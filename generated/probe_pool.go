@@ -117,14 +117,14 @@ func (p *ProbeBatchPool) TrySubmit(t Probe) error {
 	return p.p.TrySubmit(t, poolgenProbeBatchKey(t))
 }
 
-// SubmitWait adds t as Submit does and waits for the batch that holds it
-// to be handled: it returns the handler's error for that batch, a
-// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
-// was refused or handed back unhandled by ShutdownNow. ctx bounds both
-// waits, for room and for the outcome: if it ends after t was accepted,
-// SubmitWait returns ctx's error and t is still handled. A failed batch
-// all of whose submitters wait for it is reported to them, not to
-// poolrt.OnError. It allocates nothing in steady state.
+// SubmitWait adds t as Submit does and waits for the batch that holds it to
+// be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, poolrt.ErrClosed if
+// ShutdownNow handed t back unhandled, or the error Submit returns if t was
+// not accepted. ctx bounds both waits, for room and for the outcome: if it
+// ends after t was accepted, SubmitWait returns ctx's error and t is still
+// handled. A failed batch all of whose submitters wait for it is reported to
+// them, not to poolrt.OnError. It allocates nothing in steady state.
 func (p *ProbeBatchPool) SubmitWait(ctx context.Context, t Probe) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -224,16 +224,16 @@ func (p *ProbeCostPool) TrySubmit(t Probe) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbeCostPool) SubmitWait(ctx context.Context, t Probe) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -359,16 +359,18 @@ func (p *ProbeDeadlinePool) TrySubmit(t Probe) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended. A late task that the pool drops
+// (poolrt.DropLate) or hands to its late handler instead of running it ends
+// SubmitWait with a *poolrt.DeadlineError.
 func (p *ProbeDeadlinePool) SubmitWait(ctx context.Context, t Probe) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -465,16 +467,16 @@ func (p *ProbeDynamicPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbeDynamicPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -568,16 +570,16 @@ func (p *ProbeFixedPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbeFixedPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -678,16 +680,16 @@ func (p *ProbePriorityPool) TrySubmit(t Probe) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbePriorityPool) SubmitWait(ctx context.Context, t Probe) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -856,16 +858,16 @@ func (p *ProbeStealingPool) TrySubmit(t Probe) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbeStealingPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -1027,14 +1029,14 @@ func (p *ProbePtrBatchPool) TrySubmit(t *ProbePtr) error {
 	return p.p.TrySubmit(t, poolgenProbePtrBatchKey(t))
 }
 
-// SubmitWait adds t as Submit does and waits for the batch that holds it
-// to be handled: it returns the handler's error for that batch, a
-// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
-// was refused or handed back unhandled by ShutdownNow. ctx bounds both
-// waits, for room and for the outcome: if it ends after t was accepted,
-// SubmitWait returns ctx's error and t is still handled. A failed batch
-// all of whose submitters wait for it is reported to them, not to
-// poolrt.OnError. It allocates nothing in steady state.
+// SubmitWait adds t as Submit does and waits for the batch that holds it to
+// be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, poolrt.ErrClosed if
+// ShutdownNow handed t back unhandled, or the error Submit returns if t was
+// not accepted. ctx bounds both waits, for room and for the outcome: if it
+// ends after t was accepted, SubmitWait returns ctx's error and t is still
+// handled. A failed batch all of whose submitters wait for it is reported to
+// them, not to poolrt.OnError. It allocates nothing in steady state.
 func (p *ProbePtrBatchPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -1134,16 +1136,16 @@ func (p *ProbePtrCostPool) TrySubmit(t *ProbePtr) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbePtrCostPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -1269,16 +1271,18 @@ func (p *ProbePtrDeadlinePool) TrySubmit(t *ProbePtr) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended. A late task that the pool drops
+// (poolrt.DropLate) or hands to its late handler instead of running it ends
+// SubmitWait with a *poolrt.DeadlineError.
 func (p *ProbePtrDeadlinePool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -1377,16 +1381,16 @@ func (p *ProbePtrDynamicPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmi
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbePtrDynamicPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -1480,16 +1484,16 @@ func (p *ProbePtrFixedPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubmit(
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbePtrFixedPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -1590,16 +1594,16 @@ func (p *ProbePtrPriorityPool) TrySubmit(t *ProbePtr) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbePtrPriorityPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -1770,16 +1774,16 @@ func (p *ProbePtrStealingPool) TrySubmit(t *ProbePtr) error { return p.p.TrySubm
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *ProbePtrStealingPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.p.SubmitWait(ctx, t)
 }

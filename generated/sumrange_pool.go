@@ -164,16 +164,16 @@ func (p *SumRangeStealingPool) TrySubmit(t SumRange) error { return p.p.TrySubmi
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *SumRangeStealingPool) SubmitWait(ctx context.Context, t SumRange) error {
 	return p.p.SubmitWait(ctx, t)
 }

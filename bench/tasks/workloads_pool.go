@@ -115,16 +115,16 @@ func (p *SleepDynamicPool) TrySubmit(t Sleep) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *SleepDynamicPool) SubmitWait(ctx context.Context, t Sleep) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -218,16 +218,16 @@ func (p *SleepFixedPool) TrySubmit(t Sleep) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *SleepFixedPool) SubmitWait(ctx context.Context, t Sleep) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -324,16 +324,16 @@ func (p *Payload32FixedPool) TrySubmit(t Payload32) error { return p.p.TrySubmit
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *Payload32FixedPool) SubmitWait(ctx context.Context, t Payload32) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -428,16 +428,16 @@ func (p *NodeFixedPool) TrySubmit(t Node) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *NodeFixedPool) SubmitWait(ctx context.Context, t Node) error { return p.p.SubmitWait(ctx, t) }
 
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
@@ -600,16 +600,16 @@ func (p *NodeStealingPool) TrySubmit(t Node) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *NodeStealingPool) SubmitWait(ctx context.Context, t Node) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -757,16 +757,16 @@ func (p *TimedDynamicPool) TrySubmit(t Timed) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *TimedDynamicPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -860,16 +860,16 @@ func (p *TimedFixedPool) TrySubmit(t Timed) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *TimedFixedPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -970,16 +970,16 @@ func (p *TimedPriorityPool) TrySubmit(t Timed) error {
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *TimedPriorityPool) SubmitWait(ctx context.Context, t Timed) error {
 	if p.e.Refuses(&t) {
 		return poolrt.ErrNilTask
@@ -1148,16 +1148,16 @@ func (p *TimedStealingPool) TrySubmit(t Timed) error { return p.p.TrySubmit(t) }
 
 // SubmitWait queues t as Submit does and waits for it to end, for
 // request/response use (an HTTP handler waiting for its task): it returns
-// what t's Run returned, a *poolrt.PanicError if Run panicked, or
-// poolrt.ErrClosed if t was refused or handed back unrun by ShutdownNow.
-// ctx bounds both waits, for room and for the outcome: if it ends after t
-// was accepted, SubmitWait returns ctx's error and t still runs (its
-// failure then goes to poolrt.OnError). The error of a task whose
-// submitter waits for it is reported to that submitter, not to
+// what t's Run returned, a *poolrt.PanicError if Run panicked,
+// poolrt.ErrClosed if ShutdownNow handed t back unrun, or the error Submit
+// returns if t was not accepted. ctx bounds both waits, for room and for the
+// outcome: if it ends after t was accepted, SubmitWait returns ctx's error
+// and t still runs (its failure then goes to poolrt.OnError). The error of a
+// task whose submitter waits for it is reported to that submitter, not to
 // poolrt.OnError; a panic is reported to both. Under poolrt.CallerRuns a
 // full queue makes SubmitWait run t itself. In steady state it allocates
-// nothing: completion handles are recycled, and one whose submitter gave
-// up is reused only once its task has ended.
+// nothing: completion handles are recycled, and one whose submitter gave up
+// is reused only once its task has ended.
 func (p *TimedStealingPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.p.SubmitWait(ctx, t)
 }
@@ -1317,14 +1317,14 @@ func (p *ItemBatchPool) TrySubmit(t Item) error {
 	return p.p.TrySubmit(t, t.BatchKey())
 }
 
-// SubmitWait adds t as Submit does and waits for the batch that holds it
-// to be handled: it returns the handler's error for that batch, a
-// *poolrt.PanicError if the handler panicked, or poolrt.ErrClosed if t
-// was refused or handed back unhandled by ShutdownNow. ctx bounds both
-// waits, for room and for the outcome: if it ends after t was accepted,
-// SubmitWait returns ctx's error and t is still handled. A failed batch
-// all of whose submitters wait for it is reported to them, not to
-// poolrt.OnError. It allocates nothing in steady state.
+// SubmitWait adds t as Submit does and waits for the batch that holds it to
+// be handled: it returns the handler's error for that batch, a
+// *poolrt.PanicError if the handler panicked, poolrt.ErrClosed if
+// ShutdownNow handed t back unhandled, or the error Submit returns if t was
+// not accepted. ctx bounds both waits, for room and for the outcome: if it
+// ends after t was accepted, SubmitWait returns ctx's error and t is still
+// handled. A failed batch all of whose submitters wait for it is reported to
+// them, not to poolrt.OnError. It allocates nothing in steady state.
 func (p *ItemBatchPool) SubmitWait(ctx context.Context, t Item) error {
 	if p.p.Refuses(&t) {
 		return poolrt.ErrNilTask
