@@ -171,6 +171,7 @@ func (h *harness) seen(id string) []uint64 {
 type work struct {
 	testtask.Job
 	delivery uint64
+	by       string // the consumer that ran it, set by a tagged pool
 }
 
 // SetDelivery records the delivery count.
@@ -317,3 +318,15 @@ func deadLetters(t testing.TB, js jetstream.JetStream, n int) []jetstream.Msg {
 func templatesDynamic() (*templates.DynamicPool[work], error) {
 	return templates.NewDynamicPool[work](poolrt.WorkerLimits(1, 4), poolrt.QueueSize(4))
 }
+
+// gate is a barrier that tasks wait on until it opens. Tests defer open,
+// so that a failing test's blocked tasks end before its pools shut down.
+type gate struct {
+	c    chan struct{}
+	once sync.Once
+}
+
+func newGate() *gate { return &gate{c: make(chan struct{})} }
+
+func (g *gate) wait() { <-g.c }
+func (g *gate) open() { g.once.Do(func() { close(g.c) }) }

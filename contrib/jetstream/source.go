@@ -367,6 +367,9 @@ func (s *Source[T]) fetchLoop(ctx, taskCtx context.Context) error {
 		if s.pool.Closed() {
 			return poolrt.ErrClosed
 		}
+		if nc := s.js.Conn(); nc != nil && nc.IsClosed() {
+			return fmt.Errorf("poolgen: jetstream: fetch: %w", nats.ErrConnectionClosed)
+		}
 		n := s.credit()
 		if n <= 0 {
 			if !pause(pollInterval) {

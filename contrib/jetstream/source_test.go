@@ -255,9 +255,10 @@ func TestSourceFlowControl(t *testing.T) {
 	s := startServer(t)
 	_, js := connect(t, s.ClientURL())
 	cons := setup(t, js, 5*time.Second, 1)
-	gate := make(chan struct{})
+	g := newGate()
+	defer g.open()
 	h := newHarness(t, func(w work) error {
-		<-gate
+		g.wait()
 		return nil
 	})
 	publish(t, js, h, "fc-", 100)
@@ -272,7 +273,7 @@ func TestSourceFlowControl(t *testing.T) {
 	if st := src.Stats(); st.InFlight != 6 || st.Fetched != 6 || info.NumAckPending != 6 {
 		t.Fatalf("held %d, fetched %d, server's ack pending %d: want 6 each", st.InFlight, st.Fetched, info.NumAckPending)
 	}
-	close(gate)
+	g.open()
 	eventually(t, 10*time.Second, "not all acked", func() bool { return src.Stats().Acked == 100 })
 }
 
@@ -322,10 +323,10 @@ func TestSourceDrainTimeout(t *testing.T) {
 	s := startServer(t)
 	_, js := connect(t, s.ClientURL())
 	cons := setup(t, js, 30*time.Second, 1)
-	gate := make(chan struct{})
-	defer close(gate)
+	g := newGate()
+	defer g.open()
 	h := newHarness(t, func(w work) error {
-		<-gate
+		g.wait()
 		return nil
 	})
 	publish(t, js, h, "stuck-", 1)
@@ -350,9 +351,10 @@ func TestSourcePoolClosed(t *testing.T) {
 	s := startServer(t)
 	_, js := connect(t, s.ClientURL())
 	cons := setup(t, js, 30*time.Second, 1)
-	gate := make(chan struct{})
+	g := newGate()
+	defer g.open()
 	h := newHarness(t, func(w work) error {
-		<-gate
+		g.wait()
 		return nil
 	})
 	publish(t, js, h, "c-", 3)
@@ -362,7 +364,7 @@ func TestSourcePoolClosed(t *testing.T) {
 	eventually(t, 5*time.Second, "not held", func() bool { return src.Stats().InFlight == 3 })
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		close(gate)
+		g.open()
 	}()
 	p.ShutdownNow() // the running task finishes; two queued ones come back
 	err := r.stop(t)
