@@ -44,7 +44,7 @@ func (jsonCodec[T]) Decode(data []byte, t *T) error {
 
 // Msgp returns a binary codec for task types with the methods that
 // github.com/tinylib/msgp generates (run msgp's own go:generate line on
-// the type: MarshalMsg on T, UnmarshalMsg on *T). It is several times
+// the type: MarshalMsg and UnmarshalMsg, on T or *T). It is several times
 // faster than JSON and allocates less, for producers written in Go (or in
 // any language with a MessagePack library and the same field names).
 // Decode rejects trailing bytes after the value.
@@ -53,20 +53,21 @@ func (jsonCodec[T]) Decode(data []byte, t *T) error {
 //	type Job struct { ... }
 //
 //	codec := pooljs.Msgp[Job]()
-func Msgp[T msgp.Marshaler, PT interface {
-	*T
-	msgp.Unmarshaler
-}]() Codec[T] {
+func Msgp[T any, PT msgpPointer[T]]() Codec[T] {
 	return msgpCodec[T, PT]{}
 }
 
-type msgpCodec[T msgp.Marshaler, PT interface {
+// msgpPointer is *T with msgp's methods.
+type msgpPointer[T any] interface {
 	*T
+	msgp.Marshaler
 	msgp.Unmarshaler
-}] struct{}
+}
+
+type msgpCodec[T any, PT msgpPointer[T]] struct{}
 
 func (msgpCodec[T, PT]) Append(dst []byte, t T) ([]byte, error) {
-	b, err := t.MarshalMsg(dst)
+	b, err := PT(&t).MarshalMsg(dst)
 	if err != nil {
 		return dst, fmt.Errorf("poolgen: jetstream: encode: %w", err)
 	}
