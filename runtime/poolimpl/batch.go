@@ -526,7 +526,7 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 		start = p.meter.Now()
 		m.Wait.Record(time.Duration(start - w.opened))
 	}
-	err, panicked, to := p.call(w.buf)
+	panicked, to, err := p.call(w.buf)
 	if to {
 		w.meter.TimedOut.Add(uint64(n))
 	}
@@ -614,7 +614,7 @@ func (p *Batch[T, K]) finishAll(w *batchWorker[T], err error) int {
 // a timeout (poolrt.TaskTimeout) the handler's context ends after it, and
 // call reports whether the handler timed out: it returned an error after
 // that.
-func (p *Batch[T, K]) call(items []T) (err error, panicked, late bool) {
+func (p *Batch[T, K]) call(items []T) (panicked, late bool, err error) {
 	panicked = true
 	defer func() {
 		if panicked {
@@ -635,7 +635,7 @@ func (p *Batch[T, K]) call(items []T) (err error, panicked, late bool) {
 	err = p.handle(ctx, items)
 	panicked = false
 	err, late = timedOut(err, errors.Is(ctx.Err(), context.DeadlineExceeded))
-	return err, false, late
+	return false, late, err
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
@@ -655,7 +655,7 @@ func (p *Batch[T, K]) runCaller(t T) {
 		}
 	}()
 	var to bool
-	err, panicked, to = p.call(items)
+	panicked, to, err = p.call(items)
 	if to {
 		p.meter.Caller.TimedOut.Add(1)
 	}
@@ -678,7 +678,7 @@ func (p *Batch[T, K]) runCallerWaited(t T) error {
 		}
 	}()
 	var to bool
-	err, panicked, to = p.call([]T{t})
+	panicked, to, err = p.call([]T{t})
 	if to {
 		p.meter.Caller.TimedOut.Add(1)
 	}
