@@ -116,20 +116,20 @@ func TestCallerCtx(t *testing.T) {
 	if off.on() {
 		t.Error("a pool without timeouts has them on")
 	}
-	own := timeouts[int]{of: func(p *int) time.Duration { return time.Duration(*p) }}
-	zero := 0
+	own := timeouts[int64]{of: func(p *int64) time.Duration { return time.Duration(*p) }}
+	zero := int64(0)
 	if c, cancel := own.callerCtx(ctx, zero); c != ctx {
 		t.Error("a task without a timeout got one")
 	} else {
 		cancel()
 	}
-	hour := int(time.Hour)
+	hour := int64(time.Hour)
 	c, cancel := own.callerCtx(ctx, hour)
 	defer cancel()
 	if dl, ok := c.Deadline(); !ok || time.Until(dl) > time.Hour {
 		t.Errorf("Deadline() = %v, %v", dl, ok)
 	}
-	def := timeouts[int]{def: time.Minute, of: own.of}
+	def := timeouts[int64]{def: time.Minute, of: own.of}
 	if got := def.get(&zero); got != time.Minute {
 		t.Errorf("get = %v; want the pool's default", got)
 	}
