@@ -37,6 +37,9 @@ func (p Probe) Deadline() time.Time { return p.Due }
 // Cost returns Size.
 func (p Probe) Cost() int64 { return int64(p.Size) }
 
+// Timeout returns the timeout Ctl gives task ID (0 for the pool's).
+func (p Probe) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }
+
 // ProbePtr is a conformance-suite task with a pointer receiver, and a lock
 // that must not be copied: the pool holds *ProbePtr.
 //
@@ -68,6 +71,9 @@ func (p *ProbePtr) Deadline() time.Time { return p.Due }
 
 // Cost returns Size.
 func (p *ProbePtr) Cost() int64 { return int64(p.Size) }
+
+// Timeout returns the timeout Ctl gives task ID (0 for the pool's).
+func (p *ProbePtr) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }
 
 // RunProbes is the batch handler of Probe's batch pool: it runs each task
 // of the batch (the conformance suite runs the batch pool with batches of

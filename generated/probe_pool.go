@@ -13,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // Probe must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
@@ -915,17 +915,17 @@ func (p *ProbeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenProbeBatchLane returns the lane of the fixed and dynamic pools of Probe: the
 // loops below, which call Run.
 func poolgenProbeBatchLane() poolimpl.Lane[Probe] {
-	return poolimpl.Lane[Probe]{Batch: poolgenProbeRunBatch, One: poolgenProbeRunOne}
+	return poolimpl.Lane[Probe]{Batch: poolgenProbeRunBatch, One: poolgenProbeRunOne, Timeout: poolgenProbeTimeoutOf()}
 }
 
 // poolgenProbeStealLane returns the lane of the work-stealing pool of Probe.
 func poolgenProbeStealLane() poolimpl.Lane[Probe] {
-	return poolimpl.Lane[Probe]{Steal: poolgenProbeRunSteal, One: poolgenProbeRunOne}
+	return poolimpl.Lane[Probe]{Steal: poolgenProbeRunSteal, One: poolgenProbeRunOne, Timeout: poolgenProbeTimeoutOf()}
 }
 
 // poolgenProbeRankLane returns the lane of the priority, deadline and cost pools of Probe.
 func poolgenProbeRankLane() poolimpl.Lane[Probe] {
-	return poolimpl.Lane[Probe]{Rank: poolgenProbeRunRank, One: poolgenProbeRunOne}
+	return poolimpl.Lane[Probe]{Rank: poolgenProbeRunRank, One: poolgenProbeRunOne, Timeout: poolgenProbeTimeoutOf()}
 }
 
 // poolgenProbeRunBatch runs what is left of a worker's batch. In generated code the
@@ -958,6 +958,37 @@ func poolgenProbeRunRank(w *poolimpl.RankWorker[Probe]) {
 // poolgenProbeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenProbeRunOne(ctx context.Context, t Probe) error { return t.Run(ctx) }
+
+// poolgenProbeTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenProbeTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenProbeTimeoutOf returns the reader of Probe's own timeout for its lane, or nil if
+// Probe has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenProbeTimeoutOf() func(*Probe) time.Duration {
+	var t Probe
+	if _, ok := any(t).(poolgenProbeTimeouter); ok && poolimpl.Nilable[Probe]() {
+		return poolgenProbePointerTimeout
+	}
+	if _, ok := any(&t).(poolgenProbeTimeouter); ok {
+		return poolgenProbeSlotTimeout
+	}
+	return nil
+}
+
+// poolgenProbeSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Probe's) holds Timeout.
+func poolgenProbeSlotTimeout(t *Probe) time.Duration { return any(t).(poolgenProbeTimeouter).Timeout() }
+
+// poolgenProbePointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenProbePointerTimeout(t *Probe) time.Duration {
+	return any(*t).(poolgenProbeTimeouter).Timeout()
+}
 
 // Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialized from github.com/poolgen/poolgen/templates.
 
@@ -1831,17 +1862,17 @@ func (p *ProbePtrStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenProbePtrBatchLane returns the lane of the fixed and dynamic pools of *ProbePtr: the
 // loops below, which call Run.
 func poolgenProbePtrBatchLane() poolimpl.Lane[*ProbePtr] {
-	return poolimpl.Lane[*ProbePtr]{Batch: poolgenProbePtrRunBatch, One: poolgenProbePtrRunOne}
+	return poolimpl.Lane[*ProbePtr]{Batch: poolgenProbePtrRunBatch, One: poolgenProbePtrRunOne, Timeout: poolgenProbePtrTimeoutOf()}
 }
 
 // poolgenProbePtrStealLane returns the lane of the work-stealing pool of *ProbePtr.
 func poolgenProbePtrStealLane() poolimpl.Lane[*ProbePtr] {
-	return poolimpl.Lane[*ProbePtr]{Steal: poolgenProbePtrRunSteal, One: poolgenProbePtrRunOne}
+	return poolimpl.Lane[*ProbePtr]{Steal: poolgenProbePtrRunSteal, One: poolgenProbePtrRunOne, Timeout: poolgenProbePtrTimeoutOf()}
 }
 
 // poolgenProbePtrRankLane returns the lane of the priority, deadline and cost pools of *ProbePtr.
 func poolgenProbePtrRankLane() poolimpl.Lane[*ProbePtr] {
-	return poolimpl.Lane[*ProbePtr]{Rank: poolgenProbePtrRunRank, One: poolgenProbePtrRunOne}
+	return poolimpl.Lane[*ProbePtr]{Rank: poolgenProbePtrRunRank, One: poolgenProbePtrRunOne, Timeout: poolgenProbePtrTimeoutOf()}
 }
 
 // poolgenProbePtrRunBatch runs what is left of a worker's batch. In generated code the
@@ -1874,3 +1905,36 @@ func poolgenProbePtrRunRank(w *poolimpl.RankWorker[*ProbePtr]) {
 // poolgenProbePtrRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenProbePtrRunOne(ctx context.Context, t *ProbePtr) error { return t.Run(ctx) }
+
+// poolgenProbePtrTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenProbePtrTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenProbePtrTimeoutOf returns the reader of *ProbePtr's own timeout for its lane, or nil if
+// *ProbePtr has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenProbePtrTimeoutOf() func(**ProbePtr) time.Duration {
+	var t *ProbePtr
+	if _, ok := any(t).(poolgenProbePtrTimeouter); ok && poolimpl.Nilable[*ProbePtr]() {
+		return poolgenProbePtrPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenProbePtrTimeouter); ok {
+		return poolgenProbePtrSlotTimeout
+	}
+	return nil
+}
+
+// poolgenProbePtrSlotTimeout reads the timeout of the task in slot t, whose method set
+// (**ProbePtr's) holds Timeout.
+func poolgenProbePtrSlotTimeout(t **ProbePtr) time.Duration {
+	return any(t).(poolgenProbePtrTimeouter).Timeout()
+}
+
+// poolgenProbePtrPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenProbePtrPointerTimeout(t **ProbePtr) time.Duration {
+	return any(*t).(poolgenProbePtrTimeouter).Timeout()
+}

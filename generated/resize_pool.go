@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -12,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // Resize must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -232,7 +233,7 @@ func (p *ResizeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenResizeBatchLane returns the lane of the fixed and dynamic pools of Resize: the
 // loops below, which call Run.
 func poolgenResizeBatchLane() poolimpl.Lane[Resize] {
-	return poolimpl.Lane[Resize]{Batch: poolgenResizeRunBatch, One: poolgenResizeRunOne}
+	return poolimpl.Lane[Resize]{Batch: poolgenResizeRunBatch, One: poolgenResizeRunOne, Timeout: poolgenResizeTimeoutOf()}
 }
 
 // poolgenResizeRunBatch runs what is left of a worker's batch. In generated code the
@@ -248,3 +249,36 @@ func poolgenResizeRunBatch(w *poolimpl.Worker[Resize]) {
 // poolgenResizeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenResizeRunOne(ctx context.Context, t Resize) error { return t.Run(ctx) }
+
+// poolgenResizeTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenResizeTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenResizeTimeoutOf returns the reader of Resize's own timeout for its lane, or nil if
+// Resize has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenResizeTimeoutOf() func(*Resize) time.Duration {
+	var t Resize
+	if _, ok := any(t).(poolgenResizeTimeouter); ok && poolimpl.Nilable[Resize]() {
+		return poolgenResizePointerTimeout
+	}
+	if _, ok := any(&t).(poolgenResizeTimeouter); ok {
+		return poolgenResizeSlotTimeout
+	}
+	return nil
+}
+
+// poolgenResizeSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Resize's) holds Timeout.
+func poolgenResizeSlotTimeout(t *Resize) time.Duration {
+	return any(t).(poolgenResizeTimeouter).Timeout()
+}
+
+// poolgenResizePointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenResizePointerTimeout(t *Resize) time.Duration {
+	return any(*t).(poolgenResizeTimeouter).Timeout()
+}

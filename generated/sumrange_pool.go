@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -12,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // SumRange must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -220,7 +221,7 @@ func (p *SumRangeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 
 // poolgenSumRangeStealLane returns the lane of the work-stealing pool of SumRange.
 func poolgenSumRangeStealLane() poolimpl.Lane[SumRange] {
-	return poolimpl.Lane[SumRange]{Steal: poolgenSumRangeRunSteal, One: poolgenSumRangeRunOne}
+	return poolimpl.Lane[SumRange]{Steal: poolgenSumRangeRunSteal, One: poolgenSumRangeRunOne, Timeout: poolgenSumRangeTimeoutOf()}
 }
 
 // poolgenSumRangeRunSteal runs a work-stealing worker's tasks until it should exit.
@@ -234,3 +235,36 @@ func poolgenSumRangeRunSteal(w *poolimpl.StealWorker[SumRange]) {
 // poolgenSumRangeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenSumRangeRunOne(ctx context.Context, t SumRange) error { return t.Run(ctx) }
+
+// poolgenSumRangeTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenSumRangeTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenSumRangeTimeoutOf returns the reader of SumRange's own timeout for its lane, or nil if
+// SumRange has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenSumRangeTimeoutOf() func(*SumRange) time.Duration {
+	var t SumRange
+	if _, ok := any(t).(poolgenSumRangeTimeouter); ok && poolimpl.Nilable[SumRange]() {
+		return poolgenSumRangePointerTimeout
+	}
+	if _, ok := any(&t).(poolgenSumRangeTimeouter); ok {
+		return poolgenSumRangeSlotTimeout
+	}
+	return nil
+}
+
+// poolgenSumRangeSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*SumRange's) holds Timeout.
+func poolgenSumRangeSlotTimeout(t *SumRange) time.Duration {
+	return any(t).(poolgenSumRangeTimeouter).Timeout()
+}
+
+// poolgenSumRangePointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenSumRangePointerTimeout(t *SumRange) time.Duration {
+	return any(*t).(poolgenSumRangeTimeouter).Timeout()
+}

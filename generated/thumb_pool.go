@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -12,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // Thumb must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -108,7 +109,7 @@ func (p *ThumbFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenThumbBatchLane returns the lane of the fixed and dynamic pools of *Thumb: the
 // loops below, which call Run.
 func poolgenThumbBatchLane() poolimpl.Lane[*Thumb] {
-	return poolimpl.Lane[*Thumb]{Batch: poolgenThumbRunBatch, One: poolgenThumbRunOne}
+	return poolimpl.Lane[*Thumb]{Batch: poolgenThumbRunBatch, One: poolgenThumbRunOne, Timeout: poolgenThumbTimeoutOf()}
 }
 
 // poolgenThumbRunBatch runs what is left of a worker's batch. In generated code the
@@ -124,3 +125,36 @@ func poolgenThumbRunBatch(w *poolimpl.Worker[*Thumb]) {
 // poolgenThumbRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenThumbRunOne(ctx context.Context, t *Thumb) error { return t.Run(ctx) }
+
+// poolgenThumbTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenThumbTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenThumbTimeoutOf returns the reader of *Thumb's own timeout for its lane, or nil if
+// *Thumb has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenThumbTimeoutOf() func(**Thumb) time.Duration {
+	var t *Thumb
+	if _, ok := any(t).(poolgenThumbTimeouter); ok && poolimpl.Nilable[*Thumb]() {
+		return poolgenThumbPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenThumbTimeouter); ok {
+		return poolgenThumbSlotTimeout
+	}
+	return nil
+}
+
+// poolgenThumbSlotTimeout reads the timeout of the task in slot t, whose method set
+// (**Thumb's) holds Timeout.
+func poolgenThumbSlotTimeout(t **Thumb) time.Duration {
+	return any(t).(poolgenThumbTimeouter).Timeout()
+}
+
+// poolgenThumbPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenThumbPointerTimeout(t **Thumb) time.Duration {
+	return any(*t).(poolgenThumbTimeouter).Timeout()
+}

@@ -13,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // Ticket must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -286,7 +286,7 @@ func (p *TicketPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
 // poolgenTicketRankLane returns the lane of the priority, deadline and cost pools of Ticket.
 func poolgenTicketRankLane() poolimpl.Lane[Ticket] {
-	return poolimpl.Lane[Ticket]{Rank: poolgenTicketRunRank, One: poolgenTicketRunOne}
+	return poolimpl.Lane[Ticket]{Rank: poolgenTicketRunRank, One: poolgenTicketRunOne, Timeout: poolgenTicketTimeoutOf()}
 }
 
 // poolgenTicketRunRank runs a priority, deadline or cost pool worker's tasks until it
@@ -301,3 +301,36 @@ func poolgenTicketRunRank(w *poolimpl.RankWorker[Ticket]) {
 // poolgenTicketRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenTicketRunOne(ctx context.Context, t Ticket) error { return t.Run(ctx) }
+
+// poolgenTicketTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenTicketTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenTicketTimeoutOf returns the reader of Ticket's own timeout for its lane, or nil if
+// Ticket has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenTicketTimeoutOf() func(*Ticket) time.Duration {
+	var t Ticket
+	if _, ok := any(t).(poolgenTicketTimeouter); ok && poolimpl.Nilable[Ticket]() {
+		return poolgenTicketPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenTicketTimeouter); ok {
+		return poolgenTicketSlotTimeout
+	}
+	return nil
+}
+
+// poolgenTicketSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Ticket's) holds Timeout.
+func poolgenTicketSlotTimeout(t *Ticket) time.Duration {
+	return any(t).(poolgenTicketTimeouter).Timeout()
+}
+
+// poolgenTicketPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenTicketPointerTimeout(t *Ticket) time.Duration {
+	return any(*t).(poolgenTicketTimeouter).Timeout()
+}

@@ -23,7 +23,11 @@ type Stats struct {
 	Completed  uint64 // tasks whose Run returned (Failed included)
 	Failed     uint64 // tasks whose Run returned an error
 	Panicked   uint64 // tasks whose Run panicked (not in Completed)
-	Returned   uint64 // tasks handed back, never run, by ShutdownNow
+	// TimedOut counts the tasks (a batch pool: the tasks of the batches)
+	// whose Run returned an error after its timeout (TaskTimeout, or the
+	// task's Timeout method) had passed; they are in Failed too.
+	TimedOut uint64
+	Returned uint64 // tasks handed back, never run, by ShutdownNow
 	// HookPanics counts panics (and runtime.Goexit calls) in the user's
 	// hooks — OnError, OnPanic, a ScaleWith policy — that the pool
 	// contained and logged. They are not task outcomes: the task is

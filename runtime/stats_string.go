@@ -41,6 +41,9 @@ func (s Stats) String() string {
 	tasks := []string{"submitted " + u64(s.Submitted), completed, "failed " + u64(s.Failed),
 		"panicked " + u64(s.Panicked), "rejected " + u64(s.Rejected),
 		"caller-runs " + u64(s.CallerRuns), "returned " + u64(s.Returned)}
+	if s.TimedOut > 0 { // shown only when it happened, as hook panics
+		tasks = append(tasks, "timed out "+u64(s.TimedOut))
+	}
 	if s.HookPanics > 0 { // rare: shown only when it happened
 		tasks = append(tasks, "hook panics "+u64(s.HookPanics))
 	}
@@ -85,6 +88,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("rejected", s.Rejected),
 		slog.Uint64("caller_runs", s.CallerRuns),
 		slog.Uint64("returned", s.Returned),
+		slog.Uint64("timed_out", s.TimedOut),
 		slog.Uint64("hook_panics", s.HookPanics),
 		slog.Float64("utilization", s.Utilization),
 		slog.Duration("uptime", s.Uptime),

@@ -4,6 +4,7 @@ package tasks
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -12,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // Tiny must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -111,7 +112,7 @@ func (p *TinyFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenTinyBatchLane returns the lane of the fixed and dynamic pools of Tiny: the
 // loops below, which call Run.
 func poolgenTinyBatchLane() poolimpl.Lane[Tiny] {
-	return poolimpl.Lane[Tiny]{Batch: poolgenTinyRunBatch, One: poolgenTinyRunOne}
+	return poolimpl.Lane[Tiny]{Batch: poolgenTinyRunBatch, One: poolgenTinyRunOne, Timeout: poolgenTinyTimeoutOf()}
 }
 
 // poolgenTinyRunBatch runs what is left of a worker's batch. In generated code the
@@ -127,6 +128,37 @@ func poolgenTinyRunBatch(w *poolimpl.Worker[Tiny]) {
 // poolgenTinyRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenTinyRunOne(ctx context.Context, t Tiny) error { return t.Run(ctx) }
+
+// poolgenTinyTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenTinyTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenTinyTimeoutOf returns the reader of Tiny's own timeout for its lane, or nil if
+// Tiny has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenTinyTimeoutOf() func(*Tiny) time.Duration {
+	var t Tiny
+	if _, ok := any(t).(poolgenTinyTimeouter); ok && poolimpl.Nilable[Tiny]() {
+		return poolgenTinyPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenTinyTimeouter); ok {
+		return poolgenTinySlotTimeout
+	}
+	return nil
+}
+
+// poolgenTinySlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Tiny's) holds Timeout.
+func poolgenTinySlotTimeout(t *Tiny) time.Duration { return any(t).(poolgenTinyTimeouter).Timeout() }
+
+// poolgenTinyPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenTinyPointerTimeout(t *Tiny) time.Duration {
+	return any(*t).(poolgenTinyTimeouter).Timeout()
+}
 
 // Pools for Spin1us (fixed), specialized from github.com/poolgen/poolgen/templates.
 
@@ -215,7 +247,7 @@ func (p *Spin1usFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenSpin1usBatchLane returns the lane of the fixed and dynamic pools of Spin1us: the
 // loops below, which call Run.
 func poolgenSpin1usBatchLane() poolimpl.Lane[Spin1us] {
-	return poolimpl.Lane[Spin1us]{Batch: poolgenSpin1usRunBatch, One: poolgenSpin1usRunOne}
+	return poolimpl.Lane[Spin1us]{Batch: poolgenSpin1usRunBatch, One: poolgenSpin1usRunOne, Timeout: poolgenSpin1usTimeoutOf()}
 }
 
 // poolgenSpin1usRunBatch runs what is left of a worker's batch. In generated code the
@@ -231,3 +263,36 @@ func poolgenSpin1usRunBatch(w *poolimpl.Worker[Spin1us]) {
 // poolgenSpin1usRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenSpin1usRunOne(ctx context.Context, t Spin1us) error { return t.Run(ctx) }
+
+// poolgenSpin1usTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenSpin1usTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenSpin1usTimeoutOf returns the reader of Spin1us's own timeout for its lane, or nil if
+// Spin1us has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenSpin1usTimeoutOf() func(*Spin1us) time.Duration {
+	var t Spin1us
+	if _, ok := any(t).(poolgenSpin1usTimeouter); ok && poolimpl.Nilable[Spin1us]() {
+		return poolgenSpin1usPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenSpin1usTimeouter); ok {
+		return poolgenSpin1usSlotTimeout
+	}
+	return nil
+}
+
+// poolgenSpin1usSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Spin1us's) holds Timeout.
+func poolgenSpin1usSlotTimeout(t *Spin1us) time.Duration {
+	return any(t).(poolgenSpin1usTimeouter).Timeout()
+}
+
+// poolgenSpin1usPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenSpin1usPointerTimeout(t *Spin1us) time.Duration {
+	return any(*t).(poolgenSpin1usTimeouter).Timeout()
+}

@@ -4,6 +4,7 @@ package tasks
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -12,8 +13,8 @@ import (
 // The runtime serves this file's version of generated code: if a line below fails
 // to compile, its type's name says what to do.
 const (
-	_ = poolimpl.StaleFileRunGoGenerate(2 - poolimpl.MinVersion)
-	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 2)
+	_ = poolimpl.StaleFileRunGoGenerate(3 - poolimpl.MinVersion)
+	_ = poolimpl.StaleRuntimeUpdatePoolgen(poolimpl.CurrentVersion - 3)
 )
 
 // Sleep must keep the methods its pools were generated for (Run): if this line fails to compile, fix them or rerun go generate.
@@ -256,7 +257,7 @@ func (p *SleepFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenSleepBatchLane returns the lane of the fixed and dynamic pools of Sleep: the
 // loops below, which call Run.
 func poolgenSleepBatchLane() poolimpl.Lane[Sleep] {
-	return poolimpl.Lane[Sleep]{Batch: poolgenSleepRunBatch, One: poolgenSleepRunOne}
+	return poolimpl.Lane[Sleep]{Batch: poolgenSleepRunBatch, One: poolgenSleepRunOne, Timeout: poolgenSleepTimeoutOf()}
 }
 
 // poolgenSleepRunBatch runs what is left of a worker's batch. In generated code the
@@ -272,6 +273,37 @@ func poolgenSleepRunBatch(w *poolimpl.Worker[Sleep]) {
 // poolgenSleepRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenSleepRunOne(ctx context.Context, t Sleep) error { return t.Run(ctx) }
+
+// poolgenSleepTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenSleepTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenSleepTimeoutOf returns the reader of Sleep's own timeout for its lane, or nil if
+// Sleep has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
+	var t Sleep
+	if _, ok := any(t).(poolgenSleepTimeouter); ok && poolimpl.Nilable[Sleep]() {
+		return poolgenSleepPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenSleepTimeouter); ok {
+		return poolgenSleepSlotTimeout
+	}
+	return nil
+}
+
+// poolgenSleepSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Sleep's) holds Timeout.
+func poolgenSleepSlotTimeout(t *Sleep) time.Duration { return any(t).(poolgenSleepTimeouter).Timeout() }
+
+// poolgenSleepPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenSleepPointerTimeout(t *Sleep) time.Duration {
+	return any(*t).(poolgenSleepTimeouter).Timeout()
+}
 
 // Pools for Payload32 (fixed), specialized from github.com/poolgen/poolgen/templates.
 
@@ -362,7 +394,7 @@ func (p *Payload32FixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenPayload32BatchLane returns the lane of the fixed and dynamic pools of Payload32: the
 // loops below, which call Run.
 func poolgenPayload32BatchLane() poolimpl.Lane[Payload32] {
-	return poolimpl.Lane[Payload32]{Batch: poolgenPayload32RunBatch, One: poolgenPayload32RunOne}
+	return poolimpl.Lane[Payload32]{Batch: poolgenPayload32RunBatch, One: poolgenPayload32RunOne, Timeout: poolgenPayload32TimeoutOf()}
 }
 
 // poolgenPayload32RunBatch runs what is left of a worker's batch. In generated code the
@@ -378,6 +410,39 @@ func poolgenPayload32RunBatch(w *poolimpl.Worker[Payload32]) {
 // poolgenPayload32RunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenPayload32RunOne(ctx context.Context, t Payload32) error { return t.Run(ctx) }
+
+// poolgenPayload32Timeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenPayload32Timeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenPayload32TimeoutOf returns the reader of Payload32's own timeout for its lane, or nil if
+// Payload32 has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
+	var t Payload32
+	if _, ok := any(t).(poolgenPayload32Timeouter); ok && poolimpl.Nilable[Payload32]() {
+		return poolgenPayload32PointerTimeout
+	}
+	if _, ok := any(&t).(poolgenPayload32Timeouter); ok {
+		return poolgenPayload32SlotTimeout
+	}
+	return nil
+}
+
+// poolgenPayload32SlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Payload32's) holds Timeout.
+func poolgenPayload32SlotTimeout(t *Payload32) time.Duration {
+	return any(t).(poolgenPayload32Timeouter).Timeout()
+}
+
+// poolgenPayload32PointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenPayload32PointerTimeout(t *Payload32) time.Duration {
+	return any(*t).(poolgenPayload32Timeouter).Timeout()
+}
 
 // Pools for Node (fixed, stealing), specialized from github.com/poolgen/poolgen/templates.
 
@@ -657,12 +722,12 @@ func (p *NodeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenNodeBatchLane returns the lane of the fixed and dynamic pools of Node: the
 // loops below, which call Run.
 func poolgenNodeBatchLane() poolimpl.Lane[Node] {
-	return poolimpl.Lane[Node]{Batch: poolgenNodeRunBatch, One: poolgenNodeRunOne}
+	return poolimpl.Lane[Node]{Batch: poolgenNodeRunBatch, One: poolgenNodeRunOne, Timeout: poolgenNodeTimeoutOf()}
 }
 
 // poolgenNodeStealLane returns the lane of the work-stealing pool of Node.
 func poolgenNodeStealLane() poolimpl.Lane[Node] {
-	return poolimpl.Lane[Node]{Steal: poolgenNodeRunSteal, One: poolgenNodeRunOne}
+	return poolimpl.Lane[Node]{Steal: poolgenNodeRunSteal, One: poolgenNodeRunOne, Timeout: poolgenNodeTimeoutOf()}
 }
 
 // poolgenNodeRunBatch runs what is left of a worker's batch. In generated code the
@@ -686,6 +751,37 @@ func poolgenNodeRunSteal(w *poolimpl.StealWorker[Node]) {
 // poolgenNodeRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenNodeRunOne(ctx context.Context, t Node) error { return t.Run(ctx) }
+
+// poolgenNodeTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenNodeTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenNodeTimeoutOf returns the reader of Node's own timeout for its lane, or nil if
+// Node has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenNodeTimeoutOf() func(*Node) time.Duration {
+	var t Node
+	if _, ok := any(t).(poolgenNodeTimeouter); ok && poolimpl.Nilable[Node]() {
+		return poolgenNodePointerTimeout
+	}
+	if _, ok := any(&t).(poolgenNodeTimeouter); ok {
+		return poolgenNodeSlotTimeout
+	}
+	return nil
+}
+
+// poolgenNodeSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Node's) holds Timeout.
+func poolgenNodeSlotTimeout(t *Node) time.Duration { return any(t).(poolgenNodeTimeouter).Timeout() }
+
+// poolgenNodePointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenNodePointerTimeout(t *Node) time.Duration {
+	return any(*t).(poolgenNodeTimeouter).Timeout()
+}
 
 // Pools for Timed (fixed, dynamic, priority, stealing), specialized from github.com/poolgen/poolgen/templates.
 
@@ -1205,17 +1301,17 @@ func (p *TimedStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
 // poolgenTimedBatchLane returns the lane of the fixed and dynamic pools of Timed: the
 // loops below, which call Run.
 func poolgenTimedBatchLane() poolimpl.Lane[Timed] {
-	return poolimpl.Lane[Timed]{Batch: poolgenTimedRunBatch, One: poolgenTimedRunOne}
+	return poolimpl.Lane[Timed]{Batch: poolgenTimedRunBatch, One: poolgenTimedRunOne, Timeout: poolgenTimedTimeoutOf()}
 }
 
 // poolgenTimedStealLane returns the lane of the work-stealing pool of Timed.
 func poolgenTimedStealLane() poolimpl.Lane[Timed] {
-	return poolimpl.Lane[Timed]{Steal: poolgenTimedRunSteal, One: poolgenTimedRunOne}
+	return poolimpl.Lane[Timed]{Steal: poolgenTimedRunSteal, One: poolgenTimedRunOne, Timeout: poolgenTimedTimeoutOf()}
 }
 
 // poolgenTimedRankLane returns the lane of the priority, deadline and cost pools of Timed.
 func poolgenTimedRankLane() poolimpl.Lane[Timed] {
-	return poolimpl.Lane[Timed]{Rank: poolgenTimedRunRank, One: poolgenTimedRunOne}
+	return poolimpl.Lane[Timed]{Rank: poolgenTimedRunRank, One: poolgenTimedRunOne, Timeout: poolgenTimedTimeoutOf()}
 }
 
 // poolgenTimedRunBatch runs what is left of a worker's batch. In generated code the
@@ -1248,6 +1344,37 @@ func poolgenTimedRunRank(w *poolimpl.RankWorker[Timed]) {
 // poolgenTimedRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenTimedRunOne(ctx context.Context, t Timed) error { return t.Run(ctx) }
+
+// poolgenTimedTimeouter is a task that states its own timeout (see
+// poolrt.TaskTimeout).
+type poolgenTimedTimeouter interface {
+	Timeout() time.Duration
+}
+
+// poolgenTimedTimeoutOf returns the reader of Timed's own timeout for its lane, or nil if
+// Timed has no Timeout method: the check is made once per pool, not per
+// task. The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing.
+func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
+	var t Timed
+	if _, ok := any(t).(poolgenTimedTimeouter); ok && poolimpl.Nilable[Timed]() {
+		return poolgenTimedPointerTimeout
+	}
+	if _, ok := any(&t).(poolgenTimedTimeouter); ok {
+		return poolgenTimedSlotTimeout
+	}
+	return nil
+}
+
+// poolgenTimedSlotTimeout reads the timeout of the task in slot t, whose method set
+// (*Timed's) holds Timeout.
+func poolgenTimedSlotTimeout(t *Timed) time.Duration { return any(t).(poolgenTimedTimeouter).Timeout() }
+
+// poolgenTimedPointerTimeout reads the timeout of the task *t, a pointer whose method
+// set holds Timeout.
+func poolgenTimedPointerTimeout(t *Timed) time.Duration {
+	return any(*t).(poolgenTimedTimeouter).Timeout()
+}
 
 // Pools for Item (batch), specialized from github.com/poolgen/poolgen/templates.
 

@@ -20,6 +20,7 @@
 //	poolgen_tasks_completed_total      counter    tasks whose Run returned, failed ones included
 //	poolgen_tasks_failed_total         counter    tasks whose Run returned an error
 //	poolgen_tasks_panicked_total       counter    tasks whose Run panicked
+//	poolgen_tasks_timed_out_total      counter    tasks that failed after their timeout (in failed)
 //	poolgen_tasks_returned_total       counter    tasks handed back unrun by ShutdownNow
 //	poolgen_hook_panics_total          counter    panics contained in the user's hooks
 //	poolgen_workers                    gauge      worker goroutines
@@ -164,6 +165,7 @@ var (
 	descCompleted  = newDesc("poolgen_tasks_completed_total", "Tasks whose Run returned, failed ones included.")
 	descFailed     = newDesc("poolgen_tasks_failed_total", "Tasks whose Run returned an error.")
 	descPanicked   = newDesc("poolgen_tasks_panicked_total", "Tasks whose Run panicked (not in completed).")
+	descTimedOut   = newDesc("poolgen_tasks_timed_out_total", "Tasks whose Run returned an error after their timeout (TaskTimeout) had passed; in failed too.")
 	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow.")
 	descHookPanics = newDesc("poolgen_hook_panics_total", "Panics in the user's hooks (OnError, OnPanic, a scaling policy) that the pool contained.")
 	descWorkers    = newDesc("poolgen_workers", "Worker goroutines.")
@@ -210,7 +212,7 @@ var (
 
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
-		descReturned, descHookPanics, descWorkers, descBusy, descIdle, descDepth, descCap,
+		descTimedOut, descReturned, descHookPanics, descWorkers, descBusy, descIdle, descDepth, descCap,
 		descUtil, descUptime, descWait, descRun,
 		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
 		descScaleEvals, descScaleCapped, descScaleUtil,
@@ -310,6 +312,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 	e.counter(descCompleted, s.Completed)
 	e.counter(descFailed, s.Failed)
 	e.counter(descPanicked, s.Panicked)
+	e.counter(descTimedOut, s.TimedOut)
 	e.counter(descReturned, s.Returned)
 	e.counter(descHookPanics, s.HookPanics)
 	e.gauge(descWorkers, float64(s.Workers))

@@ -154,6 +154,7 @@ func cases[T any]() []testCase[T] {
 		{"SubmitWaitZeroAllocs", testSubmitWaitZeroAllocs[T]},
 		{"TypedHooks", testTypedHooks[T]},
 		{"TypedHookPanics", testTypedHookPanics[T]},
+		{"TaskTimeout", testTaskTimeout[T]},
 		{"Named", testNamed[T]},
 	}
 }

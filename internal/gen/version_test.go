@@ -24,8 +24,8 @@ func TestVersionGuard(t *testing.T) {
 	for _, c := range []struct {
 		name, min, current, want string
 	}{
-		{"file too old", "MinVersion = 1", "MinVersion = 3", "poolimpl.StaleFileRunGoGenerate"},
-		{"runtime too old", "CurrentVersion = 2", "CurrentVersion = 1", "poolimpl.StaleRuntimeUpdatePoolgen"},
+		{"file too old", "MinVersion = 1", "MinVersion = 4", "poolimpl.StaleFileRunGoGenerate"},
+		{"runtime too old", "CurrentVersion = 3", "CurrentVersion = 2", "poolimpl.StaleRuntimeUpdatePoolgen"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

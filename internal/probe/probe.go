@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Behavior is what a probe task does when it runs.
@@ -43,6 +44,7 @@ type Control struct {
 	runs     []atomic.Int32
 	behavior []atomic.Uint32
 	fn       []atomic.Pointer[Func]
+	timeout  []atomic.Int64 // per task, for the tasks' Timeout method
 	order    []atomic.Int32 // order[k] = 1 + id of the k-th task started
 	started  atomic.Int64
 	ended    atomic.Int64
@@ -57,6 +59,7 @@ func New(n int) *Control {
 		runs:     make([]atomic.Int32, n),
 		behavior: make([]atomic.Uint32, n),
 		fn:       make([]atomic.Pointer[Func], n),
+		timeout:  make([]atomic.Int64, n),
 		order:    make([]atomic.Int32, n),
 		gate:     make(chan struct{}),
 		blocked:  make(chan int, n),
@@ -71,6 +74,13 @@ func (c *Control) SetFunc(id int, f Func) {
 	c.fn[id].Store(&f)
 	c.Set(id, Call)
 }
+
+// SetTimeout makes task id state its own timeout d (see Timeout).
+func (c *Control) SetTimeout(id int, d time.Duration) { c.timeout[id].Store(int64(d)) }
+
+// Timeout returns the timeout task id states, 0 (the pool's) unless
+// SetTimeout set one: the body of the probe tasks' Timeout method.
+func (c *Control) Timeout(id int) time.Duration { return time.Duration(c.timeout[id].Load()) }
 
 // Release lets every Block task (now and later) return.
 func (c *Control) Release() { c.once.Do(func() { close(c.gate) }) }

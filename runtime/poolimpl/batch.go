@@ -526,7 +526,10 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 		start = p.meter.Now()
 		m.Wait.Record(time.Duration(start - w.opened))
 	}
-	err, panicked := p.call(w.buf)
+	panicked, to, err := p.call(w.buf)
+	if to {
+		w.meter.TimedOut.Add(uint64(n))
+	}
 	if timed {
 		d := p.meter.Since(start)
 		m.Run.Record(d)
@@ -607,8 +610,11 @@ func (p *Batch[T, K]) finishAll(w *batchWorker[T], err error) int {
 
 // call runs the handler, recovering a panic (reported with a copy of the
 // batch, from the deferred function so that the stack is the handler's,
-// and returned as a *poolrt.PanicError for the waiting submitters).
-func (p *Batch[T, K]) call(items []T) (err error, panicked bool) {
+// and returned as a *poolrt.PanicError for the waiting submitters). With
+// a timeout (poolrt.TaskTimeout) the handler's context ends after it, and
+// call reports whether the handler timed out: it returned an error after
+// that.
+func (p *Batch[T, K]) call(items []T) (panicked, late bool, err error) {
 	panicked = true
 	defer func() {
 		if panicked {
@@ -618,12 +624,18 @@ func (p *Batch[T, K]) call(items []T) (err error, panicked bool) {
 		}
 	}()
 	ctx := p.life.Context()
+	if d := p.set.TaskTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
 	if p.life.region != "" && trace.IsEnabled() {
 		defer trace.StartRegion(ctx, "poolgen.batch "+p.set.Name).End()
 	}
 	err = p.handle(ctx, items)
 	panicked = false
-	return err, false
+	err, late = timedOut(err, errors.Is(ctx.Err(), context.DeadlineExceeded))
+	return false, late, err
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
@@ -642,7 +654,11 @@ func (p *Batch[T, K]) runCaller(t T) {
 			p.bm.BatchFailed()
 		}
 	}()
-	err, panicked = p.call(items)
+	var to bool
+	panicked, to, err = p.call(items)
+	if to {
+		p.meter.Caller.TimedOut.Add(1)
+	}
 	if err != nil && !panicked {
 		p.batchFailed(items, err)
 	}
@@ -661,7 +677,11 @@ func (p *Batch[T, K]) runCallerWaited(t T) error {
 			p.bm.BatchFailed()
 		}
 	}()
-	err, panicked = p.call([]T{t})
+	var to bool
+	panicked, to, err = p.call([]T{t})
+	if to {
+		p.meter.Caller.TimedOut.Add(1)
+	}
 	return err
 }
 

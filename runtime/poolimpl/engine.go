@@ -82,8 +82,10 @@ type Worker[T any] struct {
 	act     *Activity // nil unless the engine has acts
 	slice   Slice
 	region  taskRegion
-	buf     [maxBatch]slot[T]
-	_       [CacheLinePad]byte
+	// tc is the tasks' context when they may have a timeout, else nil.
+	tc  *taskCtx
+	buf [maxBatch]slot[T]
+	_   [CacheLinePad]byte
 }
 
 // claimBits is the width of a batch position in worker.claim; maxBatch
@@ -160,6 +162,9 @@ func (e *engine[T]) resizeLocked(n int) {
 		w := e.workers[id]
 		if w == nil {
 			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
+			if e.timeouts.on() {
+				w.tc = newTaskCtx(e.life.Context())
+			}
 			if e.acts != nil {
 				w.act = e.acts.Slot(id)
 			}
@@ -204,8 +209,14 @@ func (e *engine[T]) work(w *Worker[T]) {
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// canceled by ShutdownNow.
-func (w *Worker[T]) Context() context.Context { return w.e.life.Context() }
+// canceled by ShutdownNow, or, when tasks have timeouts, the worker's
+// context that carries the running task's deadline as well.
+func (w *Worker[T]) Context() context.Context {
+	if w.tc != nil {
+		return w.tc
+	}
+	return w.e.life.Context()
+}
 
 // First starts the next task of the worker's batch and returns it, or nil
 // when the batch is done or the pool has stopped. The lane calls it once,
@@ -242,6 +253,9 @@ func (w *Worker[T]) Next(err error) *T {
 		w.began = e.meter.Now()
 		e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
 	}
+	if w.tc != nil {
+		w.tc.begin(e.timeouts.get(&s.task))
+	}
 	w.running = true
 	w.region.begin(e.life.Context())
 	return &s.task
@@ -257,6 +271,7 @@ func (w *Worker[T]) end(err error) {
 		e.runs.Record(d)
 		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	}
+	err = w.meter.ended(w.tc, err)
 	w.meter.Done(err)
 	if x := w.cur.x; x != nil {
 		w.cur.x = nil

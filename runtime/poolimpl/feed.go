@@ -25,6 +25,8 @@ type feed[T any] struct {
 	lane Lane[T]
 	// hooks report failures and panics.
 	hooks taskHooks[T]
+	// timeouts are the tasks' timeouts (poolrt.TaskTimeout).
+	timeouts timeouts[T]
 }
 
 // initFeed prepares a feed of a pool of pattern for up to slots workers,
@@ -33,6 +35,7 @@ type feed[T any] struct {
 // starts.
 func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, workers int, lane Lane[T]) error {
 	f.set, f.lane = set, lane
+	f.timeouts = timeouts[T]{def: set.TaskTimeout, of: lane.Timeout}
 	var err error
 	if f.hooks, err = resolveHooks[T](&f.set); err != nil {
 		return err
@@ -84,7 +87,7 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
 	if r != pushClosed && f.life.State() == Open && f.set.Backpressure == poolrt.CallerRuns {
 		x.cancel()
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		return nil, runWaited(f.life.Context(), t, f.lane.One, &f.hooks, f.meter)
+		return nil, runWaited(f.life.Context(), t, f.lane.One, &f.hooks, f.meter, &f.timeouts)
 	}
 	if err := f.submitSlow(ctx, t, x, r); err != nil {
 		x.cancel()
@@ -134,7 +137,7 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) 
 		return poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		RunOnCaller(f.life.Context(), t, f.lane.One, &f.hooks, f.meter)
+		RunOnCaller(f.life.Context(), t, f.lane.One, &f.hooks, f.meter, &f.timeouts)
 		return nil
 	}
 	f.life.BeginWait()

@@ -3,6 +3,7 @@ package poolimpl
 import (
 	"context"
 	"reflect"
+	"time"
 	"unsafe"
 )
 
@@ -30,6 +31,9 @@ type Lane[T any] struct {
 	// One runs t on the calling goroutine: the CallerRuns policy, or a
 	// fork with nowhere to go.
 	One func(ctx context.Context, t T) error
+	// Timeout, if not nil, reads a task's own timeout (its Timeout
+	// method) as it starts; see poolrt.TaskTimeout.
+	Timeout func(t *T) time.Duration
 }
 
 // RunOnCaller runs t with run on the calling goroutine (the CallerRuns
@@ -39,7 +43,12 @@ type Lane[T any] struct {
 //
 // t comes by value: a pointer passed to run, a func value, would escape,
 // and with it every task a work-stealing pool's Fork is given.
-func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, h *taskHooks[T], m *Meter) {
+func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) error, h *taskHooks[T], m *Meter, tt *timeouts[T]) {
+	if tt.on() {
+		var cancel context.CancelFunc
+		ctx, cancel = tt.callerCtx(ctx, t)
+		defer cancel()
+	}
 	panicking := true
 	defer func() {
 		if panicking {
@@ -49,6 +58,7 @@ func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) e
 	}()
 	err := run(ctx, t)
 	panicking = false
+	err = m.callerTimedOut(ctx, err)
 	m.CallerDone(err, false)
 	if err != nil {
 		h.failed(&t, err)

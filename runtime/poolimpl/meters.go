@@ -1,6 +1,8 @@
 package poolimpl
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/bits"
 	"sync/atomic"
@@ -64,6 +66,7 @@ type WorkerMeter struct {
 	Completed Counter // Run returned, with or without an error
 	Failed    Counter // Run returned a non-nil error
 	Panicked  Counter // Run panicked
+	TimedOut  Counter // Run returned an error after its timeout
 	BusyNanos Counter // sampled run time × sampling period
 	busy      atomic.Bool
 	// Lifetimes of the slot's workers, for utilization: the sum of those
@@ -136,7 +139,7 @@ type Meter struct {
 	SampleEvery int // 0 when latency metrics are off
 	// Caller counts the outcomes of tasks run on submitters' goroutines
 	// under the CallerRuns policy (any goroutine may write them).
-	Caller     struct{ Completed, Failed, Panicked atomic.Uint64 }
+	Caller     struct{ Completed, Failed, Panicked, TimedOut atomic.Uint64 }
 	returned   atomic.Uint64
 	hookPanics *atomic.Uint64 // the Settings'
 }
@@ -152,6 +155,32 @@ func (m *Meter) CallerDone(err error, panicked bool) {
 	default:
 		m.Caller.Completed.Add(1)
 	}
+}
+
+// callerTimedOut returns err, the error of a task run on its submitter's
+// goroutine with ctx, as the pool reports it, counting a timeout.
+func (m *Meter) callerTimedOut(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	err, to := timedOut(err, errors.Is(ctx.Err(), context.DeadlineExceeded))
+	if to {
+		m.Caller.TimedOut.Add(1)
+	}
+	return err
+}
+
+// ended returns err, the error of the task a worker ran with tc (nil when
+// timeouts are off), as the pool reports it, counting a timeout in w.
+func (w *WorkerMeter) ended(tc *taskCtx, err error) error {
+	if tc == nil {
+		return err
+	}
+	err, to := tc.end(err)
+	if to {
+		w.TimedOut.Add(1)
+	}
+	return err
 }
 
 // NewMeter returns a meter for a pool with the given worker slots and
@@ -211,6 +240,7 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 		st.Completed += w.Completed.Load()
 		st.Failed += w.Failed.Load()
 		st.Panicked += w.Panicked.Load()
+		st.TimedOut += w.TimedOut.Load()
 		busyNanos += w.BusyNanos.Load()
 		if w.busy.Load() {
 			st.Busy++
@@ -230,6 +260,7 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	st.Completed += m.Caller.Completed.Load()
 	st.Failed += m.Caller.Failed.Load()
 	st.Panicked += m.Caller.Panicked.Load()
+	st.TimedOut += m.Caller.TimedOut.Load()
 	st.Returned = m.returned.Load()
 	st.Wait, st.Run = wait.Latency(), run.Latency()
 	if lived > 0 {

@@ -62,6 +62,7 @@ type Rank[T any] struct {
 	handler  func(T)
 	lane     Lane[T]
 	hooks    taskHooks[T]
+	timeouts timeouts[T]
 }
 
 // rankWaiter is a submitter blocked on a full queue, with its task ready
@@ -108,6 +109,7 @@ type RankWorker[T any] struct {
 	slice   Slice
 	_       [CacheLinePad]byte
 	region  taskRegion
+	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
 }
 
 // Init starts a pool ordered by kind and configured by opts, running tasks
@@ -120,6 +122,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 		return err
 	}
 	e.set, e.lane, e.deadline, e.handler = set, lane, deadline, handler
+	e.timeouts = timeouts[T]{def: set.TaskTimeout, of: lane.Timeout}
 	if e.hooks, err = resolveHooks[T](&e.set); err != nil {
 		return err
 	}
@@ -137,6 +140,9 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id), region: taskRegion{kind: e.life.region}}
+		if e.timeouts.on() {
+			w.tc = newTaskCtx(e.life.Context())
+		}
 		e.workers[id] = w
 		w.meter.Start(e.meter.Now())
 		go e.work(w)
@@ -230,7 +236,7 @@ func (e *Rank[T]) SubmitWait(ctx context.Context, t T, r int64) error {
 	case poolrt.CallerRuns:
 		x.cancel()
 		e.meter.Shards[0].CallerRuns.Add(1)
-		return runWaited(e.life.Context(), t, e.lane.One, &e.hooks, e.meter)
+		return runWaited(e.life.Context(), t, e.lane.One, &e.hooks, e.meter, &e.timeouts)
 	}
 	if err := e.wait(ctx, slot, key); err != nil {
 		x.cancel()
@@ -316,7 +322,7 @@ func (e *Rank[T]) TrySubmit(t T, r int64) error {
 // runCaller runs t on the submitter's goroutine (CallerRuns policy).
 func (e *Rank[T]) runCaller(t T) {
 	e.meter.Shards[0].CallerRuns.Add(1)
-	RunOnCaller(e.life.Context(), t, e.lane.One, &e.hooks, e.meter)
+	RunOnCaller(e.life.Context(), t, e.lane.One, &e.hooks, e.meter, &e.timeouts)
 }
 
 // work is a worker's goroutine: the lane's Rank loop runs its tasks
@@ -328,8 +334,14 @@ func (e *Rank[T]) work(w *RankWorker[T]) {
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// canceled by ShutdownNow.
-func (w *RankWorker[T]) Context() context.Context { return w.e.life.Context() }
+// canceled by ShutdownNow, or, when tasks have timeouts, the worker's
+// context that carries the running task's deadline as well.
+func (w *RankWorker[T]) Context() context.Context {
+	if w.tc != nil {
+		return w.tc
+	}
+	return w.e.life.Context()
+}
 
 // First starts the best queued task and returns it, waiting for one if
 // need be; it returns nil when the worker should exit. A deadline pool's
@@ -364,6 +376,9 @@ func (w *RankWorker[T]) Next(err error) *T {
 			w.began = e.meter.Now()
 			e.ranks.Waited(int(w.cur.band), time.Duration(w.began-w.cur.enq))
 		}
+		if w.tc != nil {
+			w.tc.begin(e.timeouts.get(&w.cur.task))
+		}
 		w.running = true
 		w.region.begin(e.life.Context())
 		return &w.cur.task
@@ -381,7 +396,7 @@ func (e *Rank[T]) end(w *RankWorker[T], err error) {
 		e.meter.Shards[0].Run.Record(d)
 		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	}
-	e.done(w, err)
+	e.done(w, w.meter.ended(w.tc, err))
 }
 
 // late deals with the task w took past its deadline (by how long): it

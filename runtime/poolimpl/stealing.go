@@ -68,6 +68,7 @@ type StealWorker[T any] struct {
 	slice   Slice
 	_       [CacheLinePad]byte
 	region  taskRegion
+	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
 }
 
 // stealKey is the context key under which a worker's context carries its
@@ -123,6 +124,10 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		}
 		w.dq.init(set.Stealing.DequeSize)
 		w.ctx = stealCtx[T]{Context: p.life.Context(), w: w}
+		if p.timeouts.on() {
+			w.tc = newTaskCtx(p.life.Context())
+			w.ctx.Context = w.tc
+		}
 		w.ctxi = &w.ctx
 		p.workers[id] = w
 	}
@@ -232,7 +237,7 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 		}
 	}
 	p.steals.ForkInline()
-	RunOnCaller(w.ctxi, *t, p.lane.One, &p.hooks, p.meter)
+	RunOnCaller(w.ctxi, *t, p.lane.One, &p.hooks, p.meter, &p.timeouts)
 	return nil
 }
 
@@ -308,6 +313,9 @@ func (w *StealWorker[T]) Next(err error) *T {
 		w.began = p.meter.Now()
 		p.meter.Shards[w.home].Wait.Record(time.Duration(w.began - enq))
 	}
+	if w.tc != nil {
+		w.tc.begin(p.timeouts.get(&w.cur))
+	}
 	w.running = true
 	w.region.begin(w.ctxi)
 	return &w.cur
@@ -323,6 +331,7 @@ func (w *StealWorker[T]) end(err error) {
 		p.runs.Record(d)
 		w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	}
+	err = w.meter.ended(w.tc, err)
 	w.meter.Done(err)
 	if x := w.curX; x != nil {
 		w.curX = nil

@@ -14,8 +14,9 @@ const (
 	// CurrentVersion is the version poolgen writes into the files it
 	// generates now, and the newest this package serves. Version 2 added
 	// the engines' SubmitWait and Closed, which pools of version 1 do not
-	// call, so this package still serves them.
-	CurrentVersion = 2
+	// call, and version 3 the lane's Timeout reader, which pools of
+	// versions 1 and 2 leave nil, so this package still serves them.
+	CurrentVersion = 3
 )
 
 // StaleFileRunGoGenerate is the type of the first version check in

@@ -119,7 +119,12 @@ func (x *Waiter) finishReturned() { x.finish(poolrt.ErrClosed) }
 // CallerRuns policy and returns its outcome: what Run returned, or the
 // *poolrt.PanicError of its panic (which OnPanic sees too). The outcome
 // is the caller's, so a failure is not reported to OnError.
-func runWaited[T any](ctx context.Context, t T, run func(context.Context, T) error, h *taskHooks[T], m *Meter) (err error) {
+func runWaited[T any](ctx context.Context, t T, run func(context.Context, T) error, h *taskHooks[T], m *Meter, tt *timeouts[T]) (err error) {
+	if tt.on() {
+		var cancel context.CancelFunc
+		ctx, cancel = tt.callerCtx(ctx, t)
+		defer cancel()
+	}
 	panicking := true
 	defer func() {
 		if panicking {
@@ -130,6 +135,7 @@ func runWaited[T any](ctx context.Context, t T, run func(context.Context, T) err
 	}()
 	err = run(ctx, t)
 	panicking = false
+	err = m.callerTimedOut(ctx, err)
 	m.CallerDone(err, false)
 	return err
 }

@@ -109,6 +109,7 @@ type Sample struct {
 	Failed    uint64 `json:"failed"`
 	Panicked  uint64 `json:"panicked"`
 	Rejected  uint64 `json:"rejected"`
+	TimedOut  uint64 `json:"timedOut"` // in Failed too (poolrt.TaskTimeout)
 
 	Workers    int `json:"workers"`
 	Busy       int `json:"busy"`
@@ -358,6 +359,7 @@ func delta(prev, cur poolrt.Stats, secs float64) Sample {
 		Failed:      sub(cur.Failed, prev.Failed),
 		Panicked:    sub(cur.Panicked, prev.Panicked),
 		Rejected:    sub(cur.Rejected, prev.Rejected),
+		TimedOut:    sub(cur.TimedOut, prev.TimedOut),
 		Workers:     cur.Workers,
 		Busy:        cur.Busy,
 		QueueDepth:  cur.QueueDepth,

@@ -49,7 +49,7 @@ func TestQuantile(t *testing.T) {
 
 func TestDelta(t *testing.T) {
 	prev := poolrt.Stats{
-		Submitted: 100, Completed: 90, Failed: 5, Panicked: 1, Rejected: 2, QueueDepth: 4, Workers: 2,
+		Submitted: 100, Completed: 90, Failed: 5, Panicked: 1, Rejected: 2, TimedOut: 1, QueueDepth: 4, Workers: 2,
 		Run:      poolrt.Latency{Count: 10, Mean: time.Millisecond},
 		Scaling:  &poolrt.ScalingStats{Ups: 3, Downs: 1},
 		Stealing: &poolrt.StealingStats{Steals: 10, StolenTasks: 40},
@@ -57,7 +57,7 @@ func TestDelta(t *testing.T) {
 		Batch:    &poolrt.BatchStats{Batches: 7, Full: 3, Linger: 2, Idle: 1, Shutdown: 1},
 	}
 	cur := prev
-	cur.Submitted, cur.Completed, cur.Failed, cur.Panicked, cur.Rejected = 400, 290, 25, 1, 12
+	cur.Submitted, cur.Completed, cur.Failed, cur.Panicked, cur.Rejected, cur.TimedOut = 400, 290, 25, 1, 12, 4
 	cur.QueueDepth, cur.QueueCap, cur.Workers, cur.Busy = 10, 64, 2, 1
 	cur.Run = poolrt.Latency{Count: 30, Mean: time.Millisecond} // 20 timed tasks, 20ms
 	cur.Wait.Buckets[5] = 7
@@ -71,7 +71,7 @@ func TestDelta(t *testing.T) {
 	s := delta(prev, cur, 2)
 
 	assert.Equal(t, 2.0, s.Seconds)
-	assert.Equal(t, [5]uint64{300, 200, 20, 0, 10}, [5]uint64{s.Submitted, s.Completed, s.Failed, s.Panicked, s.Rejected})
+	assert.Equal(t, [6]uint64{300, 200, 20, 0, 10, 3}, [6]uint64{s.Submitted, s.Completed, s.Failed, s.Panicked, s.Rejected, s.TimedOut})
 	assert.Equal(t, [5]int{2, 1, 10, 64, 6}, [5]int{s.Workers, s.Busy, s.QueueDepth, s.QueueCap, s.QueueGrowth})
 	assert.Equal(t, 5, class(s.WaitP50))
 	assert.Zero(t, s.RunP50, "Run.Buckets did not move")

@@ -84,6 +84,9 @@ type Settings struct {
 	// generic. The pool checks their type when it is created.
 	TaskError any
 	TaskPanic any
+	// TaskTimeout is the time a task may run (poolrt.TaskTimeout); 0 for
+	// no limit.
+	TaskTimeout time.Duration
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
