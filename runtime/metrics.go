@@ -28,6 +28,15 @@ type Stats struct {
 	// task's Timeout method) had passed; they are in Failed too.
 	TimedOut uint64
 	Returned uint64 // tasks handed back, never run, by ShutdownNow
+	// Retries counts the runs a task was given again after failing
+	// (Retry); RetrySucceeded, the tasks that succeeded after one or
+	// more. DeadLettered counts the tasks that failed for good under
+	// Retry or OnDeadLetter: they are not in Completed or Failed, which
+	// count only final outcomes in such a pool (a retried run is in
+	// neither).
+	Retries        uint64
+	RetrySucceeded uint64
+	DeadLettered   uint64
 	// HookPanics counts panics (and runtime.Goexit calls) in the user's
 	// hooks — OnError, OnPanic, a ScaleWith policy — that the pool
 	// contained and logged. They are not task outcomes: the task is

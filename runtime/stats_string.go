@@ -44,6 +44,10 @@ func (s Stats) String() string {
 	if s.TimedOut > 0 { // shown only when it happened, as hook panics
 		tasks = append(tasks, "timed out "+u64(s.TimedOut))
 	}
+	if s.Retries > 0 || s.DeadLettered > 0 { // shown only under Retry or OnDeadLetter
+		tasks = append(tasks, "retries "+u64(s.Retries), "retry succeeded "+u64(s.RetrySucceeded),
+			"dead-lettered "+u64(s.DeadLettered))
+	}
 	if s.HookPanics > 0 { // rare: shown only when it happened
 		tasks = append(tasks, "hook panics "+u64(s.HookPanics))
 	}
@@ -89,6 +93,9 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("caller_runs", s.CallerRuns),
 		slog.Uint64("returned", s.Returned),
 		slog.Uint64("timed_out", s.TimedOut),
+		slog.Uint64("retries", s.Retries),
+		slog.Uint64("retry_succeeded", s.RetrySucceeded),
+		slog.Uint64("dead_lettered", s.DeadLettered),
 		slog.Uint64("hook_panics", s.HookPanics),
 		slog.Float64("utilization", s.Utilization),
 		slog.Duration("uptime", s.Uptime),

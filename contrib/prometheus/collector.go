@@ -21,6 +21,9 @@
 //	poolgen_tasks_failed_total         counter    tasks whose Run returned an error
 //	poolgen_tasks_panicked_total       counter    tasks whose Run panicked
 //	poolgen_tasks_timed_out_total      counter    tasks that failed after their timeout (in failed)
+//	poolgen_task_retries_total         counter    runs given again after a failure (Retry)
+//	poolgen_tasks_retry_succeeded_total counter   tasks that succeeded after a retry
+//	poolgen_tasks_dead_lettered_total  counter    tasks that failed for good (not in completed)
 //	poolgen_tasks_returned_total       counter    tasks handed back unrun by ShutdownNow
 //	poolgen_hook_panics_total          counter    panics contained in the user's hooks
 //	poolgen_workers                    gauge      worker goroutines
@@ -166,6 +169,9 @@ var (
 	descFailed     = newDesc("poolgen_tasks_failed_total", "Tasks whose Run returned an error.")
 	descPanicked   = newDesc("poolgen_tasks_panicked_total", "Tasks whose Run panicked (not in completed).")
 	descTimedOut   = newDesc("poolgen_tasks_timed_out_total", "Tasks whose Run returned an error after their timeout (TaskTimeout) had passed; in failed too.")
+	descRetries    = newDesc("poolgen_task_retries_total", "Runs a task was given again after failing (Retry).")
+	descRetryOK    = newDesc("poolgen_tasks_retry_succeeded_total", "Tasks that succeeded after one or more retries.")
+	descDeadLetter = newDesc("poolgen_tasks_dead_lettered_total", "Tasks that failed for good under Retry or OnDeadLetter; not in completed or failed.")
 	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow.")
 	descHookPanics = newDesc("poolgen_hook_panics_total", "Panics in the user's hooks (OnError, OnPanic, a scaling policy) that the pool contained.")
 	descWorkers    = newDesc("poolgen_workers", "Worker goroutines.")
@@ -212,7 +218,7 @@ var (
 
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
-		descTimedOut, descReturned, descHookPanics, descWorkers, descBusy, descIdle, descDepth, descCap,
+		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descWorkers, descBusy, descIdle, descDepth, descCap,
 		descUtil, descUptime, descWait, descRun,
 		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
 		descScaleEvals, descScaleCapped, descScaleUtil,
@@ -313,6 +319,9 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 	e.counter(descFailed, s.Failed)
 	e.counter(descPanicked, s.Panicked)
 	e.counter(descTimedOut, s.TimedOut)
+	e.counter(descRetries, s.Retries)
+	e.counter(descRetryOK, s.RetrySucceeded)
+	e.counter(descDeadLetter, s.DeadLettered)
 	e.counter(descReturned, s.Returned)
 	e.counter(descHookPanics, s.HookPanics)
 	e.gauge(descWorkers, float64(s.Workers))

@@ -121,7 +121,8 @@ func TestFamilies(t *testing.T) {
 	common := []string{
 		"poolgen_tasks_submitted_total", "poolgen_tasks_rejected_total", "poolgen_tasks_caller_runs_total",
 		"poolgen_tasks_completed_total", "poolgen_tasks_failed_total", "poolgen_tasks_panicked_total",
-		"poolgen_tasks_timed_out_total",
+		"poolgen_tasks_timed_out_total", "poolgen_task_retries_total", "poolgen_tasks_retry_succeeded_total",
+		"poolgen_tasks_dead_lettered_total",
 		"poolgen_tasks_returned_total", "poolgen_hook_panics_total", "poolgen_workers",
 		"poolgen_workers_busy", "poolgen_workers_idle", "poolgen_queue_depth_tasks",
 		"poolgen_queue_capacity_tasks", "poolgen_utilization_ratio", "poolgen_uptime_seconds",

@@ -148,8 +148,8 @@ func assertUnique(t *testing.T, ids []int, what string) {
 // accepted task is accounted for once.
 func assertSettled(t *testing.T, st poolrt.Stats) {
 	t.Helper()
-	assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.Returned,
-		"Submitted = Completed + Panicked + Returned once the pool has stopped (%+v)", st)
+	assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned,
+		"Submitted = Completed + Panicked + DeadLettered + Returned once the pool has stopped (%+v)", st)
 	assert.LessOrEqual(t, st.Failed, st.Completed, "Failed tasks are part of Completed")
 	assert.Zero(t, st.QueueDepth, "QueueDepth after shutdown")
 	assert.Zero(t, st.Workers, "Workers after shutdown")

@@ -155,6 +155,11 @@ func cases[T any]() []testCase[T] {
 		{"TypedHooks", testTypedHooks[T]},
 		{"TypedHookPanics", testTypedHookPanics[T]},
 		{"TaskTimeout", testTaskTimeout[T]},
+		{"Retry", testRetry[T]},
+		{"RetryFraction", testRetryFraction[T]},
+		{"RetryShutdownNow", testRetryShutdownNow[T]},
+		{"RetryTorture", testRetryTorture[T]},
+		{"RetryBound", testRetryBound[T]},
 		{"Named", testNamed[T]},
 	}
 }

@@ -70,7 +70,10 @@ type Worker[T any] struct {
 	gen   uint64 // the owner's batch count, claim's generation
 	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
 	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
-	from  int    // the shard buf was taken from
+	from  int    // the shard buf was taken from; -1: a retry, from no shard
+	// attempt is the attempt number of the batch's tasks (a retry's), or
+	// 0 for tasks run the first time.
+	attempt int
 	// takers is locked by a worker taking tasks over while it copies them
 	// out of buf: an owner whose batch was cut short waits for it before
 	// refilling buf.
@@ -162,7 +165,7 @@ func (e *engine[T]) resizeLocked(n int) {
 		w := e.workers[id]
 		if w == nil {
 			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
-			if e.timeouts.on() {
+			if e.timeouts.on() || e.rt != nil {
 				w.tc = newTaskCtx(e.life.Context())
 			}
 			if e.acts != nil {
@@ -247,14 +250,16 @@ func (w *Worker[T]) Next(err error) *T {
 	}
 	w.cur = s
 	w.slice.Next(&e.meter.Clock, e.sleep)
-	e.q.release(w.from, 1) // its queue slot is free once it starts
-	e.life.Room()
+	if w.from >= 0 {
+		e.q.release(w.from, 1) // its queue slot is free once it starts
+		e.life.Room()
+	}
 	if s.enq != 0 {
 		w.began = e.meter.Now()
 		e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
 	}
 	if w.tc != nil {
-		w.tc.begin(e.timeouts.get(&s.task))
+		w.tc.begin(e.timeouts.get(&s.task), max(w.attempt, 1))
 	}
 	w.running = true
 	w.region.begin(e.life.Context())
@@ -272,6 +277,10 @@ func (w *Worker[T]) end(err error) {
 		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	}
 	err = w.meter.ended(w.tc, err)
+	if rt := w.e.rt; rt != nil {
+		w.endRetried(rt, err)
+		return
+	}
 	w.meter.Done(err)
 	if x := w.cur.x; x != nil {
 		w.cur.x = nil
@@ -299,11 +308,21 @@ func (e *engine[T]) refill(w *Worker[T]) bool {
 		// woken for them, finds nothing. Batches are for busy pools, and
 		// for short tasks (poolrt.BatchBudget).
 		limit := takeLimit(&e.set, &e.runs, e.sleep.Parked() > 0, maxBatch)
-		n, from := e.q.take(w.home, w.buf[:limit])
+		n, from, attempt := 0, 0, 0
+		if e.rt != nil {
+			// Due retries first: they are older than the queue's tasks.
+			if attempt = e.rt.take(&w.buf[0]); attempt > 0 {
+				n, from = 1, -1
+			}
+		}
 		if n == 0 {
-			n, from = e.takeHeld(w)
+			n, from = e.q.take(w.home, w.buf[:limit])
+		}
+		if n == 0 {
+			n, from, attempt = e.takeHeld(w)
 		}
 		if n > 0 {
+			w.attempt = attempt
 			e.publish(w, n, from)
 			w.meter.SetBusy(true)
 			if w.act != nil && !w.working {
@@ -351,9 +370,9 @@ func (e *engine[T]) publish(w *Worker[T], n, from int) {
 // tasks another worker took from the queue and has not started: that
 // worker may be running a long task, and they would wait for it. It
 // returns how many it took and from which shard they came.
-func (e *engine[T]) takeHeld(w *Worker[T]) (k, from int) {
+func (e *engine[T]) takeHeld(w *Worker[T]) (k, from, attempt int) {
 	if !e.q.holding() {
-		return 0, 0
+		return 0, 0, 0
 	}
 	n := int(e.slots.Load())
 	start := RandN(n)
@@ -377,17 +396,17 @@ func (e *engine[T]) takeHeld(w *Worker[T]) (k, from int) {
 				// buf[end-k:end] are ours: the owner reads no slot at or
 				// past the end, and refills buf only after takers.
 				copy(w.buf[:k], v.buf[end-k:end])
-				from = v.from
+				from, attempt = v.from, v.attempt
 				break
 			}
 			k = 0
 		}
 		v.takers.Unlock()
 		if k > 0 {
-			return k, from
+			return k, from, attempt
 		}
 	}
-	return 0, 0
+	return 0, 0, 0
 }
 
 // retired reports whether the worker's slot is above the target size.
@@ -402,7 +421,7 @@ func (e *engine[T]) retired(w *Worker[T]) bool {
 // so one of the two sees the other: no accepted task is left without a
 // worker.
 func (e *engine[T]) mayRetire() bool {
-	return e.q.empty() || e.life.Live() > 1
+	return e.q.empty() && !e.retrying() || e.life.Live() > 1
 }
 
 // idle waits until there may be work. It reports false when the worker
@@ -411,7 +430,10 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 	w.slice.Reset()
 	for range IdleLooks {
 		if st := e.life.State(); st != Open {
-			return st == Draining && e.waiting()
+			if st == Stopped || e.waiting() || !e.retrying() {
+				return st == Draining && e.waiting()
+			}
+			break // draining with retries to come: park until one is due
 		}
 		if e.waiting() {
 			return true
@@ -423,12 +445,12 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 	// that published a batch, before seeing us parked did not wake anyone,
 	// and a resize or Stop that woke the parked workers before we
 	// registered did not wake us.
-	if e.life.State() != Open || e.waiting() || e.retired(w) {
+	if st := e.life.State(); st == Stopped || st == Draining && !e.retrying() || e.waiting() || e.retired(w) && e.mayRetire() {
 		if !e.sleep.Cancel(w.id) {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == Open || st == Draining && e.waiting()
+		return st == Open || st == Draining && (e.waiting() || e.retrying())
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -444,7 +466,7 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 // waiting reports whether an accepted task waits for a worker: queued, or
 // taken in another worker's batch and not started.
 func (e *engine[T]) waiting() bool {
-	return !e.q.empty() || e.q.holding()
+	return !e.q.empty() || e.q.holding() || e.rt != nil && e.rt.hasReady()
 }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
@@ -493,6 +515,9 @@ func (e *engine[T]) workerExit(w *Worker[T]) {
 		t, x, s.x = s.task, s.x, nil
 	}
 	w.meter.Panicked.Add(1)
+	if e.rt != nil {
+		e.ended(e.rt) // a panic is never retried
+	}
 	defer func() { go e.work(w) }() // even if OnPanic calls runtime.Goexit
 	if x == nil {
 		e.hooks.panicked(t, v)
@@ -516,7 +541,7 @@ func (e *engine[T]) stay(w *Worker[T]) bool {
 			return true
 		}
 	}
-	return e.life.Live() == 1 && !e.q.empty()
+	return e.life.Live() == 1 && (!e.q.empty() || e.retrying())
 }
 
 // shutdown stops intake, lets the workers finish the queue and waits.
@@ -549,7 +574,7 @@ func (e *engine[T]) shutdownNow() []T {
 				x.finishReturned()
 			}
 		}
-		if pos < end {
+		if pos < end && w.from >= 0 {
 			e.q.release(w.from, end-pos) // tasks handed back never start
 		}
 		clear(w.buf[:])
@@ -558,6 +583,9 @@ func (e *engine[T]) shutdownNow() []T {
 		w.claim.Store(packClaim(w.gen, 0, 0))
 	}
 	out = e.q.drain(out)
+	if e.rt != nil {
+		out = e.rt.drain(out)
+	}
 	e.meter.Returned(len(out))
 	return out
 }
@@ -581,4 +609,59 @@ func (e *engine[T]) stop(to State) {
 
 func (e *engine[T]) stats() poolrt.Stats {
 	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+}
+
+// endRetried ends the task that returned err in a pool with retries or
+// dead letters: it succeeded, goes to the delay queue for another
+// attempt, or failed for good and is dead-lettered. Only a final outcome
+// is counted (Completed, or DeadLettered: not in Completed or Failed) and
+// reported, and gives the task's token back.
+func (w *Worker[T]) endRetried(rt *retries[T], err error) {
+	e := w.e
+	attempt := max(w.attempt, 1)
+	x := w.cur.x
+	if err != nil && rt.retryable(err, attempt) && rt.schedule(w.cur.task, x, attempt+1) {
+		w.cur.x = nil // it travels with the task
+		e.meter.retries.Add(1)
+		e.drained()
+		return
+	}
+	w.cur.x = nil
+	if err == nil {
+		w.meter.Done(nil)
+		if attempt > 1 {
+			e.meter.retrySucceeded.Add(1)
+		}
+	} else {
+		e.meter.deadLettered.Add(1)
+	}
+	e.ended(rt)
+	waited := x != nil && x.finish(err) // the submitter has the outcome
+	if err == nil || waited && rt.dead == nil {
+		return
+	}
+	w.hooking = true // see workerExit
+	if rt.dead != nil {
+		rt.deadLetter(&w.cur.task, err, attempt)
+	} else if e.hooks.onError != nil || e.set.OnError != nil {
+		e.hooks.failed(&w.cur.task, err)
+	} else {
+		e.set.DeadLettered(w.cur.task, err, attempt)
+	}
+	w.hooking = false
+}
+
+// ended gives back the token of a task that reached its final outcome.
+func (e *engine[T]) ended(rt *retries[T]) {
+	rt.release()
+	e.life.Room()
+	e.drained()
+}
+
+// drained wakes the parked workers of a draining pool, which may wait for
+// retries that are no longer to come.
+func (e *engine[T]) drained() {
+	if e.life.State() == Draining {
+		e.sleep.WakeAll()
+	}
 }

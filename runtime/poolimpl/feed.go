@@ -27,6 +27,8 @@ type feed[T any] struct {
 	hooks taskHooks[T]
 	// timeouts are the tasks' timeouts (poolrt.TaskTimeout).
 	timeouts timeouts[T]
+	// rt is the retry policy and dead letters, nil when off.
+	rt *retries[T]
 }
 
 // initFeed prepares a feed of a pool of pattern for up to slots workers,
@@ -43,6 +45,9 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
+	if f.rt, err = newRetries[T](&f.set, set.QueueSize, f.sleep.Wake); err != nil {
+		return err
+	}
 	f.life.Init(0)
 	f.nilable = Nilable[T]()
 	return f.life.Reserve(&f.set, pattern, taskName[T]())
@@ -59,6 +64,9 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 func (f *feed[T]) submit(ctx context.Context, t T) error {
 	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
+	}
+	if f.rt != nil {
+		return f.submitSlow(ctx, t, nil, pushFull)
 	}
 	r := f.q.push(t)
 	if r == pushed {
@@ -79,7 +87,14 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
 		return nil, poolrt.ErrNilTask
 	}
 	x := f.life.Waiter()
-	r := f.q.pushWaited(t, x)
+	r := pushFull
+	if f.rt == nil {
+		r = f.q.pushWaited(t, x)
+	} else if f.rt.acquire() {
+		if r = f.q.pushWaited(t, x); r != pushed {
+			f.rt.release()
+		}
+	}
 	if r == pushed {
 		f.sleep.Wake()
 		return x, nil
@@ -110,7 +125,7 @@ func (f *feed[T]) trySubmit(t T) error {
 	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
 	}
-	switch f.q.push(t) {
+	switch f.pushCounted(t, nil) {
 	case pushed:
 		f.sleep.Wake()
 		return nil
@@ -128,6 +143,13 @@ func (f *feed[T]) trySubmit(t T) error {
 // the backpressure policy. x is the task's completion handle, or nil; a
 // caller with one has dealt with CallerRuns itself.
 func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) error {
+	if f.rt != nil && r == pushFull && x == nil {
+		// submit leaves the token to this path: try once more with it.
+		if r = f.pushCounted(t, nil); r == pushed {
+			f.sleep.Wake()
+			return nil
+		}
+	}
 	if r == pushClosed || f.life.State() != Open {
 		return poolrt.ErrClosed
 	}
@@ -143,7 +165,7 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) 
 	f.life.BeginWait()
 	defer f.life.EndWait()
 	for {
-		switch f.q.pushWaited(t, x) {
+		switch f.pushCounted(t, x) {
 		case pushed:
 			f.sleep.Wake()
 			f.life.PassRoom()
@@ -156,3 +178,26 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) 
 		}
 	}
 }
+
+// pushCounted is q.pushWaited for a pool whose tasks hold a token while
+// in flight (retries): it pushes only with a token, as if the queue were
+// full without one.
+func (f *feed[T]) pushCounted(t T, x *Waiter) pushResult {
+	if f.rt == nil {
+		return f.q.pushWaited(t, x)
+	}
+	if !f.rt.acquire() {
+		if f.life.State() != Open {
+			return pushClosed
+		}
+		return pushFull
+	}
+	r := f.q.pushWaited(t, x)
+	if r != pushed {
+		f.rt.release()
+	}
+	return r
+}
+
+// retrying reports whether tasks wait in the delay queue.
+func (f *feed[T]) retrying() bool { return f.rt != nil && f.rt.pending.Load() > 0 }

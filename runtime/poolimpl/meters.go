@@ -139,9 +139,13 @@ type Meter struct {
 	SampleEvery int // 0 when latency metrics are off
 	// Caller counts the outcomes of tasks run on submitters' goroutines
 	// under the CallerRuns policy (any goroutine may write them).
-	Caller     struct{ Completed, Failed, Panicked, TimedOut atomic.Uint64 }
-	returned   atomic.Uint64
-	hookPanics *atomic.Uint64 // the Settings'
+	Caller   struct{ Completed, Failed, Panicked, TimedOut atomic.Uint64 }
+	returned atomic.Uint64
+	// retries counts retries scheduled, retrySucceeded the tasks that
+	// succeeded after one or more, deadLettered those that failed for
+	// good (poolrt.Retry, poolrt.OnDeadLetter).
+	retries, retrySucceeded, deadLettered atomic.Uint64
+	hookPanics                            *atomic.Uint64 // the Settings'
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -262,6 +266,9 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	st.Panicked += m.Caller.Panicked.Load()
 	st.TimedOut += m.Caller.TimedOut.Load()
 	st.Returned = m.returned.Load()
+	st.Retries = m.retries.Load()
+	st.RetrySucceeded = m.retrySucceeded.Load()
+	st.DeadLettered = m.deadLettered.Load()
 	st.Wait, st.Run = wait.Latency(), run.Latency()
 	if lived > 0 {
 		st.Utilization = min(1, float64(busyNanos)/float64(lived))

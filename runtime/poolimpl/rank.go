@@ -377,7 +377,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 			e.ranks.Waited(int(w.cur.band), time.Duration(w.began-w.cur.enq))
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&w.cur.task))
+			w.tc.begin(e.timeouts.get(&w.cur.task), 1)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())

@@ -314,7 +314,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		p.meter.Shards[w.home].Wait.Record(time.Duration(w.began - enq))
 	}
 	if w.tc != nil {
-		w.tc.begin(p.timeouts.get(&w.cur))
+		w.tc.begin(p.timeouts.get(&w.cur), 1)
 	}
 	w.running = true
 	w.region.begin(w.ctxi)

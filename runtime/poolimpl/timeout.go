@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // timeouts is a pool's per-task timeout (poolrt.TaskTimeout): the pool's
@@ -85,6 +87,7 @@ type taskCtx struct {
 	mu       sync.Mutex
 	deadline time.Time // zero: the running task has none
 	running  bool
+	attempt  int // the running task's attempt (poolrt.Attempt)
 	done     chan struct{}
 	closed   bool  // done is closed
 	err      error // why done was closed
@@ -100,8 +103,9 @@ func newTaskCtx(parent context.Context) *taskCtx {
 }
 
 // begin starts a task with timeout d (none if d <= 0).
-func (c *taskCtx) begin(d time.Duration) {
+func (c *taskCtx) begin(d time.Duration, attempt int) {
 	c.mu.Lock()
+	c.attempt = attempt
 	if c.closed && c.parent.Err() == nil {
 		c.done, c.closed, c.err = make(chan struct{}), false, nil
 	}
@@ -177,5 +181,14 @@ func (c *taskCtx) Err() error {
 	return err
 }
 
-// Value defers to the pool's context.
-func (c *taskCtx) Value(key any) any { return c.parent.Value(key) }
+// Value answers the running task's attempt (poolrt.Attempt), and defers
+// to the pool's context for other keys.
+func (c *taskCtx) Value(key any) any {
+	if _, ok := key.(config.AttemptKey); ok {
+		c.mu.Lock()
+		a := c.attempt
+		c.mu.Unlock()
+		return a
+	}
+	return c.parent.Value(key)
+}

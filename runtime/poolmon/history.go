@@ -110,6 +110,9 @@ type Sample struct {
 	Panicked  uint64 `json:"panicked"`
 	Rejected  uint64 `json:"rejected"`
 	TimedOut  uint64 `json:"timedOut"` // in Failed too (poolrt.TaskTimeout)
+	// Retries and DeadLettered are as in poolrt.Stats (poolrt.Retry).
+	Retries      uint64 `json:"retries,omitempty"`
+	DeadLettered uint64 `json:"deadLettered,omitempty"`
 
 	Workers    int `json:"workers"`
 	Busy       int `json:"busy"`
@@ -353,18 +356,20 @@ func restarted(prev, cur poolrt.Stats) bool {
 // delta computes the interval from prev to cur, secs long.
 func delta(prev, cur poolrt.Stats, secs float64) Sample {
 	smp := Sample{
-		Seconds:     secs,
-		Submitted:   sub(cur.Submitted, prev.Submitted),
-		Completed:   sub(cur.Completed, prev.Completed),
-		Failed:      sub(cur.Failed, prev.Failed),
-		Panicked:    sub(cur.Panicked, prev.Panicked),
-		Rejected:    sub(cur.Rejected, prev.Rejected),
-		TimedOut:    sub(cur.TimedOut, prev.TimedOut),
-		Workers:     cur.Workers,
-		Busy:        cur.Busy,
-		QueueDepth:  cur.QueueDepth,
-		QueueCap:    cur.QueueCap,
-		QueueGrowth: cur.QueueDepth - prev.QueueDepth,
+		Seconds:      secs,
+		Submitted:    sub(cur.Submitted, prev.Submitted),
+		Completed:    sub(cur.Completed, prev.Completed),
+		Failed:       sub(cur.Failed, prev.Failed),
+		Panicked:     sub(cur.Panicked, prev.Panicked),
+		Rejected:     sub(cur.Rejected, prev.Rejected),
+		TimedOut:     sub(cur.TimedOut, prev.TimedOut),
+		Retries:      sub(cur.Retries, prev.Retries),
+		DeadLettered: sub(cur.DeadLettered, prev.DeadLettered),
+		Workers:      cur.Workers,
+		Busy:         cur.Busy,
+		QueueDepth:   cur.QueueDepth,
+		QueueCap:     cur.QueueCap,
+		QueueGrowth:  cur.QueueDepth - prev.QueueDepth,
 	}
 	smp.WaitP50, smp.WaitP99 = percentiles(&prev.Wait, &cur.Wait)
 	smp.RunP50, smp.RunP99 = percentiles(&prev.Run, &cur.Run)

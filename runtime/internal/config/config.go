@@ -87,6 +87,10 @@ type Settings struct {
 	// TaskTimeout is the time a task may run (poolrt.TaskTimeout); 0 for
 	// no limit.
 	TaskTimeout time.Duration
+	// Retry is the retry policy (poolrt.Retry), and DeadLetter the typed
+	// dead-letter handler (poolrt.OnDeadLetter), a func(T, error, int).
+	Retry      RetrySettings
+	DeadLetter any
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
