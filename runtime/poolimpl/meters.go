@@ -376,6 +376,15 @@ func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *poolrt.StealingSt
 	forks := uint64(max(queuedForks, 0))
 	for i := range m.Workers {
 		w := &m.Workers[i]
+		// The tasks the worker ran are read before its start counters: a
+		// task is counted as started before it runs, so every task in ran
+		// that did not come off its own deque is in other, and one that
+		// starts and ends between the reads makes Local low, never high.
+		var ran uint64
+		wm := meter.workers[i].Load()
+		if wm != nil {
+			ran = wm.Completed.Load() + wm.Panicked.Load()
+		}
 		stolenForked := w.StolenForked.Load()
 		ws := poolrt.StealingWorkerStats{
 			Injector:      w.Injector.Load(),
@@ -384,13 +393,8 @@ func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *poolrt.StealingSt
 			Steals:        w.Steals.Load(),
 			StolenTasks:   w.StolenTasks.Load(),
 		}
-		if wm := meter.workers[i].Load(); wm != nil {
-			// Read after the start counters, so that a task counted as
-			// started but not yet done makes Local low, never high.
-			ran := wm.Completed.Load() + wm.Panicked.Load()
-			if other := ws.Injector + ws.Stolen; ran > other {
-				ws.Local = ran - other
-			}
+		if other := ws.Injector + ws.Stolen; wm != nil && ran > other {
+			ws.Local = ran - other
 		}
 		forks += ws.Local + stolenForked + w.ForkReturned.Load()
 		st.Workers[i] = ws

@@ -700,16 +700,22 @@ func (p *Stealing[T]) Stats() poolrt.Stats {
 }
 
 // queuedForks returns the number of forked subtasks in the deques: what
-// the deques hold, less the injector's tasks workers moved there (the
-// injector's held count; a batch on its way into a deque may make the
-// figure low for an instant).
+// the deques hold, less the injector's tasks workers moved there. Such a
+// task was taken before it went onto a deque and starts after it leaves,
+// so reading the injector's started counts before the deques and its
+// taken counts after them bounds those tasks from above: the figure may
+// be low for an instant, never high.
 func (p *Stealing[T]) queuedForks() int {
+	var started, taken uint64
+	for i := range p.q.shards {
+		started += p.q.shards[i].started.Load()
+	}
 	n := 0
 	for _, w := range p.workers {
 		n += w.dq.size()
 	}
 	for i := range p.q.shards {
-		n -= p.q.shards[i].held()
+		taken += p.q.shards[i].taken.Load()
 	}
-	return max(n, 0)
+	return max(n-int(taken-started), 0)
 }

@@ -1251,3 +1251,48 @@ func TestStealingInjectorBudget(t *testing.T) {
 		t.Errorf("%d stolen, %d taken from the injector; want 0 and %d", st.Stolen, st.Injector, 3+queued)
 	}
 }
+
+// TestStealingStatsNoPhantomForks: Stats read while workers take, start
+// and finish submitted tasks (batches of them through the deques) never
+// counts a fork when there is none, so Submitted never runs ahead of the
+// tasks actually submitted. A snapshot that read a worker's start
+// counters before its finished ones, or the deques before the injector's
+// taken count, would count a task that started and finished in between
+// as a fork run locally.
+func TestStealingStatsNoPhantomForks(t *testing.T) {
+	p := newStealing[dynCount](t, poolrt.Workers(2), poolrt.QueueSize(64))
+	var ran, submitted atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := p.Submit(context.Background(), dynCount{ran: &ran}); err != nil {
+				t.Error(err)
+				return
+			}
+			submitted.Add(1)
+		}
+	}()
+	deadline := time.Now().Add(time.Second)
+	reads := 0
+	for time.Now().Before(deadline) {
+		st := p.Stats()
+		n := uint64(submitted.Load()) + 1 // one Submit may have counted before submitted
+		if s := st.Stealing; s.Forked != 0 || st.Submitted > n {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("read %d: Forked %d, Submitted %d with at most %d submitted", reads, s.Forked, st.Submitted, n)
+		}
+		reads++
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d snapshots, %d tasks", reads, submitted.Load())
+}
