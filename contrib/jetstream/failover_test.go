@@ -152,29 +152,54 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 // startCluster starts a 3-node JetStream cluster on loopback, each node
-// with its own storage, and waits for a meta leader.
+// with its own storage, and waits for a meta leader. The nodes' route
+// ports must be known before any starts (each lists the others), so they
+// are picked free beforehand; another process may bind one in between
+// (an outgoing connection's ephemeral port, say), and then the cluster
+// starts again on other ports.
 func startCluster(t *testing.T) []*server.Server {
 	t.Helper()
+	for try := 1; ; try++ {
+		servers, logs, ok := tryCluster(t)
+		if ok {
+			return servers
+		}
+		for _, s := range servers {
+			s.Shutdown()
+			s.WaitForShutdown()
+		}
+		if try == 3 || !logs.bindFailed() {
+			t.Fatalf("the cluster did not start (try %d); the nodes' errors:\n%s", try, logs)
+		}
+		t.Logf("a route port was taken, starting again: %s", logs)
+	}
+}
+
+// tryCluster starts the nodes and reports whether every one became ready
+// for connections, with what they logged as errors.
+func tryCluster(t *testing.T) ([]*server.Server, *errLog, bool) {
 	ports := freePorts(t, 3)
 	var routes []*url.URL
 	for _, p := range ports {
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)})
 	}
-	servers := make([]*server.Server, 3)
-	for i := range servers {
+	logs := new(errLog)
+	var servers []*server.Server
+	for i := range ports {
 		s, err := server.NewServer(&server.Options{
 			ServerName: fmt.Sprintf("n%d", i+1),
 			Host:       "127.0.0.1", Port: -1,
 			JetStream: true, StoreDir: t.TempDir(),
 			Cluster: server.ClusterOpts{Name: "fleet", Host: "127.0.0.1", Port: ports[i]},
 			Routes:  routes,
-			NoLog:   true, NoSigs: true,
+			NoSigs:  true,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.SetLoggerV2(logs.node(i+1), false, false, false)
 		s.Start()
-		servers[i] = s
+		servers = append(servers, s)
 		t.Cleanup(func() {
 			s.Shutdown()
 			s.WaitForShutdown()
@@ -182,7 +207,7 @@ func startCluster(t *testing.T) []*server.Server {
 	}
 	for _, s := range servers {
 		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("server not ready")
+			return servers, logs, false
 		}
 	}
 	eventually(t, 20*time.Second, "no JetStream meta leader", func() bool {
@@ -193,8 +218,50 @@ func startCluster(t *testing.T) []*server.Server {
 		}
 		return false
 	})
-	return servers
+	return servers, logs, true
 }
+
+// errLog keeps the errors a cluster's nodes log (the last 50), so that a
+// node that fails to start says why.
+type errLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *errLog) add(node int, level, format string, v []any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf("n%d %s: %s", node, level, fmt.Sprintf(format, v...)))
+	if len(l.lines) > 50 {
+		l.lines = l.lines[1:]
+	}
+}
+
+// bindFailed reports whether a node could not listen on its port.
+func (l *errLog) bindFailed() bool {
+	return strings.Contains(l.String(), "address already in use")
+}
+
+func (l *errLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// node returns node n's logger: fatal errors and errors are kept.
+func (l *errLog) node(n int) server.Logger { return nodeLog{l, n} }
+
+type nodeLog struct {
+	l *errLog
+	n int
+}
+
+func (g nodeLog) Noticef(string, ...any)         {}
+func (g nodeLog) Warnf(string, ...any)           {}
+func (g nodeLog) Debugf(string, ...any)          {}
+func (g nodeLog) Tracef(string, ...any)          {}
+func (g nodeLog) Errorf(format string, v ...any) { g.l.add(g.n, "error", format, v) }
+func (g nodeLog) Fatalf(format string, v ...any) { g.l.add(g.n, "fatal", format, v) }
 
 // TestFailoverClusterNodeLoss runs a 3-node cluster with an R3 stream,
 // two consumers and a producer, and stops the stream's leader mid-run:
