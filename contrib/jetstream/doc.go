@@ -8,13 +8,13 @@
 // [Msgp] for Go producers), submits it to a pool with SubmitWait and
 // settles the message by the task's outcome:
 //
-//	success                                 ack
-//	retryable error, deliveries left         nak with backoff (exponential, jittered)
-//	permanent error (ErrPermanent)           dead letter, term
-//	retryable error on the last delivery     dead letter, term
-//	delivered more than MaxDeliveries times  dead letter, term (not run)
-//	undecodable body                         dead letter with the raw body, term
-//	pool closed, or Source draining          nak at once (another consumer takes it)
+//	success                                           ack
+//	retryable error, deliveries left                  nak with backoff (exponential, jittered)
+//	permanent error (ErrPermanent, poolrt.Permanent)  dead letter, term
+//	retryable error on the last delivery              dead letter, term
+//	delivered more than MaxDeliveries times           dead letter, term (not run)
+//	undecodable body                                  dead letter with the raw body, term
+//	pool closed, or Source draining                   nak at once (another consumer takes it)
 //
 // A message held longer than half the ack wait gets in-progress
 // heartbeats. A Source fetches no more than the pool's free queue slots

@@ -29,6 +29,9 @@ type Pool[T any] interface {
 // whose task returned an error for which errors.Is(err, ErrPermanent)
 // holds straight to the dead-letter subject. Wrap it:
 // fmt.Errorf("order %d: no such customer: %w", id, pooljs.ErrPermanent).
+// An error marked by poolrt.Permanent, which the pools' own Retry policy
+// obeys, is permanent here too, so a task type can mark its errors once
+// for both.
 var ErrPermanent = errors.New("poolgen: permanent failure")
 
 // ErrDeliveryLimit is the error a dead letter carries for a message whose
@@ -95,7 +98,7 @@ type Config[T any] struct {
 	MaxDeliveries int
 	// Retryable classifies a task's error: false sends the message to the
 	// dead letters at once (default: every error but those that wrap
-	// ErrPermanent). A panic (*poolrt.PanicError) is an error like any
+	// ErrPermanent or are marked by poolrt.Permanent). A panic (*poolrt.PanicError) is an error like any
 	// other.
 	Retryable func(error) bool
 	// Backoff is the delay before a retry.
@@ -248,7 +251,7 @@ func NewSource[T any](ctx context.Context, js jetstream.JetStream, cons jetstrea
 		s.maxDeliveries = 5
 	}
 	if s.retryable == nil {
-		s.retryable = func(err error) bool { return !errors.Is(err, ErrPermanent) }
+		s.retryable = func(err error) bool { return !errors.Is(err, ErrPermanent) && !poolrt.IsPermanent(err) }
 	}
 	if s.backoff.Initial == 0 {
 		s.backoff.Initial = time.Second

@@ -99,7 +99,8 @@ func TestSourceRetries(t *testing.T) {
 	}
 }
 
-// TestSourceDeadLetters: a permanent error, a retryable error on the last
+// TestSourceDeadLetters: a permanent error (ErrPermanent or
+// poolrt.Permanent), a retryable error on the last
 // delivery, a panic on every delivery and an undecodable body each end on
 // the dead-letter stream, with the reason, error, attempts, subject, stream
 // and sequence in headers and the original body, and are removed from the
@@ -112,6 +113,8 @@ func TestSourceDeadLetters(t *testing.T) {
 		switch w.ID {
 		case "perm":
 			return fmt.Errorf("no such customer\r\nX: y: %w", pooljs.ErrPermanent)
+		case "rtperm":
+			return fmt.Errorf("order 7: %w", poolrt.Permanent(errors.New("bad address")))
 		case "flaky":
 			return errors.New("still failing")
 		case "panic":
@@ -121,7 +124,7 @@ func TestSourceDeadLetters(t *testing.T) {
 	})
 	publish(t, js, h, "ok-", 3)
 	pub := pooljs.NewPublisher[work](js, subject, nil)
-	for _, id := range []string{"perm", "flaky", "panic"} {
+	for _, id := range []string{"perm", "rtperm", "flaky", "panic"} {
 		if _, err := pub.Publish(context.Background(), id, h.job(id)); err != nil {
 			t.Fatal(err)
 		}
@@ -140,9 +143,9 @@ func TestSourceDeadLetters(t *testing.T) {
 	run(t, src)
 	eventually(t, 10*time.Second, "not all settled", func() bool {
 		st := src.Stats()
-		return st.Acked == 3 && st.DeadLettered == 4
+		return st.Acked == 3 && st.DeadLettered == 5
 	})
-	letters := deadLetters(t, js, 4)
+	letters := deadLetters(t, js, 5)
 	byID := map[string]jetstream.Msg{}
 	for _, m := range letters {
 		if m.Headers().Get(pooljs.HeaderReason) == pooljs.ReasonDecode {
@@ -170,6 +173,7 @@ func TestSourceDeadLetters(t *testing.T) {
 		}
 	}
 	check("perm", pooljs.ReasonPermanent, "1", "no such customer  X: y")
+	check("rtperm", pooljs.ReasonPermanent, "1", "order 7: bad address")
 	check("flaky", pooljs.ReasonAttempts, "3", "still failing")
 	check("panic", pooljs.ReasonAttempts, "3", "boom")
 	check("bad", pooljs.ReasonDecode, "1", "decode")
