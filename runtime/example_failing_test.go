@@ -53,3 +53,30 @@ func ExampleTaskTimeout() {
 	// true
 	// timed out: 2
 }
+
+// Watchdog reports a task that hangs while it still runs, so a stuck
+// dependency shows before the queue fills: here the fetch waits for a
+// reply that comes only once the watchdog has spoken.
+func ExampleWatchdog() {
+	stuck := make(chan poolrt.StuckTask, 1)
+	p, err := templates.NewFixedPool[Fetch](poolrt.Name("fetches"), poolrt.Workers(1),
+		poolrt.Watchdog(20*time.Millisecond, func(st poolrt.StuckTask) { stuck <- st }))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	reply := make(chan error, 1)
+	if err := p.Submit(ctx, Fetch{Reply: reply}); err != nil {
+		panic(err)
+	}
+	st := <-stuck
+	fmt.Println(st.Pool, st.Pattern, "worker", st.Worker, st.Running >= 20*time.Millisecond)
+	fmt.Println("stuck now:", p.Stats().Stuck)
+	reply <- nil // the dependency answers at last
+	p.Shutdown(ctx)
+	fmt.Println("reported:", p.Stats().StuckTasks)
+	// Output:
+	// fetches fixed worker 0 true
+	// stuck now: 1
+	// reported: 1
+}

@@ -42,6 +42,11 @@ type Stats struct {
 	// contained and logged. They are not task outcomes: the task is
 	// counted once, as the hook's caller saw it.
 	HookPanics uint64
+	// Stuck is the number of workers running a task that has run longer
+	// than the Watchdog threshold, as of the watchdog's last look;
+	// StuckTasks counts every such task it reported (0 without Watchdog).
+	Stuck      int
+	StuckTasks uint64
 
 	// Utilization is the estimated fraction of worker time spent running
 	// tasks since the pool started: sampled run time, scaled by the

@@ -51,6 +51,9 @@ func (s Stats) String() string {
 	if s.HookPanics > 0 { // rare: shown only when it happened
 		tasks = append(tasks, "hook panics "+u64(s.HookPanics))
 	}
+	if s.StuckTasks > 0 { // shown only under a Watchdog that reported
+		tasks = append(tasks, "stuck "+strconv.Itoa(s.Stuck)+" now, "+u64(s.StuckTasks)+" reported")
+	}
 	t.line("tasks", tasks...)
 	t.line("wait", latencyItems(s.Wait, true, "none sampled")...)
 	t.line("run", latencyItems(s.Run, true, "none sampled")...)
@@ -78,7 +81,7 @@ func (s Stats) String() string {
 // if any, as a nested group ("scaling", "stealing", "priority" or
 // "batch") of its key numbers.
 func (s Stats) LogValue() slog.Value {
-	attrs := make([]slog.Attr, 0, 19)
+	attrs := make([]slog.Attr, 0, 29)
 	attrs = append(attrs,
 		slog.Int("workers", s.Workers),
 		slog.Int("busy", s.Busy),
@@ -97,6 +100,8 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("retry_succeeded", s.RetrySucceeded),
 		slog.Uint64("dead_lettered", s.DeadLettered),
 		slog.Uint64("hook_panics", s.HookPanics),
+		slog.Int("stuck", s.Stuck),
+		slog.Uint64("stuck_tasks", s.StuckTasks),
 		slog.Float64("utilization", s.Utilization),
 		slog.Duration("uptime", s.Uptime),
 		slog.Duration("wait_p50", s.Wait.P50),

@@ -26,6 +26,8 @@
 //	poolgen_tasks_dead_lettered_total  counter    tasks that failed for good (not in completed)
 //	poolgen_tasks_returned_total       counter    tasks handed back unrun by ShutdownNow
 //	poolgen_hook_panics_total          counter    panics contained in the user's hooks
+//	poolgen_tasks_stuck_total          counter    tasks the Watchdog found running past its threshold
+//	poolgen_workers_stuck              gauge      workers running such a task now
 //	poolgen_workers                    gauge      worker goroutines
 //	poolgen_workers_busy               gauge      workers running tasks
 //	poolgen_workers_idle               gauge      workers waiting for work
@@ -174,6 +176,8 @@ var (
 	descDeadLetter = newDesc("poolgen_tasks_dead_lettered_total", "Tasks that failed for good under Retry or OnDeadLetter; not in completed or failed.")
 	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow.")
 	descHookPanics = newDesc("poolgen_hook_panics_total", "Panics in the user's hooks (OnError, OnPanic, a scaling policy) that the pool contained.")
+	descStuck      = newDesc("poolgen_tasks_stuck_total", "Tasks the Watchdog found running longer than its threshold (0 without one).")
+	descStuckNow   = newDesc("poolgen_workers_stuck", "Workers running a task the Watchdog reported, as of its last look.")
 	descWorkers    = newDesc("poolgen_workers", "Worker goroutines.")
 	descBusy       = newDesc("poolgen_workers_busy", "Workers running tasks.")
 	descIdle       = newDesc("poolgen_workers_idle", "Workers waiting for work.")
@@ -218,7 +222,7 @@ var (
 
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
-		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descWorkers, descBusy, descIdle, descDepth, descCap,
+		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
 		descUtil, descUptime, descWait, descRun,
 		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
 		descScaleEvals, descScaleCapped, descScaleUtil,
@@ -324,6 +328,8 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 	e.counter(descDeadLetter, s.DeadLettered)
 	e.counter(descReturned, s.Returned)
 	e.counter(descHookPanics, s.HookPanics)
+	e.counter(descStuck, s.StuckTasks)
+	e.gauge(descStuckNow, float64(s.Stuck))
 	e.gauge(descWorkers, float64(s.Workers))
 	e.gauge(descBusy, float64(s.Busy))
 	e.gauge(descIdle, float64(s.Idle))

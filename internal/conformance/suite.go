@@ -155,6 +155,7 @@ func cases[T any]() []testCase[T] {
 		{"TypedHooks", testTypedHooks[T]},
 		{"TypedHookPanics", testTypedHookPanics[T]},
 		{"TaskTimeout", testTaskTimeout[T]},
+		{"Watchdog", testWatchdog[T]},
 		{"Retry", testRetry[T]},
 		{"RetryFraction", testRetryFraction[T]},
 		{"RetryShutdownNow", testRetryShutdownNow[T]},

@@ -136,7 +136,7 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 	}
 	p.flushing.Store(true)
 	go p.flusher()
-	p.life.List(p.Stats, nil)
+	p.life.List(p.meter, p.Stats, nil)
 	return nil
 }
 

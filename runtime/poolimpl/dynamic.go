@@ -28,7 +28,7 @@ func (p *Dynamic[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	}
 	p.sc = NewScaler(&p.e.set, p.e.meter, p.e.acts, p.e.q.capacity, p.e.q.len, p.e.resize, p.e.life.Exited())
 	p.sc.Start()
-	p.e.life.List(p.Stats, p.SetLimits)
+	p.e.life.List(p.e.meter, p.Stats, p.SetLimits)
 	return nil
 }
 

@@ -622,6 +622,7 @@ func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 	x := w.cur.x
 	if err != nil && rt.retryable(err, attempt) && rt.schedule(w.cur.task, x, attempt+1) {
 		w.cur.x = nil // it travels with the task
+		w.meter.Other.Add(1)
 		e.meter.retries.Add(1)
 		e.drained()
 		return
@@ -633,6 +634,7 @@ func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 			e.meter.retrySucceeded.Add(1)
 		}
 	} else {
+		w.meter.Other.Add(1)
 		e.meter.deadLettered.Add(1)
 	}
 	e.ended(rt)

@@ -23,7 +23,7 @@ func (p *Fixed[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	if err := p.e.init(set, config.Fixed, set.Workers, set.Workers, lane); err != nil {
 		return err
 	}
-	p.e.life.List(p.Stats, nil)
+	p.e.life.List(p.e.meter, p.Stats, nil)
 	return nil
 }
 

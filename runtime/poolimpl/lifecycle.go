@@ -132,8 +132,16 @@ func (l *Lifecycle) Reserve(set *config.Settings, pattern config.Pattern, task s
 }
 
 // List shows a named pool in the registry, with its Stats and, for a
-// dynamic pool, its SetLimits; call it once the pool is ready for both.
-func (l *Lifecycle) List(stats func() poolrt.Stats, setLimits func(min, max int) error) {
+// dynamic pool, its SetLimits, and starts the watchdog of m, the pool's
+// meter, if it has one (poolrt.Watchdog), until the last worker has
+// exited; call it once the pool is ready for all that.
+func (l *Lifecycle) List(m *Meter, stats func() poolrt.Stats, setLimits func(min, max int) error) {
+	if d := m.watch; d != nil {
+		go func() {
+			l.LabelWorker()
+			d.run(l.exited)
+		}()
+	}
 	if l.entry != nil {
 		l.entry.Stats, l.entry.SetLimits = stats, setLimits
 		registry.List(l.entry)

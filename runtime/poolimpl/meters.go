@@ -68,7 +68,11 @@ type WorkerMeter struct {
 	Panicked  Counter // Run panicked
 	TimedOut  Counter // Run returned an error after its timeout
 	BusyNanos Counter // sampled run time × sampling period
-	busy      atomic.Bool
+	// Other counts the runs that ended as neither Completed nor
+	// Panicked: failed and retried later, or dead-lettered (poolrt.Retry),
+	// so that every run's end shows in the slot's counters (see watchdog).
+	Other Counter
+	busy  atomic.Bool
 	// Lifetimes of the slot's workers, for utilization: the sum of those
 	// that exited, and the start of the live one (0: none).
 	lived Counter
@@ -146,6 +150,8 @@ type Meter struct {
 	// good (poolrt.Retry, poolrt.OnDeadLetter).
 	retries, retrySucceeded, deadLettered atomic.Uint64
 	hookPanics                            *atomic.Uint64 // the Settings'
+	// watch is the pool's watchdog (poolrt.Watchdog), or nil.
+	watch *watchdog
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -198,6 +204,7 @@ func NewMeter(s *config.Settings, workers, shards int) *Meter {
 		Shards:  make([]ShardMeter, shards),
 	}
 	m.hookPanics = s.HookPanicCount()
+	m.watch = newWatchdog(s, m)
 	if s.Metrics {
 		m.SampleEvery = s.SampleEvery
 	}
@@ -269,6 +276,10 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	st.Retries = m.retries.Load()
 	st.RetrySucceeded = m.retrySucceeded.Load()
 	st.DeadLettered = m.deadLettered.Load()
+	if m.watch != nil {
+		st.Stuck = int(m.watch.stuck.Load())
+		st.StuckTasks = m.watch.reported.Load()
+	}
 	st.Wait, st.Run = wait.Latency(), run.Latency()
 	if lived > 0 {
 		st.Utilization = min(1, float64(busyNanos)/float64(lived))

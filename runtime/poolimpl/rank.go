@@ -147,7 +147,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 		w.meter.Start(e.meter.Now())
 		go e.work(w)
 	}
-	e.life.List(e.Stats, nil)
+	e.life.List(e.meter, e.Stats, nil)
 	return nil
 }
 

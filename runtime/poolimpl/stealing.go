@@ -136,7 +136,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		p.life.WorkerStarted()
 		go p.work(w)
 	}
-	p.life.List(p.Stats, nil)
+	p.life.List(p.meter, p.Stats, nil)
 	return nil
 }
 

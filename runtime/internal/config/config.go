@@ -91,6 +91,8 @@ type Settings struct {
 	// dead-letter handler (poolrt.OnDeadLetter), a func(T, error, int).
 	Retry      RetrySettings
 	DeadLetter any
+	// Watchdog finds tasks that run too long (poolrt.Watchdog).
+	Watchdog WatchdogSettings
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
@@ -326,4 +328,23 @@ func (l *logLimit) allow() (ok bool, suppressed uint64) {
 		return false, 0
 	}
 	return true, l.suppressed.Swap(0)
+}
+
+// WatchdogSettings is a pool's watchdog (poolrt.Watchdog): After 0 means
+// none. OnStuck, if not nil, receives each task found running longer than
+// After; the poolrt option wraps the user's func(poolrt.StuckTask).
+type WatchdogSettings struct {
+	After   time.Duration
+	OnStuck func(pool, pattern string, worker int, started time.Time, running time.Duration)
+}
+
+// TaskStuck reports a task that worker has run since started, running so
+// far: to the OnStuck handler (a panic in it is contained), or through
+// log/slog, rate-limited like failures.
+func (s *Settings) TaskStuck(worker int, started time.Time, running time.Duration) {
+	if f := s.Watchdog.OnStuck; f != nil {
+		s.CallHook("Watchdog", func() { f(s.Name, s.Pattern.String(), worker, started, running) })
+		return
+	}
+	s.log(slog.LevelWarn, "poolgen: task running long", nil, "worker", worker, "running", running, "started", started)
 }
