@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -38,14 +39,18 @@ const (
 // and a new SQLite file, and drives it with clients that send requests
 // and jobs with unique IDs, retrying with the same ID whatever was not
 // accepted (503, a refused or broken connection). A quarter of the way
-// through, it sends SIGTERM, checks that the service exits with status 0,
-// and starts it again on the same address while the clients go on. A
-// burst beyond the request pool's capacity gets 503s with Retry-After.
-// Once every job has left the stream, it stops the service again and
-// reads the database: every request answered 200 has its event, with the
-// result it was answered; every job the stream acknowledged has its
-// effect (and its credit in the balances) and its event exactly once; no
-// other row exists; and the stream and its dead letters are empty.
+// through the requests it sends SIGTERM, checks that the service exits
+// with status 0, and starts it again on the same address while the
+// clients go on; halfway, it kills it (SIGKILL), cutting off what was in
+// flight, and starts it again. A burst beyond the request pool's capacity
+// gets 503s with Retry-After. Once every job has left the stream, it
+// stops the service with SIGTERM (status 0 again) and reads the database:
+// every request answered 200 has its event, with the result it was
+// answered; every job the stream acknowledged has its effect (and its
+// credit in the balances) and its event exactly once; no other row
+// exists; and the stream and its dead letters are empty. Every try of the
+// clients is accounted for: accepted, answered 503, or a connection
+// error.
 func TestEndToEnd(t *testing.T) {
 	// Registered first, so that it runs last, after the other cleanups.
 	t.Cleanup(func() { goleak.VerifyNone(t) })
@@ -67,10 +72,11 @@ func TestEndToEnd(t *testing.T) {
 	c := newClient(base)
 	defer c.hc.CloseIdleConnections()
 
-	// The load: requests and jobs, fed to the clients in order. Those of
-	// the last quarter wait for the restart, so that there is load on
-	// both sides of it.
-	restarted := make(chan struct{})
+	// The load: requests and jobs, fed to the clients in order. Those
+	// from three eighths on wait for the restart after SIGTERM, those
+	// from three quarters on for the restart after the crash, so that
+	// there is load on both sides of each.
+	restarted, recovered := make(chan struct{}), make(chan struct{})
 	var (
 		mu      sync.Mutex
 		results = make(map[string]string) // accepted requests: ID → result
@@ -84,9 +90,16 @@ func TestEndToEnd(t *testing.T) {
 		go func() {
 			defer close(ch)
 			for i := range n {
-				if i == n*3/4 {
+				var gate <-chan struct{}
+				switch i {
+				case n * 3 / 8:
+					gate = restarted
+				case n * 3 / 4:
+					gate = recovered
+				}
+				if gate != nil {
 					select {
-					case <-restarted:
+					case <-gate:
 					case <-ctx.Done():
 						return
 					}
@@ -129,18 +142,32 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 
-	// The restart, a quarter of the way through the requests.
-	for reqDone.Load() < loadRequests/4 && ctx.Err() == nil {
-		time.Sleep(time.Millisecond)
+	// A quarter of the way through the requests, SIGTERM: the service
+	// drains and exits with status 0, and starts again on its address.
+	waitFor := func(n int64) int64 {
+		for reqDone.Load() < n && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		return reqDone.Load()
 	}
-	atTerm := reqDone.Load()
-	exit := first.stop(t)
-	if exit != 0 {
+	at := waitFor(loadRequests / 4)
+	if exit := first.stop(t, syscall.SIGTERM); exit != 0 {
 		t.Errorf("the service exited with status %d after SIGTERM; its log:\n%s", exit, first.log())
 	}
 	second := startService(t, bin, args(addr))
 	close(restarted)
-	t.Logf("SIGTERM after %d of %d requests and %d of %d jobs; restarted on %s", atTerm, loadRequests, jobDone.Load(), loadJobs, addr)
+	t.Logf("SIGTERM after %d of %d requests and %d of %d jobs; restarted on %s", at, loadRequests, jobDone.Load(), loadJobs, addr)
+
+	// Halfway, a crash: SIGKILL, so that requests, publishes and jobs in
+	// flight are cut off and jobs are left unacknowledged. The clients
+	// retry; the stream delivers those jobs again after the ack wait.
+	at = waitFor(loadRequests / 2)
+	if exit := second.stop(t, syscall.SIGKILL); exit != -1 {
+		t.Errorf("SIGKILL: exit status %d, want -1 (killed)", exit)
+	}
+	third := startService(t, bin, args(addr))
+	close(recovered)
+	t.Logf("SIGKILL after %d of %d requests and %d of %d jobs; restarted", at, loadRequests, jobDone.Load(), loadJobs)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -187,9 +214,8 @@ func TestEndToEnd(t *testing.T) {
 	waitEmpty(ctx, t, js)
 	checkObservability(t, c, base)
 
-	exit = second.stop(t)
-	if exit != 0 {
-		t.Errorf("the restarted service exited with status %d after SIGTERM; its log:\n%s", exit, second.log())
+	if exit := third.stop(t, syscall.SIGTERM); exit != 0 {
+		t.Errorf("the service exited with status %d after SIGTERM; its log:\n%s", exit, third.log())
 	}
 	if info, err := js.Stream(ctx, deadStream); err != nil {
 		t.Error(err)
@@ -197,7 +223,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("%d dead letters, want none", n)
 	}
 
-	t.Logf("requests: %d tries: %d accepted, %d answered 503, %d connection errors",
+	t.Logf("requests and jobs: %d tries: %d accepted, %d answered 503, %d connection errors",
 		c.tries.Load(), c.accepted.Load(), c.busy.Load(), c.connErrors.Load())
 	if got := c.accepted.Load() + c.busy.Load() + c.connErrors.Load(); got != c.tries.Load() {
 		t.Errorf("%d tries, but %d accepted + %d refused + %d connection errors = %d", c.tries.Load(),
@@ -586,10 +612,11 @@ func startService(t *testing.T, bin string, args []string) *proc {
 	return p
 }
 
-// stop sends SIGTERM and returns the exit status.
-func (p *proc) stop(t *testing.T) int {
+// stop sends sig and returns the exit status (-1 if a signal ended the
+// process).
+func (p *proc) stop(t *testing.T, sig os.Signal) int {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
