@@ -39,8 +39,9 @@ const (
 // and a new SQLite file, and drives it with clients that send requests
 // and jobs with unique IDs, retrying with the same ID whatever was not
 // accepted (503, a refused or broken connection). A quarter of the way
-// through the requests it sends SIGTERM, checks that the service exits
-// with status 0, and starts it again on the same address while the
+// through the requests it sends SIGTERM while a slow request is in
+// flight, checks that the request is answered on its first try and that
+// the service exits with status 0, and starts it again on the same address while the
 // clients go on; halfway, it kills it (SIGKILL), cutting off what was in
 // flight, and starts it again. A burst beyond the request pool's capacity
 // gets 503s with Retry-After. Once every job has left the stream, it
@@ -119,7 +120,7 @@ func TestEndToEnd(t *testing.T) {
 			for i := range reqIDs {
 				b := requestBody{ID: fmt.Sprintf("req-%04d", i), Input: fmt.Sprint("input ", i),
 					Rounds: 50 + i%50, SleepMS: 1 + i%3, Class: []string{"interactive", "bulk"}[i%2]}
-				if err := c.request(ctx, b, &mu, results); err != nil {
+				if err := c.request(ctx, b, true, &mu, results); err != nil {
 					errs <- err
 					return
 				}
@@ -150,9 +151,19 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return reqDone.Load()
 	}
+	// A request in flight then is answered, on its first try.
 	at := waitFor(loadRequests / 4)
+	inflight := make(chan error, 1)
+	go func() {
+		b := requestBody{ID: "in-flight", Class: "interactive", Input: "in flight", SleepMS: 800}
+		inflight <- c.request(ctx, b, false, &mu, results)
+	}()
+	time.Sleep(300 * time.Millisecond) // it has reached the pool
 	if exit := first.stop(t, syscall.SIGTERM); exit != 0 {
 		t.Errorf("the service exited with status %d after SIGTERM; its log:\n%s", exit, first.log())
+	}
+	if err := <-inflight; err != nil {
+		t.Errorf("a request in flight at SIGTERM: %v", err)
 	}
 	second := startService(t, bin, args(addr))
 	close(restarted)
@@ -184,7 +195,7 @@ func TestEndToEnd(t *testing.T) {
 	for i := range burst {
 		burstWG.Go(func() {
 			b := requestBody{ID: fmt.Sprintf("burst-%02d", i), Class: "bulk", Input: "burst", SleepMS: 300}
-			if err := c.request(ctx, b, &mu, results); err != nil {
+			if err := c.request(ctx, b, true, &mu, results); err != nil {
 				burstErrs <- err
 			}
 		})
@@ -229,8 +240,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("%d tries, but %d accepted + %d refused + %d connection errors = %d", c.tries.Load(),
 			c.accepted.Load(), c.busy.Load(), c.connErrors.Load(), got)
 	}
-	if len(results) != loadRequests+burst {
-		t.Errorf("%d requests accepted, want all %d", len(results), loadRequests+burst)
+	if len(results) != loadRequests+burst+1 {
+		t.Errorf("%d requests accepted, want all %d", len(results), loadRequests+burst+1)
 	}
 	if len(jobs) != loadJobs {
 		t.Errorf("%d jobs accepted, want all %d", len(jobs), loadJobs)
@@ -449,8 +460,9 @@ const retryPause = 20 * time.Millisecond
 
 // post sends body to path until the answer is want, which it decodes into
 // out. A 503 (which must carry Retry-After) or a connection error is
-// retried; any other answer is an error.
-func (c *client) post(ctx context.Context, path string, body, out any, want int) error {
+// retried if retry is set, an error otherwise; any other answer is an
+// error.
+func (c *client) post(ctx context.Context, path string, body, out any, want int, retry bool) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -470,6 +482,9 @@ func (c *client) post(ctx context.Context, path string, body, out any, want int)
 				return fmt.Errorf("POST %s %s: %w", path, data, err)
 			}
 			c.connErrors.Add(1) // refused while restarting, or closed
+			if !retry {
+				return fmt.Errorf("POST %s %s: %w", path, data, err)
+			}
 			time.Sleep(retryPause)
 			continue
 		}
@@ -489,15 +504,18 @@ func (c *client) post(ctx context.Context, path string, body, out any, want int)
 		default:
 			return fmt.Errorf("POST %s %s: %s: %s", path, data, resp.Status, b)
 		}
+		if !retry {
+			return fmt.Errorf("POST %s %s: %s: %s", path, data, resp.Status, b)
+		}
 		time.Sleep(retryPause)
 	}
 }
 
-// request sends a request until it is accepted, checks its result and
-// records it in results.
-func (c *client) request(ctx context.Context, b requestBody, mu *sync.Mutex, results map[string]string) error {
+// request sends a request until it is accepted (or once, without retry),
+// checks its result and records it in results.
+func (c *client) request(ctx context.Context, b requestBody, retry bool, mu *sync.Mutex, results map[string]string) error {
 	var a requestAnswer
-	if err := c.post(ctx, "/v1/requests", b, &a, http.StatusOK); err != nil {
+	if err := c.post(ctx, "/v1/requests", b, &a, http.StatusOK, retry); err != nil {
 		return err
 	}
 	if want := digest(b.Input, b.Rounds); a.ID != b.ID || a.Class != b.Class || a.Result != want {
@@ -515,7 +533,7 @@ func (c *client) request(ctx context.Context, b requestBody, mu *sync.Mutex, res
 // job sends a job until the stream has it.
 func (c *client) job(ctx context.Context, b jobBody) error {
 	var a jobAnswer
-	if err := c.post(ctx, "/v1/jobs", b, &a, http.StatusAccepted); err != nil {
+	if err := c.post(ctx, "/v1/jobs", b, &a, http.StatusAccepted, true); err != nil {
 		return err
 	}
 	if a.ID != b.ID || a.Seq == 0 {

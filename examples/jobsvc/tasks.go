@@ -89,8 +89,15 @@ func saveEvents(ctx context.Context, batch []Event) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if batch[0].store == nil {
+		return errNoStore
+	}
 	return batch[0].store.saveEvents(ctx, batch)
 }
+
+// errNoStore reports an event submitted other than by the service, which
+// would have nowhere to go.
+var errNoStore = errors.New("poolgen: jobsvc: event submitted without its store")
 
 // Job is a background job, published to JetStream by POST /v1/jobs and
 // run from the stream by a pooljs.Source feeding the job pool: it credits
