@@ -57,7 +57,11 @@
 //  5. The connection to NATS is flushed and closed, and the database is
 //     closed.
 //
-// It exits with status 0 when every step finished in time, 1 otherwise.
+// It exits with status 0 when every step finished in time, 1 otherwise. A
+// second signal ends it at once; what it had not stored is then in the
+// same state as after a crash: unacknowledged jobs are delivered again
+// after the ack wait, and clients retry the requests they got no answer
+// for.
 package main
 
 import (
@@ -91,6 +95,9 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Once the first signal has started the shutdown, a second one
+	// ends the process at once, as if none were handled.
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("jobsvc stopped", "err", err)
 		os.Exit(1)
