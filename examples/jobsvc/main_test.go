@@ -224,6 +224,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	waitEmpty(ctx, t, js)
 	checkObservability(t, c, base)
+	checkBadInput(t, c, base)
 
 	if exit := third.stop(t, syscall.SIGTERM); exit != 0 {
 		t.Errorf("the service exited with status %d after SIGTERM; its log:\n%s", exit, third.log())
@@ -435,6 +436,41 @@ func checkObservability(t *testing.T, c *client, base string) {
 			t.Fatalf("/debug/pools/history.json has pools %q, want requests, events and jobs", got)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkBadInput checks that bad requests get 400 with a message that
+// says what is wrong, and a wrong method 405.
+func checkBadInput(t *testing.T, c *client, base string) {
+	t.Helper()
+	for _, tc := range []struct{ path, body, want string }{
+		{"/v1/requests", `{"id":`, "bad body"},
+		{"/v1/requests", `{"id":"x","class":"bulk","color":"red"}`, "unknown field"},
+		{"/v1/requests", `{"id":"x","class":"urgent"}`, "unknown class"},
+		{"/v1/requests", `{"class":"bulk"}`, "id must have 1 to 128 bytes"},
+		{"/v1/requests", `{"id":"x","class":"bulk","rounds":100001}`, "rounds 100001 out of range"},
+		{"/v1/requests", `{"id":"x","class":"bulk","sleep_ms":1001}`, "sleep_ms 1001 out of range"},
+		{"/v1/jobs", `{"id":"x","account":"a"}`, "amount must be positive"},
+		{"/v1/jobs", `{"id":"x","amount":1}`, "account must have 1 to 128 bytes"},
+		{"/v1/jobs", `{"account":"a","amount":1}`, "id must have 1 to 128 bytes"},
+	} {
+		resp, err := c.hc.Post(base+tc.path, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
+			t.Errorf("POST %s %s: %s %s, want 400 saying %q", tc.path, tc.body, resp.Status, b, tc.want)
+		}
+	}
+	resp, err := c.hc.Get(base + "/v1/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /v1/requests: %s, want 405", resp.Status)
 	}
 }
 
