@@ -87,7 +87,7 @@ func main() {
 	flag.StringVar(&cfg.dbPath, "db", cfg.dbPath, "the SQLite database `file`")
 	flag.IntVar(&cfg.workers, "workers", cfg.workers, "request pool workers")
 	flag.IntVar(&cfg.queue, "queue", cfg.queue, "request pool queue size: requests beyond it get 503")
-	flag.IntVar(&cfg.jobWorkers, "job-workers", cfg.jobWorkers, "job pool workers")
+	flag.IntVar(&cfg.jobWorkers, "job-workers", cfg.jobWorkers, "job pool workers (a job mostly waits for its commits)")
 	flag.DurationVar(&cfg.ackWait, "ackwait", cfg.ackWait, "the job consumer's ack wait: how long a job held by a crashed instance waits before another gets it")
 	flag.DurationVar(&cfg.linger, "linger", cfg.linger, "how long the event pool waits to fill a batch")
 	flag.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "bound of each step of the shutdown")
@@ -121,7 +121,7 @@ func defaults() config {
 		dbPath:          "jobsvc.db",
 		workers:         runtime.GOMAXPROCS(0),
 		queue:           64,
-		jobWorkers:      4,
+		jobWorkers:      16,
 		ackWait:         10 * time.Second,
 		linger:          5 * time.Millisecond,
 		shutdownTimeout: 10 * time.Second,

@@ -580,7 +580,7 @@ func (c *client) job(ctx context.Context, b jobBody) error {
 
 // startNATS starts an embedded NATS server with JetStream storing its
 // files in dir, on a free loopback port, until the test ends.
-func startNATS(t *testing.T, dir string) *server.Server {
+func startNATS(t testing.TB, dir string) *server.Server {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true,

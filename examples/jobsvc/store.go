@@ -42,12 +42,15 @@ type store struct {
 }
 
 // openStore opens (creating it if need be) the database at path. The
-// journal is a write-ahead log, so that readers do not block the writer;
-// synchronous=FULL makes a committed transaction survive a power loss,
-// not only a crash of the process, since the stream is told a job is done
-// once its transaction has committed; transactions take the write lock
-// when they begin (BEGIN IMMEDIATE), so two writers wait for each other
-// (busy_timeout) instead of failing.
+// journal is a write-ahead log, so that readers (another process) do not
+// block the writer; synchronous=FULL makes a committed transaction survive
+// a power loss, not only a crash of the process, since the stream is told
+// a job is done once its transaction has committed. The service writes
+// through one connection: SQLite has one writer at a time anyway, and
+// writers queued in database/sql take their turn as soon as it is free,
+// where writers on several connections would poll for SQLite's lock with
+// growing sleeps. busy_timeout and BEGIN IMMEDIATE are for other
+// processes that write to the file.
 func openStore(ctx context.Context, path string) (*store, error) {
 	if path == "" {
 		return nil, errors.New("poolgen: jobsvc: no database path")
@@ -61,6 +64,7 @@ func openStore(ctx context.Context, path string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poolgen: jobsvc: open %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("poolgen: jobsvc: create the tables in %s: %w", path, err)
