@@ -41,9 +41,9 @@ const (
 // accepted (503, a refused or broken connection). A quarter of the way
 // through the requests it sends SIGTERM while a slow request is in
 // flight, checks that the request is answered on its first try and that
-// the service exits with status 0, and starts it again on the same address while the
-// clients go on; halfway, it kills it (SIGKILL), cutting off what was in
-// flight, and starts it again. A burst beyond the request pool's capacity
+// the service exits with status 0, and starts it again on the same
+// address while the clients go on; halfway, it kills it (SIGKILL),
+// cutting off what was in flight, and starts it again. A burst beyond the request pool's capacity
 // gets 503s with Retry-After. Once every job has left the stream, it
 // stops the service with SIGTERM (status 0 again) and reads the database:
 // every request answered 200 has its event, with the result it was
@@ -115,6 +115,11 @@ func TestEndToEnd(t *testing.T) {
 		return ch
 	}
 	reqIDs, jobIDs := feed(loadRequests), feed(loadJobs)
+	// On a failure, the clients and feeders stop before the leak check.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	for range clients {
 		wg.Go(func() {
 			for i := range reqIDs {
