@@ -247,3 +247,41 @@ func TestRouterLending(t *testing.T) {
 	assert.GreaterOrEqual(t, st.Router.Moves, uint64(4))
 	require.NoError(t, r.Shutdown(t.Context()))
 }
+
+// BenchmarkRouterSubmit compares Submit through a router of two classes
+// with Submit straight to the class's pool: the router's cost per task.
+func BenchmarkRouterSubmit(b *testing.B) {
+	ctx := context.Background()
+	newPool := func() *templates.FixedPool[lane] {
+		p, err := templates.NewFixedPool[lane](poolrt.Workers(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	b.Run("direct", func(b *testing.B) {
+		p := newPool()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := p.Submit(ctx, lane{class: "a"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		_ = p.Shutdown(ctx)
+	})
+	b.Run("routed", func(b *testing.B) {
+		r, err := templates.NewRouter(routes{{Class: "a", Pool: newPool()}, {Class: "b", Pool: newPool()}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := r.Submit(ctx, lane{class: "a"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		_ = r.Shutdown(ctx)
+	})
+}
