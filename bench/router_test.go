@@ -73,12 +73,6 @@ func settleRouted(b *testing.B, p routerPool, m *tasks.Mix, n int) {
 	}
 }
 
-func waitOf(m *tasks.Mix, class, phase int) poolrt.Latency {
-	var s poolimpl.HistogramSnapshot
-	m.Wait[class][phase].AddTo(&s)
-	return s.Latency()
-}
-
 // BenchmarkRouterMixed: tiny tasks (about 1 µs of CPU) at -router.tiny per
 // second, and tasks that sleep 1 ms (as I/O waits) at -router.io per
 // second, for -router.point. Rows:
