@@ -13,7 +13,7 @@ import (
 // Probe is a conformance-suite task with a value receiver: the pool holds
 // it by value.
 //
-//poolgen:pools fixed,dynamic,stealing,priority,batch
+//poolgen:pools fixed,dynamic,stealing,priority,batch,router
 //poolgen:batch RunProbes
 type Probe struct {
 	ID  int
@@ -23,6 +23,9 @@ type Probe struct {
 	Prio int       // Priority(): higher runs first
 	Due  time.Time // Deadline(): earlier runs first; zero for none
 	Size int       // Cost(): cheaper runs first
+
+	// Lane is the task's class: a router sends it to its lane's pool.
+	Lane int `poolgen:"class"`
 }
 
 // Run does what Ctl says task ID does.
@@ -43,7 +46,7 @@ func (p Probe) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }
 // ProbePtr is a conformance-suite task with a pointer receiver, and a lock
 // that must not be copied: the pool holds *ProbePtr.
 //
-//poolgen:pools fixed,dynamic,stealing,priority,batch
+//poolgen:pools fixed,dynamic,stealing,priority,batch,router
 //poolgen:batch RunProbePtrs
 type ProbePtr struct {
 	mu  sync.Mutex
@@ -54,6 +57,9 @@ type ProbePtr struct {
 	Prio int
 	Due  time.Time
 	Size int
+
+	// Lane is the task's class, as in Probe.
+	Lane int `poolgen:"class"`
 }
 
 // Run does what Ctl says task ID does.

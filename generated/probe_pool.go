@@ -33,6 +33,11 @@ func poolgenProbeBatchKey(Probe) struct{} {
 	return struct{}{}
 }
 
+// poolgenProbeClass returns Probe's class: its field Lane, tagged poolgen:"class".
+func poolgenProbeClass(t Probe) int {
+	return t.Lane
+}
+
 // ProbePtr must keep the methods its pools were generated for (Run, Cost, Deadline, Priority): if this line fails to compile, fix them or rerun go generate.
 var _ interface {
 	Run(context.Context) error
@@ -49,7 +54,12 @@ func poolgenProbePtrBatchKey(*ProbePtr) struct{} {
 	return struct{}{}
 }
 
-// Pools for Probe (fixed, dynamic, stealing, priority, batch), specialized from github.com/poolgen/poolgen/templates.
+// poolgenProbePtrClass returns ProbePtr's class: its field Lane, tagged poolgen:"class".
+func poolgenProbePtrClass(t *ProbePtr) int {
+	return t.Lane
+}
+
+// Pools for Probe (fixed, dynamic, stealing, priority, batch, router), specialized from github.com/poolgen/poolgen/templates.
 
 // ProbeBatchPool gathers tasks into batches and hands each batch to one call of
 // a handler, on a fixed number of worker goroutines. A batch is handed over
@@ -719,6 +729,132 @@ func (p *ProbePriorityPool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
 // figures in its Priority section.
 func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 
+// ProbeRouter sends each task of type Probe to the pool of its class, the value its
+// Class method returns (or its field tagged `poolgen:"class"`). Each class
+// has a pool of its own, of any pattern and configuration — a ProbeFixedPool
+// of two workers for tiny tasks, a ProbeDynamicPool of up to a hundred for
+// tasks that wait on I/O, a ProbePriorityPool, a ProbeBatchPool — so that a class
+// whose tasks are slow or many never holds up another's: each class has
+// its own workers and queue, and a full queue blocks (or rejects) only
+// submissions of its class. A task of a class no route names goes to the
+// default route, or is refused with poolrt.ErrUnknownClass when there is
+// none.
+//
+// With poolrt.Lend the classes whose pools are DynamicPools share a
+// budget of workers: every poolrt.LendEvery the router measures each
+// class's demand (busy workers plus queued tasks) and moves the workers
+// that idle classes do not need, down to each class's Min, to the
+// classes with work waiting, by changing their pools' limits (SetLimits).
+// When a workload's mix shifts from one class to another, the capacity
+// follows it.
+//
+// Every accepted task runs exactly once in its class's pool, or is
+// returned by ShutdownNow. Stats adds the classes' figures up and lists
+// each class's own in its ProbeRouter section.
+//
+// A ProbeRouter is safe for concurrent use. Create one with NewProbeRouter. Its
+// methods must not be called from inside a task's Run: Shutdown and
+// ShutdownNow would wait for the calling task itself.
+type ProbeRouter struct {
+	r poolimpl.Router[Probe, int]
+}
+
+// ProbeRouterPool is the pool of one class of a ProbeRouter: any pool of this
+// package (or one that poolgen generated) for the task type.
+type ProbeRouterPool interface {
+	Submit(ctx context.Context, t Probe) error
+	TrySubmit(t Probe) error
+	SubmitWait(ctx context.Context, t Probe) error
+	Closed() bool
+	Shutdown(ctx context.Context) error
+	ShutdownNow() []Probe
+	Stats() poolrt.Stats
+}
+
+// ProbeRouterClass is one route of a ProbeRouter: the class, and the pool that runs
+// its tasks. Min is the number of workers the class keeps when the
+// router lends (poolrt.Lend; its pool must then be a ProbeDynamicPool); a
+// lent class keeps at least one. Default makes the route take the tasks
+// of the classes no route names; at most one route is the default.
+type ProbeRouterClass struct {
+	Class int
+
+	Pool    ProbeRouterPool
+	Min     int
+	Default bool
+}
+
+// NewProbeRouter returns a router over routes, configured by opts: poolrt.Lend
+// and poolrt.LendEvery. It reports a bad route (no pool, a class or pool
+// given twice, two default routes, a Min that cannot work) or option as a
+// *poolrt.ConfigError. The router owns the routes' pools from the call on:
+// its Shutdown and ShutdownNow shut them down, and on an error NewProbeRouter
+// stops them (ShutdownNow).
+func NewProbeRouter(routes []ProbeRouterClass, opts ...poolrt.RouterOption) (*ProbeRouter, error) {
+	r := new(ProbeRouter)
+	rs := make([]poolimpl.Route[Probe, int], len(routes))
+	for i, rt := range routes {
+		rs[i] = poolimpl.Route[Probe, int]{Class: rt.Class, Pool: rt.Pool, Min: rt.Min, Default: rt.Default}
+	}
+	if err := r.r.Init(rs, opts); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Submit sends t to the pool of its class and returns what that pool's
+// Submit returns: it waits there while the class's queue is full (under
+// poolrt.Block), whatever the other classes' queues hold. It returns
+// poolrt.ErrUnknownClass for a class no route names when there is no
+// default route, and poolrt.ErrClosed once the router shuts down.
+func (r *ProbeRouter) Submit(ctx context.Context, t Probe) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.Submit(ctx, poolgenProbeClass(t), t)
+}
+
+// TrySubmit sends t to the pool of its class without blocking: it returns
+// poolrt.ErrQueueFull when the class's queue is full, and otherwise the
+// errors Submit returns.
+func (r *ProbeRouter) TrySubmit(t Probe) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.TrySubmit(poolgenProbeClass(t), t)
+}
+
+// SubmitWait sends t to the pool of its class as Submit does and waits
+// for it to end, returning what that pool's SubmitWait returns.
+func (r *ProbeRouter) SubmitWait(ctx context.Context, t Probe) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitWait(ctx, poolgenProbeClass(t), t)
+}
+
+// Closed reports whether the router has stopped accepting tasks (Shutdown
+// or ShutdownNow was called).
+func (r *ProbeRouter) Closed() bool { return r.r.Closed() }
+
+// Shutdown stops intake and lending, then shuts every class's pool down
+// with ctx: each finishes its queued tasks. It returns the first error, ctx's if
+// it is done first; ShutdownNow then stops what is still draining.
+func (r *ProbeRouter) Shutdown(ctx context.Context) error { return r.r.Shutdown(ctx) }
+
+// ShutdownNow stops intake and lending and every class's pool as the
+// pool's ShutdownNow does, and returns every accepted task that never
+// started, class by class in route order. Only the first call returns
+// tasks.
+func (r *ProbeRouter) ShutdownNow() []Probe { return r.r.ShutdownNow() }
+
+// Stats returns the sums of the classes' counters and gauges, with each
+// class's own Stats, and the lending figures, in its ProbeRouter section. The
+// total's latency percentiles are read off the classes' merged
+// poolrt.Latency Buckets (within a factor of 1.5); each class's are its
+// pool's own.
+func (r *ProbeRouter) Stats() poolrt.Stats { return r.r.Stats() }
+
 // ProbeStealingPool runs tasks of type Probe on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is
 // made for tasks that split their work into subtasks (fork-join,
@@ -990,7 +1126,7 @@ func poolgenProbePointerTimeout(t *Probe) time.Duration {
 	return any(*t).(poolgenProbeTimeouter).Timeout()
 }
 
-// Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch), specialized from github.com/poolgen/poolgen/templates.
+// Pools for *ProbePtr (fixed, dynamic, stealing, priority, batch, router), specialized from github.com/poolgen/poolgen/templates.
 
 // ProbePtrBatchPool gathers tasks into batches and hands each batch to one call of
 // a handler, on a fixed number of worker goroutines. A batch is handed over
@@ -1663,6 +1799,132 @@ func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNo
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
 func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
+
+// ProbePtrRouter sends each task of type *ProbePtr to the pool of its class, the value its
+// Class method returns (or its field tagged `poolgen:"class"`). Each class
+// has a pool of its own, of any pattern and configuration — a ProbePtrFixedPool
+// of two workers for tiny tasks, a ProbePtrDynamicPool of up to a hundred for
+// tasks that wait on I/O, a ProbePtrPriorityPool, a ProbePtrBatchPool — so that a class
+// whose tasks are slow or many never holds up another's: each class has
+// its own workers and queue, and a full queue blocks (or rejects) only
+// submissions of its class. A task of a class no route names goes to the
+// default route, or is refused with poolrt.ErrUnknownClass when there is
+// none.
+//
+// With poolrt.Lend the classes whose pools are DynamicPools share a
+// budget of workers: every poolrt.LendEvery the router measures each
+// class's demand (busy workers plus queued tasks) and moves the workers
+// that idle classes do not need, down to each class's Min, to the
+// classes with work waiting, by changing their pools' limits (SetLimits).
+// When a workload's mix shifts from one class to another, the capacity
+// follows it.
+//
+// Every accepted task runs exactly once in its class's pool, or is
+// returned by ShutdownNow. Stats adds the classes' figures up and lists
+// each class's own in its ProbePtrRouter section.
+//
+// A ProbePtrRouter is safe for concurrent use. Create one with NewProbePtrRouter. Its
+// methods must not be called from inside a task's Run: Shutdown and
+// ShutdownNow would wait for the calling task itself.
+type ProbePtrRouter struct {
+	r poolimpl.Router[*ProbePtr, int]
+}
+
+// ProbePtrRouterPool is the pool of one class of a ProbePtrRouter: any pool of this
+// package (or one that poolgen generated) for the task type.
+type ProbePtrRouterPool interface {
+	Submit(ctx context.Context, t *ProbePtr) error
+	TrySubmit(t *ProbePtr) error
+	SubmitWait(ctx context.Context, t *ProbePtr) error
+	Closed() bool
+	Shutdown(ctx context.Context) error
+	ShutdownNow() []*ProbePtr
+	Stats() poolrt.Stats
+}
+
+// ProbePtrRouterClass is one route of a ProbePtrRouter: the class, and the pool that runs
+// its tasks. Min is the number of workers the class keeps when the
+// router lends (poolrt.Lend; its pool must then be a ProbePtrDynamicPool); a
+// lent class keeps at least one. Default makes the route take the tasks
+// of the classes no route names; at most one route is the default.
+type ProbePtrRouterClass struct {
+	Class int
+
+	Pool    ProbePtrRouterPool
+	Min     int
+	Default bool
+}
+
+// NewProbePtrRouter returns a router over routes, configured by opts: poolrt.Lend
+// and poolrt.LendEvery. It reports a bad route (no pool, a class or pool
+// given twice, two default routes, a Min that cannot work) or option as a
+// *poolrt.ConfigError. The router owns the routes' pools from the call on:
+// its Shutdown and ShutdownNow shut them down, and on an error NewProbePtrRouter
+// stops them (ShutdownNow).
+func NewProbePtrRouter(routes []ProbePtrRouterClass, opts ...poolrt.RouterOption) (*ProbePtrRouter, error) {
+	r := new(ProbePtrRouter)
+	rs := make([]poolimpl.Route[*ProbePtr, int], len(routes))
+	for i, rt := range routes {
+		rs[i] = poolimpl.Route[*ProbePtr, int]{Class: rt.Class, Pool: rt.Pool, Min: rt.Min, Default: rt.Default}
+	}
+	if err := r.r.Init(rs, opts); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Submit sends t to the pool of its class and returns what that pool's
+// Submit returns: it waits there while the class's queue is full (under
+// poolrt.Block), whatever the other classes' queues hold. It returns
+// poolrt.ErrUnknownClass for a class no route names when there is no
+// default route, and poolrt.ErrClosed once the router shuts down.
+func (r *ProbePtrRouter) Submit(ctx context.Context, t *ProbePtr) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.Submit(ctx, poolgenProbePtrClass(t), t)
+}
+
+// TrySubmit sends t to the pool of its class without blocking: it returns
+// poolrt.ErrQueueFull when the class's queue is full, and otherwise the
+// errors Submit returns.
+func (r *ProbePtrRouter) TrySubmit(t *ProbePtr) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.TrySubmit(poolgenProbePtrClass(t), t)
+}
+
+// SubmitWait sends t to the pool of its class as Submit does and waits
+// for it to end, returning what that pool's SubmitWait returns.
+func (r *ProbePtrRouter) SubmitWait(ctx context.Context, t *ProbePtr) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitWait(ctx, poolgenProbePtrClass(t), t)
+}
+
+// Closed reports whether the router has stopped accepting tasks (Shutdown
+// or ShutdownNow was called).
+func (r *ProbePtrRouter) Closed() bool { return r.r.Closed() }
+
+// Shutdown stops intake and lending, then shuts every class's pool down
+// with ctx: each finishes its queued tasks. It returns the first error, ctx's if
+// it is done first; ShutdownNow then stops what is still draining.
+func (r *ProbePtrRouter) Shutdown(ctx context.Context) error { return r.r.Shutdown(ctx) }
+
+// ShutdownNow stops intake and lending and every class's pool as the
+// pool's ShutdownNow does, and returns every accepted task that never
+// started, class by class in route order. Only the first call returns
+// tasks.
+func (r *ProbePtrRouter) ShutdownNow() []*ProbePtr { return r.r.ShutdownNow() }
+
+// Stats returns the sums of the classes' counters and gauges, with each
+// class's own Stats, and the lending figures, in its ProbePtrRouter section. The
+// total's latency percentiles are read off the classes' merged
+// poolrt.Latency Buckets (within a factor of 1.5); each class's are its
+// pool's own.
+func (r *ProbePtrRouter) Stats() poolrt.Stats { return r.r.Stats() }
 
 // ProbePtrStealingPool runs tasks of type *ProbePtr on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is

@@ -62,6 +62,7 @@ type Stats struct {
 	Stealing *StealingStats // work-stealing pools
 	Priority *PriorityStats // priority pools
 	Batch    *BatchStats    // batch pools
+	Router   *RouterStats   // routers: per-class Stats
 }
 
 // Latency summarizes a distribution of durations.

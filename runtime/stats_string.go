@@ -69,6 +69,9 @@ func (s Stats) String() string {
 	if s.Batch != nil {
 		s.Batch.write(&t)
 	}
+	if s.Router != nil {
+		s.Router.write(&t)
+	}
 	return t.String()
 }
 
@@ -120,6 +123,9 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Batch != nil {
 		attrs = append(attrs, slog.Attr{Key: "batch", Value: s.Batch.logValue()})
+	}
+	if s.Router != nil {
+		attrs = append(attrs, slog.Attr{Key: "router", Value: s.Router.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -31,6 +31,9 @@
 //
 //	q, err := templates.NewBatchFuncPool(func(o Order) string { return o.Customer }, SaveOrders)
 //
+// Router sends each task to the pool of its class (Classed: a Class
+// method), one pool of any of these patterns per class.
+//
 // # Rules for template code
 //
 // This package is the single source of every generated pool, so its code

@@ -108,3 +108,9 @@ func slotTimeout[T Task](t *T) time.Duration { return any(t).(timeouter).Timeout
 // pointerTimeout reads the timeout of the task *t, a pointer whose method
 // set holds Timeout.
 func pointerTimeout[T Task](t *T) time.Duration { return any(*t).(timeouter).Timeout() }
+
+// Classed is what a router sends tasks by: each task goes to the pool of
+// its class.
+type Classed[C comparable] interface {
+	Class() C
+}

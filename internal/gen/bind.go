@@ -45,6 +45,10 @@ type TaskSpec struct {
 	// batch handler named by //poolgen:batch.
 	Key     types.Type
 	Handler *types.Func
+	// Keys is the type that each key type parameter stands for, by the
+	// method of the task type parameter's constraint that returns it
+	// (ruleTypeParams): BatchKey the batch key (Key), Class the class.
+	Keys map[string]types.Type
 }
 
 // Elem returns the Go type the pools hold: "Name" or "*Name".
@@ -64,7 +68,7 @@ type PoolSpec struct {
 // Binding says how generated code gets what a template asks of the task
 // through a method of its type parameter, other than Run.
 type Binding struct {
-	Method string     // the template's method: Priority, Deadline, Cost or BatchKey
+	Method string     // the template's method: Priority, Deadline, Cost, BatchKey or Class
 	Field  *types.Var // the tagged field it reads; nil when Own or None
 	Path   []string   // the field names that reach Field from the task: [Prio], or [base Prio] when promoted
 	Own    bool       // the task type's own method is called
@@ -187,7 +191,13 @@ func bindTask(t *task, tmpl *packages.Package, fset *token.FileSet, errs *ErrorL
 			var unmet []string
 			binds := map[string]*Binding{}
 			var key types.Type
+			keyMethod := "" // the method that returns the key type parameter
 			for _, m := range req.methods {
+				if res := m.Type().(*types.Signature).Results(); res.Len() == 1 {
+					if _, isTP := res.At(0).Type().(*types.TypeParam); isTP {
+						keyMethod = m.Name()
+					}
+				}
 				b, why := bindMethod(spec, m, own, fields, &key, fset, errs)
 				if b == nil {
 					unmet = append(unmet, why)
@@ -217,7 +227,13 @@ func bindTask(t *task, tmpl *packages.Package, fset *token.FileSet, errs *ErrorL
 				if key == nil {
 					key = types.NewStruct(nil, nil) // no batch key: one group
 				}
-				spec.Key = key
+				if spec.Keys == nil {
+					spec.Keys = map[string]types.Type{}
+				}
+				spec.Keys[keyMethod] = key
+				if keyMethod == "BatchKey" {
+					spec.Key = key
+				}
 			}
 		}
 		if len(kept) == 0 {

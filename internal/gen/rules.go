@@ -122,6 +122,7 @@ var Patterns = map[string][]string{
 	"stealing": {"StealingPool"},
 	"priority": {"PriorityPool", "DeadlinePool", "CostPool"},
 	"batch":    {"BatchPool"},
+	"router":   {"Router"},
 }
 
 // patternNames returns the known pattern names, sorted.
@@ -142,13 +143,14 @@ const runMethod = "Run"
 // roles are the other methods a pool may ask of its task through its task
 // type parameter's constraint (ruleMethods), by the struct tag role that
 // can stand for each: Priority, Deadline or Cost for the priority pools,
-// BatchKey for the batch pool. A task type provides each either as a
+// BatchKey for the batch pool, Class for the router. A task type provides each either as a
 // method of its own or as a field tagged `poolgen:"role"`.
 var roles = map[string]string{
 	"priority": "Priority",
 	"deadline": "Deadline",
 	"cost":     "Cost",
 	"batchkey": "BatchKey",
+	"class":    "Class",
 }
 
 // roleOf returns the tag role that stands for a template method, or "".
@@ -191,7 +193,7 @@ type paramRole int
 
 const (
 	taskParam paramRole = iota + 1 // the task type, or a pointer to it
-	keyParam                       // the batch key type
+	keyParam                       // a key type: the batch key, the class
 )
 
 // paramRoles tells apart the task and the key type parameter of one
@@ -246,6 +248,23 @@ func returnedByConstraint(list *types.TypeParamList, tp *types.TypeParam) bool {
 	return false
 }
 
+// keyMethod returns the name of the method of a constraint in list that
+// returns the key type parameter key (returnedByConstraint).
+func keyMethod(list *types.TypeParamList, key *types.TypeParam) string {
+	for i := range list.Len() {
+		iface := list.At(i).Constraint().Underlying().(*types.Interface)
+		for j := range iface.NumMethods() {
+			results := iface.Method(j).Type().(*types.Signature).Results()
+			for k := range results.Len() {
+				if types.Identical(results.At(k).Type(), key) {
+					return iface.Method(j).Name()
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // checkDecl checks a declaration that the plan emits against the rules
 // that concern its code, and records the roles of its type parameters for
 // the rewrite. It runs before the rewrite, on the template as written.
@@ -293,9 +312,12 @@ func (p *plan) checkTypeParams(decl ast.Decl, errs *ErrorList) {
 		p.params[task.Obj()] = taskParam
 		if key != nil {
 			p.params[key.Obj()] = keyParam
-			if p.task.Key == nil {
-				errs.broke(t.fset.Position(key.Obj().Pos()), ruleTypeParams, "%s has the key type parameter %s, but the pools of %s batch by no key",
-					owner, key.Obj().Name(), p.task.Name)
+			m := keyMethod(list, key)
+			if kt := p.task.Keys[m]; kt != nil {
+				p.keys[key.Obj()] = kt
+			} else {
+				errs.broke(t.fset.Position(key.Obj().Pos()), ruleTypeParams, "%s has the key type parameter %s, but the pools of %s have no key that %s returns",
+					owner, key.Obj().Name(), p.task.Name, m)
 			}
 		}
 	}

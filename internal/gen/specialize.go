@@ -152,6 +152,7 @@ type plan struct {
 	// params gives the role of each type parameter of the units
 	// (ruleTypeParams), as checkTypeParams found it.
 	params   map[*types.TypeName]paramRole
+	keys     map[*types.TypeName]types.Type // what each key type parameter stands for
 	rename   map[types.Object]string
 	imports  map[string]string // path → package name, for imports the units use
 	universe map[string]token.Pos
@@ -165,7 +166,7 @@ type plan struct {
 // rules they break.
 func planFor(t *template, spec *TaskSpec) (*plan, ErrorList) {
 	p := &plan{task: spec, t: t, handlerType: handlerType(t.pkg), params: map[*types.TypeName]paramRole{},
-		rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{}, accessors: map[string]string{}}
+		keys: map[*types.TypeName]types.Type{}, rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{}, accessors: map[string]string{}}
 	var errs ErrorList
 	p.units = p.reach(p.poolFiles(&errs))
 	p.name(&errs)
@@ -309,8 +310,8 @@ func (p *plan) name(errs *ErrorList) {
 			addTypeImports(b.Result, spec.Obj.Pkg(), p.imports)
 		}
 	}
-	if spec.Key != nil {
-		addTypeImports(spec.Key, spec.Obj.Pkg(), p.imports)
+	for _, k := range spec.Keys {
+		addTypeImports(k, spec.Obj.Pkg(), p.imports)
 	}
 	taken := map[string]types.Object{}
 	for _, u := range p.units {

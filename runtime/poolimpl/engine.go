@@ -427,8 +427,9 @@ func (e *engine[T]) mayRetire() bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *engine[T]) idle(w *Worker[T]) bool {
+	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
-	for range IdleLooks {
+	for range looks {
 		if st := e.life.State(); st != Open {
 			if st == Stopped || e.waiting() || !e.retrying() {
 				return st == Draining && e.waiting()

@@ -485,8 +485,9 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *Rank[T]) idle(w *RankWorker[T]) bool {
+	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
-	for range IdleLooks {
+	for range looks {
 		if st := e.life.State(); st != Open {
 			return st == Draining && e.size.Load() > 0
 		}

@@ -6,7 +6,8 @@ import (
 )
 
 // IdleLooks is how many times an idle worker of any pool looks for work,
-// yielding its P (runtime.Gosched) between looks, before it parks.
+// yielding its P (runtime.Gosched) between looks, before it parks; after a
+// long task it looks none (Slice.Looks).
 //
 // Looking keeps both the worker and its P busy: a parked worker is woken
 // onto its waker's P, and an idle P's thread must be woken by the OS

@@ -66,6 +66,24 @@ func (sl *Slice) Next(c *config.Clock, s *Sleepers) {
 	sl.look(c)
 }
 
+// Looks returns how many times a worker that has run out of work should
+// look for more before it parks (IdleLooks), which is none after a task
+// that ran for a slice or longer. Looking saves the wake-up of a parked
+// worker, tens of microseconds, which matters next to short tasks and is
+// lost next to long ones; but every look yields the P through the global
+// queue, so the idle workers of a pool of tasks that block (I/O) would
+// keep the scheduler busy, and delay the workers of every other pool in
+// the program. Only a worker whose tasks take half a slice or more looks
+// at the clock before each one (step 1); that last look is when its last
+// task started, so Looks costs a clock read for such workers only, and
+// none for short tasks.
+func (sl *Slice) Looks(c *config.Clock) int {
+	if sl.step == 1 && sl.last != 0 && c.Now()-sl.last >= int64(SliceLen) {
+		return 0
+	}
+	return IdleLooks
+}
+
 // Reset starts a new slice with the next task.
 func (sl *Slice) Reset() { sl.end, sl.left = 0, 0 }
 

@@ -130,3 +130,42 @@ func TestSliceWokenWorker(t *testing.T) {
 		}
 	})
 }
+
+// TestSliceLooks: a worker that runs out of work after a task of a slice
+// or longer parks without looking (Looks is 0); after tiny tasks, a task
+// shorter than a slice, or none, it looks IdleLooks times.
+func TestSliceLooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		countYields(t)
+		c := config.NewClock()
+		s := NewSleepers(1)
+		run := func(sl *Slice, task time.Duration, n int) {
+			for range n {
+				sl.Next(&c, s)
+				time.Sleep(task)
+			}
+		}
+		var fresh Slice
+		if got := fresh.Looks(&c); got != IdleLooks {
+			t.Errorf("Looks of a worker that ran nothing = %d, want %d", got, IdleLooks)
+		}
+		var long Slice
+		run(&long, time.Millisecond, 3)
+		if got := long.Looks(&c); got != 0 {
+			t.Errorf("Looks after 1ms tasks = %d, want 0", got)
+		}
+		long.Reset()
+		run(&long, SliceLen/10, 1)
+		if got := long.Looks(&c); got != IdleLooks {
+			t.Errorf("Looks after a short task that follows long ones = %d, want %d", got, IdleLooks)
+		}
+		var tiny Slice
+		for range 10_000 { // no time passes: the step grows
+			tiny.Next(&c, s)
+		}
+		time.Sleep(SliceLen) // a wait that is no task's run time
+		if got := tiny.Looks(&c); got != IdleLooks {
+			t.Errorf("Looks after tiny tasks = %d, want %d", got, IdleLooks)
+		}
+	})
+}

@@ -1,0 +1,482 @@
+package poolimpl
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
+)
+
+// ClassPool is what a router asks of the pool of each of its classes: the
+// methods every pool of poolgen has, whatever its pattern.
+type ClassPool[T any] interface {
+	Submit(ctx context.Context, t T) error
+	TrySubmit(t T) error
+	SubmitWait(ctx context.Context, t T) error
+	Closed() bool
+	Shutdown(ctx context.Context) error
+	ShutdownNow() []T
+	Stats() poolrt.Stats
+}
+
+// Resizable is a class pool whose worker limits a lending router moves:
+// a dynamic pool.
+type Resizable interface {
+	SetLimits(min, max int) error
+	Limits() (min, max int)
+}
+
+// Route is one class of a router and the pool that runs its tasks.
+type Route[T any, C comparable] struct {
+	Class   C
+	Pool    ClassPool[T]
+	Min     int  // workers the class keeps when it lends (Resizable pools)
+	Default bool // the route for the classes no route names
+}
+
+// Router is the router's implementation (templates.Router documents it):
+// it sends each task to the pool of its class, which the caller has
+// computed, and shuts the pools down together. Routing is a map lookup;
+// the pools do the rest. A Lender moves workers between the Resizable
+// pools.
+type Router[T any, C comparable] struct {
+	index   map[C]int
+	pools   []ClassPool[T]
+	names   []string
+	def     int // index of the default route, or -1
+	closed  atomic.Bool
+	unknown atomic.Uint64
+	lend    *Lender // nil when the router does not lend
+	nilable bool
+}
+
+// Refuses reports whether t is a task the router refuses: a nil pointer.
+// The router checks before it reads the task's class.
+func (r *Router[T, C]) Refuses(t *T) bool { return r.nilable && IsNil(t) }
+
+// Init validates routes and opts and sets the router up, starting its
+// lender if it lends; it returns a *poolrt.ConfigError for a bad route or
+// option. The router owns the routes' pools from then on: on an error it
+// stops them with ShutdownNow.
+func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (err error) {
+	defer func() {
+		if err != nil {
+			for _, rt := range routes {
+				if !noPool(rt.Pool) {
+					rt.Pool.ShutdownNow()
+				}
+			}
+		}
+	}()
+	set, err := poolrt.ResolveRouter(opts)
+	if err != nil {
+		return err
+	}
+	if len(routes) == 0 {
+		return &poolrt.ConfigError{Option: "routes", Reason: "a router needs at least one route"}
+	}
+	r.nilable = Nilable[T]()
+	r.index = make(map[C]int, len(routes))
+	r.def = -1
+	seen := map[any]int{}
+	var lent []lentClass
+	for i, rt := range routes {
+		name := fmt.Sprint(rt.Class)
+		bad := func(reason string, args ...any) error {
+			return &poolrt.ConfigError{Option: fmt.Sprintf("route %d (class %q)", i, name), Reason: fmt.Sprintf(reason, args...)}
+		}
+		if noPool(rt.Pool) {
+			return bad("no pool")
+		}
+		if j, dup := r.index[rt.Class]; dup {
+			return bad("route %d has the same class", j)
+		}
+		if reflect.TypeOf(rt.Pool).Comparable() {
+			if j, dup := seen[rt.Pool]; dup {
+				return bad("route %d has the same pool; each class needs a pool of its own", j)
+			}
+			seen[rt.Pool] = i
+		}
+		if rt.Pool.Closed() {
+			return bad("its pool is shut down")
+		}
+		if rt.Default {
+			if r.def >= 0 {
+				return bad("route %d is the default route already; a router has at most one", r.def)
+			}
+			r.def = i
+		}
+		if rt.Min < 0 {
+			return bad("Min is %d; it must be at least 0", rt.Min)
+		}
+		rs, resizable := rt.Pool.(Resizable)
+		switch {
+		case set.Budget > 0 && resizable:
+			min, max := rs.Limits()
+			if rt.Min > max {
+				return bad("Min is %d, above the %d workers its pool can run", rt.Min, max)
+			}
+			lent = append(lent, lentClass{pool: rs, idx: i, floor: rt.Min, poolMin: min, cap: max, limit: max})
+		case rt.Min > 0:
+			return bad("Min applies only to a dynamic pool of a router that lends (poolrt.Lend)")
+		}
+		r.index[rt.Class] = i
+		r.pools = append(r.pools, rt.Pool)
+		r.names = append(r.names, name)
+	}
+	if set.Budget > 0 {
+		if len(lent) == 0 {
+			return &poolrt.ConfigError{Option: fmt.Sprintf("Lend(%d)", set.Budget), Reason: "no route has a dynamic pool to lend workers to"}
+		}
+		need := 0
+		for _, c := range lent {
+			need += max(c.floor, 1)
+		}
+		if set.Budget < need {
+			return &poolrt.ConfigError{Option: fmt.Sprintf("Lend(%d)", set.Budget),
+				Reason: fmt.Sprintf("the lent classes keep %d workers (their Min, at least 1 each); the budget must be at least that", need)}
+		}
+		r.lend = newLender(set, lent, r.pools)
+	}
+	return nil
+}
+
+// noPool reports whether p is no pool: nil, or a nil pointer.
+func noPool[T any](p ClassPool[T]) bool {
+	if p == nil {
+		return true
+	}
+	v := reflect.ValueOf(p)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// route returns the pool for class c.
+func (r *Router[T, C]) route(c C) (ClassPool[T], error) {
+	if r.closed.Load() {
+		return nil, poolrt.ErrClosed
+	}
+	i, ok := r.index[c]
+	if !ok {
+		r.unknown.Add(1)
+		if r.def < 0 {
+			return nil, poolrt.ErrUnknownClass
+		}
+		i = r.def
+	}
+	return r.pools[i], nil
+}
+
+// Submit is the router's Submit of t, of class c.
+func (r *Router[T, C]) Submit(ctx context.Context, c C, t T) error {
+	p, err := r.route(c)
+	if err != nil {
+		return err
+	}
+	return p.Submit(ctx, t)
+}
+
+// TrySubmit is the router's TrySubmit of t, of class c.
+func (r *Router[T, C]) TrySubmit(c C, t T) error {
+	p, err := r.route(c)
+	if err != nil {
+		return err
+	}
+	return p.TrySubmit(t)
+}
+
+// SubmitWait is the router's SubmitWait of t, of class c.
+func (r *Router[T, C]) SubmitWait(ctx context.Context, c C, t T) error {
+	p, err := r.route(c)
+	if err != nil {
+		return err
+	}
+	return p.SubmitWait(ctx, t)
+}
+
+// Closed is the router's Closed.
+func (r *Router[T, C]) Closed() bool { return r.closed.Load() }
+
+// Shutdown is the router's Shutdown: it stops intake and lending, then
+// shuts every pool down, each with ctx, and returns the first error.
+func (r *Router[T, C]) Shutdown(ctx context.Context) error {
+	r.closed.Store(true)
+	r.lend.stop()
+	var errs []error
+	for _, p := range r.pools {
+		if err := p.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// ShutdownNow is the router's ShutdownNow: every pool's unstarted tasks,
+// in route order.
+func (r *Router[T, C]) ShutdownNow() []T {
+	r.closed.Store(true)
+	r.lend.stop()
+	var out []T
+	for _, p := range r.pools {
+		out = append(out, p.ShutdownNow()...)
+	}
+	return out
+}
+
+// Stats is the router's Stats: the sums of its classes' counters and
+// gauges, with each class's own Stats in the Router section.
+func (r *Router[T, C]) Stats() poolrt.Stats {
+	rs := &poolrt.RouterStats{Unknown: r.unknown.Load(), Classes: make([]poolrt.ClassStats, len(r.pools))}
+	for i, p := range r.pools {
+		rs.Classes[i] = poolrt.ClassStats{Class: r.names[i], Default: i == r.def, Stats: p.Stats()}
+	}
+	r.lend.report(rs)
+	s := SumStats(rs.Classes)
+	s.Router = rs
+	return s
+}
+
+// SumStats adds up the classes' counters and gauges. The total's Wait and
+// Run come from the classes' merged Buckets: exact counts, maxima and
+// means, and percentiles read off the factor-of-two classes (each the
+// middle of its class), so within a factor of 1.5 of the true ones.
+func SumStats(classes []poolrt.ClassStats) poolrt.Stats {
+	var s poolrt.Stats
+	var busyTime float64
+	for i := range classes {
+		c := &classes[i].Stats
+		s.Workers += c.Workers
+		s.Busy += c.Busy
+		s.Idle += c.Idle
+		s.QueueDepth += c.QueueDepth
+		s.QueueCap += c.QueueCap
+		s.Submitted += c.Submitted
+		s.Rejected += c.Rejected
+		s.CallerRuns += c.CallerRuns
+		s.Completed += c.Completed
+		s.Failed += c.Failed
+		s.Panicked += c.Panicked
+		s.TimedOut += c.TimedOut
+		s.Returned += c.Returned
+		s.Retries += c.Retries
+		s.RetrySucceeded += c.RetrySucceeded
+		s.DeadLettered += c.DeadLettered
+		s.HookPanics += c.HookPanics
+		s.Uptime = max(s.Uptime, c.Uptime)
+		busyTime += c.Utilization * float64(c.Workers)
+		addLatency(&s.Wait, &c.Wait)
+		addLatency(&s.Run, &c.Run)
+	}
+	if s.Workers > 0 {
+		s.Utilization = busyTime / float64(s.Workers)
+	}
+	summarize(&s.Wait, classes, func(c *poolrt.Stats) *poolrt.Latency { return &c.Wait })
+	summarize(&s.Run, classes, func(c *poolrt.Stats) *poolrt.Latency { return &c.Run })
+	return s
+}
+
+// addLatency merges b's counts into a, keeping a's Mean as a running sum
+// until summarize.
+func addLatency(a, b *poolrt.Latency) {
+	a.Count += b.Count
+	a.Max = max(a.Max, b.Max)
+	a.Mean += b.Mean * time.Duration(b.Count)
+	for i, n := range b.Buckets {
+		a.Buckets[i] += n
+	}
+}
+
+// summarize turns addLatency's sums into a mean and percentiles: those
+// of the one class with observations, if only one has any, else read off
+// the merged Buckets.
+func summarize(l *poolrt.Latency, classes []poolrt.ClassStats, of func(*poolrt.Stats) *poolrt.Latency) {
+	var only *poolrt.Latency
+	for i := range classes {
+		if c := of(&classes[i].Stats); c.Count > 0 {
+			if only != nil {
+				only = nil
+				break
+			}
+			only = c
+		}
+	}
+	switch {
+	case l.Count == 0:
+		l.Mean = 0
+		return
+	case only != nil && only.Count == l.Count:
+		*l = *only
+		return
+	}
+	l.Mean /= time.Duration(l.Count)
+	var n uint64
+	for _, c := range l.Buckets {
+		n += c
+	}
+	q := func(q float64) time.Duration {
+		rank := min(max(uint64(q*float64(n)+0.999999), 1), n)
+		var seen uint64
+		for i, c := range l.Buckets {
+			if seen += c; seen >= rank {
+				mid := 512 * time.Nanosecond // the class under 1.024µs
+				if i > 0 {
+					mid = 1024 * time.Nanosecond << (i - 1) * 3 / 2
+				}
+				return min(mid, l.Max)
+			}
+		}
+		return l.Max
+	}
+	if n > 0 {
+		l.P50, l.P95, l.P99, l.P999 = q(0.50), q(0.95), q(0.99), q(0.999)
+	}
+}
+
+// lentClass is a class whose pool's limits a Lender moves.
+type lentClass struct {
+	pool    Resizable
+	idx     int // its route
+	floor   int // Route.Min: workers it keeps
+	poolMin int // the pool's own minimum at creation
+	cap     int // the pool's maximum at creation: its worker slots
+	limit   int // the maximum the lender gave it last
+	want    int // scratch: workers it could use now
+}
+
+// Lender moves a shared worker budget between the dynamic pools of a
+// router's classes. Every interval it measures each class's demand — its
+// busy workers plus its queued tasks — and gives each class its floor
+// (Route.Min, at least 1), then the rest of the budget, one worker at a
+// time round robin, to the classes whose demand is above what they have,
+// up to their demand and their pool's maximum; what no class needs is
+// spread the same way up to the pools' maxima, so that a class that wakes
+// finds workers it can start at once. Each class's pool then scales
+// within its new limits by its own controller. A class whose limit falls
+// keeps the workers running tasks until each finishes its task, so for
+// that long the classes may run more than the budget.
+type Lender struct {
+	budget   int
+	interval time.Duration
+	classes  []lentClass
+	stats    []func() poolrt.Stats
+
+	mu    sync.Mutex // guards classes' limits against report
+	moves atomic.Uint64
+
+	once sync.Once
+	quit chan struct{}
+	done chan struct{}
+}
+
+func newLender[T any](set poolrt.RouterSettings, classes []lentClass, pools []ClassPool[T]) *Lender {
+	l := &Lender{budget: set.Budget, interval: set.Interval, classes: classes,
+		quit: make(chan struct{}), done: make(chan struct{})}
+	for _, c := range classes {
+		l.stats = append(l.stats, pools[c.idx].Stats)
+	}
+	l.rebalance(make([]int, len(classes))) // the budget holds from the start
+	go l.run()
+	return l
+}
+
+func (l *Lender) run() {
+	defer close(l.done)
+	t := time.NewTicker(l.interval)
+	defer t.Stop()
+	demand := make([]int, len(l.classes))
+	for {
+		select {
+		case <-l.quit:
+			return
+		case <-t.C:
+		}
+		for i, stats := range l.stats {
+			s := stats()
+			demand[i] = s.Busy + s.QueueDepth
+		}
+		l.rebalance(demand)
+	}
+}
+
+// rebalance shares the budget by demand (see Lender) and sets the limits
+// that changed.
+func (l *Lender) rebalance(demand []int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	alloc := share(l.budget, l.classes, demand)
+	for i := range l.classes {
+		c := &l.classes[i]
+		if alloc[i] == c.limit {
+			continue
+		}
+		if err := c.pool.SetLimits(min(c.poolMin, alloc[i]), alloc[i]); err != nil {
+			continue // shutting down (ErrClosed): the limits no longer matter
+		}
+		c.limit = alloc[i]
+		l.moves.Add(1)
+	}
+}
+
+// share divides budget between classes by demand, as Lender describes,
+// and returns each class's new limit.
+func share(budget int, classes []lentClass, demand []int) []int {
+	alloc := make([]int, len(classes))
+	left := budget
+	for i := range classes {
+		c := &classes[i]
+		alloc[i] = min(max(c.floor, 1), c.cap)
+		left -= alloc[i]
+		c.want = min(max(demand[i], alloc[i]), c.cap)
+	}
+	// Two passes: first up to each class's demand, then up to its cap.
+	for pass := range 2 {
+		for left > 0 {
+			gave := false
+			for i := range classes {
+				limit := classes[i].want
+				if pass == 1 {
+					limit = classes[i].cap
+				}
+				if left > 0 && alloc[i] < limit {
+					alloc[i]++
+					left--
+					gave = true
+				}
+			}
+			if !gave {
+				break
+			}
+		}
+	}
+	return alloc
+}
+
+// stop stops the lender and waits for it; a nil Lender does nothing.
+func (l *Lender) stop() {
+	if l == nil {
+		return
+	}
+	l.once.Do(func() { close(l.quit) })
+	<-l.done
+}
+
+// report fills in the lending figures of a router's Stats.
+func (l *Lender) report(rs *poolrt.RouterStats) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rs.Budget = l.budget
+	rs.Moves = l.moves.Load()
+	for _, c := range l.classes {
+		cs := &rs.Classes[c.idx]
+		cs.Lent, cs.Min, cs.Limit = true, max(c.floor, 1), c.limit
+	}
+}

@@ -1,0 +1,161 @@
+package poolrt
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// ErrUnknownClass is returned by a router's Submit, TrySubmit and
+// SubmitWait for a task whose class no route names, when the router has
+// no default route: the task was not accepted.
+var ErrUnknownClass = errors.New("poolgen: no route for the task's class")
+
+// RouterOption configures a router's lending of workers between its
+// classes; see [Lend] and [LendEvery]. A bad one is a *ConfigError from
+// the router's constructor.
+type RouterOption struct {
+	text  string
+	apply func(*RouterSettings) (reason string)
+}
+
+// String returns the option as written in code, for example "Lend(16)".
+func (o RouterOption) String() string { return o.text }
+
+// RouterSettings is what a router's options resolve to. It is exported
+// for the router's engine; users set it through [RouterOption]s.
+type RouterSettings struct {
+	// Budget is the number of workers the lent classes share; 0 turns
+	// lending off.
+	Budget int
+	// Interval is how often the router measures the classes and moves
+	// workers.
+	Interval time.Duration
+}
+
+// DefaultLendInterval is how often a lending router rebalances unless
+// [LendEvery] says otherwise.
+const DefaultLendInterval = 10 * time.Millisecond
+
+// Lend makes the router lend workers between the classes whose pools are
+// dynamic (they have SetLimits): together they run at most budget
+// workers; each keeps at least its route's Min and at most the maximum its
+// pool was created with, and every interval the router gives the workers
+// that idle classes do not use to the classes with work waiting. Classes
+// with other pools keep their own workers, outside the budget.
+func Lend(budget int) RouterOption {
+	return RouterOption{"Lend(" + strconv.Itoa(budget) + ")", func(s *RouterSettings) string {
+		if budget < 1 {
+			return "the budget must be at least 1 worker"
+		}
+		s.Budget = budget
+		return ""
+	}}
+}
+
+// LendEvery sets how often a lending router measures its classes and
+// moves workers (default [DefaultLendInterval]).
+func LendEvery(d time.Duration) RouterOption {
+	return RouterOption{"LendEvery(" + d.String() + ")", func(s *RouterSettings) string {
+		if d < time.Millisecond {
+			return "the interval must be at least 1ms"
+		}
+		s.Interval = d
+		return ""
+	}}
+}
+
+// ResolveRouter applies opts over the defaults. It is exported for the
+// router's engine.
+func ResolveRouter(opts []RouterOption) (RouterSettings, error) {
+	s := RouterSettings{Interval: DefaultLendInterval}
+	for _, o := range opts {
+		if o.apply == nil {
+			return s, &ConfigError{Option: "RouterOption{}", Reason: "the zero RouterOption; use Lend or LendEvery"}
+		}
+		if reason := o.apply(&s); reason != "" {
+			return s, &ConfigError{Option: o.text, Reason: reason}
+		}
+	}
+	return s, nil
+}
+
+// RouterStats is the section of a router's Stats: one entry per route, in
+// the order the routes were given. The router's own counters and gauges
+// are the sums of its classes'.
+type RouterStats struct {
+	Classes []ClassStats
+	// Unknown counts the submissions whose class no route names: sent to
+	// the default route, or refused with ErrUnknownClass when there is
+	// none (those are in no class's Stats).
+	Unknown uint64
+	// Budget is the number of workers lent between the dynamic classes
+	// (Lend); 0 when the router does not lend.
+	Budget int
+	// Moves counts the changes of a class's worker limit by lending.
+	Moves uint64
+}
+
+// ClassStats is one class of a router.
+type ClassStats struct {
+	Class   string // the class, as fmt.Sprint prints it
+	Default bool   // the route for classes no route names
+	// Lent says that the class's pool takes part in lending; Min is the
+	// workers it keeps whatever the others need, Limit its current
+	// maximum.
+	Lent       bool
+	Min, Limit int
+	Stats      Stats // the class's pool
+}
+
+// String summarizes the section as [Stats.String] prints it: a line per
+// class with its workers, queue, completed tasks and queue wait.
+func (s RouterStats) String() string {
+	var t statsText
+	s.write(&t)
+	return t.String()
+}
+
+func (s *RouterStats) write(t *statsText) {
+	head := []string{strconv.Itoa(len(s.Classes)) + " classes", "unknown " + u64(s.Unknown)}
+	if s.Budget > 0 {
+		head = append(head, "lending "+strconv.Itoa(s.Budget)+" workers", "moves "+u64(s.Moves))
+	}
+	t.line("router", head...)
+	for _, c := range s.Classes {
+		name := "class " + strconv.Quote(c.Class)
+		if c.Default {
+			name += " (default)"
+		}
+		workers := "workers " + strconv.Itoa(c.Stats.Workers) + " (busy " + strconv.Itoa(c.Stats.Busy) + ")"
+		if c.Lent {
+			workers += " of " + strconv.Itoa(c.Min) + ".." + strconv.Itoa(c.Limit)
+		}
+		items := []string{name, workers, "queue " + strconv.Itoa(c.Stats.QueueDepth),
+			"completed " + u64(c.Stats.Completed)}
+		items = append(items, prefixed("wait ", latencyItems(c.Stats.Wait, false, "none sampled"))...)
+		t.line("", items...)
+	}
+}
+
+func prefixed(p string, items []string) []string {
+	if len(items) > 0 {
+		items[0] = p + items[0]
+	}
+	return items
+}
+
+func (s *RouterStats) logValue() slog.Value {
+	attrs := []slog.Attr{slog.Uint64("unknown", s.Unknown), slog.Int("budget", s.Budget), slog.Uint64("moves", s.Moves)}
+	for _, c := range s.Classes {
+		attrs = append(attrs, slog.Attr{Key: c.Class, Value: slog.GroupValue(
+			slog.Int("workers", c.Stats.Workers),
+			slog.Int("queue_depth", c.Stats.QueueDepth),
+			slog.Int("limit", c.Limit),
+			slog.Uint64("completed", c.Stats.Completed),
+			slog.Duration("wait_p99", c.Stats.Wait.P99),
+		)})
+	}
+	return slog.GroupValue(attrs...)
+}
