@@ -750,7 +750,7 @@ func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 //
 // Every accepted task runs exactly once in its class's pool, or is
 // returned by ShutdownNow. Stats adds the classes' figures up and lists
-// each class's own in its ProbeRouter section.
+// each class's own (poolrt.RouterStats).
 //
 // A ProbeRouter is safe for concurrent use. Create one with NewProbeRouter. Its
 // methods must not be called from inside a task's Run: Shutdown and
@@ -849,7 +849,7 @@ func (r *ProbeRouter) Shutdown(ctx context.Context) error { return r.r.Shutdown(
 func (r *ProbeRouter) ShutdownNow() []Probe { return r.r.ShutdownNow() }
 
 // Stats returns the sums of the classes' counters and gauges, with each
-// class's own Stats, and the lending figures, in its ProbeRouter section. The
+// class's own Stats and the lending figures (poolrt.RouterStats). The
 // total's latency percentiles are read off the classes' merged
 // poolrt.Latency Buckets (within a factor of 1.5); each class's are its
 // pool's own.
@@ -1821,7 +1821,7 @@ func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 //
 // Every accepted task runs exactly once in its class's pool, or is
 // returned by ShutdownNow. Stats adds the classes' figures up and lists
-// each class's own in its ProbePtrRouter section.
+// each class's own (poolrt.RouterStats).
 //
 // A ProbePtrRouter is safe for concurrent use. Create one with NewProbePtrRouter. Its
 // methods must not be called from inside a task's Run: Shutdown and
@@ -1920,7 +1920,7 @@ func (r *ProbePtrRouter) Shutdown(ctx context.Context) error { return r.r.Shutdo
 func (r *ProbePtrRouter) ShutdownNow() []*ProbePtr { return r.r.ShutdownNow() }
 
 // Stats returns the sums of the classes' counters and gauges, with each
-// class's own Stats, and the lending figures, in its ProbePtrRouter section. The
+// class's own Stats and the lending figures (poolrt.RouterStats). The
 // total's latency percentiles are read off the classes' merged
 // poolrt.Latency Buckets (within a factor of 1.5); each class's are its
 // pool's own.
