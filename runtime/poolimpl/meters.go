@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -146,6 +147,7 @@ type Meter struct {
 	// good (poolrt.Retry, poolrt.OnDeadLetter).
 	retries, retrySucceeded, deadLettered atomic.Uint64
 	hookPanics                            *atomic.Uint64 // the Settings'
+	breakers                              *breaker.Group // the Settings', or nil
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -198,6 +200,7 @@ func NewMeter(s *config.Settings, workers, shards int) *Meter {
 		Shards:  make([]ShardMeter, shards),
 	}
 	m.hookPanics = s.HookPanicCount()
+	m.breakers = s.Breaker.Group
 	if s.Metrics {
 		m.SampleEvery = s.SampleEvery
 	}
@@ -269,6 +272,9 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	st.Retries = m.retries.Load()
 	st.RetrySucceeded = m.retrySucceeded.Load()
 	st.DeadLettered = m.deadLettered.Load()
+	if m.breakers != nil {
+		st.Breaker = breakerStats(m.breakers)
+	}
 	st.Wait, st.Run = wait.Latency(), run.Latency()
 	if lived > 0 {
 		st.Utilization = min(1, float64(busyNanos)/float64(lived))
