@@ -33,7 +33,8 @@ type Stats struct {
 	// more. DeadLettered counts the tasks that failed for good under
 	// Retry or OnDeadLetter: they are not in Completed or Failed, which
 	// count only final outcomes in such a pool (a retried run is in
-	// neither).
+	// neither); and the tasks a Breaker failed fast (Breaker.FailedFast),
+	// which never ran.
 	Retries        uint64
 	RetrySucceeded uint64
 	DeadLettered   uint64
@@ -63,6 +64,10 @@ type Stats struct {
 	Priority *PriorityStats // priority pools
 	Batch    *BatchStats    // batch pools
 	Router   *RouterStats   // routers: per-class Stats
+
+	// Breaker is the circuit breaker section, nil for a pool without a
+	// [Breaker].
+	Breaker *BreakerStats
 }
 
 // Latency summarizes a distribution of durations.

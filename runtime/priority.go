@@ -162,7 +162,8 @@ type BandStats struct {
 	// Lo and Hi are the band's lowest and highest rank.
 	Lo, Hi int64
 	// Submitted counts tasks queued in the band; Completed those whose
-	// Run returned (or that a deadline pool dropped or handed off),
+	// Run returned (or that a deadline pool dropped or handed off, or a
+	// Breaker failed fast),
 	// Panicked those whose Run panicked, Returned those ShutdownNow handed
 	// back. Once the pool has stopped, Submitted = Completed + Panicked +
 	// Returned.

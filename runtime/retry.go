@@ -83,7 +83,9 @@ func Retry(p RetryPolicy) Option {
 
 // OnDeadLetter sets a handler called once with every task that failed
 // for good, its last error and how many times it ran: its error was
-// [Permanent] or not retryable, or it ran out of attempts. Without one,
+// [Permanent] or not retryable, or it ran out of attempts; or its
+// [Breaker] turned it away ([ErrCircuitOpen], with the runs it had
+// before: 0 but for a retry). Without one,
 // such tasks are counted ([Stats].DeadLettered) and logged. T is the
 // pool's task type, checked when the pool is created.
 func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {

@@ -21,7 +21,7 @@ const (
 // String summarizes the snapshot in a few lines of at most 100 columns:
 // gauges, counters and the completion rate, queue-wait and run-time
 // percentiles rounded to three significant digits, then the pattern's
-// section, if any. It is what %v and %+v print, so
+// section, if any, and the circuit breaker's. It is what %v and %+v print, so
 //
 //	fmt.Println(p.Stats())
 //
@@ -72,6 +72,9 @@ func (s Stats) String() string {
 	if s.Router != nil {
 		s.Router.write(&t)
 	}
+	if s.Breaker != nil {
+		s.Breaker.write(&t)
+	}
 	return t.String()
 }
 
@@ -82,7 +85,7 @@ func (s Stats) String() string {
 // it is a group of the counters and gauges, the utilization, the uptime,
 // the queue wait's and run time's P50 and P99, and the pattern's section,
 // if any, as a nested group ("scaling", "stealing", "priority" or
-// "batch") of its key numbers.
+// "batch") of its key numbers, and the circuit breaker's ("breaker").
 func (s Stats) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, 29)
 	attrs = append(attrs,
@@ -126,6 +129,9 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Router != nil {
 		attrs = append(attrs, slog.Attr{Key: "router", Value: s.Router.logValue()})
+	}
+	if s.Breaker != nil {
+		attrs = append(attrs, slog.Attr{Key: "breaker", Value: s.Breaker.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }

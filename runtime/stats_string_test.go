@@ -134,6 +134,9 @@ func sectioned() map[string]poolrt.Stats {
 		"priority": priority,
 		"bands":    bands,
 		"batch":    {Batch: batch},
+		"breaker": {Breaker: &poolrt.BreakerStats{Opens: 2, HalfOpens: 1, Closes: 1, FailedFast: 7, Held: 3, Holding: 1,
+			Keys: 3, Open: 1, HalfOpen: 1, States: []poolrt.BreakerKeyState{{Key: "billing", State: poolrt.BreakerOpen},
+				{Key: "search", State: poolrt.BreakerHalfOpen}, {Key: "mail", State: poolrt.BreakerClosed, Failures: 2}}}},
 	}
 }
 
@@ -183,6 +186,9 @@ func TestStatsSections(t *testing.T) {
 		"bands": {"\n         ≤ -1000001      ", "\n         -1000000..4     ",
 			"\n         5                    1          1         0         0        0s        0s       2µs",
 			"\n         ≥ 6             "},
+		"breaker": {"\nbreaker  opens 2, half-opens 1, closes 1, failed fast 7, held 3, holding 1\n" +
+			"         breakers 3, open 1, half-open 1\n" +
+			"         not closed: billing (open), search (half-open)"},
 		"batch": {"\nbatch    batches 9 (0 failed), mean size 2.5, open 1, ready 0",
 			"flushed full 9, linger 0", "sizes 1: 4, 3..4: 5, 1073741825..2147483648: 1"},
 	} {
@@ -192,6 +198,9 @@ func TestStatsSections(t *testing.T) {
 				t.Errorf("%s: String() lacks %q:\n%s", name, w, out)
 			}
 		}
+	}
+	if b := sectioned()["breaker"].Breaker; !strings.HasPrefix(b.String(), "breaker  opens 2") {
+		t.Errorf("BreakerStats.String:\n%s", b.String())
 	}
 	if out := sectioned()["fixed"].String(); strings.Count(out, "\n") != 3 {
 		t.Errorf("a fixed pool's Stats: want 4 lines, got:\n%s", out)
@@ -257,6 +266,8 @@ func TestStatsLogValue(t *testing.T) {
 		"stealing": {"local", "injector", "stolen", "steal_attempts", "steals", "stolen_tasks", "forked"},
 		"priority": {"kind", "bands", "lowest_max_wait", "missed", "dropped", "handed_off"},
 		"batch":    {"batches", "failed", "mean_size", "full", "linger", "idle", "shutdown"},
+		"breaker": {"opens", "half_opens", "closes", "failed_fast", "held", "holding", "breakers",
+			"open", "half_open"},
 	}
 	for name, st := range sectioned() {
 		if name == "bands" {

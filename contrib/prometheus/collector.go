@@ -23,7 +23,7 @@
 //	poolgen_tasks_timed_out_total      counter    tasks that failed after their timeout (in failed)
 //	poolgen_task_retries_total         counter    runs given again after a failure (Retry)
 //	poolgen_tasks_retry_succeeded_total counter   tasks that succeeded after a retry
-//	poolgen_tasks_dead_lettered_total  counter    tasks that failed for good (not in completed)
+//	poolgen_tasks_dead_lettered_total  counter    tasks that failed for good or were failed fast (not in completed)
 //	poolgen_tasks_returned_total       counter    tasks handed back unrun by ShutdownNow
 //	poolgen_hook_panics_total          counter    panics contained in the user's hooks
 //	poolgen_tasks_stuck_total          counter    tasks the Watchdog found running past its threshold
@@ -81,6 +81,18 @@
 // families of classes of different patterns under one name, and would add
 // nothing a query cannot: the router's totals are sums over its classes'
 // pools (sum by pool prefix).
+//
+// Pools with a circuit breaker (poolrt.Breaker) add
+// poolgen_breaker_transitions_total{to} (to "open", "half_open" or
+// "closed": changes of state of all the pool's breakers),
+// poolgen_breaker_tasks_failed_fast_total (tasks that did not run, in
+// dead_lettered too), poolgen_breaker_tasks_held_total and the gauge
+// poolgen_breaker_tasks_holding (poolrt.BreakerPolicy.Hold), the gauge
+// poolgen_breakers{state} (breakers by state), and
+// poolgen_breaker_state{key} (1 for the breaker's state, 0 for the
+// others, with a state label) for the at most 32 breakers the pool's
+// Stats list, those not closed first, so that the key label stays
+// bounded.
 //
 // # Latency histograms
 //
@@ -185,7 +197,7 @@ var (
 	descTimedOut   = newDesc("poolgen_tasks_timed_out_total", "Tasks whose Run returned an error after their timeout (TaskTimeout) had passed; in failed too.")
 	descRetries    = newDesc("poolgen_task_retries_total", "Runs a task was given again after failing (Retry).")
 	descRetryOK    = newDesc("poolgen_tasks_retry_succeeded_total", "Tasks that succeeded after one or more retries.")
-	descDeadLetter = newDesc("poolgen_tasks_dead_lettered_total", "Tasks that failed for good under Retry or OnDeadLetter; not in completed or failed.")
+	descDeadLetter = newDesc("poolgen_tasks_dead_lettered_total", "Tasks that failed for good under Retry or OnDeadLetter, or that a circuit breaker failed fast; not in completed or failed.")
 	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow.")
 	descHookPanics = newDesc("poolgen_hook_panics_total", "Panics in the user's hooks (OnError, OnPanic, a scaling policy) that the pool contained.")
 	descStuck      = newDesc("poolgen_tasks_stuck_total", "Tasks the Watchdog found running longer than its threshold (0 without one).")
@@ -232,6 +244,13 @@ var (
 	descBatchReady   = newDesc("poolgen_batches_ready", "Batches waiting for a worker now.")
 	descBatchSize    = newDesc("poolgen_batch_size_tasks", "Batch sizes: the bucket le=\"2^i\" counts the batches of at most 2^i tasks.")
 
+	descBreakerChanges = newDesc("poolgen_breaker_transitions_total", "Changes of state of the pool's circuit breakers, by the state entered.", "to")
+	descBreakerFast    = newDesc("poolgen_breaker_tasks_failed_fast_total", "Tasks that did not run because their circuit breaker was open; in dead_lettered too.")
+	descBreakerHeld    = newDesc("poolgen_breaker_tasks_held_total", "Times a task was held while its circuit breaker was open (Hold).")
+	descBreakerHolding = newDesc("poolgen_breaker_tasks_holding", "Tasks held now, waiting for their circuit breaker.")
+	descBreakers       = newDesc("poolgen_breakers", "The pool's circuit breakers by state.", "state")
+	descBreakerState   = newDesc("poolgen_breaker_state", "State of a listed circuit breaker (at most 32, those not closed first): 1 for its state.", "key", "state")
+
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
 		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
@@ -242,6 +261,7 @@ var (
 		descBandSubmitted, descBandCompleted, descBandPanicked, descBandReturned, descBandWait,
 		descLowestMaxWait, descLate,
 		descBatches, descBatchFailed, descBatchFlushes, descBatchOpen, descBatchReady, descBatchSize,
+		descBreakerChanges, descBreakerFast, descBreakerHeld, descBreakerHolding, descBreakers, descBreakerState,
 	}
 )
 
@@ -399,6 +419,37 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 			sizes[b] = count
 		}
 		e.ch <- prometheus.MustNewConstHistogram(descBatchSize, count, bs.MeanSize*float64(count), sizes, e.with()...)
+	}
+	if b := s.Breaker; b != nil {
+		collectBreaker(e, b)
+	}
+}
+
+// breakerStates are the states of a breaker, as labels.
+var breakerStates = []struct {
+	s     poolrt.BreakerState
+	label string
+}{{poolrt.BreakerClosed, "closed"}, {poolrt.BreakerOpen, "open"}, {poolrt.BreakerHalfOpen, "half_open"}}
+
+// collectBreaker sends a pool's circuit breaker metrics.
+func collectBreaker(e *emitter, b *poolrt.BreakerStats) {
+	e.counter(descBreakerChanges, b.Opens, "open")
+	e.counter(descBreakerChanges, b.HalfOpens, "half_open")
+	e.counter(descBreakerChanges, b.Closes, "closed")
+	e.counter(descBreakerFast, b.FailedFast)
+	e.counter(descBreakerHeld, b.Held)
+	e.gauge(descBreakerHolding, float64(b.Holding))
+	e.gauge(descBreakers, float64(b.Keys-b.Open-b.HalfOpen), "closed")
+	e.gauge(descBreakers, float64(b.Open), "open")
+	e.gauge(descBreakers, float64(b.HalfOpen), "half_open")
+	for _, k := range b.States {
+		for _, st := range breakerStates {
+			v := 0.0
+			if k.State == st.s {
+				v = 1
+			}
+			e.gauge(descBreakerState, v, k.Key, st.label)
+		}
 	}
 }
 

@@ -131,6 +131,9 @@ func TestFamilies(t *testing.T) {
 	}
 	own := map[string][]string{
 		"fixed": nil,
+		"breaker": {"poolgen_breaker_transitions_total", "poolgen_breaker_tasks_failed_fast_total",
+			"poolgen_breaker_tasks_held_total", "poolgen_breaker_tasks_holding", "poolgen_breakers",
+			"poolgen_breaker_state"},
 		"dynamic": {"poolgen_scaling_size_workers", "poolgen_scaling_min_workers", "poolgen_scaling_max_workers",
 			"poolgen_scaling_peak_workers", "poolgen_scaling_ups_total", "poolgen_scaling_downs_total",
 			"poolgen_scaling_evaluations_total", "poolgen_scaling_capped_evaluations_total",
@@ -205,13 +208,13 @@ func TestLatencyHistogram(t *testing.T) {
 			}
 		}
 	}
-	fixed := pools[3]
+	fixed := pools[4]
 	if fixed.Name != "fixed" {
-		t.Fatalf("the fixture's fourth pool is %q", fixed.Name)
+		t.Fatalf("the fixture's fifth pool is %q", fixed.Name)
 	}
 	check("poolgen_task_wait_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Wait)
 	check("poolgen_task_run_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Run)
-	prio := pools[4].Stats.Priority
+	prio := pools[5].Stats.Priority
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "-inf..4"}, prio.Bands[0].Wait)
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "5..+inf"}, prio.Bands[1].Wait)
 
@@ -250,10 +253,53 @@ func TestBatchSizeHistogram(t *testing.T) {
 	}
 }
 
+// TestBreaker checks the circuit breaker families against the fixture:
+// transitions by state entered, breakers by state, and one series per
+// listed breaker and state, 1 for its state.
+func TestBreaker(t *testing.T) {
+	fams := gather(t, newCollector(t, fixturePools()))
+	pool := func(extra map[string]string) map[string]string {
+		l := map[string]string{"pool": "breaker"}
+		for k, v := range extra {
+			l[k] = v
+		}
+		return l
+	}
+	for _, c := range []struct {
+		family string
+		labels map[string]string
+		want   float64
+	}{
+		{"poolgen_breaker_transitions_total", map[string]string{"to": "open"}, 3},
+		{"poolgen_breaker_transitions_total", map[string]string{"to": "half_open"}, 2},
+		{"poolgen_breaker_transitions_total", map[string]string{"to": "closed"}, 1},
+		{"poolgen_breaker_tasks_failed_fast_total", nil, 40},
+		{"poolgen_breaker_tasks_held_total", nil, 5},
+		{"poolgen_breaker_tasks_holding", nil, 2},
+		{"poolgen_breakers", map[string]string{"state": "closed"}, 1},
+		{"poolgen_breakers", map[string]string{"state": "open"}, 1},
+		{"poolgen_breakers", map[string]string{"state": "half_open"}, 1},
+		{"poolgen_breaker_state", map[string]string{"key": "billing", "state": "open"}, 1},
+		{"poolgen_breaker_state", map[string]string{"key": "billing", "state": "closed"}, 0},
+		{"poolgen_breaker_state", map[string]string{"key": "search", "state": "half_open"}, 1},
+		{"poolgen_breaker_state", map[string]string{"key": "mail", "state": "closed"}, 1},
+		{"poolgen_breaker_state", map[string]string{"key": "mail", "state": "open"}, 0},
+	} {
+		m := series(t, fams[c.family], pool(c.labels))
+		got := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		if got != c.want {
+			t.Errorf("%s%v = %g, want %g", c.family, c.labels, got, c.want)
+		}
+	}
+	if n := len(fams["poolgen_breaker_state"].GetMetric()); n != 3*3 {
+		t.Errorf("poolgen_breaker_state: %d series, want 9", n)
+	}
+}
+
 // TestWorkerLabels checks that work-stealing workers from the cap up are
 // summed into worker="other", and that totals are kept.
 func TestWorkerLabels(t *testing.T) {
-	stealing := fixturePools()[5]
+	stealing := fixturePools()[6]
 	ws := stealing.Stats.Stealing.Workers
 	for _, c := range []struct {
 		max  int
@@ -298,7 +344,7 @@ func TestWorkerLabels(t *testing.T) {
 // TestDuplicateNames checks that a second pool of a name already seen in
 // the scrape is skipped rather than failing the whole scrape.
 func TestDuplicateNames(t *testing.T) {
-	fixed := fixturePools()[3]
+	fixed := fixturePools()[4]
 	twin := fixed
 	twin.Stats.Submitted = 1
 	fams := gather(t, newCollector(t, []poolmon.Pool{fixed, twin}))

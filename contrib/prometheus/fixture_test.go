@@ -85,8 +85,20 @@ func fixturePools() []poolmon.Pool {
 	batch.Batch.Sizes[5] = 2 // two of 17..32
 	batch.Batch.Sizes[6] = 9 // nine of 33..64
 
+	breaker := base(800)
+	breaker.Breaker = &poolrt.BreakerStats{
+		Opens: 3, HalfOpens: 2, Closes: 1, FailedFast: 40, Held: 5, Holding: 2,
+		Keys: 3, Open: 1, HalfOpen: 1,
+		States: []poolrt.BreakerKeyState{
+			{Key: "billing", State: poolrt.BreakerOpen},
+			{Key: "search", State: poolrt.BreakerHalfOpen},
+			{Key: "mail", State: poolrt.BreakerClosed, Failures: 1},
+		},
+	}
+
 	return []poolmon.Pool{
 		{Name: "batch", Pattern: "batch", Task: "generated.Order", Stats: batch},
+		{Name: "breaker", Pattern: "fixed", Task: "generated.Order", Stats: breaker},
 		{Name: "deadline", Pattern: "priority", Task: "generated.Ticket", Stats: deadline},
 		{Name: "dynamic", Pattern: "dynamic", Task: "generated.Resize", Stats: dynamic},
 		{Name: "fixed", Pattern: "fixed", Task: "generated.Resize", Stats: fixed},

@@ -162,6 +162,12 @@ func cases[T any]() []testCase[T] {
 		{"RetryTorture", testRetryTorture[T]},
 		{"RetryBound", testRetryBound[T]},
 		{"Named", testNamed[T]},
+		{"Breaker", testBreaker[T]},
+		{"BreakerKeys", testBreakerKeys[T]},
+		{"BreakerHooks", testBreakerHooks[T]},
+		{"BreakerHold", testBreakerHold[T]},
+		{"BreakerTimeout", testBreakerTimeout[T]},
+		{"BreakerTorture", testBreakerTorture[T]},
 	}
 }
 

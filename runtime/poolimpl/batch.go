@@ -11,6 +11,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -83,7 +84,13 @@ type batchWorker[T any] struct {
 	buf   []T // the batch being handled
 	// xs are the completion handles of the batch's tasks that have one
 	// (SubmitWait): all get the batch's outcome. Usually empty.
-	xs      []*Waiter
+	xs []*Waiter
+	// With a circuit breaker (breaker.go), xs has an entry, maybe nil,
+	// for every task of buf; tks are their tickets; refused holds the
+	// tasks turned away, and waited whether their submitters waited.
+	tks     []breaker.Ticket
+	refused []T
+	waited  []bool
 	opened  int64 // its first task's arrival
 	exiting bool
 	hooking bool // in OnError, whose runtime.Goexit must not count the batch again
@@ -352,12 +359,12 @@ func (p *Batch[T, K]) release(bi int32, out []T, xs *[]*Waiter) []T {
 	for si := b.first; si >= 0; {
 		s := &p.slots[si]
 		out = append(out, s.task)
-		if s.x != nil {
-			if xs != nil {
+		if xs != nil {
+			if s.x != nil || p.hooks.brk != nil {
 				*xs = append(*xs, s.x)
-			} else {
-				s.x.finishReturned()
 			}
+		} else if s.x != nil {
+			s.x.finishReturned()
 		}
 		next := s.next
 		*s = batchSlot[T]{next: p.freeSlot}
@@ -444,6 +451,14 @@ func (p *Batch[T, K]) workerExit(w *batchWorker[T]) {
 	// Unless OnError called runtime.Goexit (CallHook counted that, and
 	// the batch was counted already), the handler called it: count the
 	// batch as panicked.
+	if g := p.hooks.brk; g != nil {
+		for i := range w.tks {
+			g.recordPanic(&w.tks[i])
+		}
+		w.tks = w.tks[:0]
+		clear(w.refused)
+		w.refused, w.waited = w.refused[:0], w.waited[:0]
+	}
 	if n := len(w.buf); n > 0 && !w.hooking {
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
@@ -518,6 +533,14 @@ func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
 // handleBatch hands the worker's batch to the handler and counts and
 // reports the outcome.
 func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
+	g := p.hooks.brk
+	if g != nil {
+		p.admit(w, g)
+		defer p.refuse(w, g)
+		if len(w.buf) == 0 {
+			return
+		}
+	}
 	n := len(w.buf)
 	m := &p.meter.Shards[0]
 	timed := p.meter.SampleEvery > 0
@@ -534,6 +557,16 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 		d := p.meter.Since(start)
 		m.Run.Record(d)
 		w.meter.BusyNanos.Add(uint64(d))
+	}
+	if g != nil {
+		for i := range w.tks {
+			if panicked {
+				g.recordPanic(&w.tks[i])
+			} else {
+				g.record(&w.tks[i], err)
+			}
+		}
+		w.tks = w.tks[:0]
 	}
 	switch {
 	case panicked:
@@ -555,6 +588,39 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	}
 	clear(w.buf) // drop references for the GC
 	w.buf = w.buf[:0]
+}
+
+// admit lets the worker's batch through its tasks' circuit breakers:
+// those turned away leave it for w.refused, counted and their
+// submitters told; refuse reports them once the batch is handled.
+func (p *Batch[T, K]) admit(w *batchWorker[T], g *gate[T]) {
+	j := 0
+	for i := range w.buf {
+		var tk breaker.Ticket
+		if g.admit(&w.buf[i], &tk) {
+			w.buf[j], w.xs[j] = w.buf[i], w.xs[i]
+			w.tks = append(w.tks, tk)
+			j++
+			continue
+		}
+		w.refused = append(w.refused, w.buf[i])
+		w.waited = append(w.waited, g.refused(w.xs[i], p.meter))
+	}
+	clear(w.buf[j:])
+	clear(w.xs[j:])
+	w.buf, w.xs = w.buf[:j], w.xs[:j]
+}
+
+// refuse reports the tasks of the worker's batch that their breakers
+// turned away (admit).
+func (p *Batch[T, K]) refuse(w *batchWorker[T], g *gate[T]) {
+	w.hooking = true // see workerExit
+	for i := range w.refused {
+		g.report(&w.refused[i], w.waited[i], 0, &p.hooks)
+	}
+	w.hooking = false
+	clear(w.refused)
+	w.refused, w.waited = w.refused[:0], w.waited[:0]
 }
 
 // batchFailed reports a batch whose handler returned err: to OnError as
@@ -599,7 +665,7 @@ func (p *Batch[T, K]) finishAll(w *batchWorker[T], err error) int {
 	}
 	n := 0
 	for _, x := range w.xs {
-		if x.finish(err) {
+		if x != nil && x.finish(err) {
 			n++
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -86,7 +87,9 @@ type Worker[T any] struct {
 	slice   Slice
 	region  taskRegion
 	// tc is the tasks' context when they may have a timeout, else nil.
-	tc  *taskCtx
+	tc *taskCtx
+	// tk is the running task's circuit breaker ticket (breaker.go).
+	tk  breaker.Ticket
 	buf [maxBatch]slot[T]
 	_   [CacheLinePad]byte
 }
@@ -240,30 +243,55 @@ func (w *Worker[T]) Next(err error) *T {
 		w.running = false
 	}
 	e := w.e
-	if e.life.State() == Stopped {
-		w.exiting = true
-		return nil
+	for {
+		if e.life.State() == Stopped {
+			w.exiting = true
+			return nil
+		}
+		s := w.next()
+		if s == nil {
+			return nil
+		}
+		w.cur = s
+		w.slice.Next(&e.meter.Clock, e.sleep)
+		if w.from >= 0 {
+			e.q.release(w.from, 1) // its queue slot is free once it starts
+			e.life.Room()
+		}
+		if g := e.hooks.brk; g != nil && !g.admit(&s.task, &w.tk) {
+			w.refuse(g)
+			continue
+		}
+		if s.enq != 0 {
+			w.began = e.meter.Now()
+			e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
+		}
+		if w.tc != nil {
+			w.tc.begin(e.timeouts.get(&s.task), max(w.attempt, 1))
+		}
+		w.running = true
+		w.region.begin(e.life.Context())
+		return &s.task
 	}
-	s := w.next()
-	if s == nil {
-		return nil
+}
+
+// refuse ends the task its circuit breaker did not let start: it is
+// held in the delay queue (poolrt.BreakerPolicy.Hold, while the pool is
+// open and the breaker holds fewer than MaxHeld), or dead-lettered.
+func (w *Worker[T]) refuse(g *gate[T]) {
+	e := w.e
+	x := w.cur.x
+	if g.g.Hold && e.life.State() == Open && e.rt.hold(w.cur.task, x, max(w.attempt, 1), w.tk.Breaker()) {
+		w.cur.x = nil // it travels with the task
+		return
 	}
-	w.cur = s
-	w.slice.Next(&e.meter.Clock, e.sleep)
-	if w.from >= 0 {
-		e.q.release(w.from, 1) // its queue slot is free once it starts
-		e.life.Room()
+	w.cur.x = nil
+	if e.rt != nil {
+		e.ended(e.rt)
 	}
-	if s.enq != 0 {
-		w.began = e.meter.Now()
-		e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
-	}
-	if w.tc != nil {
-		w.tc.begin(e.timeouts.get(&s.task), max(w.attempt, 1))
-	}
-	w.running = true
-	w.region.begin(e.life.Context())
-	return &s.task
+	w.hooking = true // see workerExit
+	g.reject(&w.cur.task, x, max(w.attempt, 1)-1, e.meter, &e.hooks)
+	w.hooking = false
 }
 
 // end ends the task that returned err.
@@ -277,6 +305,9 @@ func (w *Worker[T]) end(err error) {
 		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	}
 	err = w.meter.ended(w.tc, err)
+	if g := w.e.hooks.brk; g != nil {
+		g.record(&w.tk, err)
+	}
 	if rt := w.e.rt; rt != nil {
 		w.endRetried(rt, err)
 		return
@@ -516,6 +547,9 @@ func (e *engine[T]) workerExit(w *Worker[T]) {
 		t, x, s.x = s.task, s.x, nil
 	}
 	w.meter.Panicked.Add(1)
+	if g := e.hooks.brk; g != nil {
+		g.recordPanic(&w.tk)
+	}
 	if e.rt != nil {
 		e.ended(e.rt) // a panic is never retried
 	}
@@ -629,9 +663,9 @@ func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 		return
 	}
 	w.cur.x = nil
-	if err == nil {
-		w.meter.Done(nil)
-		if attempt > 1 {
+	if err == nil || !rt.letters {
+		w.meter.Done(err)
+		if err == nil && attempt > 1 {
 			e.meter.retrySucceeded.Add(1)
 		}
 	} else {
@@ -646,7 +680,7 @@ func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 	w.hooking = true // see workerExit
 	if rt.dead != nil {
 		rt.deadLetter(&w.cur.task, err, attempt)
-	} else if e.hooks.onError != nil || e.set.OnError != nil {
+	} else if !rt.letters || e.hooks.onError != nil || e.set.OnError != nil {
 		e.hooks.failed(&w.cur.task, err)
 	} else {
 		e.set.DeadLettered(w.cur.task, err, attempt)

@@ -19,12 +19,18 @@ type taskHooks[T any] struct {
 	set     *config.Settings
 	onError func(T, error)
 	onPanic func(T, *poolrt.PanicError)
+	// brk is the circuit breaker, nil when off (breaker.go).
+	brk *gate[T]
 }
 
 // resolveHooks returns the hooks of a pool of T configured by set, or a
 // *poolrt.ConfigError for a typed hook of another task type.
 func resolveHooks[T any](set *config.Settings) (taskHooks[T], error) {
 	h := taskHooks[T]{set: set}
+	var err error
+	if h.brk, err = newGate[T](set); err != nil {
+		return h, err
+	}
 	if set.TaskError != nil {
 		f, ok := set.TaskError.(func(T, error))
 		if !ok {

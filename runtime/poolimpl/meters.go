@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -151,7 +152,8 @@ type Meter struct {
 	retries, retrySucceeded, deadLettered atomic.Uint64
 	hookPanics                            *atomic.Uint64 // the Settings'
 	// watch is the pool's watchdog (poolrt.Watchdog), or nil.
-	watch *watchdog
+	watch    *watchdog
+	breakers *breaker.Group // the Settings', or nil
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -205,6 +207,7 @@ func NewMeter(s *config.Settings, workers, shards int) *Meter {
 	}
 	m.hookPanics = s.HookPanicCount()
 	m.watch = newWatchdog(s, m)
+	m.breakers = s.Breaker.Group
 	if s.Metrics {
 		m.SampleEvery = s.SampleEvery
 	}
@@ -279,6 +282,9 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	if m.watch != nil {
 		st.Stuck = int(m.watch.stuck.Load())
 		st.StuckTasks = m.watch.reported.Load()
+	}
+	if m.breakers != nil {
+		st.Breaker = breakerStats(m.breakers)
 	}
 	st.Wait, st.Run = wait.Latency(), run.Latency()
 	if lived > 0 {

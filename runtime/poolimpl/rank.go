@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -109,7 +110,8 @@ type RankWorker[T any] struct {
 	slice   Slice
 	_       [CacheLinePad]byte
 	region  taskRegion
-	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
+	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
+	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
 }
 
 // Init starts a pool ordered by kind and configured by opts, running tasks
@@ -372,6 +374,16 @@ func (w *RankWorker[T]) Next(err error) *T {
 				}
 			}
 		}
+		if g := e.hooks.brk; g != nil && !g.admit(&w.cur.task, &w.tk) {
+			// Its circuit breaker is open: dead-letter it.
+			w.ranks.Done(int(w.cur.band))
+			x := w.cur.x
+			w.cur.x = nil
+			w.hooking = true // see workerExit
+			g.reject(&w.cur.task, x, 0, e.meter, &e.hooks)
+			w.hooking = false
+			continue
+		}
 		if w.cur.timed {
 			w.began = e.meter.Now()
 			e.ranks.Waited(int(w.cur.band), time.Duration(w.began-w.cur.enq))
@@ -396,7 +408,11 @@ func (e *Rank[T]) end(w *RankWorker[T], err error) {
 		e.meter.Shards[0].Run.Record(d)
 		w.meter.BusyNanos.Add(uint64(d) * uint64(e.meter.SampleEvery))
 	}
-	e.done(w, w.meter.ended(w.tc, err))
+	err = w.meter.ended(w.tc, err)
+	if g := e.hooks.brk; g != nil {
+		g.record(&w.tk, err)
+	}
+	e.done(w, err)
 }
 
 // late deals with the task w took past its deadline (by how long): it
@@ -531,6 +547,9 @@ func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 	}
 	w.meter.Panicked.Add(1)
 	w.ranks.Panicked(int(w.cur.band))
+	if g := e.hooks.brk; g != nil {
+		g.recordPanic(&w.tk)
+	}
 	defer func() { // even if OnPanic calls runtime.Goexit
 		w.cur = rankSlot[T]{}
 		go e.work(w)

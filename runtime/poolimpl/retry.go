@@ -9,6 +9,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -28,8 +29,12 @@ import (
 type retries[T any] struct {
 	pol  config.RetrySettings
 	dead func(T, error, int) // or nil
-	set  *config.Settings
-	free atomic.Int64
+	// letters: the pool has Retry or OnDeadLetter, so a failed task is
+	// dead-lettered. Without (the delay queue only holds the tasks of a
+	// breaker that holds them), it fails as in any pool.
+	letters bool
+	set     *config.Settings
+	free    atomic.Int64
 	// pending counts the tasks in wait and ready.
 	pending atomic.Int64
 	wake    func() // wakes a parked worker
@@ -48,6 +53,7 @@ type retryItem[T any] struct {
 	x       *Waiter
 	attempt int
 	due     time.Time
+	held    *breaker.Breaker // a held task's breaker (breaker.go), or nil
 }
 
 type retryHeap[T any] []retryItem[T]
@@ -69,10 +75,11 @@ func (h *retryHeap[T]) Pop() any {
 // when it has neither a retry policy nor a dead-letter handler, or a
 // *poolrt.ConfigError for a handler of another task type.
 func newRetries[T any](set *config.Settings, capacity int, wake func()) (*retries[T], error) {
-	if set.Retry.MaxAttempts == 0 && set.DeadLetter == nil {
+	letters := set.Retry.MaxAttempts != 0 || set.DeadLetter != nil
+	if !letters && !set.Breaker.Policy.Hold {
 		return nil, nil
 	}
-	r := &retries[T]{pol: set.Retry, set: set, wake: wake}
+	r := &retries[T]{pol: set.Retry, set: set, wake: wake, letters: letters}
 	if r.pol.MaxAttempts == 0 {
 		r.pol.MaxAttempts = 1
 	}
@@ -123,15 +130,35 @@ func (r *retries[T]) retryable(err error, attempt int) bool {
 // schedule puts t, with its completion handle x, in the delay queue for
 // attempt attempt; false if ShutdownNow has taken the pending tasks.
 func (r *retries[T]) schedule(t T, x *Waiter, attempt int) bool {
-	d := backoff(&r.pol, attempt-1)
+	return r.push(retryItem[T]{task: t, x: x, attempt: attempt}, backoff(&r.pol, attempt-1))
+}
+
+// hold puts t, with its completion handle x, which its breaker b
+// refused, in the delay queue until b may let it through, for the same
+// attempt; false if b holds as many tasks as it may, or ShutdownNow has
+// taken the pending tasks.
+func (r *retries[T]) hold(t T, x *Waiter, attempt int, b *breaker.Breaker) bool {
+	if !b.Hold() {
+		return false
+	}
+	if !r.push(retryItem[T]{task: t, x: x, attempt: attempt, held: b}, b.Wait()) {
+		b.Unhold()
+		return false
+	}
+	return true
+}
+
+// push puts it in the delay queue, due in d.
+func (r *retries[T]) push(it retryItem[T], d time.Duration) bool {
 	now := time.Now()
+	it.due = now.Add(d)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return false
 	}
 	r.pending.Add(1)
-	heap.Push(&r.wait, retryItem[T]{task: t, x: x, attempt: attempt, due: now.Add(d)})
+	heap.Push(&r.wait, it)
 	r.armLocked(now)
 	r.mu.Unlock()
 	return true
@@ -193,6 +220,9 @@ func (r *retries[T]) take(s *slot[T]) int {
 	r.ready[n-1] = retryItem[T]{}
 	r.ready = r.ready[:n-1]
 	r.pending.Add(-1)
+	if it.held != nil {
+		it.held.Unhold()
+	}
 	*s = slot[T]{task: it.task, x: it.x}
 	return it.attempt
 }
@@ -210,6 +240,9 @@ func (r *retries[T]) drain(out []T) []T {
 		out = append(out, it.task)
 		if it.x != nil {
 			it.x.finishReturned()
+		}
+		if it.held != nil {
+			it.held.Unhold()
 		}
 		r.pending.Add(-1)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -68,7 +69,8 @@ type StealWorker[T any] struct {
 	slice   Slice
 	_       [CacheLinePad]byte
 	region  taskRegion
-	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
+	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
+	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
 }
 
 // stealKey is the context key under which a worker's context carries its
@@ -286,29 +288,40 @@ func (w *StealWorker[T]) Next(err error) *T {
 		w.running = false
 	}
 	p := w.pool
-	if p.life.State() == Stopped {
-		w.exiting = true
-		return nil
-	}
-	var meta uint32
 	var enq int64
-	ok := false
-	if w.fair <= 0 {
-		w.fair = fairnessPeriod
-		meta, enq, ok = p.pollInjector(w)
-	}
-	if !ok {
-		if meta, enq, ok = w.dq.pop(&w.cur, &w.curX); ok && meta&metaShard == 0 {
-			w.fair--
-		}
-	}
-	if !ok {
-		if meta, enq, ok = p.find(w); !ok {
+	for {
+		if p.life.State() == Stopped {
 			w.exiting = true
 			return nil
 		}
+		var meta uint32
+		ok := false
+		if w.fair <= 0 {
+			w.fair = fairnessPeriod
+			meta, enq, ok = p.pollInjector(w)
+		}
+		if !ok {
+			if meta, enq, ok = w.dq.pop(&w.cur, &w.curX); ok && meta&metaShard == 0 {
+				w.fair--
+			}
+		}
+		if !ok {
+			if meta, enq, ok = p.find(w); !ok {
+				w.exiting = true
+				return nil
+			}
+		}
+		p.start(w, meta)
+		if g := p.hooks.brk; g == nil || g.admit(&w.cur, &w.tk) {
+			break
+		}
+		// Its circuit breaker is open: dead-letter it.
+		x := w.curX
+		w.curX = nil
+		w.hooking = true // see workerExit
+		p.hooks.brk.reject(&w.cur, x, 0, p.meter, &p.hooks)
+		w.hooking = false
 	}
-	p.start(w, meta)
 	if enq != 0 {
 		w.began = p.meter.Now()
 		p.meter.Shards[w.home].Wait.Record(time.Duration(w.began - enq))
@@ -332,6 +345,9 @@ func (w *StealWorker[T]) end(err error) {
 		w.meter.BusyNanos.Add(uint64(d) * uint64(p.meter.SampleEvery))
 	}
 	err = w.meter.ended(w.tc, err)
+	if g := p.hooks.brk; g != nil {
+		g.record(&w.tk, err)
+	}
 	w.meter.Done(err)
 	if x := w.curX; x != nil {
 		w.curX = nil
@@ -614,6 +630,9 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 		return
 	}
 	w.meter.Panicked.Add(1)
+	if g := p.hooks.brk; g != nil {
+		g.recordPanic(&w.tk)
+	}
 	defer func() { go p.work(w) }() // even if OnPanic calls runtime.Goexit
 	x := w.curX
 	if x == nil {

@@ -93,6 +93,9 @@ type Settings struct {
 	DeadLetter any
 	// Watchdog finds tasks that run too long (poolrt.Watchdog).
 	Watchdog WatchdogSettings
+	// Breaker is the circuit breaker (poolrt.Breaker), declared and
+	// resolved in breaker.go.
+	Breaker BreakerSettings
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
@@ -162,6 +165,9 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 	}
 	if s.OnPanic != nil && s.TaskPanic != nil {
 		return Settings{}, &ConfigError{Option: "OnTaskPanic(...)", Reason: "OnPanic is given too; give one of them"}
+	}
+	if err := s.resolveBreaker(); err != nil {
+		return Settings{}, err
 	}
 	procs := runtime.GOMAXPROCS(0)
 	if s.Given&GivenWorkers == 0 {
@@ -234,20 +240,31 @@ func (s *Settings) HookPanicCount() *atomic.Uint64 { return s.hookPanics }
 func (s *Settings) CallHook(name string, f func()) {
 	returned := false
 	defer func() {
-		if returned {
-			return
+		if !returned {
+			s.HookPanicked(name, recover())
 		}
-		v := recover()
-		if v == nil {
-			v = ErrGoexit
-		}
-		if s.hookPanics != nil {
-			s.hookPanics.Add(1)
-		}
-		s.log(slog.LevelError, "poolgen: hook panicked; the pool goes on", nil, "hook", name, "panic", v, "stack", string(debug.Stack()))
 	}()
 	f()
 	returned = true
+}
+
+// HookPanicked counts and logs a panic, of value v (nil for
+// runtime.Goexit), in the user's hook name, as CallHook does; it must be
+// called from the deferred function that recovered v.
+func (s *Settings) HookPanicked(name string, v any) {
+	if v == nil {
+		v = ErrGoexit
+	}
+	if s.hookPanics != nil {
+		s.hookPanics.Add(1)
+	}
+	s.log(slog.LevelError, "poolgen: hook panicked; the pool goes on", nil, "hook", name, "panic", v, "stack", string(debug.Stack()))
+}
+
+// Log writes a rate-limited record about the pool through log/slog, as
+// its other warnings are.
+func (s *Settings) Log(level slog.Level, msg string, args ...any) {
+	s.log(level, msg, nil, args...)
 }
 
 // ErrGoexit is poolrt.ErrGoexit, the panic value reported for a call of
