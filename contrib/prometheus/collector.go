@@ -70,18 +70,6 @@
 // and poolgen_batch_size_tasks, a histogram of batch sizes with bounds 1,
 // 2, 4, ... 2^31 tasks.
 //
-// # Routers
-//
-// A router (templates.Router, or a generated XRouter) is not exported
-// itself: name each of its classes' pools (poolrt.Name("orders/io")) and
-// each is exported as the pool it is, with the families of its own
-// pattern — a dynamic class's poolgen_scaling_max_workers follows the
-// limit the router lends it. A class label on the router's series would
-// export every class twice (once as its pool), could not carry the
-// families of classes of different patterns under one name, and would add
-// nothing a query cannot: the router's totals are sums over its classes'
-// pools (sum by pool prefix).
-//
 // Pools with a circuit breaker (poolrt.Breaker) add
 // poolgen_breaker_transitions_total{to} (to "open", "half_open" or
 // "closed": changes of state of all the pool's breakers),
@@ -93,6 +81,18 @@
 // others, with a state label) for the at most 32 breakers the pool's
 // Stats list, those not closed first, so that the key label stays
 // bounded.
+//
+// # Routers
+//
+// A router (templates.Router, or a generated XRouter) is not exported
+// itself: name each of its classes' pools (poolrt.Name("orders/io")) and
+// each is exported as the pool it is, with the families of its own
+// pattern — a dynamic class's poolgen_scaling_max_workers follows the
+// limit the router lends it. A class label on the router's series would
+// export every class twice (once as its pool), could not carry the
+// families of classes of different patterns under one name, and would add
+// nothing a query cannot: the router's totals are sums over its classes'
+// pools (sum by pool prefix).
 //
 // # Latency histograms
 //
