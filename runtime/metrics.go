@@ -57,6 +57,14 @@ type Stats struct {
 	Stealing *StealingStats // work-stealing pools
 	Priority *PriorityStats // priority pools
 	Batch    *BatchStats    // batch pools
+
+	// Shed counts the submissions refused with ErrOverloaded ([Shed]).
+	// Like Rejected, they were never accepted: they are not in Submitted.
+	Shed uint64
+	// Shedding reports whether the pool is shedding load now: it is in
+	// the shedding state and refused a submission within the last
+	// interval.
+	Shedding bool
 }
 
 // Latency summarizes a distribution of durations.

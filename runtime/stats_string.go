@@ -51,6 +51,13 @@ func (s Stats) String() string {
 	if s.HookPanics > 0 { // rare: shown only when it happened
 		tasks = append(tasks, "hook panics "+u64(s.HookPanics))
 	}
+	if s.Shed > 0 || s.Shedding { // shown only under Shed, once it acted
+		shed := "shed " + u64(s.Shed)
+		if s.Shedding {
+			shed += " (shedding now)"
+		}
+		tasks = append(tasks, shed)
+	}
 	t.line("tasks", tasks...)
 	t.line("wait", latencyItems(s.Wait, true, "none sampled")...)
 	t.line("run", latencyItems(s.Run, true, "none sampled")...)
@@ -78,7 +85,7 @@ func (s Stats) String() string {
 // if any, as a nested group ("scaling", "stealing", "priority" or
 // "batch") of its key numbers.
 func (s Stats) LogValue() slog.Value {
-	attrs := make([]slog.Attr, 0, 19)
+	attrs := make([]slog.Attr, 0, 29)
 	attrs = append(attrs,
 		slog.Int("workers", s.Workers),
 		slog.Int("busy", s.Busy),
@@ -103,6 +110,8 @@ func (s Stats) LogValue() slog.Value {
 		slog.Duration("wait_p99", s.Wait.P99),
 		slog.Duration("run_p50", s.Run.P50),
 		slog.Duration("run_p99", s.Run.P99),
+		slog.Uint64("shed", s.Shed),
+		slog.Bool("shedding", s.Shedding),
 	)
 	if s.Scaling != nil {
 		attrs = append(attrs, slog.Attr{Key: "scaling", Value: s.Scaling.logValue()})

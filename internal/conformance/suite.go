@@ -161,6 +161,7 @@ func cases[T any]() []testCase[T] {
 		{"RetryTorture", testRetryTorture[T]},
 		{"RetryBound", testRetryBound[T]},
 		{"Named", testNamed[T]},
+		{"Shed", testShed[T]},
 	}
 }
 

@@ -146,6 +146,8 @@ type Meter struct {
 	// good (poolrt.Retry, poolrt.OnDeadLetter).
 	retries, retrySucceeded, deadLettered atomic.Uint64
 	hookPanics                            *atomic.Uint64 // the Settings'
+	// shed is the load shedding controller, nil when off.
+	shed *Shedder
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -270,6 +272,9 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	st.RetrySucceeded = m.retrySucceeded.Load()
 	st.DeadLettered = m.deadLettered.Load()
 	st.Wait, st.Run = wait.Latency(), run.Latency()
+	if m.shed != nil {
+		m.shed.snapshot(&st)
+	}
 	if lived > 0 {
 		st.Utilization = min(1, float64(busyNanos)/float64(lived))
 	}

@@ -311,7 +311,11 @@ func (w *StealWorker[T]) Next(err error) *T {
 	p.start(w, meta)
 	if enq != 0 {
 		w.began = p.meter.Now()
-		p.meter.Shards[w.home].Wait.Record(time.Duration(w.began - enq))
+		d := time.Duration(w.began - enq)
+		p.meter.Shards[w.home].Wait.Record(d)
+		if p.shed != nil && meta&metaShard != 0 {
+			p.shed.Observe(d, w.began) // a submitted task's, not a fork's
+		}
 	}
 	if w.tc != nil {
 		w.tc.begin(p.timeouts.get(&w.cur), 1)

@@ -91,6 +91,8 @@ type Settings struct {
 	// dead-letter handler (poolrt.OnDeadLetter), a func(T, error, int).
 	Retry      RetrySettings
 	DeadLetter any
+	// Shed is the load shedding policy (poolrt.Shed).
+	Shed ShedSettings
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
@@ -177,6 +179,9 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		err = s.resolveBatch(procs)
 	}
 	if err != nil {
+		return Settings{}, err
+	}
+	if err := s.checkShed(); err != nil {
 		return Settings{}, err
 	}
 	if s.Given&GivenQueue == 0 {
