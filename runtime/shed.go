@@ -45,10 +45,13 @@ type ShedPolicy struct {
 //     accepted task is ever dropped. In the shedding state the pool
 //     admits a submission only while fewer tasks wait than a limit it
 //     learns from the waits it sees: the queue depth that makes a wait of
-//     about Target (each wait w scales the limit by about Target/w), so
-//     that the pool's throughput holds while the wait of admitted tasks
-//     stays near Target. It starts from the depth and wait it sees when
-//     it enters the state.
+//     about Target, so that the pool's throughput holds while the wait of
+//     admitted tasks stays near Target. It starts from Little's law, the
+//     depth when it enters the state times Target over the wait then, and
+//     every Target after scales the limit by the square root of Target
+//     over the mean wait seen meanwhile. (A sharded queue — fixed,
+//     dynamic and work-stealing pools — counts as its fullest shard times
+//     the shards: a task waits behind its own shard's tasks.)
 //   - It leaves the shedding state once it has refused no one for an
 //     Interval and a wait at or below Target is seen.
 //

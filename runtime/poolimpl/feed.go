@@ -47,7 +47,7 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
-	f.shed = f.meter.shedder(&f.set, &f.life, set.QueueSize, f.q.len)
+	f.shed = f.meter.shedder(&f.set, &f.life, set.QueueSize, f.q.spread)
 	if f.rt, err = newRetries[T](&f.set, set.QueueSize, f.sleep.Wake); err != nil {
 		return err
 	}

@@ -162,40 +162,61 @@ func TestShedBurst(t *testing.T) {
 	})
 }
 
-// TestShedLimit: in the shedding state each wait scales the limit by
-// (1 + target/wait)/2, bounded to [½, 1.5] a step and to [1, capacity].
+// TestShedLimit: in the shedding state the limit is scaled once per
+// period of target by √(target/mean wait of the period), bounded to
+// [1/√2, √2] a step and to [1, capacity].
 func TestShedLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newShedRig(t, config.Fixed)
 		r.depth = 400
 		r.overload(t, 10*time.Millisecond)
+		if got := r.s.limit.Load(); got != 200 {
+			t.Fatalf("limit at entry = %d, want depth·target/wait = 400·5/10 = 200", got)
+		}
+		// Within a period the waits only add up; at its end their mean
+		// counts: (2.5 + 17.5)/2 = 10ms, target/10ms = ½.
+		r.s.refused.Store(r.clock.Now()) // a refusal just now keeps the state
+		r.observe(testTarget)            // ends the period begun at entry: no change
+		if got := r.s.limit.Load(); got != 200 {
+			t.Fatalf("limit after a period of waits at target = %d, want 200", got)
+		}
+		r.observe(testTarget / 2)
+		time.Sleep(testTarget / 2)
+		r.observe(7 * testTarget / 2)
+		if got := r.s.limit.Load(); got != 200 {
+			t.Fatalf("limit changed within a period: %d", got)
+		}
+		time.Sleep(testTarget / 2)
+		r.observe(0)                             // the period's mean: (2.5 + 17.5 + 0)/3 = 6.67ms
+		if got := r.s.limit.Load(); got != 173 { // 200·√(5/6.67) = 173.2
+			t.Fatalf("limit after a period of waits averaging 6.67ms = %d, want 173", got)
+		}
 		steps := []struct {
 			wait time.Duration
 			want int64
 		}{
-			{0, 400}, // the limit at entry: depth·target/wait = 400·5/10 = 200
-			{10 * time.Millisecond, 150},
-			{5 * time.Millisecond, 150},
-			{time.Hour, 75},
-			{testTarget / 4, 113}, // growth at most 1.5, rounded up
-			{testTarget / 4, 170},
-			{time.Nanosecond, 255},
-			{0, 383},
-			{0, 575},
-			{0, 863},
-			{0, 1000}, // the capacity
+			{10 * time.Millisecond, 122}, // 173·√½ = 122.3
+			{5 * time.Millisecond, 122},
+			{time.Hour, 86},        // at most √½ down
+			{testTarget / 4, 122},  // at most √2 up, rounded up: 121.6
+			{time.Nanosecond, 173}, // 172.5
+			{0, 245},               // 244.7
+			{0, 347},               // 346.5
+			{0, 491},               // 490.7
+			{0, 695},               // 694.4
+			{0, 983},               // 982.9
+			{0, 1000},              // the capacity
 		}
-		if got := r.s.limit.Load(); got != 200 {
-			t.Fatalf("limit at entry = %d, want 200", got)
-		}
-		for i, st := range steps[1:] {
-			r.s.refused.Store(r.clock.Now()) // a refusal just now keeps the state
+		for i, st := range steps {
+			time.Sleep(testTarget)
+			r.s.refused.Store(r.clock.Now())
 			r.observe(st.wait)
 			if got := r.s.limit.Load(); got != st.want {
-				t.Fatalf("step %d: wait %v: limit %d, want %d", i+1, st.wait, got, st.want)
+				t.Fatalf("step %d: wait %v: limit %d, want %d", i, st.wait, got, st.want)
 			}
 		}
-		for range 20 {
+		for range 30 {
+			time.Sleep(testTarget)
 			r.s.refused.Store(r.clock.Now())
 			r.observe(time.Hour)
 		}
