@@ -19,10 +19,13 @@ import (
 // target for the pools with one ordered queue (priority, batch). The
 // pools with a sharded queue (fixed, dynamic, stealing) serve each shard
 // in order but not the shards in the order of submission, which widens
-// the waits' spread around the same mean: their P99 measured 2.1 to 2.4
-// times the target at the default LatencySampling (1.9 with
-// LatencySampling(1), whose every wait informs the controller), and is
-// checked against 2.5 times. Run with -v for the table.
+// the waits' spread around the same mean: their P99 measured 2.1 to 2.45
+// times the target over ten runs at the default LatencySampling (1.9
+// with LatencySampling(1), whose every wait informs the controller), and
+// is checked against 3 times, which leaves room for the runs' spread
+// (goroutine interleavings differ from run to run, virtual time or not)
+// and still fails a controller that lets a queue stand: without
+// shedding the P99 is about 4 s. Run with -v for the table.
 func TestShedVirtual(t *testing.T) {
 	const target = 5 * time.Millisecond
 	sharded := map[string]bool{"fixed": true, "dynamic": true, "stealing": true}
@@ -61,7 +64,7 @@ func TestShedVirtual(t *testing.T) {
 					}
 					bound := 2 * target
 					if sharded[pattern] {
-						bound = 5 * target / 2
+						bound = 3 * target
 					}
 					if res.P99 > bound {
 						t.Errorf("%s: P99 wait %v with shedding, above %v", pattern, res.P99, bound)
