@@ -21,11 +21,12 @@ import (
 // nothing for it; a pool without shedding has a nil *Shedder and pays
 // one predictable branch per submission.
 //
-// The state is a few atomics updated without a lock: two workers that
-// observe at once may each update the limit from the same old value, and
-// one update is lost. That is noise in a figure the next wait corrects
-// anyway, not a broken invariant: Refuse only ever compares the queue's
-// depth with some recent limit.
+// The state is a few atomics updated without a lock. One worker per
+// period claims the limit's update (a compare-and-swap on next); a wait
+// another worker adds while it takes the period's sums may count in the
+// next period, or its sum in one and its count in the other. That is
+// noise in a mean the next period corrects, not a broken invariant:
+// Refuse only ever compares the queue's depth with some recent limit.
 type Shedder struct {
 	target, interval int64 // nanoseconds
 	life             *Lifecycle
