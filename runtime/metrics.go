@@ -68,6 +68,14 @@ type Stats struct {
 	// Breaker is the circuit breaker section, nil for a pool without a
 	// [Breaker].
 	Breaker *BreakerStats
+
+	// Shed counts the submissions refused with ErrOverloaded ([Shed]).
+	// Like Rejected, they were never accepted: they are not in Submitted.
+	Shed uint64
+	// Shedding reports whether the pool is shedding load now: it is in
+	// the shedding state and refused a submission within the last
+	// interval.
+	Shedding bool
 }
 
 // Latency summarizes a distribution of durations.

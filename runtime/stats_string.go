@@ -54,6 +54,13 @@ func (s Stats) String() string {
 	if s.StuckTasks > 0 { // shown only under a Watchdog that reported
 		tasks = append(tasks, "stuck "+strconv.Itoa(s.Stuck)+" now, "+u64(s.StuckTasks)+" reported")
 	}
+	if s.Shed > 0 || s.Shedding { // shown only under Shed, once it acted
+		shed := "shed " + u64(s.Shed)
+		if s.Shedding {
+			shed += " (shedding now)"
+		}
+		tasks = append(tasks, shed)
+	}
 	t.line("tasks", tasks...)
 	t.line("wait", latencyItems(s.Wait, true, "none sampled")...)
 	t.line("run", latencyItems(s.Run, true, "none sampled")...)
@@ -114,6 +121,8 @@ func (s Stats) LogValue() slog.Value {
 		slog.Duration("wait_p99", s.Wait.P99),
 		slog.Duration("run_p50", s.Run.P50),
 		slog.Duration("run_p99", s.Run.P99),
+		slog.Uint64("shed", s.Shed),
+		slog.Bool("shedding", s.Shedding),
 	)
 	if s.Scaling != nil {
 		attrs = append(attrs, slog.Attr{Key: "scaling", Value: s.Scaling.logValue()})

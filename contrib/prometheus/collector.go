@@ -37,6 +37,8 @@
 //	poolgen_uptime_seconds             gauge      time since the pool started
 //	poolgen_task_wait_seconds          histogram  queue wait, submit to start of Run (sampled tasks)
 //	poolgen_task_run_seconds           histogram  run time (sampled tasks)
+//	poolgen_tasks_shed_total           counter    submissions refused with ErrOverloaded (Shed)
+//	poolgen_shedding                   gauge      1 while the pool sheds load (Shed), else 0
 //
 // Dynamic pools add poolgen_scaling_size_workers, _min_workers,
 // _max_workers and _peak_workers (gauges), poolgen_scaling_ups_total,
@@ -211,6 +213,8 @@ var (
 	descUptime     = newDesc("poolgen_uptime_seconds", "Time since the pool started.")
 	descWait       = newDesc("poolgen_task_wait_seconds", "Queue wait of sampled tasks, from submit to the start of Run: one task in LatencySampling is timed.")
 	descRun        = newDesc("poolgen_task_run_seconds", "Run time of sampled tasks: one task in LatencySampling is timed.")
+	descShed       = newDesc("poolgen_tasks_shed_total", "Submissions the pool refused with ErrOverloaded because it was shedding load (Shed); not in submitted.")
+	descShedding   = newDesc("poolgen_shedding", "1 while the pool sheds load (Shed): it is overloaded and refused a submission within the last interval; else 0.")
 
 	descScaleSize   = newDesc("poolgen_scaling_size_workers", "Workers a dynamic pool runs or is scaling to.")
 	descScaleMin    = newDesc("poolgen_scaling_min_workers", "A dynamic pool's minimum size.")
@@ -254,7 +258,7 @@ var (
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
 		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
-		descUtil, descUptime, descWait, descRun,
+		descUtil, descUptime, descWait, descRun, descShed, descShedding,
 		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
 		descScaleEvals, descScaleCapped, descScaleUtil,
 		descStealTasks, descStealAttempts, descSteals, descForks, descWorkerTasks, descWorkerSteals,
@@ -371,6 +375,12 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 	e.gauge(descUptime, s.Uptime.Seconds())
 	e.latency(descWait, &s.Wait)
 	e.latency(descRun, &s.Run)
+	e.counter(descShed, s.Shed)
+	shedding := 0.0
+	if s.Shedding {
+		shedding = 1
+	}
+	e.gauge(descShedding, shedding)
 
 	if sc := s.Scaling; sc != nil {
 		e.gauge(descScaleSize, float64(sc.Size))

@@ -58,6 +58,7 @@ func RunRank[T any](t *testing.T, impl RankImpl[T]) {
 		{"NoInversion", testRankNoInversion[T]},
 		{"ShutdownNowOrder", testRankShutdownNowOrder[T]},
 		{"BandTotals", testRankBandTotals[T]},
+		{"Shed", testRankShed[T]},
 		{"Admission", testRankAdmission[T]},
 		{"AdmissionCancel", testRankAdmissionCancel[T]},
 		{"AgingBound", testRankAgingBound[T]},

@@ -168,6 +168,7 @@ func cases[T any]() []testCase[T] {
 		{"BreakerHold", testBreakerHold[T]},
 		{"BreakerTimeout", testBreakerTimeout[T]},
 		{"BreakerTorture", testBreakerTorture[T]},
+		{"Shed", testShed[T]},
 	}
 }
 

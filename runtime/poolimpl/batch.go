@@ -53,6 +53,9 @@ type Batch[T any, K comparable] struct {
 	submitted uint64
 	returned  bool
 	workers   []batchWorker[T]
+	// shed is the load shedding controller, nil when off; its depth is
+	// the batches flushed and waiting for a worker.
+	shed *Shedder
 }
 
 // batchSlot holds one waiting task and links it to the next of its batch.
@@ -68,6 +71,7 @@ type batchHdr[K comparable] struct {
 	first, last int32 // slot chain
 	n           int
 	opened      int64 // clock stamp of its first task
+	flushed     int64 // clock stamp of its flush, when shedding is on
 	reason      FlushReason
 	prev, next  int32 // in lingerQ or ready; next also chains free headers
 }
@@ -92,6 +96,7 @@ type batchWorker[T any] struct {
 	refused []T
 	waited  []bool
 	opened  int64 // its first task's arrival
+	flushed int64 // its flush (when shedding is on)
 	exiting bool
 	hooking bool // in OnError, whose runtime.Goexit must not count the batch again
 	slice   Slice
@@ -122,6 +127,11 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		nilable: Nilable[T](),
 	}
 	p.timer.Stop()
+	p.shed = p.meter.shedder(&p.set, &p.life, q, func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.nready
+	})
 	if p.hooks, err = resolveHooks[T](&p.set); err != nil {
 		return err
 	}
@@ -193,6 +203,9 @@ var errRanHere = errors.New("poolgen: run on the caller")
 
 // submit is Submit for a task with completion handle x (nil for none).
 func (p *Batch[T, K]) submit(ctx context.Context, t T, key K, x *Waiter) error {
+	if p.shed != nil && p.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	r := p.add(t, key, x)
 	if r == added {
 		return nil
@@ -231,6 +244,9 @@ func (p *Batch[T, K]) submit(ctx context.Context, t T, key K, x *Waiter) error {
 // poolrt.ErrQueueFull when the pool is full and poolrt.ErrClosed after
 // shutdown, whatever the backpressure policy.
 func (p *Batch[T, K]) TrySubmit(t T, key K) error {
+	if p.shed != nil && p.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	switch p.add(t, key, nil) {
 	case added:
 		return nil
@@ -319,6 +335,11 @@ func (p *Batch[T, K]) flushLocked(bi int32, r FlushReason) {
 	p.remove(&p.lingerQ, bi)
 	p.nopen--
 	b.reason = r
+	if p.shed != nil {
+		// Shedding measures the wait for a worker, which a batch's
+		// linger time is not.
+		b.flushed = p.meter.Now()
+	}
 	p.push(&p.ready, bi)
 	p.nready++
 }
@@ -525,7 +546,7 @@ func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
 	p.nready--
 	b := &p.batches[bi]
 	p.bm.Flushed(b.n, b.reason)
-	w.opened = b.opened
+	w.opened, w.flushed = b.opened, b.flushed
 	w.buf = p.release(bi, w.buf[:0], &w.xs)
 	return true
 }
@@ -548,6 +569,9 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	if timed {
 		start = p.meter.Now()
 		m.Wait.Record(time.Duration(start - w.opened))
+		if p.shed != nil {
+			p.shed.Observe(time.Duration(start-w.flushed), start)
+		}
 	}
 	panicked, to, err := p.call(w.buf)
 	if to {

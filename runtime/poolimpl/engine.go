@@ -264,7 +264,11 @@ func (w *Worker[T]) Next(err error) *T {
 		}
 		if s.enq != 0 {
 			w.began = e.meter.Now()
-			e.meter.Shards[w.home].Wait.Record(time.Duration(w.began - s.enq))
+			d := time.Duration(w.began - s.enq)
+			e.meter.Shards[w.home].Wait.Record(d)
+			if e.shed != nil {
+				e.shed.Observe(d, w.began)
+			}
 		}
 		if w.tc != nil {
 			w.tc.begin(e.timeouts.get(&s.task), max(w.attempt, 1))

@@ -29,6 +29,8 @@ type feed[T any] struct {
 	timeouts timeouts[T]
 	// rt is the retry policy and dead letters, nil when off.
 	rt *retries[T]
+	// shed is the load shedding controller, nil when off.
+	shed *Shedder
 }
 
 // initFeed prepares a feed of a pool of pattern for up to slots workers,
@@ -45,6 +47,7 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
+	f.shed = f.meter.shedder(&f.set, &f.life, set.QueueSize, f.q.spread)
 	if f.rt, err = newRetries[T](&f.set, set.QueueSize, f.sleep.Wake); err != nil {
 		return err
 	}
@@ -64,6 +67,9 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 func (f *feed[T]) submit(ctx context.Context, t T) error {
 	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
+	}
+	if f.shed != nil && f.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
 	}
 	if f.rt != nil {
 		return f.submitSlow(ctx, t, nil, pushFull)
@@ -85,6 +91,9 @@ func (f *feed[T]) submit(ctx context.Context, t T) error {
 func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
 	if f.nilable && IsNil(&t) {
 		return nil, poolrt.ErrNilTask
+	}
+	if f.shed != nil && f.shed.Refuse(0) {
+		return nil, poolrt.ErrOverloaded
 	}
 	x := f.life.Waiter()
 	r := pushFull
@@ -124,6 +133,9 @@ func (f *feed[T]) submitWait(ctx context.Context, t T) error {
 func (f *feed[T]) trySubmit(t T) error {
 	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
+	}
+	if f.shed != nil && f.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
 	}
 	switch f.pushCounted(t, nil) {
 	case pushed:

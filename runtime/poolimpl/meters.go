@@ -154,6 +154,8 @@ type Meter struct {
 	// watch is the pool's watchdog (poolrt.Watchdog), or nil.
 	watch    *watchdog
 	breakers *breaker.Group // the Settings', or nil
+	// shed is the load shedding controller, nil when off.
+	shed *Shedder
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -287,6 +289,9 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 		st.Breaker = breakerStats(m.breakers)
 	}
 	st.Wait, st.Run = wait.Latency(), run.Latency()
+	if m.shed != nil {
+		m.shed.snapshot(&st)
+	}
 	if lived > 0 {
 		st.Utilization = min(1, float64(busyNanos)/float64(lived))
 	}

@@ -64,6 +64,7 @@ type Rank[T any] struct {
 	lane     Lane[T]
 	hooks    taskHooks[T]
 	timeouts timeouts[T]
+	shed     *Shedder // load shedding, nil when off
 }
 
 // rankWaiter is a submitter blocked on a full queue, with its task ready
@@ -131,6 +132,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	e.order = &e.set.Priority
 	e.meter = NewMeter(&e.set, set.Workers, 1)
 	e.ranks = NewRankMeter(&e.set, set.Workers)
+	e.shed = e.meter.shedder(&e.set, &e.life, set.QueueSize, func() int { return int(e.size.Load()) })
 	e.sleep = NewSleepers(set.Workers)
 	e.heap.Init(set.QueueSize)
 	e.slots = make([]rankSlot[T], set.QueueSize)
@@ -197,6 +199,9 @@ func (e *Rank[T]) queueLocked(slot rankSlot[T], key int64) {
 // Submit is the pool's Submit for a task of rank r.
 func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
 	slot, key := e.prepare(t, r)
+	if e.shed != nil && e.shed.Refuse(int(slot.band)) {
+		return poolrt.ErrOverloaded
+	}
 	err := e.push(slot, key)
 	if err == nil {
 		e.sleep.Wake()
@@ -219,6 +224,9 @@ func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
 // SubmitWait is the pool's SubmitWait for a task of rank r.
 func (e *Rank[T]) SubmitWait(ctx context.Context, t T, r int64) error {
 	slot, key := e.prepare(t, r)
+	if e.shed != nil && e.shed.Refuse(int(slot.band)) {
+		return poolrt.ErrOverloaded
+	}
 	x := e.life.Waiter()
 	slot.x = x
 	err := e.push(slot, key)
@@ -307,7 +315,11 @@ func (e *Rank[T]) admitLocked() bool {
 
 // TrySubmit is the pool's TrySubmit for a task of rank r.
 func (e *Rank[T]) TrySubmit(t T, r int64) error {
-	switch err := e.push(e.prepare(t, r)); err {
+	slot, key := e.prepare(t, r)
+	if e.shed != nil && e.shed.Refuse(int(slot.band)) {
+		return poolrt.ErrOverloaded
+	}
+	switch err := e.push(slot, key); err {
 	case nil:
 		e.sleep.Wake()
 		return nil
@@ -386,7 +398,11 @@ func (w *RankWorker[T]) Next(err error) *T {
 		}
 		if w.cur.timed {
 			w.began = e.meter.Now()
-			e.ranks.Waited(int(w.cur.band), time.Duration(w.began-w.cur.enq))
+			d := time.Duration(w.began - w.cur.enq)
+			e.ranks.Waited(int(w.cur.band), d)
+			if e.shed != nil {
+				e.shed.Observe(d, w.began)
+			}
 		}
 		if w.tc != nil {
 			w.tc.begin(e.timeouts.get(&w.cur.task), 1)

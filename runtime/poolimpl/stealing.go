@@ -289,12 +289,12 @@ func (w *StealWorker[T]) Next(err error) *T {
 	}
 	p := w.pool
 	var enq int64
+	var meta uint32
 	for {
 		if p.life.State() == Stopped {
 			w.exiting = true
 			return nil
 		}
-		var meta uint32
 		ok := false
 		if w.fair <= 0 {
 			w.fair = fairnessPeriod
@@ -324,7 +324,11 @@ func (w *StealWorker[T]) Next(err error) *T {
 	}
 	if enq != 0 {
 		w.began = p.meter.Now()
-		p.meter.Shards[w.home].Wait.Record(time.Duration(w.began - enq))
+		d := time.Duration(w.began - enq)
+		p.meter.Shards[w.home].Wait.Record(d)
+		if p.shed != nil && meta&metaShard != 0 {
+			p.shed.Observe(d, w.began) // a submitted task's, not a fork's
+		}
 	}
 	if w.tc != nil {
 		w.tc.begin(p.timeouts.get(&w.cur), 1)

@@ -113,6 +113,10 @@ type Sample struct {
 	// Retries and DeadLettered are as in poolrt.Stats (poolrt.Retry).
 	Retries      uint64 `json:"retries,omitempty"`
 	DeadLettered uint64 `json:"deadLettered,omitempty"`
+	// Shed and Shedding are as in poolrt.Stats (poolrt.Shed): the
+	// submissions refused in the interval, and the state at its end.
+	Shed     uint64 `json:"shed,omitempty"`
+	Shedding bool   `json:"shedding,omitempty"`
 
 	Workers    int `json:"workers"`
 	Busy       int `json:"busy"`
@@ -365,6 +369,8 @@ func delta(prev, cur poolrt.Stats, secs float64) Sample {
 		TimedOut:     sub(cur.TimedOut, prev.TimedOut),
 		Retries:      sub(cur.Retries, prev.Retries),
 		DeadLettered: sub(cur.DeadLettered, prev.DeadLettered),
+		Shed:         sub(cur.Shed, prev.Shed),
+		Shedding:     cur.Shedding,
 		Workers:      cur.Workers,
 		Busy:         cur.Busy,
 		QueueDepth:   cur.QueueDepth,

@@ -273,3 +273,12 @@ func TestRealPools(t *testing.T) {
 		assert.True(t, timed, "%s: the run time of some interval is at least the task's", s.Name)
 	}
 }
+
+func TestDeltaShed(t *testing.T) {
+	prev := poolrt.Stats{Uptime: time.Second, Shed: 3}
+	cur := poolrt.Stats{Uptime: 2 * time.Second, Shed: 10, Shedding: true}
+	s := delta(prev, cur, 1)
+	assert.Equal(t, uint64(7), s.Shed, "submissions shed in the interval")
+	assert.True(t, s.Shedding, "shedding at the interval's end")
+	assert.Zero(t, delta(cur, cur, 1).Shed, "none shed between two equal readings")
+}

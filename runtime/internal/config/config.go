@@ -96,6 +96,8 @@ type Settings struct {
 	// Breaker is the circuit breaker (poolrt.Breaker), declared and
 	// resolved in breaker.go.
 	Breaker BreakerSettings
+	// Shed is the load shedding policy (poolrt.Shed).
+	Shed ShedSettings
 
 	// Pattern-specific settings, each declared and resolved in the
 	// pattern's own file.
@@ -185,6 +187,9 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		err = s.resolveBatch(procs)
 	}
 	if err != nil {
+		return Settings{}, err
+	}
+	if err := s.checkShed(); err != nil {
 		return Settings{}, err
 	}
 	if s.Given&GivenQueue == 0 {
