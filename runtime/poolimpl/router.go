@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,6 +269,13 @@ func SumStats(classes []poolrt.ClassStats) poolrt.Stats {
 		s.RetrySucceeded += c.RetrySucceeded
 		s.DeadLettered += c.DeadLettered
 		s.HookPanics += c.HookPanics
+		s.Stuck += c.Stuck
+		s.StuckTasks += c.StuckTasks
+		s.Shed += c.Shed
+		s.Shedding = s.Shedding || c.Shedding
+		if c.Breaker != nil {
+			s.Breaker = addBreakers(s.Breaker, c.Breaker)
+		}
 		s.Uptime = max(s.Uptime, c.Uptime)
 		busyTime += c.Utilization * float64(c.Workers)
 		addLatency(&s.Wait, &c.Wait)
@@ -279,6 +287,28 @@ func SumStats(classes []poolrt.ClassStats) poolrt.Stats {
 	summarize(&s.Wait, classes, func(c *poolrt.Stats) *poolrt.Latency { return &c.Wait })
 	summarize(&s.Run, classes, func(c *poolrt.Stats) *poolrt.Latency { return &c.Run })
 	return s
+}
+
+// addBreakers returns the breaker section of two classes' pools merged:
+// the counts added up, the breakers listed (a class's "(pool)" breaker
+// is listed once per class).
+func addBreakers(a, b *poolrt.BreakerStats) *poolrt.BreakerStats {
+	if a == nil {
+		c := *b
+		c.States = slices.Clone(b.States)
+		return &c
+	}
+	a.Opens += b.Opens
+	a.HalfOpens += b.HalfOpens
+	a.Closes += b.Closes
+	a.FailedFast += b.FailedFast
+	a.Held += b.Held
+	a.Holding += b.Holding
+	a.Keys += b.Keys
+	a.Open += b.Open
+	a.HalfOpen += b.HalfOpen
+	a.States = append(a.States, b.States...)
+	return a
 }
 
 // addLatency merges b's counts into a, keeping a's Mean as a running sum

@@ -1,6 +1,7 @@
 package poolimpl
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -67,4 +68,49 @@ func TestSumStatsLatency(t *testing.T) {
 	sub := poolrt.ClassStats{Stats: poolrt.Stats{Wait: lat(0, 5, 100*time.Nanosecond)}}
 	s = SumStats([]poolrt.ClassStats{sub, sub})
 	assert.Equal(t, 300*time.Nanosecond, s.Wait.P50, "at most Max")
+}
+
+// TestSumStatsEveryCounter: every counter and gauge of Stats is summed
+// over the classes, so that a new field SumStats misses fails here, and
+// the classes' breaker sections are merged.
+func TestSumStatsEveryCounter(t *testing.T) {
+	var one poolrt.Stats
+	v := reflect.ValueOf(&one).Elem()
+	var summed []string
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		switch f.Kind() {
+		case reflect.Int:
+			f.SetInt(1)
+		case reflect.Uint64:
+			f.SetUint(1)
+		case reflect.Bool:
+			f.SetBool(true)
+		default:
+			continue
+		}
+		summed = append(summed, name)
+	}
+	one.Breaker = &poolrt.BreakerStats{Opens: 1, FailedFast: 2, Keys: 1, Open: 1,
+		States: []poolrt.BreakerKeyState{{Key: "(pool)", State: poolrt.BreakerOpen}}}
+	s := SumStats([]poolrt.ClassStats{{Stats: one}, {Stats: one}})
+	got := reflect.ValueOf(s)
+	for _, name := range summed {
+		f := got.FieldByName(name)
+		switch f.Kind() {
+		case reflect.Int:
+			assert.Equal(t, int64(2), f.Int(), name)
+		case reflect.Uint64:
+			assert.Equal(t, uint64(2), f.Uint(), name)
+		case reflect.Bool:
+			assert.True(t, f.Bool(), name)
+		}
+	}
+	if assert.NotNil(t, s.Breaker) {
+		assert.Equal(t, uint64(2), s.Breaker.Opens)
+		assert.Equal(t, uint64(4), s.Breaker.FailedFast)
+		assert.Equal(t, 2, s.Breaker.Open)
+		assert.Len(t, s.Breaker.States, 2)
+	}
+	assert.Len(t, one.Breaker.States, 1, "the classes' sections are not changed")
 }
