@@ -57,6 +57,10 @@ type Stats struct {
 	Stealing *StealingStats // work-stealing pools
 	Priority *PriorityStats // priority pools
 	Batch    *BatchStats    // batch pools
+
+	// Worker sections, nil unless the option is given.
+	Affinity  *AffinityStats // PinWorkers
+	Resources *ResourceStats // WorkerResource
 }
 
 // Latency summarizes a distribution of durations.

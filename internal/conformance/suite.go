@@ -161,6 +161,9 @@ func cases[T any]() []testCase[T] {
 		{"RetryTorture", testRetryTorture[T]},
 		{"RetryBound", testRetryBound[T]},
 		{"Named", testNamed[T]},
+		{"WorkerResource", testWorkerResource[T]},
+		{"ResourceFailures", testResourceFailures[T]},
+		{"PinWorkers", testPinWorkers[T]},
 	}
 }
 

@@ -69,6 +69,7 @@ type StealWorker[T any] struct {
 	_       [CacheLinePad]byte
 	region  taskRegion
 	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
+	env     *Env     // pins the worker and holds its resource; nil without either
 }
 
 // stealKey is the context key under which a worker's context carries its
@@ -128,6 +129,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 			w.tc = newTaskCtx(p.life.Context())
 			w.ctx.Context = w.tc
 		}
+		w.env, w.ctx.Context = p.life.NewEnv(id, w.ctx.Context)
 		w.ctxi = &w.ctx
 		p.workers[id] = w
 	}
@@ -259,6 +261,10 @@ func (p *Stealing[T]) wake() {
 func (p *Stealing[T]) work(w *StealWorker[T]) {
 	p.life.LabelWorker()
 	defer p.workerExit(w)
+	if w.env != nil && !p.life.StartWorker(w.env, func() bool { return !p.workVisible() }, nil) {
+		w.exiting = true
+		return
+	}
 	p.lane.Steal(w)
 }
 
@@ -600,9 +606,16 @@ func (p *Stealing[T]) finishDrain() bool {
 // which case the panic is counted and reported and a new goroutine takes
 // the worker's place and its deque.
 func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
+	p.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(p.meter.Now())
 		p.life.WorkerExited()
+		if w.env != nil && p.life.State() == Draining {
+			// A worker that gave up opening its resource leaves a drain
+			// whose parked workers wait for every live one to park: they
+			// look again, counting one fewer.
+			p.sleep.WakeAll()
+		}
 		return
 	}
 	v := recover()
@@ -695,6 +708,7 @@ func (p *Stealing[T]) Stats() poolrt.Stats {
 	forks := p.queuedForks()
 	st := p.meter.Snapshot(p.life.Live(), p.q.len()+forks, p.q.capacity)
 	st.Stealing = p.steals.Snapshot(p.meter, forks)
+	p.life.WorkerStats(&st)
 	st.Submitted += st.Stealing.Forked + st.Stealing.ForkedInline
 	return st
 }
