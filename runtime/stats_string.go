@@ -66,6 +66,12 @@ func (s Stats) String() string {
 	if s.Batch != nil {
 		s.Batch.write(&t)
 	}
+	if s.Affinity != nil {
+		s.Affinity.write(&t)
+	}
+	if s.Resources != nil {
+		s.Resources.write(&t)
+	}
 	return t.String()
 }
 
@@ -115,6 +121,12 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Batch != nil {
 		attrs = append(attrs, slog.Attr{Key: "batch", Value: s.Batch.logValue()})
+	}
+	if s.Affinity != nil {
+		attrs = append(attrs, slog.Attr{Key: "affinity", Value: s.Affinity.logValue()})
+	}
+	if s.Resources != nil {
+		attrs = append(attrs, slog.Attr{Key: "resources", Value: s.Resources.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }

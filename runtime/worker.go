@@ -3,6 +3,8 @@ package poolrt
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"reflect"
 	"runtime"
 	"time"
@@ -126,4 +128,38 @@ func pinReason(supported bool, goos string) string {
 		return ""
 	}
 	return fmt.Sprintf("pinning workers to CPUs needs Linux (sched_setaffinity); this is %s", goos)
+}
+
+// write adds the section's line to a Stats summary.
+func (s *AffinityStats) write(t *statsText) {
+	t.line("affinity", "pinned "+strconv.Itoa(s.Pinned)+" on "+strconv.Itoa(s.CPUs)+" CPUs, "+
+		strconv.Itoa(s.NUMANodes)+" NUMA nodes", "CPU time "+round3(s.CPUTime).String(),
+		"CPU utilization "+percent(s.CPUUtilization), "pin failed "+u64(s.PinFailed))
+}
+
+func (s *AffinityStats) logValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("pinned", s.Pinned),
+		slog.Int("cpus", s.CPUs),
+		slog.Int("numa_nodes", s.NUMANodes),
+		slog.Uint64("pin_failed", s.PinFailed),
+		slog.Duration("cpu_time", s.CPUTime),
+		slog.Float64("cpu_utilization", s.CPUUtilization),
+	)
+}
+
+// write adds the section's line to a Stats summary.
+func (s *ResourceStats) write(t *statsText) {
+	t.line("resources", "open "+strconv.Itoa(s.Open), "unhealthy "+strconv.Itoa(s.Unhealthy),
+		"opened "+u64(s.Opened), "closed "+u64(s.Closed), "failed opens "+u64(s.Failed))
+}
+
+func (s *ResourceStats) logValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("open", s.Open),
+		slog.Int("unhealthy", s.Unhealthy),
+		slog.Uint64("opened", s.Opened),
+		slog.Uint64("closed", s.Closed),
+		slog.Uint64("failed", s.Failed),
+	)
 }
