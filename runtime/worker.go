@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"reflect"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/poolgen/poolgen/runtime/internal/config"
