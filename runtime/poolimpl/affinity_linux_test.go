@@ -116,3 +116,15 @@ func TestSetAffinity(t *testing.T) {
 	_, ok := threadCPU(1 << 22) // above the largest pid_max
 	assert.False(t, ok, "no such thread")
 }
+
+// BenchmarkThreadCPU: one read of a thread's CPU clock, what Stats pays
+// per pinned worker (a system call; it is why the workers never read it
+// themselves per task).
+func BenchmarkThreadCPU(b *testing.B) {
+	tid := gettid()
+	for b.Loop() {
+		if _, ok := threadCPU(tid); !ok {
+			b.Fatal("no clock")
+		}
+	}
+}
