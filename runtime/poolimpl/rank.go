@@ -347,7 +347,8 @@ func (e *Rank[T]) work(w *RankWorker[T]) {
 
 // Context returns the context to pass to the worker's tasks: the pool's,
 // canceled by ShutdownNow, or, when tasks have timeouts, the worker's
-// context that carries the running task's deadline as well.
+// context that carries the running task's deadline as well, and when
+// workers have resources, one that answers the worker's.
 func (w *RankWorker[T]) Context() context.Context {
 	if w.ctx != nil {
 		return w.ctx

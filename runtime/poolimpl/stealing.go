@@ -269,7 +269,8 @@ func (p *Stealing[T]) work(w *StealWorker[T]) {
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// canceled by ShutdownNow, which also leads Fork to the worker.
+// canceled by ShutdownNow, which also leads Fork to the worker and
+// answers its resource, if workers have one.
 func (w *StealWorker[T]) Context() context.Context { return w.ctxi }
 
 // First starts the worker's next task and returns it: the newest of its
