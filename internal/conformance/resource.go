@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,4 +330,14 @@ func testResourceScaleDown[T any](t *testing.T, s *dynamicSuite[T]) {
 		require.NoError(t, p.Shutdown(context.Background()))
 		cs.balanced(t, p.Stats())
 	})
+}
+
+// testZeroAllocsWorkers: workers with a resource, and pinned ones where
+// pinning is supported, still allocate nothing per task.
+func testZeroAllocsWorkers[T any](t *testing.T, s *suite[T]) {
+	opts := []poolrt.Option{newConns(nil).option()}
+	if runtime.GOOS == "linux" {
+		opts = append(opts, poolrt.PinWorkers())
+	}
+	zeroAllocs(t, s, opts...)
 }

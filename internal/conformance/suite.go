@@ -164,6 +164,7 @@ func cases[T any]() []testCase[T] {
 		{"WorkerResource", testWorkerResource[T]},
 		{"ResourceFailures", testResourceFailures[T]},
 		{"PinWorkers", testPinWorkers[T]},
+		{"ZeroAllocsWorkers", testZeroAllocsWorkers[T]},
 	}
 }
 
