@@ -26,9 +26,11 @@ import (
 // hands the processor over to its thread, which costs more than waking an
 // unpinned one (see docs/PERFORMANCE.md); pinning pays for tasks that
 // keep a large per-worker working set in a CPU's cache, or that must not
-// migrate. A worker that exits (a dynamic pool scaling down, a task's
-// panic replacing its goroutine, shutdown) exits still locked, and its
-// thread ends with it. Stats.Affinity reports the pinned workers' CPU
+// migrate. Each pinned worker holds an OS thread of its own, so a pool
+// of many more workers than CPUs makes as many threads, several to a CPU
+// (Go's limit is 10,000; runtime/debug.SetMaxThreads). A worker that
+// exits (a dynamic pool scaling down, a task's panic replacing its
+// goroutine, shutdown) exits still locked, and its thread ends with it. Stats.Affinity reports the pinned workers' CPU
 // time.
 //
 // On other systems the pool's constructor returns a [*ConfigError].
