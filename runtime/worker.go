@@ -24,9 +24,10 @@ import (
 //
 // A pinned worker's thread is its own: waking a parked pinned worker
 // hands the processor over to its thread, which costs more than waking an
-// unpinned one (see docs/PERFORMANCE.md); pinning pays for tasks that
-// keep a large per-worker working set in a CPU's cache, or that must not
-// migrate. Each pinned worker holds an OS thread of its own, so a pool
+// unpinned one (see docs/PERFORMANCE.md). Pinning is for tasks that must
+// not migrate, or that keep a large per-worker working set in a CPU's
+// cache; measure before relying on the latter, which the 2-vCPU machine
+// of docs/PERFORMANCE.md did not show. Each pinned worker holds an OS thread of its own, so a pool
 // of many more workers than CPUs makes as many threads, several to a CPU
 // (Go's limit is 10,000; runtime/debug.SetMaxThreads). A worker that
 // exits (a dynamic pool scaling down, a task's panic replacing its
