@@ -52,8 +52,8 @@ func PinWorkers() Option {
 // worker's goroutine, whose replacement opens a fresh one (a task that
 // panicked may have left the resource in an unknown state, half through a
 // request). Every resource open returned is closed exactly once, before
-// Shutdown or ShutdownNow returns. A task's Run reads its worker's
-// resource with [Resource].
+// Shutdown returns nil (not when its context ends first) or ShutdownNow
+// returns. A task's Run reads its worker's resource with [Resource].
 //
 // open is given a context that ends with ShutdownNow. When it fails, the
 // worker counts as unhealthy (Stats.Resources) and tries again after a
