@@ -42,6 +42,9 @@ type Env struct {
 	slot int
 	// cpu is where the slot's goroutines are pinned.
 	cpu int
+	// gaveUp: the slot's goroutine stopped trying to open its resource
+	// (StartWorker reported false).
+	gaveUp bool
 
 	// Guarded by envs.mu: the pinned thread (0: none now), its CPU clock
 	// and the monotonic clock when it was pinned, and the sums over the
@@ -136,6 +139,7 @@ const (
 // resource or idle says nothing is left to run.
 func (l *Lifecycle) StartWorker(env *Env, idle, retire func() bool) bool {
 	v := l.env
+	env.gaveUp = false
 	if v.pin {
 		v.pinThread(env)
 	}
@@ -205,6 +209,7 @@ func (l *Lifecycle) openResource(env *Env, idle, retire func() bool) bool {
 		if st == Stopped || retire != nil && retire() || st == Draining && (v.open.Load() > 0 || idle()) {
 			timer.Stop()
 			v.unhealthy.Add(-1)
+			env.gaveUp = true
 			return false
 		}
 		wait = min(2*wait, resourceRetryMax)

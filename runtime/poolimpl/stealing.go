@@ -611,7 +611,7 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 	if w.exiting {
 		w.meter.Stop(p.meter.Now())
 		p.life.WorkerExited()
-		if w.env != nil && p.life.State() == Draining {
+		if w.env != nil && w.env.gaveUp {
 			// A worker that gave up opening its resource leaves a drain
 			// whose parked workers wait for every live one to park: they
 			// look again, counting one fewer.
