@@ -9,7 +9,7 @@
 #
 # then copy the repository, .device/ included, to the multi-core machine
 # and run `sh bench/device.sh` from its root. It writes raw `go test
-# -bench` output under $OUT (default /tmp/device-out), in about 7 minutes
+# -bench` output under $OUT (default /tmp/device-out), in about 8 minutes
 # in all. Turn it into tables with
 #
 #	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme '' \
@@ -65,4 +65,10 @@ step latency16-equal 90 bench "$bin/bench.test" -test.run '^$' \
 	-test.bench "BenchmarkLatency/load=50%/impl=($peers|poolgen-stealing-generated)\$" \
 	-test.cpu 16 -test.benchtime 1x -test.count 2 -size full -lat.point 2s \
 	-lat.capacity 400000
+# PinWorkers: the wake-up of a pinned worker (a thread hand-off) against
+# an unpinned one, and a cache-heavy task pinned and not, at 16 CPUs
+# (docs/PERFORMANCE.md, "CPU affinity"); 4096 I/O workers with resources.
+step affinity 90 bench "$bin/bench.test" -test.run '^$' -test.benchmem \
+	-test.bench 'Benchmark(Wake|CacheHeavy|IOWorkers)/' \
+	-test.cpu 2,16 -test.benchtime 2000x -test.count 3
 ls -l "$out"

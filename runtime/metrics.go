@@ -76,6 +76,10 @@ type Stats struct {
 	// the shedding state and refused a submission within the last
 	// interval.
 	Shedding bool
+
+	// Worker sections, nil unless the option is given.
+	Affinity  *AffinityStats // PinWorkers
+	Resources *ResourceStats // WorkerResource
 }
 
 // Latency summarizes a distribution of durations.

@@ -82,6 +82,12 @@ func (s Stats) String() string {
 	if s.Breaker != nil {
 		s.Breaker.write(&t)
 	}
+	if s.Affinity != nil {
+		s.Affinity.write(&t)
+	}
+	if s.Resources != nil {
+		s.Resources.write(&t)
+	}
 	return t.String()
 }
 
@@ -141,6 +147,12 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Breaker != nil {
 		attrs = append(attrs, slog.Attr{Key: "breaker", Value: s.Breaker.logValue()})
+	}
+	if s.Affinity != nil {
+		attrs = append(attrs, slog.Attr{Key: "affinity", Value: s.Affinity.logValue()})
+	}
+	if s.Resources != nil {
+		attrs = append(attrs, slog.Attr{Key: "resources", Value: s.Resources.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }

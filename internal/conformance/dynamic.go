@@ -105,6 +105,7 @@ func dynamicCases[T any]() []dynamicCase[T] {
 		{"DrainGrows", testDrainGrows[T]},
 		{"EventRing", testEventRing[T]},
 		{"LimitErrors", testLimitErrors[T]},
+		{"ResourceScaleDown", testResourceScaleDown[T]},
 	}
 }
 

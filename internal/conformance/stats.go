@@ -214,7 +214,10 @@ func testMetricsOff[T any](t *testing.T, s *suite[T]) {
 
 // testZeroAllocs: in steady state Submit, TrySubmit and a whole
 // submit-to-finished round trip allocate nothing.
-func testZeroAllocs[T any](t *testing.T, s *suite[T]) {
+func testZeroAllocs[T any](t *testing.T, s *suite[T]) { zeroAllocs(t, s) }
+
+// zeroAllocs is testZeroAllocs for a pool configured by opts too.
+func zeroAllocs[T any](t *testing.T, s *suite[T], opts ...poolrt.Option) {
 	if testing.Short() {
 		t.Skip("allocation counts in -short mode")
 	}
@@ -224,7 +227,7 @@ func testZeroAllocs[T any](t *testing.T, s *suite[T]) {
 	for id := range tasks {
 		tasks[id] = s.Task(ctl, id)
 	}
-	p := s.start(t, 2, poolrt.QueueSize(1024))
+	p := s.start(t, 2, append(opts, poolrt.QueueSize(1024))...)
 	ctx := context.Background()
 	next, errs := 0, 0
 	stuck := false

@@ -169,6 +169,10 @@ func cases[T any]() []testCase[T] {
 		{"BreakerTimeout", testBreakerTimeout[T]},
 		{"BreakerTorture", testBreakerTorture[T]},
 		{"Shed", testShed[T]},
+		{"WorkerResource", testWorkerResource[T]},
+		{"ResourceFailures", testResourceFailures[T]},
+		{"PinWorkers", testPinWorkers[T]},
+		{"ZeroAllocsWorkers", testZeroAllocsWorkers[T]},
 	}
 }
 

@@ -100,6 +100,10 @@ type batchWorker[T any] struct {
 	exiting bool
 	hooking bool // in OnError, whose runtime.Goexit must not count the batch again
 	slice   Slice
+	// ctx is the handler's context: the pool's, or one that answers the
+	// worker's resource.
+	ctx context.Context
+	env *Env // pins the worker and holds its resource; nil without either
 }
 
 // Init starts the pool configured by opts, handing batches to handle, or
@@ -148,6 +152,7 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		w := &p.workers[i]
 		w.id, w.meter = i, p.meter.Worker(i)
 		w.buf = make([]T, 0, set.Batch.MaxBatch)
+		w.env, w.ctx = p.life.NewEnv(i, p.life.Context())
 		w.meter.Start(p.meter.Now())
 		go p.work(w)
 	}
@@ -452,9 +457,16 @@ func (p *Batch[T, K]) flusher() {
 func (p *Batch[T, K]) work(w *batchWorker[T]) {
 	p.life.LabelWorker()
 	defer p.workerExit(w)
+	if w.env != nil && !p.life.StartWorker(w.env, p.idle, nil) {
+		w.exiting = true
+		return
+	}
 	for p.take(w) {
 		w.slice.Next(&p.meter.Clock, p.sleep)
 		p.handleBatch(w)
+		if w.env != nil && !p.life.ReopenResource(w.env, p.idle) {
+			break
+		}
 	}
 	w.exiting = true
 }
@@ -464,6 +476,7 @@ func (p *Batch[T, K]) work(w *batchWorker[T]) {
 // batch is counted as panicked (call reported it) and a new goroutine takes
 // the worker's place.
 func (p *Batch[T, K]) workerExit(w *batchWorker[T]) {
+	p.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(p.meter.Now())
 		p.life.WorkerExited()
@@ -573,7 +586,7 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 			p.shed.Observe(time.Duration(start-w.flushed), start)
 		}
 	}
-	panicked, to, err := p.call(w.buf)
+	panicked, to, err := p.call(w.ctx, w.buf)
 	if to {
 		w.meter.TimedOut.Add(uint64(n))
 	}
@@ -594,6 +607,7 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	}
 	switch {
 	case panicked:
+		p.life.CloseResource(w.env) // see WorkerResource
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
 		p.finishAll(w, err)
@@ -704,7 +718,7 @@ func (p *Batch[T, K]) finishAll(w *batchWorker[T], err error) int {
 // a timeout (poolrt.TaskTimeout) the handler's context ends after it, and
 // call reports whether the handler timed out: it returned an error after
 // that.
-func (p *Batch[T, K]) call(items []T) (panicked, late bool, err error) {
+func (p *Batch[T, K]) call(ctx context.Context, items []T) (panicked, late bool, err error) {
 	panicked = true
 	defer func() {
 		if panicked {
@@ -713,7 +727,6 @@ func (p *Batch[T, K]) call(items []T) (panicked, late bool, err error) {
 			err = &poolrt.PanicError{Task: batch, Value: v, Stack: stack}
 		}
 	}()
-	ctx := p.life.Context()
 	if d := p.set.TaskTimeout; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
@@ -745,7 +758,7 @@ func (p *Batch[T, K]) runCaller(t T) {
 		}
 	}()
 	var to bool
-	panicked, to, err = p.call(items)
+	panicked, to, err = p.call(p.life.Context(), items)
 	if to {
 		p.meter.Caller.TimedOut.Add(1)
 	}
@@ -768,7 +781,7 @@ func (p *Batch[T, K]) runCallerWaited(t T) error {
 		}
 	}()
 	var to bool
-	panicked, to, err = p.call([]T{t})
+	panicked, to, err = p.call(p.life.Context(), []T{t})
 	if to {
 		p.meter.Caller.TimedOut.Add(1)
 	}
@@ -840,5 +853,13 @@ func (p *Batch[T, K]) Stats() poolrt.Stats {
 	st := p.meter.Snapshot(live, queued, len(p.slots))
 	st.Submitted += submitted
 	st.Batch = p.bm.Snapshot(open, ready)
+	p.life.WorkerStats(&st)
 	return st
+}
+
+// idle reports whether no batch waits for a worker, open or ready.
+func (p *Batch[T, K]) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.nopen == 0 && p.nready == 0
 }

@@ -89,7 +89,12 @@ type Worker[T any] struct {
 	// tc is the tasks' context when they may have a timeout, else nil.
 	tc *taskCtx
 	// tk is the running task's circuit breaker ticket (breaker.go).
-	tk  breaker.Ticket
+	tk breaker.Ticket
+	// ctx is the tasks' context when it is not the pool's (a timeout's,
+	// a resource's), else nil.
+	ctx context.Context
+	// env pins the worker and holds its resource; nil without either.
+	env *Env
 	buf [maxBatch]slot[T]
 	_   [CacheLinePad]byte
 }
@@ -170,6 +175,10 @@ func (e *engine[T]) resizeLocked(n int) {
 			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
 			if e.timeouts.on() || e.rt != nil {
 				w.tc = newTaskCtx(e.life.Context())
+				w.ctx = w.tc
+			}
+			if env, ctx := e.life.NewEnv(id, w.Context()); env != nil {
+				w.env, w.ctx = env, ctx
 			}
 			if e.acts != nil {
 				w.act = e.acts.Slot(id)
@@ -205,6 +214,11 @@ func (e *engine[T]) live() int { return e.life.Live() }
 func (e *engine[T]) work(w *Worker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !e.waiting() && !e.retrying() },
+		func() bool { return e.retired(w) && e.mayRetire() }) {
+		w.exiting = true
+		return
+	}
 	for {
 		e.lane.Batch(w)
 		if w.exiting || !e.refill(w) {
@@ -216,10 +230,11 @@ func (e *engine[T]) work(w *Worker[T]) {
 
 // Context returns the context to pass to the worker's tasks: the pool's,
 // canceled by ShutdownNow, or, when tasks have timeouts, the worker's
-// context that carries the running task's deadline as well.
+// context that carries the running task's deadline as well, and when
+// workers have resources, one that answers the worker's.
 func (w *Worker[T]) Context() context.Context {
-	if w.tc != nil {
-		return w.tc
+	if w.ctx != nil {
+		return w.ctx
 	}
 	return w.e.life.Context()
 }
@@ -510,6 +525,7 @@ func (e *engine[T]) waiting() bool {
 // runtime.Goexit, in which case the panic is counted and reported and a
 // new goroutine takes the worker's place.
 func (e *engine[T]) workerExit(w *Worker[T]) {
+	e.life.ExitWorker(w.env)
 	if w.exiting {
 		e.mu.Lock()
 		if e.stay(w) {
@@ -647,7 +663,9 @@ func (e *engine[T]) stop(to State) {
 }
 
 func (e *engine[T]) stats() poolrt.Stats {
-	return e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+	st := e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+	e.life.WorkerStats(&st)
+	return st
 }
 
 // endRetried ends the task that returned err in a pool with retries or

@@ -62,6 +62,10 @@ type Lifecycle struct {
 
 	// waiters recycles the completion handles of SubmitWait.
 	waiters waiters
+
+	// env pins workers and opens their resources (poolrt.PinWorkers,
+	// poolrt.WorkerResource); nil when the pool does neither.
+	env *envs
 }
 
 // Waiter returns a completion handle for a task about to be submitted
@@ -114,10 +118,14 @@ func (l *Lifecycle) markExited() {
 }
 
 // Reserve takes set.Name, if any, for a pool of pattern running tasks of
-// type task, and prepares its workers' profiler labels. Call it before
-// starting any worker: a name in use fails the constructor with a
-// *poolrt.ConfigError, and nothing must have started then.
+// type task, and prepares its workers' profiler labels and environments.
+// Call it before starting any worker: a name in use, or CPUs to pin to
+// that cannot be read, fail the constructor with a *poolrt.ConfigError,
+// and nothing must have started then.
 func (l *Lifecycle) Reserve(set *config.Settings, pattern config.Pattern, task string) error {
+	if err := l.initEnvs(set); err != nil {
+		return err
+	}
 	if set.Name == "" {
 		return nil
 	}

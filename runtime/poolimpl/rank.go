@@ -113,6 +113,10 @@ type RankWorker[T any] struct {
 	region  taskRegion
 	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
 	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
+	// ctx is the tasks' context when it is not the pool's (a timeout's,
+	// a resource's), else nil.
+	ctx context.Context
+	env *Env // pins the worker and holds its resource; nil without either
 }
 
 // Init starts a pool ordered by kind and configured by opts, running tasks
@@ -146,6 +150,10 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id), region: taskRegion{kind: e.life.region}}
 		if e.timeouts.on() {
 			w.tc = newTaskCtx(e.life.Context())
+			w.ctx = w.tc
+		}
+		if env, ctx := e.life.NewEnv(id, w.Context()); env != nil {
+			w.env, w.ctx = env, ctx
 		}
 		e.workers[id] = w
 		w.meter.Start(e.meter.Now())
@@ -344,15 +352,20 @@ func (e *Rank[T]) runCaller(t T) {
 func (e *Rank[T]) work(w *RankWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return e.size.Load() == 0 }, nil) {
+		w.exiting = true
+		return
+	}
 	e.lane.Rank(w)
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
 // canceled by ShutdownNow, or, when tasks have timeouts, the worker's
-// context that carries the running task's deadline as well.
+// context that carries the running task's deadline as well, and when
+// workers have resources, one that answers the worker's.
 func (w *RankWorker[T]) Context() context.Context {
-	if w.tc != nil {
-		return w.tc
+	if w.ctx != nil {
+		return w.ctx
 	}
 	return w.e.life.Context()
 }
@@ -548,6 +561,7 @@ func (e *Rank[T]) idle(w *RankWorker[T]) bool {
 // panicked or called runtime.Goexit, in which case the panic is counted
 // and reported and a new goroutine takes the worker's place.
 func (e *Rank[T]) workerExit(w *RankWorker[T]) {
+	e.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(e.meter.Now())
 		e.life.WorkerExited()
@@ -640,6 +654,7 @@ func (e *Rank[T]) close() {
 func (e *Rank[T]) Stats() poolrt.Stats {
 	st := e.meter.Snapshot(e.life.Live(), int(e.size.Load()), len(e.slots))
 	st.Priority, st.Wait = e.ranks.Snapshot()
+	e.life.WorkerStats(&st)
 	return st
 }
 

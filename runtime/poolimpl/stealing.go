@@ -71,6 +71,7 @@ type StealWorker[T any] struct {
 	region  taskRegion
 	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
 	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
+	env     *Env           // pins the worker and holds its resource; nil without either
 }
 
 // stealKey is the context key under which a worker's context carries its
@@ -130,6 +131,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 			w.tc = newTaskCtx(p.life.Context())
 			w.ctx.Context = w.tc
 		}
+		w.env, w.ctx.Context = p.life.NewEnv(id, w.ctx.Context)
 		w.ctxi = &w.ctx
 		p.workers[id] = w
 	}
@@ -261,11 +263,16 @@ func (p *Stealing[T]) wake() {
 func (p *Stealing[T]) work(w *StealWorker[T]) {
 	p.life.LabelWorker()
 	defer p.workerExit(w)
+	if w.env != nil && !p.life.StartWorker(w.env, func() bool { return !p.workVisible() }, nil) {
+		w.exiting = true
+		return
+	}
 	p.lane.Steal(w)
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
-// canceled by ShutdownNow, which also leads Fork to the worker.
+// canceled by ShutdownNow, which also leads Fork to the worker and
+// answers its resource, if workers have one.
 func (w *StealWorker[T]) Context() context.Context { return w.ctxi }
 
 // First starts the worker's next task and returns it: the newest of its
@@ -620,9 +627,16 @@ func (p *Stealing[T]) finishDrain() bool {
 // which case the panic is counted and reported and a new goroutine takes
 // the worker's place and its deque.
 func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
+	p.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(p.meter.Now())
 		p.life.WorkerExited()
+		if w.env != nil && w.env.gaveUp {
+			// A worker that gave up opening its resource leaves a drain
+			// whose parked workers wait for every live one to park: they
+			// look again, counting one fewer.
+			p.sleep.WakeAll()
+		}
 		return
 	}
 	v := recover()
@@ -718,6 +732,7 @@ func (p *Stealing[T]) Stats() poolrt.Stats {
 	forks := p.queuedForks()
 	st := p.meter.Snapshot(p.life.Live(), p.q.len()+forks, p.q.capacity)
 	st.Stealing = p.steals.Snapshot(p.meter, forks)
+	p.life.WorkerStats(&st)
 	st.Submitted += st.Stealing.Forked + st.Stealing.ForkedInline
 	return st
 }

@@ -113,6 +113,10 @@ type Settings struct {
 	hookPanics *atomic.Uint64
 	// logged limits the records the pool logs (shared like hookPanics).
 	logged *logLimit
+
+	// Worker is what the pool does as each worker starts and ends
+	// (poolrt.PinWorkers, poolrt.WorkerResource).
+	Worker WorkerSettings
 }
 
 // Given is a set of options given, for defaults that depend on them.
@@ -185,6 +189,9 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		err = s.resolvePriority(procs)
 	case Batch:
 		err = s.resolveBatch(procs)
+	}
+	if err == nil {
+		err = s.resolveWorker()
 	}
 	if err != nil {
 		return Settings{}, err

@@ -1,0 +1,4 @@
+package config
+
+// PinSupported reports whether workers can be pinned to CPUs here.
+const PinSupported = true

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package config
+
+// PinSupported reports whether workers can be pinned to CPUs here.
+const PinSupported = false
