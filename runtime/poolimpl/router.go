@@ -276,6 +276,19 @@ func SumStats(classes []poolrt.ClassStats) poolrt.Stats {
 		if c.Breaker != nil {
 			s.Breaker = addBreakers(s.Breaker, c.Breaker)
 		}
+		if r := c.Resources; r != nil {
+			if s.Resources == nil {
+				s.Resources = new(poolrt.ResourceStats)
+			}
+			s.Resources.Open += r.Open
+			s.Resources.Unhealthy += r.Unhealthy
+			s.Resources.Opened += r.Opened
+			s.Resources.Closed += r.Closed
+			s.Resources.Failed += r.Failed
+		}
+		if a := c.Affinity; a != nil {
+			s.Affinity = addAffinity(s.Affinity, a)
+		}
 		s.Uptime = max(s.Uptime, c.Uptime)
 		busyTime += c.Utilization * float64(c.Workers)
 		addLatency(&s.Wait, &c.Wait)
@@ -308,6 +321,28 @@ func addBreakers(a, b *poolrt.BreakerStats) *poolrt.BreakerStats {
 	a.Open += b.Open
 	a.HalfOpen += b.HalfOpen
 	a.States = append(a.States, b.States...)
+	return a
+}
+
+// addAffinity returns the affinity sections of two classes' pools
+// merged: the workers and times added up, the CPUs and nodes those of
+// the class spread widest (the classes share the process's mask), the
+// per-slot times listed class after class.
+func addAffinity(a, b *poolrt.AffinityStats) *poolrt.AffinityStats {
+	if a == nil {
+		a = new(poolrt.AffinityStats)
+	}
+	a.Pinned += b.Pinned
+	a.CPUs = max(a.CPUs, b.CPUs)
+	a.NUMANodes = max(a.NUMANodes, b.NUMANodes)
+	a.PinFailed += b.PinFailed
+	a.CPUTime += b.CPUTime
+	a.PinnedTime += b.PinnedTime
+	a.CPUUtilization = 0
+	if a.PinnedTime > 0 {
+		a.CPUUtilization = float64(a.CPUTime) / float64(a.PinnedTime)
+	}
+	a.WorkerCPU = append(a.WorkerCPU, b.WorkerCPU...)
 	return a
 }
 

@@ -72,7 +72,7 @@ func TestSumStatsLatency(t *testing.T) {
 
 // TestSumStatsEveryCounter: every counter and gauge of Stats is summed
 // over the classes, so that a new field SumStats misses fails here, and
-// the classes' breaker sections are merged.
+// the classes' breaker, resource and affinity sections are merged.
 func TestSumStatsEveryCounter(t *testing.T) {
 	var one poolrt.Stats
 	v := reflect.ValueOf(&one).Elem()
@@ -93,7 +93,14 @@ func TestSumStatsEveryCounter(t *testing.T) {
 	}
 	one.Breaker = &poolrt.BreakerStats{Opens: 1, FailedFast: 2, Keys: 1, Open: 1,
 		States: []poolrt.BreakerKeyState{{Key: "(pool)", State: poolrt.BreakerOpen}}}
+	one.Resources = &poolrt.ResourceStats{Open: 1, Unhealthy: 1, Opened: 1, Closed: 1, Failed: 1}
+	one.Affinity = &poolrt.AffinityStats{Pinned: 2, CPUs: 2, NUMANodes: 1, PinFailed: 1, CPUTime: time.Second,
+		PinnedTime: 4 * time.Second, CPUUtilization: 0.25, WorkerCPU: []time.Duration{time.Second, 0}}
 	s := SumStats([]poolrt.ClassStats{{Stats: one}, {Stats: one}})
+	assert.Equal(t, &poolrt.ResourceStats{Open: 2, Unhealthy: 2, Opened: 2, Closed: 2, Failed: 2}, s.Resources)
+	assert.Equal(t, &poolrt.AffinityStats{Pinned: 4, CPUs: 2, NUMANodes: 1, PinFailed: 2, CPUTime: 2 * time.Second,
+		PinnedTime: 8 * time.Second, CPUUtilization: 0.25, WorkerCPU: []time.Duration{time.Second, 0, time.Second, 0}}, s.Affinity)
+	assert.Len(t, one.Affinity.WorkerCPU, 2, "the classes' sections are not changed")
 	got := reflect.ValueOf(s)
 	for _, name := range summed {
 		f := got.FieldByName(name)
