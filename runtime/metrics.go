@@ -57,6 +57,7 @@ type Stats struct {
 	Stealing *StealingStats // work-stealing pools
 	Priority *PriorityStats // priority pools
 	Batch    *BatchStats    // batch pools
+	Fair     *FairStats     // fair pools
 }
 
 // Latency summarizes a distribution of durations.

@@ -66,6 +66,9 @@ func (s Stats) String() string {
 	if s.Batch != nil {
 		s.Batch.write(&t)
 	}
+	if s.Fair != nil {
+		s.Fair.write(&t)
+	}
 	return t.String()
 }
 
@@ -75,8 +78,8 @@ func (s Stats) String() string {
 //
 // it is a group of the counters and gauges, the utilization, the uptime,
 // the queue wait's and run time's P50 and P99, and the pattern's section,
-// if any, as a nested group ("scaling", "stealing", "priority" or
-// "batch") of its key numbers.
+// if any, as a nested group ("scaling", "stealing", "priority",
+// "batch" or "fair") of its key numbers.
 func (s Stats) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, 19)
 	attrs = append(attrs,
@@ -115,6 +118,9 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Batch != nil {
 		attrs = append(attrs, slog.Attr{Key: "batch", Value: s.Batch.logValue()})
+	}
+	if s.Fair != nil {
+		attrs = append(attrs, slog.Attr{Key: "fair", Value: s.Fair.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }
