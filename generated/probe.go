@@ -13,7 +13,7 @@ import (
 // Probe is a conformance-suite task with a value receiver: the pool holds
 // it by value.
 //
-//poolgen:pools fixed,dynamic,stealing,priority,batch
+//poolgen:pools fixed,dynamic,stealing,priority,batch,fair
 //poolgen:batch RunProbes
 type Probe struct {
 	ID  int
@@ -23,6 +23,9 @@ type Probe struct {
 	Prio int       // Priority(): higher runs first
 	Due  time.Time // Deadline(): earlier runs first; zero for none
 	Size int       // Cost(): cheaper runs first
+
+	// Team is the task's tenant in the fair pool (Tenant()).
+	Team int
 }
 
 // Run does what Ctl says task ID does.
@@ -37,13 +40,16 @@ func (p Probe) Deadline() time.Time { return p.Due }
 // Cost returns Size.
 func (p Probe) Cost() int64 { return int64(p.Size) }
 
+// Tenant returns Team.
+func (p Probe) Tenant() int { return p.Team }
+
 // Timeout returns the timeout Ctl gives task ID (0 for the pool's).
 func (p Probe) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }
 
 // ProbePtr is a conformance-suite task with a pointer receiver, and a lock
 // that must not be copied: the pool holds *ProbePtr.
 //
-//poolgen:pools fixed,dynamic,stealing,priority,batch
+//poolgen:pools fixed,dynamic,stealing,priority,batch,fair
 //poolgen:batch RunProbePtrs
 type ProbePtr struct {
 	mu  sync.Mutex
@@ -54,6 +60,7 @@ type ProbePtr struct {
 	Prio int
 	Due  time.Time
 	Size int
+	Team int
 }
 
 // Run does what Ctl says task ID does.
@@ -71,6 +78,9 @@ func (p *ProbePtr) Deadline() time.Time { return p.Due }
 
 // Cost returns Size.
 func (p *ProbePtr) Cost() int64 { return int64(p.Size) }
+
+// Tenant returns Team.
+func (p *ProbePtr) Tenant() int { return p.Team }
 
 // Timeout returns the timeout Ctl gives task ID (0 for the pool's).
 func (p *ProbePtr) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }

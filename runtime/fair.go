@@ -22,8 +22,8 @@ const MaxTenantStats = 16
 // its Submit blocks, or is refused, or runs the task itself) while the
 // other tenants' tasks are still accepted, so one tenant flooding the pool
 // fills its own queue, not the pool's. [QueueSize] bounds the tasks of all
-// tenants together; TenantQueueSize must not exceed it. The default is
-// QueueSize/8 (at least 1).
+// tenants together; a TenantQueueSize of QueueSize or more turns the
+// tenants' own limits off. The default is QueueSize/8 (at least 1).
 func TenantQueueSize(n int) Option {
 	text := fmt.Sprintf("TenantQueueSize(%d)", n)
 	return config.NewOption(text, config.Fair, func(s *config.Settings) string {

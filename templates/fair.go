@@ -7,15 +7,6 @@ import (
 	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
-// FairTask is a task with a tenant, for FairPool: the pool shares its
-// workers between tenants. K is any comparable type: a string, an
-// integer, a struct of them. poolgen binds Tenant either to the task
-// type's own method or to a struct field tagged `poolgen:"tenant"`.
-type FairTask[K comparable] interface {
-	Task
-	Tenant() K
-}
-
 // FairPool runs tasks of type T on a fixed number of workers, sharing the
 // workers between the tasks' tenants (Tenant()) by weight, so that a
 // tenant flooding the pool cannot starve the others.

@@ -318,7 +318,6 @@ func TestFairNilAndOptions(t *testing.T) {
 		want string
 	}{
 		{poolrt.TenantQueueSize(0), "at least 1"},
-		{poolrt.TenantQueueSize(1 << 20), "larger than QueueSize"},
 		{poolrt.TenantWeights(map[string]int{"a": 0}), "weights are 1 to"},
 		{poolrt.TenantWeights(map[int]int{1: 2}), "tenants of type int, the pool's are string"},
 		{poolrt.TenantWeight(func(int) int { return 1 }), "tenants of type int"},

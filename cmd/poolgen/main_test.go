@@ -394,7 +394,7 @@ func TestBadInputExitStatus(t *testing.T) {
 		want []string // lines of stderr, as regexps
 	}{
 		{[]string{filepath.Join(bad, "several")}, []string{
-			`several/task\.go:5:17: unknown pool pattern "fixd" \(known: batch, dynamic, fixed, priority, stealing\)$`,
+			`several/task\.go:5:17: unknown pool pattern "fixd" \(known: batch, dynamic, fair, fixed, priority, stealing\)$`,
 			`several/task\.go:13:10: B\.Run has signature func\(\); poolgen needs Run\(ctx context\.Context\) error$`}},
 		{[]string{"-type=Job", filepath.Join(bad, "norun")}, []string{
 			`norun/task\.go:3:6: Job has no Run method; a task type needs func \(t Job\) Run\(ctx context\.Context\) error \(or a pointer receiver\)$`}},

@@ -141,10 +141,6 @@ func (p *plan) dropInstantiations(decl ast.Decl) {
 // receiver), and the key type for each use of a key type parameter
 // (ruleTypeParams).
 func (p *plan) substituteTypeParams(decl ast.Decl, names *fileNames) error {
-	var keySrc string
-	if p.task.Key != nil {
-		keySrc = typeExpr(p.task.Key, p.task.Obj.Pkg(), names)
-	}
 	var err error
 	p.eachIdent(decl, func(c *astutil.Cursor, id *ast.Ident, o types.Object) {
 		tn, ok := o.(*types.TypeName)
@@ -159,7 +155,8 @@ func (p *plan) substituteTypeParams(decl ast.Decl, names *fileNames) error {
 			}
 			c.Replace(x)
 		case keyParam:
-			x, perr := parser.ParseExpr(keySrc) // checkTypeParams made sure there is a key
+			keySrc := typeExpr(p.keys[tn], p.task.Obj.Pkg(), names) // checkTypeParams made sure there is a key
+			x, perr := parser.ParseExpr(keySrc)
 			if perr != nil {
 				err = errorf("the key type of %s reads %q, which does not parse (poolgen bug): %v", p.task.Name, keySrc, perr)
 				return

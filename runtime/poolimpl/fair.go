@@ -471,7 +471,9 @@ func (w *FairWorker[T]) Next(err error) *T {
 func (e *fairBase[T]) measure(w *FairWorker[T]) time.Duration {
 	d := e.meter.Since(w.began)
 	w.ran = int64(d)
-	w.meter.BusyNanos.Add(uint64(d))
+	if e.meter.SampleEvery > 0 { // latency metrics on: exact, every task is measured
+		w.meter.BusyNanos.Add(uint64(d))
+	}
 	return d
 }
 
@@ -481,7 +483,8 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 	if d := e.measure(w); w.cur.timed {
 		e.meter.Shards[0].Run.Record(d)
 	}
-	w.meter.Done(w.meter.ended(w.tc, err))
+	err = w.meter.ended(w.tc, err)
+	w.meter.Done(err)
 	if x := w.cur.x; x != nil {
 		w.cur.x = nil
 		if x.finish(err) {

@@ -1,7 +1,5 @@
 package config
 
-import "fmt"
-
 // The fair pattern shares its workers between tenants by weight. Its
 // settings: how many tasks each tenant may queue, and the tenants'
 // weights.
@@ -49,16 +47,13 @@ func (s *Settings) resolveFair(procs int) error {
 
 // resolveTenantQueue sizes the per-tenant queue once QueueSize is known:
 // by default QueueSize/DefaultTenantQueueDivisor, and never above
-// QueueSize.
+// QueueSize: a larger one means no limit of its own.
 func (s *Settings) resolveTenantQueue() error {
 	f := &s.Fair
 	if f.TenantQueue == 0 {
 		f.TenantQueue = max(1, s.QueueSize/DefaultTenantQueueDivisor)
 		return nil
 	}
-	if f.TenantQueue > s.QueueSize {
-		return &ConfigError{Option: f.TenantQueueOption,
-			Reason: fmt.Sprintf("larger than QueueSize(%d), which bounds the tasks of all tenants together", s.QueueSize)}
-	}
+	f.TenantQueue = min(f.TenantQueue, s.QueueSize) // no tenant limit: QueueSize bounds all
 	return nil
 }
