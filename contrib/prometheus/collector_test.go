@@ -146,6 +146,10 @@ func TestFamilies(t *testing.T) {
 			"poolgen_priority_late_tasks_total"},
 		"batch": {"poolgen_batches_total", "poolgen_batches_failed_total", "poolgen_batch_flushes_total",
 			"poolgen_batches_open", "poolgen_batches_ready", "poolgen_batch_size_tasks"},
+		"fair": {"poolgen_fair_tenants", "poolgen_fair_tenants_backlogged", "poolgen_fair_tenants_forgotten_total",
+			"poolgen_fair_tenant_queue_full_total", "poolgen_fair_tenant_busy_seconds_total",
+			"poolgen_fair_tenant_tasks_submitted_total", "poolgen_fair_tenant_tasks_ended_total",
+			"poolgen_fair_tenant_queued_tasks", "poolgen_fair_tenant_running_tasks", "poolgen_fair_tenant_weight"},
 	}
 	all := map[string]bool{}
 	for _, p := range fixturePools() {
@@ -204,13 +208,13 @@ func TestLatencyHistogram(t *testing.T) {
 			}
 		}
 	}
-	fixed := pools[3]
+	fixed := pools[4]
 	if fixed.Name != "fixed" {
-		t.Fatalf("the fixture's fourth pool is %q", fixed.Name)
+		t.Fatalf("the fixture's fifth pool is %q", fixed.Name)
 	}
 	check("poolgen_task_wait_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Wait)
 	check("poolgen_task_run_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Run)
-	prio := pools[4].Stats.Priority
+	prio := pools[5].Stats.Priority
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "-inf..4"}, prio.Bands[0].Wait)
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "5..+inf"}, prio.Bands[1].Wait)
 
@@ -223,6 +227,34 @@ func TestLatencyHistogram(t *testing.T) {
 	h := series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
 	if h.GetSampleCount() != fixed.Stats.Run.Count {
 		t.Errorf("torn snapshot: count %d, want the classes' sum %d", h.GetSampleCount(), fixed.Stats.Run.Count)
+	}
+}
+
+// TestFairTenants checks a fair pool's per-tenant series against its
+// Stats: one series per listed tenant, labeled by its key.
+func TestFairTenants(t *testing.T) {
+	fs := fixturePools()[3].Stats.Fair
+	fams := gather(t, newCollector(t, fixturePools()))
+	for _, ts := range fs.Top {
+		labels := map[string]string{"pool": "fair", "tenant": ts.Tenant}
+		if got := series(t, fams["poolgen_fair_tenant_busy_seconds_total"], labels).GetCounter().GetValue(); got != ts.Busy.Seconds() {
+			t.Errorf("%s: busy %g s, want %g", ts.Tenant, got, ts.Busy.Seconds())
+		}
+		if got := series(t, fams["poolgen_fair_tenant_tasks_submitted_total"], labels).GetCounter().GetValue(); got != float64(ts.Submitted) {
+			t.Errorf("%s: submitted %g, want %d", ts.Tenant, got, ts.Submitted)
+		}
+		if got := series(t, fams["poolgen_fair_tenant_queued_tasks"], labels).GetGauge().GetValue(); got != float64(ts.Queued) {
+			t.Errorf("%s: queued %g, want %d", ts.Tenant, got, ts.Queued)
+		}
+		if got := series(t, fams["poolgen_fair_tenant_weight"], labels).GetGauge().GetValue(); got != float64(ts.Weight) {
+			t.Errorf("%s: weight %g, want %d", ts.Tenant, got, ts.Weight)
+		}
+	}
+	if n := len(fams["poolgen_fair_tenant_weight"].GetMetric()); n != len(fs.Top) {
+		t.Errorf("%d tenants' series, want %d", n, len(fs.Top))
+	}
+	if got := series(t, fams["poolgen_fair_tenants_backlogged"], map[string]string{"pool": "fair"}).GetGauge().GetValue(); got != float64(fs.Backlogged) {
+		t.Errorf("backlogged %g, want %d", got, fs.Backlogged)
 	}
 }
 
@@ -252,7 +284,7 @@ func TestBatchSizeHistogram(t *testing.T) {
 // TestWorkerLabels checks that work-stealing workers from the cap up are
 // summed into worker="other", and that totals are kept.
 func TestWorkerLabels(t *testing.T) {
-	stealing := fixturePools()[5]
+	stealing := fixturePools()[6]
 	ws := stealing.Stats.Stealing.Workers
 	for _, c := range []struct {
 		max  int
@@ -297,7 +329,7 @@ func TestWorkerLabels(t *testing.T) {
 // TestDuplicateNames checks that a second pool of a name already seen in
 // the scrape is skipped rather than failing the whole scrape.
 func TestDuplicateNames(t *testing.T) {
-	fixed := fixturePools()[3]
+	fixed := fixturePools()[4]
 	twin := fixed
 	twin.Stats.Submitted = 1
 	fams := gather(t, newCollector(t, []poolmon.Pool{fixed, twin}))
@@ -399,7 +431,7 @@ func TestPromtool(t *testing.T) {
 	}
 }
 
-// BenchmarkScrape measures one scrape of 100 pools (the six patterns in
+// BenchmarkScrape measures one scrape of 100 pools (the seven patterns in
 // turn), not counting the reading of their statistics: gather only, and
 // gather plus the text exposition promhttp serves.
 func BenchmarkScrape(b *testing.B) {
