@@ -341,3 +341,27 @@ type ptrFairJob struct{ who int }
 
 func (j *ptrFairJob) Run(context.Context) error { return nil }
 func (j *ptrFairJob) Tenant() int               { return j.who }
+
+// TestFairWeightPanics: a panic in the weight function is contained and
+// counted, and the tenant gets weight 1.
+func TestFairWeightPanics(t *testing.T) {
+	p := startFairPool(t, poolrt.Workers(1), poolrt.TenantWeight(func(k string) int {
+		if k == "bad" {
+			panic("no weight")
+		}
+		return 1 << 30
+	}))
+	gate, started, release := rankGate()
+	require.NoError(t, p.Submit(t.Context(), fairJob{who: "big", fn: gate}))
+	<-started
+	require.NoError(t, p.Submit(t.Context(), fairJob{who: "bad"}))
+	st := p.Stats()
+	assert.Equal(t, uint64(1), st.HookPanics)
+	weights := map[string]int{}
+	for _, ts := range st.Fair.Top {
+		weights[ts.Tenant] = ts.Weight
+	}
+	assert.Equal(t, map[string]int{"big": poolrt.MaxTenantWeight, "bad": 1}, weights)
+	release()
+	require.NoError(t, p.Shutdown(context.Background()))
+}
