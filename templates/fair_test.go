@@ -98,8 +98,10 @@ func TestFairSharesByWeight(t *testing.T) {
 func TestFairSharesByWeightFunc(t *testing.T) {
 	runs := map[string]time.Duration{"x": time.Millisecond, "yy": 5 * time.Millisecond}
 	shares := fairShares(t, 2*time.Second, runs, poolrt.Workers(3), poolrt.TenantWeight(func(k string) int { return len(k) }))
+	t.Logf("weights 1:2: shares %v", shares)
 	assert.InDelta(t, 1.0/3, shares["x"], 0.05, "%v", shares)
 	shares = fairShares(t, 2*time.Second, runs, poolrt.Workers(3))
+	t.Logf("weights 1:1: shares %v", shares)
 	assert.InDelta(t, 0.5, shares["x"], 0.05, "%v", shares)
 }
 
@@ -159,8 +161,22 @@ func TestFairQuietTenant(t *testing.T) {
 		return got
 	}
 	atShare, flooded := measure(false), measure(true)
-	t.Logf("quiet tenant's wait P99: other at its share %v, other flooding %v", atShare, flooded)
+	// The same flood through a FIFO pool of the same size, for scale.
+	var fifo time.Duration
+	synctest.Test(t, func(t *testing.T) {
+		p, err := templates.NewFixedPool[fairJob](poolrt.Workers(4), poolrt.QueueSize(1024))
+		require.NoError(t, err)
+		flood := func(ctx context.Context) {
+			for ctx.Err() == nil {
+				_ = p.Submit(ctx, fairJob{who: "other", fn: rankSleep(run)})
+			}
+		}
+		fifo = p99(quietWaits(p, 400, 5*time.Millisecond, run, flood))
+		p.ShutdownNow()
+	})
+	t.Logf("quiet tenant's wait P99: other at its share %v, other flooding %v; FIFO pool, other flooding %v", atShare, flooded, fifo)
 	assert.LessOrEqual(t, flooded, atShare+run)
+	assert.Greater(t, fifo, 100*run, "a FIFO pool makes the quiet tenant wait behind the flood")
 }
 
 // TestFairTenantQueueFull: a tenant at its queue limit meets the pool's
