@@ -208,12 +208,13 @@ tool github.com/poolgen/poolgen/cmd/poolgen
 // The directive syntax and the struct tags, which -h and the package doc
 // comment must both show.
 var syntax = []string{
-	"//poolgen:pools fixed,dynamic,stealing,priority,batch",
+	"//poolgen:pools fixed,dynamic,stealing,priority,batch,fair",
 	"//poolgen:batch HandlerName",
 	"`poolgen:\"priority\"`",
 	"`poolgen:\"deadline\"`",
 	"`poolgen:\"cost\"`",
 	"`poolgen:\"batchkey\"`",
+	"`poolgen:\"tenant\"`",
 	"go doc github.com/poolgen/poolgen/cmd/poolgen",
 }
 
