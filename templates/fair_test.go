@@ -381,3 +381,81 @@ func TestFairWeightPanics(t *testing.T) {
 	release()
 	require.NoError(t, p.Shutdown(context.Background()))
 }
+
+// TestFairStress: many tenants submitting concurrently through every entry
+// point onto small queues, blocked submitters giving up, then ShutdownNow
+// mid-flight: every accepted task ran exactly once or was handed back, and
+// the accounting identity holds.
+func TestFairStress(t *testing.T) {
+	const submitters, each = 8, 300
+	p, err := templates.NewFairPool[fairJob](poolrt.Workers(3), poolrt.QueueSize(16), poolrt.TenantQueueSize(4),
+		poolrt.TenantWeight(func(k string) int { return 1 + len(k)%3 }))
+	require.NoError(t, err)
+	var ran sync.Map // task id → runs
+	var accepted atomic.Int64
+	job := func(id int, who string) fairJob {
+		return fairJob{who: who, fn: func(context.Context) error {
+			n, _ := ran.LoadOrStore(id, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
+			return nil
+		}}
+	}
+	ids := make(chan int, submitters*each)
+	var wg sync.WaitGroup
+	for s := range submitters {
+		wg.Go(func() {
+			for i := range each {
+				id := s*each + i
+				who := "t" + string(rune('a'+(id*7)%13))
+				var err error
+				switch i % 4 {
+				case 0:
+					err = p.TrySubmit(job(id, who))
+				case 1:
+					ctx, cancel := context.WithTimeout(context.Background(), 50*time.Microsecond)
+					err = p.Submit(ctx, job(id, who))
+					cancel()
+				case 2:
+					ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+					err = p.SubmitWait(ctx, job(id, who))
+					cancel()
+					if errors.Is(err, context.DeadlineExceeded) {
+						err = nil // perhaps accepted: counted below by what ran
+						id = -1 - id
+					}
+				default:
+					err = p.Submit(context.Background(), job(id, who))
+				}
+				if err == nil {
+					accepted.Add(1)
+					ids <- id
+				}
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	returned := p.ShutdownNow()
+	wg.Wait()
+	close(ids)
+	st := p.Stats()
+	assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.Returned, "accounting identity")
+	assert.Equal(t, uint64(len(returned)), st.Returned)
+	runs := 0
+	ran.Range(func(_, n any) bool {
+		assert.Equal(t, int32(1), n.(*atomic.Int32).Load(), "a task ran more than once")
+		runs++
+		return true
+	})
+	assert.Equal(t, int(st.Completed), runs)
+	sure := 0
+	for id := range ids {
+		if id >= 0 {
+			sure++
+		}
+	}
+	// Tasks whose SubmitWait timed out may or may not have been accepted;
+	// the others were.
+	assert.LessOrEqual(t, sure, runs+len(returned))
+	assert.LessOrEqual(t, runs+len(returned), int(accepted.Load())+submitters*each/4)
+	assert.Zero(t, st.QueueDepth)
+}
