@@ -197,6 +197,8 @@ func TestBadInput(t *testing.T) {
 		{"badhandler", nil, []string{`task\.go:9:6: batch handler save has signature func\(ctx context\.Context, batch \[\]\*Job\) error; it must be func\(ctx context\.Context, batch \[\]Job\) error`}},
 		{"nofunc", nil, []string{`task\.go:6:17: no function Save in package nofunc for //poolgen:batch`}},
 		{"handlerunused", nil, []string{`task\.go:6:1: //poolgen:batch names a batch handler, but no pool of Job's patterns \(fixed\) takes one$`}},
+		{"notenant", nil, []string{`task\.go:6:6: pattern fair needs a Tenant\(\) K method or a comparable field tagged ` + "`" + `poolgen:"tenant"` + "`"}},
+		{"tenanttype", nil, []string{`task\.go:7:2: field Customers is tagged poolgen:"tenant" but its type \[\]string is not comparable`}},
 		{"tagandmethod", nil, []string{`task\.go:8:2: field K is tagged poolgen:"batchkey", but Job also has a BatchKey method; keep one`}},
 		{"methodsig", nil, []string{`task\.go:10:14: Job\.Priority has signature func\(\) int; the priority pool needs Priority\(\) int64`}},
 		{"deadlinetag", nil, []string{`task\.go:7:2: field Due is tagged poolgen:"deadline" but has type int64; a deadline must be a time\.Time`}},
