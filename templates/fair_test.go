@@ -459,3 +459,50 @@ func TestFairStress(t *testing.T) {
 	assert.LessOrEqual(t, runs+len(returned), int(accepted.Load())+submitters*each/4)
 	assert.Zero(t, st.QueueDepth)
 }
+
+// TestFairNoCreditForIdle: a tenant that was idle while the others kept
+// the pool busy gets its share when it comes, not the time it missed: in
+// the first 300 ms after it starts flooding, its share of worker time is
+// its weight share, within 5 points.
+func TestFairNoCreditForIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := startFairPool(t, poolrt.Workers(2), poolrt.TenantQueueSize(64))
+		busy := map[string]*atomic.Int64{"a": {}, "b": {}, "c": {}}
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		flood := func(who string) {
+			b := busy[who]
+			for ctx.Err() == nil {
+				_ = p.Submit(ctx, fairJob{who: who, fn: func(context.Context) error {
+					time.Sleep(time.Millisecond)
+					b.Add(int64(time.Millisecond))
+					return nil
+				}})
+			}
+		}
+		wg.Go(func() { flood("a") })
+		wg.Go(func() { flood("b") })
+		time.Sleep(time.Second)
+		wg.Go(func() { flood("c") })
+		before := map[string]int64{}
+		for who, b := range busy {
+			before[who] = b.Load()
+		}
+		time.Sleep(300 * time.Millisecond)
+		var all int64
+		got := map[string]float64{}
+		for who, b := range busy {
+			all += b.Load() - before[who]
+		}
+		for who, b := range busy {
+			got[who] = float64(b.Load()-before[who]) / float64(all)
+		}
+		t.Logf("shares in the 300 ms after c came: %v", got)
+		for who := range busy {
+			assert.InDelta(t, 1.0/3, got[who], 0.05, "%s: %v", who, got)
+		}
+		stop()
+		p.ShutdownNow()
+		wg.Wait()
+	})
+}
