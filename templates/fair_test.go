@@ -349,8 +349,9 @@ func TestFairNilAndOptions(t *testing.T) {
 	}
 	_, err = templates.NewFairPool[fairJob](poolrt.TenantWeights(map[string]int{"a": 2}), poolrt.TenantWeight(func(string) int { return 1 }))
 	assert.ErrorContains(t, err, "give one of them")
-	_, err = templates.NewFairPool[fairJob](poolrt.TenantQueueSize(5), poolrt.Workers(1))
-	require.NoError(t, err) // QueueSize defaults to 1024
+	p, err := templates.NewFairPool[fairJob](poolrt.TenantQueueSize(1<<20), poolrt.Workers(1))
+	require.NoError(t, err) // beyond QueueSize: no tenant limit of its own
+	require.NoError(t, p.Shutdown(t.Context()))
 }
 
 type ptrFairJob struct{ who int }
