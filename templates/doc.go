@@ -31,6 +31,10 @@
 //
 //	q, err := templates.NewBatchFuncPool(func(o Order) string { return o.Customer }, SaveOrders)
 //
+// FairPool asks for the task's tenant through Tenant() (FairTask) and has
+// no Func variant: a task type whose tenant is a tagged field uses the
+// generated pool, or declares the method.
+//
 // # Rules for template code
 //
 // This package is the single source of every generated pool, so its code
