@@ -72,3 +72,25 @@ func ExampleOrderBatchPool() {
 	// batches: 4 orders: 26 acme: 2500
 	// full: 2 flushed at shutdown or after lingering: 2
 }
+
+func ExampleRequestFairPool() {
+	ctx := context.Background()
+	p, err := generated.NewRequestFairPool(poolrt.Workers(2),
+		poolrt.TenantWeights(map[string]int{"acme": 3}), // acme pays for three times the others' share
+		poolrt.TenantQueueSize(256))                     // each customer may queue 256 requests
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan int, 300)
+	for i := range 200 { // acme floods the pool ...
+		_ = p.Submit(ctx, generated.Request{ID: i, Customer: "acme", Work: 100 * time.Microsecond, Done: done})
+	}
+	for i := range 20 { // ... and globex's requests are served all the same
+		_ = p.Submit(ctx, generated.Request{ID: 1000 + i, Customer: "globex", Work: 100 * time.Microsecond, Done: done})
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	fmt.Println(len(done), "requests served")
+	// Output: 220 requests served
+}

@@ -13,7 +13,7 @@ import (
 // Probe is a conformance-suite task with a value receiver: the pool holds
 // it by value.
 //
-//poolgen:pools fixed,dynamic,stealing,priority,batch,router
+//poolgen:pools fixed,dynamic,stealing,priority,batch,router,fair
 //poolgen:batch RunProbes
 type Probe struct {
 	ID  int
@@ -26,6 +26,8 @@ type Probe struct {
 
 	// Lane is the task's class: a router sends it to its lane's pool.
 	Lane int `poolgen:"class"`
+	// Team is the task's tenant in the fair pool (Tenant()).
+	Team int
 }
 
 // Run does what Ctl says task ID does.
@@ -40,13 +42,16 @@ func (p Probe) Deadline() time.Time { return p.Due }
 // Cost returns Size.
 func (p Probe) Cost() int64 { return int64(p.Size) }
 
+// Tenant returns Team.
+func (p Probe) Tenant() int { return p.Team }
+
 // Timeout returns the timeout Ctl gives task ID (0 for the pool's).
 func (p Probe) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }
 
 // ProbePtr is a conformance-suite task with a pointer receiver, and a lock
 // that must not be copied: the pool holds *ProbePtr.
 //
-//poolgen:pools fixed,dynamic,stealing,priority,batch,router
+//poolgen:pools fixed,dynamic,stealing,priority,batch,router,fair
 //poolgen:batch RunProbePtrs
 type ProbePtr struct {
 	mu  sync.Mutex
@@ -60,6 +65,7 @@ type ProbePtr struct {
 
 	// Lane is the task's class, as in Probe.
 	Lane int `poolgen:"class"`
+	Team int
 }
 
 // Run does what Ctl says task ID does.
@@ -77,6 +83,9 @@ func (p *ProbePtr) Deadline() time.Time { return p.Due }
 
 // Cost returns Size.
 func (p *ProbePtr) Cost() int64 { return int64(p.Size) }
+
+// Tenant returns Team.
+func (p *ProbePtr) Tenant() int { return p.Team }
 
 // Timeout returns the timeout Ctl gives task ID (0 for the pool's).
 func (p *ProbePtr) Timeout() time.Duration { return p.Ctl.Timeout(p.ID) }

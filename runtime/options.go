@@ -32,7 +32,7 @@ const (
 // Workers sets the number of worker goroutines (default GOMAXPROCS).
 // n must be at least 1.
 func Workers(n int) Option {
-	return config.NewOption(fmt.Sprintf("Workers(%d)", n), config.Fixed|config.Stealing|config.Priority|config.Batch, func(s *config.Settings) string {
+	return config.NewOption(fmt.Sprintf("Workers(%d)", n), config.Fixed|config.Stealing|config.Priority|config.Batch|config.Fair, func(s *config.Settings) string {
 		if n < 1 {
 			return "a pool needs at least 1 worker"
 		}

@@ -219,10 +219,11 @@ func TestPatternString(t *testing.T) {
 		{config.Stealing, "stealing"},
 		{config.Priority, "priority"},
 		{config.Batch, "batch"},
+		{config.Fair, "fair"},
 		{config.Fixed | config.Batch, "fixed|batch"},
-		{config.AllPatterns, "fixed|dynamic|stealing|priority|batch"},
+		{config.AllPatterns, "fixed|dynamic|stealing|priority|batch|fair"},
 		{0, "Pattern(0)"},
-		{1 << 5, "Pattern(32)"},
+		{1 << 6, "Pattern(64)"},
 		{1 << 7, "Pattern(128)"},
 	}
 	for _, tt := range tests {

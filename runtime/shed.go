@@ -72,9 +72,12 @@ type ShedPolicy struct {
 // Stats reports the refused submissions in Shed and whether the pool is
 // shedding in Shedding. Target and Interval must be positive when given,
 // with Target below Interval; Shed applies to every pattern.
+//
+// The fair pool does not take it yet: its constructor returns a
+// [*ConfigError].
 func Shed(p ShedPolicy) Option {
 	text := fmt.Sprintf("Shed(ShedPolicy{Target: %v, Interval: %v})", p.Target, p.Interval)
-	return config.NewOption(text, config.AllPatterns, func(s *config.Settings) string {
+	return config.NewOption(text, config.AllPatterns&^config.Fair, func(s *config.Settings) string {
 		target, interval := p.Target, p.Interval
 		if target == 0 {
 			target = config.DefaultShedTarget

@@ -88,6 +88,9 @@ func (s Stats) String() string {
 	if s.Resources != nil {
 		s.Resources.write(&t)
 	}
+	if s.Fair != nil {
+		s.Fair.write(&t)
+	}
 	return t.String()
 }
 
@@ -97,8 +100,9 @@ func (s Stats) String() string {
 //
 // it is a group of the counters and gauges, the utilization, the uptime,
 // the queue wait's and run time's P50 and P99, and the pattern's section,
-// if any, as a nested group ("scaling", "stealing", "priority" or
-// "batch") of its key numbers, and the circuit breaker's ("breaker").
+// if any, as a nested group ("scaling", "stealing", "priority",
+// "batch" or "fair") of its key numbers, and the circuit breaker's
+// ("breaker").
 func (s Stats) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, 29)
 	attrs = append(attrs,
@@ -153,6 +157,9 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Resources != nil {
 		attrs = append(attrs, slog.Attr{Key: "resources", Value: s.Resources.logValue()})
+	}
+	if s.Fair != nil {
+		attrs = append(attrs, slog.Attr{Key: "fair", Value: s.Fair.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }

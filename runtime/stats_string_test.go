@@ -304,3 +304,33 @@ func TestStatsLogValue(t *testing.T) {
 		t.Errorf("logged stats: %v", got)
 	}
 }
+
+// TestFairStatsString: the fair section prints its counts and a line per
+// listed tenant, within the width, and logs its counts.
+func TestFairStatsString(t *testing.T) {
+	f := poolrt.FairStats{Tenants: 2, Backlogged: 1, Forgotten: 7, TenantRejected: 3, Top: []poolrt.TenantStats{
+		{Tenant: "acme", Weight: 3, Queued: 4, Running: 2, Submitted: 90, Ended: 84, Busy: 1500 * time.Millisecond, Share: 0.75},
+		{Tenant: "globex", Weight: 1, Submitted: 30, Ended: 30, Busy: 500 * time.Millisecond, Share: 0.25},
+	}}
+	s := poolrt.Stats{Workers: 2, Fair: &f}
+	text := s.String()
+	for _, want := range []string{"fair", "tenants 2", "backlogged 1", "forgotten 7", "tenant-full 3",
+		`tenant "acme"`, "weight 3", "share 75.0%", "busy 1.5s", "queued 4", "running 2", "submitted 90", "ended 84", `tenant "globex"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Stats.String lacks %q:\n%s", want, text)
+		}
+	}
+	if f.String() == "" || !strings.Contains(text, f.String()) {
+		t.Errorf("FairStats.String %q is not the section of Stats.String:\n%s", f.String(), text)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if n := utf8.RuneCountInString(line); n > 100 {
+			t.Errorf("line of %d columns: %q", n, line)
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("pool", "stats", s)
+	if !strings.Contains(buf.String(), `"fair":{"tenants":2,"backlogged":1,"forgotten":7,"tenant_rejected":3}`) {
+		t.Errorf("log record lacks the fair group: %s", buf.String())
+	}
+}

@@ -33,6 +33,9 @@
 //
 // Router sends each task to the pool of its class (Classed: a Class
 // method), one pool of any of these patterns per class.
+// FairPool asks for the task's tenant through Tenant() (FairTask) and has
+// no Func variant: a task type whose tenant is a tagged field uses the
+// generated pool, or declares the method.
 //
 // # Rules for template code
 //

@@ -28,6 +28,15 @@ type Keyed[K comparable] interface {
 	BatchKey() K
 }
 
+// FairTask is a task with a tenant, for FairPool: the pool shares its
+// workers between tenants. K is any comparable type: a string, an
+// integer, a struct of them. poolgen binds Tenant either to the task
+// type's own method or to a struct field tagged `poolgen:"tenant"`.
+type FairTask[K comparable] interface {
+	Task
+	Tenant() K
+}
+
 // BatchHandler processes one batch: tasks of equal key, in submission
 // order. The slice belongs to the pool and is reused once the handler
 // returns: the handler must not retain it (copy what it keeps).

@@ -21,7 +21,7 @@
 // Directives go in the task type's doc comment, with no space after the
 // slashes:
 //
-//	//poolgen:pools fixed,dynamic,stealing,priority,batch
+//	//poolgen:pools fixed,dynamic,stealing,priority,batch,fair
 //	//poolgen:batch HandlerName
 //
 // The first lists the patterns to generate (default fixed). The second
@@ -46,7 +46,9 @@
 // first), a Cost() int64 method or an integer field tagged `poolgen:"cost"`
 // (XCostPool, shortest job first). The batch pool groups tasks by a
 // BatchKey() method or a comparable field tagged `poolgen:"batchkey"`
-// (without one, all tasks share batches). Tagged fields are read directly:
+// (without one, all tasks share batches). The fair pool (XFairPool) shares
+// its workers between tenants, read from a Tenant() K method or a
+// comparable field tagged `poolgen:"tenant"`. Tagged fields are read directly:
 // the generated code makes no call.
 //
 // The tagged field may also be a field of a struct that the task type
@@ -146,7 +148,7 @@ type usageError struct{ error }
 const help = `
 Directives, in the task type's doc comment, directly above the type (line
 comments, lower case, no space after the slashes):
-  //poolgen:pools fixed,dynamic,stealing,priority,batch
+  //poolgen:pools fixed,dynamic,stealing,priority,batch,fair
         the patterns to generate (default fixed; -pools overrides it, and
         tags and a handler that its patterns do not use are then unused)
   //poolgen:batch HandlerName
@@ -162,6 +164,8 @@ the task type; a method can stand in for each tag):
                         XCostPool, cheapest first
   ` + "`" + `poolgen:"batchkey"` + "`" + `  a comparable field (or BatchKey() K):
                         the batch pool's grouping key
+  ` + "`" + `poolgen:"tenant"` + "`" + `    a comparable field (or Tenant() K):
+                        XFairPool, whose workers are shared between tenants
 A tagged field may be in a struct the task type embeds; a poolgen tag that
 no generated pool reads is an error (under -pools, one of a pattern that it
 leaves out is simply unused).

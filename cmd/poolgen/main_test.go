@@ -208,12 +208,13 @@ tool github.com/poolgen/poolgen/cmd/poolgen
 // The directive syntax and the struct tags, which -h and the package doc
 // comment must both show.
 var syntax = []string{
-	"//poolgen:pools fixed,dynamic,stealing,priority,batch",
+	"//poolgen:pools fixed,dynamic,stealing,priority,batch,fair",
 	"//poolgen:batch HandlerName",
 	"`poolgen:\"priority\"`",
 	"`poolgen:\"deadline\"`",
 	"`poolgen:\"cost\"`",
 	"`poolgen:\"batchkey\"`",
+	"`poolgen:\"tenant\"`",
 	"go doc github.com/poolgen/poolgen/cmd/poolgen",
 }
 
@@ -394,7 +395,7 @@ func TestBadInputExitStatus(t *testing.T) {
 		want []string // lines of stderr, as regexps
 	}{
 		{[]string{filepath.Join(bad, "several")}, []string{
-			`several/task\.go:5:17: unknown pool pattern "fixd" \(known: batch, dynamic, fixed, priority, router, stealing\)$`,
+			`several/task\.go:5:17: unknown pool pattern "fixd" \(known: batch, dynamic, fair, fixed, priority, router, stealing\)$`,
 			`several/task\.go:13:10: B\.Run has signature func\(\); poolgen needs Run\(ctx context\.Context\) error$`}},
 		{[]string{"-type=Job", filepath.Join(bad, "norun")}, []string{
 			`norun/task\.go:3:6: Job has no Run method; a task type needs func \(t Job\) Run\(ctx context\.Context\) error \(or a pointer receiver\)$`}},

@@ -72,6 +72,20 @@
 // and poolgen_batch_size_tasks, a histogram of batch sizes with bounds 1,
 // 2, 4, ... 2^31 tasks.
 //
+// Fair pools add the gauges poolgen_fair_tenants and
+// poolgen_fair_tenants_backlogged, the counters
+// poolgen_fair_tenants_forgotten_total and
+// poolgen_fair_tenant_queue_full_total, and, per tenant{tenant} among the
+// at most poolrt.MaxTenantStats that used the most worker time (the
+// tenant's key as fmt.Sprint writes it), poolgen_fair_tenant_busy_seconds_total,
+// poolgen_fair_tenant_tasks_submitted_total and _ended_total (counters,
+// since the pool last took the tenant up: they restart from zero, as
+// counters do after a restart, when an idle tenant is forgotten and comes
+// back) and the gauges poolgen_fair_tenant_queued_tasks,
+// poolgen_fair_tenant_running_tasks and poolgen_fair_tenant_weight. Each
+// tenant's share of worker time is the rate of its busy seconds over the
+// sum of the rates.
+//
 // Pools with a circuit breaker (poolrt.Breaker) add
 // poolgen_breaker_transitions_total{to} (to "open", "half_open" or
 // "closed": changes of state of all the pool's breakers),
@@ -254,6 +268,16 @@ var (
 	descBreakerHolding = newDesc("poolgen_breaker_tasks_holding", "Tasks held now, waiting for their circuit breaker.")
 	descBreakers       = newDesc("poolgen_breakers", "The pool's circuit breakers by state.", "state")
 	descBreakerState   = newDesc("poolgen_breaker_state", "State of a listed circuit breaker (at most 32, those not closed first): 1 for its state.", "key", "state")
+	descFairTenants    = newDesc("poolgen_fair_tenants", "Tenants a fair pool keeps state for: with tasks queued or running, or ahead of their share lately.")
+	descFairBacklogged = newDesc("poolgen_fair_tenants_backlogged", "Tenants of a fair pool with tasks queued.")
+	descFairForgotten  = newDesc("poolgen_fair_tenants_forgotten_total", "Idle tenants whose state a fair pool dropped.")
+	descFairQueueFull  = newDesc("poolgen_fair_tenant_queue_full_total", "Submissions that met backpressure because their tenant's queue was full (TenantQueueSize) while the pool had room.")
+	descTenantBusy     = newDesc("poolgen_fair_tenant_busy_seconds_total", "Worker time a tenant's tasks used, measured, since the pool took the tenant up.", "tenant")
+	descTenantSubmit   = newDesc("poolgen_fair_tenant_tasks_submitted_total", "Tasks of a tenant queued since the pool took the tenant up.", "tenant")
+	descTenantEnded    = newDesc("poolgen_fair_tenant_tasks_ended_total", "Tasks of a tenant that ran (returned or panicked) since the pool took the tenant up.", "tenant")
+	descTenantQueued   = newDesc("poolgen_fair_tenant_queued_tasks", "Tasks of a tenant queued now.", "tenant")
+	descTenantRunning  = newDesc("poolgen_fair_tenant_running_tasks", "Tasks of a tenant running now.", "tenant")
+	descTenantWeight   = newDesc("poolgen_fair_tenant_weight", "A tenant's weight: its share of worker time is its weight over the backlogged tenants' total.", "tenant")
 
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
@@ -266,6 +290,8 @@ var (
 		descLowestMaxWait, descLate,
 		descBatches, descBatchFailed, descBatchFlushes, descBatchOpen, descBatchReady, descBatchSize,
 		descBreakerChanges, descBreakerFast, descBreakerHeld, descBreakerHolding, descBreakers, descBreakerState,
+		descFairTenants, descFairBacklogged, descFairForgotten, descFairQueueFull,
+		descTenantBusy, descTenantSubmit, descTenantEnded, descTenantQueued, descTenantRunning, descTenantWeight,
 	}
 )
 
@@ -429,6 +455,21 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 			sizes[b] = count
 		}
 		e.ch <- prometheus.MustNewConstHistogram(descBatchSize, count, bs.MeanSize*float64(count), sizes, e.with()...)
+	}
+	if fs := s.Fair; fs != nil {
+		e.gauge(descFairTenants, float64(fs.Tenants))
+		e.gauge(descFairBacklogged, float64(fs.Backlogged))
+		e.counter(descFairForgotten, fs.Forgotten)
+		e.counter(descFairQueueFull, fs.TenantRejected)
+		for i := range fs.Top {
+			ts := &fs.Top[i]
+			e.ch <- prometheus.MustNewConstMetric(descTenantBusy, prometheus.CounterValue, ts.Busy.Seconds(), e.with(ts.Tenant)...)
+			e.counter(descTenantSubmit, ts.Submitted, ts.Tenant)
+			e.counter(descTenantEnded, ts.Ended, ts.Tenant)
+			e.gauge(descTenantQueued, float64(ts.Queued), ts.Tenant)
+			e.gauge(descTenantRunning, float64(ts.Running), ts.Tenant)
+			e.gauge(descTenantWeight, float64(ts.Weight), ts.Tenant)
+		}
 	}
 	if b := s.Breaker; b != nil {
 		collectBreaker(e, b)

@@ -151,6 +151,10 @@ func TestFamilies(t *testing.T) {
 			"poolgen_priority_late_tasks_total"},
 		"batch": {"poolgen_batches_total", "poolgen_batches_failed_total", "poolgen_batch_flushes_total",
 			"poolgen_batches_open", "poolgen_batches_ready", "poolgen_batch_size_tasks"},
+		"fair": {"poolgen_fair_tenants", "poolgen_fair_tenants_backlogged", "poolgen_fair_tenants_forgotten_total",
+			"poolgen_fair_tenant_queue_full_total", "poolgen_fair_tenant_busy_seconds_total",
+			"poolgen_fair_tenant_tasks_submitted_total", "poolgen_fair_tenant_tasks_ended_total",
+			"poolgen_fair_tenant_queued_tasks", "poolgen_fair_tenant_running_tasks", "poolgen_fair_tenant_weight"},
 	}
 	all := map[string]bool{}
 	for _, p := range fixturePools() {
@@ -228,6 +232,34 @@ func TestLatencyHistogram(t *testing.T) {
 	h := series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
 	if h.GetSampleCount() != fixed.Stats.Run.Count {
 		t.Errorf("torn snapshot: count %d, want the classes' sum %d", h.GetSampleCount(), fixed.Stats.Run.Count)
+	}
+}
+
+// TestFairTenants checks a fair pool's per-tenant series against its
+// Stats: one series per listed tenant, labeled by its key.
+func TestFairTenants(t *testing.T) {
+	fs := fixturePools()[3].Stats.Fair
+	fams := gather(t, newCollector(t, fixturePools()))
+	for _, ts := range fs.Top {
+		labels := map[string]string{"pool": "fair", "tenant": ts.Tenant}
+		if got := series(t, fams["poolgen_fair_tenant_busy_seconds_total"], labels).GetCounter().GetValue(); got != ts.Busy.Seconds() {
+			t.Errorf("%s: busy %g s, want %g", ts.Tenant, got, ts.Busy.Seconds())
+		}
+		if got := series(t, fams["poolgen_fair_tenant_tasks_submitted_total"], labels).GetCounter().GetValue(); got != float64(ts.Submitted) {
+			t.Errorf("%s: submitted %g, want %d", ts.Tenant, got, ts.Submitted)
+		}
+		if got := series(t, fams["poolgen_fair_tenant_queued_tasks"], labels).GetGauge().GetValue(); got != float64(ts.Queued) {
+			t.Errorf("%s: queued %g, want %d", ts.Tenant, got, ts.Queued)
+		}
+		if got := series(t, fams["poolgen_fair_tenant_weight"], labels).GetGauge().GetValue(); got != float64(ts.Weight) {
+			t.Errorf("%s: weight %g, want %d", ts.Tenant, got, ts.Weight)
+		}
+	}
+	if n := len(fams["poolgen_fair_tenant_weight"].GetMetric()); n != len(fs.Top) {
+		t.Errorf("%d tenants' series, want %d", n, len(fs.Top))
+	}
+	if got := series(t, fams["poolgen_fair_tenants_backlogged"], map[string]string{"pool": "fair"}).GetGauge().GetValue(); got != float64(fs.Backlogged) {
+		t.Errorf("backlogged %g, want %d", got, fs.Backlogged)
 	}
 }
 
@@ -447,7 +479,7 @@ func TestPromtool(t *testing.T) {
 	}
 }
 
-// BenchmarkScrape measures one scrape of 100 pools (the six patterns in
+// BenchmarkScrape measures one scrape of 100 pools (the seven patterns in
 // turn), not counting the reading of their statistics: gather only, and
 // gather plus the text exposition promhttp serves.
 func BenchmarkScrape(b *testing.B) {

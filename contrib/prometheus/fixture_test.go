@@ -97,18 +97,29 @@ func fixturePools() []poolmon.Pool {
 		},
 	}
 
+	fair := base(900)
+	fair.Fair = &poolrt.FairStats{
+		Tenants: 3, Backlogged: 2, Forgotten: 40, TenantRejected: 5,
+		Top: []poolrt.TenantStats{
+			{Tenant: "acme", Weight: 3, Queued: 12, Running: 3, Submitted: 600, Ended: 585, Busy: 45 * time.Second, Share: 0.75},
+			{Tenant: "globex", Weight: 1, Queued: 4, Running: 1, Submitted: 250, Ended: 245, Busy: 15 * time.Second, Share: 0.25},
+			{Tenant: "initech", Weight: 1},
+		},
+	}
+
 	return []poolmon.Pool{
 		{Name: "batch", Pattern: "batch", Task: "generated.Order", Stats: batch},
 		{Name: "breaker", Pattern: "fixed", Task: "generated.Order", Stats: breaker},
 		{Name: "deadline", Pattern: "priority", Task: "generated.Ticket", Stats: deadline},
 		{Name: "dynamic", Pattern: "dynamic", Task: "generated.Resize", Stats: dynamic},
+		{Name: "fair", Pattern: "fair", Task: "generated.Request", Stats: fair},
 		{Name: "fixed", Pattern: "fixed", Task: "generated.Resize", Stats: fixed},
 		{Name: "priority", Pattern: "priority", Task: "generated.Ticket", Stats: priority},
 		{Name: "stealing", Pattern: "stealing", Task: "generated.SumRange", Stats: stealing},
 	}
 }
 
-// manyPools returns n pools, the fixture's six patterns in turn, with
+// manyPools returns n pools, the fixture's seven patterns in turn, with
 // unique names: the load of the scrape benchmark.
 func manyPools(n int) []poolmon.Pool {
 	kinds := fixturePools()

@@ -23,7 +23,7 @@ var patternOptions = []struct {
 	opt     poolrt.Option
 	applies Pattern
 }{
-	{poolrt.Workers(2), Fixed | Stealing | Priority | Batch},
+	{poolrt.Workers(2), Fixed | Stealing | Priority | Batch | Fair},
 	{poolrt.WorkerLimits(1, 4), Dynamic},
 	{poolrt.ScaleInterval(50 * time.Millisecond), Dynamic},
 	{poolrt.Cooldown(time.Second), Dynamic},
@@ -34,6 +34,8 @@ var patternOptions = []struct {
 	{poolrt.DequeSize(64), Stealing},
 	{poolrt.MaxBatch(8), Batch},
 	{poolrt.Linger(time.Millisecond), Batch},
+	{poolrt.TenantQueueSize(8), Fair},
+	{poolrt.TenantWeight(func(int) int { return 2 }), Fair},
 }
 
 // testConfigErrors: a bad option, or an option of another pattern, makes the

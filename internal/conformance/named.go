@@ -22,7 +22,7 @@ import (
 )
 
 // patternNames are the names poolmon reports for the patterns.
-var patternNames = map[Pattern]string{Fixed: "fixed", Dynamic: "dynamic", Stealing: "stealing", Priority: "priority", Batch: "batch"}
+var patternNames = map[Pattern]string{Fixed: "fixed", Dynamic: "dynamic", Stealing: "stealing", Priority: "priority", Batch: "batch", Fair: "fair"}
 
 // listed returns the running pool named name, as poolmon lists it.
 func listed(name string) (poolmon.Pool, bool) {

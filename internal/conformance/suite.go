@@ -77,6 +77,7 @@ const (
 	Stealing
 	Priority
 	Batch
+	Fair
 )
 
 // Adapt turns a pool constructor into an Impl's New. It returns a nil Pool

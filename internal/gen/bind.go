@@ -41,14 +41,24 @@ type TaskSpec struct {
 	CallsRun bool
 	// Bind says how each template method other than Run is met.
 	Bind map[string]*Binding
-	// Key is the batch key type (struct{} without a key); Handler the
-	// batch handler named by //poolgen:batch.
-	Key     types.Type
+	// Handler is the batch handler named by //poolgen:batch.
 	Handler *types.Func
-	// Keys is the type that each key type parameter stands for, by the
-	// method of the task type parameter's constraint that returns it
-	// (ruleTypeParams): BatchKey the batch key (Key), Class the class.
-	Keys map[string]types.Type
+}
+
+// KeyFor returns the type that a key type parameter returned by the
+// template method m becomes (ruleTypeParams): the batch key type for
+// BatchKey (struct{} for a task without a key), the class type for
+// Class, the tenant type for Tenant; nil if no pool of the task asks for
+// m.
+func (s *TaskSpec) KeyFor(m string) types.Type {
+	b := s.Bind[m]
+	switch {
+	case b == nil:
+		return nil
+	case b.None:
+		return types.NewStruct(nil, nil) // no batch key: one group
+	}
+	return b.Result
 }
 
 // Elem returns the Go type the pools hold: "Name" or "*Name".
@@ -68,12 +78,12 @@ type PoolSpec struct {
 // Binding says how generated code gets what a template asks of the task
 // through a method of its type parameter, other than Run.
 type Binding struct {
-	Method string     // the template's method: Priority, Deadline, Cost, BatchKey or Class
+	Method string     // the template's method: Priority, Deadline, Cost, BatchKey, Class or Tenant
 	Field  *types.Var // the tagged field it reads; nil when Own or None
 	Path   []string   // the field names that reach Field from the task: [Prio], or [base Prio] when promoted
 	Own    bool       // the task type's own method is called
 	None   bool       // BatchKey of a task without a key: every task shares one
-	Result types.Type // what the method returns, the batch key type resolved
+	Result types.Type // what the method returns, the key type resolved
 }
 
 // bind matches every task type that check passed against the templates,
@@ -97,7 +107,6 @@ type requirement struct {
 	pool    PoolSpec
 	methods []*types.Func // of the task type parameter's constraint, Run included
 	run     bool          // Run is among them
-	keyed   bool          // it has a key type parameter
 	handler bool          // it holds the batch handler (ruleHandler)
 }
 
@@ -115,12 +124,12 @@ func requirements(tmpl *packages.Package, pattern, name string, pos token.Positi
 		errs.broke(tmpl.Fset.Position(obj.Pos()), rulePools, "%s is not a defined type", name)
 		return requirement{}, false
 	}
-	task, key, problem := paramRoles(named.TypeParams())
+	task, _, problem := paramRoles(named.TypeParams())
 	if problem != "" {
 		errs.broke(tmpl.Fset.Position(obj.Pos()), rulePools, "%s %s", name, problem)
 		return requirement{}, false
 	}
-	r := requirement{pool: PoolSpec{pattern, name}, keyed: key != nil}
+	r := requirement{pool: PoolSpec{pattern, name}}
 	iface := task.Constraint().Underlying().(*types.Interface)
 	for i := range iface.NumMethods() {
 		r.methods = append(r.methods, iface.Method(i))
@@ -191,13 +200,7 @@ func bindTask(t *task, tmpl *packages.Package, fset *token.FileSet, errs *ErrorL
 			var unmet []string
 			binds := map[string]*Binding{}
 			var key types.Type
-			keyMethod := "" // the method that returns the key type parameter
 			for _, m := range req.methods {
-				if res := m.Type().(*types.Signature).Results(); res.Len() == 1 {
-					if _, isTP := res.At(0).Type().(*types.TypeParam); isTP {
-						keyMethod = m.Name()
-					}
-				}
 				b, why := bindMethod(spec, m, own, fields, &key, fset, errs)
 				if b == nil {
 					unmet = append(unmet, why)
@@ -221,18 +224,6 @@ func bindTask(t *task, tmpl *packages.Package, fset *token.FileSet, errs *ErrorL
 				spec.Bind[m] = b
 				if b.Field != nil {
 					usedRoles[roleOf(m)] = true
-				}
-			}
-			if req.keyed {
-				if key == nil {
-					key = types.NewStruct(nil, nil) // no batch key: one group
-				}
-				if spec.Keys == nil {
-					spec.Keys = map[string]types.Type{}
-				}
-				spec.Keys[keyMethod] = key
-				if keyMethod == "BatchKey" {
-					spec.Key = key
 				}
 			}
 		}

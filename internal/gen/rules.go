@@ -54,10 +54,11 @@ const (
 	// ruleTypeParams: a generic declaration has one task type parameter,
 	// which becomes the task type (or a pointer to it, when Run has a
 	// pointer receiver), and at most one key type parameter, which becomes
-	// the batch key type. A key type parameter is one that a method of
-	// another type parameter's constraint returns: K in
-	// BatchPool[T Keyed[K], K comparable], since Keyed[K] has BatchKey() K.
-	// Only the pools of a task type that batches by key use one.
+	// the type that the method returning it returns for the task: the
+	// batch key type, the tenant type. A key type parameter is one that a
+	// method of another type parameter's constraint returns: K in
+	// BatchPool[T Keyed[K], K comparable], since Keyed[K] has BatchKey() K,
+	// and in FairPool[T FairTask[K], K comparable], by Tenant() K.
 	ruleTypeParams rule = "typeparams"
 
 	// ruleInstances: a template instantiates the package's generic
@@ -123,6 +124,7 @@ var Patterns = map[string][]string{
 	"priority": {"PriorityPool", "DeadlinePool", "CostPool"},
 	"batch":    {"BatchPool"},
 	"router":   {"Router"},
+	"fair":     {"FairPool"},
 }
 
 // patternNames returns the known pattern names, sorted.
@@ -143,14 +145,16 @@ const runMethod = "Run"
 // roles are the other methods a pool may ask of its task through its task
 // type parameter's constraint (ruleMethods), by the struct tag role that
 // can stand for each: Priority, Deadline or Cost for the priority pools,
-// BatchKey for the batch pool, Class for the router. A task type provides each either as a
-// method of its own or as a field tagged `poolgen:"role"`.
+// BatchKey for the batch pool, Class for the router, Tenant for the fair
+// pool. A task type provides each either as a method of its own or as a
+// field tagged `poolgen:"role"`.
 var roles = map[string]string{
 	"priority": "Priority",
 	"deadline": "Deadline",
 	"cost":     "Cost",
 	"batchkey": "BatchKey",
 	"class":    "Class",
+	"tenant":   "Tenant",
 }
 
 // roleOf returns the tag role that stands for a template method, or "".
@@ -193,7 +197,7 @@ type paramRole int
 
 const (
 	taskParam paramRole = iota + 1 // the task type, or a pointer to it
-	keyParam                       // a key type: the batch key, the class
+	keyParam                       // a key type: the batch key, the class or the tenant
 )
 
 // paramRoles tells apart the task and the key type parameter of one
@@ -232,6 +236,12 @@ func typeParams(names []string) string {
 // returnedByConstraint reports whether a method of the constraint of
 // another type parameter in list returns tp.
 func returnedByConstraint(list *types.TypeParamList, tp *types.TypeParam) bool {
+	return keyMethod(list, tp) != ""
+}
+
+// keyMethod returns the name of a method of the constraint of another
+// type parameter in list that returns tp, or "".
+func keyMethod(list *types.TypeParamList, tp *types.TypeParam) string {
 	for i := range list.Len() {
 		if other := list.At(i); other != tp {
 			iface := other.Constraint().Underlying().(*types.Interface)
@@ -239,25 +249,8 @@ func returnedByConstraint(list *types.TypeParamList, tp *types.TypeParam) bool {
 				results := iface.Method(j).Type().(*types.Signature).Results()
 				for k := range results.Len() {
 					if types.Identical(results.At(k).Type(), tp) {
-						return true
+						return iface.Method(j).Name()
 					}
-				}
-			}
-		}
-	}
-	return false
-}
-
-// keyMethod returns the name of the method of a constraint in list that
-// returns the key type parameter key (returnedByConstraint).
-func keyMethod(list *types.TypeParamList, key *types.TypeParam) string {
-	for i := range list.Len() {
-		iface := list.At(i).Constraint().Underlying().(*types.Interface)
-		for j := range iface.NumMethods() {
-			results := iface.Method(j).Type().(*types.Signature).Results()
-			for k := range results.Len() {
-				if types.Identical(results.At(k).Type(), key) {
-					return iface.Method(j).Name()
 				}
 			}
 		}
@@ -313,11 +306,9 @@ func (p *plan) checkTypeParams(decl ast.Decl, errs *ErrorList) {
 		if key != nil {
 			p.params[key.Obj()] = keyParam
 			m := keyMethod(list, key)
-			if kt := p.task.Keys[m]; kt != nil {
-				p.keys[key.Obj()] = kt
-			} else {
-				errs.broke(t.fset.Position(key.Obj().Pos()), ruleTypeParams, "%s has the key type parameter %s, but the pools of %s have no key that %s returns",
-					owner, key.Obj().Name(), p.task.Name, m)
+			if p.keys[key.Obj()] = p.task.KeyFor(m); p.keys[key.Obj()] == nil {
+				errs.broke(t.fset.Position(key.Obj().Pos()), ruleTypeParams, "%s has the key type parameter %s, returned by %s, but no pool of %s asks for %s",
+					owner, key.Obj().Name(), m, p.task.Name, m)
 			}
 		}
 	}

@@ -46,7 +46,7 @@ func TestTemplateRules(t *testing.T) {
 			at + `files/templates/fixed\.go:8:6: DynamicPool is declared in the file of FixedPool, which a run emits whole for FixedPool's pools; give each pool type a file of its own \(template rule "files"`}},
 		{rule: ruleTypeParams, dir: "broken/typeparams", want: []string{
 			at + `typeparams/templates/fixed\.go:7:11: pair has the type parameters T and U for the task type and no type parameter for the key, but a template has one task type parameter and at most one key type parameter \(one that a method of the task type parameter's constraint returns\) \(template rule "typeparams"`,
-			at + `typeparams/templates/fixed\.go:10:24: keyOf has the key type parameter K, but the pools of Job have no key that BatchKey returns \(template rule "typeparams"`,
+			at + `typeparams/templates/fixed\.go:10:24: keyOf has the key type parameter K, returned by BatchKey, but no pool of Job asks for BatchKey \(template rule "typeparams"`,
 			at + `typeparams/templates/fixed\.go:13:11: twin has the type parameters T and U for the task type and no type parameter for the key`,
 			at + `typeparams/templates/fixed\.go:16:14: twoKeys has the type parameter T for the task type and the type parameters K and L for the key`}},
 		{rule: ruleInstances, dir: "broken/instances", want: []string{

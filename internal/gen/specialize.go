@@ -151,8 +151,9 @@ type plan struct {
 	handlerType *types.TypeName
 	// params gives the role of each type parameter of the units
 	// (ruleTypeParams), as checkTypeParams found it.
-	params   map[*types.TypeName]paramRole
-	keys     map[*types.TypeName]types.Type // what each key type parameter stands for
+	params map[*types.TypeName]paramRole
+	// keys gives the type each key type parameter becomes.
+	keys     map[*types.TypeName]types.Type
 	rename   map[types.Object]string
 	imports  map[string]string // path → package name, for imports the units use
 	universe map[string]token.Pos
@@ -165,8 +166,8 @@ type plan struct {
 // and checks them against the rules for template code. It returns the
 // rules they break.
 func planFor(t *template, spec *TaskSpec) (*plan, ErrorList) {
-	p := &plan{task: spec, t: t, handlerType: handlerType(t.pkg), params: map[*types.TypeName]paramRole{},
-		keys: map[*types.TypeName]types.Type{}, rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{}, accessors: map[string]string{}}
+	p := &plan{task: spec, t: t, handlerType: handlerType(t.pkg), params: map[*types.TypeName]paramRole{}, keys: map[*types.TypeName]types.Type{},
+		rename: map[types.Object]string{}, imports: map[string]string{}, universe: map[string]token.Pos{}, accessors: map[string]string{}}
 	var errs ErrorList
 	p.units = p.reach(p.poolFiles(&errs))
 	p.name(&errs)
@@ -309,9 +310,6 @@ func (p *plan) name(errs *ErrorList) {
 		if b.Result != nil {
 			addTypeImports(b.Result, spec.Obj.Pkg(), p.imports)
 		}
-	}
-	for _, k := range spec.Keys {
-		addTypeImports(k, spec.Obj.Pkg(), p.imports)
 	}
 	taken := map[string]types.Object{}
 	for _, u := range p.units {

@@ -28,6 +28,9 @@ type Lane[T any] struct {
 	// Rank runs a priority, deadline or cost pool worker's tasks until it
 	// should exit: the same loop over a *RankWorker.
 	Rank func(w *RankWorker[T])
+	// Fair runs a fair pool worker's tasks until it should exit: the
+	// same loop over a *FairWorker.
+	Fair func(w *FairWorker[T])
 	// One runs t on the calling goroutine: the CallerRuns policy, or a
 	// fork with nowhere to go.
 	One func(ctx context.Context, t T) error

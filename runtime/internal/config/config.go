@@ -17,7 +17,7 @@ import (
 // Pattern names a pool pattern; an [Option] states the patterns it applies to.
 type Pattern uint8
 
-var patternNames = [...]string{"fixed", "dynamic", "stealing", "priority", "batch"}
+var patternNames = [...]string{"fixed", "dynamic", "stealing", "priority", "batch", "fair"}
 
 func (p Pattern) String() string {
 	var names []string
@@ -32,7 +32,7 @@ func (p Pattern) String() string {
 	return strings.Join(names, "|")
 }
 
-const AllPatterns = Fixed | Dynamic | Stealing | Priority | Batch
+const AllPatterns = Fixed | Dynamic | Stealing | Priority | Batch | Fair
 
 // Defaults used when an option is not given.
 const (
@@ -105,6 +105,7 @@ type Settings struct {
 	Stealing StealingSettings
 	Priority PrioritySettings
 	Batch    BatchSettings
+	Fair     FairSettings
 
 	// Given records the options given, for defaults that depend on them.
 	Given Given
@@ -189,6 +190,8 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 		err = s.resolvePriority(procs)
 	case Batch:
 		err = s.resolveBatch(procs)
+	case Fair:
+		err = s.resolveFair(procs)
 	}
 	if err == nil {
 		err = s.resolveWorker()
@@ -201,6 +204,11 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 	}
 	if s.Given&GivenQueue == 0 {
 		s.QueueSize = max(DefaultMinQueue, DefaultQueuePerWorker*s.Workers, 2*s.Batch.MaxBatch)
+	}
+	if p == Fair {
+		if err := s.resolveTenantQueue(); err != nil {
+			return Settings{}, err
+		}
 	}
 	s.Shards = min(s.Workers, procs, s.QueueSize)
 	if testhook.TakeAll.Load() {
@@ -302,6 +310,7 @@ const (
 	Stealing
 	Priority
 	Batch
+	Fair
 )
 
 // log writes a record through log/slog at level: the pool's name (if it
