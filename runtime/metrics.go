@@ -80,7 +80,7 @@ type Stats struct {
 	// Worker sections, nil unless the option is given.
 	Affinity  *AffinityStats // PinWorkers
 	Resources *ResourceStats // WorkerResource
-	Fair     *FairStats     // fair pools
+	Fair      *FairStats     // fair pools
 }
 
 // Latency summarizes a distribution of durations.

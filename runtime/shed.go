@@ -71,7 +71,7 @@ type ShedPolicy struct {
 //
 // Stats reports the refused submissions in Shed and whether the pool is
 // shedding in Shedding. Target and Interval must be positive when given,
-// with Target below Interval; Shed applies to every pattern.
+// with Target below Interval.
 //
 // The fair pool does not take it yet: its constructor returns a
 // [*ConfigError].
