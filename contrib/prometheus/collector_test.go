@@ -213,13 +213,10 @@ func TestLatencyHistogram(t *testing.T) {
 			}
 		}
 	}
-	fixed := pools[4]
-	if fixed.Name != "fixed" {
-		t.Fatalf("the fixture's fifth pool is %q", fixed.Name)
-	}
+	fixed := named(t, pools, "fixed")
 	check("poolgen_task_wait_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Wait)
 	check("poolgen_task_run_seconds", map[string]string{"pool": "fixed"}, fixed.Stats.Run)
-	prio := pools[5].Stats.Priority
+	prio := named(t, pools, "priority").Stats.Priority
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "-inf..4"}, prio.Bands[0].Wait)
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "5..+inf"}, prio.Bands[1].Wait)
 
@@ -238,7 +235,7 @@ func TestLatencyHistogram(t *testing.T) {
 // TestFairTenants checks a fair pool's per-tenant series against its
 // Stats: one series per listed tenant, labeled by its key.
 func TestFairTenants(t *testing.T) {
-	fs := fixturePools()[3].Stats.Fair
+	fs := named(t, fixturePools(), "fair").Stats.Fair
 	fams := gather(t, newCollector(t, fixturePools()))
 	for _, ts := range fs.Top {
 		labels := map[string]string{"pool": "fair", "tenant": ts.Tenant}
@@ -266,7 +263,7 @@ func TestFairTenants(t *testing.T) {
 // TestBatchSizeHistogram checks the batch size histogram against the size
 // classes: the bucket le=2^i counts the batches of at most 2^i tasks.
 func TestBatchSizeHistogram(t *testing.T) {
-	bs := fixturePools()[0].Stats.Batch
+	bs := named(t, fixturePools(), "batch").Stats.Batch
 	fams := gather(t, newCollector(t, fixturePools()))
 	h := series(t, fams["poolgen_batch_size_tasks"], map[string]string{"pool": "batch"}).GetHistogram()
 	if h.GetSampleCount() != bs.Batches || h.GetSampleSum() != bs.MeanSize*float64(bs.Batches) {
@@ -332,7 +329,7 @@ func TestBreaker(t *testing.T) {
 // TestWorkerLabels checks that work-stealing workers from the cap up are
 // summed into worker="other", and that totals are kept.
 func TestWorkerLabels(t *testing.T) {
-	stealing := fixturePools()[6]
+	stealing := named(t, fixturePools(), "stealing")
 	ws := stealing.Stats.Stealing.Workers
 	for _, c := range []struct {
 		max  int
@@ -377,7 +374,7 @@ func TestWorkerLabels(t *testing.T) {
 // TestDuplicateNames checks that a second pool of a name already seen in
 // the scrape is skipped rather than failing the whole scrape.
 func TestDuplicateNames(t *testing.T) {
-	fixed := fixturePools()[4]
+	fixed := named(t, fixturePools(), "fixed")
 	twin := fixed
 	twin.Stats.Submitted = 1
 	fams := gather(t, newCollector(t, []poolmon.Pool{fixed, twin}))

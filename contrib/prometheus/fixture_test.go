@@ -3,6 +3,7 @@ package poolprom
 import (
 	"fmt"
 	"math"
+	"testing"
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
@@ -119,7 +120,19 @@ func fixturePools() []poolmon.Pool {
 	}
 }
 
-// manyPools returns n pools, the fixture's seven patterns in turn, with
+// named returns the pool of pools named name.
+func named(t *testing.T, pools []poolmon.Pool, name string) poolmon.Pool {
+	t.Helper()
+	for _, p := range pools {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no pool named %q in the fixture", name)
+	return poolmon.Pool{}
+}
+
+// manyPools returns n pools, the fixture's pools in turn, with
 // unique names: the load of the scrape benchmark.
 func manyPools(n int) []poolmon.Pool {
 	kinds := fixturePools()
