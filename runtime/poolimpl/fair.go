@@ -104,6 +104,10 @@ type FairWorker[T any] struct {
 	_       [CacheLinePad]byte
 	region  taskRegion
 	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
+	// ctx is the tasks' context when it is not the pool's (a timeout's,
+	// a resource's), else nil.
+	ctx context.Context
+	env *Env // pins the worker and holds its resource; nil without either
 }
 
 // Init starts a pool configured by opts, running tasks through lane, or
@@ -149,6 +153,10 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		w := &FairWorker[T]{e: &e.fairBase, id: id, ran: -1, meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
 		if e.timeouts.on() {
 			w.tc = newTaskCtx(e.life.Context())
+			w.ctx = w.tc
+		}
+		if env, ctx := e.life.NewEnv(id, w.Context()); env != nil {
+			w.env, w.ctx = env, ctx
 		}
 		e.workers[id] = w
 		w.meter.Start(e.meter.Now())
@@ -418,15 +426,20 @@ func (e *fairBase[T]) admitLocked() bool {
 func (e *fairBase[T]) work(w *FairWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return e.size.Load() == 0 }, nil) {
+		w.exiting = true
+		return
+	}
 	e.lane.Fair(w)
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
 // canceled by ShutdownNow, or, when tasks have timeouts, the worker's
-// context that carries the running task's deadline as well.
+// context that carries the running task's deadline as well, and when
+// workers have resources, one that answers the worker's.
 func (w *FairWorker[T]) Context() context.Context {
-	if w.tc != nil {
-		return w.tc
+	if w.ctx != nil {
+		return w.ctx
 	}
 	return w.e.life.Context()
 }
@@ -579,6 +592,7 @@ func (e *fairBase[T]) idle(w *FairWorker[T]) bool {
 // which case the panic is counted and reported, the task's run time is
 // charged to its tenant, and a new goroutine takes the worker's place.
 func (e *fairBase[T]) workerExit(w *FairWorker[T]) {
+	e.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(e.meter.Now())
 		e.life.WorkerExited()
@@ -706,5 +720,6 @@ func (e *fairBase[T]) Stats() poolrt.Stats {
 		}
 	}
 	st.Fair = f
+	e.life.WorkerStats(&st)
 	return st
 }
