@@ -507,3 +507,52 @@ func TestFairNoCreditForIdle(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestFairBreaker: tasks that the circuit breaker turns away are
+// dead-lettered without running, cost their tenant no worker time (a
+// tenant whose every task was refused owes nothing, and is forgotten),
+// and count in neither its Ended nor its Running.
+func TestFairBreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var refused atomic.Int32
+		p := startFairPool(t, poolrt.Workers(1), poolrt.LatencySampling(1),
+			poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Hour}),
+			poolrt.OnTaskError(func(j fairJob, err error) {
+				if errors.Is(err, poolrt.ErrCircuitOpen) {
+					refused.Add(1)
+				}
+			}))
+		boom := errors.New("boom")
+		assert.ErrorIs(t, p.SubmitWait(t.Context(), fairJob{who: "a", fn: func(context.Context) error {
+			time.Sleep(time.Millisecond)
+			return boom
+		}}), boom)
+		ran := false
+		assert.ErrorIs(t, p.SubmitWait(t.Context(), fairJob{who: "b", fn: func(context.Context) error { ran = true; return nil }}), poolrt.ErrCircuitOpen)
+		for range 3 {
+			require.NoError(t, p.Submit(t.Context(), fairJob{who: "b", fn: func(context.Context) error { ran = true; return nil }}))
+		}
+		synctest.Wait()
+		assert.False(t, ran, "a task turned away ran")
+		assert.Equal(t, int32(3), refused.Load())
+		st := p.Stats()
+		assert.Equal(t, uint64(5), st.Submitted)
+		assert.Equal(t, uint64(1), st.Completed)
+		assert.Equal(t, uint64(4), st.DeadLettered)
+		require.NotNil(t, st.Breaker)
+		assert.Equal(t, uint64(4), st.Breaker.FailedFast)
+		require.NotNil(t, st.Fair)
+		assert.Equal(t, 1, st.Fair.Tenants, "b owes nothing: forgotten")
+		if assert.Len(t, st.Fair.Top, 1) {
+			a := st.Fair.Top[0]
+			assert.Equal(t, "a", a.Tenant)
+			assert.Equal(t, 0, a.Running)
+			assert.Equal(t, uint64(1), a.Submitted)
+			assert.Equal(t, uint64(1), a.Ended)
+			assert.Equal(t, time.Millisecond, a.Busy)
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		st = p.Stats()
+		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
+	})
+}

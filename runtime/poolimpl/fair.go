@@ -12,6 +12,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -95,7 +96,8 @@ type FairWorker[T any] struct {
 	began   int64       // when cur started (every task: its run time is charged)
 	running bool        // cur started and has not ended (First, Next)
 	// ran is cur's run time once it ended, to charge at the next lock,
-	// or -1 when nothing is left to charge.
+	// fairRefused when its circuit breaker turned it away (its charge is
+	// given back at the next lock), or -1 when nothing is left to charge.
 	ran     int64
 	hooking bool // in OnError, whose runtime.Goexit must not count cur again
 	exiting bool
@@ -103,12 +105,17 @@ type FairWorker[T any] struct {
 	slice   Slice
 	_       [CacheLinePad]byte
 	region  taskRegion
-	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
+	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
+	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
 	// ctx is the tasks' context when it is not the pool's (a timeout's,
 	// a resource's), else nil.
 	ctx context.Context
 	env *Env // pins the worker and holds its resource; nil without either
 }
+
+// fairRefused is a FairWorker's ran when its task did not run: its
+// circuit breaker turned it away.
+const fairRefused = -2
 
 // Init starts a pool configured by opts, running tasks through lane, or
 // returns a *poolrt.ConfigError and starts nothing.
@@ -462,8 +469,12 @@ func (w *FairWorker[T]) Next(err error) *T {
 		w.region.end()
 		e.end(w, err)
 	}
-	if e.next(w) {
+	for e.next(w) {
 		w.slice.Next(&e.meter.Clock, e.sleep)
+		if g := e.hooks.brk; g != nil && !g.admit(&w.cur.task, &w.tk) {
+			e.refuse(w, g)
+			continue
+		}
 		w.began = e.meter.Now()
 		if w.cur.timed {
 			e.meter.Shards[0].Wait.Record(time.Duration(w.began - w.cur.enq))
@@ -477,6 +488,18 @@ func (w *FairWorker[T]) Next(err error) *T {
 	}
 	w.exiting = true
 	return nil
+}
+
+// refuse ends the task w took, which its circuit breaker g turned away:
+// it is dead-lettered, and its tenant gets back what it was charged for
+// it at the worker's next lock, as the task took no worker time.
+func (e *fairBase[T]) refuse(w *FairWorker[T], g *gate[T]) {
+	w.ran = fairRefused
+	x := w.cur.x
+	w.cur.x = nil
+	w.hooking = true // see workerExit
+	g.reject(&w.cur.task, x, 0, e.meter, &e.hooks)
+	w.hooking = false
 }
 
 // measure notes the run time of the task that just ended, to charge its
@@ -497,6 +520,9 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 		e.meter.Shards[0].Run.Record(d)
 	}
 	err = w.meter.ended(w.tc, err)
+	if g := e.hooks.brk; g != nil {
+		g.record(&w.tk, err)
+	}
 	w.meter.Done(err)
 	if x := w.cur.x; x != nil {
 		w.cur.x = nil
@@ -511,13 +537,19 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 	}
 }
 
-// chargeLocked charges the task the worker ran last to its tenant, if it
-// has not been (e.mu is held).
+// chargeLocked charges the task the worker ran last to its tenant, or
+// gives back its charge if it was refused, if that is not done (e.mu is
+// held).
 func (e *fairBase[T]) chargeLocked(w *FairWorker[T]) {
-	if w.ran >= 0 {
+	switch {
+	case w.ran >= 0:
 		e.sched.end(w.tenant, w.charged, w.ran)
-		w.ran = -1
+	case w.ran == fairRefused:
+		e.sched.refund(w.tenant, w.charged)
+	default:
+		return
 	}
+	w.ran = -1
 }
 
 // next takes the next task into w.cur, waiting for one if need be, and
@@ -525,7 +557,7 @@ func (e *fairBase[T]) chargeLocked(w *FairWorker[T]) {
 // the pool is stopped, or draining with nothing left.
 func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 	for {
-		if e.size.Load() > 0 || w.ran >= 0 {
+		if e.size.Load() > 0 || w.ran != -1 {
 			e.mu.Lock()
 			e.chargeLocked(w)
 			if e.life.State() == Stopped {
@@ -608,6 +640,9 @@ func (e *fairBase[T]) workerExit(w *FairWorker[T]) {
 		return
 	}
 	w.meter.Panicked.Add(1)
+	if g := e.hooks.brk; g != nil {
+		g.recordPanic(&w.tk)
+	}
 	e.measure(w)
 	defer func() { // even if OnPanic calls runtime.Goexit
 		w.cur = fairSlot[T]{}
