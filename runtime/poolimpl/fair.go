@@ -64,6 +64,9 @@ type fairBase[T any] struct {
 	hooks    taskHooks[T]
 	timeouts timeouts[T]
 	name     func(id int32) string // a tenant's key, for Stats
+	// shed is load shedding, nil when off. Its limit is on the pool's
+	// queue, all tenants together (poolrt.Shed).
+	shed *Shedder
 }
 
 // fairSlot is a queued task and what the pool noted when it was accepted.
@@ -147,6 +150,7 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	e.ids = map[K]int32{}
 	e.name = func(id int32) string { return fmt.Sprint(e.keys[id]) }
 	e.meter = NewMeter(&e.set, set.Workers, 1)
+	e.shed = e.meter.shedder(&e.set, &e.life, set.QueueSize, func() int { return int(e.size.Load()) })
 	e.sleep = NewSleepers(set.Workers)
 	e.sched.init(set.QueueSize, e.forget)
 	e.slots = make([]fairSlot[T], set.QueueSize)
@@ -274,6 +278,9 @@ func (e *fairBase[T]) queueLocked(id int32, slot fairSlot[T]) {
 
 // Submit is the pool's Submit for a task of tenant k.
 func (e *Fair[T, K]) Submit(ctx context.Context, t T, k K) error {
+	if e.shed != nil && e.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	slot := e.prepare(t)
 	err := e.push(slot, k)
 	if err == nil {
@@ -297,6 +304,9 @@ func (e *Fair[T, K]) Submit(ctx context.Context, t T, k K) error {
 
 // SubmitWait is the pool's SubmitWait for a task of tenant k.
 func (e *Fair[T, K]) SubmitWait(ctx context.Context, t T, k K) error {
+	if e.shed != nil && e.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	slot := e.prepare(t)
 	x := e.life.Waiter()
 	slot.x = x
@@ -328,6 +338,9 @@ func (e *Fair[T, K]) SubmitWait(ctx context.Context, t T, k K) error {
 
 // TrySubmit is the pool's TrySubmit for a task of tenant k.
 func (e *Fair[T, K]) TrySubmit(t T, k K) error {
+	if e.shed != nil && e.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	switch err := e.push(e.prepare(t), k); err {
 	case nil:
 		e.sleep.Wake()
@@ -477,7 +490,11 @@ func (w *FairWorker[T]) Next(err error) *T {
 		}
 		w.began = e.meter.Now()
 		if w.cur.timed {
-			e.meter.Shards[0].Wait.Record(time.Duration(w.began - w.cur.enq))
+			d := time.Duration(w.began - w.cur.enq)
+			e.meter.Shards[0].Wait.Record(d)
+			if e.shed != nil {
+				e.shed.Observe(d, w.began)
+			}
 		}
 		if w.tc != nil {
 			w.tc.begin(e.timeouts.get(&w.cur.task), 1)
