@@ -71,7 +71,7 @@ type ShedPolicy struct {
 //
 // Stats reports the refused submissions in Shed and whether the pool is
 // shedding in Shedding. Target and Interval must be positive when given,
-// with Target below Interval.
+// with Target below Interval; Shed applies to every pattern.
 //
 // A fair pool's limit is on its whole queue, all tenants together, as
 // for the fixed pool: while it sheds, a submission of any tenant is

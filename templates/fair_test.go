@@ -556,3 +556,43 @@ func TestFairBreaker(t *testing.T) {
 		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
 	})
 }
+
+// TestFairShed: a fair pool's load shedding limits its whole queue, all
+// tenants together: once one tenant's flood has it shedding, a quiet
+// tenant's submission that finds the queue at the limit is refused too,
+// and neither refusal is queued or counted as submitted.
+func TestFairShed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := startFairPool(t, poolrt.Workers(1), poolrt.QueueSize(100), poolrt.LatencySampling(1),
+			poolrt.Shed(poolrt.ShedPolicy{Target: 5 * time.Millisecond, Interval: 100 * time.Millisecond}))
+		work := func(context.Context) error { time.Sleep(10 * time.Millisecond); return nil }
+		var quiet error
+		accepted := uint64(0)
+		for range 200 { // twice what the worker runs
+			synctest.Wait()
+			err := p.TrySubmit(fairJob{who: "flood", fn: work})
+			if err == nil {
+				accepted++
+			} else {
+				require.ErrorIs(t, err, poolrt.ErrOverloaded)
+				quiet = p.TrySubmit(fairJob{who: "quiet", fn: work})
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.Error(t, quiet, "the flood was never refused")
+		assert.ErrorIs(t, quiet, poolrt.ErrOverloaded, "the quiet tenant, at the pool's limit")
+		assert.ErrorIs(t, p.SubmitWait(t.Context(), fairJob{who: "quiet", fn: work}), poolrt.ErrOverloaded)
+		assert.ErrorIs(t, p.Submit(t.Context(), fairJob{who: "quiet", fn: work}), poolrt.ErrOverloaded)
+		st := p.Stats()
+		assert.True(t, st.Shedding)
+		assert.Equal(t, uint64(4), st.Shed)
+		assert.Equal(t, accepted, st.Submitted)
+		for _, ts := range st.Fair.Top {
+			assert.NotEqual(t, "quiet", ts.Tenant, "a refused tenant was taken up")
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		st = p.Stats()
+		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
+	})
+}
