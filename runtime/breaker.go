@@ -101,13 +101,11 @@ type BreakerPolicy struct {
 // Breaker; a batch pool checks each task of a batch and hands the
 // handler those let through. Tasks that run on the submitting goroutine
 // (under [CallerRuns], or a work-stealing pool's fork run inline) are
-// neither checked nor counted by the breaker.
-//
-// The fair pool does not take it yet: its constructor returns a
-// [*ConfigError].
+// neither checked nor counted by the breaker. A fair pool charges a
+// tenant nothing for its tasks turned away.
 func Breaker(p BreakerPolicy) Option {
 	text := "Breaker(...)"
-	return config.NewOption(text, config.AllPatterns&^config.Fair, func(s *config.Settings) string {
+	return config.NewOption(text, config.AllPatterns, func(s *config.Settings) string {
 		switch {
 		case p.Failures < 0:
 			return "Failures must not be negative"
@@ -163,12 +161,9 @@ func Breaker(p BreakerPolicy) Option {
 // for every task a worker starts: keep it cheap. A panic in it is
 // contained ([Stats].HookPanics) and the task uses that shared breaker.
 // T is the pool's task type, checked when the pool is created.
-//
-// The fair pool does not take it yet: its constructor returns a
-// [*ConfigError].
 func BreakerKey[T any, K comparable](key func(T) K) Option {
 	text := fmt.Sprintf("BreakerKey[%v, %v](...)", reflect.TypeFor[T](), reflect.TypeFor[K]())
-	return config.NewOption(text, config.AllPatterns&^config.Fair, func(s *config.Settings) string {
+	return config.NewOption(text, config.AllPatterns, func(s *config.Settings) string {
 		if key == nil {
 			return "the key function is nil"
 		}

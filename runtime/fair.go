@@ -107,7 +107,8 @@ type TenantStats struct {
 	// Queued and Running are the tenant's tasks waiting and running now.
 	Queued, Running int
 	// Submitted counts its tasks queued; Ended those that ran (Completed
-	// or Panicked).
+	// or Panicked): not those its circuit breaker turned away ([Breaker]),
+	// which cost the tenant no worker time.
 	Submitted, Ended uint64
 	// Busy is the worker time its tasks used, measured (every task, not a
 	// sample); Share is Busy over the worker time of every tenant the

@@ -71,13 +71,17 @@ type ShedPolicy struct {
 //
 // Stats reports the refused submissions in Shed and whether the pool is
 // shedding in Shedding. Target and Interval must be positive when given,
-// with Target below Interval.
+// with Target below Interval; Shed applies to every pattern.
 //
-// The fair pool does not take it yet: its constructor returns a
-// [*ConfigError].
+// A fair pool's limit is on its whole queue, all tenants together, as
+// for the fixed pool: while it sheds, a submission of any tenant is
+// refused once the pool's queue holds the limit, however few of its own
+// tenant's tasks are queued. Between the tasks it admits, the weights
+// still share the workers, and [TenantQueueSize] still bounds how much
+// of the queue one tenant can hold.
 func Shed(p ShedPolicy) Option {
 	text := fmt.Sprintf("Shed(ShedPolicy{Target: %v, Interval: %v})", p.Target, p.Interval)
-	return config.NewOption(text, config.AllPatterns&^config.Fair, func(s *config.Settings) string {
+	return config.NewOption(text, config.AllPatterns, func(s *config.Settings) string {
 		target, interval := p.Target, p.Interval
 		if target == 0 {
 			target = config.DefaultShedTarget

@@ -35,11 +35,8 @@ import (
 // time.
 //
 // On other systems the pool's constructor returns a [*ConfigError].
-//
-// The fair pool does not take it yet: its constructor returns a
-// [*ConfigError].
 func PinWorkers() Option {
-	return config.NewOption("PinWorkers()", config.AllPatterns&^config.Fair, func(s *config.Settings) string {
+	return config.NewOption("PinWorkers()", config.AllPatterns, func(s *config.Settings) string {
 		if reason := pinReason(config.PinSupported, runtime.GOOS); reason != "" {
 			return reason
 		}
@@ -71,13 +68,10 @@ func PinWorkers() Option {
 //
 // A task run on its submitter's goroutine would have no worker resource:
 // the option cannot be combined with OnFull(CallerRuns).
-//
-// The fair pool does not take it yet: its constructor returns a
-// [*ConfigError].
 func WorkerResource[R any](open func(ctx context.Context) (R, error), close func(R)) Option {
 	name := reflect.TypeFor[R]().String()
 	text := "WorkerResource[" + name + "](...)"
-	return config.NewOption(text, config.AllPatterns&^config.Fair, func(s *config.Settings) string {
+	return config.NewOption(text, config.AllPatterns, func(s *config.Settings) string {
 		if open == nil || close == nil {
 			return "open and close must not be nil"
 		}

@@ -507,3 +507,92 @@ func TestFairNoCreditForIdle(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestFairBreaker: tasks that the circuit breaker turns away are
+// dead-lettered without running, cost their tenant no worker time (a
+// tenant whose every task was refused owes nothing, and is forgotten),
+// and count in neither its Ended nor its Running.
+func TestFairBreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var refused atomic.Int32
+		p := startFairPool(t, poolrt.Workers(1), poolrt.LatencySampling(1),
+			poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Hour}),
+			poolrt.OnTaskError(func(j fairJob, err error) {
+				if errors.Is(err, poolrt.ErrCircuitOpen) {
+					refused.Add(1)
+				}
+			}))
+		boom := errors.New("boom")
+		assert.ErrorIs(t, p.SubmitWait(t.Context(), fairJob{who: "a", fn: func(context.Context) error {
+			time.Sleep(time.Millisecond)
+			return boom
+		}}), boom)
+		ran := false
+		assert.ErrorIs(t, p.SubmitWait(t.Context(), fairJob{who: "b", fn: func(context.Context) error { ran = true; return nil }}), poolrt.ErrCircuitOpen)
+		for range 3 {
+			require.NoError(t, p.Submit(t.Context(), fairJob{who: "b", fn: func(context.Context) error { ran = true; return nil }}))
+		}
+		synctest.Wait()
+		assert.False(t, ran, "a task turned away ran")
+		assert.Equal(t, int32(3), refused.Load())
+		st := p.Stats()
+		assert.Equal(t, uint64(5), st.Submitted)
+		assert.Equal(t, uint64(1), st.Completed)
+		assert.Equal(t, uint64(4), st.DeadLettered)
+		require.NotNil(t, st.Breaker)
+		assert.Equal(t, uint64(4), st.Breaker.FailedFast)
+		require.NotNil(t, st.Fair)
+		assert.Equal(t, 1, st.Fair.Tenants, "b owes nothing: forgotten")
+		if assert.Len(t, st.Fair.Top, 1) {
+			a := st.Fair.Top[0]
+			assert.Equal(t, "a", a.Tenant)
+			assert.Equal(t, 0, a.Running)
+			assert.Equal(t, uint64(1), a.Submitted)
+			assert.Equal(t, uint64(1), a.Ended)
+			assert.Equal(t, time.Millisecond, a.Busy)
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		st = p.Stats()
+		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
+	})
+}
+
+// TestFairShed: a fair pool's load shedding limits its whole queue, all
+// tenants together: once one tenant's flood has it shedding, a quiet
+// tenant's submission that finds the queue at the limit is refused too,
+// and neither refusal is queued or counted as submitted.
+func TestFairShed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := startFairPool(t, poolrt.Workers(1), poolrt.QueueSize(100), poolrt.LatencySampling(1),
+			poolrt.Shed(poolrt.ShedPolicy{Target: 5 * time.Millisecond, Interval: 100 * time.Millisecond}))
+		work := func(context.Context) error { time.Sleep(10 * time.Millisecond); return nil }
+		var quiet error
+		accepted := uint64(0)
+		for range 200 { // twice what the worker runs
+			synctest.Wait()
+			err := p.TrySubmit(fairJob{who: "flood", fn: work})
+			if err == nil {
+				accepted++
+			} else {
+				require.ErrorIs(t, err, poolrt.ErrOverloaded)
+				quiet = p.TrySubmit(fairJob{who: "quiet", fn: work})
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.Error(t, quiet, "the flood was never refused")
+		assert.ErrorIs(t, quiet, poolrt.ErrOverloaded, "the quiet tenant, at the pool's limit")
+		assert.ErrorIs(t, p.SubmitWait(t.Context(), fairJob{who: "quiet", fn: work}), poolrt.ErrOverloaded)
+		assert.ErrorIs(t, p.Submit(t.Context(), fairJob{who: "quiet", fn: work}), poolrt.ErrOverloaded)
+		st := p.Stats()
+		assert.True(t, st.Shedding)
+		assert.Equal(t, uint64(4), st.Shed)
+		assert.Equal(t, accepted, st.Submitted)
+		for _, ts := range st.Fair.Top {
+			assert.NotEqual(t, "quiet", ts.Tenant, "a refused tenant was taken up")
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		st = p.Stats()
+		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
+	})
+}

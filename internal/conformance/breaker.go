@@ -71,9 +71,6 @@ func (r *turnedAway[T]) got(t *testing.T) []int {
 // opens the breaker again, its success closes it. Stats count each
 // change and task, and the identity holds.
 func testBreaker[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Second})) {
-		return
-	}
 	const cooldown = time.Second
 	bubble(t, func(t *testing.T) {
 		ctl := probe.New(16)
@@ -164,9 +161,6 @@ func testBreaker[T any](t *testing.T, s *suite[T]) {
 // testBreakerKeys: with BreakerKey, one dependency's breaker opens while
 // the other's tasks go on running.
 func testBreakerKeys[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Second})) {
-		return
-	}
 	ctl := probe.New(16)
 	for id := 0; id < 16; id += 2 {
 		ctl.Set(id, probe.Fail) // key 0 is down
@@ -213,9 +207,6 @@ func testBreakerKeys[T any](t *testing.T, s *suite[T]) {
 // as a failure, a Permanent error and an error the classifier excludes do
 // not; every task is counted once.
 func testBreakerHooks[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Second})) {
-		return
-	}
 	ctl := probe.New(16)
 	excluded := errors.New("validation")
 	var keyPanics atomic.Int32
@@ -293,9 +284,6 @@ func testBreakerHooks[T any](t *testing.T, s *suite[T]) {
 // more and dead-letters those still refused. The other patterns refuse
 // Hold.
 func testBreakerHold[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Second})) {
-		return
-	}
 	const cooldown = time.Second
 	pol := poolrt.BreakerPolicy{Failures: 1, Cooldown: cooldown, Hold: true, MaxHeld: 2}
 	if s.Pattern&(Fixed|Dynamic) == 0 {
@@ -388,9 +376,6 @@ func testBreakerHold[T any](t *testing.T, s *suite[T]) {
 // testBreakerTimeout: a task that runs out of time (TaskTimeout) is a
 // failure of its dependency.
 func testBreakerTimeout[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Second})) {
-		return
-	}
 	bubble(t, func(t *testing.T) {
 		ctl := probe.New(4)
 		ctl.SetFunc(0, func(ctx context.Context) error {
@@ -415,9 +400,6 @@ func testBreakerTimeout[T any](t *testing.T, s *suite[T]) {
 // task either runs once or is turned away once, never both, and the
 // counts agree.
 func testBreakerTorture[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Second})) {
-		return
-	}
 	const n = 3000
 	ctl := probe.New(n)
 	for id := range n {

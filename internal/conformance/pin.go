@@ -21,9 +21,6 @@ import (
 // workers and the CPU time their threads used; elsewhere the option is a
 // *ConfigError. It runs in real time: the pinned threads are real.
 func testPinWorkers[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.PinWorkers()) {
-		return
-	}
 	if runtime.GOOS != "linux" {
 		_, err := s.New(poolrt.PinWorkers())
 		var ce *poolrt.ConfigError

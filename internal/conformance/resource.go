@@ -115,9 +115,6 @@ func usesConn(t *testing.T, ctl *probe.Control, id int, then func() error) {
 // OnFull(CallerRuns) is refused: a task run by its submitter has no
 // worker.
 func testWorkerResource[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, newConns(nil).option()) {
-		return
-	}
 	_, err := s.New(append(s.workerOpts(2), poolrt.OnFull(poolrt.CallerRuns), newConns(nil).option())...)
 	var ce *poolrt.ConfigError
 	if assert.ErrorAs(t, err, &ce, "CallerRuns with a worker resource") {
@@ -179,9 +176,6 @@ func testWorkerResource[T any](t *testing.T, s *suite[T]) {
 // back, and nothing was opened or closed. A worker that cannot open
 // gives up when the pool drains while another one has its resource.
 func testResourceFailures[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, newConns(nil).option()) {
-		return
-	}
 	errDown := errors.New("down")
 	// Opens 1 to 3 fail: one worker comes up at once, the other after
 	// three failures.
@@ -341,9 +335,6 @@ func testResourceScaleDown[T any](t *testing.T, s *dynamicSuite[T]) {
 // testZeroAllocsWorkers: workers with a resource, and pinned ones where
 // pinning is supported, still allocate nothing per task.
 func testZeroAllocsWorkers[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, newConns(nil).option()) {
-		return
-	}
 	opts := []poolrt.Option{newConns(nil).option()}
 	if runtime.GOOS == "linux" {
 		opts = append(opts, poolrt.PinWorkers())

@@ -57,19 +57,6 @@ func (s *suite[T]) retries(t *testing.T) bool {
 	return false
 }
 
-// refuses reports whether the pool under test is a fair pool, which
-// does not take opt yet (circuit breakers, load shedding, pinned workers
-// and worker resources), checking that its constructor says so.
-func (s *suite[T]) refuses(t *testing.T, opt poolrt.Option) bool {
-	if s.Pattern != Fair {
-		return false
-	}
-	_, err := s.New(opt)
-	var ce *poolrt.ConfigError
-	assert.ErrorAs(t, err, &ce, "%v is refused", opt)
-	return true
-}
-
 // identity checks that every accepted task has had its one outcome.
 func identity(t *testing.T, st poolrt.Stats) {
 	t.Helper()

@@ -35,9 +35,6 @@ var shedPolicy = poolrt.ShedPolicy{Target: shedTarget, Interval: 100 * time.Mill
 // submission again once the load is light. Bad policies and Shed with
 // Metrics(false) are configuration errors.
 func testShed[T any](t *testing.T, s *suite[T]) {
-	if s.refuses(t, poolrt.Shed(poolrt.ShedPolicy{})) {
-		return
-	}
 	var ce *poolrt.ConfigError
 	for _, opts := range [][]poolrt.Option{
 		{poolrt.Shed(poolrt.ShedPolicy{Target: -time.Millisecond})},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/breaker"
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
@@ -63,6 +64,9 @@ type fairBase[T any] struct {
 	hooks    taskHooks[T]
 	timeouts timeouts[T]
 	name     func(id int32) string // a tenant's key, for Stats
+	// shed is load shedding, nil when off. Its limit is on the pool's
+	// queue, all tenants together (poolrt.Shed).
+	shed *Shedder
 }
 
 // fairSlot is a queued task and what the pool noted when it was accepted.
@@ -95,7 +99,8 @@ type FairWorker[T any] struct {
 	began   int64       // when cur started (every task: its run time is charged)
 	running bool        // cur started and has not ended (First, Next)
 	// ran is cur's run time once it ended, to charge at the next lock,
-	// or -1 when nothing is left to charge.
+	// fairRefused when its circuit breaker turned it away (its charge is
+	// given back at the next lock), or -1 when nothing is left to charge.
 	ran     int64
 	hooking bool // in OnError, whose runtime.Goexit must not count cur again
 	exiting bool
@@ -103,8 +108,17 @@ type FairWorker[T any] struct {
 	slice   Slice
 	_       [CacheLinePad]byte
 	region  taskRegion
-	tc      *taskCtx // the tasks' context when they may have a timeout, else nil
+	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
+	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
+	// ctx is the tasks' context when it is not the pool's (a timeout's,
+	// a resource's), else nil.
+	ctx context.Context
+	env *Env // pins the worker and holds its resource; nil without either
 }
+
+// fairRefused is a FairWorker's ran when its task did not run: its
+// circuit breaker turned it away.
+const fairRefused = -2
 
 // Init starts a pool configured by opts, running tasks through lane, or
 // returns a *poolrt.ConfigError and starts nothing.
@@ -136,6 +150,7 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	e.ids = map[K]int32{}
 	e.name = func(id int32) string { return fmt.Sprint(e.keys[id]) }
 	e.meter = NewMeter(&e.set, set.Workers, 1)
+	e.shed = e.meter.shedder(&e.set, &e.life, set.QueueSize, func() int { return int(e.size.Load()) })
 	e.sleep = NewSleepers(set.Workers)
 	e.sched.init(set.QueueSize, e.forget)
 	e.slots = make([]fairSlot[T], set.QueueSize)
@@ -149,6 +164,10 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		w := &FairWorker[T]{e: &e.fairBase, id: id, ran: -1, meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
 		if e.timeouts.on() {
 			w.tc = newTaskCtx(e.life.Context())
+			w.ctx = w.tc
+		}
+		if env, ctx := e.life.NewEnv(id, w.Context()); env != nil {
+			w.env, w.ctx = env, ctx
 		}
 		e.workers[id] = w
 		w.meter.Start(e.meter.Now())
@@ -259,6 +278,9 @@ func (e *fairBase[T]) queueLocked(id int32, slot fairSlot[T]) {
 
 // Submit is the pool's Submit for a task of tenant k.
 func (e *Fair[T, K]) Submit(ctx context.Context, t T, k K) error {
+	if e.shed != nil && e.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	slot := e.prepare(t)
 	err := e.push(slot, k)
 	if err == nil {
@@ -282,6 +304,9 @@ func (e *Fair[T, K]) Submit(ctx context.Context, t T, k K) error {
 
 // SubmitWait is the pool's SubmitWait for a task of tenant k.
 func (e *Fair[T, K]) SubmitWait(ctx context.Context, t T, k K) error {
+	if e.shed != nil && e.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	slot := e.prepare(t)
 	x := e.life.Waiter()
 	slot.x = x
@@ -313,6 +338,9 @@ func (e *Fair[T, K]) SubmitWait(ctx context.Context, t T, k K) error {
 
 // TrySubmit is the pool's TrySubmit for a task of tenant k.
 func (e *Fair[T, K]) TrySubmit(t T, k K) error {
+	if e.shed != nil && e.shed.Refuse(0) {
+		return poolrt.ErrOverloaded
+	}
 	switch err := e.push(e.prepare(t), k); err {
 	case nil:
 		e.sleep.Wake()
@@ -418,15 +446,20 @@ func (e *fairBase[T]) admitLocked() bool {
 func (e *fairBase[T]) work(w *FairWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return e.size.Load() == 0 }, nil) {
+		w.exiting = true
+		return
+	}
 	e.lane.Fair(w)
 }
 
 // Context returns the context to pass to the worker's tasks: the pool's,
 // canceled by ShutdownNow, or, when tasks have timeouts, the worker's
-// context that carries the running task's deadline as well.
+// context that carries the running task's deadline as well, and when
+// workers have resources, one that answers the worker's.
 func (w *FairWorker[T]) Context() context.Context {
-	if w.tc != nil {
-		return w.tc
+	if w.ctx != nil {
+		return w.ctx
 	}
 	return w.e.life.Context()
 }
@@ -449,11 +482,19 @@ func (w *FairWorker[T]) Next(err error) *T {
 		w.region.end()
 		e.end(w, err)
 	}
-	if e.next(w) {
+	for e.next(w) {
 		w.slice.Next(&e.meter.Clock, e.sleep)
+		if g := e.hooks.brk; g != nil && !g.admit(&w.cur.task, &w.tk) {
+			e.refuse(w, g)
+			continue
+		}
 		w.began = e.meter.Now()
 		if w.cur.timed {
-			e.meter.Shards[0].Wait.Record(time.Duration(w.began - w.cur.enq))
+			d := time.Duration(w.began - w.cur.enq)
+			e.meter.Shards[0].Wait.Record(d)
+			if e.shed != nil {
+				e.shed.Observe(d, w.began)
+			}
 		}
 		if w.tc != nil {
 			w.tc.begin(e.timeouts.get(&w.cur.task), 1)
@@ -464,6 +505,18 @@ func (w *FairWorker[T]) Next(err error) *T {
 	}
 	w.exiting = true
 	return nil
+}
+
+// refuse ends the task w took, which its circuit breaker g turned away:
+// it is dead-lettered, and its tenant gets back what it was charged for
+// it at the worker's next lock, as the task took no worker time.
+func (e *fairBase[T]) refuse(w *FairWorker[T], g *gate[T]) {
+	w.ran = fairRefused
+	x := w.cur.x
+	w.cur.x = nil
+	w.hooking = true // see workerExit
+	g.reject(&w.cur.task, x, 0, e.meter, &e.hooks)
+	w.hooking = false
 }
 
 // measure notes the run time of the task that just ended, to charge its
@@ -484,6 +537,9 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 		e.meter.Shards[0].Run.Record(d)
 	}
 	err = w.meter.ended(w.tc, err)
+	if g := e.hooks.brk; g != nil {
+		g.record(&w.tk, err)
+	}
 	w.meter.Done(err)
 	if x := w.cur.x; x != nil {
 		w.cur.x = nil
@@ -498,13 +554,19 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 	}
 }
 
-// chargeLocked charges the task the worker ran last to its tenant, if it
-// has not been (e.mu is held).
+// chargeLocked charges the task the worker ran last to its tenant, or
+// gives back its charge if it was refused, if that is not done (e.mu is
+// held).
 func (e *fairBase[T]) chargeLocked(w *FairWorker[T]) {
-	if w.ran >= 0 {
+	switch {
+	case w.ran >= 0:
 		e.sched.end(w.tenant, w.charged, w.ran)
-		w.ran = -1
+	case w.ran == fairRefused:
+		e.sched.refund(w.tenant, w.charged)
+	default:
+		return
 	}
+	w.ran = -1
 }
 
 // next takes the next task into w.cur, waiting for one if need be, and
@@ -512,7 +574,7 @@ func (e *fairBase[T]) chargeLocked(w *FairWorker[T]) {
 // the pool is stopped, or draining with nothing left.
 func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 	for {
-		if e.size.Load() > 0 || w.ran >= 0 {
+		if e.size.Load() > 0 || w.ran != -1 {
 			e.mu.Lock()
 			e.chargeLocked(w)
 			if e.life.State() == Stopped {
@@ -579,6 +641,7 @@ func (e *fairBase[T]) idle(w *FairWorker[T]) bool {
 // which case the panic is counted and reported, the task's run time is
 // charged to its tenant, and a new goroutine takes the worker's place.
 func (e *fairBase[T]) workerExit(w *FairWorker[T]) {
+	e.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(e.meter.Now())
 		e.life.WorkerExited()
@@ -594,6 +657,9 @@ func (e *fairBase[T]) workerExit(w *FairWorker[T]) {
 		return
 	}
 	w.meter.Panicked.Add(1)
+	if g := e.hooks.brk; g != nil {
+		g.recordPanic(&w.tk)
+	}
 	e.measure(w)
 	defer func() { // even if OnPanic calls runtime.Goexit
 		w.cur = fairSlot[T]{}
@@ -706,5 +772,6 @@ func (e *fairBase[T]) Stats() poolrt.Stats {
 		}
 	}
 	st.Fair = f
+	e.life.WorkerStats(&st)
 	return st
 }

@@ -185,6 +185,23 @@ func (s *fairSched) end(id int32, charged, ran int64) {
 		t.est += (ran - t.est) >> estShift
 		s.est += (ran - s.est) >> estShift
 	}
+	s.place(id)
+}
+
+// refund ends a task of tenant id that was charged charged and did not
+// run (its circuit breaker turned it away): the tenant gets the charge
+// back, and the run time estimates are left as they were.
+func (s *fairSched) refund(id int32, charged int64) {
+	t := &s.tenants[id]
+	t.running--
+	t.finish -= float64(charged) / t.weight
+	s.place(id)
+}
+
+// place puts tenant id where its finish tag now belongs, once a task of
+// it ended: in the heap it is in, or idle or forgotten if in neither.
+func (s *fairSched) place(id int32) {
+	t := &s.tenants[id]
 	switch {
 	case t.heap < 0:
 		s.settle(id)

@@ -151,3 +151,36 @@ func TestFairSchedDebt(t *testing.T) {
 		t.Fatalf("took %d, want a (%d)", id, a)
 	}
 }
+
+// TestFairSchedRefund: a task taken and then not run (its circuit breaker
+// turned it away) costs its tenant nothing: the charge is given back, so
+// the tenant's next task goes before another tenant's, and the run time
+// estimates and counts of ended tasks are left as they were.
+func TestFairSchedRefund(t *testing.T) {
+	var s fairSched
+	s.init(8, func(int32) {})
+	a, b := s.takeUp(1), s.takeUp(1)
+	s.tenants[a].est, s.tenants[b].est = 1000, 1000
+	for range 2 {
+		s.push(a)
+		s.push(b)
+	}
+	id, _, charged, _ := s.pop()
+	if id != a || charged != 1000 {
+		t.Fatalf("took %d charged %d, want a (%d) charged 1000", id, charged, a)
+	}
+	s.refund(a, charged)
+	checkSched(t, &s, 8)
+	ta := &s.tenants[a]
+	if ta.finish != 0 || ta.est != 1000 || ta.ended != 0 || ta.busy != 0 || ta.running != 0 || s.est != 0 {
+		t.Fatalf("after the refund: finish %g, est %d, ended %d, busy %d, running %d, pool est %d",
+			ta.finish, ta.est, ta.ended, ta.busy, ta.running, s.est)
+	}
+	if id, _, _, _ := s.pop(); id != a {
+		t.Fatalf("took %d, want a (%d): its refused task cost it nothing", id, a)
+	}
+	if id, _, _, _ := s.pop(); id != b {
+		t.Fatalf("took %d, want b (%d), a having had its share", id, b)
+	}
+	checkSched(t, &s, 8)
+}
