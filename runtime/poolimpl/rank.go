@@ -418,7 +418,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 			}
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&w.cur.task), 1)
+			w.tc.begin(e.timeouts.get(&w.cur.task), 1, nil, false)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())

@@ -127,7 +127,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		}
 		w.dq.init(set.Stealing.DequeSize)
 		w.ctx = stealCtx[T]{Context: p.life.Context(), w: w}
-		if p.timeouts.on() {
+		if p.timeouts.on() || set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(p.life.Context())
 			w.ctx.Context = w.tc
 		}
@@ -338,7 +338,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		}
 	}
 	if w.tc != nil {
-		w.tc.begin(p.timeouts.get(&w.cur), 1)
+		w.tc.begin(p.timeouts.get(&w.cur), 1, w.curX.context(), p.set.Propagate == config.PropagateDeadline)
 	}
 	w.running = true
 	w.region.begin(w.ctxi)

@@ -26,6 +26,19 @@ type Waiter struct {
 	state atomic.Uint32
 	done  chan error // capacity 1: the worker's send never blocks
 	pool  *waiters
+	// ctx is the submitter's context when the pool propagates it
+	// (poolrt.PropagateContext), else nil: the worker that runs the task
+	// answers its values (taskCtx.begin).
+	ctx context.Context
+}
+
+// context returns the submitter's context x carries, or nil for a task
+// without a waiter or a pool that does not propagate it.
+func (x *Waiter) context() context.Context {
+	if x == nil {
+		return nil
+	}
+	return x.ctx
 }
 
 // The states of a waiter.
@@ -67,6 +80,7 @@ func (ws *waiters) get() *Waiter {
 
 // put recycles x, which no task and no submitter holds any more.
 func (ws *waiters) put(x *Waiter) {
+	x.ctx = nil // the submitter's context is not kept past its task
 	ws.mu.Lock()
 	ws.free = append(ws.free, x)
 	ws.mu.Unlock()
