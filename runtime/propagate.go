@@ -19,9 +19,9 @@ import "github.com/poolgen/poolgen/runtime/internal/config"
 // keep its context after it returns.
 //
 // Tasks that run on the submitter's goroutine ([CallerRuns]) get a
-// context with the same values. Subtasks forked in a work-stealing pool
-// get the pool's context, not their parent's submitter's: pass what they
-// need in the task. Batch pools do not take the option (a batch has many
+// context with the same values. A subtask forked in a work-stealing pool
+// carries its parent's submitter's context, as if submitted with it,
+// wherever Fork puts it. Batch pools do not take the option (a batch has many
 // submitters, and its handler's context is the pool's); neither do the
 // priority and fair pools yet: for either the constructor returns a
 // [*ConfigError].

@@ -3,7 +3,9 @@ package conformance
 import (
 	"context"
 	"runtime"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -240,4 +242,57 @@ func testZeroAllocsPropagate[T any](t *testing.T, s *suite[T]) {
 	assert.Zero(t, wait, "allocations per SubmitWait, propagating")
 	require.NoError(t, p.Shutdown(context.Background()))
 	assertRuns(t, ctl, 1, span(0, next)...)
+}
+
+// testForkPropagates: with PropagateContext, a subtask forked by a task
+// sees the values of its parent's submitter's context wherever Fork put
+// it (the deque, the injector, or the forking goroutine when both are
+// full), and a subtask forked by a task submitted without values sees
+// none of another task's.
+func testForkPropagates[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		const forks = 8
+		ctl := probe.New(2 + 2*forks)
+		p := s.startStealing(t, 1, poolrt.PropagateContext(), poolrt.DequeSize(2), poolrt.QueueSize(2))
+		var mu sync.Mutex
+		got := make(map[int]any)
+		for id := 2; id < ctl.Len(); id++ {
+			ctl.SetFunc(id, func(ctx context.Context) error {
+				mu.Lock()
+				got[id] = ctx.Value(traceKey{})
+				mu.Unlock()
+				return nil
+			})
+		}
+		root := func(first int) probe.Func {
+			return func(ctx context.Context) error {
+				for id := first; id < first+forks; id++ {
+					if err := p.Fork(ctx, s.Task(ctl, id)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		ctl.SetFunc(0, root(2))
+		ctl.SetFunc(1, root(2+forks))
+		require.NoError(t, p.SubmitWait(context.WithValue(context.Background(), traceKey{}, "root"), s.Task(ctl, 0)))
+		synctest.Wait()
+		require.NoError(t, p.SubmitWait(context.Background(), s.Task(ctl, 1)))
+		synctest.Wait()
+		require.NoError(t, p.Shutdown(context.Background()))
+		assertRuns(t, ctl, 1, span(0, ctl.Len())...)
+		mu.Lock()
+		defer mu.Unlock()
+		for id := 2; id < 2+forks; id++ {
+			assert.Equal(t, "root", got[id], "subtask %d of the task submitted with the value", id)
+		}
+		for id := 2 + forks; id < ctl.Len(); id++ {
+			assert.Nil(t, got[id], "subtask %d of the task submitted without it", id)
+		}
+		st := p.Stats()
+		assert.NotZero(t, st.Stealing.ForkedInline, "some subtasks ran on the forking goroutine")
+		assert.NotZero(t, st.Stealing.ForkedToInjector, "some subtasks went to the injector")
+		assertSettled(t, st)
+	})
 }

@@ -209,6 +209,16 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 	if p.life.State() == Stopped {
 		return poolrt.ErrClosed
 	}
+	// With propagation on, the subtask carries its parent's submitter's
+	// context, as a submitted task does, in a handle no one waits for.
+	var x *Waiter
+	if p.set.Propagate != config.PropagateNone {
+		if from := w.tc.submitter(); from != nil {
+			x = p.life.Waiter()
+			x.ctx = from
+			x.state.Store(waiterAbandoned)
+		}
+	}
 	if w.dq.acquire() {
 		var enq int64
 		if every := p.meter.SampleEvery; every > 0 {
@@ -217,28 +227,37 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 				enq = p.meter.Now()
 			}
 		}
-		ok := w.dq.push(t, 0, enq)
+		ok := w.dq.push(t, x, 0, enq)
 		w.dq.release()
 		if ok {
 			p.wake()
 			return nil
 		}
 	} else if w.dq.gate.Load() == gateClosed {
+		if x != nil {
+			x.cancel()
+		}
 		return poolrt.ErrClosed
 	}
 	// The deque is full (a flat loop of forks, say), or another goroutine
 	// is pushing onto it (a goroutine of the task, forking with its
 	// context): the injector, where every worker takes from, keeps the
 	// subtasks spread; if it is full or closed, run t now.
-	switch p.q.push(*t) {
+	switch p.q.pushWaited(*t, x) {
 	case pushed:
 		p.steals.ForkToInjector()
 		p.wake()
 		return nil
 	case pushClosed:
 		if p.life.State() == Stopped {
+			if x != nil {
+				x.cancel()
+			}
 			return poolrt.ErrClosed
 		}
+	}
+	if x != nil {
+		x.cancel() // run here, under the parent's context
 	}
 	p.steals.ForkInline()
 	RunOnCaller(w.ctxi, *t, p.lane.One, &p.hooks, p.meter, &p.timeouts)

@@ -169,6 +169,15 @@ func (c *taskCtx) parentDone() {
 	c.mu.Unlock()
 }
 
+// submitter returns the running task's submitter's context when the
+// pool propagates it, else nil: what a subtask it forks carries.
+func (c *taskCtx) submitter() context.Context {
+	c.mu.Lock()
+	from := c.from
+	c.mu.Unlock()
+	return from
+}
+
 // Deadline returns the running task's deadline, if it has one.
 func (c *taskCtx) Deadline() (time.Time, bool) {
 	c.mu.Lock()
