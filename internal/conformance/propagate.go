@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"testing"
@@ -179,6 +180,41 @@ func testPropagateContext[T any](t *testing.T, s *suite[T]) {
 				assert.ErrorIs(t, err, context.DeadlineExceeded)
 			}
 			rec.mu.Unlock()
+		})
+	})
+
+	t.Run("Retry", func(t *testing.T) {
+		if s.Pattern&(Fixed|Dynamic) == 0 {
+			t.Skip("retries are the fixed and dynamic pools'")
+		}
+		bubble(t, func(t *testing.T) {
+			// The context rides with the task through its retries: the
+			// first attempt outlives the submitter's deadline, and the
+			// retry, which starts past it, starts with its context ended.
+			const d = 60 * time.Millisecond
+			ctl := probe.New(2)
+			p := s.start(t, 1, poolrt.PropagateDeadline(), poolrt.OnDeadLetter(func(T, error, int) {}),
+				poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: d, Max: d}))
+			ctx, cancel := context.WithTimeout(with("retried"), d)
+			defer cancel()
+			var seen []any
+			var errs []error
+			ctl.SetFunc(0, func(ctx context.Context) error {
+				seen = append(seen, ctx.Value(traceKey{}))
+				if len(seen) == 1 {
+					time.Sleep(2 * d)
+				}
+				errs = append(errs, ctx.Err())
+				return errors.New("try again")
+			})
+			require.NoError(t, p.Submit(ctx, s.Task(ctl, 0)))
+			require.NoError(t, p.Shutdown(context.Background()))
+			assert.Equal(t, []any{"retried", "retried"}, seen, "every attempt sees the value")
+			assert.Equal(t, []error{context.DeadlineExceeded, context.DeadlineExceeded}, errs, "both attempts end at the submitter's deadline")
+			st := p.Stats()
+			assert.Equal(t, uint64(1), st.DeadLettered)
+			assert.Equal(t, uint64(2), st.TimedOut, "both attempts timed out")
+			assertSettled(t, st)
 		})
 	})
 

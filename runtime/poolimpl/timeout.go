@@ -109,13 +109,18 @@ func newTaskCtx(parent context.Context) *taskCtx {
 // context from (nil when the pool does not propagate it), whose deadline
 // bounds the task too when bound is set (poolrt.PropagateDeadline).
 func (c *taskCtx) begin(d time.Duration, attempt int, from context.Context, bound bool) {
-	var dl time.Time
+	var now, dl time.Time
+	wait := d
 	if d > 0 {
-		dl = time.Now().Add(d)
+		now = time.Now()
+		dl = now.Add(d)
 	}
 	if bound && from != nil {
 		if sd, ok := from.Deadline(); ok && (dl.IsZero() || sd.Before(dl)) {
-			dl = sd
+			if now.IsZero() {
+				now = time.Now()
+			}
+			dl, wait = sd, sd.Sub(now)
 		}
 	}
 	c.mu.Lock()
@@ -125,11 +130,15 @@ func (c *taskCtx) begin(d time.Duration, attempt int, from context.Context, boun
 	}
 	c.running = true
 	c.deadline = dl
+	if !dl.IsZero() && wait <= 0 && !c.closed {
+		// A submitter's deadline already past: the task starts with its
+		// context ended.
+		c.err, c.closed = context.DeadlineExceeded, true
+		close(c.done)
+	}
 	c.mu.Unlock()
-	if !dl.IsZero() {
-		// A deadline already past fires the timer at once: the task
-		// starts with its context about to end, as a late timer would.
-		c.timer.Reset(time.Until(dl))
+	if wait > 0 && !dl.IsZero() {
+		c.timer.Reset(wait)
 	}
 }
 
