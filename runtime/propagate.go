@@ -21,10 +21,10 @@ import "github.com/poolgen/poolgen/runtime/internal/config"
 // Tasks that run on the submitter's goroutine ([CallerRuns]) get a
 // context with the same values. A subtask forked in a work-stealing pool
 // carries its parent's submitter's context, as if submitted with it,
-// wherever Fork puts it. Batch pools do not take the option (a batch has many
-// submitters, and its handler's context is the pool's); neither do the
-// priority and fair pools yet: for either the constructor returns a
-// [*ConfigError].
+// wherever Fork puts it. Fixed, dynamic, work-stealing, priority and fair
+// pools take the option. Batch pools do not: a batch has many
+// submitters, and its handler's context is the pool's; their
+// constructor returns a [*ConfigError].
 func PropagateContext() Option {
 	return config.NewOption("PropagateContext()", propagating, func(s *config.Settings) string {
 		return s.SetPropagate(config.PropagateValues)
@@ -46,4 +46,4 @@ func PropagateDeadline() Option {
 }
 
 // propagating are the patterns that propagate a submitter's context.
-const propagating = config.Fixed | config.Dynamic | config.Stealing
+const propagating = config.Fixed | config.Dynamic | config.Stealing | config.Priority | config.Fair

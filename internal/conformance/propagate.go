@@ -18,7 +18,7 @@ import (
 
 // propagating are the patterns that take PropagateContext and
 // PropagateDeadline.
-const propagating = Fixed | Dynamic | Stealing
+const propagating = Fixed | Dynamic | Stealing | Priority | Fair
 
 // traceKey is a context key a submitter sets and its task reads.
 type traceKey struct{}

@@ -126,13 +126,7 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T, wait bool) (*Waiter, er
 	if r != pushClosed && f.life.State() == Open && f.set.Backpressure == poolrt.CallerRuns {
 		x.cancel()
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		cctx, cancel := callerContext(f.life.Context(), ctx, f.set.Propagate)
-		defer cancel()
-		if !wait {
-			RunOnCaller(cctx, t, f.lane.One, &f.hooks, f.meter, &f.timeouts)
-			return nil, nil
-		}
-		return nil, runWaited(cctx, t, f.lane.One, &f.hooks, f.meter, &f.timeouts)
+		return nil, runOnSubmitter(f.life.Context(), ctx, f.set.Propagate, t, wait, f.lane.One, &f.hooks, f.meter, &f.timeouts)
 	}
 	if err := f.submitSlow(ctx, t, x, r); err != nil {
 		x.cancel()

@@ -22,6 +22,20 @@ func callerContext(pool, from context.Context, p config.Propagation) (context.Co
 	return ctx, func() {}
 }
 
+// runOnSubmitter runs t on its submitter's goroutine (CallerRuns) under
+// pool, the pool's context, with what p propagates of ctx, the
+// submitter's: it returns t's outcome if the submitter waits for it,
+// else reports it to the hooks and returns nil.
+func runOnSubmitter[T any](pool, ctx context.Context, p config.Propagation, t T, wait bool, run func(context.Context, T) error, h *taskHooks[T], m *Meter, tt *timeouts[T]) error {
+	cctx, cancel := callerContext(pool, ctx, p)
+	defer cancel()
+	if !wait {
+		RunOnCaller(cctx, t, run, h, m, tt)
+		return nil
+	}
+	return runWaited(cctx, t, run, h, m, tt)
+}
+
 // carried is the pool's context answering Value from a submitter's
 // context first (poolrt.PropagateContext), for a task run off the
 // workers; workers answer the same from their taskCtx.
