@@ -45,7 +45,9 @@ func ExamplePropagateContext() {
 // PropagateDeadline also ends a task at its submitter's deadline: a
 // request's budget bounds the work done for it, counted as a timeout.
 func ExamplePropagateDeadline() {
-	p, err := templates.NewFixedPool[Fetch](poolrt.PropagateDeadline(), poolrt.OnTaskError(func(Fetch, error) {}))
+	failed := make(chan error, 1)
+	p, err := templates.NewFixedPool[Fetch](poolrt.PropagateDeadline(),
+		poolrt.OnTaskError(func(_ Fetch, err error) { failed <- err }))
 	if err != nil {
 		panic(err)
 	}
@@ -55,10 +57,10 @@ func ExamplePropagateDeadline() {
 	if err := p.Submit(ctx, Fetch{Reply: hung}); err != nil {
 		panic(err)
 	}
+	fmt.Println(errors.Is(<-failed, context.DeadlineExceeded))
 	p.Shutdown(context.Background())
 	fmt.Println("timed out:", p.Stats().TimedOut)
-	fmt.Println(errors.Is(ctx.Err(), context.DeadlineExceeded))
 	// Output:
-	// timed out: 1
 	// true
+	// timed out: 1
 }
