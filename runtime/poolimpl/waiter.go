@@ -12,7 +12,10 @@ import (
 // the task's outcome travels back to its submitter through it. It rides
 // beside the task through the queue (a cell's side slot, a batch slot, a
 // deque slot, a priority slot) and is nil for every other task, so a task
-// without one costs its worker one nil check.
+// without one costs its worker one nil check. With context propagation
+// (poolrt.PropagateContext) every task with a submitter's context takes
+// one, abandoned from the start when no one waits (Submit, Fork), to
+// carry that context to its worker.
 //
 // A waiter is used once per task and then recycled by its pool. The
 // submitter and the worker that ends the task agree on who recycles it
