@@ -149,6 +149,9 @@ type config struct {
 	nested bool
 	// opts are extra options for poolgen pools.
 	opts []poolrt.Option
+	// ctx is the context tasks are submitted with; nil means
+	// context.Background().
+	ctx context.Context
 }
 
 // contestant is one row of a benchmark: a named way to start a pool of
@@ -200,7 +203,10 @@ func measure[T any](b *testing.B, c contestant[T], cfg config, submitters int, n
 	}
 	counter := new(tasks.Counter)
 	t := newTask(counter)
-	ctx := context.Background()
+	ctx := cfg.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 
 	b.ResetTimer()
 	if submitters <= 1 {

@@ -36,6 +36,8 @@ var patternOptions = []struct {
 	{poolrt.Linger(time.Millisecond), Batch},
 	{poolrt.TenantQueueSize(8), Fair},
 	{poolrt.TenantWeight(func(int) int { return 2 }), Fair},
+	{poolrt.PropagateContext(), propagating},
+	{poolrt.PropagateDeadline(), propagating},
 }
 
 // testConfigErrors: a bad option, or an option of another pattern, makes the

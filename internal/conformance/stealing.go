@@ -38,6 +38,7 @@ func RunStealing[T any](t *testing.T, impl Impl[T]) {
 func stealingCases[T any]() []testCase[T] {
 	return []testCase[T]{
 		{"ForkOverflow", testForkOverflow[T]},
+		{"ForkPropagates", testForkPropagates[T]},
 	}
 }
 

@@ -137,6 +137,8 @@ func cases[T any]() []testCase[T] {
 		{"Latency", testLatency[T]},
 		{"MetricsOff", testMetricsOff[T]},
 		{"ZeroAllocs", testZeroAllocs[T]},
+		{"PropagateContext", testPropagateContext[T]},
+		{"ZeroAllocsPropagate", testZeroAllocsPropagate[T]},
 		{"GivesWay", testGivesWay[T]},
 		{"GivesWayStream", testGivesWayStream[T]},
 		{"WorkConserving", testWorkConserving[T]},

@@ -166,7 +166,7 @@ func (d *deque[T]) close() { d.gate.Store(gateClosed) }
 // push adds a task at the head. The caller holds the gate; the owner may
 // be popping concurrently. It reports false when the deque is full, or
 // when the slot at the head is still being copied out by a consumer.
-func (d *deque[T]) push(t *T, meta uint32, enq int64) bool {
+func (d *deque[T]) push(t *T, x *Waiter, meta uint32, enq int64) bool {
 	for {
 		ptrs := d.headTail.Load()
 		head, tail := unpackDeque(ptrs)
@@ -177,14 +177,14 @@ func (d *deque[T]) push(t *T, meta uint32, enq int64) bool {
 		if atomic.LoadUint32(&s.full) != 0 {
 			return false // a consumer still copies the previous task out
 		}
-		s.task, s.meta, s.enq, s.full = *t, meta, enq, 1
+		s.task, s.x, s.meta, s.enq, s.full = *t, x, meta, enq, 1
 		if d.headTail.CompareAndSwap(ptrs, packDeque(head+1, tail)) {
 			return true
 		}
 		// A consumer moved an end. The slot was never published: take it
 		// back (nobody else can have seen it) and retry on the new word.
 		var zero T
-		s.task, s.full = zero, 0
+		s.task, s.x, s.full = zero, nil, 0
 	}
 }
 

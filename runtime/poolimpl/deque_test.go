@@ -36,7 +36,7 @@ func pushAll(t *testing.T, d *deque[item], lo, hi uint64) {
 	defer d.release()
 	for v := lo; v < hi; v++ {
 		it := mkItem(v)
-		if !d.push(&it, uint32(v), int64(v)) {
+		if !d.push(&it, nil, uint32(v), int64(v)) {
 			t.Fatalf("push(%d) refused with %d queued of %d", v, d.size(), len(d.slots))
 		}
 	}
@@ -72,7 +72,7 @@ func TestDequeLIFOAndFull(t *testing.T) {
 		t.Fatal("gate not free")
 	}
 	it := mkItem(99)
-	if d.push(&it, 0, 0) {
+	if d.push(&it, nil, 0, 0) {
 		t.Fatal("push onto a full deque succeeded")
 	}
 	d.release()
@@ -181,14 +181,14 @@ func TestDequeSlotStillHeld(t *testing.T) {
 		t.Fatalf("room = %d with the head slot still held", r)
 	}
 	it := mkItem(5)
-	if d.push(&it, 0, 0) {
+	if d.push(&it, nil, 0, 0) {
 		t.Fatal("push overwrote a slot a consumer still holds")
 	}
 	atomic.StoreUint32(&s.full, 0) // the thief is done
 	if r := d.room(4); r != 1 {
 		t.Fatalf("room = %d, want 1", r)
 	}
-	if !d.push(&it, 0, 0) {
+	if !d.push(&it, nil, 0, 0) {
 		t.Fatal("push refused after the consumer let go")
 	}
 	d.release()
@@ -315,7 +315,7 @@ func FuzzDeque(f *testing.F) {
 					t.Fatal("gate not free")
 				}
 				it := mkItem(next)
-				ok := victim.push(&it, 0, 0)
+				ok := victim.push(&it, nil, 0, 0)
 				victim.release()
 				if ok != (len(md.victim) < len(victim.slots)) {
 					t.Fatalf("op %d: push ok %t with %d of %d queued", i, ok, len(md.victim), len(victim.slots))
@@ -401,7 +401,7 @@ func TestDequeStress(t *testing.T) {
 					continue
 				}
 				it := mkItem(v)
-				ok := victim.push(&it, 0, 0)
+				ok := victim.push(&it, nil, 0, 0)
 				victim.release()
 				if ok {
 					v++
@@ -457,7 +457,7 @@ func TestDequeStress(t *testing.T) {
 				continue
 			}
 			it := mkItem(v)
-			ok := victim.push(&it, 0, 0)
+			ok := victim.push(&it, nil, 0, 0)
 			victim.release()
 			if ok {
 				v++

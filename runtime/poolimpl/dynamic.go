@@ -48,7 +48,7 @@ func (p *Dynamic[T]) TrySubmit(t T) error {
 
 // SubmitWait is the pool's SubmitWait.
 func (p *Dynamic[T]) SubmitWait(ctx context.Context, t T) error {
-	x, err := p.e.submitWaited(ctx, t)
+	x, err := p.e.submitWaited(ctx, t, true)
 	if x == nil {
 		return err
 	}

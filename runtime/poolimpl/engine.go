@@ -173,7 +173,7 @@ func (e *engine[T]) resizeLocked(n int) {
 		w := e.workers[id]
 		if w == nil {
 			w = &Worker[T]{e: e, id: id, home: id % len(e.q.shards), meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
-			if e.timeouts.on() || e.rt != nil {
+			if e.timeouts.on() || e.rt != nil || e.set.Propagate != config.PropagateNone {
 				w.tc = newTaskCtx(e.life.Context())
 				w.ctx = w.tc
 			}
@@ -286,7 +286,7 @@ func (w *Worker[T]) Next(err error) *T {
 			}
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&s.task), max(w.attempt, 1))
+			w.tc.begin(e.timeouts.get(&s.task), max(w.attempt, 1), s.x.context(), e.set.Propagate == config.PropagateDeadline)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())

@@ -162,7 +162,7 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &FairWorker[T]{e: &e.fairBase, id: id, ran: -1, meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
-		if e.timeouts.on() {
+		if e.timeouts.on() || e.set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(e.life.Context())
 			w.ctx = w.tc
 		}
@@ -278,6 +278,12 @@ func (e *fairBase[T]) queueLocked(id int32, slot fairSlot[T]) {
 
 // Submit is the pool's Submit for a task of tenant k.
 func (e *Fair[T, K]) Submit(ctx context.Context, t T, k K) error {
+	if e.set.Propagate != config.PropagateNone {
+		// t carries ctx in a completion handle that no one waits for:
+		// the worker that ends t recycles it.
+		_, err := e.submitWaited(ctx, t, k, false)
+		return err
+	}
 	if e.shed != nil && e.shed.Refuse(0) {
 		return poolrt.ErrOverloaded
 	}
@@ -304,36 +310,54 @@ func (e *Fair[T, K]) Submit(ctx context.Context, t T, k K) error {
 
 // SubmitWait is the pool's SubmitWait for a task of tenant k.
 func (e *Fair[T, K]) SubmitWait(ctx context.Context, t T, k K) error {
+	x, err := e.submitWaited(ctx, t, k, true)
+	if x == nil {
+		return err
+	}
+	return x.wait(ctx)
+}
+
+// submitWaited queues t, of tenant k, with a completion handle, as the
+// feed's submitWaited does: it returns the handle to wait on if wait is
+// set, or a nil handle and the outcome when there is nothing to wait for.
+// Without wait, the handle only carries ctx to the worker.
+func (e *Fair[T, K]) submitWaited(ctx context.Context, t T, k K, wait bool) (*Waiter, error) {
 	if e.shed != nil && e.shed.Refuse(0) {
-		return poolrt.ErrOverloaded
+		return nil, poolrt.ErrOverloaded
 	}
 	slot := e.prepare(t)
 	x := e.life.Waiter()
+	if e.set.Propagate != config.PropagateNone {
+		x.ctx = ctx
+	}
+	if !wait {
+		x.state.Store(waiterAbandoned)
+	}
 	slot.x = x
 	err := e.push(slot, k)
 	if err == nil {
 		e.sleep.Wake()
-		return x.wait(ctx)
+		return handle(x, wait), nil
 	}
 	if err == poolrt.ErrClosed || e.life.State() != Open {
 		x.cancel()
-		return poolrt.ErrClosed
+		return nil, poolrt.ErrClosed
 	}
 	switch e.set.Backpressure {
 	case poolrt.Reject:
 		x.cancel()
 		e.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
+		return nil, poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		x.cancel()
 		e.meter.Shards[0].CallerRuns.Add(1)
-		return runWaited(e.life.Context(), t, e.lane.One, &e.hooks, e.meter, &e.timeouts)
+		return nil, runOnSubmitter(e.life.Context(), ctx, e.set.Propagate, t, wait, e.lane.One, &e.hooks, e.meter, &e.timeouts)
 	}
 	if err := e.wait(ctx, slot, k); err != nil {
 		x.cancel()
-		return err
+		return nil, err
 	}
-	return x.wait(ctx)
+	return handle(x, wait), nil
 }
 
 // TrySubmit is the pool's TrySubmit for a task of tenant k.
@@ -497,7 +521,7 @@ func (w *FairWorker[T]) Next(err error) *T {
 			}
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&w.cur.task), 1)
+			w.tc.begin(e.timeouts.get(&w.cur.task), 1, w.cur.x.context(), e.set.Propagate == config.PropagateDeadline)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())

@@ -65,6 +65,12 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 // for forks: see StealingPool.wake) kept the median P99 of 20 µs tasks at
 // 27.5k/s on 2 vCPUs at 3.8 ms over 20 rounds, against 0.5 ms with it.
 func (f *feed[T]) submit(ctx context.Context, t T) error {
+	if f.set.Propagate != config.PropagateNone {
+		// t carries ctx through the queue in a completion handle that no
+		// one waits for: the worker that ends t recycles it.
+		_, err := f.submitWaited(ctx, t, false)
+		return err
+	}
 	if f.nilable && IsNil(&t) {
 		return poolrt.ErrNilTask
 	}
@@ -83,12 +89,15 @@ func (f *feed[T]) submit(ctx context.Context, t T) error {
 }
 
 // submitWaited queues t with a completion handle, as submit would, and
-// returns the handle to wait on (Waiter.wait). It returns a nil handle
-// and the outcome when there is nothing to wait for: the task was
-// refused (the error submit would return), or CallerRuns ran it here
-// because the queue was full (what it returned, or its
-// *poolrt.PanicError).
-func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
+// returns the handle to wait on (Waiter.wait) if wait is set. It returns
+// a nil handle and the outcome when there is nothing to wait for: the
+// task was refused (the error submit would return), or CallerRuns ran it
+// here because the queue was full (what it returned, or its
+// *poolrt.PanicError). Without wait, the handle only carries ctx to the
+// worker (poolrt.PropagateContext): it is abandoned from the start, the
+// worker that ends t recycles it, and t's outcome is the hooks', as for
+// submit.
+func (f *feed[T]) submitWaited(ctx context.Context, t T, wait bool) (*Waiter, error) {
 	if f.nilable && IsNil(&t) {
 		return nil, poolrt.ErrNilTask
 	}
@@ -96,6 +105,12 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
 		return nil, poolrt.ErrOverloaded
 	}
 	x := f.life.Waiter()
+	if f.set.Propagate != config.PropagateNone {
+		x.ctx = ctx
+	}
+	if !wait {
+		x.state.Store(waiterAbandoned)
+	}
 	r := pushFull
 	if f.rt == nil {
 		r = f.q.pushWaited(t, x)
@@ -106,23 +121,32 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T) (*Waiter, error) {
 	}
 	if r == pushed {
 		f.sleep.Wake()
-		return x, nil
+		return handle(x, wait), nil // x is the worker's now, unless waited for
 	}
 	if r != pushClosed && f.life.State() == Open && f.set.Backpressure == poolrt.CallerRuns {
 		x.cancel()
 		f.meter.Shards[RandN(len(f.meter.Shards))].CallerRuns.Add(1)
-		return nil, runWaited(f.life.Context(), t, f.lane.One, &f.hooks, f.meter, &f.timeouts)
+		return nil, runOnSubmitter(f.life.Context(), ctx, f.set.Propagate, t, wait, f.lane.One, &f.hooks, f.meter, &f.timeouts)
 	}
 	if err := f.submitSlow(ctx, t, x, r); err != nil {
 		x.cancel()
 		return nil, err
 	}
-	return x, nil
+	return handle(x, wait), nil
+}
+
+// handle returns x, just queued, to its submitter if it waits for it;
+// else nil: x may be recycled already.
+func handle(x *Waiter, wait bool) *Waiter {
+	if wait {
+		return x
+	}
+	return nil
 }
 
 // submitWait is SubmitWait: submitWaited, then the wait.
 func (f *feed[T]) submitWait(ctx context.Context, t T) error {
-	x, err := f.submitWaited(ctx, t)
+	x, err := f.submitWaited(ctx, t, true)
 	if x == nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id), region: taskRegion{kind: e.life.region}}
-		if e.timeouts.on() {
+		if e.timeouts.on() || e.set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(e.life.Context())
 			w.ctx = w.tc
 		}
@@ -206,6 +206,12 @@ func (e *Rank[T]) queueLocked(slot rankSlot[T], key int64) {
 
 // Submit is the pool's Submit for a task of rank r.
 func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
+	if e.set.Propagate != config.PropagateNone {
+		// t carries ctx in a completion handle that no one waits for:
+		// the worker that ends t recycles it.
+		_, err := e.submitWaited(ctx, t, r, false)
+		return err
+	}
 	slot, key := e.prepare(t, r)
 	if e.shed != nil && e.shed.Refuse(int(slot.band)) {
 		return poolrt.ErrOverloaded
@@ -231,36 +237,54 @@ func (e *Rank[T]) Submit(ctx context.Context, t T, r int64) error {
 
 // SubmitWait is the pool's SubmitWait for a task of rank r.
 func (e *Rank[T]) SubmitWait(ctx context.Context, t T, r int64) error {
+	x, err := e.submitWaited(ctx, t, r, true)
+	if x == nil {
+		return err
+	}
+	return x.wait(ctx)
+}
+
+// submitWaited queues t, of rank r, with a completion handle, as the
+// feed's submitWaited does: it returns the handle to wait on if wait is
+// set, or a nil handle and the outcome when there is nothing to wait for.
+// Without wait, the handle only carries ctx to the worker.
+func (e *Rank[T]) submitWaited(ctx context.Context, t T, r int64, wait bool) (*Waiter, error) {
 	slot, key := e.prepare(t, r)
 	if e.shed != nil && e.shed.Refuse(int(slot.band)) {
-		return poolrt.ErrOverloaded
+		return nil, poolrt.ErrOverloaded
 	}
 	x := e.life.Waiter()
+	if e.set.Propagate != config.PropagateNone {
+		x.ctx = ctx
+	}
+	if !wait {
+		x.state.Store(waiterAbandoned)
+	}
 	slot.x = x
 	err := e.push(slot, key)
 	if err == nil {
 		e.sleep.Wake()
-		return x.wait(ctx)
+		return handle(x, wait), nil
 	}
 	if err == poolrt.ErrClosed || e.life.State() != Open {
 		x.cancel()
-		return poolrt.ErrClosed
+		return nil, poolrt.ErrClosed
 	}
 	switch e.set.Backpressure {
 	case poolrt.Reject:
 		x.cancel()
 		e.meter.Shards[0].Rejected.Add(1)
-		return poolrt.ErrQueueFull
+		return nil, poolrt.ErrQueueFull
 	case poolrt.CallerRuns:
 		x.cancel()
 		e.meter.Shards[0].CallerRuns.Add(1)
-		return runWaited(e.life.Context(), t, e.lane.One, &e.hooks, e.meter, &e.timeouts)
+		return nil, runOnSubmitter(e.life.Context(), ctx, e.set.Propagate, t, wait, e.lane.One, &e.hooks, e.meter, &e.timeouts)
 	}
 	if err := e.wait(ctx, slot, key); err != nil {
 		x.cancel()
-		return err
+		return nil, err
 	}
-	return x.wait(ctx)
+	return handle(x, wait), nil
 }
 
 // Closed is the pool's Closed.
@@ -418,7 +442,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 			}
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&w.cur.task), 1)
+			w.tc.begin(e.timeouts.get(&w.cur.task), 1, w.cur.x.context(), e.set.Propagate == config.PropagateDeadline)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())

@@ -127,7 +127,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		}
 		w.dq.init(set.Stealing.DequeSize)
 		w.ctx = stealCtx[T]{Context: p.life.Context(), w: w}
-		if p.timeouts.on() {
+		if p.timeouts.on() || set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(p.life.Context())
 			w.ctx.Context = w.tc
 		}
@@ -209,6 +209,16 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 	if p.life.State() == Stopped {
 		return poolrt.ErrClosed
 	}
+	// With propagation on, the subtask carries its parent's submitter's
+	// context, as a submitted task does, in a handle no one waits for.
+	var x *Waiter
+	if p.set.Propagate != config.PropagateNone {
+		if from := w.tc.submitter(); from != nil {
+			x = p.life.Waiter()
+			x.ctx = from
+			x.state.Store(waiterAbandoned)
+		}
+	}
 	if w.dq.acquire() {
 		var enq int64
 		if every := p.meter.SampleEvery; every > 0 {
@@ -217,28 +227,37 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 				enq = p.meter.Now()
 			}
 		}
-		ok := w.dq.push(t, 0, enq)
+		ok := w.dq.push(t, x, 0, enq)
 		w.dq.release()
 		if ok {
 			p.wake()
 			return nil
 		}
 	} else if w.dq.gate.Load() == gateClosed {
+		if x != nil {
+			x.cancel()
+		}
 		return poolrt.ErrClosed
 	}
 	// The deque is full (a flat loop of forks, say), or another goroutine
 	// is pushing onto it (a goroutine of the task, forking with its
 	// context): the injector, where every worker takes from, keeps the
 	// subtasks spread; if it is full or closed, run t now.
-	switch p.q.push(*t) {
+	switch p.q.pushWaited(*t, x) {
 	case pushed:
 		p.steals.ForkToInjector()
 		p.wake()
 		return nil
 	case pushClosed:
 		if p.life.State() == Stopped {
+			if x != nil {
+				x.cancel()
+			}
 			return poolrt.ErrClosed
 		}
+	}
+	if x != nil {
+		x.cancel() // run here, under the parent's context
 	}
 	p.steals.ForkInline()
 	RunOnCaller(w.ctxi, *t, p.lane.One, &p.hooks, p.meter, &p.timeouts)
@@ -338,7 +357,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		}
 	}
 	if w.tc != nil {
-		w.tc.begin(p.timeouts.get(&w.cur), 1)
+		w.tc.begin(p.timeouts.get(&w.cur), 1, w.curX.context(), p.set.Propagate == config.PropagateDeadline)
 	}
 	w.running = true
 	w.region.begin(w.ctxi)

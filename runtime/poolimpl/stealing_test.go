@@ -1144,7 +1144,7 @@ func TestStealingLastSpinnerWakes(t *testing.T) {
 	p.spinning.Add(1)
 	w := p.workers[1]
 	w.dq.hold()
-	w.dq.push(&lateForkTask{child: true, env: e}, 0, 0)
+	w.dq.push(&lateForkTask{child: true, env: e}, nil, 0, 0)
 	w.dq.release()
 	p.found(p.workers[0]) // worker 0 found something else
 	for e.childRan.Load() != 1 {

@@ -88,9 +88,12 @@ type taskCtx struct {
 	deadline time.Time // zero: the running task has none
 	running  bool
 	attempt  int // the running task's attempt (poolrt.Attempt)
-	done     chan struct{}
-	closed   bool  // done is closed
-	err      error // why done was closed
+	// from is the running task's submitter's context when the pool
+	// propagates it (poolrt.PropagateContext), else nil.
+	from   context.Context
+	done   chan struct{}
+	closed bool  // done is closed
+	err    error // why done was closed
 }
 
 // newTaskCtx returns a worker's timeout context over parent, the pool's.
@@ -102,20 +105,40 @@ func newTaskCtx(parent context.Context) *taskCtx {
 	return c
 }
 
-// begin starts a task with timeout d (none if d <= 0).
-func (c *taskCtx) begin(d time.Duration, attempt int) {
+// begin starts a task with timeout d (none if d <= 0), submitted with
+// context from (nil when the pool does not propagate it), whose deadline
+// bounds the task too when bound is set (poolrt.PropagateDeadline).
+func (c *taskCtx) begin(d time.Duration, attempt int, from context.Context, bound bool) {
+	var now, dl time.Time
+	wait := d
+	if d > 0 {
+		now = time.Now()
+		dl = now.Add(d)
+	}
+	if bound && from != nil {
+		if sd, ok := from.Deadline(); ok && (dl.IsZero() || sd.Before(dl)) {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			dl, wait = sd, sd.Sub(now)
+		}
+	}
 	c.mu.Lock()
-	c.attempt = attempt
+	c.attempt, c.from = attempt, from
 	if c.closed && c.parent.Err() == nil {
 		c.done, c.closed, c.err = make(chan struct{}), false, nil
 	}
 	c.running = true
-	if d > 0 {
-		c.deadline = time.Now().Add(d)
+	c.deadline = dl
+	if !dl.IsZero() && wait <= 0 && !c.closed {
+		// A submitter's deadline already past: the task starts with its
+		// context ended.
+		c.err, c.closed = context.DeadlineExceeded, true
+		close(c.done)
 	}
 	c.mu.Unlock()
-	if d > 0 {
-		c.timer.Reset(d)
+	if wait > 0 && !dl.IsZero() {
+		c.timer.Reset(wait)
 	}
 }
 
@@ -127,7 +150,7 @@ func (c *taskCtx) end(err error) (error, bool) {
 	}
 	c.mu.Lock()
 	expired := c.closed && c.err == context.DeadlineExceeded
-	c.running, c.deadline = false, time.Time{}
+	c.running, c.deadline, c.from = false, time.Time{}, nil
 	c.mu.Unlock()
 	return timedOut(err, expired)
 }
@@ -153,6 +176,15 @@ func (c *taskCtx) parentDone() {
 		close(c.done)
 	}
 	c.mu.Unlock()
+}
+
+// submitter returns the running task's submitter's context when the
+// pool propagates it, else nil: what a subtask it forks carries.
+func (c *taskCtx) submitter() context.Context {
+	c.mu.Lock()
+	from := c.from
+	c.mu.Unlock()
+	return from
 }
 
 // Deadline returns the running task's deadline, if it has one.
@@ -181,14 +213,20 @@ func (c *taskCtx) Err() error {
 	return err
 }
 
-// Value answers the running task's attempt (poolrt.Attempt), and defers
-// to the pool's context for other keys.
+// Value answers the running task's attempt (poolrt.Attempt), then asks
+// the task's submitter's context, when the pool propagates it, and last
+// the pool's context.
 func (c *taskCtx) Value(key any) any {
+	c.mu.Lock()
+	a, from := c.attempt, c.from
+	c.mu.Unlock()
 	if _, ok := key.(config.AttemptKey); ok {
-		c.mu.Lock()
-		a := c.attempt
-		c.mu.Unlock()
 		return a
+	}
+	if from != nil {
+		if v := from.Value(key); v != nil {
+			return v
+		}
 	}
 	return c.parent.Value(key)
 }

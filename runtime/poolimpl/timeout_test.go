@@ -21,7 +21,7 @@ func TestTaskCtx(t *testing.T) {
 			t.Error("Value does not reach the pool's context")
 		}
 
-		c.begin(time.Second, 1)
+		c.begin(time.Second, 1, nil, false)
 		if dl, ok := c.Deadline(); !ok || !dl.Equal(time.Now().Add(time.Second)) {
 			t.Errorf("Deadline() = %v, %v; want a second from now", dl, ok)
 		}
@@ -38,7 +38,7 @@ func TestTaskCtx(t *testing.T) {
 
 		// The next task, without a timeout, gets a fresh channel that
 		// stays open.
-		c.begin(0, 1)
+		c.begin(0, 1, nil, false)
 		if c.Done() == done {
 			t.Error("the closed channel is reused")
 		}
@@ -51,11 +51,11 @@ func TestTaskCtx(t *testing.T) {
 
 		// A task that ends in time: its timer, even if it fired late,
 		// does not end the next task, whose deadline is later.
-		c.begin(time.Second, 1)
+		c.begin(time.Second, 1, nil, false)
 		if err, to := c.end(nil); err != nil || to {
 			t.Errorf("end(nil) = %v, %v", err, to)
 		}
-		c.begin(2*time.Second, 1)
+		c.begin(2*time.Second, 1, nil, false)
 		c.expire() // a late fire for the task before
 		if c.Err() != nil {
 			t.Error("a stale timer ended the next task")
@@ -67,7 +67,7 @@ func TestTaskCtx(t *testing.T) {
 		}
 
 		// The pool's context ends every task, now and later.
-		c.begin(time.Hour, 1)
+		c.begin(time.Hour, 1, nil, false)
 		cancel()
 		<-c.Done()
 		if !errors.Is(c.Err(), context.Canceled) {
@@ -76,7 +76,7 @@ func TestTaskCtx(t *testing.T) {
 		if err, to := c.end(context.Canceled); to || err != context.Canceled {
 			t.Errorf("a canceled task reported as timed out: %v, %v", err, to)
 		}
-		c.begin(time.Hour, 1)
+		c.begin(time.Hour, 1, nil, false)
 		if c.Err() == nil {
 			t.Error("a task started after the pool's context ended has a live context")
 		}

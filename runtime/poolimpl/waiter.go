@@ -12,7 +12,10 @@ import (
 // the task's outcome travels back to its submitter through it. It rides
 // beside the task through the queue (a cell's side slot, a batch slot, a
 // deque slot, a priority slot) and is nil for every other task, so a task
-// without one costs its worker one nil check.
+// without one costs its worker one nil check. With context propagation
+// (poolrt.PropagateContext) every task with a submitter's context takes
+// one, abandoned from the start when no one waits (Submit, Fork), to
+// carry that context to its worker.
 //
 // A waiter is used once per task and then recycled by its pool. The
 // submitter and the worker that ends the task agree on who recycles it
@@ -26,6 +29,19 @@ type Waiter struct {
 	state atomic.Uint32
 	done  chan error // capacity 1: the worker's send never blocks
 	pool  *waiters
+	// ctx is the submitter's context when the pool propagates it
+	// (poolrt.PropagateContext), else nil: the worker that runs the task
+	// answers its values (taskCtx.begin).
+	ctx context.Context
+}
+
+// context returns the submitter's context x carries, or nil for a task
+// without a waiter or a pool that does not propagate it.
+func (x *Waiter) context() context.Context {
+	if x == nil {
+		return nil
+	}
+	return x.ctx
 }
 
 // The states of a waiter.
@@ -67,6 +83,7 @@ func (ws *waiters) get() *Waiter {
 
 // put recycles x, which no task and no submitter holds any more.
 func (ws *waiters) put(x *Waiter) {
+	x.ctx = nil // the submitter's context is not kept past its task
 	ws.mu.Lock()
 	ws.free = append(ws.free, x)
 	ws.mu.Unlock()

@@ -87,6 +87,9 @@ type Settings struct {
 	// TaskTimeout is the time a task may run (poolrt.TaskTimeout); 0 for
 	// no limit.
 	TaskTimeout time.Duration
+	// Propagate is what of a submitter's context reaches its task's
+	// (poolrt.PropagateContext, poolrt.PropagateDeadline).
+	Propagate Propagation
 	// Retry is the retry policy (poolrt.Retry), and DeadLetter the typed
 	// dead-letter handler (poolrt.OnDeadLetter), a func(T, error, int).
 	Retry      RetrySettings
@@ -119,6 +122,17 @@ type Settings struct {
 	// (poolrt.PinWorkers, poolrt.WorkerResource).
 	Worker WorkerSettings
 }
+
+// Propagation is what of a submitter's context a pool passes on to the
+// task's.
+type Propagation uint8
+
+// The propagations.
+const (
+	PropagateNone     Propagation = iota // only the pool's context
+	PropagateValues                      // the submitter's values
+	PropagateDeadline                    // its values and its deadline
+)
 
 // Given is a set of options given, for defaults that depend on them.
 type Given uint32
@@ -385,4 +399,14 @@ func (s *Settings) TaskStuck(worker int, started time.Time, running time.Duratio
 		return
 	}
 	s.log(slog.LevelWarn, "poolgen: task running long", nil, "worker", worker, "running", running, "started", started)
+}
+
+// SetPropagate records propagation p, and returns why it cannot be given
+// with one given before.
+func (s *Settings) SetPropagate(p Propagation) string {
+	if s.Propagate != PropagateNone && s.Propagate != p {
+		return "PropagateContext and PropagateDeadline exclude each other: PropagateDeadline propagates the values too"
+	}
+	s.Propagate = p
+	return ""
 }
