@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,13 +86,65 @@ type point struct {
 	elapsed   time.Duration
 }
 
+// feeder says how the open-loop generator waits for the next arrival and
+// what else runs beside the pool. The zero value is the busy generator
+// alone.
+type feeder struct {
+	// sleep: the generator sleeps until each arrival, leaving its P free.
+	// Otherwise it yields in a loop (runtime.Gosched) for arrivals less
+	// than 2 ms away, keeping its P busy, as a service's request
+	// goroutines keep theirs.
+	sleep bool
+	// handlers goroutines run beside the pool for the whole point, each
+	// alternating handlerWork of CPU work with a handlerRest sleep, as a
+	// service's request handlers share its CPUs with its pools.
+	handlers int
+}
+
+const (
+	handlerWork = 50 * time.Microsecond
+	handlerRest = 100 * time.Microsecond
+)
+
+// startHandlers starts n handler goroutines (see feeder) and returns a
+// function that stops them and waits until they have returned.
+func startHandlers(n int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	rounds := spinRounds(handlerWork)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				tasks.Spin(rounds)
+				time.Sleep(handlerRest)
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }
+}
+
 // openLoop starts a pool of c with cfg and offers it n tasks of the given
 // rounds at rate tasks per second, then waits until all ran, shuts the
 // pool down and checks that each task ran exactly once (by ID).
 func openLoop(c contestant[tasks.Timed], cfg config, rounds, n int, rate float64, classOf arrival) (*point, error) {
+	return openLoopFed(c, cfg, rounds, n, rate, classOf, feeder{})
+}
+
+// openLoopFed is openLoop with the generator and company that f says.
+func openLoopFed(c contestant[tasks.Timed], cfg config, rounds, n int, rate float64, classOf arrival, f feeder) (*point, error) {
 	p, err := c.start(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if f.handlers > 0 {
+		defer startHandlers(f.handlers)()
 	}
 	rec := tasks.NewRecorder(n)
 	ctx := context.Background()
@@ -102,9 +155,12 @@ func openLoop(c contestant[tasks.Timed], cfg config, rounds, n int, rate float64
 	for i := range n {
 		due := start + int64(math.Round(float64(i)*interval))
 		for now := rec.Now(); now < due; now = rec.Now() {
-			if due-now > int64(2*time.Millisecond) {
+			switch {
+			case f.sleep:
+				time.Sleep(time.Duration(due - now))
+			case due-now > int64(2*time.Millisecond):
 				time.Sleep(time.Duration(due-now) - 1500*time.Microsecond) // Linux timers fire on the ms
-			} else {
+			default:
 				runtime.Gosched()
 			}
 		}

@@ -91,6 +91,10 @@ func mustSpin(n int) {
 	}
 }
 
+// Spin runs n rounds of the tasks' CPU work (n from SpinRounds), for
+// goroutines that share the CPUs with a workload's pool.
+func Spin(n int) { mustSpin(n) }
+
 // SpinTarget is the duration Spin1us is calibrated to.
 const SpinTarget = time.Microsecond
 

@@ -2,7 +2,6 @@ package poolimpl
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -479,17 +478,8 @@ func (e *engine[T]) mayRetire() bool {
 func (e *engine[T]) idle(w *Worker[T]) bool {
 	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
-	for range looks {
-		if st := e.life.State(); st != Open {
-			if st == Stopped || e.waiting() || !e.retrying() {
-				return st == Draining && e.waiting()
-			}
-			break // draining with retries to come: park until one is due
-		}
-		if e.waiting() {
-			return true
-		}
-		runtime.Gosched()
+	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
+		return goOn
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed, or a worker
@@ -513,6 +503,13 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 	e.sleep.Wait(w.id)
 	return true
 }
+
+// queued reports whether an accepted task waits for a worker (lookFor).
+func (e *engine[T]) queued() bool { return e.waiting() }
+
+// spent reports whether a draining pool's workers have nothing left to
+// come: no task waits, and no retry is pending.
+func (e *engine[T]) spent() bool { return !e.waiting() && !e.retrying() }
 
 // waiting reports whether an accepted task waits for a worker: queued, or
 // taken in another worker's batch and not started.

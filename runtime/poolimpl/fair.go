@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -632,18 +631,19 @@ func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 	}
 }
 
+// queued reports whether a task waits for a worker.
+func (e *fairBase[T]) queued() bool { return e.size.Load() > 0 }
+
+// spent reports whether no task waits for a worker.
+func (e *fairBase[T]) spent() bool { return !e.queued() }
+
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *fairBase[T]) idle(w *FairWorker[T]) bool {
+	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
-	for range IdleLooks {
-		if st := e.life.State(); st != Open {
-			return st == Draining && e.size.Load() > 0
-		}
-		if e.size.Load() > 0 {
-			return true
-		}
-		runtime.Gosched()
+	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
+		return goOn
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

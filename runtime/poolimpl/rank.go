@@ -2,7 +2,6 @@ package poolimpl
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -551,19 +550,19 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 	}
 }
 
+// queued reports whether a task waits for a worker.
+func (e *Rank[T]) queued() bool { return e.size.Load() > 0 }
+
+// spent reports whether no task waits for a worker.
+func (e *Rank[T]) spent() bool { return !e.queued() }
+
 // idle waits until there may be work. It reports false when the worker
 // should exit: the pool is stopped, or draining with nothing left.
 func (e *Rank[T]) idle(w *RankWorker[T]) bool {
 	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
-	for range looks {
-		if st := e.life.State(); st != Open {
-			return st == Draining && e.size.Load() > 0
-		}
-		if e.size.Load() > 0 {
-			return true
-		}
-		runtime.Gosched()
+	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
+		return goOn
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed before seeing

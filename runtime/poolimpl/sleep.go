@@ -7,7 +7,8 @@ import (
 
 // IdleLooks is how many times an idle worker of any pool looks for work,
 // yielding its P (runtime.Gosched) between looks, before it parks; after a
-// long task it looks none (Slice.Looks).
+// long task it looks none (Slice.Looks), and it looks at all only while
+// no other worker of its pool is parked or looking (Sleepers.Look).
 //
 // Looking keeps both the worker and its P busy: a parked worker is woken
 // onto its waker's P, and an idle P's thread must be woken by the OS
@@ -38,15 +39,76 @@ type Sleepers struct {
 	// woken but not yet running makes started < woken (see Slice).
 	woken, started atomic.Uint64
 	_              [CacheLinePad - 24]byte
-	mu             sync.Mutex
-	stack          []int32         // parked worker ids, most recent last
-	wake           []chan struct{} // one per worker id, capacity 1
+	// looking is 1 while a worker looks for work before parking (Look);
+	// apart from parked, which every Wake reads.
+	looking atomic.Int32
+	mu      sync.Mutex
+	stack   []int32         // parked worker ids, most recent last
+	wake    []chan struct{} // one per worker id, capacity 1
 }
 
 // NewSleepers returns a Sleepers for worker ids 0..n-1. A worker's wake
 // channel is made the first time it parks.
 func NewSleepers(n int) *Sleepers {
 	return &Sleepers{wake: make([]chan struct{}, n)}
+}
+
+// Look reports whether a worker that has run out of work may look for
+// more (IdleLooks) before it parks, and if so counts it as looking until
+// it calls Looked. A worker may look only while no worker of the pool is
+// parked and no other looks, as the Go scheduler keeps at most a few
+// threads spinning for work.
+//
+// Looking pays when work comes about as fast as the workers take it: a
+// worker that looks takes the next task without the wake-up of a parked
+// one (a channel send by the submitter and, when the other Ps are idle,
+// an OS thread wake-up). It costs when the pool has slack. A look yields
+// the P through the scheduler's global run queue, which wakes no idle P:
+// the looking workers and the goroutines that feed the pool then share
+// one P while the others sleep, a worker runnable on a P whose thread the
+// OS has paused waits out the pause (a P that always finds a goroutine in
+// the global queue, such as the looping submitter, steals none), and
+// every look is CPU spent on no task. A parked worker is woken onto its
+// waker's P, and the wake-up also wakes an idle P to take the rest. A
+// parked worker is the sign of slack: once one is parked, the others
+// park at once; while all are busy, one looks.
+func (s *Sleepers) Look() bool {
+	return s.parked.Load() == 0 && s.looking.Load() == 0 && s.looking.CompareAndSwap(0, 1)
+}
+
+// Looked ends a look that Look allowed.
+func (s *Sleepers) Looked() { s.looking.Store(0) }
+
+// queued is a pool whose workers wait for work with lookFor.
+type queued interface {
+	queued() bool // whether an accepted task waits for a worker
+	// spent reports whether nothing is left to come to a draining pool's
+	// workers: no task queued or due later.
+	spent() bool
+}
+
+// lookFor makes up to looks looks for work in a pool of life and q, if
+// s.Look allows any, yielding the P between them. It reports whether the
+// worker's wait is decided, and if it is, whether the worker goes on
+// (work came, or the pool drains with work left) rather than exits.
+func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q) (decided, goOn bool) {
+	if looks == 0 || !s.Look() {
+		return false, false
+	}
+	defer s.Looked()
+	for range looks {
+		if st := life.State(); st != Open {
+			if st == Stopped || q.queued() || q.spent() {
+				return true, st == Draining && q.queued()
+			}
+			return false, false // draining with work to come: park until it does
+		}
+		if q.queued() {
+			return true, true
+		}
+		gosched()
+	}
+	return false, false
 }
 
 // Register marks worker id as about to park. The worker must then look for

@@ -1,6 +1,7 @@
 package poolimpl
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // tokens reports, without blocking, which workers have a wake token
@@ -321,5 +324,128 @@ func stressSleepers(t *testing.T, workers, bursts, burst int) {
 	}
 	if got := tokens(s); got != nil {
 		t.Fatalf("stale wake tokens left for workers %v", got)
+	}
+}
+
+// TestSleepersLook: one worker at a time may look, and none while one is
+// parked.
+func TestSleepersLook(t *testing.T) {
+	s := NewSleepers(2)
+	if !s.Look() {
+		t.Fatal("Look = false with no worker looking or parked")
+	}
+	if s.Look() {
+		t.Fatal("Look = true while another worker looks")
+	}
+	s.Looked()
+	s.Register(0)
+	if s.Look() {
+		t.Fatal("Look = true while a worker is parked")
+	}
+	if !s.Cancel(0) {
+		t.Fatal("Cancel = false with no wake-up sent")
+	}
+	if !s.Look() {
+		t.Fatal("Look = false once the parked worker left and the looker ended")
+	}
+	s.Looked()
+}
+
+// countYieldsAtomic replaces gosched, for pools whose workers yield, and
+// returns the number of yields so far.
+func countYieldsAtomic(t *testing.T) *atomic.Int64 {
+	n := new(atomic.Int64)
+	saved := gosched
+	gosched = func() { n.Add(1) }
+	t.Cleanup(func() { gosched = saved })
+	return n
+}
+
+type blockTask struct {
+	release <-chan struct{}
+	done    *sync.WaitGroup
+}
+
+func (b blockTask) Run(context.Context) error {
+	if b.release != nil {
+		<-b.release
+	}
+	b.done.Done()
+	return nil
+}
+
+// waitParked waits until n of the pool's workers are parked.
+func waitParked(t *testing.T, s *Sleepers, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Parked() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers parked, want %d", s.Parked(), n)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// TestIdleWorkersLookOnlyWhenBusy: a worker that runs out of work looks
+// for more (IdleLooks yields) while every other worker is busy, and parks
+// at once when another one is parked. In a bubble, so that no task seems
+// long enough to skip the looks (Slice.Looks).
+func TestIdleWorkersLookOnlyWhenBusy(t *testing.T) {
+	for _, pattern := range []string{"fixed", "priority"} {
+		t.Run(pattern, func(t *testing.T) { synctest.Test(t, func(t *testing.T) { idleWorkersLookOnlyWhenBusy(t, pattern) }) })
+	}
+}
+
+func idleWorkersLookOnlyWhenBusy(t *testing.T, pattern string) {
+	yields := countYieldsAtomic(t)
+	var (
+		s      *Sleepers
+		submit func(blockTask)
+		stop   func()
+	)
+	switch pattern {
+	case "fixed":
+		p, err := NewFixedPool[blockTask](poolrt.Workers(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, stop = p.e.sleep, func() { _ = p.Shutdown(context.Background()) }
+		submit = func(b blockTask) {
+			if err := p.Submit(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	case "priority":
+		p := new(Rank[blockTask])
+		if err := p.Init(poolrt.ByPriority, []poolrt.Option{poolrt.Workers(2)}, testLane[blockTask](), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		s, stop = p.sleep, func() { _ = p.Shutdown(context.Background()) }
+		submit = func(b blockTask) {
+			if err := p.Submit(context.Background(), b, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer stop()
+	waitParked(t, s, 2)
+	yields.Store(0)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // before stop: a failed test must not leave the task blocked
+	var done sync.WaitGroup
+	done.Add(2)
+	submit(blockTask{release: release, done: &done}) // keeps one worker busy
+	submit(blockTask{done: &done})                   // the other runs it, then looks
+	waitParked(t, s, 1)
+	if n := yields.Load(); n != IdleLooks {
+		t.Fatalf("%d yields by the worker that ran out of work while the other was busy, want %d", n, IdleLooks)
+	}
+	unblock()
+	done.Wait()
+	waitParked(t, s, 2)
+	if n := yields.Load(); n != IdleLooks {
+		t.Fatalf("%d yields after the busy worker finished beside a parked one, want %d (it parks at once)", n, IdleLooks)
 	}
 }

@@ -1,0 +1,237 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/poolgen/poolgen/bench/tasks"
+)
+
+// The tail workloads: latency at moderate load when the pool shares the
+// CPUs, and the CPU a pool spends beyond its tasks. Contestants run at the
+// same arrival rates, in interleaved rounds in one process (round 1 of
+// each, then round 2 of each, ...), so that a disturbance of the machine
+// falls on all of them; each figure is the median over the rounds, with
+// the spread (lowest to highest) in the log.
+
+var (
+	tailRoundsFlag = flag.Int("tail.rounds", 0, "tail workloads: interleaved rounds per contestant (0: by -size: 8 full, 1 smoke)")
+	tailPointFlag  = flag.Duration("tail.point", 0, "tail workloads: duration of one round's load point (0: by -size: 1 s full, 20 ms smoke)")
+	tailTaskFlag   = flag.Duration("tail.task", 10*time.Microsecond, "tail latency workload: CPU time of one task")
+	tailCPUTask    = flag.Duration("tail.cputask", 4*time.Microsecond, "tail CPU workload: CPU time of one task")
+	tailImplsFlag  = flag.String("tail.impls", "poolgen-generated,chan,errgroup,conc,pond-go", "tail workloads: the contestants, comma-separated (poolgen-generated first)")
+)
+
+// tailPoint is how long one round of a tail workload offers tasks.
+func tailPoint() time.Duration {
+	if *tailPointFlag > 0 {
+		return *tailPointFlag
+	}
+	if size().name == "smoke" {
+		return 20 * time.Millisecond
+	}
+	return time.Second
+}
+
+// tailRounds is how many rounds each contestant runs.
+func tailRounds() int {
+	switch {
+	case *tailRoundsFlag > 0:
+		return *tailRoundsFlag
+	case size().name == "smoke":
+		return 1
+	}
+	return 8
+}
+
+// tailContestants are the pools compared on tail latency (-tail.impls):
+// by default poolgen's generated fixed pool, a typed channel pool, the two
+// peers that hand each task to a goroutine of their own (conc, errgroup),
+// and pond.
+func tailContestants() []contestant[tasks.Timed] {
+	var cs []contestant[tasks.Timed]
+	all := lineup(generatedTimed, nil)
+	for _, name := range strings.Split(*tailImplsFlag, ",") {
+		for _, c := range all {
+			if c.name == name {
+				cs = append(cs, c)
+			}
+		}
+	}
+	return cs
+}
+
+// BenchmarkTail: tail latency at 50% and 90% load with ~10 µs tasks
+// (-tail.task) and GOMAXPROCS workers, every contestant at the same arrival
+// rates: a fraction of the poolgen pool's measured capacity
+// (-lat.capacity fixes it instead). Feeds (see feeder):
+//
+//	busy      the generator yields in a loop between arrivals (its P stays busy)
+//	sleep     the generator sleeps until each arrival
+//	shared    busy, beside GOMAXPROCS handler goroutines that run 50 µs
+//	          bursts of CPU work with 100 µs rests
+//
+// Metrics, each the median over -tail.rounds interleaved rounds of a
+// round's percentile: <contestant>-sched-p99-us (start − scheduled
+// arrival), <contestant>-sub-p95-us (start − submission), and the ratios
+// that compare poolgen with the others: sub-p95/chan, sched-p99/best (the
+// best of chan, errgroup and conc). The log has each round's figures.
+func BenchmarkTail(b *testing.B) {
+	cs := tailContestants()
+	rounds := spinRounds(*tailTaskFlag)
+	cfg := config{workers: gomaxprocs()}
+	capa := *latCapFlag
+	if capa == 0 {
+		var err error
+		if capa, err = capacity(cs[0], cfg, rounds, size().capWindow); err != nil {
+			b.Fatalf("capacity: %v", err)
+		}
+	}
+	feeds := []struct {
+		name string
+		f    feeder
+	}{{"busy", feeder{}}, {"sleep", feeder{sleep: true}}, {"shared", feeder{handlers: gomaxprocs()}}}
+	for _, load := range []int{50, 90} {
+		for _, fd := range feeds {
+			if fd.f.handlers > 0 && load > 50 {
+				continue // the handlers take CPU the capacity did not leave them
+			}
+			b.Run(fmt.Sprintf("load=%d%%/feed=%s", load, fd.name), func(b *testing.B) {
+				rate := capa * float64(load) / 100
+				n := max(100, int(rate*tailPoint().Seconds()))
+				sched := make([][]float64, len(cs))
+				sub := make([][]float64, len(cs))
+				for range b.N {
+					for range tailRounds() {
+						for i, c := range cs {
+							pt, err := openLoopFed(c, cfg, rounds, n, rate, func(int) (uint8, int64) { return 0, 0 }, fd.f)
+							if err != nil {
+								b.Fatalf("%s: %v", c.name, err)
+							}
+							sched[i] = append(sched[i], us(allClasses(&pt.wait).Latency().P99))
+							sub[i] = append(sub[i], us(allClasses(&pt.sub).Latency().P95))
+						}
+					}
+				}
+				b.ReportMetric(capa, "cap-tasks/s")
+				best := math.Inf(1)
+				for i, c := range cs {
+					b.ReportMetric(median(sched[i]), c.name+"-sched-p99-us")
+					b.ReportMetric(median(sub[i]), c.name+"-sub-p95-us")
+					b.Logf("%-18s sched p99 %s | sub p95 %s", c.name, spread(sched[i]), spread(sub[i]))
+					if c.name == "chan" || c.name == "errgroup" || c.name == "conc" {
+						best = min(best, median(sched[i]))
+					}
+					if c.name == "chan" {
+						b.ReportMetric(median(sub[0])/median(sub[i]), "sub-p95/chan")
+					}
+				}
+				if !math.IsInf(best, 1) {
+					b.ReportMetric(median(sched[0])/best, "sched-p99/best")
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkTailCPU: the CPU time a pool spends beyond its tasks at a
+// moderate, steady rate (1k, 10k and 100k tasks/s of -tail.cputask CPU
+// work, GOMAXPROCS workers), against running each task on the generator's
+// goroutine (inline). The generator sleeps between arrivals (a timer-driven
+// service), so idle workers have nothing to share their CPU with. For each
+// contestant, <contestant>-cpu-ns/task is the process's CPU time (user +
+// system, getrusage) over a round minus the inline round's, per task:
+// median over -tail.rounds interleaved rounds.
+func BenchmarkTailCPU(b *testing.B) {
+	rounds := spinRounds(*tailCPUTask)
+	cfg := config{workers: gomaxprocs()}
+	inline := contestant[tasks.Timed]{name: "inline", start: func(config) (pool[tasks.Timed], error) { return inlinePool{}, nil }}
+	cs := []contestant[tasks.Timed]{inline}
+	for _, c := range tailContestants() {
+		if c.name == "poolgen-generated" || c.name == "chan" {
+			cs = append(cs, c)
+		}
+	}
+	for _, rate := range []float64{1e3, 1e4, 1e5} {
+		b.Run(fmt.Sprintf("rate=%gk", rate/1e3), func(b *testing.B) {
+			n := max(100, int(rate*tailPoint().Seconds()))
+			cpu := make([][]float64, len(cs))
+			for range b.N {
+				for range tailRounds() {
+					var base float64
+					for i, c := range cs {
+						before := cpuTime()
+						if _, err := openLoopFed(c, cfg, rounds, n, rate, func(int) (uint8, int64) { return 0, 0 }, feeder{sleep: true}); err != nil {
+							b.Fatalf("%s: %v", c.name, err)
+						}
+						used := float64(cpuTime()-before) / float64(n)
+						if i == 0 {
+							base = used
+						}
+						cpu[i] = append(cpu[i], used-base)
+					}
+				}
+			}
+			for i, c := range cs[1:] {
+				b.ReportMetric(median(cpu[i+1]), c.name+"-cpu-ns/task")
+				b.Logf("%-18s cpu beyond inline, ns/task: %s", c.name, spread(cpu[i+1]))
+			}
+		})
+	}
+}
+
+// inlinePool runs each task on the submitting goroutine.
+type inlinePool struct{}
+
+func (inlinePool) submitN(ctx context.Context, t tasks.Timed, n int) error {
+	for range n {
+		_ = t.Run(ctx)
+	}
+	return nil
+}
+
+func (p inlinePool) submit(ctx context.Context, t tasks.Timed) error { return p.submitN(ctx, t, 1) }
+
+func (inlinePool) close() error { return nil }
+
+// cpuTime returns the process's CPU time so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread formats v's median, lowest and highest, then each value.
+func spread(v []float64) string {
+	var sb strings.Builder
+	s := slices.Clone(v)
+	slices.Sort(s)
+	fmt.Fprintf(&sb, "median %.0f (%.0f–%.0f):", median(v), s[0], s[len(s)-1])
+	for _, x := range v {
+		fmt.Fprintf(&sb, " %.0f", x)
+	}
+	return sb.String()
+}
