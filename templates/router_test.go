@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
 	"github.com/poolgen/poolgen/templates"
 )
 
@@ -95,6 +96,15 @@ func TestRouterConfigErrors(t *testing.T) {
 			[]poolrt.RouterOption{poolrt.Lend(2), poolrt.LendEvery(0)}, "LendEvery(0s): the interval"},
 		{"zero option", func(t *testing.T) routes { return routes{{Class: "a", Pool: fixed(t)}} },
 			[]poolrt.RouterOption{{}}, "the zero RouterOption"},
+		{"empty name", func(t *testing.T) routes { return routes{{Class: "a", Pool: fixed(t)}} },
+			[]poolrt.RouterOption{poolrt.RouterName("")}, `RouterName(""): a name has 1 to 128 bytes`},
+		{"spaced name", func(t *testing.T) routes { return routes{{Class: "a", Pool: fixed(t)}} },
+			[]poolrt.RouterOption{poolrt.RouterName(" r")}, "no leading or trailing spaces"},
+		{"name taken", func(t *testing.T) routes {
+			p := fixed(t, poolrt.Name("router-test/taken"))
+			t.Cleanup(func() { p.ShutdownNow() })
+			return routes{{Class: "a", Pool: fixed(t)}}
+		}, []poolrt.RouterOption{poolrt.RouterName("router-test/taken")}, `RouterName("router-test/taken"): poolgen: pool name taken`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,6 +122,52 @@ func TestRouterConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRouterName: a named router is listed by poolmon as a pool of
+// pattern "router" whose Stats are the router's, from its constructor
+// until its Shutdown; a name a refused router reserved is free again.
+func TestRouterName(t *testing.T) {
+	listed := func(name string) (poolmon.Pool, bool) {
+		for _, p := range poolmon.Pools() {
+			if p.Name == name {
+				return p, true
+			}
+		}
+		return poolmon.Pool{}, false
+	}
+	_, err := templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}}, poolrt.RouterName("router-test/freed"), poolrt.Lend(2))
+	require.ErrorContains(t, err, "no route has a dynamic pool")
+	r, err := templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}, {Class: "b", Pool: fixed(t)}},
+		poolrt.RouterName("router-test/freed"))
+	require.NoError(t, err, "the name a refused router reserved is free")
+	for range 3 {
+		require.NoError(t, r.SubmitWait(t.Context(), lane{class: "b"}))
+	}
+	p, ok := listed("router-test/freed")
+	require.True(t, ok, "a named router is listed")
+	assert.Equal(t, "router", p.Pattern)
+	assert.Equal(t, "templates_test.lane", p.Task)
+	assert.Equal(t, uint64(3), p.Stats.Completed)
+	require.NotNil(t, p.Stats.Router)
+	assert.Equal(t, uint64(3), p.Stats.Router.Classes[1].Stats.Completed)
+
+	_, err = templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}}, poolrt.RouterName("router-test/freed"))
+	assert.ErrorContains(t, err, "pool name taken", "two running routers cannot share a name")
+	_, err = templates.NewFixedPool[lane](poolrt.Name("router-test/freed"))
+	assert.ErrorContains(t, err, "pool name taken", "nor a router and a pool")
+
+	require.NoError(t, r.Shutdown(t.Context()))
+	_, ok = listed("router-test/freed")
+	assert.False(t, ok, "a router leaves the list when it has shut down")
+
+	r, err = templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}}, poolrt.RouterName("router-test/now"))
+	require.NoError(t, err)
+	_, ok = listed("router-test/now")
+	assert.True(t, ok)
+	r.ShutdownNow()
+	_, ok = listed("router-test/now")
+	assert.False(t, ok, "ShutdownNow takes the router off the list")
 }
 
 func TestRouterDefaultRoute(t *testing.T) {

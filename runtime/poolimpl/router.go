@@ -10,6 +10,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/registry"
 )
 
 // ClassPool is what a router asks of the pool of each of its classes: the
@@ -53,6 +54,7 @@ type Router[T any, C comparable] struct {
 	unknown atomic.Uint64
 	lend    *Lender // nil when the router does not lend
 	nilable bool
+	entry   *registry.Entry // the router's place in the registry; nil without a name
 }
 
 // Refuses reports whether t is a task the router refuses: a nil pointer.
@@ -66,6 +68,10 @@ func (r *Router[T, C]) Refuses(t *T) bool { return r.nilable && IsNil(t) }
 func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (err error) {
 	defer func() {
 		if err != nil {
+			if r.entry != nil {
+				registry.Remove(r.entry)
+				r.entry = nil
+			}
 			for _, rt := range routes {
 				if !noPool(rt.Pool) {
 					rt.Pool.ShutdownNow()
@@ -129,6 +135,13 @@ func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (e
 		r.pools = append(r.pools, rt.Pool)
 		r.names = append(r.names, name)
 	}
+	if set.Name != "" {
+		e := &registry.Entry{Name: set.Name, Pattern: "router", Task: taskName[T](), Stats: r.Stats}
+		if err := registry.Reserve(e); err != nil {
+			return &poolrt.ConfigError{Option: fmt.Sprintf("RouterName(%q)", set.Name), Reason: err.Error()}
+		}
+		r.entry = e
+	}
 	if set.Budget > 0 {
 		if len(lent) == 0 {
 			return &poolrt.ConfigError{Option: fmt.Sprintf("Lend(%d)", set.Budget), Reason: "no route has a dynamic pool to lend workers to"}
@@ -142,6 +155,9 @@ func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (e
 				Reason: fmt.Sprintf("the lent classes keep %d workers (their Min, at least 1 each); the budget must be at least that", need)}
 		}
 		r.lend = newLender(set, lent, r.pools)
+	}
+	if r.entry != nil {
+		registry.List(r.entry)
 	}
 	return nil
 }
@@ -213,9 +229,17 @@ func (r *Router[T, C]) Shutdown(ctx context.Context) error {
 		}
 	}
 	if len(errs) > 0 {
-		return errs[0]
+		return errs[0] // still draining: the router stays listed until ShutdownNow
 	}
+	r.unlist()
 	return nil
+}
+
+// unlist takes a named router off the registry.
+func (r *Router[T, C]) unlist() {
+	if r.entry != nil {
+		registry.Remove(r.entry)
+	}
 }
 
 // ShutdownNow is the router's ShutdownNow: every pool's unstarted tasks,
@@ -227,6 +251,7 @@ func (r *Router[T, C]) ShutdownNow() []T {
 	for _, p := range r.pools {
 		out = append(out, p.ShutdownNow()...)
 	}
+	r.unlist()
 	return out
 }
 
