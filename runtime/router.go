@@ -45,8 +45,11 @@ const DefaultLendInterval = 10 * time.Millisecond
 // dynamic (they have SetLimits): together they run at most budget
 // workers; each keeps at least its route's Min and at most the maximum its
 // pool was created with, and every interval the router gives the workers
-// that idle classes do not use to the classes with work waiting. Classes
-// with other pools keep their own workers, outside the budget.
+// that idle classes do not use to the classes with work waiting; when
+// those want more than the budget holds, it shares the workers above
+// their Mins in proportion to their backlogs (busy workers plus queued
+// tasks). Classes with other pools keep their own workers, outside the
+// budget.
 func Lend(budget int) RouterOption {
 	return RouterOption{"Lend(" + strconv.Itoa(budget) + ")", func(s *RouterSettings) string {
 		if budget < 1 {

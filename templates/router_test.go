@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -302,6 +303,49 @@ func TestRouterLending(t *testing.T) {
 	st := r.Stats()
 	assert.GreaterOrEqual(t, st.Router.Moves, uint64(4))
 	require.NoError(t, r.Shutdown(t.Context()))
+}
+
+// TestRouterLendsByBacklog: when both classes have more work than the
+// budget covers, the lender splits the workers above the floors in
+// proportion to the classes' backlogs (busy plus queued), not evenly:
+// 30 and 10 tasks beyond a floor of 1 each share 8 workers 6 and 2. The
+// fake clock of synctest makes the ticks and the counts exact.
+func TestRouterLendsByBacklog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const budget = 10
+		r, err := templates.NewRouter(routes{
+			{Class: "a", Pool: dynamic(t, 1, 20), Min: 1},
+			{Class: "b", Pool: dynamic(t, 1, 20), Min: 1},
+		}, poolrt.Lend(budget), poolrt.LendEvery(10*time.Millisecond))
+		require.NoError(t, err)
+		gate := make(chan struct{})
+		held := lane{run: func(ctx context.Context) error {
+			<-gate
+			return nil
+		}}
+		for class, n := range map[string]int{"a": 31, "b": 11} {
+			held.class = class
+			for range n {
+				require.NoError(t, r.Submit(t.Context(), held))
+			}
+		}
+		limits := func() [2]int {
+			c := r.Stats().Router.Classes
+			return [2]int{c[0].Limit, c[1].Limit}
+		}
+		time.Sleep(25 * time.Millisecond) // two ticks
+		synctest.Wait()
+		assert.Equal(t, [2]int{7, 3}, limits(), "backlogs 31 and 11: 30:10 above the floors")
+		time.Sleep(100 * time.Millisecond) // the pools grow to their limits; the split holds
+		synctest.Wait()
+		assert.Equal(t, [2]int{7, 3}, limits())
+		// Class a grows to its limit; b's workers that took tasks before
+		// its limit fell finish them first.
+		assert.Equal(t, 7, r.Stats().Router.Classes[0].Stats.Workers)
+		close(gate)
+		require.NoError(t, r.Shutdown(context.Background()))
+		assert.Equal(t, uint64(42), r.Stats().Completed)
+	})
 }
 
 // BenchmarkRouterSubmit compares Submit through a router of two classes
