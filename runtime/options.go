@@ -156,17 +156,25 @@ func OnTaskPanic[T any](h func(t T, p *PanicError)) Option {
 // series follow it).
 func Name(name string) Option {
 	return config.NewOption(fmt.Sprintf("Name(%q)", name), config.AllPatterns, func(s *config.Settings) string {
-		switch {
-		case name == "" || len(name) > 128:
-			return "a name has 1 to 128 bytes"
-		case strings.TrimSpace(name) != name:
-			return "a name has no leading or trailing spaces"
-		case !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
-			return "a name is printable UTF-8 text"
+		if reason := badName(name); reason != "" {
+			return reason
 		}
 		s.Name = name
 		return ""
 	})
+}
+
+// badName says what is wrong with a pool's or router's name, or "".
+func badName(name string) string {
+	switch {
+	case name == "" || len(name) > 128:
+		return "a name has 1 to 128 bytes"
+	case strings.TrimSpace(name) != name:
+		return "a name has no leading or trailing spaces"
+	case !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return "a name is printable UTF-8 text"
+	}
+	return ""
 }
 
 // Metrics turns latency histograms and utilization on (the default) or off.

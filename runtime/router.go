@@ -2,6 +2,7 @@ package poolrt
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -12,8 +13,8 @@ import (
 // no default route: the task was not accepted.
 var ErrUnknownClass = errors.New("poolgen: no route for the task's class")
 
-// RouterOption configures a router's lending of workers between its
-// classes; see [Lend] and [LendEvery]. A bad one is a *ConfigError from
+// RouterOption configures a router: its lending of workers between its
+// classes ([Lend], [LendEvery]) and its name ([RouterName]). A bad one is a *ConfigError from
 // the router's constructor.
 type RouterOption struct {
 	text  string
@@ -32,6 +33,8 @@ type RouterSettings struct {
 	// Interval is how often the router measures the classes and moves
 	// workers.
 	Interval time.Duration
+	// Name is the router's name (RouterName); "" for none.
+	Name string
 }
 
 // DefaultLendInterval is how often a lending router rebalances unless
@@ -42,8 +45,11 @@ const DefaultLendInterval = 10 * time.Millisecond
 // dynamic (they have SetLimits): together they run at most budget
 // workers; each keeps at least its route's Min and at most the maximum its
 // pool was created with, and every interval the router gives the workers
-// that idle classes do not use to the classes with work waiting. Classes
-// with other pools keep their own workers, outside the budget.
+// that idle classes do not use to the classes with work waiting; when
+// those want more than the budget holds, it shares the workers above
+// their Mins in proportion to their backlogs (busy workers plus queued
+// tasks). Classes with other pools keep their own workers, outside the
+// budget.
 func Lend(budget int) RouterOption {
 	return RouterOption{"Lend(" + strconv.Itoa(budget) + ")", func(s *RouterSettings) string {
 		if budget < 1 {
@@ -66,13 +72,33 @@ func LendEvery(d time.Duration) RouterOption {
 	}}
 }
 
+// RouterName names the router as [Name] names a pool: the router is
+// listed by package poolmon (the live page, the history, alerts) and
+// exported by the collectors built on it with pattern "router", its
+// Stats the sums of its classes' with the Router section. Its classes'
+// pools are listed only if they have names of their own; a dashboard
+// that sums every pool should then leave the router out (its totals count
+// those pools' tasks again). The name follows Name's rules and is unique
+// among running pools and routers: a router constructor given a name in
+// use returns a [*ConfigError]. The router leaves the list when its
+// Shutdown returns nil or its ShutdownNow returns.
+func RouterName(name string) RouterOption {
+	return RouterOption{fmt.Sprintf("RouterName(%q)", name), func(s *RouterSettings) string {
+		if reason := badName(name); reason != "" {
+			return reason
+		}
+		s.Name = name
+		return ""
+	}}
+}
+
 // ResolveRouter applies opts over the defaults. It is exported for the
 // router's engine.
 func ResolveRouter(opts []RouterOption) (RouterSettings, error) {
 	s := RouterSettings{Interval: DefaultLendInterval}
 	for _, o := range opts {
 		if o.apply == nil {
-			return s, &ConfigError{Option: "RouterOption{}", Reason: "the zero RouterOption; use Lend or LendEvery"}
+			return s, &ConfigError{Option: "RouterOption{}", Reason: "the zero RouterOption; use Lend, LendEvery or RouterName"}
 		}
 		if reason := o.apply(&s); reason != "" {
 			return s, &ConfigError{Option: o.text, Reason: reason}

@@ -8,15 +8,17 @@ import (
 	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
-// The pools of this file read a task's rank or batch key through a
-// function given to their constructor, rather than through a method of the
-// task: they serve task types that have no Priority, Deadline, Cost or
-// BatchKey method, such as a type whose rank is a struct field tagged for
-// poolgen (the tags are read by generated pools only). Each is its
-// method-based pool with one indirect call per Submit; everything else
-// (ordering, aging, late tasks, batching, shutdown, Stats) is the same
-// engine in package poolimpl. The generator never emits this file: a
-// generated pool reads a tagged field or calls the method directly.
+// The pools of this file read a task's rank, batch key, tenant or class
+// through a function given to their constructor, rather than through a
+// method of the task: they serve task types that have no Priority,
+// Deadline, Cost, BatchKey, Tenant or Class method, such as a type whose
+// rank is a struct field tagged for poolgen (the tags are read by
+// generated pools only). Each is its method-based pool (or router) with
+// one indirect call per Submit; everything else (ordering, aging, late
+// tasks, batching, fair sharing, routing and lending, shutdown, Stats) is
+// the same engine in package poolimpl. The generator never emits this
+// file: a generated pool reads a tagged field or calls the method
+// directly.
 
 // PriorityFuncPool is a PriorityPool for any Task: it reads each task's
 // priority with the function given to NewPriorityFuncPool, once, when the
@@ -321,3 +323,170 @@ func (p *BatchFuncPool[T, K]) ShutdownNow() []T { return p.p.ShutdownNow() }
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
 func (p *BatchFuncPool[T, K]) Stats() poolrt.Stats { return p.p.Stats() }
+
+// FairFuncPool is a FairPool for any Task: it reads each task's tenant
+// with the function given to NewFairFuncPool, once, when the task is
+// submitted, instead of calling a Tenant method. The sharing of worker
+// time by weight, the per-tenant queues and the guarantees are
+// FairPool's.
+//
+// A FairFuncPool is safe for concurrent use. Its methods must not be
+// called from inside a task's Run: Shutdown and ShutdownNow would wait for
+// the calling task itself.
+type FairFuncPool[T Task, K comparable] struct {
+	e      poolimpl.Fair[T, K]
+	tenant func(T) K
+}
+
+// NewFairFuncPool starts a pool that shares its workers between the
+// tenants tenant(t) returns, which must not block and must return the same
+// value for a task every time. opts are NewFairPool's. A nil tenant or a
+// bad option is a *poolrt.ConfigError and no goroutine is started.
+func NewFairFuncPool[T Task, K comparable](tenant func(T) K, opts ...poolrt.Option) (*FairFuncPool[T, K], error) {
+	if tenant == nil {
+		return nil, &poolrt.ConfigError{Option: "tenant", Reason: "the tenant function is nil"}
+	}
+	p := &FairFuncPool[T, K]{tenant: tenant}
+	if err := p.e.Init(opts, fairLane[T]()); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Submit queues t in its tenant's queue as FairPool.Submit does: under
+// the default poolrt.Block policy it waits while that queue or the pool's
+// is full until there is room, ctx is done or the pool shuts down. ctx only
+// bounds the wait: the task runs with the pool's context.
+func (p *FairFuncPool[T, K]) Submit(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.Submit(ctx, t, p.tenant(t))
+}
+
+// TrySubmit queues t if its tenant's queue and the pool's have room and
+// never blocks, as FairPool.TrySubmit does.
+func (p *FairFuncPool[T, K]) TrySubmit(t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.TrySubmit(t, p.tenant(t))
+}
+
+// SubmitWait queues t and waits for its outcome, as FairPool.SubmitWait
+// does.
+func (p *FairFuncPool[T, K]) SubmitWait(ctx context.Context, t T) error {
+	if p.e.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return p.e.SubmitWait(ctx, t, p.tenant(t))
+}
+
+// Closed reports whether the pool has stopped accepting tasks, as
+// FairPool.Closed does.
+func (p *FairFuncPool[T, K]) Closed() bool { return p.e.Closed() }
+
+// Shutdown stops intake, lets the workers finish every queued task (still
+// sharing them by weight) and waits for them to exit, as
+// FairPool.Shutdown does.
+func (p *FairFuncPool[T, K]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+
+// ShutdownNow stops the pool and returns every accepted task that never
+// started, in the order the workers would have taken them, as
+// FairPool.ShutdownNow does.
+func (p *FairFuncPool[T, K]) ShutdownNow() []T { return p.e.ShutdownNow() }
+
+// Stats returns a snapshot of the pool's metrics, with the per-tenant
+// figures in its Fair section.
+func (p *FairFuncPool[T, K]) Stats() poolrt.Stats { return p.e.Stats() }
+
+// FuncRouter is a Router for any task type: it reads each task's class
+// with the function given to NewFuncRouter, once per submission, instead
+// of calling a Class method. Routing, the default route, lending
+// (poolrt.Lend), naming (poolrt.RouterName) and the guarantees are
+// Router's. (It is not named RouterFunc, which would read as a function
+// type.)
+//
+// A FuncRouter is safe for concurrent use. Its methods must not be called
+// from inside a task's Run: Shutdown and ShutdownNow would wait for the
+// calling task itself.
+type FuncRouter[T any, C comparable] struct {
+	r     poolimpl.Router[T, C]
+	class func(T) C
+}
+
+// FuncRouterClass is one route of a FuncRouter, as RouterClass is of a
+// Router: the class, the pool that runs its tasks, the workers it keeps
+// when the router lends (Min) and whether it takes the classes no route
+// names (Default).
+type FuncRouterClass[T any, C comparable] struct {
+	Class   C
+	Pool    RouterPool[T]
+	Min     int
+	Default bool
+}
+
+// NewFuncRouter returns a router that sends each task t to the pool of
+// class(t), which must not block and must return the same value for a
+// task every time. routes and opts are NewRouter's, and so is the
+// ownership of the routes' pools. A nil class, a bad route or a bad option
+// is a *poolrt.ConfigError; the routes' pools are then stopped
+// (ShutdownNow).
+func NewFuncRouter[T any, C comparable](class func(T) C, routes []FuncRouterClass[T, C], opts ...poolrt.RouterOption) (*FuncRouter[T, C], error) {
+	rs := make([]poolimpl.Route[T, C], len(routes))
+	for i, rt := range routes {
+		rs[i] = poolimpl.Route[T, C]{Class: rt.Class, Pool: rt.Pool, Min: rt.Min, Default: rt.Default}
+	}
+	r := &FuncRouter[T, C]{class: class}
+	if err := r.r.Init(rs, opts); err != nil {
+		return nil, err
+	}
+	if class == nil {
+		r.r.ShutdownNow() // stops the pools, as a refused route does
+		return nil, &poolrt.ConfigError{Option: "class", Reason: "the class function is nil"}
+	}
+	return r, nil
+}
+
+// Submit sends t to the pool of its class as Router.Submit does.
+func (r *FuncRouter[T, C]) Submit(ctx context.Context, t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.Submit(ctx, r.class(t), t)
+}
+
+// TrySubmit sends t to the pool of its class without blocking, as
+// Router.TrySubmit does.
+func (r *FuncRouter[T, C]) TrySubmit(t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.TrySubmit(r.class(t), t)
+}
+
+// SubmitWait sends t to the pool of its class and waits for it to end, as
+// Router.SubmitWait does.
+func (r *FuncRouter[T, C]) SubmitWait(ctx context.Context, t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitWait(ctx, r.class(t), t)
+}
+
+// Closed reports whether the router has stopped accepting tasks, as
+// Router.Closed does.
+func (r *FuncRouter[T, C]) Closed() bool { return r.r.Closed() }
+
+// Shutdown stops intake and lending and shuts every class's pool down
+// with ctx, as Router.Shutdown does.
+func (r *FuncRouter[T, C]) Shutdown(ctx context.Context) error { return r.r.Shutdown(ctx) }
+
+// ShutdownNow stops intake and lending and every class's pool, and
+// returns every accepted task that never started, class by class in
+// route order, as Router.ShutdownNow does.
+func (r *FuncRouter[T, C]) ShutdownNow() []T { return r.r.ShutdownNow() }
+
+// Stats returns the sums of the classes' counters and gauges, with each
+// class's own Stats in the Router section, as Router.Stats does.
+func (r *FuncRouter[T, C]) Stats() poolrt.Stats { return r.r.Stats() }

@@ -85,3 +85,76 @@ func ExampleNewPriorityFuncPool() {
 	// fetch /shop
 	// fetch /about
 }
+
+// Upload is a task whose tenant and class are fields tagged for poolgen,
+// with no Tenant or Class method: generated pools read the tags, the
+// generic ones a function.
+type Upload struct {
+	Customer string `poolgen:"tenant"`
+	Size     string `poolgen:"class"` // "small" or "large"
+}
+
+func (u Upload) Run(ctx context.Context) error { return nil }
+
+func ExampleNewFairFuncPool() {
+	customer := func(u Upload) string { return u.Customer }
+	p, err := templates.NewFairFuncPool(customer, poolrt.Workers(2),
+		poolrt.TenantWeights(map[string]int{"acme": 3})) // acme pays for three shares
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		who := "acme"
+		if i%3 == 0 {
+			who = "globex"
+		}
+		if err := p.Submit(ctx, Upload{Customer: who}); err != nil {
+			panic(err)
+		}
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	st := p.Stats()
+	fmt.Println("completed:", st.Completed, "of", st.Submitted)
+	// Output:
+	// completed: 6 of 6
+}
+
+func ExampleNewFuncRouter() {
+	size := func(u Upload) string { return u.Size }
+	newPool := func(workers int) *templates.FixedPool[Upload] {
+		p, err := templates.NewFixedPool[Upload](poolrt.Workers(workers))
+		if err != nil {
+			panic(err)
+		}
+		return p
+	}
+	// Large uploads get a pool of their own, so that they never hold up
+	// the small ones.
+	r, err := templates.NewFuncRouter(size, []templates.FuncRouterClass[Upload, string]{
+		{Class: "small", Pool: newPool(4), Default: true},
+		{Class: "large", Pool: newPool(1)},
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for _, s := range []string{"small", "large", "small", "huge"} {
+		if err := r.Submit(ctx, Upload{Customer: "acme", Size: s}); err != nil {
+			panic(err)
+		}
+	}
+	if err := r.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	for _, c := range r.Stats().Router.Classes {
+		fmt.Println(c.Class, c.Stats.Completed)
+	}
+	fmt.Println("unknown classes:", r.Stats().Router.Unknown)
+	// Output:
+	// small 3
+	// large 1
+	// unknown classes: 1
+}

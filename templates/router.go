@@ -22,9 +22,11 @@ import (
 // budget of workers: every poolrt.LendEvery the router measures each
 // class's demand (busy workers plus queued tasks) and moves the workers
 // that idle classes do not need, down to each class's Min, to the
-// classes with work waiting, by changing their pools' limits (SetLimits).
-// When a workload's mix shifts from one class to another, the capacity
-// follows it.
+// classes with work waiting, by changing their pools' limits (SetLimits);
+// classes that together want more than the budget share it above their
+// Mins in proportion to their demand, so their backlogs drain at the same
+// pace. When a workload's mix shifts from one class to another, the
+// capacity follows it.
 //
 // Every accepted task runs exactly once in its class's pool, or is
 // returned by ShutdownNow. Stats adds the classes' figures up and lists

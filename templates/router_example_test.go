@@ -7,6 +7,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
 	"github.com/poolgen/poolgen/templates"
 )
 
@@ -107,4 +108,40 @@ func ExampleRouter_lend() {
 	// Output:
 	// tiny: 1 to 1 workers
 	// io: 2 to 7 workers
+}
+
+// A router with a name is listed by poolmon, and so by its live page and
+// the Prometheus collector, as a pool of pattern "router" whose Stats are
+// the sums of its classes'; its classes' pools need no names of their own.
+func ExampleRouter_name() {
+	ctx := context.Background()
+	newPool := func() *templates.FixedPool[Job] {
+		p, err := templates.NewFixedPool[Job](poolrt.Workers(2))
+		if err != nil {
+			panic(err)
+		}
+		return p
+	}
+	r, err := templates.NewRouter([]templates.RouterClass[Job, string]{
+		{Class: "tiny", Pool: newPool()},
+		{Class: "io", Pool: newPool()},
+	}, poolrt.RouterName("example/jobs"))
+	if err != nil {
+		panic(err)
+	}
+	for i := range 4 {
+		if err := r.SubmitWait(ctx, Job{Kind: []string{"tiny", "io"}[i%2]}); err != nil {
+			panic(err)
+		}
+	}
+	for _, p := range poolmon.Pools() {
+		if p.Name == "example/jobs" {
+			fmt.Println(p.Name, p.Pattern, p.Task, p.Stats.Completed, len(p.Stats.Router.Classes), "classes")
+		}
+	}
+	if err := r.Shutdown(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// example/jobs router templates_test.Job 4 2 classes
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolmon"
 	"github.com/poolgen/poolgen/templates"
 )
 
@@ -95,6 +97,15 @@ func TestRouterConfigErrors(t *testing.T) {
 			[]poolrt.RouterOption{poolrt.Lend(2), poolrt.LendEvery(0)}, "LendEvery(0s): the interval"},
 		{"zero option", func(t *testing.T) routes { return routes{{Class: "a", Pool: fixed(t)}} },
 			[]poolrt.RouterOption{{}}, "the zero RouterOption"},
+		{"empty name", func(t *testing.T) routes { return routes{{Class: "a", Pool: fixed(t)}} },
+			[]poolrt.RouterOption{poolrt.RouterName("")}, `RouterName(""): a name has 1 to 128 bytes`},
+		{"spaced name", func(t *testing.T) routes { return routes{{Class: "a", Pool: fixed(t)}} },
+			[]poolrt.RouterOption{poolrt.RouterName(" r")}, "no leading or trailing spaces"},
+		{"name taken", func(t *testing.T) routes {
+			p := fixed(t, poolrt.Name("router-test/taken"))
+			t.Cleanup(func() { p.ShutdownNow() })
+			return routes{{Class: "a", Pool: fixed(t)}}
+		}, []poolrt.RouterOption{poolrt.RouterName("router-test/taken")}, `RouterName("router-test/taken"): poolgen: pool name taken`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,6 +123,52 @@ func TestRouterConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRouterName: a named router is listed by poolmon as a pool of
+// pattern "router" whose Stats are the router's, from its constructor
+// until its Shutdown; a name a refused router reserved is free again.
+func TestRouterName(t *testing.T) {
+	listed := func(name string) (poolmon.Pool, bool) {
+		for _, p := range poolmon.Pools() {
+			if p.Name == name {
+				return p, true
+			}
+		}
+		return poolmon.Pool{}, false
+	}
+	_, err := templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}}, poolrt.RouterName("router-test/freed"), poolrt.Lend(2))
+	require.ErrorContains(t, err, "no route has a dynamic pool")
+	r, err := templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}, {Class: "b", Pool: fixed(t)}},
+		poolrt.RouterName("router-test/freed"))
+	require.NoError(t, err, "the name a refused router reserved is free")
+	for range 3 {
+		require.NoError(t, r.SubmitWait(t.Context(), lane{class: "b"}))
+	}
+	p, ok := listed("router-test/freed")
+	require.True(t, ok, "a named router is listed")
+	assert.Equal(t, "router", p.Pattern)
+	assert.Equal(t, "templates_test.lane", p.Task)
+	assert.Equal(t, uint64(3), p.Stats.Completed)
+	require.NotNil(t, p.Stats.Router)
+	assert.Equal(t, uint64(3), p.Stats.Router.Classes[1].Stats.Completed)
+
+	_, err = templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}}, poolrt.RouterName("router-test/freed"))
+	assert.ErrorContains(t, err, "pool name taken", "two running routers cannot share a name")
+	_, err = templates.NewFixedPool[lane](poolrt.Name("router-test/freed"))
+	assert.ErrorContains(t, err, "pool name taken", "nor a router and a pool")
+
+	require.NoError(t, r.Shutdown(t.Context()))
+	_, ok = listed("router-test/freed")
+	assert.False(t, ok, "a router leaves the list when it has shut down")
+
+	r, err = templates.NewRouter(routes{{Class: "a", Pool: fixed(t)}}, poolrt.RouterName("router-test/now"))
+	require.NoError(t, err)
+	_, ok = listed("router-test/now")
+	assert.True(t, ok)
+	r.ShutdownNow()
+	_, ok = listed("router-test/now")
+	assert.False(t, ok, "ShutdownNow takes the router off the list")
 }
 
 func TestRouterDefaultRoute(t *testing.T) {
@@ -246,6 +303,49 @@ func TestRouterLending(t *testing.T) {
 	st := r.Stats()
 	assert.GreaterOrEqual(t, st.Router.Moves, uint64(4))
 	require.NoError(t, r.Shutdown(t.Context()))
+}
+
+// TestRouterLendsByBacklog: when both classes have more work than the
+// budget covers, the lender splits the workers above the floors in
+// proportion to the classes' backlogs (busy plus queued), not evenly:
+// 30 and 10 tasks beyond a floor of 1 each share 8 workers 6 and 2. The
+// fake clock of synctest makes the ticks and the counts exact.
+func TestRouterLendsByBacklog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const budget = 10
+		r, err := templates.NewRouter(routes{
+			{Class: "a", Pool: dynamic(t, 1, 20), Min: 1},
+			{Class: "b", Pool: dynamic(t, 1, 20), Min: 1},
+		}, poolrt.Lend(budget), poolrt.LendEvery(10*time.Millisecond))
+		require.NoError(t, err)
+		gate := make(chan struct{})
+		held := lane{run: func(ctx context.Context) error {
+			<-gate
+			return nil
+		}}
+		for class, n := range map[string]int{"a": 31, "b": 11} {
+			held.class = class
+			for range n {
+				require.NoError(t, r.Submit(t.Context(), held))
+			}
+		}
+		limits := func() [2]int {
+			c := r.Stats().Router.Classes
+			return [2]int{c[0].Limit, c[1].Limit}
+		}
+		time.Sleep(25 * time.Millisecond) // two ticks
+		synctest.Wait()
+		assert.Equal(t, [2]int{7, 3}, limits(), "backlogs 31 and 11: 30:10 above the floors")
+		time.Sleep(100 * time.Millisecond) // the pools grow to their limits; the split holds
+		synctest.Wait()
+		assert.Equal(t, [2]int{7, 3}, limits())
+		// Class a grows to its limit; b's workers that took tasks before
+		// its limit fell finish them first.
+		assert.Equal(t, 7, r.Stats().Router.Classes[0].Stats.Workers)
+		close(gate)
+		require.NoError(t, r.Shutdown(context.Background()))
+		assert.Equal(t, uint64(42), r.Stats().Completed)
+	})
 }
 
 // BenchmarkRouterSubmit compares Submit through a router of two classes

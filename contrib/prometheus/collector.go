@@ -8,9 +8,10 @@
 //	reg.MustRegister(c)
 //	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 //
-// Only pools with a name (poolrt.Name) are exported. Every series has the
-// labels pool (the name), pattern ("fixed", "dynamic", "stealing",
-// "priority" or "batch") and task (the task type, as package.Type).
+// Only pools with a name (poolrt.Name, or poolrt.RouterName for a router)
+// are exported. Every series has the labels pool (the name), pattern
+// ("fixed", "dynamic", "stealing", "priority", "batch", "fair" or
+// "router") and task (the task type, as package.Type).
 //
 // Every pool has these families:
 //
@@ -98,17 +99,45 @@
 // Stats list, those not closed first, so that the key label stays
 // bounded.
 //
+// Pools that pin their workers (poolrt.PinWorkers) add the gauges
+// poolgen_affinity_workers_pinned, poolgen_affinity_cpus,
+// poolgen_affinity_numa_nodes and poolgen_affinity_cpu_utilization_ratio
+// (since the pool started), the counters
+// poolgen_affinity_pin_failures_total, poolgen_affinity_cpu_seconds_total
+// and poolgen_affinity_pinned_seconds_total (the rate of the first over
+// the rate of the second is the recent CPU utilization), and
+// poolgen_affinity_worker_cpu_seconds_total{worker} per worker slot, capped
+// as the work-stealing pools' slots are ([MaxWorkerLabels]).
+//
+// Pools with per-worker resources (poolrt.WorkerResource) add the gauges
+// poolgen_resources_open and poolgen_resources_workers_unhealthy (workers
+// whose resource failed to open, trying again) and the counters
+// poolgen_resources_opened_total, poolgen_resources_closed_total and
+// poolgen_resources_open_failures_total.
+//
 // # Routers
 //
-// A router (templates.Router, or a generated XRouter) is not exported
-// itself: name each of its classes' pools (poolrt.Name("orders/io")) and
-// each is exported as the pool it is, with the families of its own
-// pattern — a dynamic class's poolgen_scaling_max_workers follows the
-// limit the router lends it. A class label on the router's series would
-// export every class twice (once as its pool), could not carry the
-// families of classes of different patterns under one name, and would add
-// nothing a query cannot: the router's totals are sums over its classes'
-// pools (sum by pool prefix).
+// A router (templates.Router, or a generated XRouter) named with
+// poolrt.RouterName is exported as a pool of pattern "router": the
+// families every pool has carry the sums of its classes' figures (and
+// the affinity, resource and breaker families, when its classes have
+// them), and it adds poolgen_router_unknown_class_total (submissions of a
+// class no route names), for a lending router poolgen_router_lend_budget_workers
+// and poolgen_router_lend_moves_total, and per class{class} (the class as
+// fmt.Sprint writes it; the routes are fixed when the router is made, so
+// the label is bounded) the gauges poolgen_router_class_workers,
+// _workers_busy and _queue_depth_tasks, the counters
+// poolgen_router_class_tasks_submitted_total, _completed_total and
+// _failed_total, and for a lent class poolgen_router_class_min_workers and
+// poolgen_router_class_limit_workers, the limit lending gives it now.
+//
+// A class's pool that has a name of its own (poolrt.Name("orders/io")) is
+// exported too, as the pool it is, with the families of its own pattern —
+// a dynamic class's poolgen_scaling_max_workers follows the limit the
+// router lends it. Its tasks are then counted twice, once in its pool's
+// series and once in the router's: a query that sums over every pool
+// should leave the routers out (pattern!="router") or name their classes'
+// pools out.
 //
 // # Latency histograms
 //
@@ -279,6 +308,33 @@ var (
 	descTenantRunning  = newDesc("poolgen_fair_tenant_running_tasks", "Tasks of a tenant running now.", "tenant")
 	descTenantWeight   = newDesc("poolgen_fair_tenant_weight", "A tenant's weight: its share of worker time is its weight over the backlogged tenants' total.", "tenant")
 
+	descPinned       = newDesc("poolgen_affinity_workers_pinned", "Workers pinned to a CPU now (PinWorkers).")
+	descPinCPUs      = newDesc("poolgen_affinity_cpus", "CPUs the pinned workers are spread over: the process's affinity mask.")
+	descPinNodes     = newDesc("poolgen_affinity_numa_nodes", "NUMA nodes the pinned workers' CPUs belong to.")
+	descPinFailed    = newDesc("poolgen_affinity_pin_failures_total", "Workers whose thread could not be bound to its CPU; they run unbound.")
+	descPinCPU       = newDesc("poolgen_affinity_cpu_seconds_total", "CPU time the pinned workers' threads used while pinned, exited workers included.")
+	descPinWall      = newDesc("poolgen_affinity_pinned_seconds_total", "Wall time workers were pinned, summed over the workers: the CPU seconds' rate over its rate is the recent CPU utilization.")
+	descPinUtil      = newDesc("poolgen_affinity_cpu_utilization_ratio", "CPU time over pinned time since the pool started: the share of its CPU a pinned worker kept busy.")
+	descPinWorkerCPU = newDesc("poolgen_affinity_worker_cpu_seconds_total", "CPU time of a pinned worker slot; slots from the label cap up are summed as worker=\"other\".", "worker")
+
+	descResOpen      = newDesc("poolgen_resources_open", "Per-worker resources open now (WorkerResource).")
+	descResUnhealthy = newDesc("poolgen_resources_workers_unhealthy", "Workers whose resource failed to open, trying again.")
+	descResOpened    = newDesc("poolgen_resources_opened_total", "Per-worker resources opened.")
+	descResClosed    = newDesc("poolgen_resources_closed_total", "Per-worker resources closed.")
+	descResFailed    = newDesc("poolgen_resources_open_failures_total", "Failed opens of per-worker resources, panics in open included.")
+
+	descRouterUnknown  = newDesc("poolgen_router_unknown_class_total", "Submissions whose class no route names: sent to the default route, or refused with ErrUnknownClass.")
+	descRouterBudget   = newDesc("poolgen_router_lend_budget_workers", "Workers the router lends between its dynamic classes (Lend).")
+	descRouterMoves    = newDesc("poolgen_router_lend_moves_total", "Changes of a class's worker limit by lending.")
+	descClassWorkers   = newDesc("poolgen_router_class_workers", "Worker goroutines of a class's pool.", "class")
+	descClassBusy      = newDesc("poolgen_router_class_workers_busy", "Workers of a class's pool running tasks.", "class")
+	descClassDepth     = newDesc("poolgen_router_class_queue_depth_tasks", "Accepted tasks of a class not yet started.", "class")
+	descClassSubmitted = newDesc("poolgen_router_class_tasks_submitted_total", "Tasks a class's pool accepted.", "class")
+	descClassCompleted = newDesc("poolgen_router_class_tasks_completed_total", "Tasks of a class whose Run returned, failed ones included.", "class")
+	descClassFailed    = newDesc("poolgen_router_class_tasks_failed_total", "Tasks of a class whose Run returned an error.", "class")
+	descClassMin       = newDesc("poolgen_router_class_min_workers", "Workers a lent class keeps whatever the others need (its route's Min, at least 1).", "class")
+	descClassLimit     = newDesc("poolgen_router_class_limit_workers", "A lent class's current maximum of workers, as lending set it.", "class")
+
 	allDescs = []*prometheus.Desc{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
 		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
@@ -292,6 +348,11 @@ var (
 		descBreakerChanges, descBreakerFast, descBreakerHeld, descBreakerHolding, descBreakers, descBreakerState,
 		descFairTenants, descFairBacklogged, descFairForgotten, descFairQueueFull,
 		descTenantBusy, descTenantSubmit, descTenantEnded, descTenantQueued, descTenantRunning, descTenantWeight,
+		descPinned, descPinCPUs, descPinNodes, descPinFailed, descPinCPU, descPinWall, descPinUtil, descPinWorkerCPU,
+		descResOpen, descResUnhealthy, descResOpened, descResClosed, descResFailed,
+		descRouterUnknown, descRouterBudget, descRouterMoves,
+		descClassWorkers, descClassBusy, descClassDepth, descClassSubmitted, descClassCompleted, descClassFailed,
+		descClassMin, descClassLimit,
 	}
 )
 
@@ -473,6 +534,70 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 	}
 	if b := s.Breaker; b != nil {
 		collectBreaker(e, b)
+	}
+	if a := s.Affinity; a != nil {
+		c.collectAffinity(e, a)
+	}
+	if r := s.Resources; r != nil {
+		e.gauge(descResOpen, float64(r.Open))
+		e.gauge(descResUnhealthy, float64(r.Unhealthy))
+		e.counter(descResOpened, r.Opened)
+		e.counter(descResClosed, r.Closed)
+		e.counter(descResFailed, r.Failed)
+	}
+	if r := s.Router; r != nil {
+		collectRouter(e, r)
+	}
+}
+
+// seconds sends a counter of seconds.
+func (e *emitter) seconds(d *prometheus.Desc, v time.Duration, extra ...string) {
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v.Seconds(), e.with(extra...)...)
+}
+
+// collectAffinity sends a pinned pool's metrics, per worker slot up to
+// the label cap.
+func (c *Collector) collectAffinity(e *emitter, a *poolrt.AffinityStats) {
+	e.gauge(descPinned, float64(a.Pinned))
+	e.gauge(descPinCPUs, float64(a.CPUs))
+	e.gauge(descPinNodes, float64(a.NUMANodes))
+	e.counter(descPinFailed, a.PinFailed)
+	e.seconds(descPinCPU, a.CPUTime)
+	e.seconds(descPinWall, a.PinnedTime)
+	e.gauge(descPinUtil, a.CPUUtilization)
+	for i := range min(len(a.WorkerCPU), c.maxWorkers) {
+		e.seconds(descPinWorkerCPU, a.WorkerCPU[i], strconv.Itoa(i))
+	}
+	if len(a.WorkerCPU) > c.maxWorkers {
+		var rest time.Duration
+		for _, d := range a.WorkerCPU[c.maxWorkers:] {
+			rest += d
+		}
+		e.seconds(descPinWorkerCPU, rest, OtherWorkers)
+	}
+}
+
+// collectRouter sends a router's own figures and a few of each class's;
+// the class label is bounded by the router's routes, fixed when it was
+// made.
+func collectRouter(e *emitter, r *poolrt.RouterStats) {
+	e.counter(descRouterUnknown, r.Unknown)
+	if r.Budget > 0 {
+		e.gauge(descRouterBudget, float64(r.Budget))
+		e.counter(descRouterMoves, r.Moves)
+	}
+	for i := range r.Classes {
+		cs := &r.Classes[i]
+		e.gauge(descClassWorkers, float64(cs.Stats.Workers), cs.Class)
+		e.gauge(descClassBusy, float64(cs.Stats.Busy), cs.Class)
+		e.gauge(descClassDepth, float64(cs.Stats.QueueDepth), cs.Class)
+		e.counter(descClassSubmitted, cs.Stats.Submitted, cs.Class)
+		e.counter(descClassCompleted, cs.Stats.Completed, cs.Class)
+		e.counter(descClassFailed, cs.Stats.Failed, cs.Class)
+		if cs.Lent {
+			e.gauge(descClassMin, float64(cs.Min), cs.Class)
+			e.gauge(descClassLimit, float64(cs.Limit), cs.Class)
+		}
 	}
 }
 

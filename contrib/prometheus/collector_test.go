@@ -155,6 +155,17 @@ func TestFamilies(t *testing.T) {
 			"poolgen_fair_tenant_queue_full_total", "poolgen_fair_tenant_busy_seconds_total",
 			"poolgen_fair_tenant_tasks_submitted_total", "poolgen_fair_tenant_tasks_ended_total",
 			"poolgen_fair_tenant_queued_tasks", "poolgen_fair_tenant_running_tasks", "poolgen_fair_tenant_weight"},
+		"pinned": {"poolgen_affinity_workers_pinned", "poolgen_affinity_cpus", "poolgen_affinity_numa_nodes",
+			"poolgen_affinity_pin_failures_total", "poolgen_affinity_cpu_seconds_total",
+			"poolgen_affinity_pinned_seconds_total", "poolgen_affinity_cpu_utilization_ratio",
+			"poolgen_affinity_worker_cpu_seconds_total",
+			"poolgen_resources_open", "poolgen_resources_workers_unhealthy", "poolgen_resources_opened_total",
+			"poolgen_resources_closed_total", "poolgen_resources_open_failures_total"},
+		"router": {"poolgen_router_unknown_class_total", "poolgen_router_lend_budget_workers",
+			"poolgen_router_lend_moves_total", "poolgen_router_class_workers", "poolgen_router_class_workers_busy",
+			"poolgen_router_class_queue_depth_tasks", "poolgen_router_class_tasks_submitted_total",
+			"poolgen_router_class_tasks_completed_total", "poolgen_router_class_tasks_failed_total",
+			"poolgen_router_class_min_workers", "poolgen_router_class_limit_workers"},
 	}
 	all := map[string]bool{}
 	for _, p := range fixturePools() {
@@ -257,6 +268,94 @@ func TestFairTenants(t *testing.T) {
 	}
 	if got := series(t, fams["poolgen_fair_tenants_backlogged"], map[string]string{"pool": "fair"}).GetGauge().GetValue(); got != float64(fs.Backlogged) {
 		t.Errorf("backlogged %g, want %d", got, fs.Backlogged)
+	}
+}
+
+// TestAffinityAndResources checks the pinned pool's series against its
+// Stats: seconds from durations, the worker slots past the label cap
+// summed as worker="other".
+func TestAffinityAndResources(t *testing.T) {
+	st := named(t, fixturePools(), "pinned").Stats
+	a, r := st.Affinity, st.Resources
+	fams := gather(t, newCollector(t, fixturePools(), MaxWorkerLabels(2)))
+	pool := map[string]string{"pool": "pinned"}
+	value := func(name string, labels map[string]string) float64 {
+		m := series(t, fams[name], labels)
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	for name, want := range map[string]float64{
+		"poolgen_affinity_workers_pinned":        float64(a.Pinned),
+		"poolgen_affinity_cpus":                  float64(a.CPUs),
+		"poolgen_affinity_numa_nodes":            float64(a.NUMANodes),
+		"poolgen_affinity_pin_failures_total":    float64(a.PinFailed),
+		"poolgen_affinity_cpu_seconds_total":     a.CPUTime.Seconds(),
+		"poolgen_affinity_pinned_seconds_total":  a.PinnedTime.Seconds(),
+		"poolgen_affinity_cpu_utilization_ratio": a.CPUUtilization,
+		"poolgen_resources_open":                 float64(r.Open),
+		"poolgen_resources_workers_unhealthy":    float64(r.Unhealthy),
+		"poolgen_resources_opened_total":         float64(r.Opened),
+		"poolgen_resources_closed_total":         float64(r.Closed),
+		"poolgen_resources_open_failures_total":  float64(r.Failed),
+	} {
+		if got := value(name, pool); got != want {
+			t.Errorf("%s = %g, want %g", name, got, want)
+		}
+	}
+	for worker, want := range map[string]float64{"0": 3, "1": 2, OtherWorkers: 1} {
+		if got := value("poolgen_affinity_worker_cpu_seconds_total", map[string]string{"pool": "pinned", "worker": worker}); got != want {
+			t.Errorf("worker %s: %g CPU seconds, want %g", worker, got, want)
+		}
+	}
+	if n := len(fams["poolgen_affinity_worker_cpu_seconds_total"].GetMetric()); n != 3 {
+		t.Errorf("%d worker series, want 3 (two slots and other)", n)
+	}
+}
+
+// TestRouterSection checks a router's series against its per-class
+// Stats: every class has its gauges and counters, only lent classes
+// their limits.
+func TestRouterSection(t *testing.T) {
+	rs := named(t, fixturePools(), "router").Stats.Router
+	fams := gather(t, newCollector(t, fixturePools()))
+	if got := series(t, fams["poolgen_router_unknown_class_total"], map[string]string{"pool": "router"}).GetCounter().GetValue(); got != float64(rs.Unknown) {
+		t.Errorf("unknown %g, want %d", got, rs.Unknown)
+	}
+	if got := series(t, fams["poolgen_router_lend_budget_workers"], map[string]string{"pool": "router"}).GetGauge().GetValue(); got != float64(rs.Budget) {
+		t.Errorf("budget %g, want %d", got, rs.Budget)
+	}
+	lent := 0
+	for _, cs := range rs.Classes {
+		labels := map[string]string{"pool": "router", "class": cs.Class}
+		if got := series(t, fams["poolgen_router_class_queue_depth_tasks"], labels).GetGauge().GetValue(); got != float64(cs.Stats.QueueDepth) {
+			t.Errorf("class %s: queue %g, want %d", cs.Class, got, cs.Stats.QueueDepth)
+		}
+		if got := series(t, fams["poolgen_router_class_tasks_completed_total"], labels).GetCounter().GetValue(); got != float64(cs.Stats.Completed) {
+			t.Errorf("class %s: completed %g, want %d", cs.Class, got, cs.Stats.Completed)
+		}
+		if cs.Lent {
+			lent++
+			if got := series(t, fams["poolgen_router_class_limit_workers"], labels).GetGauge().GetValue(); got != float64(cs.Limit) {
+				t.Errorf("class %s: limit %g, want %d", cs.Class, got, cs.Limit)
+			}
+		}
+	}
+	if n := len(fams["poolgen_router_class_limit_workers"].GetMetric()); n != lent {
+		t.Errorf("%d classes with a limit, want the %d lent ones", n, lent)
+	}
+	if n := len(fams["poolgen_router_class_workers"].GetMetric()); n != len(rs.Classes) {
+		t.Errorf("%d classes' workers, want %d", n, len(rs.Classes))
+	}
+
+	noLend := *rs
+	noLend.Budget, noLend.Classes = 0, nil
+	p := named(t, fixturePools(), "router")
+	p.Stats.Router = &noLend
+	fams = gather(t, newCollector(t, []poolmon.Pool{p}))
+	if fams["poolgen_router_lend_budget_workers"] != nil || fams["poolgen_router_lend_moves_total"] != nil {
+		t.Error("a router that does not lend exports lending families")
 	}
 }
 

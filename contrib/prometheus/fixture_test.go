@@ -108,6 +108,32 @@ func fixturePools() []poolmon.Pool {
 		},
 	}
 
+	pinned := base(700)
+	pinned.Affinity = &poolrt.AffinityStats{
+		Pinned: 3, CPUs: 4, NUMANodes: 2, PinFailed: 1,
+		CPUTime: 6 * time.Second, PinnedTime: 8 * time.Second, CPUUtilization: 0.75,
+		WorkerCPU: []time.Duration{3 * time.Second, 2 * time.Second, 500 * time.Millisecond, 500 * time.Millisecond},
+	}
+	pinned.Resources = &poolrt.ResourceStats{Open: 3, Unhealthy: 1, Opened: 9, Closed: 6, Failed: 4}
+
+	// The router's classes: a fixed class and two lent dynamic ones; its
+	// own figures are their sums, as the router's Stats are.
+	class := func(submitted uint64, workers, busy, depth int) poolrt.Stats {
+		st := base(submitted)
+		st.Workers, st.Busy, st.Idle, st.QueueDepth = workers, busy, workers-busy, depth
+		return st
+	}
+	router := base(600)
+	router.Workers, router.Busy, router.Idle, router.QueueDepth = 9, 7, 2, 12
+	router.Router = &poolrt.RouterStats{
+		Unknown: 4, Budget: 6, Moves: 11,
+		Classes: []poolrt.ClassStats{
+			{Class: "tiny", Default: true, Stats: class(300, 3, 2, 0)},
+			{Class: "io", Lent: true, Min: 2, Limit: 5, Stats: class(200, 5, 5, 12)},
+			{Class: "cpu", Lent: true, Min: 1, Limit: 1, Stats: class(100, 1, 0, 0)},
+		},
+	}
+
 	return []poolmon.Pool{
 		{Name: "batch", Pattern: "batch", Task: "generated.Order", Stats: batch},
 		{Name: "breaker", Pattern: "fixed", Task: "generated.Order", Stats: breaker},
@@ -115,7 +141,9 @@ func fixturePools() []poolmon.Pool {
 		{Name: "dynamic", Pattern: "dynamic", Task: "generated.Resize", Stats: dynamic},
 		{Name: "fair", Pattern: "fair", Task: "generated.Request", Stats: fair},
 		{Name: "fixed", Pattern: "fixed", Task: "generated.Resize", Stats: fixed},
+		{Name: "pinned", Pattern: "fixed", Task: "generated.Resize", Stats: pinned},
 		{Name: "priority", Pattern: "priority", Task: "generated.Ticket", Stats: priority},
+		{Name: "router", Pattern: "router", Task: "generated.Job", Stats: router},
 		{Name: "stealing", Pattern: "stealing", Task: "generated.SumRange", Stats: stealing},
 	}
 }

@@ -178,6 +178,16 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("%s: the throughput chart did not change over %d samples", name, after.Seq-before.Seq)
 		}
 	}
+	for _, p := range pools {
+		if p.pattern != "router" {
+			continue
+		}
+		for _, c := range []string{"class-workers", "class-queue", "class-throughput"} {
+			if after.Charts[p.name+"/"+c].Pixels == 0 {
+				t.Errorf("router %s: chart %s is empty", p.name, c)
+			}
+		}
+	}
 	save(t, bctx, filepath.Join(dir, "dashboard.png"))
 
 	// Dark theme: the page follows the browser's preference.

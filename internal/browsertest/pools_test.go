@@ -27,13 +27,32 @@ func (w work) Run(ctx context.Context) error {
 	return nil
 }
 
-// servePools starts two named pools under an uneven load, a monitor over
+// job is a task of the router: work of a class.
+type job struct {
+	work
+	class string
+}
+
+func (j job) Class() string { return j.class }
+
+// servePools starts two named pools and a named router under an uneven load, a monitor over
 // them and a server for its page, all ended with the test. It returns the
 // page's URL and the pools it must show.
 func servePools(t *testing.T) (string, []shown) {
 	thumbs, err := templates.NewFixedPool[work](poolrt.Name("thumbnails"), poolrt.Workers(4))
 	must(t, err)
 	resize, err := templates.NewDynamicPool[work](poolrt.Name("resize"), poolrt.WorkerLimits(1, 8))
+	must(t, err)
+	// A router named on its own, its classes' pools unnamed: it is listed
+	// as one pool, with a chart line per class.
+	class := func() *templates.DynamicPool[job] {
+		p, err := templates.NewDynamicPool[job](poolrt.WorkerLimits(1, 6))
+		must(t, err)
+		return p
+	}
+	jobs, err := templates.NewRouter([]templates.RouterClass[job, string]{
+		{Class: "io", Pool: class()}, {Class: "cpu", Pool: class()},
+	}, poolrt.Lend(6), poolrt.RouterName("jobs"))
 	must(t, err)
 	m, err := poolmon.Start(poolmon.Config{
 		Interval: 250 * time.Millisecond, // four updates a second: the test needs a few
@@ -67,6 +86,12 @@ func servePools(t *testing.T) (string, []shown) {
 				d := time.Duration(200+(i*7+j*13)%1800) * time.Microsecond
 				thumbs.TrySubmit(work{d})
 				resize.TrySubmit(work{d})
+				// The mix shifts between the classes with the spells.
+				kind := "io"
+				if n > 4 && j%4 == 0 || n == 4 && j == 0 {
+					kind = "cpu"
+				}
+				jobs.TrySubmit(job{work{d}, kind})
 			}
 		}
 	})
@@ -77,14 +102,15 @@ func servePools(t *testing.T) (string, []shown) {
 		srv.Close()
 		thumbs.ShutdownNow()
 		resize.ShutdownNow()
+		jobs.ShutdownNow()
 	})
 
 	var want []shown
 	for _, p := range poolmon.Pools() {
 		want = append(want, shown{p.Name, p.Pattern, p.Task})
 	}
-	if len(want) != 2 {
-		t.Fatalf("named pools: %+v, want resize and thumbnails", want)
+	if len(want) != 3 {
+		t.Fatalf("named pools: %+v, want jobs, resize and thumbnails", want)
 	}
 	return srv.URL + "/debug/pools/", want
 }

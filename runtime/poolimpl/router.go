@@ -1,6 +1,7 @@
 package poolimpl
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/registry"
 )
 
 // ClassPool is what a router asks of the pool of each of its classes: the
@@ -53,6 +55,7 @@ type Router[T any, C comparable] struct {
 	unknown atomic.Uint64
 	lend    *Lender // nil when the router does not lend
 	nilable bool
+	entry   *registry.Entry // the router's place in the registry; nil without a name
 }
 
 // Refuses reports whether t is a task the router refuses: a nil pointer.
@@ -66,6 +69,10 @@ func (r *Router[T, C]) Refuses(t *T) bool { return r.nilable && IsNil(t) }
 func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (err error) {
 	defer func() {
 		if err != nil {
+			if r.entry != nil {
+				registry.Remove(r.entry)
+				r.entry = nil
+			}
 			for _, rt := range routes {
 				if !noPool(rt.Pool) {
 					rt.Pool.ShutdownNow()
@@ -129,6 +136,13 @@ func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (e
 		r.pools = append(r.pools, rt.Pool)
 		r.names = append(r.names, name)
 	}
+	if set.Name != "" {
+		e := &registry.Entry{Name: set.Name, Pattern: "router", Task: taskName[T](), Stats: r.Stats}
+		if err := registry.Reserve(e); err != nil {
+			return &poolrt.ConfigError{Option: fmt.Sprintf("RouterName(%q)", set.Name), Reason: err.Error()}
+		}
+		r.entry = e
+	}
 	if set.Budget > 0 {
 		if len(lent) == 0 {
 			return &poolrt.ConfigError{Option: fmt.Sprintf("Lend(%d)", set.Budget), Reason: "no route has a dynamic pool to lend workers to"}
@@ -142,6 +156,9 @@ func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (e
 				Reason: fmt.Sprintf("the lent classes keep %d workers (their Min, at least 1 each); the budget must be at least that", need)}
 		}
 		r.lend = newLender(set, lent, r.pools)
+	}
+	if r.entry != nil {
+		registry.List(r.entry)
 	}
 	return nil
 }
@@ -213,9 +230,17 @@ func (r *Router[T, C]) Shutdown(ctx context.Context) error {
 		}
 	}
 	if len(errs) > 0 {
-		return errs[0]
+		return errs[0] // still draining: the router stays listed until ShutdownNow
 	}
+	r.unlist()
 	return nil
+}
+
+// unlist takes a named router off the registry.
+func (r *Router[T, C]) unlist() {
+	if r.entry != nil {
+		registry.Remove(r.entry)
+	}
 }
 
 // ShutdownNow is the router's ShutdownNow: every pool's unstarted tasks,
@@ -227,6 +252,7 @@ func (r *Router[T, C]) ShutdownNow() []T {
 	for _, p := range r.pools {
 		out = append(out, p.ShutdownNow()...)
 	}
+	r.unlist()
 	return out
 }
 
@@ -417,11 +443,14 @@ type lentClass struct {
 // Lender moves a shared worker budget between the dynamic pools of a
 // router's classes. Every interval it measures each class's demand — its
 // busy workers plus its queued tasks — and gives each class its floor
-// (Route.Min, at least 1), then the rest of the budget, one worker at a
-// time round robin, to the classes whose demand is above what they have,
-// up to their demand and their pool's maximum; what no class needs is
-// spread the same way up to the pools' maxima, so that a class that wakes
-// finds workers it can start at once. Each class's pool then scales
+// (Route.Min, at least 1), then the rest of the budget to the classes
+// whose demand is above their floor, up to their demand and their pool's
+// maximum: all they ask when the budget covers it, else in proportion to
+// what each asks beyond its floor, so that a class with ten times the
+// backlog of another gets ten times the workers above the floors, and both
+// backlogs drain at the same pace. What no class needs is spread one
+// worker at a time round robin up to the pools' maxima, so that a class
+// that wakes finds workers it can start at once. Each class's pool then scales
 // within its new limits by its own controller. A class whose limit falls
 // keeps the workers running tasks until each finishes its task, so for
 // that long the classes may run more than the budget.
@@ -499,27 +528,90 @@ func share(budget int, classes []lentClass, demand []int) []int {
 		left -= alloc[i]
 		c.want = min(max(demand[i], alloc[i]), c.cap)
 	}
-	// Two passes: first up to each class's demand, then up to its cap.
-	for pass := range 2 {
-		for left > 0 {
-			gave := false
-			for i := range classes {
-				limit := classes[i].want
-				if pass == 1 {
-					limit = classes[i].cap
-				}
-				if left > 0 && alloc[i] < limit {
-					alloc[i]++
-					left--
-					gave = true
-				}
+	left -= byDemand(alloc, classes, demand, left)
+	// What no class needs now, round robin up to the caps.
+	for left > 0 {
+		gave := false
+		for i := range classes {
+			if left > 0 && alloc[i] < classes[i].cap {
+				alloc[i]++
+				left--
+				gave = true
 			}
-			if !gave {
-				break
-			}
+		}
+		if !gave {
+			break
 		}
 	}
 	return alloc
+}
+
+// byDemand gives up to left workers to the classes below their want:
+// each all it wants if left covers them all, else shares in proportion to
+// each class's demand beyond its floor, its backlog, uncapped: a class
+// whose share is more than it can take (its want) gets its want, and the
+// rest is shared again among the others. The last shares are rounded to
+// whole workers by largest remainder (the lower route first among equal
+// ones), so that the same demand always gives the same limits. It
+// returns the workers it gave.
+func byDemand(alloc []int, classes []lentClass, demand []int, left int) int {
+	gave := 0
+	active := make([]int, 0, len(classes))
+	for i := range classes {
+		if alloc[i] < classes[i].want {
+			active = append(active, i)
+		}
+	}
+	for len(active) > 0 && gave < left {
+		room, weight := 0, int64(0)
+		for _, i := range active {
+			room += classes[i].want - alloc[i]
+			weight += int64(demand[i] - alloc[i]) // > 0: demand >= want > alloc
+		}
+		rest := left - gave
+		if room <= rest {
+			for _, i := range active {
+				alloc[i] = classes[i].want
+			}
+			return gave + room
+		}
+		// Classes whose share covers their room take their want; if any
+		// did, share again what is left among the others.
+		capped := false
+		next := active[:0]
+		for _, i := range active {
+			r := int64(classes[i].want - alloc[i])
+			if int64(rest)*int64(demand[i]-alloc[i]) >= r*weight {
+				alloc[i] = classes[i].want
+				gave += int(r)
+				capped = true
+				continue
+			}
+			next = append(next, i)
+		}
+		active = next
+		if capped {
+			continue
+		}
+		type frac struct {
+			i   int
+			rem int64
+		}
+		rems := make([]frac, 0, len(active))
+		for _, i := range active {
+			share := int64(rest) * int64(demand[i]-alloc[i])
+			q := int(share / weight)
+			alloc[i] += q
+			gave += q
+			rems = append(rems, frac{i, share % weight})
+		}
+		slices.SortStableFunc(rems, func(a, b frac) int { return cmp.Compare(b.rem, a.rem) })
+		for _, r := range rems[:left-gave] {
+			alloc[r.i]++
+		}
+		return left
+	}
+	return gave
 }
 
 // stop stops the lender and waits for it; a nil Lender does nothing.

@@ -1,6 +1,8 @@
 package poolimpl
 
 import (
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -21,8 +23,15 @@ func TestShare(t *testing.T) {
 	}{
 		{"idle: spread evenly", 8, []lentClass{class(1, 8), class(1, 8)}, []int{0, 0}, []int{4, 4}},
 		{"one busy takes all but the floors", 8, []lentClass{class(1, 8), class(2, 8)}, []int{100, 0}, []int{6, 2}},
-		{"both busy: even split", 8, []lentClass{class(1, 8), class(1, 8)}, []int{100, 100}, []int{4, 4}},
-		{"demand first, spare after", 10, []lentClass{class(1, 10), class(1, 10)}, []int{3, 100}, []int{3, 7}},
+		{"both busy alike: even split", 8, []lentClass{class(1, 8), class(1, 8)}, []int{100, 100}, []int{4, 4}},
+		{"backlogs 3:1 split 3:1 above the floors", 10, []lentClass{class(1, 100), class(1, 100)}, []int{31, 11}, []int{7, 3}},
+		{"by backlog, not by cap", 16, []lentClass{class(2, 16), class(2, 16)}, []int{3002, 1002}, []int{11, 5}},
+		{"short budget: the small backlog gets its share", 10, []lentClass{class(1, 10), class(1, 10)}, []int{3, 100}, []int{1, 9}},
+		{"a class capped below its share: the rest to the others", 12, []lentClass{class(1, 3), class(1, 100), class(1, 100)},
+			[]int{1000, 20, 20}, []int{3, 5, 4}},
+		{"remainders to the lower route among equals", 5, []lentClass{class(1, 100), class(1, 100), class(1, 100)},
+			[]int{10, 10, 10}, []int{2, 2, 1}},
+		{"budget covers the demand: all of it, spare after", 10, []lentClass{class(1, 10), class(1, 10)}, []int{3, 5}, []int{4, 6}},
 		{"caps hold", 10, []lentClass{class(1, 2), class(1, 3)}, []int{100, 100}, []int{2, 3}},
 		{"floor of zero keeps one", 4, []lentClass{class(0, 4), class(0, 4)}, []int{0, 100}, []int{1, 3}},
 		{"floor above cap", 4, []lentClass{class(5, 2), class(1, 4)}, []int{0, 0}, []int{2, 2}},
@@ -39,6 +48,64 @@ func TestShare(t *testing.T) {
 			}
 			assert.LessOrEqual(t, sum, tc.budget)
 		})
+	}
+}
+
+// TestShareInvariants checks share over many random inputs: the limits
+// stay within the budget, the floors and the caps; a budget that covers
+// every class's demand gives each at least its demand; and when it does
+// not, two classes below their caps and above their floors hold workers
+// above their floors in proportion to their backlogs above their floors,
+// within one worker.
+func TestShareInvariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		n := 1 + rng.IntN(4)
+		classes := make([]lentClass, n)
+		demand := make([]int, n)
+		floors := 0
+		for i := range classes {
+			classes[i] = lentClass{floor: rng.IntN(3), cap: 1 + rng.IntN(20)}
+			floors += min(max(classes[i].floor, 1), classes[i].cap)
+			demand[i] = rng.IntN(4) * rng.IntN(200)
+		}
+		budget := floors + rng.IntN(30)
+		got := share(budget, classes, demand)
+		sum, wantAll := 0, 0
+		for i, c := range classes {
+			floor := min(max(c.floor, 1), c.cap)
+			sum += got[i]
+			wantAll += c.want - floor
+			if got[i] < floor || got[i] > c.cap {
+				t.Fatalf("share(%d, %+v, %v) = %v: class %d outside %d..%d", budget, classes, demand, got, i, floor, c.cap)
+			}
+		}
+		if sum > budget {
+			t.Fatalf("share(%d, %+v, %v) = %v: over the budget", budget, classes, demand, got)
+		}
+		if wantAll <= budget-floors {
+			for i, c := range classes {
+				if got[i] < c.want {
+					t.Fatalf("share(%d, %+v, %v) = %v: class %d below its demand with the budget to spare", budget, classes, demand, got, i)
+				}
+			}
+			continue
+		}
+		for i := range classes {
+			for j := range classes {
+				ci, cj := classes[i], classes[j]
+				fi, fj := min(max(ci.floor, 1), ci.cap), min(max(cj.floor, 1), cj.cap)
+				if i == j || got[i] >= ci.want || got[j] >= cj.want || demand[i] <= fi || demand[j] <= fj {
+					continue
+				}
+				// got-floor = k·(demand-floor) + e, |e| < 1: the cross
+				// products differ by less than the two backlogs.
+				wi, wj := float64(demand[i]-fi), float64(demand[j]-fj)
+				if d := float64(got[i]-fi)*wj - float64(got[j]-fj)*wi; math.Abs(d) >= wi+wj {
+					t.Fatalf("share(%d, %+v, %v) = %v: classes %d and %d not in proportion to their backlogs", budget, classes, demand, got, i, j)
+				}
+			}
+		}
 	}
 }
 

@@ -159,6 +159,21 @@ type Sample struct {
 	FlushLinger   uint64 `json:"flushLinger,omitempty"`
 	FlushIdle     uint64 `json:"flushIdle,omitempty"`
 	FlushShutdown uint64 `json:"flushShutdown,omitempty"`
+
+	// Routers (poolrt.RouterName): one entry per class, in route order.
+	Classes []Class `json:"classes,omitempty"`
+}
+
+// Class is one class of a router during an interval.
+type Class struct {
+	Class      string `json:"class"`
+	Completed  uint64 `json:"completed"` // in the interval
+	Workers    int    `json:"workers"`   // at the end
+	Busy       int    `json:"busy"`
+	QueueDepth int    `json:"queueDepth"`
+	// Limit is a lent class's maximum of workers at the end (poolrt.Lend);
+	// 0 for a class that does not take part in lending.
+	Limit int `json:"limit,omitempty"`
 }
 
 // Band is one band of a priority pool during an interval.
@@ -421,6 +436,24 @@ func delta(prev, cur poolrt.Stats, secs float64) Sample {
 		smp.FlushFull, smp.FlushLinger = sub(b.Full, p.Full), sub(b.Linger, p.Linger)
 		smp.FlushIdle, smp.FlushShutdown = sub(b.Idle, p.Idle), sub(b.Shutdown, p.Shutdown)
 		units = smp.Batches // a batch pool times batches, not tasks
+	}
+	if r := cur.Router; r != nil {
+		var pc []poolrt.ClassStats
+		if prev.Router != nil && len(prev.Router.Classes) == len(r.Classes) {
+			pc = prev.Router.Classes
+		}
+		smp.Classes = make([]Class, len(r.Classes))
+		for i, c := range r.Classes {
+			var done uint64
+			if pc != nil {
+				done = pc[i].Stats.Completed
+			}
+			smp.Classes[i] = Class{Class: c.Class, Completed: sub(c.Stats.Completed, done),
+				Workers: c.Stats.Workers, Busy: c.Stats.Busy, QueueDepth: c.Stats.QueueDepth}
+			if c.Lent {
+				smp.Classes[i].Limit = c.Limit
+			}
+		}
 	}
 	smp.Utilization = utilization(prev, cur, units, secs)
 	return smp

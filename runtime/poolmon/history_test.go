@@ -47,6 +47,28 @@ func TestQuantile(t *testing.T) {
 	assert.Equal(t, time.Duration(1024+1024*3.5/4), p99)
 }
 
+// TestDeltaRouter: a router's sample lists its classes, completions per
+// interval and gauges at its end, a lent class's limit; a reading whose
+// classes changed counts from zero.
+func TestDeltaRouter(t *testing.T) {
+	classes := func(a, b uint64) *poolrt.RouterStats {
+		return &poolrt.RouterStats{Budget: 4, Classes: []poolrt.ClassStats{
+			{Class: "io", Lent: true, Min: 1, Limit: 3, Stats: poolrt.Stats{Completed: a, Workers: 3, Busy: 2, QueueDepth: 7}},
+			{Class: "tiny", Stats: poolrt.Stats{Completed: b, Workers: 1}},
+		}}
+	}
+	prev := poolrt.Stats{Completed: 15, Router: classes(10, 5)}
+	cur := poolrt.Stats{Completed: 45, Router: classes(30, 15)}
+	s := delta(prev, cur, 1)
+	assert.Equal(t, []Class{
+		{Class: "io", Completed: 20, Workers: 3, Busy: 2, QueueDepth: 7, Limit: 3},
+		{Class: "tiny", Completed: 10, Workers: 1},
+	}, s.Classes)
+	prev.Router.Classes = prev.Router.Classes[:1]
+	assert.Equal(t, uint64(30), delta(prev, cur, 1).Classes[0].Completed, "classes that do not match count from zero")
+	assert.Nil(t, delta(poolrt.Stats{}, poolrt.Stats{}, 1).Classes)
+}
+
 func TestDelta(t *testing.T) {
 	prev := poolrt.Stats{
 		Submitted: 100, Completed: 90, Failed: 5, Panicked: 1, Rejected: 2, TimedOut: 1, QueueDepth: 4, Workers: 2,

@@ -8,7 +8,7 @@ import (
 // Pool is a named pool's identity and a snapshot of its statistics.
 type Pool struct {
 	Name    string // as given to poolrt.Name
-	Pattern string // "fixed", "dynamic", "stealing", "priority" or "batch"
+	Pattern string // "fixed", "dynamic", "stealing", "priority", "batch", "fair" or "router"
 	Task    string // the task type, as package.Type
 	Stats   poolrt.Stats
 }

@@ -20,7 +20,7 @@ import (
 type Entry struct {
 	listed  bool   // guarded by mu: All reports the entry
 	Name    string // unique among registered pools
-	Pattern string // "fixed", "dynamic", "stealing", "priority" or "batch"
+	Pattern string // "fixed", "dynamic", "stealing", "priority", "batch", "fair" or "router"
 	Task    string // the task type, as package.Type
 	Stats   func() poolrt.Stats
 	// SetLimits changes a dynamic pool's worker limits; nil for the other

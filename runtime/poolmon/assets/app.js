@@ -210,6 +210,15 @@ function chartSpecs(p) {
     specs.push({ id: "bands", title: "Queue wait p99 by band", unit: "dur", lines: bands.map((b, i) => ({
       label: bandLabel(b), get: (s) => (s.bands && s.bands[i] ? s.bands[i].waitP99 : null) })) });
   }
+  if (p.pattern === "router") {
+    const last = p.samples[p.samples.length - 1];
+    const classes = (last && last.classes) || [];
+    const byClass = (f) => classes.map((c, i) => ({
+      label: c.class, get: (s) => (s.classes && s.classes[i] ? f(s.classes[i], s) : null) }));
+    specs.push({ id: "class-workers", title: "Workers by class", unit: "count", lines: byClass((c) => c.workers) });
+    specs.push({ id: "class-queue", title: "Queue depth by class", unit: "count", lines: byClass((c) => c.queueDepth) });
+    specs.push({ id: "class-throughput", title: "Completed by class (tasks/s)", unit: "rate", lines: byClass((c, s) => c.completed / s.seconds) });
+  }
   if (p.pattern === "batch") {
     specs.push({ id: "flushes", title: "Batch flushes (per interval)", unit: "count", lines: [
       { label: "full", get: (s) => s.flushFull || 0 },
@@ -299,7 +308,7 @@ function render() {
     }
     const specs = chartSpecs(p);
     const key = specs.map((c) => c.id + ":" + c.lines.map((l) => l.label).join(",")).join(";");
-    if (key !== p.ui.key) { // the set of charts changed (first render, new bands)
+    if (key !== p.ui.key) { // the set of charts changed (first render, new bands or classes)
       p.ui.key = key;
       p.ui.charts.replaceChildren();
       p.ui.chartMap.clear();
