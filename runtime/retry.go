@@ -63,7 +63,7 @@ type RetryPolicy struct {
 // fixed and dynamic pools take Retry; the others refuse it with a
 // [*ConfigError].
 func Retry(p RetryPolicy) Option {
-	return config.NewOption("Retry(...)", config.Fixed|config.Dynamic, func(s *config.Settings) string {
+	return config.NewOption("Retry(...)", config.Fixed|config.Dynamic|config.Stealing|config.Batch, func(s *config.Settings) string {
 		switch {
 		case p.MaxAttempts < 2:
 			return "MaxAttempts counts the first run too: at least 2 for a retry"
@@ -89,7 +89,7 @@ func Retry(p RetryPolicy) Option {
 // such tasks are counted ([Stats].DeadLettered) and logged. T is the
 // pool's task type, checked when the pool is created.
 func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
-	return config.NewOption("OnDeadLetter(...)", config.Fixed|config.Dynamic, func(s *config.Settings) string {
+	return config.NewOption("OnDeadLetter(...)", config.Fixed|config.Dynamic|config.Stealing|config.Batch, func(s *config.Settings) string {
 		if h == nil {
 			return "the handler is nil"
 		}
