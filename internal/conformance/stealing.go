@@ -44,6 +44,7 @@ func stealingCases[T any]() []testCase[T] {
 		{"ForkPropagates", testForkPropagates[T]},
 		{"ForkRetry", testForkRetry[T]},
 		{"ForkRetryBound", testForkRetryBound[T]},
+		{"ForkBreaker", testForkBreaker[T]},
 	}
 }
 
@@ -235,5 +236,38 @@ func testForkRetryBound[T any](t *testing.T, s *suite[T]) {
 		assert.Equal(t, uint64(1), st.DeadLettered)
 		assert.Equal(t, uint64(1), st.Returned)
 		assert.True(t, slices.Equal([]int{1, 1}, []int{ctl.Runs(0), ctl.Runs(1)}), "each ran once")
+	})
+}
+
+// testForkBreaker: subtasks their breaker turns away are counted once,
+// in Stats.Stealing.Forked (so in Submitted) and in DeadLettered: the
+// identity holds.
+func testForkBreaker[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		const forks = 3
+		ctl := probe.New(1 + forks)
+		p := s.startStealing(t, 1, poolrt.OnError(func(error) {}),
+			poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Hour}))
+		for id := 1; id <= forks; id++ {
+			ctl.Set(id, probe.Fail) // the first to run opens the breaker
+		}
+		ctl.SetFunc(0, func(ctx context.Context) error {
+			for id := 1; id <= forks; id++ {
+				if err := p.Fork(ctx, s.Task(ctl, id)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+		synctest.Wait()
+		require.NoError(t, p.Shutdown(context.Background()))
+		st := p.Stats()
+		assertSettled(t, st)
+		assert.Equal(t, 2, ctl.Total(), "the task and the subtask that opened the breaker")
+		assert.Equal(t, uint64(forks-1), st.DeadLettered, "the subtasks turned away")
+		assert.Equal(t, uint64(1+forks), st.Submitted, "Submitted: the task and every subtask")
+		require.NotNil(t, st.Stealing)
+		assert.Equal(t, uint64(forks), st.Stealing.Forked, "Stats.Stealing.Forked")
 	})
 }
