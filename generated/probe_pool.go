@@ -1056,7 +1056,11 @@ func (r *ProbeRouter) Stats() poolrt.Stats { return r.r.Stats() }
 // while it waits its worker runs nothing, and once every worker waits
 // for subtasks queued behind it the pool deadlocks; the fewer the
 // workers, the sooner. Submit from inside a task has the same problem
-// when the queue is full, and Fork never blocks.
+// when the queue is full, and Fork never blocks. Under poolrt.Retry a
+// subtask that fails is retried in place, as a submitted task is: the
+// last one to finish, after its retries, carries on; one that fails for
+// good is dead-lettered (poolrt.OnDeadLetter), and its parent's
+// continuation never runs unless the task tree handles that.
 //
 // Fork with a context that does not come from one of this pool's workers
 // is Submit. When the worker's deque is full, or another goroutine is
@@ -2263,7 +2267,11 @@ func (r *ProbePtrRouter) Stats() poolrt.Stats { return r.r.Stats() }
 // while it waits its worker runs nothing, and once every worker waits
 // for subtasks queued behind it the pool deadlocks; the fewer the
 // workers, the sooner. Submit from inside a task has the same problem
-// when the queue is full, and Fork never blocks.
+// when the queue is full, and Fork never blocks. Under poolrt.Retry a
+// subtask that fails is retried in place, as a submitted task is: the
+// last one to finish, after its retries, carries on; one that fails for
+// good is dead-lettered (poolrt.OnDeadLetter), and its parent's
+// continuation never runs unless the task tree handles that.
 //
 // Fork with a context that does not come from one of this pool's workers
 // is Submit. When the worker's deque is full, or another goroutine is

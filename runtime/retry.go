@@ -59,11 +59,18 @@ type RetryPolicy struct {
 // With Retry, [QueueSize] bounds the tasks accepted and not yet ended
 // (queued, running, or waiting to retry), so give it room for the
 // workers' tasks too. Shutdown runs the pending retries to their final
-// outcome; ShutdownNow returns them with the other unstarted tasks. The
-// fixed and dynamic pools take Retry; the others refuse it with a
-// [*ConfigError].
+// outcome; ShutdownNow returns them with the other unstarted tasks.
+//
+// The fixed, dynamic, work-stealing and batch pools take Retry; the
+// others refuse it with a [*ConfigError]. In a work-stealing pool a
+// forked subtask is retried in place, as a submitted task is (its parent
+// must not wait for it anyway): it takes a place in QueueSize only while
+// it waits to retry, and fails for good at once if none is free. In a
+// batch pool the handler's error fails every task of its batch; each is
+// retried on its own, with its own attempts, in a later batch of its
+// key, and the handler's Attempt is the highest of its batch.
 func Retry(p RetryPolicy) Option {
-	return config.NewOption("Retry(...)", config.Fixed|config.Dynamic, func(s *config.Settings) string {
+	return config.NewOption("Retry(...)", config.Fixed|config.Dynamic|config.Stealing|config.Batch, func(s *config.Settings) string {
 		switch {
 		case p.MaxAttempts < 2:
 			return "MaxAttempts counts the first run too: at least 2 for a retry"
@@ -87,9 +94,11 @@ func Retry(p RetryPolicy) Option {
 // [Breaker] turned it away ([ErrCircuitOpen], with the runs it had
 // before: 0 but for a retry). Without one,
 // such tasks are counted ([Stats].DeadLettered) and logged. T is the
-// pool's task type, checked when the pool is created.
+// pool's task type, checked when the pool is created. The pools that
+// take [Retry] take OnDeadLetter; a batch pool calls it once per task of
+// a failed batch, with the handler's error.
 func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
-	return config.NewOption("OnDeadLetter(...)", config.Fixed|config.Dynamic, func(s *config.Settings) string {
+	return config.NewOption("OnDeadLetter(...)", config.Fixed|config.Dynamic|config.Stealing|config.Batch, func(s *config.Settings) string {
 		if h == nil {
 			return "the handler is nil"
 		}
@@ -99,7 +108,9 @@ func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
 }
 
 // Attempt returns the attempt number (1 for the first run) of the task
-// whose Run was given ctx; 1 in a pool without [Retry].
+// whose Run was given ctx; 1 in a pool without [Retry]. Given a batch
+// handler's context, it returns the highest attempt of the batch's
+// tasks.
 func Attempt(ctx context.Context) int {
 	if n, ok := ctx.Value(config.AttemptKey{}).(int); ok {
 		return n

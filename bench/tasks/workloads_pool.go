@@ -589,7 +589,11 @@ func (p *NodeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // while it waits its worker runs nothing, and once every worker waits
 // for subtasks queued behind it the pool deadlocks; the fewer the
 // workers, the sooner. Submit from inside a task has the same problem
-// when the queue is full, and Fork never blocks.
+// when the queue is full, and Fork never blocks. Under poolrt.Retry a
+// subtask that fails is retried in place, as a submitted task is: the
+// last one to finish, after its retries, carries on; one that fails for
+// good is dead-lettered (poolrt.OnDeadLetter), and its parent's
+// continuation never runs unless the task tree handles that.
 //
 // Fork with a context that does not come from one of this pool's workers
 // is Submit. When the worker's deque is full, or another goroutine is
@@ -1168,7 +1172,11 @@ func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 // while it waits its worker runs nothing, and once every worker waits
 // for subtasks queued behind it the pool deadlocks; the fewer the
 // workers, the sooner. Submit from inside a task has the same problem
-// when the queue is full, and Fork never blocks.
+// when the queue is full, and Fork never blocks. Under poolrt.Retry a
+// subtask that fails is retried in place, as a submitted task is: the
+// last one to finish, after its retries, carries on; one that fails for
+// good is dead-lettered (poolrt.OnDeadLetter), and its parent's
+// continuation never runs unless the task tree handles that.
 //
 // Fork with a context that does not come from one of this pool's workers
 // is Submit. When the worker's deque is full, or another goroutine is

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"context"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -69,6 +71,7 @@ func batchCases[T any]() []batchCase[T] {
 	return []batchCase[T]{
 		{"FlushOnLinger", testFlushOnLinger[T]},
 		{"ShutdownNowOpenBatches", testShutdownNowOpenBatches[T]},
+		{"BatchRetry", testBatchRetry[T]},
 	}
 }
 
@@ -288,5 +291,70 @@ func testShutdownNowOpenBatches[T any](t *testing.T, s *batchSuite[T]) {
 		assert.Equal(t, uint64(1), st.Batch.Full, "Stats.Batch.Full")
 		assert.Zero(t, st.Batch.Open, "Stats.Batch.Open after ShutdownNow")
 		assert.Zero(t, st.Batch.Ready, "Stats.Batch.Ready after ShutdownNow")
+	})
+}
+
+// testBatchRetry: a batch whose handler fails fails each of its tasks;
+// each is retried on its own, with its own attempts, joining a later
+// batch of its key (with new tasks, or other retries), until it succeeds
+// or has run MaxAttempts times and is dead-lettered, once. The handler's
+// context answers the highest attempt of its batch. Shutdown, begun while
+// retries wait, hands their batches over at once and runs them to their
+// end; the counters add up.
+func testBatchRetry[T any](t *testing.T, s *batchSuite[T]) {
+	const n, attempts, keys = 60, 4, 3
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	bubble(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(uint64(seed), 4))
+		var mu sync.Mutex
+		ctl := probe.New(n)
+		for id := range n {
+			ctl.SetFunc(id, func(ctx context.Context) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if a := poolrt.Attempt(ctx); a < ctl.Runs(id) { // this run counted
+					t.Errorf("task %d: run %d in a batch of attempt %d", id, ctl.Runs(id), a)
+				}
+				if rng.IntN(10) < 2 {
+					return probe.ErrProbe // fails its whole batch
+				}
+				return nil
+			})
+		}
+		var dl deadLetters[T]
+		p := s.start(t, 2, dl.opt(&s.suite), poolrt.MaxBatch(4), poolrt.Linger(time.Millisecond), poolrt.QueueSize(n),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: attempts, Initial: time.Millisecond, Max: 4 * time.Millisecond}))
+		for id := range n {
+			require.NoError(t, p.Submit(context.Background(), s.task(ctl, id, id%keys)))
+			if id%8 == 7 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		require.NoError(t, p.Shutdown(context.Background()), "Shutdown runs the pending retries to their end")
+		st := p.Stats()
+		assertSettled(t, st)
+		dead := dl.sorted()
+		runs, recovered := 0, 0
+		for id := range n {
+			r := ctl.Runs(id)
+			runs += r
+			switch {
+			case slices.Contains(dead, id):
+				assert.Equal(t, attempts, r, "dead-lettered task %d ran", id)
+				assert.Equal(t, attempts, dl.attempts[id], "dead-lettered task %d's attempts", id)
+			case r < 1 || r > attempts:
+				t.Errorf("task %d ran %d times", id, r)
+			case r > 1:
+				recovered++
+			}
+		}
+		assert.Positive(t, st.Retries, "some batches failed (seed %d)", seed)
+		assert.Equal(t, uint64(runs-n), st.Retries, "Retries: every run but the first of each task")
+		assert.Equal(t, uint64(recovered), st.RetrySucceeded, "RetrySucceeded")
+		assert.Equal(t, uint64(len(dead)), st.DeadLettered, "DeadLettered")
+		assert.Equal(t, uint64(n-len(dead)), st.Completed, "Completed: each task that did not fail for good, once")
+		assert.Zero(t, st.Failed, "a retried or dead-lettered task is not in Failed")
+		assert.Equal(t, st.Batch.Batches, st.Batch.Full+st.Batch.Linger+st.Batch.Idle+st.Batch.Shutdown, "every batch flushed once")
 	})
 }

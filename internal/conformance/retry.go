@@ -43,10 +43,14 @@ func (d *deadLetters[T]) sorted() []int {
 	return slices.Sorted(slices.Values(d.ids))
 }
 
+// letters reports whether the suite's pattern takes Retry, OnDeadLetter
+// and a breaker's Hold.
+func (s *suite[T]) letters() bool { return s.Pattern&(Fixed|Dynamic|Stealing|Batch) != 0 }
+
 // retries reports whether the suite's pattern takes Retry; for the others
 // it checks that the options are refused.
 func (s *suite[T]) retries(t *testing.T) bool {
-	if s.Pattern&(Fixed|Dynamic) != 0 {
+	if s.letters() {
 		return true
 	}
 	_, err := s.New(poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: time.Millisecond, Max: time.Millisecond}))

@@ -2,9 +2,12 @@ package conformance
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,6 +42,9 @@ func stealingCases[T any]() []testCase[T] {
 	return []testCase[T]{
 		{"ForkOverflow", testForkOverflow[T]},
 		{"ForkPropagates", testForkPropagates[T]},
+		{"ForkRetry", testForkRetry[T]},
+		{"ForkRetryBound", testForkRetryBound[T]},
+		{"ForkBreaker", testForkBreaker[T]},
 	}
 }
 
@@ -127,5 +133,141 @@ func testForkOverflow[T any](t *testing.T, s *suite[T]) {
 		assert.Equal(t, uint64(deque), st.Stealing.Forked, "Stats.Stealing.Forked (onto the deque)")
 		assert.Equal(t, uint64(injector), st.Stealing.ForkedToInjector, "Stats.Stealing.ForkedToInjector")
 		assert.Equal(t, uint64(forks-queued), st.Stealing.ForkedInline, "Stats.Stealing.ForkedInline")
+	})
+}
+
+// testForkRetry: a subtask that fails is retried in place, as a
+// submitted task is: after its backoff, on any worker, seeing its attempt
+// number, up to MaxAttempts runs; one that fails for good is
+// dead-lettered once. The parent does not wait: its continuation counter
+// fires when the last subtask succeeds. Stats count the retries, and the
+// identity holds with the subtasks in Submitted.
+func testForkRetry[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		const forks, attempts = 8, 3
+		ctl := probe.New(1 + forks)
+		var dl deadLetters[T]
+		p := s.startStealing(t, 2, dl.opt(s), poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: attempts, Initial: time.Millisecond, Max: 4 * time.Millisecond}))
+		var mu sync.Mutex
+		seen := make([][]int, 1+forks)
+		var succeeded atomic.Int32
+		for id := 1; id <= forks; id++ {
+			// Subtask id succeeds at attempt id%3+1; the last never does.
+			ctl.SetFunc(id, func(ctx context.Context) error {
+				a := poolrt.Attempt(ctx)
+				mu.Lock()
+				seen[id] = append(seen[id], a)
+				mu.Unlock()
+				if id == forks || a < id%attempts+1 {
+					return probe.ErrProbe
+				}
+				succeeded.Add(1)
+				return nil
+			})
+		}
+		ctl.SetFunc(0, func(ctx context.Context) error {
+			for id := 1; id <= forks; id++ {
+				if err := p.Fork(ctx, s.Task(ctl, id)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, int32(forks-1), succeeded.Load(), "every subtask but the last succeeded, retried in place")
+		require.NoError(t, p.Shutdown(context.Background()))
+
+		retries, recovered := 0, 0
+		mu.Lock()
+		for id := 1; id <= forks; id++ {
+			runs := id%attempts + 1
+			if id == forks {
+				runs = attempts
+			}
+			assert.Equal(t, span(1, runs+1), seen[id], "subtask %d's attempts", id)
+			retries += runs - 1
+			if runs > 1 && id != forks {
+				recovered++
+			}
+		}
+		mu.Unlock()
+		assert.Equal(t, []int{forks}, dl.sorted(), "the subtask that failed for good, once")
+		assert.Equal(t, map[int]int{forks: attempts}, dl.attempts)
+		st := p.Stats()
+		assertSettled(t, st)
+		assert.Equal(t, uint64(retries), st.Retries, "Retries")
+		assert.Equal(t, uint64(recovered), st.RetrySucceeded, "RetrySucceeded")
+		assert.Equal(t, uint64(1), st.DeadLettered, "DeadLettered")
+		assert.Equal(t, uint64(1+forks), st.Submitted, "Submitted: the task and its subtasks, once each")
+		require.NotNil(t, st.Stealing)
+		assert.Equal(t, uint64(forks), st.Stealing.Forked+st.Stealing.ForkedToInjector, "Stats.Stealing.Forked: each subtask once, however often it ran")
+	})
+}
+
+// testForkRetryBound: a subtask forked onto a deque holds no place in
+// QueueSize until it must wait to retry; when every place is taken (here
+// by its parent, waiting to retry itself) it is not retried: it fails
+// for good at once, dead-lettered after one run.
+func testForkRetryBound[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		ctl := probe.New(2)
+		var dl deadLetters[T]
+		p := s.startStealing(t, 1, dl.opt(s), poolrt.QueueSize(1), poolrt.OnFull(poolrt.Reject),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 3, Initial: time.Hour, Max: time.Hour}))
+		ctl.SetFunc(0, func(ctx context.Context) error {
+			if err := p.Fork(ctx, s.Task(ctl, 1)); err != nil {
+				return err
+			}
+			return probe.ErrProbe // the parent waits to retry, with the one place
+		})
+		ctl.Set(1, probe.Fail)
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+		synctest.Wait()
+		assert.Equal(t, 1, ctl.Runs(1))
+		assert.Equal(t, []int{1}, dl.sorted(), "the subtask, with no place to wait in, failed for good")
+		assert.Equal(t, map[int]int{1: 1}, dl.attempts)
+		assert.ErrorIs(t, p.TrySubmit(s.Task(ctl, 0)), poolrt.ErrQueueFull, "the parent keeps its place")
+		assert.Equal(t, []int{0}, s.ids(p.ShutdownNow()), "the parent waiting to retry is handed back")
+		st := p.Stats()
+		assertSettled(t, st)
+		assert.Equal(t, uint64(1), st.Retries)
+		assert.Equal(t, uint64(1), st.DeadLettered)
+		assert.Equal(t, uint64(1), st.Returned)
+		assert.True(t, slices.Equal([]int{1, 1}, []int{ctl.Runs(0), ctl.Runs(1)}), "each ran once")
+	})
+}
+
+// testForkBreaker: subtasks their breaker turns away are counted once,
+// in Stats.Stealing.Forked (so in Submitted) and in DeadLettered: the
+// identity holds.
+func testForkBreaker[T any](t *testing.T, s *suite[T]) {
+	bubble(t, func(t *testing.T) {
+		const forks = 3
+		ctl := probe.New(1 + forks)
+		p := s.startStealing(t, 1, poolrt.OnError(func(error) {}),
+			poolrt.Breaker(poolrt.BreakerPolicy{Failures: 1, Cooldown: time.Hour}))
+		for id := 1; id <= forks; id++ {
+			ctl.Set(id, probe.Fail) // the first to run opens the breaker
+		}
+		ctl.SetFunc(0, func(ctx context.Context) error {
+			for id := 1; id <= forks; id++ {
+				if err := p.Fork(ctx, s.Task(ctl, id)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+		synctest.Wait()
+		require.NoError(t, p.Shutdown(context.Background()))
+		st := p.Stats()
+		assertSettled(t, st)
+		assert.Equal(t, 2, ctl.Total(), "the task and the subtask that opened the breaker")
+		assert.Equal(t, uint64(forks-1), st.DeadLettered, "the subtasks turned away")
+		assert.Equal(t, uint64(1+forks), st.Submitted, "Submitted: the task and every subtask")
+		require.NotNil(t, st.Stealing)
+		assert.Equal(t, uint64(forks), st.Stealing.Forked, "Stats.Stealing.Forked")
 	})
 }

@@ -52,17 +52,33 @@ type Batch[T any, K comparable] struct {
 	nready    int
 	submitted uint64
 	returned  bool
-	workers   []batchWorker[T]
+	workers   []batchWorker[T, K]
 	// shed is the load shedding controller, nil when off; its depth is
 	// the batches flushed and waiting for a worker.
 	shed *Shedder
+	// rt is the retry policy and dead letters (retry.go), nil when off.
+	// Its delay queue holds each task with its key, to join a batch of
+	// that key again when its time comes; rset is the settings it
+	// reports with, whose dead-letter handler takes such pairs.
+	rt   *retries[keyedTask[T, K]]
+	rset config.Settings
+}
+
+// keyedTask is a batch pool's task with its key, as it waits in the
+// delay queue.
+type keyedTask[T any, K comparable] struct {
+	task T
+	key  K
 }
 
 // batchSlot holds one waiting task and links it to the next of its batch.
 type batchSlot[T any] struct {
 	task T
-	next int32   // -1 ends the chain
-	x    *Waiter // the completion handle of a task submitted with SubmitWait
+	next int32 // -1 ends the chain
+	// attempt is the task's attempt number when it is a retry (retries),
+	// else 0.
+	attempt int32
+	x       *Waiter // the completion handle of a task submitted with SubmitWait
 }
 
 // batchHdr is one batch: its key and its chain of slots.
@@ -82,7 +98,7 @@ type batchList struct{ head, tail int32 }
 // batchWorker is one worker's state: the buffer it hands to the handler,
 // kept in the pool so that a replacement goroutine can take over if the
 // handler calls runtime.Goexit.
-type batchWorker[T any] struct {
+type batchWorker[T any, K comparable] struct {
 	id    int
 	meter *WorkerMeter
 	buf   []T // the batch being handled
@@ -95,11 +111,21 @@ type batchWorker[T any] struct {
 	tks     []breaker.Ticket
 	refused []T
 	waited  []bool
-	opened  int64 // its first task's arrival
-	flushed int64 // its flush (when shedding is on)
-	exiting bool
-	hooking bool // in OnError, whose runtime.Goexit must not count the batch again
-	slice   Slice
+	// With retries (Batch.rt), xs and attempts have an entry for every
+	// task of buf, and key is the batch's; actx is the handler's context
+	// then, which answers the batch's attempt (poolrt.Attempt); tried
+	// holds the refused tasks' runs before, and failed the tasks of a
+	// failed batch that failed for good, to report.
+	attempts []int32
+	key      K
+	actx     *attemptCtx
+	tried    []int32
+	failed   []T
+	opened   int64 // its first task's arrival
+	flushed  int64 // its flush (when shedding is on)
+	exiting  bool
+	hooking  bool // in OnError, whose runtime.Goexit must not count the batch again
+	slice    Slice
 	// ctx is the handler's context: the pool's, or one that answers the
 	// worker's resource.
 	ctx context.Context
@@ -127,7 +153,7 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		last:    -1,
 		lingerQ: batchList{-1, -1},
 		ready:   batchList{-1, -1},
-		workers: make([]batchWorker[T], set.Workers),
+		workers: make([]batchWorker[T, K], set.Workers),
 		nilable: Nilable[T](),
 	}
 	p.timer.Stop()
@@ -137,6 +163,9 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		return p.nready
 	})
 	if p.hooks, err = resolveHooks[T](&p.set); err != nil {
+		return err
+	}
+	if err = p.initRetries(); err != nil {
 		return err
 	}
 	for i := range q {
@@ -153,6 +182,10 @@ func (p *Batch[T, K]) Init(opts []poolrt.Option, handle func(ctx context.Context
 		w.id, w.meter = i, p.meter.Worker(i)
 		w.buf = make([]T, 0, set.Batch.MaxBatch)
 		w.env, w.ctx = p.life.NewEnv(i, p.life.Context())
+		if p.rt != nil {
+			w.actx = &attemptCtx{Context: w.ctx}
+			w.ctx = w.actx
+		}
 		w.meter.Start(p.meter.Now())
 		go p.work(w)
 	}
@@ -270,17 +303,31 @@ func (p *Batch[T, K]) add(t T, key K, x *Waiter) addResult {
 		p.mu.Unlock()
 		return addClosed
 	}
-	if p.queued >= len(p.slots) {
+	// With retries, QueueSize bounds the tasks in flight, so the arena,
+	// which holds fewer, has room when there is a token.
+	if p.rt != nil && !p.rt.acquire() || p.rt == nil && p.queued >= len(p.slots) {
 		p.mu.Unlock()
 		return addFull
 	}
+	p.submitted++ // under p.mu; Stats reads it there
+	full, opened, kick := p.insertLocked(t, key, x, 0)
+	p.mu.Unlock()
+	p.wakeFor(full, opened, kick)
+	return added
+}
+
+// insertLocked puts t, with its completion handle x (or nil), into the
+// open batch of key, as attempt attempt (0: its first), flushing the
+// batch if it is full. It reports whether it flushed the batch, opened
+// it, and whether the flusher must time it (wakeFor). The arena has room.
+func (p *Batch[T, K]) insertLocked(t T, key K, x *Waiter, attempt int32) (full, opened, kick bool) {
 	// Tasks of one key often come in runs (and a pool without keys has
 	// one): the last batch added to skips the map lookup.
 	bi, ok := p.last, p.last >= 0 && p.lastKey == key
 	if !ok {
 		bi, ok = p.open[key]
 	}
-	opened := !ok
+	opened = !ok
 	if opened {
 		bi = p.openBatch(key)
 	}
@@ -288,7 +335,7 @@ func (p *Batch[T, K]) add(t T, key K, x *Waiter) addResult {
 	b := &p.batches[bi]
 	si := p.freeSlot // there is one: queued < len(slots)
 	p.freeSlot = p.slots[si].next
-	p.slots[si] = batchSlot[T]{task: t, next: -1, x: x}
+	p.slots[si] = batchSlot[T]{task: t, next: -1, x: x, attempt: attempt}
 	if b.last < 0 {
 		b.first = si
 	} else {
@@ -297,13 +344,23 @@ func (p *Batch[T, K]) add(t T, key K, x *Waiter) addResult {
 	b.last = si
 	b.n++
 	p.queued++
-	p.submitted++ // under p.mu; Stats reads it there
-	full := b.n >= p.set.Batch.MaxBatch
-	if full {
+	switch {
+	case b.n >= p.set.Batch.MaxBatch:
 		p.flushLocked(bi, FlushFull)
+		full = true
+	case p.closed:
+		// A retry after Shutdown began: the flusher is gone, and the
+		// pool hands over what it holds at once.
+		p.flushLocked(bi, FlushShutdown)
+		full = true
 	}
-	kick := opened && !full && p.lingerQ.head == bi
-	p.mu.Unlock()
+	kick = opened && !full && p.lingerQ.head == bi
+	return full, opened, kick
+}
+
+// wakeFor wakes whom a batch that insertLocked flushed (full) or opened
+// needs: a worker, or the linger flusher (kick).
+func (p *Batch[T, K]) wakeFor(full, opened, kick bool) {
 	switch {
 	case full:
 		p.sleep.Wake()
@@ -315,7 +372,23 @@ func (p *Batch[T, K]) add(t T, key K, x *Waiter) addResult {
 		default:
 		}
 	}
-	return added
+}
+
+// requeueLocked moves the due retries (and held tasks) from the delay
+// queue into the open batches of their keys, as insertLocked does, and
+// reports whether it flushed a batch (or opened one under Linger(0)),
+// and whether the flusher must time one.
+func (p *Batch[T, K]) requeueLocked() (full, kick bool) {
+	for {
+		var s slot[keyedTask[T, K]]
+		n := p.rt.take(&s)
+		if n == 0 {
+			return full, kick
+		}
+		f, opened, k := p.insertLocked(s.task.task, s.task.key, s.x, int32(n))
+		full = full || f || opened && p.set.Batch.Linger == 0
+		kick = kick || k
+	}
 }
 
 // openBatch opens a batch for key. A header is free: every batch in use
@@ -378,16 +451,20 @@ func (p *Batch[T, K]) remove(l *batchList, bi int32) {
 }
 
 // release empties batch bi, appending its tasks to out and their
-// completion handles to *xs (or, with xs nil, telling them that their
-// tasks were handed back), and frees its slots and header.
-func (p *Batch[T, K]) release(bi int32, out []T, xs *[]*Waiter) []T {
+// completion handles to w.xs and attempts to w.attempts (or, with w nil,
+// telling them that their tasks were handed back), and frees its slots
+// and header.
+func (p *Batch[T, K]) release(bi int32, out []T, w *batchWorker[T, K]) []T {
 	b := &p.batches[bi]
 	for si := b.first; si >= 0; {
 		s := &p.slots[si]
 		out = append(out, s.task)
-		if xs != nil {
-			if s.x != nil || p.hooks.brk != nil {
-				*xs = append(*xs, s.x)
+		if w != nil {
+			if s.x != nil || p.hooks.brk != nil || p.rt != nil {
+				w.xs = append(w.xs, s.x)
+			}
+			if p.rt != nil {
+				w.attempts = append(w.attempts, s.attempt)
 			}
 		} else if s.x != nil {
 			s.x.finishReturned()
@@ -454,7 +531,7 @@ func (p *Batch[T, K]) flusher() {
 }
 
 // work is a worker's loop: take a ready batch, hand it over, repeat.
-func (p *Batch[T, K]) work(w *batchWorker[T]) {
+func (p *Batch[T, K]) work(w *batchWorker[T, K]) {
 	p.life.LabelWorker()
 	defer p.workerExit(w)
 	if w.env != nil && !p.life.StartWorker(w.env, p.idle, nil) {
@@ -475,7 +552,7 @@ func (p *Batch[T, K]) work(w *batchWorker[T]) {
 // handler called runtime.Goexit (panics are recovered in call). Then the
 // batch is counted as panicked (call reported it) and a new goroutine takes
 // the worker's place.
-func (p *Batch[T, K]) workerExit(w *batchWorker[T]) {
+func (p *Batch[T, K]) workerExit(w *batchWorker[T, K]) {
 	p.life.ExitWorker(w.env)
 	if w.exiting {
 		w.meter.Stop(p.meter.Now())
@@ -491,34 +568,45 @@ func (p *Batch[T, K]) workerExit(w *batchWorker[T]) {
 		}
 		w.tks = w.tks[:0]
 		clear(w.refused)
-		w.refused, w.waited = w.refused[:0], w.waited[:0]
+		w.refused, w.waited, w.tried = w.refused[:0], w.waited[:0], w.tried[:0]
 	}
 	if n := len(w.buf); n > 0 && !w.hooking {
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
+		if p.rt != nil {
+			p.ended(n)
+		}
 		if len(w.xs) > 0 {
 			p.finishAll(w, &poolrt.PanicError{Task: slices.Clone(w.buf), Value: poolrt.ErrGoexit})
 		}
 	}
 	w.hooking = false
 	clear(w.buf)
-	w.buf = w.buf[:0]
+	clear(w.failed)
+	w.buf, w.failed, w.attempts = w.buf[:0], w.failed[:0], w.attempts[:0]
 	go p.work(w)
 }
 
 // take moves the next ready batch into the worker's buffer, waiting for
 // one. It reports false when the worker should exit.
-func (p *Batch[T, K]) take(w *batchWorker[T]) bool {
+func (p *Batch[T, K]) take(w *batchWorker[T, K]) bool {
 	for {
 		p.mu.Lock()
-		if p.takeLocked(w) {
-			p.mu.Unlock()
+		var full, kick bool
+		if p.rt != nil {
+			full, kick = p.requeueLocked()
+		}
+		took := p.takeLocked(w)
+		done := !took && (p.life.State() == Stopped || p.closed && p.nopen == 0 && p.nready == 0 && !p.retrying())
+		p.mu.Unlock()
+		if full || kick {
+			p.wakeFor(full, false, kick) // requeued retries may have made more than this batch
+		}
+		if took {
 			p.life.Room()
 			w.meter.SetBusy(true)
 			return true
 		}
-		done := p.life.State() == Stopped || p.closed && p.nopen == 0 && p.nready == 0
-		p.mu.Unlock()
 		w.meter.SetBusy(false)
 		if done {
 			return false
@@ -528,8 +616,12 @@ func (p *Batch[T, K]) take(w *batchWorker[T]) bool {
 		// Look again after registering: a flush that happened before we
 		// registered woke nobody.
 		p.mu.Lock()
+		// A draining pool with retries to come waits for them: the delay
+		// queue's timer wakes a worker when one is due, and the last one's
+		// end wakes them all (endRetried).
 		again := p.ready.head >= 0 || p.set.Batch.Linger == 0 && p.lingerQ.head >= 0 ||
-			p.closed || p.life.State() != Open
+			p.life.State() == Stopped || (p.closed || p.life.State() != Open) && !p.retrying() ||
+			p.rt != nil && p.rt.hasReady()
 		p.mu.Unlock()
 		if again {
 			if !p.sleep.Cancel(w.id) {
@@ -544,7 +636,7 @@ func (p *Batch[T, K]) take(w *batchWorker[T]) bool {
 // takeLocked moves the oldest ready batch (under Linger(0), the oldest open
 // one if none is ready) into the worker's buffer, freeing its slots: its
 // tasks start now.
-func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
+func (p *Batch[T, K]) takeLocked(w *batchWorker[T, K]) bool {
 	if p.life.State() == Stopped {
 		return false
 	}
@@ -560,13 +652,16 @@ func (p *Batch[T, K]) takeLocked(w *batchWorker[T]) bool {
 	b := &p.batches[bi]
 	p.bm.Flushed(b.n, b.reason)
 	w.opened, w.flushed = b.opened, b.flushed
-	w.buf = p.release(bi, w.buf[:0], &w.xs)
+	if p.rt != nil {
+		w.key = b.key
+	}
+	w.buf = p.release(bi, w.buf[:0], w)
 	return true
 }
 
 // handleBatch hands the worker's batch to the handler and counts and
 // reports the outcome.
-func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
+func (p *Batch[T, K]) handleBatch(w *batchWorker[T, K]) {
 	g := p.hooks.brk
 	if g != nil {
 		p.admit(w, g)
@@ -585,6 +680,9 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 		if p.shed != nil {
 			p.shed.Observe(time.Duration(start-w.flushed), start)
 		}
+	}
+	if w.actx != nil {
+		w.actx.set(w.attempts)
 	}
 	panicked, to, err := p.call(w.ctx, w.buf)
 	if to {
@@ -610,7 +708,12 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 		p.life.CloseResource(w.env) // see WorkerResource
 		w.meter.Panicked.Add(uint64(n))
 		p.bm.BatchFailed()
+		if p.rt != nil {
+			p.ended(n) // a panic is never retried
+		}
 		p.finishAll(w, err)
+	case p.rt != nil:
+		p.endRetried(w, err)
 	case err != nil:
 		w.meter.DoneBatch(n, err)
 		p.bm.BatchFailed()
@@ -626,20 +729,34 @@ func (p *Batch[T, K]) handleBatch(w *batchWorker[T]) {
 	}
 	clear(w.buf) // drop references for the GC
 	w.buf = w.buf[:0]
+	w.attempts = w.attempts[:0]
 }
 
 // admit lets the worker's batch through its tasks' circuit breakers:
 // those turned away leave it for w.refused, counted and their
 // submitters told; refuse reports them once the batch is handled.
-func (p *Batch[T, K]) admit(w *batchWorker[T], g *gate[T]) {
+func (p *Batch[T, K]) admit(w *batchWorker[T, K], g *gate[T]) {
 	j := 0
 	for i := range w.buf {
 		var tk breaker.Ticket
 		if g.admit(&w.buf[i], &tk) {
 			w.buf[j], w.xs[j] = w.buf[i], w.xs[i]
+			if p.rt != nil {
+				w.attempts[j] = w.attempts[i]
+			}
 			w.tks = append(w.tks, tk)
 			j++
 			continue
+		}
+		if p.rt != nil {
+			// Hold it in the delay queue (poolrt.BreakerPolicy.Hold), with
+			// its token, while the pool is open; else it ends here.
+			attempt := max(w.attempts[i], 1)
+			if g.g.Hold && p.life.State() == Open && p.rt.hold(keyedTask[T, K]{w.buf[i], w.key}, w.xs[i], int(attempt), tk.Breaker()) {
+				continue
+			}
+			p.ended(1)
+			w.tried = append(w.tried, attempt-1)
 		}
 		w.refused = append(w.refused, w.buf[i])
 		w.waited = append(w.waited, g.refused(w.xs[i], p.meter))
@@ -647,18 +764,25 @@ func (p *Batch[T, K]) admit(w *batchWorker[T], g *gate[T]) {
 	clear(w.buf[j:])
 	clear(w.xs[j:])
 	w.buf, w.xs = w.buf[:j], w.xs[:j]
+	if p.rt != nil {
+		w.attempts = w.attempts[:j]
+	}
 }
 
 // refuse reports the tasks of the worker's batch that their breakers
 // turned away (admit).
-func (p *Batch[T, K]) refuse(w *batchWorker[T], g *gate[T]) {
+func (p *Batch[T, K]) refuse(w *batchWorker[T, K], g *gate[T]) {
 	w.hooking = true // see workerExit
 	for i := range w.refused {
-		g.report(&w.refused[i], w.waited[i], 0, &p.hooks)
+		tried := 0
+		if p.rt != nil {
+			tried = int(w.tried[i])
+		}
+		g.report(&w.refused[i], w.waited[i], tried, &p.hooks)
 	}
 	w.hooking = false
 	clear(w.refused)
-	w.refused, w.waited = w.refused[:0], w.waited[:0]
+	w.refused, w.waited, w.tried = w.refused[:0], w.waited[:0], w.tried[:0]
 }
 
 // batchFailed reports a batch whose handler returned err: to OnError as
@@ -697,7 +821,7 @@ func (p *Batch[T, K]) batchPanicked(batch []T, v any) (value any, stack []byte) 
 // finishAll gives the outcome err of the worker's batch to the
 // completion handles of its tasks, if any, and returns how many of their
 // submitters were still waiting for it.
-func (p *Batch[T, K]) finishAll(w *batchWorker[T], err error) int {
+func (p *Batch[T, K]) finishAll(w *batchWorker[T, K], err error) int {
 	if len(w.xs) == 0 {
 		return 0
 	}
@@ -820,6 +944,11 @@ func (p *Batch[T, K]) ShutdownNow() []T {
 	clear(p.open)
 	p.last = -1
 	p.nopen, p.nready = 0, 0
+	if p.rt != nil {
+		for _, k := range p.rt.drain(nil) {
+			out = append(out, k.task)
+		}
+	}
 	p.meter.Returned(len(out))
 	return out
 }
@@ -862,4 +991,132 @@ func (p *Batch[T, K]) idle() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.nopen == 0 && p.nready == 0
+}
+
+// initRetries sets up the pool's retries, if it has Retry, OnDeadLetter
+// or a breaker that holds tasks. The delay queue holds tasks with their
+// keys, so its dead-letter handler takes such pairs: it calls the user's,
+// checked to take the pool's tasks.
+func (p *Batch[T, K]) initRetries() error {
+	p.rset = p.set
+	if h := p.set.DeadLetter; h != nil {
+		f, ok := h.(func(T, error, int))
+		if !ok {
+			return hookTypeError[T]("OnDeadLetter", h)
+		}
+		p.rset.DeadLetter = func(k keyedTask[T, K], err error, attempts int) { f(k.task, err, attempts) }
+	}
+	var err error
+	p.rt, err = newRetries[keyedTask[T, K]](&p.rset, p.set.QueueSize, p.sleep.Wake)
+	return err
+}
+
+// retrying reports whether tasks wait in the delay queue.
+func (p *Batch[T, K]) retrying() bool { return p.rt != nil && p.rt.pending.Load() > 0 }
+
+// ended gives back the tokens of n tasks that reached their final
+// outcome. A draining pool's parked workers may be waiting for retries
+// that are no longer to come: they look again.
+func (p *Batch[T, K]) ended(n int) {
+	for range n {
+		p.rt.release()
+	}
+	p.life.Room()
+	if p.life.State() == Draining {
+		p.sleep.WakeAll()
+	}
+}
+
+// endRetried ends the worker's batch, whose handler returned err, in a
+// pool with retries or dead letters. On success every task ends so. On
+// failure each task is retried on its own, if err is worth it and it has
+// attempts left: it waits in the delay queue, then joins a later batch
+// of its key; the others failed for good, as in the other pools
+// (retries.settle), but reported together: to the dead-letter handler
+// one by one, or as one *poolrt.BatchError of those tasks to OnError, or
+// to the log.
+func (p *Batch[T, K]) endRetried(w *batchWorker[T, K], err error) {
+	rt := p.rt
+	n := len(w.buf)
+	if err == nil {
+		w.meter.DoneBatch(n, nil)
+		for _, a := range w.attempts {
+			if a > 1 {
+				p.meter.retrySucceeded.Add(1)
+			}
+		}
+		p.ended(n)
+		p.finishAll(w, nil)
+		return
+	}
+	p.bm.BatchFailed()
+	final := 0
+	for i := range w.buf {
+		attempt := max(int(w.attempts[i]), 1)
+		x := w.xs[i]
+		if rt.retryable(err, attempt) && rt.schedule(keyedTask[T, K]{w.buf[i], w.key}, x, attempt+1) {
+			w.meter.Other.Add(1)
+			p.meter.retries.Add(1)
+			continue
+		}
+		final++
+		if rt.letters {
+			w.meter.Other.Add(1)
+			p.meter.deadLettered.Add(1)
+		} else {
+			w.meter.Done(err)
+		}
+		if x != nil && x.finish(err) && rt.dead == nil {
+			continue // the submitter has the outcome
+		}
+		w.failed = append(w.failed, w.buf[i])
+		w.attempts[len(w.failed)-1] = int32(attempt) // i >= len(failed)-1: read already
+	}
+	clear(w.xs)
+	w.xs = w.xs[:0]
+	if final > 0 {
+		p.ended(final)
+	}
+	w.hooking = true // see workerExit
+	switch {
+	case len(w.failed) == 0:
+	case rt.dead != nil:
+		for i := range w.failed {
+			rt.deadLetter(&keyedTask[T, K]{task: w.failed[i]}, err, int(w.attempts[i]))
+		}
+	case !rt.letters || p.hooks.onError != nil || p.set.OnError != nil:
+		p.batchFailed(w.failed, err)
+	default:
+		for i := range w.failed {
+			p.set.DeadLettered(w.failed[i], err, int(w.attempts[i]))
+		}
+	}
+	w.hooking = false
+	clear(w.failed)
+	w.failed = w.failed[:0]
+}
+
+// attemptCtx is a batch worker's handler context in a pool with
+// retries: it answers poolrt.Attempt with the highest attempt number of
+// the batch's tasks (1 when none is a retry). Made once per worker.
+type attemptCtx struct {
+	context.Context
+	n atomic.Int32
+}
+
+// set records the attempts of the batch about to be handled.
+func (c *attemptCtx) set(attempts []int32) {
+	n := int32(1)
+	for _, a := range attempts {
+		n = max(n, a)
+	}
+	c.n.Store(n)
+}
+
+// Value answers the batch's attempt, then asks the parent.
+func (c *attemptCtx) Value(key any) any {
+	if _, ok := key.(config.AttemptKey); ok {
+		return int(c.n.Load())
+	}
+	return c.Context.Value(key)
 }

@@ -668,8 +668,7 @@ func (e *engine[T]) stats() poolrt.Stats {
 // endRetried ends the task that returned err in a pool with retries or
 // dead letters: it succeeded, goes to the delay queue for another
 // attempt, or failed for good and is dead-lettered. Only a final outcome
-// is counted (Completed, or DeadLettered: not in Completed or Failed) and
-// reported, and gives the task's token back.
+// gives the task's token back and is counted and reported (retries.settle).
 func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 	e := w.e
 	attempt := max(w.attempt, 1)
@@ -682,28 +681,9 @@ func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 		return
 	}
 	w.cur.x = nil
-	if err == nil || !rt.letters {
-		w.meter.Done(err)
-		if err == nil && attempt > 1 {
-			e.meter.retrySucceeded.Add(1)
-		}
-	} else {
-		w.meter.Other.Add(1)
-		e.meter.deadLettered.Add(1)
-	}
 	e.ended(rt)
-	waited := x != nil && x.finish(err) // the submitter has the outcome
-	if err == nil || waited && rt.dead == nil {
-		return
-	}
 	w.hooking = true // see workerExit
-	if rt.dead != nil {
-		rt.deadLetter(&w.cur.task, err, attempt)
-	} else if !rt.letters || e.hooks.onError != nil || e.set.OnError != nil {
-		e.hooks.failed(&w.cur.task, err)
-	} else {
-		e.set.DeadLettered(w.cur.task, err, attempt)
-	}
+	rt.settle(&w.cur.task, x, err, attempt, e.meter, w.meter, &e.hooks)
 	w.hooking = false
 }
 

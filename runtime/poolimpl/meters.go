@@ -72,6 +72,9 @@ type WorkerMeter struct {
 	// Other counts the runs that ended as neither Completed nor
 	// Panicked: failed and retried later, or dead-lettered (poolrt.Retry),
 	// so that every run's end shows in the slot's counters (see watchdog).
+	// The work-stealing pool counts here too the tasks a worker took and
+	// its breaker turned away, so that each task a worker takes ends in
+	// one of its counts (StealMeters.Snapshot derives Local from them).
 	Other Counter
 	busy  atomic.Bool
 	// Lifetimes of the slot's workers, for utilization: the sum of those
@@ -363,6 +366,10 @@ type StealMeter struct {
 	StealAttempts, Steals, StolenTasks     Counter
 	// ForkReturned counts forked subtasks ShutdownNow handed back.
 	ForkReturned Counter
+	// Delayed counts the tasks the worker took from the delay queue
+	// (retries, and tasks a breaker held), submitted or forked: they
+	// are not in the start counters above.
+	Delayed Counter
 }
 
 // StealMeters is the work-stealing part of a pool's metrics: a StealMeter
@@ -402,10 +409,12 @@ func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *poolrt.StealingSt
 		// task is counted as started before it runs, so every task in ran
 		// that did not come off its own deque is in other, and one that
 		// starts and ends between the reads makes Local low, never high.
+		// A task taken from the delay queue is a start of its own
+		// (Delayed), not a fork's.
 		var ran uint64
 		wm := meter.workers[i].Load()
 		if wm != nil {
-			ran = wm.Completed.Load() + wm.Panicked.Load()
+			ran = wm.Completed.Load() + wm.Panicked.Load() + wm.Other.Load()
 		}
 		stolenForked := w.StolenForked.Load()
 		ws := poolrt.StealingWorkerStats{
@@ -415,7 +424,7 @@ func (m *StealMeters) Snapshot(meter *Meter, queuedForks int) *poolrt.StealingSt
 			Steals:        w.Steals.Load(),
 			StolenTasks:   w.StolenTasks.Load(),
 		}
-		if other := ws.Injector + ws.Stolen; wm != nil && ran > other {
+		if other := ws.Injector + ws.Stolen + w.Delayed.Load(); wm != nil && ran > other {
 			ws.Local = ran - other
 		}
 		forks += ws.Local + stolenForked + w.ForkReturned.Load()

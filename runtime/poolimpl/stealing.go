@@ -72,7 +72,18 @@ type StealWorker[T any] struct {
 	tc      *taskCtx       // the tasks' context when they may have a timeout, else nil
 	tk      breaker.Ticket // the running task's circuit breaker ticket (breaker.go)
 	env     *Env           // pins the worker and holds its resource; nil without either
+	// attempt is cur's attempt number when it came from the delay queue
+	// (retry.go), else 0: its first run.
+	attempt int
+	// token: cur holds one of the retries' tokens (QueueSize): it was
+	// submitted, forked to the injector, or waited in the delay queue.
+	// A subtask forked onto a deque holds none until it waits there.
+	token bool
 }
+
+// metaDelayed marks a task taken from the delay queue (retry.go): it
+// never goes onto a deque, so the bit is free.
+const metaDelayed = 1 << 30
 
 // stealKey is the context key under which a worker's context carries its
 // worker.
@@ -127,7 +138,7 @@ func (p *Stealing[T]) Init(opts []poolrt.Option, lane Lane[T]) error {
 		}
 		w.dq.init(set.Stealing.DequeSize)
 		w.ctx = stealCtx[T]{Context: p.life.Context(), w: w}
-		if p.timeouts.on() || set.Propagate != config.PropagateNone {
+		if p.timeouts.on() || p.rt != nil || set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(p.life.Context())
 			w.ctx.Context = w.tc
 		}
@@ -243,7 +254,7 @@ func (p *Stealing[T]) fork(w *StealWorker[T], t *T) error {
 	// is pushing onto it (a goroutine of the task, forking with its
 	// context): the injector, where every worker takes from, keeps the
 	// subtasks spread; if it is full or closed, run t now.
-	switch p.q.pushWaited(*t, x) {
+	switch p.pushCounted(*t, x) {
 	case pushed:
 		p.steals.ForkToInjector()
 		p.wake()
@@ -338,15 +349,11 @@ func (w *StealWorker[T]) Next(err error) *T {
 			}
 		}
 		p.start(w, meta)
-		if g := p.hooks.brk; g == nil || g.admit(&w.cur, &w.tk) {
+		g := p.hooks.brk
+		if g == nil || g.admit(&w.cur, &w.tk) {
 			break
 		}
-		// Its circuit breaker is open: dead-letter it.
-		x := w.curX
-		w.curX = nil
-		w.hooking = true // see workerExit
-		p.hooks.brk.reject(&w.cur, x, 0, p.meter, &p.hooks)
-		w.hooking = false
+		p.refuse(w, g)
 	}
 	if enq != 0 {
 		w.began = p.meter.Now()
@@ -357,7 +364,7 @@ func (w *StealWorker[T]) Next(err error) *T {
 		}
 	}
 	if w.tc != nil {
-		w.tc.begin(p.timeouts.get(&w.cur), 1, w.curX.context(), p.set.Propagate == config.PropagateDeadline)
+		w.tc.begin(p.timeouts.get(&w.cur), max(w.attempt, 1), w.curX.context(), p.set.Propagate == config.PropagateDeadline)
 	}
 	w.running = true
 	w.region.begin(w.ctxi)
@@ -378,6 +385,10 @@ func (w *StealWorker[T]) end(err error) {
 	if g := p.hooks.brk; g != nil {
 		g.record(&w.tk, err)
 	}
+	if rt := p.rt; rt != nil {
+		w.endRetried(rt, err)
+		return
+	}
 	w.meter.Done(err)
 	if x := w.curX; x != nil {
 		w.curX = nil
@@ -395,6 +406,14 @@ func (w *StealWorker[T]) end(err error) {
 // start does what comes before w.cur, which came with meta, runs.
 func (p *Stealing[T]) start(w *StealWorker[T], meta uint32) {
 	w.slice.Next(&p.meter.Clock, p.sleep)
+	if p.rt != nil {
+		if meta == metaDelayed {
+			w.steal.Delayed.Add(1)
+			return // w.attempt and w.token are set
+		}
+		// A first run: it holds a token if it came through the injector.
+		w.attempt, w.token = 0, meta&metaShard != 0
+	}
 	if shard := meta & metaShard; shard != 0 {
 		// Its injector slot is free once it starts.
 		p.q.release(int(shard-1), 1)
@@ -453,6 +472,10 @@ func (p *Stealing[T]) look(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 	if meta, enq, ok = w.dq.pop(&w.cur, &w.curX); ok {
 		return meta, enq, true
 	}
+	// Due retries next: they are older than the injector's tasks.
+	if p.rt != nil && p.takeRetry(w) {
+		return metaDelayed, 0, true
+	}
 	// Moving tasks into the deque needs its gate. If a goroutine of a
 	// task holds it (it is pushing a task we pop next round, unless it
 	// was descheduled mid-push), take one task at a time meanwhile.
@@ -509,6 +532,9 @@ func (p *Stealing[T]) takeInjector(w *StealWorker[T], held bool) (meta uint32, e
 // submitted tasks: the deque pops newest first, so a batch merely queued
 // under the forks would wait for all of them.
 func (p *Stealing[T]) pollInjector(w *StealWorker[T]) (meta uint32, enq int64, ok bool) {
+	if p.rt != nil && p.takeRetry(w) {
+		return metaDelayed, 0, true
+	}
 	if p.q.empty() {
 		return 0, 0, false
 	}
@@ -564,9 +590,10 @@ func (p *Stealing[T]) found(w *StealWorker[T]) {
 	}
 }
 
-// workVisible reports whether any queue holds a task.
+// workVisible reports whether any queue holds a task, the delay queue's
+// due retries included.
 func (p *Stealing[T]) workVisible() bool {
-	if !p.q.empty() {
+	if !p.q.empty() || p.rt != nil && p.rt.hasReady() {
 		return true
 	}
 	for _, v := range p.workers {
@@ -624,7 +651,10 @@ func (p *Stealing[T]) finishDrain() bool {
 	for i, v := range p.workers {
 		held[i] = v.dq.hold()
 	}
-	quiet := p.sleep.Parked() == p.life.Live() && !p.workVisible()
+	// Retries still to come keep the drain open (Shutdown runs them):
+	// the timer wakes a worker when one is due, and the last worker to
+	// park after it ends the drain.
+	quiet := p.sleep.Parked() == p.life.Live() && !p.workVisible() && !p.retrying()
 	for i, v := range p.workers {
 		switch {
 		case !held[i]: // closed already
@@ -669,6 +699,9 @@ func (p *Stealing[T]) workerExit(w *StealWorker[T]) {
 	w.meter.Panicked.Add(1)
 	if g := p.hooks.brk; g != nil {
 		g.recordPanic(&w.tk)
+	}
+	if p.rt != nil {
+		p.ended(w) // a panic is never retried
 	}
 	defer func() { go p.work(w) }() // even if OnPanic calls runtime.Goexit
 	x := w.curX
@@ -733,6 +766,9 @@ func (p *Stealing[T]) ShutdownNow() []T {
 		}
 	}
 	out = p.q.drain(out)
+	if p.rt != nil {
+		out = p.rt.drain(out)
+	}
 	p.meter.Returned(len(out))
 	return out
 }
@@ -775,4 +811,83 @@ func (p *Stealing[T]) queuedForks() int {
 		taken += p.q.shards[i].taken.Load()
 	}
 	return max(n-int(taken-started), 0)
+}
+
+// takeRetry takes a due retry (or a held task) from the delay queue into
+// w.cur, reporting whether there was one.
+func (p *Stealing[T]) takeRetry(w *StealWorker[T]) bool {
+	var s slot[T]
+	n := p.rt.take(&s)
+	if n == 0 {
+		return false
+	}
+	w.cur, w.curX, w.attempt, w.token = s.task, s.x, n, true
+	return true
+}
+
+// keep makes sure w.cur holds a token, to wait in the delay queue: a
+// subtask forked onto a deque takes one now. It reports false when
+// QueueSize tasks are in flight.
+func (p *Stealing[T]) keep(w *StealWorker[T]) bool {
+	if !w.token {
+		w.token = p.rt.acquire()
+	}
+	return w.token
+}
+
+// ended gives back w.cur's token, if it holds one: it reached its final
+// outcome.
+func (p *Stealing[T]) ended(w *StealWorker[T]) {
+	if w.token {
+		w.token = false
+		p.rt.release()
+		p.life.Room()
+	}
+}
+
+// refuse ends w.cur, which its circuit breaker did not let start: it is
+// held in the delay queue (poolrt.BreakerPolicy.Hold, while the pool is
+// open, the breaker holds fewer than MaxHeld and a token is free), or
+// dead-lettered. Either way its start ends in the worker's Other count,
+// as every start ends in one of its counts (see StealMeters.Snapshot).
+func (p *Stealing[T]) refuse(w *StealWorker[T], g *gate[T]) {
+	w.meter.Other.Add(1)
+	x := w.curX
+	w.curX = nil
+	attempts := 0
+	if rt := p.rt; rt != nil {
+		attempt := max(w.attempt, 1)
+		if g.g.Hold && p.life.State() == Open && p.keep(w) && rt.hold(w.cur, x, attempt, w.tk.Breaker()) {
+			w.token = false // it travels with the task
+			return
+		}
+		p.ended(w)
+		attempts = attempt - 1
+	}
+	w.hooking = true // see workerExit
+	g.reject(&w.cur, x, attempts, p.meter, &p.hooks)
+	w.hooking = false
+}
+
+// endRetried ends w.cur, which returned err, in a pool with retries or
+// dead letters: it goes to the delay queue for another attempt (a
+// subtask forked onto a deque takes a token for that, and fails for good
+// without one), or it reached its final outcome (retries.settle).
+func (w *StealWorker[T]) endRetried(rt *retries[T], err error) {
+	p := w.pool
+	attempt := max(w.attempt, 1)
+	x := w.curX
+	w.curX = nil
+	if err != nil && rt.retryable(err, attempt) && p.keep(w) {
+		if rt.schedule(w.cur, x, attempt+1) {
+			w.token = false // it travels with the task
+			w.meter.Other.Add(1)
+			p.meter.retries.Add(1)
+			return
+		}
+	}
+	p.ended(w)
+	w.hooking = true // see workerExit
+	rt.settle(&w.cur, x, err, attempt, p.meter, w.meter, &p.hooks)
+	w.hooking = false
 }
