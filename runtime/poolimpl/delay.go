@@ -1,7 +1,6 @@
 package poolimpl
 
 import (
-	"container/heap"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,23 +41,55 @@ type delayItem[T any] struct {
 	held    *breaker.Breaker // a held task's breaker (breaker.go), or nil
 }
 
+// delayHeap is a min-heap by due time, then arrival. It is not a
+// container/heap.Interface, whose Push and Pop box each item: pushing
+// allocates nothing once the slice has grown.
 type delayHeap[T any] []delayItem[T]
 
-func (h delayHeap[T]) Len() int { return len(h) }
-func (h delayHeap[T]) Less(i, j int) bool {
+func (h delayHeap[T]) less(i, j int) bool {
 	if h[i].due.Equal(h[j].due) {
 		return h[i].seq < h[j].seq
 	}
 	return h[i].due.Before(h[j].due)
 }
-func (h delayHeap[T]) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *delayHeap[T]) Push(x any)   { *h = append(*h, x.(delayItem[T])) }
-func (h *delayHeap[T]) Pop() any {
-	old := *h
-	n := len(old) - 1
-	it := old[n]
-	old[n] = delayItem[T]{}
-	*h = old[:n]
+
+// push adds it.
+func (h *delayHeap[T]) push(it delayItem[T]) {
+	*h = append(*h, it)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+// pop removes and returns the first item of a heap that has one.
+func (h *delayHeap[T]) pop() delayItem[T] {
+	q := *h
+	n := len(q) - 1
+	it := q[0]
+	q[0] = q[n]
+	q[n] = delayItem[T]{}
+	q = q[:n]
+	for i := 0; ; {
+		small := i
+		if l := 2*i + 1; l < n && q.less(l, small) {
+			small = l
+		}
+		if r := 2*i + 2; r < n && q.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		q[i], q[small] = q[small], q[i]
+		i = small
+	}
+	*h = q
 	return it
 }
 
@@ -81,7 +112,7 @@ func (q *delayQueue[T]) pushLocked(it delayItem[T], now time.Time) {
 	q.seq++
 	it.seq = q.seq
 	q.pending.Add(1)
-	heap.Push(&q.wait, it)
+	q.wait.push(it)
 	q.armLocked(now)
 }
 
@@ -90,7 +121,7 @@ func (q *delayQueue[T]) pushLocked(it delayItem[T], now time.Time) {
 func (q *delayQueue[T]) armLocked(now time.Time) {
 	woke := false
 	for len(q.wait) > 0 && !q.wait[0].due.After(now) {
-		q.ready = append(q.ready, heap.Pop(&q.wait).(delayItem[T]))
+		q.ready = append(q.ready, q.wait.pop())
 		woke = true
 	}
 	if len(q.wait) > 0 {
