@@ -22,6 +22,13 @@ var _ interface {
 	Run(context.Context) error
 } = Request{}
 
+// poolgenRequestTaggedTimeout returns the reader of Request's own timeout: its field Budget, tagged poolgen:"timeout".
+func poolgenRequestTaggedTimeout() func(*Request) time.Duration {
+	return func(t *Request) time.Duration {
+		return t.Budget
+	}
+}
+
 // poolgenRequestTenant returns Request's tenant: its field Customer, tagged poolgen:"tenant".
 func poolgenRequestTenant(t Request) string {
 	return t.Customer
@@ -209,10 +216,14 @@ type poolgenRequestTimeouter interface {
 }
 
 // poolgenRequestTimeoutOf returns the reader of Request's own timeout for its lane, or nil if
-// Request has no Timeout method: the check is made once per pool, not per
+// Request has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenRequestTimeoutOf() func(*Request) time.Duration {
+	if f := poolgenRequestTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Request
 	if _, ok := any(t).(poolgenRequestTimeouter); ok && poolimpl.Nilable[Request]() {
 		return poolgenRequestPointerTimeout

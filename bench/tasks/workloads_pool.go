@@ -351,10 +351,14 @@ type poolgenSleepTimeouter interface {
 }
 
 // poolgenSleepTimeoutOf returns the reader of Sleep's own timeout for its lane, or nil if
-// Sleep has no Timeout method: the check is made once per pool, not per
+// Sleep has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
+	if f := poolgenSleepTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Sleep
 	if _, ok := any(t).(poolgenSleepTimeouter); ok && poolimpl.Nilable[Sleep]() {
 		return poolgenSleepPointerTimeout
@@ -364,6 +368,12 @@ func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
 	}
 	return nil
 }
+
+// poolgenSleepTaggedTimeout returns the reader of Sleep's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenSleepTaggedTimeout() func(*Sleep) time.Duration { return nil }
 
 // poolgenSleepSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Sleep's) holds Timeout.
@@ -523,10 +533,14 @@ type poolgenPayload32Timeouter interface {
 }
 
 // poolgenPayload32TimeoutOf returns the reader of Payload32's own timeout for its lane, or nil if
-// Payload32 has no Timeout method: the check is made once per pool, not per
+// Payload32 has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
+	if f := poolgenPayload32TaggedTimeout(); f != nil {
+		return f
+	}
 	var t Payload32
 	if _, ok := any(t).(poolgenPayload32Timeouter); ok && poolimpl.Nilable[Payload32]() {
 		return poolgenPayload32PointerTimeout
@@ -536,6 +550,12 @@ func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
 	}
 	return nil
 }
+
+// poolgenPayload32TaggedTimeout returns the reader of Payload32's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenPayload32TaggedTimeout() func(*Payload32) time.Duration { return nil }
 
 // poolgenPayload32SlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Payload32's) holds Timeout.
@@ -934,10 +954,14 @@ type poolgenNodeTimeouter interface {
 }
 
 // poolgenNodeTimeoutOf returns the reader of Node's own timeout for its lane, or nil if
-// Node has no Timeout method: the check is made once per pool, not per
+// Node has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenNodeTimeoutOf() func(*Node) time.Duration {
+	if f := poolgenNodeTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Node
 	if _, ok := any(t).(poolgenNodeTimeouter); ok && poolimpl.Nilable[Node]() {
 		return poolgenNodePointerTimeout
@@ -947,6 +971,12 @@ func poolgenNodeTimeoutOf() func(*Node) time.Duration {
 	}
 	return nil
 }
+
+// poolgenNodeTaggedTimeout returns the reader of Node's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenNodeTaggedTimeout() func(*Node) time.Duration { return nil }
 
 // poolgenNodeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Node's) holds Timeout.
@@ -1667,10 +1697,14 @@ type poolgenTimedTimeouter interface {
 }
 
 // poolgenTimedTimeoutOf returns the reader of Timed's own timeout for its lane, or nil if
-// Timed has no Timeout method: the check is made once per pool, not per
+// Timed has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
+	if f := poolgenTimedTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Timed
 	if _, ok := any(t).(poolgenTimedTimeouter); ok && poolimpl.Nilable[Timed]() {
 		return poolgenTimedPointerTimeout
@@ -1680,6 +1714,12 @@ func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
 	}
 	return nil
 }
+
+// poolgenTimedTaggedTimeout returns the reader of Timed's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenTimedTaggedTimeout() func(*Timed) time.Duration { return nil }
 
 // poolgenTimedSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Timed's) holds Timeout.

@@ -3,7 +3,6 @@ package poolimpl
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -56,7 +55,7 @@ type Later[T any] struct {
 type scheduler[T any] struct {
 	q       delayQueue[T]
 	p       Scheduling[T]
-	dl      DeadLetterer[T] // or nil: log
+	dl      DeadLetterer[T]
 	limit   int64
 	nilable bool
 	ctx     context.Context // canceled by Stop
@@ -73,7 +72,7 @@ type scheduler[T any] struct {
 // SubmitAfter schedules t to be submitted to p after d, refusing it with
 // poolrt.ErrClosed once p is closed and poolrt.ErrQueueFull when as many
 // tasks as p's queue holds (Stats.QueueCap) are pending. For d <= 0 it
-// is p.TrySubmit(t). dl takes the canceled tasks; nil logs them.
+// is p.TrySubmit(t). dl takes the canceled tasks.
 func (l *Later[T]) SubmitAfter(d time.Duration, t T, p Scheduling[T], dl DeadLetterer[T]) error {
 	if d <= 0 {
 		return p.TrySubmit(t)
@@ -201,11 +200,7 @@ func (s *scheduler[T]) deliver(t T, timer **time.Timer) bool {
 func (s *scheduler[T]) cancelTask(t T, err error) {
 	s.canceled.Add(1)
 	s.out.Add(-1)
-	if s.dl != nil {
-		s.dl.DeadLetter(t, err)
-		return
-	}
-	slog.Warn("poolgen: scheduled task canceled", "task", t, "error", err)
+	s.dl.DeadLetter(t, err)
 }
 
 // Stop closes l to new tasks and ends the pending ones: they are
