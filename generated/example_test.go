@@ -2,6 +2,7 @@ package generated_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -93,4 +94,25 @@ func ExampleRequestFairPool() {
 	}
 	fmt.Println(len(done), "requests served")
 	// Output: 220 requests served
+}
+
+// A request's Budget field, tagged poolgen:"timeout", is its own timeout:
+// the generated pool reads it for each request, as it would a Timeout
+// method.
+func ExampleRequestFairPool_budget() {
+	ctx := context.Background()
+	p, err := generated.NewRequestFairPool(poolrt.Workers(1))
+	if err != nil {
+		panic(err)
+	}
+	defer p.Shutdown(ctx)
+	err = p.SubmitWait(ctx, generated.Request{Customer: "acme", Work: time.Hour, Budget: 10 * time.Millisecond})
+	fmt.Println("over budget:", errors.Is(err, context.DeadlineExceeded))
+	err = p.SubmitWait(ctx, generated.Request{Customer: "acme", Work: time.Millisecond, Budget: time.Minute})
+	fmt.Println("within budget:", err)
+	fmt.Println("timed out:", p.Stats().TimedOut)
+	// Output:
+	// over budget: true
+	// within budget: <nil>
+	// timed out: 1
 }

@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -49,6 +50,8 @@ func poolgenOrderBatchKey(t Order) string {
 // An OrderBatchPool is safe for concurrent use. Create one with NewOrderBatchPool.
 type OrderBatchPool struct {
 	p poolimpl.Batch[Order, string]
+
+	later poolimpl.Later[Order]
 }
 
 // NewOrderBatchPool starts a pool that hands batches to handle, configured by
@@ -107,6 +110,30 @@ func (p *OrderBatchPool) SubmitWait(ctx context.Context, t Order) error {
 	return p.p.SubmitWait(ctx, t, poolgenOrderBatchKey(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *OrderBatchPool) SubmitAfter(d time.Duration, t Order) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *OrderBatchPool) SubmitAt(at time.Time, t Order) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *OrderBatchPool) Closed() bool { return p.p.Closed() }
@@ -115,14 +142,24 @@ func (p *OrderBatchPool) Closed() bool { return p.p.Closed() }
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *OrderBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *OrderBatchPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *OrderBatchPool) ShutdownNow() []Order { return p.p.ShutdownNow() }
+func (p *OrderBatchPool) ShutdownNow() []Order {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *OrderBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *OrderBatchPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}

@@ -86,6 +86,8 @@ func poolgenProbePtrClass(t *ProbePtr) int {
 // A ProbeBatchPool is safe for concurrent use. Create one with NewProbeBatchPool.
 type ProbeBatchPool struct {
 	p poolimpl.Batch[Probe, struct{}]
+
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeBatchPool starts a pool that hands batches to handle, configured by
@@ -144,6 +146,30 @@ func (p *ProbeBatchPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t, poolgenProbeBatchKey(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeBatchPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeBatchPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeBatchPool) Closed() bool { return p.p.Closed() }
@@ -152,17 +178,27 @@ func (p *ProbeBatchPool) Closed() bool { return p.p.Closed() }
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *ProbeBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbeBatchPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *ProbeBatchPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
+func (p *ProbeBatchPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *ProbeBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbeBatchPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbeCostPool runs tasks of type Probe on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
@@ -193,7 +229,8 @@ func (p *ProbeBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbeCostPool struct {
-	e poolimpl.Rank[Probe]
+	e     poolimpl.Rank[Probe]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeCostPool starts a pool configured by opts: poolrt.Workers (default
@@ -253,6 +290,30 @@ func (p *ProbeCostPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.e.SubmitWait(ctx, t, t.Cost())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeCostPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeCostPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeCostPool) Closed() bool { return p.e.Closed() }
@@ -262,18 +323,28 @@ func (p *ProbeCostPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbeCostPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbeCostPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (lowest effective cost first). Only the first call returns tasks.
 // O(n log n).
-func (p *ProbeCostPool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
+func (p *ProbeCostPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbeCostPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbeCostPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbeDeadlinePool runs tasks of type Probe on a fixed number of workers, earliest
 // Deadline() first (earliest-deadline-first scheduling), in submission
@@ -314,7 +385,8 @@ func (p *ProbeCostPool) Stats() poolrt.Stats { return p.e.Stats() }
 // NewProbeDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbeDeadlinePool struct {
-	e poolimpl.Rank[Probe]
+	e     poolimpl.Rank[Probe]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -390,6 +462,30 @@ func (p *ProbeDeadlinePool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(t.Deadline()))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeDeadlinePool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeDeadlinePool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeDeadlinePool) Closed() bool { return p.e.Closed() }
@@ -399,17 +495,27 @@ func (p *ProbeDeadlinePool) Closed() bool { return p.e.Closed() }
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *ProbeDeadlinePool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbeDeadlinePool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *ProbeDeadlinePool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
+func (p *ProbeDeadlinePool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbeDeadlinePool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbeDynamicPool runs tasks of type Probe on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
@@ -443,7 +549,8 @@ func (p *ProbeDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 // NewProbeDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbeDynamicPool struct {
-	p poolimpl.Dynamic[Probe]
+	p     poolimpl.Dynamic[Probe]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -493,6 +600,30 @@ func (p *ProbeDynamicPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeDynamicPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeDynamicPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeDynamicPool) Closed() bool { return p.p.Closed() }
@@ -506,14 +637,20 @@ func (p *ProbeDynamicPool) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *ProbeDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbeDynamicPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *ProbeDynamicPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
+func (p *ProbeDynamicPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -533,7 +670,11 @@ func (p *ProbeDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *ProbeDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbeDynamicPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbeFairPool runs tasks of type Probe on a fixed number of workers, sharing the
 // workers between the tasks' tenants (Tenant()) by weight, so that a
@@ -576,7 +717,8 @@ func (p *ProbeDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbeFairPool struct {
-	e poolimpl.Fair[Probe, int]
+	e     poolimpl.Fair[Probe, int]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeFairPool starts a pool configured by opts: poolrt.Workers (default
@@ -648,6 +790,30 @@ func (p *ProbeFairPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.e.SubmitWait(ctx, t, t.Tenant())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeFairPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeFairPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeFairPool) Closed() bool { return p.e.Closed() }
@@ -657,17 +823,27 @@ func (p *ProbeFairPool) Closed() bool { return p.e.Closed() }
 // return poolrt.ErrClosed from the moment Shutdown is called. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *ProbeFairPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbeFairPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order the workers would
 // have taken them. Only the first call returns tasks.
-func (p *ProbeFairPool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
+func (p *ProbeFairPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-tenant
 // figures in its Fair section.
-func (p *ProbeFairPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbeFairPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbeFixedPool runs tasks of type Probe on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -686,7 +862,8 @@ func (p *ProbeFairPool) Stats() poolrt.Stats { return p.e.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbeFixedPool struct {
-	p poolimpl.Fixed[Probe]
+	p     poolimpl.Fixed[Probe]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -730,6 +907,30 @@ func (p *ProbeFixedPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeFixedPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeFixedPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeFixedPool) Closed() bool { return p.p.Closed() }
@@ -740,16 +941,26 @@ func (p *ProbeFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ProbeFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbeFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ProbeFixedPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
+func (p *ProbeFixedPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbeFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePriorityPool runs tasks of type Probe on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -782,7 +993,8 @@ func (p *ProbeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewProbePriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePriorityPool struct {
-	e poolimpl.Rank[Probe]
+	e     poolimpl.Rank[Probe]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbePriorityPool starts a pool configured by opts: poolrt.Workers
@@ -843,6 +1055,30 @@ func (p *ProbePriorityPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.e.SubmitWait(ctx, t, t.Priority())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePriorityPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePriorityPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePriorityPool) Closed() bool { return p.e.Closed() }
@@ -852,18 +1088,28 @@ func (p *ProbePriorityPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbePriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbePriorityPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *ProbePriorityPool) ShutdownNow() []Probe { return p.e.ShutdownNow() }
+func (p *ProbePriorityPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbePriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbePriorityPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbeRouter sends each task of type Probe to the pool of its class, the value its
 // Class method returns (or its field tagged `poolgen:"class"`). Each class
@@ -902,6 +1148,8 @@ type ProbeRouter struct {
 type ProbeRouterPool interface {
 	Submit(ctx context.Context, t Probe) error
 	TrySubmit(t Probe) error
+	SubmitAfter(d time.Duration, t Probe) error
+	SubmitAt(at time.Time, t Probe) error
 	SubmitWait(ctx context.Context, t Probe) error
 	Closed() bool
 	Shutdown(ctx context.Context) error
@@ -969,6 +1217,27 @@ func (r *ProbeRouter) SubmitWait(ctx context.Context, t Probe) error {
 		return poolrt.ErrNilTask
 	}
 	return r.r.SubmitWait(ctx, poolgenProbeClass(t), t)
+}
+
+// SubmitAfter has the pool of t's class schedule t to be submitted
+// after d, as that pool's SubmitAfter does: its queue bounds the tasks
+// waiting, and its Shutdown cancels them or its ShutdownNow returns them.
+// It returns poolrt.ErrClosed once the router is shut down and
+// poolrt.ErrUnknownClass for a class no route takes.
+func (r *ProbeRouter) SubmitAfter(d time.Duration, t Probe) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAfter(d, poolgenProbeClass(t), t)
+}
+
+// SubmitAt has the pool of t's class schedule t to be submitted at time
+// at, as SubmitAfter does with the time left until at.
+func (r *ProbeRouter) SubmitAt(at time.Time, t Probe) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAt(at, poolgenProbeClass(t), t)
 }
 
 // Closed reports whether the router has stopped accepting tasks (Shutdown
@@ -1104,7 +1373,8 @@ func (r *ProbeRouter) Stats() poolrt.Stats { return r.r.Stats() }
 // NewProbeStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type ProbeStealingPool struct {
-	p poolimpl.Stealing[Probe]
+	p     poolimpl.Stealing[Probe]
+	later poolimpl.Later[Probe]
 }
 
 // NewProbeStealingPool starts a pool configured by opts: poolrt.Workers
@@ -1150,6 +1420,30 @@ func (p *ProbeStealingPool) SubmitWait(ctx context.Context, t Probe) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbeStealingPool) SubmitAfter(d time.Duration, t Probe) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbeStealingPool) SubmitAt(at time.Time, t Probe) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbeStealingPool) Closed() bool { return p.p.Closed() }
@@ -1175,20 +1469,30 @@ func (p *ProbeStealingPool) Fork(ctx context.Context, t Probe) error { return p.
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *ProbeStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbeStealingPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *ProbeStealingPool) ShutdownNow() []Probe { return p.p.ShutdownNow() }
+func (p *ProbeStealingPool) ShutdownNow() []Probe {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *ProbeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbeStealingPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenProbeBatchLane returns the lane of the fixed and dynamic pools of Probe: the
 // loops below, which call Run.
@@ -1244,10 +1548,14 @@ type poolgenProbeTimeouter interface {
 }
 
 // poolgenProbeTimeoutOf returns the reader of Probe's own timeout for its lane, or nil if
-// Probe has no Timeout method: the check is made once per pool, not per
+// Probe has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenProbeTimeoutOf() func(*Probe) time.Duration {
+	if f := poolgenProbeTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Probe
 	if _, ok := any(t).(poolgenProbeTimeouter); ok && poolimpl.Nilable[Probe]() {
 		return poolgenProbePointerTimeout
@@ -1257,6 +1565,12 @@ func poolgenProbeTimeoutOf() func(*Probe) time.Duration {
 	}
 	return nil
 }
+
+// poolgenProbeTaggedTimeout returns the reader of Probe's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenProbeTaggedTimeout() func(*Probe) time.Duration { return nil }
 
 // poolgenProbeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Probe's) holds Timeout.
@@ -1293,6 +1607,8 @@ func poolgenProbePointerTimeout(t *Probe) time.Duration {
 // A ProbePtrBatchPool is safe for concurrent use. Create one with NewProbePtrBatchPool.
 type ProbePtrBatchPool struct {
 	p poolimpl.Batch[*ProbePtr, struct{}]
+
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrBatchPool starts a pool that hands batches to handle, configured by
@@ -1353,6 +1669,30 @@ func (p *ProbePtrBatchPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.p.SubmitWait(ctx, t, poolgenProbePtrBatchKey(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrBatchPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrBatchPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrBatchPool) Closed() bool { return p.p.Closed() }
@@ -1361,17 +1701,27 @@ func (p *ProbePtrBatchPool) Closed() bool { return p.p.Closed() }
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *ProbePtrBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbePtrBatchPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *ProbePtrBatchPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
+func (p *ProbePtrBatchPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *ProbePtrBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbePtrBatchPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrCostPool runs tasks of type *ProbePtr on a fixed number of workers, lowest
 // Cost() first (shortest-job-first scheduling), in submission order among
@@ -1402,7 +1752,8 @@ func (p *ProbePtrBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbePtrCostPool struct {
-	e poolimpl.Rank[*ProbePtr]
+	e     poolimpl.Rank[*ProbePtr]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrCostPool starts a pool configured by opts: poolrt.Workers (default
@@ -1462,6 +1813,30 @@ func (p *ProbePtrCostPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.e.SubmitWait(ctx, t, t.Cost())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrCostPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrCostPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrCostPool) Closed() bool { return p.e.Closed() }
@@ -1471,18 +1846,28 @@ func (p *ProbePtrCostPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbePtrCostPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbePtrCostPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (lowest effective cost first). Only the first call returns tasks.
 // O(n log n).
-func (p *ProbePtrCostPool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
+func (p *ProbePtrCostPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbePtrCostPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbePtrCostPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrDeadlinePool runs tasks of type *ProbePtr on a fixed number of workers, earliest
 // Deadline() first (earliest-deadline-first scheduling), in submission
@@ -1523,7 +1908,8 @@ func (p *ProbePtrCostPool) Stats() poolrt.Stats { return p.e.Stats() }
 // NewProbePtrDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePtrDeadlinePool struct {
-	e poolimpl.Rank[*ProbePtr]
+	e     poolimpl.Rank[*ProbePtr]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -1599,6 +1985,30 @@ func (p *ProbePtrDeadlinePool) SubmitWait(ctx context.Context, t *ProbePtr) erro
 	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(t.Deadline()))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrDeadlinePool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrDeadlinePool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrDeadlinePool) Closed() bool { return p.e.Closed() }
@@ -1608,17 +2018,27 @@ func (p *ProbePtrDeadlinePool) Closed() bool { return p.e.Closed() }
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *ProbePtrDeadlinePool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbePtrDeadlinePool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *ProbePtrDeadlinePool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
+func (p *ProbePtrDeadlinePool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrDynamicPool runs tasks of type *ProbePtr on a number of worker goroutines that
 // follows the load, between a minimum and a maximum, fed by a bounded,
@@ -1652,7 +2072,8 @@ func (p *ProbePtrDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 // NewProbePtrDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePtrDynamicPool struct {
-	p poolimpl.Dynamic[*ProbePtr]
+	p     poolimpl.Dynamic[*ProbePtr]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -1704,6 +2125,30 @@ func (p *ProbePtrDynamicPool) SubmitWait(ctx context.Context, t *ProbePtr) error
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrDynamicPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrDynamicPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrDynamicPool) Closed() bool { return p.p.Closed() }
@@ -1717,14 +2162,20 @@ func (p *ProbePtrDynamicPool) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *ProbePtrDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbePtrDynamicPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *ProbePtrDynamicPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
+func (p *ProbePtrDynamicPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -1744,7 +2195,11 @@ func (p *ProbePtrDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *ProbePtrDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbePtrDynamicPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrFairPool runs tasks of type *ProbePtr on a fixed number of workers, sharing the
 // workers between the tasks' tenants (Tenant()) by weight, so that a
@@ -1787,7 +2242,8 @@ func (p *ProbePtrDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbePtrFairPool struct {
-	e poolimpl.Fair[*ProbePtr, int]
+	e     poolimpl.Fair[*ProbePtr, int]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrFairPool starts a pool configured by opts: poolrt.Workers (default
@@ -1859,6 +2315,30 @@ func (p *ProbePtrFairPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.e.SubmitWait(ctx, t, t.Tenant())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrFairPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrFairPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrFairPool) Closed() bool { return p.e.Closed() }
@@ -1868,17 +2348,27 @@ func (p *ProbePtrFairPool) Closed() bool { return p.e.Closed() }
 // return poolrt.ErrClosed from the moment Shutdown is called. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *ProbePtrFairPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbePtrFairPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order the workers would
 // have taken them. Only the first call returns tasks.
-func (p *ProbePtrFairPool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
+func (p *ProbePtrFairPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-tenant
 // figures in its Fair section.
-func (p *ProbePtrFairPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbePtrFairPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrFixedPool runs tasks of type *ProbePtr on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -1897,7 +2387,8 @@ func (p *ProbePtrFairPool) Stats() poolrt.Stats { return p.e.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ProbePtrFixedPool struct {
-	p poolimpl.Fixed[*ProbePtr]
+	p     poolimpl.Fixed[*ProbePtr]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -1941,6 +2432,30 @@ func (p *ProbePtrFixedPool) SubmitWait(ctx context.Context, t *ProbePtr) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrFixedPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrFixedPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrFixedPool) Closed() bool { return p.p.Closed() }
@@ -1951,16 +2466,26 @@ func (p *ProbePtrFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ProbePtrFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbePtrFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ProbePtrFixedPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
+func (p *ProbePtrFixedPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbePtrFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrPriorityPool runs tasks of type *ProbePtr on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -1993,7 +2518,8 @@ func (p *ProbePtrFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewProbePtrPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type ProbePtrPriorityPool struct {
-	e poolimpl.Rank[*ProbePtr]
+	e     poolimpl.Rank[*ProbePtr]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -2054,6 +2580,30 @@ func (p *ProbePtrPriorityPool) SubmitWait(ctx context.Context, t *ProbePtr) erro
 	return p.e.SubmitWait(ctx, t, t.Priority())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrPriorityPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrPriorityPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrPriorityPool) Closed() bool { return p.e.Closed() }
@@ -2063,18 +2613,28 @@ func (p *ProbePtrPriorityPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *ProbePtrPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *ProbePtrPriorityPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr { return p.e.ShutdownNow() }
+func (p *ProbePtrPriorityPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *ProbePtrPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *ProbePtrPriorityPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ProbePtrRouter sends each task of type *ProbePtr to the pool of its class, the value its
 // Class method returns (or its field tagged `poolgen:"class"`). Each class
@@ -2113,6 +2673,8 @@ type ProbePtrRouter struct {
 type ProbePtrRouterPool interface {
 	Submit(ctx context.Context, t *ProbePtr) error
 	TrySubmit(t *ProbePtr) error
+	SubmitAfter(d time.Duration, t *ProbePtr) error
+	SubmitAt(at time.Time, t *ProbePtr) error
 	SubmitWait(ctx context.Context, t *ProbePtr) error
 	Closed() bool
 	Shutdown(ctx context.Context) error
@@ -2180,6 +2742,27 @@ func (r *ProbePtrRouter) SubmitWait(ctx context.Context, t *ProbePtr) error {
 		return poolrt.ErrNilTask
 	}
 	return r.r.SubmitWait(ctx, poolgenProbePtrClass(t), t)
+}
+
+// SubmitAfter has the pool of t's class schedule t to be submitted
+// after d, as that pool's SubmitAfter does: its queue bounds the tasks
+// waiting, and its Shutdown cancels them or its ShutdownNow returns them.
+// It returns poolrt.ErrClosed once the router is shut down and
+// poolrt.ErrUnknownClass for a class no route takes.
+func (r *ProbePtrRouter) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAfter(d, poolgenProbePtrClass(t), t)
+}
+
+// SubmitAt has the pool of t's class schedule t to be submitted at time
+// at, as SubmitAfter does with the time left until at.
+func (r *ProbePtrRouter) SubmitAt(at time.Time, t *ProbePtr) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAt(at, poolgenProbePtrClass(t), t)
 }
 
 // Closed reports whether the router has stopped accepting tasks (Shutdown
@@ -2315,7 +2898,8 @@ func (r *ProbePtrRouter) Stats() poolrt.Stats { return r.r.Stats() }
 // NewProbePtrStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type ProbePtrStealingPool struct {
-	p poolimpl.Stealing[*ProbePtr]
+	p     poolimpl.Stealing[*ProbePtr]
+	later poolimpl.Later[*ProbePtr]
 }
 
 // NewProbePtrStealingPool starts a pool configured by opts: poolrt.Workers
@@ -2363,6 +2947,30 @@ func (p *ProbePtrStealingPool) SubmitWait(ctx context.Context, t *ProbePtr) erro
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ProbePtrStealingPool) SubmitAfter(d time.Duration, t *ProbePtr) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ProbePtrStealingPool) SubmitAt(at time.Time, t *ProbePtr) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ProbePtrStealingPool) Closed() bool { return p.p.Closed() }
@@ -2388,20 +2996,30 @@ func (p *ProbePtrStealingPool) Fork(ctx context.Context, t *ProbePtr) error { re
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *ProbePtrStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ProbePtrStealingPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *ProbePtrStealingPool) ShutdownNow() []*ProbePtr { return p.p.ShutdownNow() }
+func (p *ProbePtrStealingPool) ShutdownNow() []*ProbePtr {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *ProbePtrStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ProbePtrStealingPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenProbePtrBatchLane returns the lane of the fixed and dynamic pools of *ProbePtr: the
 // loops below, which call Run.
@@ -2457,10 +3075,14 @@ type poolgenProbePtrTimeouter interface {
 }
 
 // poolgenProbePtrTimeoutOf returns the reader of *ProbePtr's own timeout for its lane, or nil if
-// *ProbePtr has no Timeout method: the check is made once per pool, not per
+// *ProbePtr has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenProbePtrTimeoutOf() func(**ProbePtr) time.Duration {
+	if f := poolgenProbePtrTaggedTimeout(); f != nil {
+		return f
+	}
 	var t *ProbePtr
 	if _, ok := any(t).(poolgenProbePtrTimeouter); ok && poolimpl.Nilable[*ProbePtr]() {
 		return poolgenProbePtrPointerTimeout
@@ -2470,6 +3092,12 @@ func poolgenProbePtrTimeoutOf() func(**ProbePtr) time.Duration {
 	}
 	return nil
 }
+
+// poolgenProbePtrTaggedTimeout returns the reader of *ProbePtr's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenProbePtrTaggedTimeout() func(**ProbePtr) time.Duration { return nil }
 
 // poolgenProbePtrSlotTimeout reads the timeout of the task in slot t, whose method set
 // (**ProbePtr's) holds Timeout.

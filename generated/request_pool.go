@@ -22,6 +22,13 @@ var _ interface {
 	Run(context.Context) error
 } = Request{}
 
+// poolgenRequestTaggedTimeout returns the reader of Request's own timeout: its field Budget, tagged poolgen:"timeout".
+func poolgenRequestTaggedTimeout() func(*Request) time.Duration {
+	return func(t *Request) time.Duration {
+		return t.Budget
+	}
+}
+
 // poolgenRequestTenant returns Request's tenant: its field Customer, tagged poolgen:"tenant".
 func poolgenRequestTenant(t Request) string {
 	return t.Customer
@@ -70,7 +77,8 @@ func poolgenRequestTenant(t Request) string {
 // methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type RequestFairPool struct {
-	e poolimpl.Fair[Request, string]
+	e     poolimpl.Fair[Request, string]
+	later poolimpl.Later[Request]
 }
 
 // NewRequestFairPool starts a pool configured by opts: poolrt.Workers (default
@@ -142,6 +150,30 @@ func (p *RequestFairPool) SubmitWait(ctx context.Context, t Request) error {
 	return p.e.SubmitWait(ctx, t, poolgenRequestTenant(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *RequestFairPool) SubmitAfter(d time.Duration, t Request) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *RequestFairPool) SubmitAt(at time.Time, t Request) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *RequestFairPool) Closed() bool { return p.e.Closed() }
@@ -151,17 +183,27 @@ func (p *RequestFairPool) Closed() bool { return p.e.Closed() }
 // return poolrt.ErrClosed from the moment Shutdown is called. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *RequestFairPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *RequestFairPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order the workers would
 // have taken them. Only the first call returns tasks.
-func (p *RequestFairPool) ShutdownNow() []Request { return p.e.ShutdownNow() }
+func (p *RequestFairPool) ShutdownNow() []Request {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-tenant
 // figures in its Fair section.
-func (p *RequestFairPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *RequestFairPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenRequestRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
@@ -174,10 +216,14 @@ type poolgenRequestTimeouter interface {
 }
 
 // poolgenRequestTimeoutOf returns the reader of Request's own timeout for its lane, or nil if
-// Request has no Timeout method: the check is made once per pool, not per
+// Request has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenRequestTimeoutOf() func(*Request) time.Duration {
+	if f := poolgenRequestTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Request
 	if _, ok := any(t).(poolgenRequestTimeouter); ok && poolimpl.Nilable[Request]() {
 		return poolgenRequestPointerTimeout

@@ -56,7 +56,8 @@ var _ interface {
 // NewResizeDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type ResizeDynamicPool struct {
-	p poolimpl.Dynamic[Resize]
+	p     poolimpl.Dynamic[Resize]
+	later poolimpl.Later[Resize]
 }
 
 // NewResizeDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -106,6 +107,30 @@ func (p *ResizeDynamicPool) SubmitWait(ctx context.Context, t Resize) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ResizeDynamicPool) SubmitAfter(d time.Duration, t Resize) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ResizeDynamicPool) SubmitAt(at time.Time, t Resize) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ResizeDynamicPool) Closed() bool { return p.p.Closed() }
@@ -119,14 +144,20 @@ func (p *ResizeDynamicPool) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *ResizeDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ResizeDynamicPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *ResizeDynamicPool) ShutdownNow() []Resize { return p.p.ShutdownNow() }
+func (p *ResizeDynamicPool) ShutdownNow() []Resize {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -146,7 +177,11 @@ func (p *ResizeDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *ResizeDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ResizeDynamicPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // ResizeFixedPool runs tasks of type Resize on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -165,7 +200,8 @@ func (p *ResizeDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ResizeFixedPool struct {
-	p poolimpl.Fixed[Resize]
+	p     poolimpl.Fixed[Resize]
+	later poolimpl.Later[Resize]
 }
 
 // NewResizeFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -209,6 +245,30 @@ func (p *ResizeFixedPool) SubmitWait(ctx context.Context, t Resize) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ResizeFixedPool) SubmitAfter(d time.Duration, t Resize) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ResizeFixedPool) SubmitAt(at time.Time, t Resize) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ResizeFixedPool) Closed() bool { return p.p.Closed() }
@@ -219,16 +279,26 @@ func (p *ResizeFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ResizeFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ResizeFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ResizeFixedPool) ShutdownNow() []Resize { return p.p.ShutdownNow() }
+func (p *ResizeFixedPool) ShutdownNow() []Resize {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ResizeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ResizeFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenResizeBatchLane returns the lane of the fixed and dynamic pools of Resize: the
 // loops below, which call Run.
@@ -257,10 +327,14 @@ type poolgenResizeTimeouter interface {
 }
 
 // poolgenResizeTimeoutOf returns the reader of Resize's own timeout for its lane, or nil if
-// Resize has no Timeout method: the check is made once per pool, not per
+// Resize has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenResizeTimeoutOf() func(*Resize) time.Duration {
+	if f := poolgenResizeTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Resize
 	if _, ok := any(t).(poolgenResizeTimeouter); ok && poolimpl.Nilable[Resize]() {
 		return poolgenResizePointerTimeout
@@ -270,6 +344,12 @@ func poolgenResizeTimeoutOf() func(*Resize) time.Duration {
 	}
 	return nil
 }
+
+// poolgenResizeTaggedTimeout returns the reader of Resize's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenResizeTaggedTimeout() func(*Resize) time.Duration { return nil }
 
 // poolgenResizeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Resize's) holds Timeout.

@@ -135,7 +135,8 @@ var _ interface {
 // NewSumRangeStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type SumRangeStealingPool struct {
-	p poolimpl.Stealing[SumRange]
+	p     poolimpl.Stealing[SumRange]
+	later poolimpl.Later[SumRange]
 }
 
 // NewSumRangeStealingPool starts a pool configured by opts: poolrt.Workers
@@ -183,6 +184,30 @@ func (p *SumRangeStealingPool) SubmitWait(ctx context.Context, t SumRange) error
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *SumRangeStealingPool) SubmitAfter(d time.Duration, t SumRange) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *SumRangeStealingPool) SubmitAt(at time.Time, t SumRange) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *SumRangeStealingPool) Closed() bool { return p.p.Closed() }
@@ -208,20 +233,30 @@ func (p *SumRangeStealingPool) Fork(ctx context.Context, t SumRange) error { ret
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *SumRangeStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *SumRangeStealingPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *SumRangeStealingPool) ShutdownNow() []SumRange { return p.p.ShutdownNow() }
+func (p *SumRangeStealingPool) ShutdownNow() []SumRange {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *SumRangeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *SumRangeStealingPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenSumRangeStealLane returns the lane of the work-stealing pool of SumRange.
 func poolgenSumRangeStealLane() poolimpl.Lane[SumRange] {
@@ -247,10 +282,14 @@ type poolgenSumRangeTimeouter interface {
 }
 
 // poolgenSumRangeTimeoutOf returns the reader of SumRange's own timeout for its lane, or nil if
-// SumRange has no Timeout method: the check is made once per pool, not per
+// SumRange has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenSumRangeTimeoutOf() func(*SumRange) time.Duration {
+	if f := poolgenSumRangeTaggedTimeout(); f != nil {
+		return f
+	}
 	var t SumRange
 	if _, ok := any(t).(poolgenSumRangeTimeouter); ok && poolimpl.Nilable[SumRange]() {
 		return poolgenSumRangePointerTimeout
@@ -260,6 +299,12 @@ func poolgenSumRangeTimeoutOf() func(*SumRange) time.Duration {
 	}
 	return nil
 }
+
+// poolgenSumRangeTaggedTimeout returns the reader of SumRange's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenSumRangeTaggedTimeout() func(*SumRange) time.Duration { return nil }
 
 // poolgenSumRangeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*SumRange's) holds Timeout.

@@ -41,7 +41,8 @@ var _ interface {
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type ThumbFixedPool struct {
-	p poolimpl.Fixed[*Thumb]
+	p     poolimpl.Fixed[*Thumb]
+	later poolimpl.Later[*Thumb]
 }
 
 // NewThumbFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -85,6 +86,30 @@ func (p *ThumbFixedPool) SubmitWait(ctx context.Context, t *Thumb) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ThumbFixedPool) SubmitAfter(d time.Duration, t *Thumb) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ThumbFixedPool) SubmitAt(at time.Time, t *Thumb) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ThumbFixedPool) Closed() bool { return p.p.Closed() }
@@ -95,16 +120,26 @@ func (p *ThumbFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *ThumbFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ThumbFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *ThumbFixedPool) ShutdownNow() []*Thumb { return p.p.ShutdownNow() }
+func (p *ThumbFixedPool) ShutdownNow() []*Thumb {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *ThumbFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ThumbFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenThumbBatchLane returns the lane of the fixed and dynamic pools of *Thumb: the
 // loops below, which call Run.
@@ -133,10 +168,14 @@ type poolgenThumbTimeouter interface {
 }
 
 // poolgenThumbTimeoutOf returns the reader of *Thumb's own timeout for its lane, or nil if
-// *Thumb has no Timeout method: the check is made once per pool, not per
+// *Thumb has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenThumbTimeoutOf() func(**Thumb) time.Duration {
+	if f := poolgenThumbTaggedTimeout(); f != nil {
+		return f
+	}
 	var t *Thumb
 	if _, ok := any(t).(poolgenThumbTimeouter); ok && poolimpl.Nilable[*Thumb]() {
 		return poolgenThumbPointerTimeout
@@ -146,6 +185,12 @@ func poolgenThumbTimeoutOf() func(**Thumb) time.Duration {
 	}
 	return nil
 }
+
+// poolgenThumbTaggedTimeout returns the reader of *Thumb's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenThumbTaggedTimeout() func(**Thumb) time.Duration { return nil }
 
 // poolgenThumbSlotTimeout reads the timeout of the task in slot t, whose method set
 // (**Thumb's) holds Timeout.

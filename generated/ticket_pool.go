@@ -73,7 +73,8 @@ func poolgenTicketPriority(t Ticket) int64 {
 // NewTicketDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type TicketDeadlinePool struct {
-	e poolimpl.Rank[Ticket]
+	e     poolimpl.Rank[Ticket]
+	later poolimpl.Later[Ticket]
 }
 
 // NewTicketDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -149,6 +150,30 @@ func (p *TicketDeadlinePool) SubmitWait(ctx context.Context, t Ticket) error {
 	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(poolgenTicketDeadline(t)))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TicketDeadlinePool) SubmitAfter(d time.Duration, t Ticket) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TicketDeadlinePool) SubmitAt(at time.Time, t Ticket) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TicketDeadlinePool) Closed() bool { return p.e.Closed() }
@@ -158,17 +183,27 @@ func (p *TicketDeadlinePool) Closed() bool { return p.e.Closed() }
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *TicketDeadlinePool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *TicketDeadlinePool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *TicketDeadlinePool) ShutdownNow() []Ticket { return p.e.ShutdownNow() }
+func (p *TicketDeadlinePool) ShutdownNow() []Ticket {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *TicketDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *TicketDeadlinePool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // TicketPriorityPool runs tasks of type Ticket on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -201,7 +236,8 @@ func (p *TicketDeadlinePool) Stats() poolrt.Stats { return p.e.Stats() }
 // NewTicketPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type TicketPriorityPool struct {
-	e poolimpl.Rank[Ticket]
+	e     poolimpl.Rank[Ticket]
+	later poolimpl.Later[Ticket]
 }
 
 // NewTicketPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -262,6 +298,30 @@ func (p *TicketPriorityPool) SubmitWait(ctx context.Context, t Ticket) error {
 	return p.e.SubmitWait(ctx, t, poolgenTicketPriority(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TicketPriorityPool) SubmitAfter(d time.Duration, t Ticket) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TicketPriorityPool) SubmitAt(at time.Time, t Ticket) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TicketPriorityPool) Closed() bool { return p.e.Closed() }
@@ -271,18 +331,28 @@ func (p *TicketPriorityPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *TicketPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *TicketPriorityPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *TicketPriorityPool) ShutdownNow() []Ticket { return p.e.ShutdownNow() }
+func (p *TicketPriorityPool) ShutdownNow() []Ticket {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *TicketPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *TicketPriorityPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenTicketRankLane returns the lane of the priority, deadline and cost pools of Ticket.
 func poolgenTicketRankLane() poolimpl.Lane[Ticket] {
@@ -309,10 +379,14 @@ type poolgenTicketTimeouter interface {
 }
 
 // poolgenTicketTimeoutOf returns the reader of Ticket's own timeout for its lane, or nil if
-// Ticket has no Timeout method: the check is made once per pool, not per
+// Ticket has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenTicketTimeoutOf() func(*Ticket) time.Duration {
+	if f := poolgenTicketTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Ticket
 	if _, ok := any(t).(poolgenTicketTimeouter); ok && poolimpl.Nilable[Ticket]() {
 		return poolgenTicketPointerTimeout
@@ -322,6 +396,12 @@ func poolgenTicketTimeoutOf() func(*Ticket) time.Duration {
 	}
 	return nil
 }
+
+// poolgenTicketTaggedTimeout returns the reader of Ticket's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenTicketTaggedTimeout() func(*Ticket) time.Duration { return nil }
 
 // poolgenTicketSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Ticket's) holds Timeout.

@@ -81,6 +81,10 @@ type Stats struct {
 	Affinity  *AffinityStats // PinWorkers
 	Resources *ResourceStats // WorkerResource
 	Fair      *FairStats     // fair pools
+
+	// Scheduled is the section of the tasks scheduled for later
+	// (SubmitAfter, SubmitAt), nil until the pool schedules one.
+	Scheduled *ScheduledStats
 }
 
 // Latency summarizes a distribution of durations.

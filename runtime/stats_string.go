@@ -91,6 +91,9 @@ func (s Stats) String() string {
 	if s.Fair != nil {
 		s.Fair.write(&t)
 	}
+	if s.Scheduled != nil {
+		s.Scheduled.write(&t)
+	}
 	return t.String()
 }
 
@@ -101,8 +104,8 @@ func (s Stats) String() string {
 // it is a group of the counters and gauges, the utilization, the uptime,
 // the queue wait's and run time's P50 and P99, and the pattern's section,
 // if any, as a nested group ("scaling", "stealing", "priority",
-// "batch" or "fair") of its key numbers, and the circuit breaker's
-// ("breaker").
+// "batch" or "fair") of its key numbers, the circuit breaker's
+// ("breaker") and the scheduled tasks' ("scheduled").
 func (s Stats) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, 29)
 	attrs = append(attrs,
@@ -160,6 +163,9 @@ func (s Stats) LogValue() slog.Value {
 	}
 	if s.Fair != nil {
 		attrs = append(attrs, slog.Attr{Key: "fair", Value: s.Fair.logValue()})
+	}
+	if s.Scheduled != nil {
+		attrs = append(attrs, slog.Attr{Key: "scheduled", Value: s.Scheduled.logValue()})
 	}
 	return slog.GroupValue(attrs...)
 }

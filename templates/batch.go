@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -31,6 +32,7 @@ import (
 type BatchPool[T Keyed[K], K comparable] struct {
 	p      poolimpl.Batch[T, K]
 	handle BatchHandler[T]
+	later  poolimpl.Later[T]
 }
 
 // NewBatchPool starts a pool that hands batches to handle, configured by
@@ -91,6 +93,30 @@ func (p *BatchPool[T, K]) SubmitWait(ctx context.Context, t T) error {
 	return p.p.SubmitWait(ctx, t, t.BatchKey())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *BatchPool[T, K]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *BatchPool[T, K]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *BatchPool[T, K]) Closed() bool { return p.p.Closed() }
@@ -99,14 +125,24 @@ func (p *BatchPool[T, K]) Closed() bool { return p.p.Closed() }
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *BatchPool[T, K]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *BatchPool[T, K]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *BatchPool[T, K]) ShutdownNow() []T { return p.p.ShutdownNow() }
+func (p *BatchPool[T, K]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *BatchPool[T, K]) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *BatchPool[T, K]) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}

@@ -47,7 +47,8 @@ import (
 // NewDeadlinePool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type DeadlinePool[T DeadlineTask] struct {
-	e poolimpl.Rank[T]
+	e     poolimpl.Rank[T]
+	later poolimpl.Later[T]
 }
 
 // NewDeadlinePool starts a pool configured by opts: poolrt.Workers
@@ -123,6 +124,30 @@ func (p *DeadlinePool[T]) SubmitWait(ctx context.Context, t T) error {
 	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(t.Deadline()))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *DeadlinePool[T]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *DeadlinePool[T]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *DeadlinePool[T]) Closed() bool { return p.e.Closed() }
@@ -132,14 +157,24 @@ func (p *DeadlinePool[T]) Closed() bool { return p.e.Closed() }
 // exit. Submit and TrySubmit return poolrt.ErrClosed from the moment
 // Shutdown is called. If ctx is done first, Shutdown returns ctx's error
 // while the pool goes on draining; ShutdownNow then stops it.
-func (p *DeadlinePool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *DeadlinePool[T]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, earliest deadline first. Only
 // the first call returns tasks. O(n log n).
-func (p *DeadlinePool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+func (p *DeadlinePool[T]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *DeadlinePool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *DeadlinePool[T]) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}

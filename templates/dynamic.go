@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -39,7 +40,8 @@ import (
 // NewDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type DynamicPool[T Task] struct {
-	p poolimpl.Dynamic[T]
+	p     poolimpl.Dynamic[T]
+	later poolimpl.Later[T]
 }
 
 // NewDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -87,6 +89,30 @@ func (p *DynamicPool[T]) TrySubmit(t T) error { return p.p.TrySubmit(t) }
 // is reused only once its task has ended.
 func (p *DynamicPool[T]) SubmitWait(ctx context.Context, t T) error { return p.p.SubmitWait(ctx, t) }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *DynamicPool[T]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *DynamicPool[T]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *DynamicPool[T]) Closed() bool { return p.p.Closed() }
@@ -100,14 +126,20 @@ func (p *DynamicPool[T]) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *DynamicPool[T]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *DynamicPool[T]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *DynamicPool[T]) ShutdownNow() []T { return p.p.ShutdownNow() }
+func (p *DynamicPool[T]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -127,4 +159,8 @@ func (p *DynamicPool[T]) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *DynamicPool[T]) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *DynamicPool[T]) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/templates"
@@ -128,4 +129,39 @@ func ExampleFixedPool_SubmitWait() {
 	// true
 	// closed: false
 	// closed: true - poolgen: pool closed
+}
+
+// Reminder is a background job: it records whom it reminded.
+type Reminder struct {
+	User string
+	Sent chan<- string
+}
+
+func (r Reminder) Run(ctx context.Context) error {
+	r.Sent <- r.User
+	return nil
+}
+
+func ExampleFixedPool_SubmitAfter() {
+	p, err := templates.NewFixedPool[Reminder](poolrt.Workers(1))
+	if err != nil {
+		panic(err)
+	}
+	sent := make(chan string, 3)
+	// Scheduled out of order, submitted in the order of their times.
+	p.SubmitAfter(30*time.Millisecond, Reminder{User: "carol", Sent: sent})
+	p.SubmitAfter(10*time.Millisecond, Reminder{User: "alice", Sent: sent})
+	p.SubmitAt(time.Now().Add(20*time.Millisecond), Reminder{User: "bob", Sent: sent})
+	// Far in the future: ShutdownNow hands it back.
+	p.SubmitAfter(time.Hour, Reminder{User: "dave", Sent: sent})
+	fmt.Println(<-sent, <-sent, <-sent)
+	for _, r := range p.ShutdownNow() {
+		fmt.Println("returned:", r.User)
+	}
+	sc := p.Stats().Scheduled
+	fmt.Println("scheduled:", sc.Scheduled, "fired:", sc.Fired, "returned:", sc.Returned)
+	// Output:
+	// alice bob carol
+	// returned: dave
+	// scheduled: 4 fired: 3 returned: 1
 }

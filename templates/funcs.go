@@ -32,6 +32,7 @@ import (
 type PriorityFuncPool[T Task] struct {
 	e        poolimpl.Rank[T]
 	priority func(T) int64
+	later    poolimpl.Later[T]
 }
 
 // NewPriorityFuncPool starts a pool that ranks tasks by priority(t), which
@@ -79,6 +80,30 @@ func (p *PriorityFuncPool[T]) SubmitWait(ctx context.Context, t T) error {
 	return p.e.SubmitWait(ctx, t, p.priority(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *PriorityFuncPool[T]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *PriorityFuncPool[T]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks, as
 // PriorityPool.Closed does.
 func (p *PriorityFuncPool[T]) Closed() bool { return p.e.Closed() }
@@ -86,16 +111,26 @@ func (p *PriorityFuncPool[T]) Closed() bool { return p.e.Closed() }
 // Shutdown stops intake, lets the workers finish every queued task (in
 // priority order) and waits for them to exit, as PriorityPool.Shutdown
 // does.
-func (p *PriorityFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *PriorityFuncPool[T]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops the pool and returns every accepted task that never
 // started, highest effective priority first, as PriorityPool.ShutdownNow
 // does.
-func (p *PriorityFuncPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+func (p *PriorityFuncPool[T]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *PriorityFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *PriorityFuncPool[T]) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // DeadlineFuncPool is a DeadlinePool for any Task: it reads each task's
 // deadline with the function given to NewDeadlineFuncPool, when the task
@@ -109,6 +144,7 @@ func (p *PriorityFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
 type DeadlineFuncPool[T Task] struct {
 	e        poolimpl.Rank[T]
 	deadline func(T) time.Time
+	later    poolimpl.Later[T]
 }
 
 // NewDeadlineFuncPool starts a pool that orders tasks by deadline(t),
@@ -157,6 +193,30 @@ func (p *DeadlineFuncPool[T]) SubmitWait(ctx context.Context, t T) error {
 	return p.e.SubmitWait(ctx, t, p.e.DeadlineKey(p.deadline(t)))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *DeadlineFuncPool[T]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *DeadlineFuncPool[T]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks, as
 // DeadlinePool.Closed does.
 func (p *DeadlineFuncPool[T]) Closed() bool { return p.e.Closed() }
@@ -164,15 +224,25 @@ func (p *DeadlineFuncPool[T]) Closed() bool { return p.e.Closed() }
 // Shutdown stops intake, lets the workers finish every queued task (in
 // deadline order, late ones under the late policy) and waits for them to
 // exit, as DeadlinePool.Shutdown does.
-func (p *DeadlineFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *DeadlineFuncPool[T]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops the pool and returns every accepted task that never
 // started, earliest deadline first, as DeadlinePool.ShutdownNow does.
-func (p *DeadlineFuncPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+func (p *DeadlineFuncPool[T]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the late-task
 // counters in its Priority section.
-func (p *DeadlineFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *DeadlineFuncPool[T]) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // CostFuncPool is a CostPool for any Task: it reads each task's cost with
 // the function given to NewCostFuncPool, once, when the task is submitted,
@@ -184,8 +254,9 @@ func (p *DeadlineFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
 // called from inside a task's Run: Shutdown and ShutdownNow would wait for
 // the calling task itself.
 type CostFuncPool[T Task] struct {
-	e    poolimpl.Rank[T]
-	cost func(T) int64
+	e     poolimpl.Rank[T]
+	cost  func(T) int64
+	later poolimpl.Later[T]
 }
 
 // NewCostFuncPool starts a pool that orders tasks by cost(t), which must
@@ -232,21 +303,55 @@ func (p *CostFuncPool[T]) SubmitWait(ctx context.Context, t T) error {
 	return p.e.SubmitWait(ctx, t, p.cost(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *CostFuncPool[T]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *CostFuncPool[T]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks, as
 // CostPool.Closed does.
 func (p *CostFuncPool[T]) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (in
 // cost order) and waits for them to exit, as CostPool.Shutdown does.
-func (p *CostFuncPool[T]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *CostFuncPool[T]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops the pool and returns every accepted task that never
 // started, lowest effective cost first, as CostPool.ShutdownNow does.
-func (p *CostFuncPool[T]) ShutdownNow() []T { return p.e.ShutdownNow() }
+func (p *CostFuncPool[T]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *CostFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *CostFuncPool[T]) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // BatchFuncPool is a BatchPool for any task type: it reads each task's
 // batch key with the function given to NewBatchFuncPool, once, when the
@@ -256,8 +361,9 @@ func (p *CostFuncPool[T]) Stats() poolrt.Stats { return p.e.Stats() }
 //
 // A BatchFuncPool is safe for concurrent use.
 type BatchFuncPool[T any, K comparable] struct {
-	p   poolimpl.Batch[T, K]
-	key func(T) K
+	p     poolimpl.Batch[T, K]
+	key   func(T) K
+	later poolimpl.Later[T]
 }
 
 // NewBatchFuncPool starts a pool that groups tasks by key(t), which must
@@ -307,6 +413,30 @@ func (p *BatchFuncPool[T, K]) SubmitWait(ctx context.Context, t T) error {
 	return p.p.SubmitWait(ctx, t, p.key(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *BatchFuncPool[T, K]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *BatchFuncPool[T, K]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks, as
 // BatchPool.Closed does.
 func (p *BatchFuncPool[T, K]) Closed() bool { return p.p.Closed() }
@@ -314,15 +444,25 @@ func (p *BatchFuncPool[T, K]) Closed() bool { return p.p.Closed() }
 // Shutdown stops intake, hands every open batch over at once (however
 // small), lets the workers handle every batch and waits for them to exit,
 // as BatchPool.Shutdown does.
-func (p *BatchFuncPool[T, K]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *BatchFuncPool[T, K]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops the pool and returns every accepted task never handed
 // over, oldest batch first, as BatchPool.ShutdownNow does.
-func (p *BatchFuncPool[T, K]) ShutdownNow() []T { return p.p.ShutdownNow() }
+func (p *BatchFuncPool[T, K]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *BatchFuncPool[T, K]) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *BatchFuncPool[T, K]) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // FairFuncPool is a FairPool for any Task: it reads each task's tenant
 // with the function given to NewFairFuncPool, once, when the task is
@@ -336,6 +476,7 @@ func (p *BatchFuncPool[T, K]) Stats() poolrt.Stats { return p.p.Stats() }
 type FairFuncPool[T Task, K comparable] struct {
 	e      poolimpl.Fair[T, K]
 	tenant func(T) K
+	later  poolimpl.Later[T]
 }
 
 // NewFairFuncPool starts a pool that shares its workers between the
@@ -382,23 +523,45 @@ func (p *FairFuncPool[T, K]) SubmitWait(ctx context.Context, t T) error {
 	return p.e.SubmitWait(ctx, t, p.tenant(t))
 }
 
+// SubmitAfter queues t to be submitted after d, as FairPool.SubmitAfter
+// does.
+func (p *FairFuncPool[T, K]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as FairPool.SubmitAt
+// does.
+func (p *FairFuncPool[T, K]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks, as
 // FairPool.Closed does.
 func (p *FairFuncPool[T, K]) Closed() bool { return p.e.Closed() }
 
 // Shutdown stops intake, lets the workers finish every queued task (still
 // sharing them by weight) and waits for them to exit, as
-// FairPool.Shutdown does.
-func (p *FairFuncPool[T, K]) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+// FairPool.Shutdown does; it cancels the scheduled tasks not yet due.
+func (p *FairFuncPool[T, K]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops the pool and returns every accepted task that never
-// started, in the order the workers would have taken them, as
-// FairPool.ShutdownNow does.
-func (p *FairFuncPool[T, K]) ShutdownNow() []T { return p.e.ShutdownNow() }
+// started, in the order the workers would have taken them, then the
+// scheduled tasks not yet due, as FairPool.ShutdownNow does.
+func (p *FairFuncPool[T, K]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-tenant
 // figures in its Fair section.
-func (p *FairFuncPool[T, K]) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *FairFuncPool[T, K]) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // FuncRouter is a Router for any task type: it reads each task's class
 // with the function given to NewFuncRouter, once per submission, instead
@@ -472,6 +635,24 @@ func (r *FuncRouter[T, C]) SubmitWait(ctx context.Context, t T) error {
 		return poolrt.ErrNilTask
 	}
 	return r.r.SubmitWait(ctx, r.class(t), t)
+}
+
+// SubmitAfter has the pool of t's class schedule t to be submitted after
+// d, as Router.SubmitAfter does.
+func (r *FuncRouter[T, C]) SubmitAfter(d time.Duration, t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAfter(d, r.class(t), t)
+}
+
+// SubmitAt has the pool of t's class schedule t to be submitted at time
+// at, as Router.SubmitAt does.
+func (r *FuncRouter[T, C]) SubmitAt(at time.Time, t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAt(at, r.class(t), t)
 }
 
 // Closed reports whether the router has stopped accepting tasks, as

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -44,6 +45,8 @@ type Router[T Classed[C], C comparable] struct {
 type RouterPool[T any] interface {
 	Submit(ctx context.Context, t T) error
 	TrySubmit(t T) error
+	SubmitAfter(d time.Duration, t T) error
+	SubmitAt(at time.Time, t T) error
 	SubmitWait(ctx context.Context, t T) error
 	Closed() bool
 	Shutdown(ctx context.Context) error
@@ -110,6 +113,27 @@ func (r *Router[T, C]) SubmitWait(ctx context.Context, t T) error {
 		return poolrt.ErrNilTask
 	}
 	return r.r.SubmitWait(ctx, t.Class(), t)
+}
+
+// SubmitAfter has the pool of t's class schedule t to be submitted
+// after d, as that pool's SubmitAfter does: its queue bounds the tasks
+// waiting, and its Shutdown cancels them or its ShutdownNow returns them.
+// It returns poolrt.ErrClosed once the router is shut down and
+// poolrt.ErrUnknownClass for a class no route takes.
+func (r *Router[T, C]) SubmitAfter(d time.Duration, t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAfter(d, t.Class(), t)
+}
+
+// SubmitAt has the pool of t's class schedule t to be submitted at time
+// at, as SubmitAfter does with the time left until at.
+func (r *Router[T, C]) SubmitAt(at time.Time, t T) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAt(at, t.Class(), t)
 }
 
 // Closed reports whether the router has stopped accepting tasks (Shutdown

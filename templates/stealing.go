@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
@@ -118,7 +119,8 @@ import (
 // NewStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type StealingPool[T Task] struct {
-	p poolimpl.Stealing[T]
+	p     poolimpl.Stealing[T]
+	later poolimpl.Later[T]
 }
 
 // NewStealingPool starts a pool configured by opts: poolrt.Workers
@@ -162,6 +164,30 @@ func (p *StealingPool[T]) TrySubmit(t T) error { return p.p.TrySubmit(t) }
 // is reused only once its task has ended.
 func (p *StealingPool[T]) SubmitWait(ctx context.Context, t T) error { return p.p.SubmitWait(ctx, t) }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *StealingPool[T]) SubmitAfter(d time.Duration, t T) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *StealingPool[T]) SubmitAt(at time.Time, t T) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *StealingPool[T]) Closed() bool { return p.p.Closed() }
@@ -187,17 +213,27 @@ func (p *StealingPool[T]) Fork(ctx context.Context, t T) error { return p.p.Fork
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *StealingPool[T]) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *StealingPool[T]) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *StealingPool[T]) ShutdownNow() []T { return p.p.ShutdownNow() }
+func (p *StealingPool[T]) ShutdownNow() []T {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *StealingPool[T]) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *StealingPool[T]) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}

@@ -61,7 +61,8 @@ func poolgenRoutedClass(t Routed) uint8 {
 // NewRoutedDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type RoutedDynamicPool struct {
-	p poolimpl.Dynamic[Routed]
+	p     poolimpl.Dynamic[Routed]
+	later poolimpl.Later[Routed]
 }
 
 // NewRoutedDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -111,6 +112,30 @@ func (p *RoutedDynamicPool) SubmitWait(ctx context.Context, t Routed) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *RoutedDynamicPool) SubmitAfter(d time.Duration, t Routed) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *RoutedDynamicPool) SubmitAt(at time.Time, t Routed) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *RoutedDynamicPool) Closed() bool { return p.p.Closed() }
@@ -124,14 +149,20 @@ func (p *RoutedDynamicPool) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *RoutedDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *RoutedDynamicPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *RoutedDynamicPool) ShutdownNow() []Routed { return p.p.ShutdownNow() }
+func (p *RoutedDynamicPool) ShutdownNow() []Routed {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -151,7 +182,11 @@ func (p *RoutedDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *RoutedDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *RoutedDynamicPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // RoutedFixedPool runs tasks of type Routed on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -170,7 +205,8 @@ func (p *RoutedDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type RoutedFixedPool struct {
-	p poolimpl.Fixed[Routed]
+	p     poolimpl.Fixed[Routed]
+	later poolimpl.Later[Routed]
 }
 
 // NewRoutedFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -214,6 +250,30 @@ func (p *RoutedFixedPool) SubmitWait(ctx context.Context, t Routed) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *RoutedFixedPool) SubmitAfter(d time.Duration, t Routed) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *RoutedFixedPool) SubmitAt(at time.Time, t Routed) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *RoutedFixedPool) Closed() bool { return p.p.Closed() }
@@ -224,16 +284,26 @@ func (p *RoutedFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *RoutedFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *RoutedFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *RoutedFixedPool) ShutdownNow() []Routed { return p.p.ShutdownNow() }
+func (p *RoutedFixedPool) ShutdownNow() []Routed {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *RoutedFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *RoutedFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // RoutedRouter sends each task of type Routed to the pool of its class, the value its
 // Class method returns (or its field tagged `poolgen:"class"`). Each class
@@ -272,6 +342,8 @@ type RoutedRouter struct {
 type RoutedRouterPool interface {
 	Submit(ctx context.Context, t Routed) error
 	TrySubmit(t Routed) error
+	SubmitAfter(d time.Duration, t Routed) error
+	SubmitAt(at time.Time, t Routed) error
 	SubmitWait(ctx context.Context, t Routed) error
 	Closed() bool
 	Shutdown(ctx context.Context) error
@@ -341,6 +413,27 @@ func (r *RoutedRouter) SubmitWait(ctx context.Context, t Routed) error {
 	return r.r.SubmitWait(ctx, poolgenRoutedClass(t), t)
 }
 
+// SubmitAfter has the pool of t's class schedule t to be submitted
+// after d, as that pool's SubmitAfter does: its queue bounds the tasks
+// waiting, and its Shutdown cancels them or its ShutdownNow returns them.
+// It returns poolrt.ErrClosed once the router is shut down and
+// poolrt.ErrUnknownClass for a class no route takes.
+func (r *RoutedRouter) SubmitAfter(d time.Duration, t Routed) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAfter(d, poolgenRoutedClass(t), t)
+}
+
+// SubmitAt has the pool of t's class schedule t to be submitted at time
+// at, as SubmitAfter does with the time left until at.
+func (r *RoutedRouter) SubmitAt(at time.Time, t Routed) error {
+	if r.r.Refuses(&t) {
+		return poolrt.ErrNilTask
+	}
+	return r.r.SubmitAt(at, poolgenRoutedClass(t), t)
+}
+
 // Closed reports whether the router has stopped accepting tasks (Shutdown
 // or ShutdownNow was called).
 func (r *RoutedRouter) Closed() bool { return r.r.Closed() }
@@ -390,10 +483,14 @@ type poolgenRoutedTimeouter interface {
 }
 
 // poolgenRoutedTimeoutOf returns the reader of Routed's own timeout for its lane, or nil if
-// Routed has no Timeout method: the check is made once per pool, not per
+// Routed has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenRoutedTimeoutOf() func(*Routed) time.Duration {
+	if f := poolgenRoutedTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Routed
 	if _, ok := any(t).(poolgenRoutedTimeouter); ok && poolimpl.Nilable[Routed]() {
 		return poolgenRoutedPointerTimeout
@@ -403,6 +500,12 @@ func poolgenRoutedTimeoutOf() func(*Routed) time.Duration {
 	}
 	return nil
 }
+
+// poolgenRoutedTaggedTimeout returns the reader of Routed's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenRoutedTaggedTimeout() func(*Routed) time.Duration { return nil }
 
 // poolgenRoutedSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Routed's) holds Timeout.

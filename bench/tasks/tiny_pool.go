@@ -46,7 +46,8 @@ var _ interface {
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type TinyFixedPool struct {
-	p poolimpl.Fixed[Tiny]
+	p     poolimpl.Fixed[Tiny]
+	later poolimpl.Later[Tiny]
 }
 
 // NewTinyFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -88,6 +89,30 @@ func (p *TinyFixedPool) TrySubmit(t Tiny) error { return p.p.TrySubmit(t) }
 // is reused only once its task has ended.
 func (p *TinyFixedPool) SubmitWait(ctx context.Context, t Tiny) error { return p.p.SubmitWait(ctx, t) }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TinyFixedPool) SubmitAfter(d time.Duration, t Tiny) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TinyFixedPool) SubmitAt(at time.Time, t Tiny) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TinyFixedPool) Closed() bool { return p.p.Closed() }
@@ -98,16 +123,26 @@ func (p *TinyFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *TinyFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *TinyFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *TinyFixedPool) ShutdownNow() []Tiny { return p.p.ShutdownNow() }
+func (p *TinyFixedPool) ShutdownNow() []Tiny {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *TinyFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *TinyFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenTinyBatchLane returns the lane of the fixed and dynamic pools of Tiny: the
 // loops below, which call Run.
@@ -136,10 +171,14 @@ type poolgenTinyTimeouter interface {
 }
 
 // poolgenTinyTimeoutOf returns the reader of Tiny's own timeout for its lane, or nil if
-// Tiny has no Timeout method: the check is made once per pool, not per
+// Tiny has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenTinyTimeoutOf() func(*Tiny) time.Duration {
+	if f := poolgenTinyTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Tiny
 	if _, ok := any(t).(poolgenTinyTimeouter); ok && poolimpl.Nilable[Tiny]() {
 		return poolgenTinyPointerTimeout
@@ -149,6 +188,12 @@ func poolgenTinyTimeoutOf() func(*Tiny) time.Duration {
 	}
 	return nil
 }
+
+// poolgenTinyTaggedTimeout returns the reader of Tiny's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenTinyTaggedTimeout() func(*Tiny) time.Duration { return nil }
 
 // poolgenTinySlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Tiny's) holds Timeout.
@@ -179,7 +224,8 @@ func poolgenTinyPointerTimeout(t *Tiny) time.Duration {
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type Spin1usFixedPool struct {
-	p poolimpl.Fixed[Spin1us]
+	p     poolimpl.Fixed[Spin1us]
+	later poolimpl.Later[Spin1us]
 }
 
 // NewSpin1usFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -223,6 +269,30 @@ func (p *Spin1usFixedPool) SubmitWait(ctx context.Context, t Spin1us) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *Spin1usFixedPool) SubmitAfter(d time.Duration, t Spin1us) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *Spin1usFixedPool) SubmitAt(at time.Time, t Spin1us) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *Spin1usFixedPool) Closed() bool { return p.p.Closed() }
@@ -233,16 +303,26 @@ func (p *Spin1usFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *Spin1usFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *Spin1usFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *Spin1usFixedPool) ShutdownNow() []Spin1us { return p.p.ShutdownNow() }
+func (p *Spin1usFixedPool) ShutdownNow() []Spin1us {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *Spin1usFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *Spin1usFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenSpin1usBatchLane returns the lane of the fixed and dynamic pools of Spin1us: the
 // loops below, which call Run.
@@ -271,10 +351,14 @@ type poolgenSpin1usTimeouter interface {
 }
 
 // poolgenSpin1usTimeoutOf returns the reader of Spin1us's own timeout for its lane, or nil if
-// Spin1us has no Timeout method: the check is made once per pool, not per
+// Spin1us has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenSpin1usTimeoutOf() func(*Spin1us) time.Duration {
+	if f := poolgenSpin1usTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Spin1us
 	if _, ok := any(t).(poolgenSpin1usTimeouter); ok && poolimpl.Nilable[Spin1us]() {
 		return poolgenSpin1usPointerTimeout
@@ -284,6 +368,12 @@ func poolgenSpin1usTimeoutOf() func(*Spin1us) time.Duration {
 	}
 	return nil
 }
+
+// poolgenSpin1usTaggedTimeout returns the reader of Spin1us's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenSpin1usTaggedTimeout() func(*Spin1us) time.Duration { return nil }
 
 // poolgenSpin1usSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Spin1us's) holds Timeout.

@@ -80,7 +80,8 @@ var _ func(context.Context, []Item) error = HandleItems
 // NewSleepDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type SleepDynamicPool struct {
-	p poolimpl.Dynamic[Sleep]
+	p     poolimpl.Dynamic[Sleep]
+	later poolimpl.Later[Sleep]
 }
 
 // NewSleepDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -130,6 +131,30 @@ func (p *SleepDynamicPool) SubmitWait(ctx context.Context, t Sleep) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *SleepDynamicPool) SubmitAfter(d time.Duration, t Sleep) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *SleepDynamicPool) SubmitAt(at time.Time, t Sleep) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *SleepDynamicPool) Closed() bool { return p.p.Closed() }
@@ -143,14 +168,20 @@ func (p *SleepDynamicPool) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *SleepDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *SleepDynamicPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *SleepDynamicPool) ShutdownNow() []Sleep { return p.p.ShutdownNow() }
+func (p *SleepDynamicPool) ShutdownNow() []Sleep {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -170,7 +201,11 @@ func (p *SleepDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *SleepDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *SleepDynamicPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // SleepFixedPool runs tasks of type Sleep on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -189,7 +224,8 @@ func (p *SleepDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type SleepFixedPool struct {
-	p poolimpl.Fixed[Sleep]
+	p     poolimpl.Fixed[Sleep]
+	later poolimpl.Later[Sleep]
 }
 
 // NewSleepFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -233,6 +269,30 @@ func (p *SleepFixedPool) SubmitWait(ctx context.Context, t Sleep) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *SleepFixedPool) SubmitAfter(d time.Duration, t Sleep) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *SleepFixedPool) SubmitAt(at time.Time, t Sleep) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *SleepFixedPool) Closed() bool { return p.p.Closed() }
@@ -243,16 +303,26 @@ func (p *SleepFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *SleepFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *SleepFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *SleepFixedPool) ShutdownNow() []Sleep { return p.p.ShutdownNow() }
+func (p *SleepFixedPool) ShutdownNow() []Sleep {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *SleepFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *SleepFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenSleepBatchLane returns the lane of the fixed and dynamic pools of Sleep: the
 // loops below, which call Run.
@@ -281,10 +351,14 @@ type poolgenSleepTimeouter interface {
 }
 
 // poolgenSleepTimeoutOf returns the reader of Sleep's own timeout for its lane, or nil if
-// Sleep has no Timeout method: the check is made once per pool, not per
+// Sleep has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
+	if f := poolgenSleepTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Sleep
 	if _, ok := any(t).(poolgenSleepTimeouter); ok && poolimpl.Nilable[Sleep]() {
 		return poolgenSleepPointerTimeout
@@ -294,6 +368,12 @@ func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
 	}
 	return nil
 }
+
+// poolgenSleepTaggedTimeout returns the reader of Sleep's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenSleepTaggedTimeout() func(*Sleep) time.Duration { return nil }
 
 // poolgenSleepSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Sleep's) holds Timeout.
@@ -324,7 +404,8 @@ func poolgenSleepPointerTimeout(t *Sleep) time.Duration {
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type Payload32FixedPool struct {
-	p poolimpl.Fixed[Payload32]
+	p     poolimpl.Fixed[Payload32]
+	later poolimpl.Later[Payload32]
 }
 
 // NewPayload32FixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -370,6 +451,30 @@ func (p *Payload32FixedPool) SubmitWait(ctx context.Context, t Payload32) error 
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *Payload32FixedPool) SubmitAfter(d time.Duration, t Payload32) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *Payload32FixedPool) SubmitAt(at time.Time, t Payload32) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *Payload32FixedPool) Closed() bool { return p.p.Closed() }
@@ -380,16 +485,26 @@ func (p *Payload32FixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *Payload32FixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *Payload32FixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *Payload32FixedPool) ShutdownNow() []Payload32 { return p.p.ShutdownNow() }
+func (p *Payload32FixedPool) ShutdownNow() []Payload32 {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *Payload32FixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *Payload32FixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenPayload32BatchLane returns the lane of the fixed and dynamic pools of Payload32: the
 // loops below, which call Run.
@@ -418,10 +533,14 @@ type poolgenPayload32Timeouter interface {
 }
 
 // poolgenPayload32TimeoutOf returns the reader of Payload32's own timeout for its lane, or nil if
-// Payload32 has no Timeout method: the check is made once per pool, not per
+// Payload32 has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
+	if f := poolgenPayload32TaggedTimeout(); f != nil {
+		return f
+	}
 	var t Payload32
 	if _, ok := any(t).(poolgenPayload32Timeouter); ok && poolimpl.Nilable[Payload32]() {
 		return poolgenPayload32PointerTimeout
@@ -431,6 +550,12 @@ func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
 	}
 	return nil
 }
+
+// poolgenPayload32TaggedTimeout returns the reader of Payload32's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenPayload32TaggedTimeout() func(*Payload32) time.Duration { return nil }
 
 // poolgenPayload32SlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Payload32's) holds Timeout.
@@ -463,7 +588,8 @@ func poolgenPayload32PointerTimeout(t *Payload32) time.Duration {
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type NodeFixedPool struct {
-	p poolimpl.Fixed[Node]
+	p     poolimpl.Fixed[Node]
+	later poolimpl.Later[Node]
 }
 
 // NewNodeFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -505,6 +631,30 @@ func (p *NodeFixedPool) TrySubmit(t Node) error { return p.p.TrySubmit(t) }
 // is reused only once its task has ended.
 func (p *NodeFixedPool) SubmitWait(ctx context.Context, t Node) error { return p.p.SubmitWait(ctx, t) }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *NodeFixedPool) SubmitAfter(d time.Duration, t Node) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *NodeFixedPool) SubmitAt(at time.Time, t Node) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *NodeFixedPool) Closed() bool { return p.p.Closed() }
@@ -515,16 +665,26 @@ func (p *NodeFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *NodeFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *NodeFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *NodeFixedPool) ShutdownNow() []Node { return p.p.ShutdownNow() }
+func (p *NodeFixedPool) ShutdownNow() []Node {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *NodeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *NodeFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // NodeStealingPool runs tasks of type Node on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is
@@ -637,7 +797,8 @@ func (p *NodeFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewNodeStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type NodeStealingPool struct {
-	p poolimpl.Stealing[Node]
+	p     poolimpl.Stealing[Node]
+	later poolimpl.Later[Node]
 }
 
 // NewNodeStealingPool starts a pool configured by opts: poolrt.Workers
@@ -683,6 +844,30 @@ func (p *NodeStealingPool) SubmitWait(ctx context.Context, t Node) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *NodeStealingPool) SubmitAfter(d time.Duration, t Node) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *NodeStealingPool) SubmitAt(at time.Time, t Node) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *NodeStealingPool) Closed() bool { return p.p.Closed() }
@@ -708,20 +893,30 @@ func (p *NodeStealingPool) Fork(ctx context.Context, t Node) error { return p.p.
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *NodeStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *NodeStealingPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *NodeStealingPool) ShutdownNow() []Node { return p.p.ShutdownNow() }
+func (p *NodeStealingPool) ShutdownNow() []Node {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *NodeStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *NodeStealingPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenNodeBatchLane returns the lane of the fixed and dynamic pools of Node: the
 // loops below, which call Run.
@@ -763,10 +958,14 @@ type poolgenNodeTimeouter interface {
 }
 
 // poolgenNodeTimeoutOf returns the reader of Node's own timeout for its lane, or nil if
-// Node has no Timeout method: the check is made once per pool, not per
+// Node has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenNodeTimeoutOf() func(*Node) time.Duration {
+	if f := poolgenNodeTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Node
 	if _, ok := any(t).(poolgenNodeTimeouter); ok && poolimpl.Nilable[Node]() {
 		return poolgenNodePointerTimeout
@@ -776,6 +975,12 @@ func poolgenNodeTimeoutOf() func(*Node) time.Duration {
 	}
 	return nil
 }
+
+// poolgenNodeTaggedTimeout returns the reader of Node's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenNodeTaggedTimeout() func(*Node) time.Duration { return nil }
 
 // poolgenNodeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Node's) holds Timeout.
@@ -821,7 +1026,8 @@ func poolgenNodePointerTimeout(t *Node) time.Duration {
 // NewTimedDynamicPool. Its methods must not be called from inside a task's Run:
 // Shutdown and ShutdownNow would wait for the calling task itself.
 type TimedDynamicPool struct {
-	p poolimpl.Dynamic[Timed]
+	p     poolimpl.Dynamic[Timed]
+	later poolimpl.Later[Timed]
 }
 
 // NewTimedDynamicPool starts a pool configured by opts: poolrt.WorkerLimits
@@ -871,6 +1077,30 @@ func (p *TimedDynamicPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TimedDynamicPool) SubmitAfter(d time.Duration, t Timed) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TimedDynamicPool) SubmitAt(at time.Time, t Timed) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TimedDynamicPool) Closed() bool { return p.p.Closed() }
@@ -884,14 +1114,20 @@ func (p *TimedDynamicPool) Closed() bool { return p.p.Closed() }
 // draining; ShutdownNow then stops it. Tasks running on submitters'
 // goroutines under poolrt.CallerRuns are the submitters' own: Shutdown
 // does not wait for them.
-func (p *TimedDynamicPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *TimedDynamicPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake and the controller, cancels the context passed
 // to running tasks, waits for the workers to finish their current task and
 // for every goroutine of the pool to exit, and returns every accepted task
 // that never started, roughly oldest first. Only the first call returns
 // tasks.
-func (p *TimedDynamicPool) ShutdownNow() []Timed { return p.p.ShutdownNow() }
+func (p *TimedDynamicPool) ShutdownNow() []Timed {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // SetLimits changes the pool's worker limits at run time; the pool resizes
 // at once if its size is outside them, and the controller scales within
@@ -911,7 +1147,11 @@ func (p *TimedDynamicPool) Size() int { return p.p.Size() }
 
 // Stats returns a snapshot of the pool's metrics; Stats().Scaling holds
 // the scaling figures and the latest changes of size.
-func (p *TimedDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *TimedDynamicPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // TimedFixedPool runs tasks of type Timed on a fixed number of worker goroutines fed
 // by a bounded, sharded queue.
@@ -930,7 +1170,8 @@ func (p *TimedDynamicPool) Stats() poolrt.Stats { return p.p.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type TimedFixedPool struct {
-	p poolimpl.Fixed[Timed]
+	p     poolimpl.Fixed[Timed]
+	later poolimpl.Later[Timed]
 }
 
 // NewTimedFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -974,6 +1215,30 @@ func (p *TimedFixedPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TimedFixedPool) SubmitAfter(d time.Duration, t Timed) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TimedFixedPool) SubmitAt(at time.Time, t Timed) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TimedFixedPool) Closed() bool { return p.p.Closed() }
@@ -984,16 +1249,26 @@ func (p *TimedFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *TimedFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *TimedFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *TimedFixedPool) ShutdownNow() []Timed { return p.p.ShutdownNow() }
+func (p *TimedFixedPool) ShutdownNow() []Timed {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *TimedFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *TimedFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // TimedPriorityPool runs tasks of type Timed on a fixed number of workers, highest
 // Priority() first, in submission order among equal priorities.
@@ -1026,7 +1301,8 @@ func (p *TimedFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
 // NewTimedPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type TimedPriorityPool struct {
-	e poolimpl.Rank[Timed]
+	e     poolimpl.Rank[Timed]
+	later poolimpl.Later[Timed]
 }
 
 // NewTimedPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -1087,6 +1363,30 @@ func (p *TimedPriorityPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.e.SubmitWait(ctx, t, t.Priority())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TimedPriorityPool) SubmitAfter(d time.Duration, t Timed) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TimedPriorityPool) SubmitAt(at time.Time, t Timed) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TimedPriorityPool) Closed() bool { return p.e.Closed() }
@@ -1096,18 +1396,28 @@ func (p *TimedPriorityPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *TimedPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *TimedPriorityPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *TimedPriorityPool) ShutdownNow() []Timed { return p.e.ShutdownNow() }
+func (p *TimedPriorityPool) ShutdownNow() []Timed {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *TimedPriorityPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // TimedStealingPool runs tasks of type Timed on a fixed number of workers, each
 // with its own deque of tasks; idle workers steal from busy ones. It is
@@ -1220,7 +1530,8 @@ func (p *TimedPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
 // NewTimedStealingPool. Its Shutdown and ShutdownNow must not be called from
 // inside a task's Run: they would wait for the calling task itself.
 type TimedStealingPool struct {
-	p poolimpl.Stealing[Timed]
+	p     poolimpl.Stealing[Timed]
+	later poolimpl.Later[Timed]
 }
 
 // NewTimedStealingPool starts a pool configured by opts: poolrt.Workers
@@ -1266,6 +1577,30 @@ func (p *TimedStealingPool) SubmitWait(ctx context.Context, t Timed) error {
 	return p.p.SubmitWait(ctx, t)
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *TimedStealingPool) SubmitAfter(d time.Duration, t Timed) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *TimedStealingPool) SubmitAt(at time.Time, t Timed) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *TimedStealingPool) Closed() bool { return p.p.Closed() }
@@ -1291,20 +1626,30 @@ func (p *TimedStealingPool) Fork(ctx context.Context, t Timed) error { return p.
 // called; Fork from a running task still queues its subtask. If ctx is
 // done first, Shutdown returns ctx's error while the pool goes on
 // draining; ShutdownNow then stops it.
-func (p *TimedStealingPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *TimedStealingPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and
 // returns every accepted task that never started: the deques' (oldest
 // first) and then the injector's. Fork returns poolrt.ErrClosed from the
 // moment ShutdownNow is called. Only the first call returns tasks.
-func (p *TimedStealingPool) ShutdownNow() []Timed { return p.p.ShutdownNow() }
+func (p *TimedStealingPool) ShutdownNow() []Timed {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the work-stealing
 // counters in Stats.Stealing. QueueDepth counts accepted tasks not yet
 // started wherever they wait (injector and deques); QueueCap is the
 // injector's capacity (QueueSize); Submitted includes forked subtasks.
-func (p *TimedStealingPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *TimedStealingPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenTimedBatchLane returns the lane of the fixed and dynamic pools of Timed: the
 // loops below, which call Run.
@@ -1360,10 +1705,14 @@ type poolgenTimedTimeouter interface {
 }
 
 // poolgenTimedTimeoutOf returns the reader of Timed's own timeout for its lane, or nil if
-// Timed has no Timeout method: the check is made once per pool, not per
+// Timed has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
+	if f := poolgenTimedTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Timed
 	if _, ok := any(t).(poolgenTimedTimeouter); ok && poolimpl.Nilable[Timed]() {
 		return poolgenTimedPointerTimeout
@@ -1373,6 +1722,12 @@ func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
 	}
 	return nil
 }
+
+// poolgenTimedTaggedTimeout returns the reader of Timed's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenTimedTaggedTimeout() func(*Timed) time.Duration { return nil }
 
 // poolgenTimedSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Timed's) holds Timeout.
@@ -1409,6 +1764,8 @@ func poolgenTimedPointerTimeout(t *Timed) time.Duration {
 // An ItemBatchPool is safe for concurrent use. Create one with NewItemBatchPool.
 type ItemBatchPool struct {
 	p poolimpl.Batch[Item, struct{}]
+
+	later poolimpl.Later[Item]
 }
 
 // NewItemBatchPool starts a pool that hands batches to handle, configured by
@@ -1467,6 +1824,30 @@ func (p *ItemBatchPool) SubmitWait(ctx context.Context, t Item) error {
 	return p.p.SubmitWait(ctx, t, t.BatchKey())
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *ItemBatchPool) SubmitAfter(d time.Duration, t Item) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *ItemBatchPool) SubmitAt(at time.Time, t Item) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *ItemBatchPool) Closed() bool { return p.p.Closed() }
@@ -1475,14 +1856,24 @@ func (p *ItemBatchPool) Closed() bool { return p.p.Closed() }
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *ItemBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *ItemBatchPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *ItemBatchPool) ShutdownNow() []Item { return p.p.ShutdownNow() }
+func (p *ItemBatchPool) ShutdownNow() []Item {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *ItemBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *ItemBatchPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}

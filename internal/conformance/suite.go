@@ -18,6 +18,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -30,6 +31,8 @@ type Pool[T any] interface {
 	Submit(ctx context.Context, t T) error
 	SubmitWait(ctx context.Context, t T) error
 	TrySubmit(t T) error
+	SubmitAfter(d time.Duration, t T) error
+	SubmitAt(at time.Time, t T) error
 	Closed() bool
 	Shutdown(ctx context.Context) error
 	ShutdownNow() []T
@@ -176,6 +179,12 @@ func cases[T any]() []testCase[T] {
 		{"ResourceFailures", testResourceFailures[T]},
 		{"PinWorkers", testPinWorkers[T]},
 		{"ZeroAllocsWorkers", testZeroAllocsWorkers[T]},
+		{"ScheduleDue", testScheduleDue[T]},
+		{"ScheduleOrder", testScheduleOrder[T]},
+		{"ScheduleBound", testScheduleBound[T]},
+		{"ScheduleFull", testScheduleFull[T]},
+		{"ScheduleShutdown", testScheduleShutdown[T]},
+		{"ScheduleShutdownNowRace", testScheduleShutdownNowRace[T]},
 	}
 }
 

@@ -147,6 +147,18 @@ func glue(f *jen.File, st *specializedTask, own *types.Package, names *fileNames
 		f.Commentf("%s handles %s's batches: if this line fails to compile, fix its signature or rerun go generate.", s.Handler.Name(), s.Name)
 		f.Var().Id("_").Func().Params(jen.Qual("context", "Context"), jen.Index().Add(elem.Clone())).Error().Op("=").Id(s.Handler.Name())
 	}
+	if b := s.Timeout; st.timeout != "" {
+		read := jen.Id("t")
+		if s.Pointer {
+			read = jen.Parens(jen.Op("*").Id("t"))
+		}
+		for _, f := range b.Path {
+			read = read.Dot(f)
+		}
+		f.Commentf("%s returns the reader of %s's own timeout: its field %s, tagged poolgen:%q.", st.timeout, s.Name, strings.Join(b.Path, "."), timeoutRole)
+		f.Func().Id(st.timeout).Params().Func().Params(jen.Op("*").Add(elem.Clone())).Add(typ(b.Result)).Block(
+			jen.Return(jen.Func().Params(jen.Id("t").Op("*").Add(elem.Clone())).Add(typ(b.Result)).Block(jen.Return(read))))
+	}
 	for _, m := range sortedKeys(st.accessors) {
 		b, name := s.Bind[m], st.accessors[m]
 		if b.None {

@@ -43,6 +43,9 @@ type TaskSpec struct {
 	Bind map[string]*Binding
 	// Handler is the batch handler named by //poolgen:batch.
 	Handler *types.Func
+	// Timeout is the task's field tagged `poolgen:"timeout"`, its own
+	// timeout, or nil.
+	Timeout *Binding
 }
 
 // KeyFor returns the type that a key type parameter returned by the
@@ -236,6 +239,12 @@ func bindTask(t *task, tmpl *packages.Package, fset *token.FileSet, errs *ErrorL
 			}
 		}
 	}
+	if f := fields[timeoutRole]; f != nil {
+		usedRoles[timeoutRole] = true
+		if spec.Timeout = bindTimeout(spec, f, ptrSet, fset, errs); spec.Timeout == nil {
+			ok = false
+		}
+	}
 	for role, f := range fields {
 		// Under -pools, a tag that the chosen patterns do not read is
 		// simply unused: the directive may name patterns that do.
@@ -368,6 +377,26 @@ func bindMethod(spec *TaskSpec, want *types.Func, own *types.MethodSet, fields m
 		}
 	}
 	return &Binding{Method: name, Field: field, Path: tf.path, Result: result}, ""
+}
+
+// bindTimeout binds the task's field tagged `poolgen:"timeout"`, which
+// must be a time.Duration, and the task's only timeout: a Timeout method
+// beside it is an error. methods is the method set of *Task, which holds
+// the value methods too.
+func bindTimeout(spec *TaskSpec, tf *taggedField, methods *types.MethodSet, fset *token.FileSet, errs *ErrorList) *Binding {
+	pkg := spec.Obj.Pkg()
+	pos := fset.Position(tf.v.Pos())
+	if methods.Lookup(pkg, "Timeout") != nil {
+		errs.add(pos, "field %s is tagged poolgen:%q, but %s also has a Timeout method; keep one", tf.name(), timeoutRole, spec.Name)
+		return nil
+	}
+	ft := tf.v.Type()
+	if n, isNamed := types.Unalias(ft).(*types.Named); !isNamed || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != "time" || n.Obj().Name() != "Duration" {
+		errs.add(pos, "field %s is tagged poolgen:%q but has type %s; a timeout must be a time.Duration (the task's own timeout; see poolrt.TaskTimeout)",
+			tf.name(), timeoutRole, types.TypeString(ft, types.RelativeTo(pkg)))
+		return nil
+	}
+	return &Binding{Method: "Timeout", Field: tf.v, Path: tf.path, Result: types.Unalias(ft)}
 }
 
 // matchSig reports whether a task's method has the signature a template

@@ -157,6 +157,11 @@ var roles = map[string]string{
 	"tenant":   "Tenant",
 }
 
+// timeoutRole is the tag of a task's own timeout, the field that stands
+// for a Timeout() time.Duration method. No pool requires it: the pools
+// read it where the task has one (taggedTimeout in the templates).
+const timeoutRole = "timeout"
+
 // roleOf returns the tag role that stands for a template method, or "".
 func roleOf(method string) string {
 	for r, m := range roles {
@@ -172,6 +177,7 @@ func roleNames() string {
 	for r := range roles {
 		names = append(names, r)
 	}
+	names = append(names, timeoutRole)
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }

@@ -35,6 +35,7 @@ type specialized struct {
 type specializedTask struct {
 	spec      *TaskSpec
 	accessors map[string]string // method → the generated function that reads its tagged field
+	timeout   string            // the generated function that returns its timeout field's reader, or ""
 	code      []byte
 }
 
@@ -70,7 +71,7 @@ func specialize(b *bound) (*specialized, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.tasks = append(s.tasks, &specializedTask{spec: p.task, accessors: p.accessors, code: code})
+		s.tasks = append(s.tasks, &specializedTask{spec: p.task, accessors: p.accessors, timeout: p.timeout, code: code})
 	}
 	return s, nil
 }
@@ -160,6 +161,9 @@ type plan struct {
 	// accessors names the generated function reading each tagged field
 	// (and the constant batch key of a task without one), by method.
 	accessors map[string]string
+	// timeout names the function that glue emits in place of the
+	// templates' taggedTimeout, for a task with a timeout field.
+	timeout string
 }
 
 // planFor selects the declarations that the task's pools need, names them,
@@ -171,10 +175,23 @@ func planFor(t *template, spec *TaskSpec) (*plan, ErrorList) {
 	var errs ErrorList
 	p.units = p.reach(p.poolFiles(&errs))
 	p.name(&errs)
+	if spec.Timeout != nil {
+		p.replaceTaggedTimeout()
+	}
 	for _, u := range p.units {
 		errs = append(errs, p.checkDecl(u.decl)...)
 	}
 	return p, errs
+}
+
+// replaceTaggedTimeout drops the templates' taggedTimeout, which reads no
+// field, from the plan: glue emits it under its new name, reading the
+// task's timeout field.
+func (p *plan) replaceTaggedTimeout() {
+	obj := p.t.pkg.Scope().Lookup("taggedTimeout")
+	p.timeout = p.rename[obj]
+	p.units = slices.DeleteFunc(p.units, func(u *unit) bool { return slices.Contains(u.defines, obj) })
+	addTypeImports(p.task.Timeout.Result, p.task.Obj.Pkg(), p.imports)
 }
 
 // poolFiles returns the files of the task's pool types, checking that no

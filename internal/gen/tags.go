@@ -100,7 +100,7 @@ func tagged(named *types.Named, fset *token.FileSet, errs *ErrorList) map[string
 		f := &taggedField{v: sf.v, path: sf.path}
 		pos := fset.Position(f.v.Pos())
 		switch {
-		case roles[role] == "":
+		case roles[role] == "" && role != timeoutRole:
 			errs.add(pos, "unknown poolgen tag %q on field %s (known: %s)", role, f.name(), roleNames())
 		case out[role] != nil:
 			errs.add(pos, "fields %s and %s are both tagged poolgen:%q; tag one", out[role].name(), f.name(), role)

@@ -1,10 +1,8 @@
 package poolimpl
 
 import (
-	"container/heap"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,11 +12,11 @@ import (
 )
 
 // retries is a pool's retry policy (poolrt.Retry) and dead-letter handler
-// (poolrt.OnDeadLetter), with its delay queue: failed tasks waiting for
-// their next attempt, in a heap by due time served by one time.Timer
-// (created at the first retry, stopped at shutdown), then on a ready
-// list that workers take from before the queue. No goroutine waits per
-// task, and no worker waits for a delay.
+// (poolrt.OnDeadLetter), with its delay queue (delay.go): failed tasks
+// waiting for their next attempt, in a heap by due time served by one
+// time.Timer (created at the first retry, stopped at shutdown), then on
+// a ready list that workers take from before the queue. No goroutine
+// waits per task, and no worker waits for a delay.
 //
 // While retries are on, QueueSize bounds the tasks accepted and not yet
 // ended, queued, running or waiting to retry: a submission takes a
@@ -27,6 +25,9 @@ import (
 // the bound. A nil *retries (the pool has neither option) costs the
 // submit and end paths one nil check.
 type retries[T any] struct {
+	// delayQueue's wake wakes a parked worker; its pending counts the
+	// tasks waiting or due.
+	delayQueue[T]
 	pol  config.RetrySettings
 	dead func(T, error, int) // or nil
 	// letters: the pool has Retry or OnDeadLetter, so a failed task is
@@ -35,41 +36,10 @@ type retries[T any] struct {
 	letters bool
 	set     *config.Settings
 	free    atomic.Int64
-	// pending counts the tasks in wait and ready.
-	pending atomic.Int64
-	wake    func() // wakes a parked worker
-
-	mu     sync.Mutex
-	wait   retryHeap[T]
-	ready  []retryItem[T]
-	timer  *time.Timer
-	at     time.Time // when timer fires, if armed
-	closed bool      // ShutdownNow took the pending tasks
 }
 
 // retryItem is a task waiting for attempt attempt.
-type retryItem[T any] struct {
-	task    T
-	x       *Waiter
-	attempt int
-	due     time.Time
-	held    *breaker.Breaker // a held task's breaker (breaker.go), or nil
-}
-
-type retryHeap[T any] []retryItem[T]
-
-func (h retryHeap[T]) Len() int           { return len(h) }
-func (h retryHeap[T]) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h retryHeap[T]) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *retryHeap[T]) Push(x any)        { *h = append(*h, x.(retryItem[T])) }
-func (h *retryHeap[T]) Pop() any {
-	old := *h
-	n := len(old) - 1
-	it := old[n]
-	old[n] = retryItem[T]{}
-	*h = old[:n]
-	return it
-}
+type retryItem[T any] = delayItem[T]
 
 // newRetries returns the retries of a pool of T configured by set, nil
 // when it has neither a retry policy nor a dead-letter handler, or a
@@ -79,7 +49,8 @@ func newRetries[T any](set *config.Settings, capacity int, wake func()) (*retrie
 	if !letters && !set.Breaker.Policy.Hold {
 		return nil, nil
 	}
-	r := &retries[T]{pol: set.Retry, set: set, wake: wake, letters: letters}
+	r := &retries[T]{pol: set.Retry, set: set, letters: letters}
+	r.wake = wake
 	if r.pol.MaxAttempts == 0 {
 		r.pol.MaxAttempts = 1
 	}
@@ -148,78 +119,15 @@ func (r *retries[T]) hold(t T, x *Waiter, attempt int, b *breaker.Breaker) bool 
 	return true
 }
 
-// push puts it in the delay queue, due in d.
-func (r *retries[T]) push(it retryItem[T], d time.Duration) bool {
-	now := time.Now()
-	it.due = now.Add(d)
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return false
-	}
-	r.pending.Add(1)
-	heap.Push(&r.wait, it)
-	r.armLocked(now)
-	r.mu.Unlock()
-	return true
-}
-
-// armLocked moves the due tasks to the ready list, waking a worker for
-// them, and sets the timer for the next.
-func (r *retries[T]) armLocked(now time.Time) {
-	woke := false
-	for len(r.wait) > 0 && !r.wait[0].due.After(now) {
-		r.ready = append(r.ready, heap.Pop(&r.wait).(retryItem[T]))
-		woke = true
-	}
-	if len(r.wait) > 0 {
-		next := r.wait[0].due
-		if r.at.IsZero() || next.Before(r.at) {
-			r.at = next
-			if r.timer == nil {
-				r.timer = time.AfterFunc(next.Sub(now), r.fire)
-			} else {
-				r.timer.Reset(next.Sub(now))
-			}
-		}
-	}
-	if woke {
-		r.wake()
-	}
-}
-
-// fire is the timer's function.
-func (r *retries[T]) fire() {
-	r.mu.Lock()
-	r.at = time.Time{}
-	if !r.closed {
-		r.armLocked(time.Now())
-	}
-	r.mu.Unlock()
-}
-
-// hasReady reports whether a retry is due.
-func (r *retries[T]) hasReady() bool {
-	r.mu.Lock()
-	n := len(r.ready)
-	r.mu.Unlock()
-	return n > 0
-}
-
 // take moves a due retry into s and returns its attempt, or 0 if none is
 // due.
 func (r *retries[T]) take(s *slot[T]) int {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := len(r.ready)
-	if n == 0 {
+	it, ok := r.popReadyLocked()
+	r.mu.Unlock()
+	if !ok {
 		return 0
 	}
-	it := r.ready[0]
-	copy(r.ready, r.ready[1:])
-	r.ready[n-1] = retryItem[T]{}
-	r.ready = r.ready[:n-1]
-	r.pending.Add(-1)
 	if it.held != nil {
 		it.held.Unhold()
 	}
@@ -231,12 +139,9 @@ func (r *retries[T]) take(s *slot[T]) int {
 // their waiters that they were handed back.
 func (r *retries[T]) drain(out []T) []T {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.closed = true
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-	for _, it := range append(r.ready, r.wait...) {
+	items := r.closeLocked()
+	r.mu.Unlock()
+	for _, it := range items {
 		out = append(out, it.task)
 		if it.x != nil {
 			it.x.finishReturned()
@@ -244,9 +149,7 @@ func (r *retries[T]) drain(out []T) []T {
 		if it.held != nil {
 			it.held.Unhold()
 		}
-		r.pending.Add(-1)
 	}
-	r.ready, r.wait = nil, nil
 	return out
 }
 

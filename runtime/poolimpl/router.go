@@ -19,6 +19,8 @@ import (
 type ClassPool[T any] interface {
 	Submit(ctx context.Context, t T) error
 	TrySubmit(t T) error
+	SubmitAfter(d time.Duration, t T) error
+	SubmitAt(at time.Time, t T) error
 	SubmitWait(ctx context.Context, t T) error
 	Closed() bool
 	Shutdown(ctx context.Context) error
@@ -206,6 +208,25 @@ func (r *Router[T, C]) TrySubmit(c C, t T) error {
 	return p.TrySubmit(t)
 }
 
+// SubmitAfter is the router's SubmitAfter of t, of class c: its class's
+// pool schedules it, so that it is bounded by that pool's queue and, at
+// Shutdown, canceled to that pool's dead-letter path.
+func (r *Router[T, C]) SubmitAfter(d time.Duration, c C, t T) error {
+	if r.closed.Load() {
+		return poolrt.ErrClosed
+	}
+	p, err := r.route(c)
+	if err != nil {
+		return err
+	}
+	return p.SubmitAfter(d, t)
+}
+
+// SubmitAt is the router's SubmitAt of t, of class c.
+func (r *Router[T, C]) SubmitAt(at time.Time, c C, t T) error {
+	return r.SubmitAfter(time.Until(at), c, t)
+}
+
 // SubmitWait is the router's SubmitWait of t, of class c.
 func (r *Router[T, C]) SubmitWait(ctx context.Context, c C, t T) error {
 	p, err := r.route(c)
@@ -314,6 +335,9 @@ func SumStats(classes []poolrt.ClassStats) poolrt.Stats {
 		}
 		if a := c.Affinity; a != nil {
 			s.Affinity = addAffinity(s.Affinity, a)
+		}
+		if c.Scheduled != nil {
+			s.Scheduled = AddScheduled(s.Scheduled, c.Scheduled)
 		}
 		s.Uptime = max(s.Uptime, c.Uptime)
 		busyTime += c.Utilization * float64(c.Workers)
