@@ -59,11 +59,20 @@ type RetryPolicy struct {
 // With Retry, [QueueSize] bounds the tasks accepted and not yet ended
 // (queued, running, or waiting to retry), so give it room for the
 // workers' tasks too. Shutdown runs the pending retries to their final
-// outcome; ShutdownNow returns them with the other unstarted tasks. The
-// fixed and dynamic pools take Retry; the others refuse it with a
-// [*ConfigError].
+// outcome; ShutdownNow returns them with the other unstarted tasks.
+//
+// The fixed, dynamic, priority, deadline, cost and fair pools take
+// Retry; the work-stealing and batch pools refuse it with a
+// [*ConfigError]. In the fixed and dynamic pools a due retry runs before
+// the queued tasks. In the priority, deadline and cost pools it goes
+// back into the queue by the rank it was submitted with (its priority,
+// aged from its submission, its deadline or its cost), so it competes
+// with the queued tasks as any task does and never overtakes a better
+// one; in the fair pool it goes back to its tenant's queue, past the
+// tenant's TenantQueue limit if need be (it was accepted already), and
+// is charged to the tenant as any of its tasks.
 func Retry(p RetryPolicy) Option {
-	return config.NewOption("Retry(...)", config.Fixed|config.Dynamic, func(s *config.Settings) string {
+	return config.NewOption("Retry(...)", retrying, func(s *config.Settings) string {
 		switch {
 		case p.MaxAttempts < 2:
 			return "MaxAttempts counts the first run too: at least 2 for a retry"
@@ -89,7 +98,7 @@ func Retry(p RetryPolicy) Option {
 // such tasks are counted ([Stats].DeadLettered) and logged. T is the
 // pool's task type, checked when the pool is created.
 func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
-	return config.NewOption("OnDeadLetter(...)", config.Fixed|config.Dynamic, func(s *config.Settings) string {
+	return config.NewOption("OnDeadLetter(...)", retrying, func(s *config.Settings) string {
 		if h == nil {
 			return "the handler is nil"
 		}
@@ -97,6 +106,9 @@ func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
 		return ""
 	})
 }
+
+// retrying are the pool patterns that take Retry and OnDeadLetter.
+const retrying = config.Fixed | config.Dynamic | config.Priority | config.Fair
 
 // Attempt returns the attempt number (1 for the first run) of the task
 // whose Run was given ctx; 1 in a pool without [Retry].

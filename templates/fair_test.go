@@ -596,3 +596,39 @@ func TestFairShed(t *testing.T) {
 		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
 	})
 }
+
+// TestFairZeroAllocs: Submit and run of tasks of a few tenants allocate
+// nothing in steady state, without retries and with them (tasks that
+// succeed).
+func TestFairZeroAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts in -short mode")
+	}
+	for _, opts := range [][]poolrt.Option{
+		nil,
+		{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 3, Initial: time.Millisecond, Max: time.Millisecond}), poolrt.OnDeadLetter(func(fairJob, error, int) {})},
+	} {
+		var ran sync.WaitGroup
+		body := func(context.Context) error { ran.Done(); return nil } // made once: no allocation per task
+		tenants := []string{"a", "b", "c"}
+		p := startFairPool(t, append([]poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(1024)}, opts...)...)
+		ctx := context.Background()
+		i := 0
+		submit := func() {
+			ran.Add(1)
+			if err := p.Submit(ctx, fairJob{who: tenants[i%len(tenants)], fn: body}); err != nil {
+				t.Error(err)
+				ran.Done()
+			}
+			i++
+		}
+		for range 64 {
+			submit()
+		}
+		ran.Wait()
+		assert.Zero(t, testing.AllocsPerRun(200, submit), "allocations per Submit (%d options)", len(opts))
+		ran.Wait()
+		assert.Zero(t, testing.AllocsPerRun(200, func() { submit(); ran.Wait() }), "allocations per Submit and run (%d options)", len(opts))
+		require.NoError(t, p.Shutdown(ctx))
+	}
+}

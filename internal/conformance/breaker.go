@@ -18,9 +18,9 @@ import (
 )
 
 // turnedAway records the tasks a breaker turned away, as the pool reports
-// them: to OnDeadLetter in the fixed and dynamic pools (which hand it
-// the tasks that failed too: those are left out), to OnTaskError in the
-// others (which take no dead-letter handler).
+// them: to OnDeadLetter in the pools that take one (which hand it the
+// tasks that failed too: those are left out), to OnTaskError in the
+// others.
 type turnedAway[T any] struct {
 	mu   sync.Mutex
 	ids  []int
@@ -34,7 +34,7 @@ func (r *turnedAway[T]) opt(s *suite[T]) poolrt.Option {
 		r.ids = append(r.ids, s.ID(t))
 		r.errs = append(r.errs, err)
 	}
-	if s.Pattern&(Fixed|Dynamic) != 0 {
+	if s.Pattern&retrying != 0 {
 		return poolrt.OnDeadLetter(func(t T, err error, attempts int) {
 			if !errors.Is(err, poolrt.ErrCircuitOpen) {
 				return // it failed
@@ -132,7 +132,7 @@ func testBreaker[T any](t *testing.T, s *suite[T]) {
 		require.NoError(t, p.Shutdown(ctx))
 
 		want := []int{4, 5}
-		if s.Pattern&(Fixed|Dynamic) != 0 {
+		if s.Pattern&retrying != 0 {
 			want = []int{3, 4, 5, 7} // the handler has every task turned away
 		}
 		assert.Equal(t, want, away.got(t))
@@ -144,7 +144,7 @@ func testBreaker[T any](t *testing.T, s *suite[T]) {
 		st = all.Breaker
 		assert.Equal(t, [4]uint64{2, 2, 1, 4}, [4]uint64{st.Opens, st.HalfOpens, st.Closes, st.FailedFast}, "opens, half-opens, closes, failed fast")
 		assert.Equal(t, []poolrt.BreakerKeyState{{Key: "(pool)", State: poolrt.BreakerClosed}}, st.States)
-		if s.Pattern&(Fixed|Dynamic) != 0 {
+		if s.Pattern&retrying != 0 {
 			// With OnDeadLetter, the failed tasks are dead-lettered too.
 			assert.Equal(t, uint64(4+4), all.DeadLettered, "tasks turned away are dead-lettered")
 			assert.Equal(t, uint64(2), all.Completed)
@@ -194,7 +194,7 @@ func testBreakerKeys[T any](t *testing.T, s *suite[T]) {
 	assert.Equal(t, 2, st.Breaker.Keys)
 	assert.Equal(t, 1, st.Breaker.Open)
 	assert.Equal(t, []poolrt.BreakerKeyState{{Key: "0", State: poolrt.BreakerOpen}, {Key: "1", State: poolrt.BreakerClosed}}, st.Breaker.States)
-	if s.Pattern&(Fixed|Dynamic) != 0 {
+	if s.Pattern&retrying != 0 {
 		assert.Equal(t, uint64(3+2), st.DeadLettered, "turned away, and failed under OnDeadLetter")
 	} else {
 		assert.Equal(t, uint64(3), st.DeadLettered)
@@ -286,7 +286,7 @@ func testBreakerHooks[T any](t *testing.T, s *suite[T]) {
 func testBreakerHold[T any](t *testing.T, s *suite[T]) {
 	const cooldown = time.Second
 	pol := poolrt.BreakerPolicy{Failures: 1, Cooldown: cooldown, Hold: true, MaxHeld: 2}
-	if s.Pattern&(Fixed|Dynamic) == 0 {
+	if s.Pattern&retrying == 0 {
 		_, err := s.New(poolrt.Breaker(pol))
 		var ce *poolrt.ConfigError
 		assert.ErrorAs(t, err, &ce, "Hold is refused")
@@ -411,7 +411,7 @@ func testBreakerTorture[T any](t *testing.T, s *suite[T]) {
 	opts := []poolrt.Option{away.opt(s), poolrt.QueueSize(64),
 		poolrt.Breaker(poolrt.BreakerPolicy{Failures: 2, FailureRate: 0.5, MinRequests: 8, Cooldown: 50 * time.Microsecond, Probes: 2}),
 		poolrt.BreakerKey(func(t T) int { return s.ID(t) % 3 })}
-	if s.Pattern&(Fixed|Dynamic) != 0 {
+	if s.Pattern&retrying != 0 {
 		opts = append(opts, poolrt.OnError(func(error) {})) // the recorder is OnTaskError in the others
 	}
 	p := s.start(t, 4, opts...)
@@ -438,7 +438,7 @@ func testBreakerTorture[T any](t *testing.T, s *suite[T]) {
 	refusedWaited := 0
 	for id := range n {
 		outcomes := ctl.Runs(id) + once[id]
-		if id%7 == 0 && s.Pattern&(Fixed|Dynamic) == 0 && ctl.Runs(id) == 0 && once[id] == 0 {
+		if id%7 == 0 && s.Pattern&retrying == 0 && ctl.Runs(id) == 0 && once[id] == 0 {
 			refusedWaited++ // its SubmitWait caller had the error; OnTaskError did not
 			continue
 		}

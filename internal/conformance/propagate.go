@@ -184,8 +184,8 @@ func testPropagateContext[T any](t *testing.T, s *suite[T]) {
 	})
 
 	t.Run("Retry", func(t *testing.T) {
-		if s.Pattern&(Fixed|Dynamic) == 0 {
-			t.Skip("retries are the fixed and dynamic pools'")
+		if s.Pattern&retrying == 0 {
+			t.Skip("the pool takes no retries")
 		}
 		bubble(t, func(t *testing.T) {
 			// The context rides with the task through its retries: the

@@ -43,10 +43,14 @@ func (d *deadLetters[T]) sorted() []int {
 	return slices.Sorted(slices.Values(d.ids))
 }
 
+// retrying are the patterns that take Retry, OnDeadLetter and a breaker
+// that holds tasks (BreakerPolicy.Hold).
+const retrying = Fixed | Dynamic | Priority | Fair
+
 // retries reports whether the suite's pattern takes Retry; for the others
 // it checks that the options are refused.
 func (s *suite[T]) retries(t *testing.T) bool {
-	if s.Pattern&(Fixed|Dynamic) != 0 {
+	if s.Pattern&retrying != 0 {
 		return true
 	}
 	_, err := s.New(poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: time.Millisecond, Max: time.Millisecond}))

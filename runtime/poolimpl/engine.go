@@ -669,45 +669,15 @@ func (e *engine[T]) stats() poolrt.Stats {
 }
 
 // endRetried ends the task that returned err in a pool with retries or
-// dead letters: it succeeded, goes to the delay queue for another
-// attempt, or failed for good and is dead-lettered. Only a final outcome
-// is counted (Completed, or DeadLettered: not in Completed or Failed) and
-// reported, and gives the task's token back.
+// dead letters (retryOutcome).
 func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 	e := w.e
-	attempt := max(w.attempt, 1)
 	x := w.cur.x
-	if err != nil && rt.retryable(err, attempt) && rt.schedule(w.cur.task, x, attempt+1) {
-		w.cur.x = nil // it travels with the task
-		w.meter.Other.Add(1)
-		e.meter.retries.Add(1)
+	w.cur.x = nil // it travels with the task if retried
+	if retryOutcome(rt, e.meter, w.meter, &e.hooks, &e.set, &w.cur.task, &w.cur.task, x, max(w.attempt, 1), err,
+		&w.hooking, func() { e.ended(rt) }) {
 		e.drained()
-		return
 	}
-	w.cur.x = nil
-	if err == nil || !rt.letters {
-		w.meter.Done(err)
-		if err == nil && attempt > 1 {
-			e.meter.retrySucceeded.Add(1)
-		}
-	} else {
-		w.meter.Other.Add(1)
-		e.meter.deadLettered.Add(1)
-	}
-	e.ended(rt)
-	waited := x != nil && x.finish(err) // the submitter has the outcome
-	if err == nil || waited && rt.dead == nil {
-		return
-	}
-	w.hooking = true // see workerExit
-	if rt.dead != nil {
-		rt.deadLetter(&w.cur.task, err, attempt)
-	} else if !rt.letters || e.hooks.onError != nil || e.set.OnError != nil {
-		e.hooks.failed(&w.cur.task, err)
-	} else {
-		e.set.DeadLettered(w.cur.task, err, attempt)
-	}
-	w.hooking = false
 }
 
 // ended gives back the token of a task that reached its final outcome.

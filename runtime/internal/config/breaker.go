@@ -31,8 +31,8 @@ func (s *Settings) resolveBreaker() error {
 		}
 		return nil
 	}
-	if b.Policy.Hold && s.Pattern&(Fixed|Dynamic) == 0 {
-		return &ConfigError{Option: "Breaker(...)", Reason: "Hold applies to the fixed and dynamic pools; the " + s.Pattern.String() + " pool fails tasks fast while its breaker is open"}
+	if b.Policy.Hold && s.Pattern&(Fixed|Dynamic|Priority|Fair) == 0 {
+		return &ConfigError{Option: "Breaker(...)", Reason: "Hold applies to the fixed, dynamic, priority and fair pools; the " + s.Pattern.String() + " pool fails tasks fast while its breaker is open"}
 	}
 	b.Group = breaker.NewGroup(b.Policy)
 	return nil

@@ -1,0 +1,112 @@
+package poolimpl
+
+import (
+	"runtime"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
+)
+
+// This file holds what the engines share for retries, dead letters and
+// held tasks (retries, retry.go), and the idle loop of the locked
+// engines (Rank, Fair), whose workers take one task at a time under the
+// pool's lock.
+
+// newRetriesOf returns the retries of a pool of T, configured by set,
+// that keeps a task waiting to retry as an S: the task and what the pool
+// noted of it, which task reads the task from. Like newRetries, it
+// returns nil when the pool has neither a retry policy, nor a
+// dead-letter handler, nor a breaker that holds tasks, and a
+// *poolrt.ConfigError for a handler of another task type than T.
+func newRetriesOf[T, S any](set *config.Settings, capacity int, wake func(), task func(*S) *T) (*retries[S], error) {
+	if h := set.DeadLetter; h != nil {
+		f, ok := h.(func(T, error, int))
+		if !ok {
+			return nil, hookTypeError[T]("OnDeadLetter", h)
+		}
+		// newRetries takes the handler of an S: one that hands the task
+		// on. The pool's other readers of set (its breaker gate) have
+		// read it already; it is put back before returning.
+		set.DeadLetter = func(s S, err error, attempts int) { f(*task(&s), err, attempts) }
+		defer func() { set.DeadLetter = h }()
+	}
+	return newRetries[S](set, capacity, wake)
+}
+
+// retryOutcome ends a task that ran attempt times and returned err (not a
+// panic) in a pool with retries rt: it succeeded, goes to the delay
+// queue for another attempt (keep is what rt keeps of it, t the task in
+// keep, x its completion handle, which travels with it), or failed for
+// good and is dead-lettered. It reports whether the task was scheduled
+// again. Only a final outcome is counted (Completed, or DeadLettered: not
+// in Completed or Failed), then ended runs (the task's token goes back),
+// then the submitter or a hook hears of it, with hooking set while a
+// user hook runs (see the engines' workerExit).
+func retryOutcome[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T], set *config.Settings,
+	keep *S, t *T, x *Waiter, attempt int, err error, hooking *bool, ended func()) bool {
+	if err != nil && rt.retryable(err, attempt) && rt.schedule(*keep, x, attempt+1) {
+		wm.Other.Add(1)
+		m.retries.Add(1)
+		return true
+	}
+	if err == nil || !rt.letters {
+		wm.Done(err)
+		if err == nil && attempt > 1 {
+			m.retrySucceeded.Add(1)
+		}
+	} else {
+		wm.Other.Add(1)
+		m.deadLettered.Add(1)
+	}
+	ended()
+	waited := x != nil && x.finish(err) // the submitter has the outcome
+	if err == nil || waited && rt.dead == nil {
+		return false
+	}
+	*hooking = true
+	switch {
+	case rt.dead != nil:
+		rt.deadLetter(keep, err, attempt)
+	case !rt.letters || hooks.onError != nil || set.OnError != nil:
+		hooks.failed(t, err)
+	default:
+		set.DeadLettered(*t, err, attempt)
+	}
+	*hooking = false
+	return false
+}
+
+// idleLocked waits until there may be work for worker id of a locked
+// engine (Rank, Fair): waiting reports a queued task or a due retry,
+// retrying a task in the delay queue. It reports false when the worker
+// should exit: the pool is stopped, or draining with nothing left, not
+// even a task to retry. A worker whose last task ran for a slice or
+// longer parks at once (Slice.Looks).
+func idleLocked(life *Lifecycle, sleep *Sleepers, clock *config.Clock, sl *Slice, id int, waiting, retrying func() bool) bool {
+	looks := sl.Looks(clock)
+	sl.Reset()
+	for range looks {
+		if st := life.State(); st != Open {
+			if st == Stopped || waiting() || !retrying() {
+				return st == Draining && waiting()
+			}
+			break // draining with retries to come: park until one is due
+		}
+		if waiting() {
+			return true
+		}
+		runtime.Gosched()
+	}
+	sleep.Register(id)
+	// Look again after registering: a submitter that pushed before seeing
+	// us parked did not wake anyone, and a Stop that woke the parked
+	// workers before we registered did not wake us.
+	if st := life.State(); st == Stopped || st == Draining && !retrying() || waiting() {
+		if !sleep.Cancel(id) {
+			sleep.Wait(id) // a wake-up is already on its way; consume it
+		}
+		st := life.State()
+		return st == Open || st == Draining && (waiting() || retrying())
+	}
+	sleep.Wait(id)
+	return true
+}
