@@ -338,7 +338,8 @@ func TestFairNilAndOptions(t *testing.T) {
 		{poolrt.TenantWeights(map[int]int{1: 2}), "tenants of type int, the pool's are string"},
 		{poolrt.TenantWeight(func(int) int { return 1 }), "tenants of type int"},
 		{poolrt.TenantWeight[string](nil), "nil"},
-		{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2}), "does not apply to the fair pool"},
+		{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2}), "0 < Initial <= Max"},
+		{poolrt.OnDeadLetter(func(int, error, int) {}), "the handler takes tasks of type int, the pool's are templates_test.fairJob"},
 		{poolrt.Aging(time.Second), "does not apply to the fair pool"},
 	} {
 		_, err := templates.NewFairPool[fairJob](c.opt, poolrt.QueueSize(64))

@@ -510,7 +510,7 @@ func (e *fairBase[T]) admitLocked() bool {
 func (e *fairBase[T]) work(w *FairWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
-	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !e.waiting() && !e.retrying() }, nil) {
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !waitingLocked(&e.size, e.rt) && !retrying(e.rt) }, nil) {
 		w.exiting = true
 		return
 	}
@@ -709,17 +709,8 @@ func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 // idle waits until there may be work (idleLocked). It reports false
 // when the worker should exit.
 func (e *fairBase[T]) idle(w *FairWorker[T]) bool {
-	return idleLocked(&e.life, e.sleep, &e.meter.Clock, &w.slice, w.id, e.waiting, e.retrying)
+	return idleLocked(&e.life, e.sleep, &e.meter.Clock, &w.slice, w.id, &e.size, e.rt)
 }
-
-// waiting reports whether a task waits for a worker: queued, or a retry
-// that is due.
-func (e *fairBase[T]) waiting() bool {
-	return e.size.Load() > 0 || e.rt != nil && e.rt.hasReady()
-}
-
-// retrying reports whether tasks wait in the delay queue.
-func (e *fairBase[T]) retrying() bool { return e.rt != nil && e.rt.pending.Load() > 0 }
 
 // requeue puts the due retries and held tasks back in their tenants'
 // queues, where they are charged as any task of theirs; past a tenant's

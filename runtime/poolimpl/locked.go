@@ -2,6 +2,7 @@ package poolimpl
 
 import (
 	"runtime"
+	"sync/atomic"
 
 	"github.com/poolgen/poolgen/runtime/internal/config"
 )
@@ -76,22 +77,22 @@ func retryOutcome[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *ta
 }
 
 // idleLocked waits until there may be work for worker id of a locked
-// engine (Rank, Fair): waiting reports a queued task or a due retry,
-// retrying a task in the delay queue. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left, not
-// even a task to retry. A worker whose last task ran for a slice or
-// longer parks at once (Slice.Looks).
-func idleLocked(life *Lifecycle, sleep *Sleepers, clock *config.Clock, sl *Slice, id int, waiting, retrying func() bool) bool {
+// engine (Rank, Fair), whose queue holds size tasks and whose retries
+// are rt (nil when off). It reports false when the worker should exit:
+// the pool is stopped, or draining with nothing left, not even a task to
+// retry. A worker whose last task ran for a slice or longer parks at once
+// (Slice.Looks).
+func idleLocked[S any](life *Lifecycle, sleep *Sleepers, clock *config.Clock, sl *Slice, id int, size *atomic.Int32, rt *retries[S]) bool {
 	looks := sl.Looks(clock)
 	sl.Reset()
 	for range looks {
 		if st := life.State(); st != Open {
-			if st == Stopped || waiting() || !retrying() {
-				return st == Draining && waiting()
+			if st == Stopped || waitingLocked(size, rt) || !retrying(rt) {
+				return st == Draining && waitingLocked(size, rt)
 			}
 			break // draining with retries to come: park until one is due
 		}
-		if waiting() {
+		if waitingLocked(size, rt) {
 			return true
 		}
 		runtime.Gosched()
@@ -100,13 +101,22 @@ func idleLocked(life *Lifecycle, sleep *Sleepers, clock *config.Clock, sl *Slice
 	// Look again after registering: a submitter that pushed before seeing
 	// us parked did not wake anyone, and a Stop that woke the parked
 	// workers before we registered did not wake us.
-	if st := life.State(); st == Stopped || st == Draining && !retrying() || waiting() {
+	if st := life.State(); st == Stopped || st == Draining && !retrying(rt) || waitingLocked(size, rt) {
 		if !sleep.Cancel(id) {
 			sleep.Wait(id) // a wake-up is already on its way; consume it
 		}
 		st := life.State()
-		return st == Open || st == Draining && (waiting() || retrying())
+		return st == Open || st == Draining && (waitingLocked(size, rt) || retrying(rt))
 	}
 	sleep.Wait(id)
 	return true
 }
+
+// waitingLocked reports whether a task waits for a worker of a locked
+// engine whose queue holds size tasks: queued, or a retry that is due.
+func waitingLocked[S any](size *atomic.Int32, rt *retries[S]) bool {
+	return size.Load() > 0 || rt != nil && rt.hasReady()
+}
+
+// retrying reports whether tasks wait in the delay queue of rt, if any.
+func retrying[S any](rt *retries[S]) bool { return rt != nil && rt.pending.Load() > 0 }

@@ -416,7 +416,7 @@ func (e *Rank[T]) runCaller(t T) {
 func (e *Rank[T]) work(w *RankWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
-	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !e.waiting() && !e.retrying() }, nil) {
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !waitingLocked(&e.size, e.rt) && !retrying(e.rt) }, nil) {
 		w.exiting = true
 		return
 	}
@@ -627,17 +627,8 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 // idle waits until there may be work (idleLocked). It reports false
 // when the worker should exit.
 func (e *Rank[T]) idle(w *RankWorker[T]) bool {
-	return idleLocked(&e.life, e.sleep, &e.meter.Clock, &w.slice, w.id, e.waiting, e.retrying)
+	return idleLocked(&e.life, e.sleep, &e.meter.Clock, &w.slice, w.id, &e.size, e.rt)
 }
-
-// waiting reports whether a task waits for a worker: queued, or a retry
-// that is due.
-func (e *Rank[T]) waiting() bool {
-	return e.size.Load() > 0 || e.rt != nil && e.rt.hasReady()
-}
-
-// retrying reports whether tasks wait in the delay queue.
-func (e *Rank[T]) retrying() bool { return e.rt != nil && e.rt.pending.Load() > 0 }
 
 // requeue puts the due retries and held tasks back into the heap by their
 // keys, where they compete with the queued tasks as they did when they
