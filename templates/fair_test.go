@@ -633,3 +633,62 @@ func TestFairZeroAllocs(t *testing.T) {
 		require.NoError(t, p.Shutdown(ctx))
 	}
 }
+
+// TestFairRetryTenant: a task waiting to retry keeps its tenant: while
+// another tenant's tasks move the virtual time past it, the idle tenant
+// is not forgotten, and its retry comes back to its own queue, charged
+// to it (a tenant's Submitted and Ended count attempts; the pool's count
+// tasks).
+func TestFairRetryTenant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		p := startFairPool(t, poolrt.Workers(1), poolrt.QueueSize(64),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: time.Hour, Max: time.Hour}))
+		var runs atomic.Int32
+		release := make(chan struct{})
+		require.NoError(t, p.Submit(ctx, fairJob{who: "a", fn: func(context.Context) error {
+			if runs.Add(1) == 1 {
+				return errors.New("again")
+			}
+			<-release
+			return nil
+		}}))
+		synctest.Wait()
+		require.Equal(t, int32(1), runs.Load(), "the retry waits (its backoff is up to an hour)")
+		for range 32 {
+			require.NoError(t, p.Submit(ctx, fairJob{who: "b", fn: func(context.Context) error {
+				time.Sleep(time.Millisecond)
+				return nil
+			}}))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		tenant := func(name string) (poolrt.TenantStats, bool) {
+			for _, ts := range p.Stats().Fair.Top {
+				if ts.Tenant == name {
+					return ts, true
+				}
+			}
+			return poolrt.TenantStats{}, false
+		}
+		if runs.Load() == 1 {
+			_, kept := tenant("a")
+			assert.True(t, kept, "a tenant with a task waiting to retry is kept")
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		assert.Equal(t, int32(2), runs.Load())
+		a, ok := tenant("a")
+		require.True(t, ok, "the retry runs for its tenant")
+		assert.Equal(t, uint64(2), a.Submitted, "each attempt is queued for its tenant")
+		assert.Equal(t, uint64(1), a.Ended, "the first attempt was charged to its tenant")
+		assert.Equal(t, 1, a.Running)
+		close(release)
+		require.NoError(t, p.Shutdown(ctx))
+		st := p.Stats()
+		assert.Equal(t, uint64(33), st.Submitted)
+		assert.Equal(t, uint64(33), st.Completed)
+		assert.Equal(t, uint64(1), st.Retries)
+		assert.Equal(t, uint64(1), st.RetrySucceeded)
+	})
+}
