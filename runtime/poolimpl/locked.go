@@ -2,6 +2,7 @@ package poolimpl
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/poolgen/poolgen/runtime/internal/config"
@@ -120,3 +121,26 @@ func waitingLocked[S any](size *atomic.Int32, rt *retries[S]) bool {
 
 // retrying reports whether tasks wait in the delay queue of rt, if any.
 func retrying[S any](rt *retries[S]) bool { return rt != nil && rt.pending.Load() > 0 }
+
+// endedLocked gives back to rt the token of a task of a locked engine
+// that reached its final outcome, admitting a blocked submitter with it
+// if one waits (admit, called under mu, queues its task and reports
+// whether it did), then wakes the parked workers of a draining pool.
+func endedLocked[S any](rt *retries[S], mu *sync.Mutex, admit func() bool, sleep *Sleepers, life *Lifecycle) {
+	rt.release()
+	mu.Lock()
+	admitted := admit()
+	mu.Unlock()
+	if admitted {
+		sleep.Wake()
+	}
+	drainedLocked(sleep, life)
+}
+
+// drainedLocked wakes the parked workers of a draining locked engine,
+// which may wait for retries that are no longer to come.
+func drainedLocked(sleep *Sleepers, life *Lifecycle) {
+	if life.State() == Draining {
+		sleep.WakeAll()
+	}
+}

@@ -653,26 +653,12 @@ func (e *Rank[T]) requeue() {
 	}
 }
 
-// ended gives back the token of a task that reached its final outcome,
-// admitting a blocked submitter with it if one waits.
-func (e *Rank[T]) ended() {
-	e.rt.release()
-	e.mu.Lock()
-	admitted := e.admitLocked()
-	e.mu.Unlock()
-	if admitted {
-		e.sleep.Wake()
-	}
-	e.drained()
-}
+// ended gives back the token of a task that reached its final outcome
+// (endedLocked).
+func (e *Rank[T]) ended() { endedLocked(e.rt, &e.mu, e.admitLocked, e.sleep, &e.life) }
 
-// drained wakes the parked workers of a draining pool, which may wait for
-// retries that are no longer to come.
-func (e *Rank[T]) drained() {
-	if e.life.State() == Draining {
-		e.sleep.WakeAll()
-	}
-}
+// drained wakes the parked workers of a draining pool (drainedLocked).
+func (e *Rank[T]) drained() { drainedLocked(e.sleep, &e.life) }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
 // stopping), or because its task (or a deadline pool's late handler)
