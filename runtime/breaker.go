@@ -71,8 +71,9 @@ type BreakerPolicy struct {
 	// ShutdownNow returns held tasks with the other unstarted ones;
 	// Shutdown lets them ask once more, when their time comes: a task
 	// its breaker still refuses then (or any task refused once Shutdown
-	// has begun) fails fast. Fixed, dynamic, work-stealing and batch
-	// pools only.
+	// has begun) fails fast. The pools that take [Retry] take Hold; in
+	// the priority, deadline, cost and fair pools a held task goes back
+	// into the queue as a due retry does.
 	Hold bool
 	// MaxHeld bounds the tasks held per breaker under Hold; 0 means 128.
 	MaxHeld int

@@ -61,16 +61,23 @@ type RetryPolicy struct {
 // workers' tasks too. Shutdown runs the pending retries to their final
 // outcome; ShutdownNow returns them with the other unstarted tasks.
 //
-// The fixed, dynamic, work-stealing and batch pools take Retry; the
-// others refuse it with a [*ConfigError]. In a work-stealing pool a
-// forked subtask is retried in place, as a submitted task is (its parent
-// must not wait for it anyway): it takes a place in QueueSize only while
-// it waits to retry, and fails for good at once if none is free. In a
-// batch pool the handler's error fails every task of its batch; each is
-// retried on its own, with its own attempts, in a later batch of its
-// key, and the handler's Attempt is the highest of its batch.
+// Every pool takes Retry. In the fixed and dynamic pools a due retry
+// runs before the queued tasks. In the priority, deadline and cost pools
+// it goes back into the queue by the rank it was submitted with (its
+// priority, aged from its submission, its deadline or its cost), so it
+// competes with the queued tasks as any task does and never overtakes a
+// better one; in the fair pool it goes back to its tenant's queue, past
+// the tenant's TenantQueue limit if need be (it was accepted already),
+// and is charged to the tenant as any of its tasks. In a work-stealing
+// pool a forked subtask is retried in place, as a submitted task is (its
+// parent must not wait for it anyway): it takes a place in QueueSize
+// only while it waits to retry, and fails for good at once if none is
+// free. In a batch pool the handler's error fails every task of its
+// batch; each is retried on its own, with its own attempts, in a later
+// batch of its key, and the handler's Attempt is the highest of its
+// batch.
 func Retry(p RetryPolicy) Option {
-	return config.NewOption("Retry(...)", config.Fixed|config.Dynamic|config.Stealing|config.Batch, func(s *config.Settings) string {
+	return config.NewOption("Retry(...)", retrying, func(s *config.Settings) string {
 		switch {
 		case p.MaxAttempts < 2:
 			return "MaxAttempts counts the first run too: at least 2 for a retry"
@@ -98,7 +105,7 @@ func Retry(p RetryPolicy) Option {
 // take [Retry] take OnDeadLetter; a batch pool calls it once per task of
 // a failed batch, with the handler's error.
 func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
-	return config.NewOption("OnDeadLetter(...)", config.Fixed|config.Dynamic|config.Stealing|config.Batch, func(s *config.Settings) string {
+	return config.NewOption("OnDeadLetter(...)", retrying, func(s *config.Settings) string {
 		if h == nil {
 			return "the handler is nil"
 		}
@@ -106,6 +113,9 @@ func OnDeadLetter[T any](h func(t T, err error, attempts int)) Option {
 		return ""
 	})
 }
+
+// retrying are the pool patterns that take Retry and OnDeadLetter: all.
+const retrying = config.AllPatterns
 
 // Attempt returns the attempt number (1 for the first run) of the task
 // whose Run was given ctx; 1 in a pool without [Retry]. Given a batch

@@ -338,7 +338,8 @@ func TestFairNilAndOptions(t *testing.T) {
 		{poolrt.TenantWeights(map[int]int{1: 2}), "tenants of type int, the pool's are string"},
 		{poolrt.TenantWeight(func(int) int { return 1 }), "tenants of type int"},
 		{poolrt.TenantWeight[string](nil), "nil"},
-		{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2}), "does not apply to the fair pool"},
+		{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2}), "0 < Initial <= Max"},
+		{poolrt.OnDeadLetter(func(int, error, int) {}), "the handler takes tasks of type int, the pool's are templates_test.fairJob"},
 		{poolrt.Aging(time.Second), "does not apply to the fair pool"},
 	} {
 		_, err := templates.NewFairPool[fairJob](c.opt, poolrt.QueueSize(64))
@@ -594,5 +595,100 @@ func TestFairShed(t *testing.T) {
 		require.NoError(t, p.Shutdown(context.Background()))
 		st = p.Stats()
 		assert.Equal(t, st.Submitted, st.Completed+st.Panicked+st.DeadLettered+st.Returned)
+	})
+}
+
+// TestFairZeroAllocs: Submit and run of tasks of a few tenants allocate
+// nothing in steady state, without retries and with them (tasks that
+// succeed).
+func TestFairZeroAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts in -short mode")
+	}
+	for _, opts := range [][]poolrt.Option{
+		nil,
+		{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 3, Initial: time.Millisecond, Max: time.Millisecond}), poolrt.OnDeadLetter(func(fairJob, error, int) {})},
+	} {
+		var ran sync.WaitGroup
+		body := func(context.Context) error { ran.Done(); return nil } // made once: no allocation per task
+		tenants := []string{"a", "b", "c"}
+		p := startFairPool(t, append([]poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(1024)}, opts...)...)
+		ctx := context.Background()
+		i := 0
+		submit := func() {
+			ran.Add(1)
+			if err := p.Submit(ctx, fairJob{who: tenants[i%len(tenants)], fn: body}); err != nil {
+				t.Error(err)
+				ran.Done()
+			}
+			i++
+		}
+		for range 64 {
+			submit()
+		}
+		ran.Wait()
+		assert.Zero(t, testing.AllocsPerRun(200, submit), "allocations per Submit (%d options)", len(opts))
+		ran.Wait()
+		assert.Zero(t, testing.AllocsPerRun(200, func() { submit(); ran.Wait() }), "allocations per Submit and run (%d options)", len(opts))
+		require.NoError(t, p.Shutdown(ctx))
+	}
+}
+
+// TestFairRetryTenant: a task waiting to retry keeps its tenant: while
+// another tenant's tasks move the virtual time past it, the idle tenant
+// is not forgotten, and its retry comes back to its own queue, charged
+// to it (a tenant's Submitted and Ended count attempts; the pool's count
+// tasks).
+func TestFairRetryTenant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		p := startFairPool(t, poolrt.Workers(1), poolrt.QueueSize(64),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: time.Hour, Max: time.Hour}))
+		var runs atomic.Int32
+		release := make(chan struct{})
+		require.NoError(t, p.Submit(ctx, fairJob{who: "a", fn: func(context.Context) error {
+			if runs.Add(1) == 1 {
+				return errors.New("again")
+			}
+			<-release
+			return nil
+		}}))
+		synctest.Wait()
+		require.Equal(t, int32(1), runs.Load(), "the retry waits (its backoff is up to an hour)")
+		for range 32 {
+			require.NoError(t, p.Submit(ctx, fairJob{who: "b", fn: func(context.Context) error {
+				time.Sleep(time.Millisecond)
+				return nil
+			}}))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		tenant := func(name string) (poolrt.TenantStats, bool) {
+			for _, ts := range p.Stats().Fair.Top {
+				if ts.Tenant == name {
+					return ts, true
+				}
+			}
+			return poolrt.TenantStats{}, false
+		}
+		if runs.Load() == 1 {
+			_, kept := tenant("a")
+			assert.True(t, kept, "a tenant with a task waiting to retry is kept")
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		assert.Equal(t, int32(2), runs.Load())
+		a, ok := tenant("a")
+		require.True(t, ok, "the retry runs for its tenant")
+		assert.Equal(t, uint64(2), a.Submitted, "each attempt is queued for its tenant")
+		assert.Equal(t, uint64(1), a.Ended, "the first attempt was charged to its tenant")
+		assert.Equal(t, 1, a.Running)
+		close(release)
+		require.NoError(t, p.Shutdown(ctx))
+		st := p.Stats()
+		assert.Equal(t, uint64(33), st.Submitted)
+		assert.Equal(t, uint64(33), st.Completed)
+		assert.Equal(t, uint64(1), st.Retries)
+		assert.Equal(t, uint64(1), st.RetrySucceeded)
 	})
 }

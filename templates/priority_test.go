@@ -254,6 +254,19 @@ func TestPriorityZeroAllocs(t *testing.T) {
 		poolrt.Aging(time.Millisecond), poolrt.Bands(2, 4), poolrt.LatencySampling(2))
 }
 
+// TestPriorityRetryZeroAllocs: with retries and dead letters on, Submit
+// and the run of tasks that succeed allocate nothing either: the token
+// and the outcome are counted in place.
+func TestPriorityRetryZeroAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts in -short mode")
+	}
+	defer goleak.VerifyNone(t)
+	rankZeroAllocs(t, templates.NewPriorityPool[rankJob], func(i int) rankJob { return rankJob{prio: int64(i % 7)} },
+		poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 3, Initial: time.Millisecond, Max: time.Millisecond}),
+		poolrt.OnDeadLetter(func(rankJob, error, int) {}))
+}
+
 // rankZeroAllocs checks that Submit, and Submit with the run of the task,
 // allocate nothing in steady state.
 func rankZeroAllocs[P rankPool](t *testing.T, newPool func(...poolrt.Option) (P, error), job func(i int) rankJob, opts ...poolrt.Option) {

@@ -65,6 +65,7 @@ func RunRank[T any](t *testing.T, impl RankImpl[T]) {
 		{"AgingBlocked", testRankAgingBlocked[T]},
 		{"DropLate", testRankDropLate[T]},
 		{"RunLate", testRankRunLate[T]},
+		{"RetryOrder", testRankRetryOrder[T]},
 	})
 }
 

@@ -45,7 +45,9 @@ func (d *deadLetters[T]) sorted() []int {
 
 // letters reports whether the suite's pattern takes Retry, OnDeadLetter
 // and a breaker's Hold.
-func (s *suite[T]) letters() bool { return s.Pattern&(Fixed|Dynamic|Stealing|Batch) != 0 }
+func (s *suite[T]) letters() bool {
+	return s.Pattern&(Fixed|Dynamic|Stealing|Priority|Batch|Fair) != 0
+}
 
 // retries reports whether the suite's pattern takes Retry; for the others
 // it checks that the options are refused.
@@ -362,5 +364,38 @@ func testRetryBound[T any](t *testing.T, s *suite[T]) {
 		assert.ErrorIs(t, p.Submit(context.Background(), s.Task(ctl, 3)), poolrt.ErrQueueFull)
 		assert.ElementsMatch(t, []int{0, 1}, s.ids(p.ShutdownNow()))
 		identity(t, p.Stats())
+	})
+	// Under Block, a submitter waits for a token: the retried task's end
+	// gives it back.
+	bubble(t, func(t *testing.T) {
+		ctl := probe.New(2)
+		p := s.start(t, 1, poolrt.QueueSize(1), poolrt.OnFull(poolrt.Block),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: time.Second, Max: time.Second}))
+		ctl.SetFunc(0, func(ctx context.Context) error {
+			if poolrt.Attempt(ctx) == 1 {
+				return probe.ErrProbe
+			}
+			return nil
+		})
+		ctl.Set(1, probe.Succeed)
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+		synctest.Wait()
+		require.Equal(t, 1, ctl.Runs(0))
+		submitted := make(chan error, 1)
+		go func() { submitted <- p.Submit(context.Background(), s.Task(ctl, 1)) }()
+		synctest.Wait()
+		if ctl.Runs(0) == 1 { // the retry is still waiting (its delay may be 0)
+			assert.Equal(t, 0, ctl.Runs(1), "the submitter waits while the retry holds the bound")
+			assert.Empty(t, submitted)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.NoError(t, <-submitted)
+		assert.Equal(t, 2, ctl.Runs(0))
+		assert.Equal(t, 1, ctl.Runs(1), "admitted once the retried task ended")
+		require.NoError(t, p.Shutdown(context.Background()))
+		st := p.Stats()
+		assert.Equal(t, uint64(2), st.Completed)
+		identity(t, st)
 	})
 }

@@ -666,25 +666,15 @@ func (e *engine[T]) stats() poolrt.Stats {
 }
 
 // endRetried ends the task that returned err in a pool with retries or
-// dead letters: it succeeded, goes to the delay queue for another
-// attempt, or failed for good and is dead-lettered. Only a final outcome
-// gives the task's token back and is counted and reported (retries.settle).
+// dead letters (retryOutcome).
 func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 	e := w.e
-	attempt := max(w.attempt, 1)
 	x := w.cur.x
-	if err != nil && rt.retryable(err, attempt) && rt.schedule(w.cur.task, x, attempt+1) {
-		w.cur.x = nil // it travels with the task
-		w.meter.Other.Add(1)
-		e.meter.retries.Add(1)
+	w.cur.x = nil // it travels with the task if retried
+	if retryOutcome(rt, e.meter, w.meter, &e.hooks, &e.set, &w.cur.task, &w.cur.task, x, max(w.attempt, 1), err,
+		&w.hooking, func() { e.ended(rt) }) {
 		e.drained()
-		return
 	}
-	w.cur.x = nil
-	e.ended(rt)
-	w.hooking = true // see workerExit
-	rt.settle(&w.cur.task, x, err, attempt, e.meter, w.meter, &e.hooks)
-	w.hooking = false
 }
 
 // ended gives back the token of a task that reached its final outcome.

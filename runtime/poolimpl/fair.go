@@ -66,6 +66,21 @@ type fairBase[T any] struct {
 	// shed is load shedding, nil when off. Its limit is on the pool's
 	// queue, all tenants together (poolrt.Shed).
 	shed *Shedder
+	// rt is the retry policy, dead letters and held tasks, nil when off.
+	// A due retry goes back to its tenant's queue (requeue).
+	rt *retries[fairRetry[T]]
+	// attempts is the attempt number of the task in each slot, 0 for a
+	// first run (guarded by mu); nil without rt.
+	attempts []int32
+}
+
+// fairRetry is what the delay queue keeps of a task waiting to retry:
+// its slot (without its completion handle, which the queue keeps) and
+// its tenant, whose queue it goes back to. The tenant is not forgotten
+// meanwhile (fairTenant.retrying).
+type fairRetry[T any] struct {
+	slot   fairSlot[T]
+	tenant int32
 }
 
 // fairSlot is a queued task and what the pool noted when it was accepted.
@@ -100,7 +115,11 @@ type FairWorker[T any] struct {
 	// ran is cur's run time once it ended, to charge at the next lock,
 	// fairRefused when its circuit breaker turned it away (its charge is
 	// given back at the next lock), or -1 when nothing is left to charge.
-	ran     int64
+	ran int64
+	// retried: cur went to the delay queue (a retry, a held task); its
+	// tenant counts it at the next lock, with the charge.
+	retried bool
+	attempt int  // cur's attempt number (retries), or 0 for a first run
 	hooking bool // in OnError, whose runtime.Goexit must not count cur again
 	exiting bool
 	meter   *WorkerMeter
@@ -151,8 +170,14 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	e.meter = NewMeter(&e.set, set.Workers, 1)
 	e.shed = e.meter.shedder(&e.set, &e.life, set.QueueSize, func() int { return int(e.size.Load()) })
 	e.sleep = NewSleepers(set.Workers)
+	if e.rt, err = newRetriesOf(&e.set, set.QueueSize, e.sleep.Wake, func(r *fairRetry[T]) *T { return &r.slot.task }); err != nil {
+		return err
+	}
 	e.sched.init(set.QueueSize, e.forget)
 	e.slots = make([]fairSlot[T], set.QueueSize)
+	if e.rt != nil {
+		e.attempts = make([]int32, set.QueueSize)
+	}
 	e.workers = make([]*FairWorker[T], set.Workers)
 	e.life.Init(set.Workers)
 	if err := e.life.Reserve(&e.set, config.Fair, taskName[T]()); err != nil {
@@ -161,7 +186,7 @@ func (e *Fair[T, K]) Init(opts []poolrt.Option, lane Lane[T]) error {
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &FairWorker[T]{e: &e.fairBase, id: id, ran: -1, meter: e.meter.Worker(id), region: taskRegion{kind: e.life.region}}
-		if e.timeouts.on() || e.set.Propagate != config.PropagateNone {
+		if e.timeouts.on() || e.rt != nil || e.set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(e.life.Context())
 			w.ctx = w.tc
 		}
@@ -257,22 +282,34 @@ func (e *Fair[T, K]) push(slot fairSlot[T], k K) error {
 	return nil
 }
 
-// roomLocked reports whether tenant id may queue a task now, and counts a
-// refusal that its own queue's limit causes (e.mu is held).
+// roomLocked reports whether tenant id may queue a new task now, and
+// counts a refusal that its own queue's limit causes (e.mu is held).
+// With retries, the pool's bound is on the tasks accepted and not ended:
+// it takes the new task's token.
 func (e *fairBase[T]) roomLocked(id int32) bool {
 	pool, tenant := e.sched.room(id, e.limit)
 	if pool && !tenant {
 		e.tenantRejected++
 	}
-	return pool && tenant && e.sched.tenants[id].waiting == 0
+	return pool && tenant && e.sched.tenants[id].waiting == 0 && (e.rt == nil || e.rt.acquire())
 }
 
-// queueLocked queues a prepared slot for tenant id (e.mu is held, and
-// there is room).
+// queueLocked queues a prepared slot of a new task for tenant id (e.mu
+// is held, and there is room).
 func (e *fairBase[T]) queueLocked(id int32, slot fairSlot[T]) {
-	e.slots[e.sched.push(id)] = slot
-	e.size.Store(int32(e.sched.queued))
+	e.placeLocked(id, slot, 0)
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
+}
+
+// placeLocked queues slot for tenant id, for attempt attempt (0: the
+// first; e.mu is held, and there is room).
+func (e *fairBase[T]) placeLocked(id int32, slot fairSlot[T], attempt int) {
+	i := e.sched.push(id)
+	e.slots[i] = slot
+	if e.attempts != nil {
+		e.attempts[i] = int32(attempt)
+	}
+	e.size.Store(int32(e.sched.queued))
 }
 
 // Submit is the pool's Submit for a task of tenant k.
@@ -391,7 +428,7 @@ func (e *Fair[T, K]) wait(ctx context.Context, slot fairSlot[T], k K) error {
 		return poolrt.ErrClosed
 	}
 	id := e.tenantLocked(k)
-	if pool, tenant := e.sched.room(id, e.limit); pool && tenant && e.sched.tenants[id].waiting == 0 {
+	if pool, tenant := e.sched.room(id, e.limit); pool && tenant && e.sched.tenants[id].waiting == 0 && (e.rt == nil || e.rt.acquire()) {
 		e.queueLocked(id, slot) // room was made meanwhile
 		e.mu.Unlock()
 		e.sleep.Wake()
@@ -436,11 +473,12 @@ func (e *fairBase[T]) leaveLocked(id int32) {
 }
 
 // admitLocked queues the task of the first waiter of the next blocked
-// tenant, round robin, that has room, if any (e.mu is held). It reports
-// whether it did, and the caller wakes a worker for it.
+// tenant, round robin, that has room, if any (e.mu is held): with
+// retries, it takes a token for it. It reports whether it did, and the
+// caller wakes a worker for it.
 func (e *fairBase[T]) admitLocked() bool {
 	n := len(e.blocked)
-	if n == 0 || len(e.sched.free) == 0 {
+	if n == 0 || len(e.sched.free) == 0 || e.rt != nil && !e.rt.acquire() {
 		return false
 	}
 	for i := range n {
@@ -461,6 +499,9 @@ func (e *fairBase[T]) admitLocked() bool {
 		w.done <- nil
 		return true
 	}
+	if e.rt != nil {
+		e.rt.release()
+	}
 	return false
 }
 
@@ -469,7 +510,7 @@ func (e *fairBase[T]) admitLocked() bool {
 func (e *fairBase[T]) work(w *FairWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
-	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return e.size.Load() == 0 }, nil) {
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !waitingLocked(&e.size, e.rt) && !retrying(e.rt) }, nil) {
 		w.exiting = true
 		return
 	}
@@ -520,7 +561,7 @@ func (w *FairWorker[T]) Next(err error) *T {
 			}
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&w.cur.task), 1, w.cur.x.context(), e.set.Propagate == config.PropagateDeadline)
+			w.tc.begin(e.timeouts.get(&w.cur.task), max(w.attempt, 1), w.cur.x.context(), e.set.Propagate == config.PropagateDeadline)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())
@@ -531,14 +572,24 @@ func (w *FairWorker[T]) Next(err error) *T {
 }
 
 // refuse ends the task w took, which its circuit breaker g turned away:
-// it is dead-lettered, and its tenant gets back what it was charged for
-// it at the worker's next lock, as the task took no worker time.
+// it is held in the delay queue (poolrt.BreakerPolicy.Hold, while the
+// pool is open and the breaker holds fewer than MaxHeld), to come back
+// to its tenant's queue, or dead-lettered. Either way its tenant gets
+// back what it was charged for it at the worker's next lock, as the task
+// took no worker time.
 func (e *fairBase[T]) refuse(w *FairWorker[T], g *gate[T]) {
 	w.ran = fairRefused
 	x := w.cur.x
-	w.cur.x = nil
+	w.cur.x = nil // it travels with the task if held
+	if g.g.Hold && e.life.State() == Open && e.rt.hold(fairRetry[T]{slot: w.cur, tenant: w.tenant}, x, max(w.attempt, 1), w.tk.Breaker()) {
+		w.retried = true
+		return
+	}
+	if e.rt != nil {
+		e.ended()
+	}
 	w.hooking = true // see workerExit
-	g.reject(&w.cur.task, x, 0, e.meter, &e.hooks)
+	g.reject(&w.cur.task, x, max(w.attempt, 1)-1, e.meter, &e.hooks)
 	w.hooking = false
 }
 
@@ -554,7 +605,8 @@ func (e *fairBase[T]) measure(w *FairWorker[T]) time.Duration {
 }
 
 // end ends the current task, which returned err: it measures its run
-// time, counts it and reports a failure.
+// time, counts it and reports a failure; with retries, it may schedule
+// it again instead (retryOutcome).
 func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 	if d := e.measure(w); w.cur.timed {
 		e.meter.Shards[0].Run.Record(d)
@@ -562,6 +614,17 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 	err = w.meter.ended(w.tc, err)
 	if g := e.hooks.brk; g != nil {
 		g.record(&w.tk, err)
+	}
+	if e.rt != nil {
+		x := w.cur.x
+		w.cur.x = nil // it travels with the task if retried
+		keep := fairRetry[T]{slot: w.cur, tenant: w.tenant}
+		if retryOutcome(e.rt, e.meter, w.meter, &e.hooks, &e.set, &keep, &w.cur.task, x, max(w.attempt, 1), err,
+			&w.hooking, e.ended) {
+			w.retried = true
+			e.drained()
+		}
+		return
 	}
 	w.meter.Done(err)
 	if x := w.cur.x; x != nil {
@@ -581,6 +644,12 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 // gives back its charge if it was refused, if that is not done (e.mu is
 // held).
 func (e *fairBase[T]) chargeLocked(w *FairWorker[T]) {
+	if w.retried {
+		// Before the charge ends its run: the tenant stays while its
+		// task waits to come back.
+		w.retried = false
+		e.sched.tenants[w.tenant].retrying++
+	}
 	switch {
 	case w.ran >= 0:
 		e.sched.end(w.tenant, w.charged, w.ran)
@@ -597,6 +666,9 @@ func (e *fairBase[T]) chargeLocked(w *FairWorker[T]) {
 // the pool is stopped, or draining with nothing left.
 func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 	for {
+		if e.rt != nil {
+			e.requeue()
+		}
 		if e.size.Load() > 0 || w.ran != -1 {
 			e.mu.Lock()
 			e.chargeLocked(w)
@@ -607,6 +679,9 @@ func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 			if id, slot, charged, ok := e.sched.pop(); ok {
 				w.cur, w.tenant, w.charged = e.slots[slot], id, charged
 				e.slots[slot] = fairSlot[T]{} // drop the reference for the GC
+				if e.attempts != nil {
+					w.attempt = int(e.attempts[slot])
+				}
 				e.size.Store(int32(e.sched.queued))
 				// Taking the task starts it: its slot is free now, for
 				// a blocked submitter.
@@ -631,34 +706,42 @@ func (e *fairBase[T]) next(w *FairWorker[T]) bool {
 	}
 }
 
-// queued reports whether a task waits for a worker.
-func (e *fairBase[T]) queued() bool { return e.size.Load() > 0 }
-
-// spent reports whether no task waits for a worker.
-func (e *fairBase[T]) spent() bool { return !e.queued() }
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
+// idle waits until there may be work (idleLocked). It reports false
+// when the worker should exit.
 func (e *fairBase[T]) idle(w *FairWorker[T]) bool {
-	looks := w.slice.Looks(&e.meter.Clock)
-	w.slice.Reset()
-	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
-		return goOn
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a Stop that woke the parked
-	// workers before we registered did not wake us.
-	if e.life.State() != Open || e.size.Load() > 0 {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == Open || st == Draining && e.size.Load() > 0
-	}
-	e.sleep.Wait(w.id)
-	return true
+	return idleLocked(&e.life, e.sleep, &e.meter.Clock, &w.slice, w.id, &e.size, e.rt)
 }
+
+// requeue puts the due retries and held tasks back in their tenants'
+// queues, where they are charged as any task of theirs; past a tenant's
+// limit if need be, as they were accepted already. Each holds its token,
+// so the pool has room.
+func (e *fairBase[T]) requeue() {
+	if e.rt.pending.Load() == 0 {
+		return
+	}
+	var s slot[fairRetry[T]]
+	for {
+		attempt := e.rt.take(&s)
+		if attempt == 0 {
+			return
+		}
+		fs := s.task.slot
+		fs.x, fs.timed = s.x, false // a retry's wait is not sampled: it was not queued all along
+		e.mu.Lock()
+		e.placeLocked(s.task.tenant, fs, attempt)
+		e.sched.tenants[s.task.tenant].retrying--
+		e.mu.Unlock()
+		s = slot[fairRetry[T]]{}
+	}
+}
+
+// ended gives back the token of a task that reached its final outcome
+// (endedLocked).
+func (e *fairBase[T]) ended() { endedLocked(e.rt, &e.mu, e.admitLocked, e.sleep, &e.life) }
+
+// drained wakes the parked workers of a draining pool (drainedLocked).
+func (e *fairBase[T]) drained() { drainedLocked(e.sleep, &e.life) }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
 // stopping), or because its task panicked or called runtime.Goexit, in
@@ -683,6 +766,9 @@ func (e *fairBase[T]) workerExit(w *FairWorker[T]) {
 	w.meter.Panicked.Add(1)
 	if g := e.hooks.brk; g != nil {
 		g.recordPanic(&w.tk)
+	}
+	if e.rt != nil {
+		e.ended() // a panic is never retried
 	}
 	e.measure(w)
 	defer func() { // even if OnPanic calls runtime.Goexit
@@ -738,6 +824,13 @@ func (e *fairBase[T]) ShutdownNow() []T {
 		}
 		*s = fairSlot[T]{}
 		e.sched.end(id, charged, -1)
+	}
+	if e.rt != nil {
+		for _, r := range e.rt.drain(nil) {
+			out = append(out, r.slot.task)
+			e.sched.tenants[r.tenant].retrying--
+			e.sched.settle(r.tenant)
+		}
 	}
 	e.size.Store(0)
 	e.meter.Returned(len(out))

@@ -33,7 +33,8 @@ package poolimpl
 // debt would escape it. Virtual time keeps the debt in the tag, which
 // orders tenants at O(log n) for n backlogged tenants.
 //
-// An idle tenant (nothing queued, running or waiting to be queued) whose
+// An idle tenant (nothing queued, running, waiting to be queued or to be
+// retried) whose
 // tag is behind the virtual time is forgotten at once: taken up again,
 // it would start at the virtual time all the same. One ahead of it (it
 // used more than its share lately) is kept in the idle heap until the
@@ -68,7 +69,10 @@ type fairTenant struct {
 	queued  int32
 	running int32
 	waiting int32 // submitters blocked on its full queue, or the pool's
-	live    bool
+	// retrying counts its tasks in the pool's delay queue (retries, held
+	// tasks): they come back to its queue.
+	retrying int32
+	live     bool
 	// For Stats since it was taken up.
 	submitted, ended uint64
 	busy             int64
@@ -216,7 +220,7 @@ func (s *fairSched) place(id int32) {
 // in the idle heap until vt passes it.
 func (s *fairSched) settle(id int32) {
 	t := &s.tenants[id]
-	if t.queued > 0 || t.running > 0 || t.waiting > 0 || t.heap >= 0 {
+	if t.queued > 0 || t.running > 0 || t.waiting > 0 || t.retrying > 0 || t.heap >= 0 {
 		return
 	}
 	if t.finish <= s.vt {

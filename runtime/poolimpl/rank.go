@@ -64,6 +64,20 @@ type Rank[T any] struct {
 	hooks    taskHooks[T]
 	timeouts timeouts[T]
 	shed     *Shedder // load shedding, nil when off
+	// rt is the retry policy, dead letters and held tasks, nil when off.
+	// A due retry goes back into the heap by its key (requeue).
+	rt *retries[rankRetry[T]]
+	// attempts is the attempt number of the task in each heap slot, 0
+	// for a first run (guarded by mu); nil without rt.
+	attempts []int32
+}
+
+// rankRetry is what the delay queue keeps of a task waiting to retry:
+// its slot (without its completion handle, which the queue keeps) and
+// its heap key, which it goes back into the heap with.
+type rankRetry[T any] struct {
+	slot rankSlot[T]
+	key  int64
 }
 
 // rankWaiter is a submitter blocked on a full queue, with its task ready
@@ -104,6 +118,7 @@ type RankWorker[T any] struct {
 	running bool        // cur started and has not ended (First, Next)
 	hooking bool        // in OnError, whose runtime.Goexit must not count cur again
 	key     int64       // cur's heap key
+	attempt int         // cur's attempt number (retries), or 0 for a first run
 	exiting bool
 	meter   *WorkerMeter
 	ranks   *RankWorkerMeter
@@ -137,8 +152,14 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	e.ranks = NewRankMeter(&e.set, set.Workers)
 	e.shed = e.meter.shedder(&e.set, &e.life, set.QueueSize, func() int { return int(e.size.Load()) })
 	e.sleep = NewSleepers(set.Workers)
+	if e.rt, err = newRetriesOf(&e.set, set.QueueSize, e.sleep.Wake, func(r *rankRetry[T]) *T { return &r.slot.task }); err != nil {
+		return err
+	}
 	e.heap.Init(set.QueueSize)
 	e.slots = make([]rankSlot[T], set.QueueSize)
+	if e.rt != nil {
+		e.attempts = make([]int32, set.QueueSize)
+	}
 	e.workers = make([]*RankWorker[T], set.Workers)
 	e.life.Init(set.Workers)
 	if err := e.life.Reserve(&e.set, config.Priority, taskName[T]()); err != nil {
@@ -147,7 +168,7 @@ func (e *Rank[T]) Init(kind poolrt.RankKind, opts []poolrt.Option, lane Lane[T],
 	e.nilable = Nilable[T]()
 	for id := range e.workers {
 		w := &RankWorker[T]{e: e, id: id, meter: e.meter.Worker(id), ranks: e.ranks.Worker(id), region: taskRegion{kind: e.life.region}}
-		if e.timeouts.on() || e.set.Propagate != config.PropagateNone {
+		if e.timeouts.on() || e.rt != nil || e.set.Propagate != config.PropagateNone {
 			w.tc = newTaskCtx(e.life.Context())
 			w.ctx = w.tc
 		}
@@ -187,20 +208,40 @@ func (e *Rank[T]) push(slot rankSlot[T], key int64) error {
 	if e.closed {
 		return poolrt.ErrClosed
 	}
-	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
+	if !e.roomLocked() {
 		return poolrt.ErrQueueFull
 	}
 	e.queueLocked(slot, key)
 	return nil
 }
 
-// queueLocked puts a prepared slot into the heap (e.mu is held, and there
-// is room).
+// roomLocked reports whether a new task may be queued, no submitter being
+// blocked (e.mu is held). With retries, the bound is on the tasks
+// accepted and not ended: it takes the new task's token.
+func (e *Rank[T]) roomLocked() bool {
+	if e.heap.Len() == len(e.slots) || len(e.waiters) > 0 {
+		return false
+	}
+	return e.rt == nil || e.rt.acquire()
+}
+
+// queueLocked puts a prepared slot of a new task into the heap (e.mu is
+// held, and there is room).
 func (e *Rank[T]) queueLocked(slot rankSlot[T], key int64) {
-	e.slots[e.heap.Push(key)] = slot
-	e.size.Store(int32(e.heap.Len()))
+	e.placeLocked(slot, key, 0)
 	e.meter.Shards[0].Submitted.Add(1) // under mu: single writer
 	e.ranks.Submitted(int(slot.band))
+}
+
+// placeLocked puts slot into the heap by key, for attempt attempt (0:
+// the first; e.mu is held, and there is room).
+func (e *Rank[T]) placeLocked(slot rankSlot[T], key int64, attempt int) {
+	i := e.heap.Push(key)
+	e.slots[i] = slot
+	if e.attempts != nil {
+		e.attempts[i] = int32(attempt)
+	}
+	e.size.Store(int32(e.heap.Len()))
 }
 
 // Submit is the pool's Submit for a task of rank r.
@@ -299,7 +340,7 @@ func (e *Rank[T]) wait(ctx context.Context, slot rankSlot[T], key int64) error {
 		e.mu.Unlock()
 		return poolrt.ErrClosed
 	}
-	if e.heap.Len() < len(e.slots) && len(e.waiters) == 0 {
+	if e.roomLocked() {
 		e.queueLocked(slot, key) // room was made meanwhile
 		e.mu.Unlock()
 		e.sleep.Wake()
@@ -330,10 +371,10 @@ func (e *Rank[T]) wait(ctx context.Context, slot rankSlot[T], key int64) error {
 }
 
 // admitLocked queues the best waiter's task, if one waits and there is
-// room (e.mu is held). It reports whether it did, and the caller wakes a
-// worker for it.
+// room (e.mu is held): a free heap slot, and with retries a token. It
+// reports whether it did, and the caller wakes a worker for it.
 func (e *Rank[T]) admitLocked() bool {
-	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) {
+	if len(e.waiters) == 0 || e.heap.Len() == len(e.slots) || e.rt != nil && !e.rt.acquire() {
 		return false
 	}
 	w := e.waiters[0]
@@ -375,7 +416,7 @@ func (e *Rank[T]) runCaller(t T) {
 func (e *Rank[T]) work(w *RankWorker[T]) {
 	e.life.LabelWorker()
 	defer e.workerExit(w)
-	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return e.size.Load() == 0 }, nil) {
+	if w.env != nil && !e.life.StartWorker(w.env, func() bool { return !waitingLocked(&e.size, e.rt) && !retrying(e.rt) }, nil) {
 		w.exiting = true
 		return
 	}
@@ -423,13 +464,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 			}
 		}
 		if g := e.hooks.brk; g != nil && !g.admit(&w.cur.task, &w.tk) {
-			// Its circuit breaker is open: dead-letter it.
-			w.ranks.Done(int(w.cur.band))
-			x := w.cur.x
-			w.cur.x = nil
-			w.hooking = true // see workerExit
-			g.reject(&w.cur.task, x, 0, e.meter, &e.hooks)
-			w.hooking = false
+			e.refuse(w, g)
 			continue
 		}
 		if w.cur.timed {
@@ -441,7 +476,7 @@ func (w *RankWorker[T]) Next(err error) *T {
 			}
 		}
 		if w.tc != nil {
-			w.tc.begin(e.timeouts.get(&w.cur.task), 1, w.cur.x.context(), e.set.Propagate == config.PropagateDeadline)
+			w.tc.begin(e.timeouts.get(&w.cur.task), max(w.attempt, 1), w.cur.x.context(), e.set.Propagate == config.PropagateDeadline)
 		}
 		w.running = true
 		w.region.begin(e.life.Context())
@@ -451,8 +486,28 @@ func (w *RankWorker[T]) Next(err error) *T {
 	return nil
 }
 
+// refuse ends the task w took, which its circuit breaker g did not let
+// start: it is held in the delay queue (poolrt.BreakerPolicy.Hold, while
+// the pool is open and the breaker holds fewer than MaxHeld), to come
+// back into the heap by its key, or dead-lettered.
+func (e *Rank[T]) refuse(w *RankWorker[T], g *gate[T]) {
+	x := w.cur.x
+	w.cur.x = nil // it travels with the task if held
+	if g.g.Hold && e.life.State() == Open && e.rt.hold(rankRetry[T]{slot: w.cur, key: w.key}, x, max(w.attempt, 1), w.tk.Breaker()) {
+		return
+	}
+	w.ranks.Done(int(w.cur.band))
+	if e.rt != nil {
+		e.ended()
+	}
+	w.hooking = true // see workerExit
+	g.reject(&w.cur.task, x, max(w.attempt, 1)-1, e.meter, &e.hooks)
+	w.hooking = false
+}
+
 // end ends the current task, which returned err: it records its run time
-// if it was sampled, counts it and reports a failure.
+// if it was sampled, counts it and reports a failure; with retries, it
+// may schedule it again instead (retryOutcome).
 func (e *Rank[T]) end(w *RankWorker[T], err error) {
 	if w.began != 0 {
 		d := e.meter.Since(w.began)
@@ -463,6 +518,16 @@ func (e *Rank[T]) end(w *RankWorker[T], err error) {
 	err = w.meter.ended(w.tc, err)
 	if g := e.hooks.brk; g != nil {
 		g.record(&w.tk, err)
+	}
+	if e.rt != nil {
+		x := w.cur.x
+		w.cur.x = nil // it travels with the task if retried
+		keep := rankRetry[T]{slot: w.cur, key: w.key}
+		if retryOutcome(e.rt, e.meter, w.meter, &e.hooks, &e.set, &keep, &w.cur.task, x, max(w.attempt, 1), err,
+			&w.hooking, func() { w.ranks.Done(int(w.cur.band)); e.ended() }) {
+			e.drained()
+		}
+		return
 	}
 	e.done(w, err)
 }
@@ -498,6 +563,9 @@ func (e *Rank[T]) late(w *RankWorker[T], by time.Duration) (run bool) {
 func (e *Rank[T]) done(w *RankWorker[T], err error) {
 	w.meter.Done(err)
 	w.ranks.Done(int(w.cur.band))
+	if e.rt != nil {
+		e.ended()
+	}
 	if x := w.cur.x; x != nil {
 		w.cur.x = nil
 		if x.finish(err) {
@@ -516,6 +584,9 @@ func (e *Rank[T]) done(w *RankWorker[T], err error) {
 // draining with nothing left.
 func (e *Rank[T]) next(w *RankWorker[T]) bool {
 	for {
+		if e.rt != nil {
+			e.requeue()
+		}
 		if e.size.Load() > 0 {
 			e.mu.Lock()
 			if e.life.State() == Stopped {
@@ -526,6 +597,9 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 				i, key := e.heap.Pop()
 				w.cur, w.key = e.slots[i], key
 				e.slots[i] = rankSlot[T]{} // drop the reference for the GC
+				if e.attempts != nil {
+					w.attempt = int(e.attempts[i])
+				}
 				e.size.Store(int32(e.heap.Len()))
 				// Taking the task starts it: its slot is free now, for
 				// the best blocked submitter.
@@ -550,34 +624,41 @@ func (e *Rank[T]) next(w *RankWorker[T]) bool {
 	}
 }
 
-// queued reports whether a task waits for a worker.
-func (e *Rank[T]) queued() bool { return e.size.Load() > 0 }
-
-// spent reports whether no task waits for a worker.
-func (e *Rank[T]) spent() bool { return !e.queued() }
-
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
+// idle waits until there may be work (idleLocked). It reports false
+// when the worker should exit.
 func (e *Rank[T]) idle(w *RankWorker[T]) bool {
-	looks := w.slice.Looks(&e.meter.Clock)
-	w.slice.Reset()
-	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
-		return goOn
-	}
-	e.sleep.Register(w.id)
-	// Look again after registering: a submitter that pushed before seeing
-	// us parked did not wake anyone, and a Stop that woke the parked
-	// workers before we registered did not wake us.
-	if e.life.State() != Open || e.size.Load() > 0 {
-		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
-		}
-		st := e.life.State()
-		return st == Open || st == Draining && e.size.Load() > 0
-	}
-	e.sleep.Wait(w.id)
-	return true
+	return idleLocked(&e.life, e.sleep, &e.meter.Clock, &w.slice, w.id, &e.size, e.rt)
 }
+
+// requeue puts the due retries and held tasks back into the heap by their
+// keys, where they compete with the queued tasks as they did when they
+// were submitted: a due retry of a low rank does not overtake the better
+// tasks queued meanwhile. Each holds its token, so there is room.
+func (e *Rank[T]) requeue() {
+	if e.rt.pending.Load() == 0 {
+		return
+	}
+	var s slot[rankRetry[T]]
+	for {
+		attempt := e.rt.take(&s)
+		if attempt == 0 {
+			return
+		}
+		rs := s.task.slot
+		rs.x, rs.timed = s.x, false // a retry's wait is not sampled: it was not queued all along
+		e.mu.Lock()
+		e.placeLocked(rs, s.task.key, attempt)
+		e.mu.Unlock()
+		s = slot[rankRetry[T]]{}
+	}
+}
+
+// ended gives back the token of a task that reached its final outcome
+// (endedLocked).
+func (e *Rank[T]) ended() { endedLocked(e.rt, &e.mu, e.admitLocked, e.sleep, &e.life) }
+
+// drained wakes the parked workers of a draining pool (drainedLocked).
+func (e *Rank[T]) drained() { drainedLocked(e.sleep, &e.life) }
 
 // workerExit runs when a worker goroutine ends: normally (the pool is
 // stopping), or because its task (or a deadline pool's late handler)
@@ -602,6 +683,9 @@ func (e *Rank[T]) workerExit(w *RankWorker[T]) {
 	w.ranks.Panicked(int(w.cur.band))
 	if g := e.hooks.brk; g != nil {
 		g.recordPanic(&w.tk)
+	}
+	if e.rt != nil {
+		e.ended() // a panic is never retried
 	}
 	defer func() { // even if OnPanic calls runtime.Goexit
 		w.cur = rankSlot[T]{}
@@ -650,6 +734,12 @@ func (e *Rank[T]) ShutdownNow() []T {
 		e.slots[i] = rankSlot[T]{}
 	}
 	e.size.Store(0)
+	if e.rt != nil {
+		for _, r := range e.rt.drain(nil) {
+			out = append(out, r.slot.task)
+			e.ranks.Returned(int(r.slot.band))
+		}
+	}
 	e.meter.Returned(len(out))
 	return out
 }

@@ -1,17 +1,38 @@
 package poolimpl
 
-// settle ends t, which ran attempt times and last returned err, for good
-// in a pool with retries or dead letters: it counts the outcome in m and
-// the worker's wm (Completed, or DeadLettered: not in Completed or
-// Failed), gives it to t's waiting submitter (x, or nil), and reports a
-// failure: to the dead-letter handler, or, when the submitter has not
-// had it, to OnTaskError or OnError (or any failure hook when the pool
-// has only a breaker that holds tasks, and no dead letters), else to the
-// log. Every engine with retries ends a task's last attempt here; its
-// caller gives the task's token back and guards the hooks against
-// runtime.Goexit.
-func (r *retries[T]) settle(t *T, x *Waiter, err error, attempt int, m *Meter, wm *WorkerMeter, h *taskHooks[T]) {
-	if err == nil || !r.letters {
+import "github.com/poolgen/poolgen/runtime/internal/config"
+
+// retryOutcome ends a task that ran attempt times and returned err (not a
+// panic) in a pool with retries rt: it succeeded, goes to the delay
+// queue for another attempt (keep is what rt keeps of it, t the task in
+// keep, x its completion handle, which travels with it), or failed for
+// good (settle). It reports whether the task was scheduled again.
+func retryOutcome[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T], set *config.Settings,
+	keep *S, t *T, x *Waiter, attempt int, err error, hooking *bool, ended func()) bool {
+	if err != nil && rt.retryable(err, attempt) && rt.schedule(*keep, x, attempt+1) {
+		wm.Other.Add(1)
+		m.retries.Add(1)
+		return true
+	}
+	settle(rt, m, wm, hooks, set, keep, t, x, attempt, err, hooking, ended)
+	return false
+}
+
+// settle ends a task for good in a pool with retries or dead letters
+// rt, after attempt runs, the last of which returned err. Every engine
+// with retries ends a task's last attempt here. It counts the outcome in
+// m and the worker's wm (Completed, or DeadLettered: not in Completed or
+// Failed); then ended runs, which gives the task's token back (after the
+// count, so that a Shutdown that waits for the tokens finds it counted);
+// then the task's waiting submitter (x, or nil) has the outcome, and a
+// failure is reported: to the dead-letter handler (with keep, what rt
+// keeps of the task), or, when the submitter has not had it, to
+// OnTaskError or OnError (or any failure hook when the pool has only a
+// breaker that holds tasks, and no dead letters), else to the log.
+// hooking is set while a user hook runs (see the engines' workerExit).
+func settle[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T], set *config.Settings,
+	keep *S, t *T, x *Waiter, attempt int, err error, hooking *bool, ended func()) {
+	if err == nil || !rt.letters {
 		wm.Done(err)
 		if err == nil && attempt > 1 {
 			m.retrySucceeded.Add(1)
@@ -20,16 +41,19 @@ func (r *retries[T]) settle(t *T, x *Waiter, err error, attempt int, m *Meter, w
 		wm.Other.Add(1)
 		m.deadLettered.Add(1)
 	}
+	ended()
 	waited := x != nil && x.finish(err) // the submitter has the outcome
-	if err == nil || waited && r.dead == nil {
+	if err == nil || waited && rt.dead == nil {
 		return
 	}
+	*hooking = true
 	switch {
-	case r.dead != nil:
-		r.deadLetter(t, err, attempt)
-	case !r.letters || h.onError != nil || r.set.OnError != nil:
-		h.failed(t, err)
+	case rt.dead != nil:
+		rt.deadLetter(keep, err, attempt)
+	case !rt.letters || hooks.onError != nil || set.OnError != nil:
+		hooks.failed(t, err)
 	default:
-		r.set.DeadLettered(*t, err, attempt)
+		set.DeadLettered(*t, err, attempt)
 	}
+	*hooking = false
 }

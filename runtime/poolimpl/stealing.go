@@ -872,7 +872,7 @@ func (p *Stealing[T]) refuse(w *StealWorker[T], g *gate[T]) {
 // endRetried ends w.cur, which returned err, in a pool with retries or
 // dead letters: it goes to the delay queue for another attempt (a
 // subtask forked onto a deque takes a token for that, and fails for good
-// without one), or it reached its final outcome (retries.settle).
+// without one), or it reached its final outcome (settle).
 func (w *StealWorker[T]) endRetried(rt *retries[T], err error) {
 	p := w.pool
 	attempt := max(w.attempt, 1)
@@ -886,8 +886,5 @@ func (w *StealWorker[T]) endRetried(rt *retries[T], err error) {
 			return
 		}
 	}
-	p.ended(w)
-	w.hooking = true // see workerExit
-	rt.settle(&w.cur, x, err, attempt, p.meter, w.meter, &p.hooks)
-	w.hooking = false
+	settle(rt, p.meter, w.meter, &p.hooks, &p.set, &w.cur, &w.cur, x, attempt, err, &w.hooking, func() { p.ended(w) })
 }

@@ -31,9 +31,6 @@ func (s *Settings) resolveBreaker() error {
 		}
 		return nil
 	}
-	if b.Policy.Hold && s.Pattern&(Fixed|Dynamic|Stealing|Batch) == 0 {
-		return &ConfigError{Option: "Breaker(...)", Reason: "Hold applies to the fixed, dynamic, work-stealing and batch pools; the " + s.Pattern.String() + " pool fails tasks fast while its breaker is open"}
-	}
 	b.Group = breaker.NewGroup(b.Policy)
 	return nil
 }
