@@ -65,8 +65,9 @@ type StuckTask struct {
 // few times per threshold, at what the workers count anyway (whether each
 // is busy, how many tasks it has ended), never at a task that Run may be
 // writing. So a task is reported between after and 1.5·after from its
-// start, and the goroutine ends with the pool's last worker. after must
-// be at least a millisecond.
+// start, and the goroutine ends with the pool's last worker: Shutdown and
+// ShutdownNow return once it has, so onStuck is never called after they
+// have. after must be at least a millisecond.
 func Watchdog(after time.Duration, onStuck func(StuckTask)) Option {
 	return config.NewOption("Watchdog("+after.String()+", ...)", config.AllPatterns, func(s *config.Settings) string {
 		if after < time.Millisecond {

@@ -51,7 +51,9 @@ type ShedPolicy struct {
 //     every Target after scales the limit by the square root of Target
 //     over the mean wait seen meanwhile. (A sharded queue — fixed,
 //     dynamic and work-stealing pools — counts as its fullest shard times
-//     the shards: a task waits behind its own shard's tasks.)
+//     the shards: a task waits behind its own shard's tasks; and while
+//     the pool sheds, each admitted task goes to the shallower of two
+//     shards picked at random, which keeps the shards' waits close.)
 //   - It leaves the shedding state once it has refused no one for an
 //     Interval and a wait at or below Target is seen.
 //

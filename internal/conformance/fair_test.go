@@ -18,26 +18,44 @@ import (
 // templates (fair_test.go).
 var fairOptions = []poolrt.Option{poolrt.TenantQueueSize(math.MaxInt32)}
 
-func TestFairProbe(t *testing.T) {
-	for _, impl := range []conformance.Impl[generated.Probe]{
+// fairProbeImpls returns the fair pools over the value task type, their
+// Task and ID filled in.
+func fairProbeImpls() []conformance.Impl[generated.Probe] {
+	impls := []conformance.Impl[generated.Probe]{
 		{Name: "templates.FairPool", New: conformance.Adapt(templates.NewFairPool[generated.Probe, int])},
 		{Name: "generated.ProbeFairPool", New: conformance.Adapt(generated.NewProbeFairPool)},
-	} {
-		impl.Pattern, impl.Options = conformance.Fair, fairOptions
-		impl.Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
-		impl.ID = func(p generated.Probe) int { return p.ID }
+	}
+	for i := range impls {
+		impls[i].Pattern, impls[i].Options = conformance.Fair, fairOptions
+		impls[i].Task = func(ctl *probe.Control, id int) generated.Probe { return generated.Probe{ID: id, Ctl: ctl} }
+		impls[i].ID = func(p generated.Probe) int { return p.ID }
+	}
+	return impls
+}
+
+// fairProbePtrImpls returns the fair pools over the pointer task type,
+// their Task and ID filled in.
+func fairProbePtrImpls() []conformance.Impl[*generated.ProbePtr] {
+	impls := []conformance.Impl[*generated.ProbePtr]{
+		{Name: "templates.FairPool", New: conformance.Adapt(templates.NewFairPool[*generated.ProbePtr, int])},
+		{Name: "generated.ProbePtrFairPool", New: conformance.Adapt(generated.NewProbePtrFairPool)},
+	}
+	for i := range impls {
+		impls[i].Pattern, impls[i].Options = conformance.Fair, fairOptions
+		impls[i].Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
+		impls[i].ID = func(p *generated.ProbePtr) int { return p.ID }
+	}
+	return impls
+}
+
+func TestFairProbe(t *testing.T) {
+	for _, impl := range fairProbeImpls() {
 		conformance.Run(t, impl)
 	}
 }
 
 func TestFairProbePtr(t *testing.T) {
-	for _, impl := range []conformance.Impl[*generated.ProbePtr]{
-		{Name: "templates.FairPool", New: conformance.Adapt(templates.NewFairPool[*generated.ProbePtr, int])},
-		{Name: "generated.ProbePtrFairPool", New: conformance.Adapt(generated.NewProbePtrFairPool)},
-	} {
-		impl.Pattern, impl.Options = conformance.Fair, fairOptions
-		impl.Task = func(ctl *probe.Control, id int) *generated.ProbePtr { return &generated.ProbePtr{ID: id, Ctl: ctl} }
-		impl.ID = func(p *generated.ProbePtr) int { return p.ID }
+	for _, impl := range fairProbePtrImpls() {
 		conformance.Run(t, impl)
 	}
 }

@@ -162,6 +162,7 @@ func cases[T any]() []testCase[T] {
 		{"TypedHookPanics", testTypedHookPanics[T]},
 		{"TaskTimeout", testTaskTimeout[T]},
 		{"Watchdog", testWatchdog[T]},
+		{"WatchdogShutdown", testWatchdogShutdown[T]},
 		{"Retry", testRetry[T]},
 		{"RetryFraction", testRetryFraction[T]},
 		{"RetryShutdownNow", testRetryShutdownNow[T]},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -102,4 +103,39 @@ func testWatchdog[T any](t *testing.T, s *suite[T]) {
 		synctest.Wait() // the watchdog sees the pool's end
 		assert.Equal(t, 0, p.Stats().Stuck, "Stats.Stuck after Shutdown")
 	})
+}
+
+// testWatchdogShutdown: Shutdown and ShutdownNow return only once the
+// watchdog's goroutine has ended: its handler, called for a task that
+// ended just after it was reported, has returned, and a panic in it is
+// counted, before the pool says it has stopped; nothing of the pool runs
+// after that.
+func testWatchdogShutdown[T any](t *testing.T, s *suite[T]) {
+	const d = 40 * time.Millisecond
+	for _, now := range []bool{false, true} {
+		bubble(t, func(t *testing.T) {
+			ctl := probe.New(1)
+			reported := make(chan struct{})
+			var returned atomic.Bool
+			p := s.start(t, 1, poolrt.Watchdog(d, func(poolrt.StuckTask) {
+				close(reported)
+				time.Sleep(d) // the handler is still running as the pool stops
+				returned.Store(true)
+				panic("watchdog hook")
+			}))
+			ctl.SetFunc(0, func(context.Context) error {
+				<-reported
+				return nil
+			})
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 0)))
+			<-reported
+			if now {
+				assert.Empty(t, p.ShutdownNow())
+			} else {
+				require.NoError(t, p.Shutdown(context.Background()))
+			}
+			assert.True(t, returned.Load(), "the watchdog's handler still runs after Shutdown (now: %v) returned", now)
+			assert.Equal(t, uint64(1), p.Stats().HookPanics, "the handler's panic is counted by the time the pool has stopped")
+		})
+	}
 }

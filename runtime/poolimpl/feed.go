@@ -48,6 +48,7 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
 	f.shed = f.meter.shedder(&f.set, &f.life, set.QueueSize, f.q.spread)
+	f.q.shed = f.shed
 	if f.rt, err = newRetries[T](&f.set, set.QueueSize, f.sleep.Wake); err != nil {
 		return err
 	}

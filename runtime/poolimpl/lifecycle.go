@@ -46,8 +46,14 @@ type Lifecycle struct {
 
 	room    chan struct{} // a token: room was made (capacity 1)
 	closing chan struct{} // closed when intake stops
-	exited  chan struct{} // closed when the last worker has exited
-	live    atomic.Int32  // workers started and not yet exited
+	exited  chan struct{} // closed when the last worker (and the watchdog) has exited
+	// watchStop, in a pool with a watchdog (poolrt.Watchdog), is closed
+	// when the last worker has exited. It stops the watchdog, whose
+	// goroutine then closes exited: Shutdown and ShutdownNow return only
+	// once the watchdog can no longer call the user's handler, nor count
+	// a panic in it. Nil without a watchdog.
+	watchStop chan struct{}
+	live      atomic.Int32 // workers started and not yet exited
 
 	closeOnce sync.Once
 	exitOnce  sync.Once
@@ -113,6 +119,10 @@ func (l *Lifecycle) markExited() {
 		if l.entry != nil {
 			registry.Remove(l.entry)
 		}
+		if l.watchStop != nil {
+			close(l.watchStop) // the watchdog closes exited
+			return
+		}
 		close(l.exited)
 	})
 }
@@ -145,9 +155,11 @@ func (l *Lifecycle) Reserve(set *config.Settings, pattern config.Pattern, task s
 // exited; call it once the pool is ready for all that.
 func (l *Lifecycle) List(m *Meter, stats func() poolrt.Stats, setLimits func(min, max int) error) {
 	if d := m.watch; d != nil {
+		l.watchStop = make(chan struct{})
 		go func() {
+			defer close(l.exited)
 			l.LabelWorker()
-			d.run(l.exited)
+			d.run(l.watchStop)
 		}()
 	}
 	if l.entry != nil {

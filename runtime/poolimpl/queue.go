@@ -357,6 +357,10 @@ type queue[T any] struct {
 	stealDiv atomic.Int32
 	sampler  sampler
 	set      *config.Settings
+	// shed is the pool's load shedding controller, nil when off: while
+	// it sheds, a submission goes to the shallower of two shards (see
+	// shallower).
+	shed *Shedder
 }
 
 // init sizes the queue as set says: set.QueueSize slots split as evenly
@@ -399,10 +403,30 @@ func (q *queue[T]) pushWaited(t T, x *Waiter) pushResult {
 		return q.shards[0].push(t, x, &q.sampler, false)
 	}
 	i := RandN(n)
+	if q.shed != nil && q.shed.on.Load() {
+		i = q.shallower(i)
+	}
 	if r := q.shards[i].push(t, x, &q.sampler, true); r == pushed || r == pushClosed {
 		return r
 	}
 	return q.pushOthers(t, x, i)
+}
+
+// shallower returns, of shard i and another picked at random, the one
+// with fewer tasks waiting: the power of two choices. While the pool
+// sheds, its admitted tasks' waits are held near a target, and a task
+// waits behind its own shard's tasks; shards filled at random drift
+// apart, which spreads the waits around their mean, and two choices
+// keep the shards' depths close together at the cost of two loads.
+func (q *queue[T]) shallower(i int) int {
+	j := RandN(len(q.shards) - 1)
+	if j >= i {
+		j++
+	}
+	if q.shards[j].waiting() < q.shards[i].waiting() {
+		return j
+	}
+	return i
 }
 
 // pushOthers is push when shard i was full or contended.

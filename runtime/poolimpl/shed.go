@@ -227,9 +227,13 @@ func (s *Shedder) snapshot(st *poolrt.Stats) {
 func (q *queue[T]) spread() int {
 	most := 0
 	for i := range q.shards {
-		s := &q.shards[i]
-		st := s.started.Load()
-		most = max(most, int(s.tail.Load()-st))
+		most = max(most, q.shards[i].waiting())
 	}
 	return most * len(q.shards)
+}
+
+// waiting returns the number of tasks pushed on s and not yet started.
+func (s *shard[T]) waiting() int {
+	st := s.started.Load()
+	return int(s.tail.Load() - st)
 }
