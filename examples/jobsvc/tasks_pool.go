@@ -73,7 +73,8 @@ var _ interface {
 // NewRequestPriorityPool. Its methods must not be called from inside a task's
 // Run: Shutdown and ShutdownNow would wait for the calling task itself.
 type RequestPriorityPool struct {
-	e poolimpl.Rank[*Request]
+	e     poolimpl.Rank[*Request]
+	later poolimpl.Later[*Request]
 }
 
 // NewRequestPriorityPool starts a pool configured by opts: poolrt.Workers
@@ -134,6 +135,30 @@ func (p *RequestPriorityPool) SubmitWait(ctx context.Context, t *Request) error 
 	return p.e.SubmitWait(ctx, t, poolgenRequestPriority(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *RequestPriorityPool) SubmitAfter(d time.Duration, t *Request) error {
+	return p.later.SubmitAfter(d, t, p, &p.e)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *RequestPriorityPool) SubmitAt(at time.Time, t *Request) error {
+	return p.later.SubmitAt(at, t, p, &p.e)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *RequestPriorityPool) Closed() bool { return p.e.Closed() }
@@ -143,18 +168,28 @@ func (p *RequestPriorityPool) Closed() bool { return p.e.Closed() }
 // poolrt.ErrClosed from the moment Shutdown is called. If ctx is done
 // first, Shutdown returns ctx's error while the pool goes on draining;
 // ShutdownNow then stops it.
-func (p *RequestPriorityPool) Shutdown(ctx context.Context) error { return p.e.Shutdown(ctx) }
+func (p *RequestPriorityPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.e.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, in the order they would have
 // run (highest effective priority first). Only the first call returns
 // tasks. O(n log n).
-func (p *RequestPriorityPool) ShutdownNow() []*Request { return p.e.ShutdownNow() }
+func (p *RequestPriorityPool) ShutdownNow() []*Request {
+	held := p.later.Stop(true)
+	return append(p.e.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics, with the per-band
 // figures in its Priority section.
-func (p *RequestPriorityPool) Stats() poolrt.Stats { return p.e.Stats() }
+func (p *RequestPriorityPool) Stats() poolrt.Stats {
+	st := p.e.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenRequestRankLane returns the lane of the priority, deadline and cost pools of *Request.
 func poolgenRequestRankLane() poolimpl.Lane[*Request] {
@@ -181,10 +216,14 @@ type poolgenRequestTimeouter interface {
 }
 
 // poolgenRequestTimeoutOf returns the reader of *Request's own timeout for its lane, or nil if
-// *Request has no Timeout method: the check is made once per pool, not per
+// *Request has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenRequestTimeoutOf() func(**Request) time.Duration {
+	if f := poolgenRequestTaggedTimeout(); f != nil {
+		return f
+	}
 	var t *Request
 	if _, ok := any(t).(poolgenRequestTimeouter); ok && poolimpl.Nilable[*Request]() {
 		return poolgenRequestPointerTimeout
@@ -194,6 +233,12 @@ func poolgenRequestTimeoutOf() func(**Request) time.Duration {
 	}
 	return nil
 }
+
+// poolgenRequestTaggedTimeout returns the reader of *Request's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenRequestTaggedTimeout() func(**Request) time.Duration { return nil }
 
 // poolgenRequestSlotTimeout reads the timeout of the task in slot t, whose method set
 // (**Request's) holds Timeout.
@@ -232,6 +277,8 @@ func poolgenRequestPointerTimeout(t **Request) time.Duration {
 // An EventBatchPool is safe for concurrent use. Create one with NewEventBatchPool.
 type EventBatchPool struct {
 	p poolimpl.Batch[Event, struct{}]
+
+	later poolimpl.Later[Event]
 }
 
 // NewEventBatchPool starts a pool that hands batches to handle, configured by
@@ -290,6 +337,30 @@ func (p *EventBatchPool) SubmitWait(ctx context.Context, t Event) error {
 	return p.p.SubmitWait(ctx, t, poolgenEventBatchKey(t))
 }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *EventBatchPool) SubmitAfter(d time.Duration, t Event) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *EventBatchPool) SubmitAt(at time.Time, t Event) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *EventBatchPool) Closed() bool { return p.p.Closed() }
@@ -298,17 +369,27 @@ func (p *EventBatchPool) Closed() bool { return p.p.Closed() }
 // small), lets the workers handle every batch and waits for them to exit.
 // If ctx is done first, Shutdown returns ctx's error while the pool goes
 // on draining; ShutdownNow then stops it.
-func (p *EventBatchPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *EventBatchPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running
 // handlers, waits for them to return and the workers to exit, and returns
 // every accepted task never handed over, oldest batch first. Only the
 // first call returns tasks.
-func (p *EventBatchPool) ShutdownNow() []Event { return p.p.ShutdownNow() }
+func (p *EventBatchPool) ShutdownNow() []Event {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics; Stats.Batch holds the
 // batch counters.
-func (p *EventBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *EventBatchPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // Pools for Job (fixed), specialized from github.com/poolgen/poolgen/templates.
 
@@ -329,7 +410,8 @@ func (p *EventBatchPool) Stats() poolrt.Stats { return p.p.Stats() }
 // Its methods must not be called from inside a task's Run: Shutdown and
 // ShutdownNow would wait for the calling task itself.
 type JobFixedPool struct {
-	p poolimpl.Fixed[Job]
+	p     poolimpl.Fixed[Job]
+	later poolimpl.Later[Job]
 }
 
 // NewJobFixedPool starts a pool configured by opts: poolrt.Workers (default
@@ -371,6 +453,30 @@ func (p *JobFixedPool) TrySubmit(t Job) error { return p.p.TrySubmit(t) }
 // is reused only once its task has ended.
 func (p *JobFixedPool) SubmitWait(ctx context.Context, t Job) error { return p.p.SubmitWait(ctx, t) }
 
+// SubmitAfter queues t to be submitted after d, for background jobs,
+// and returns at once. It refuses t with poolrt.ErrClosed once the pool
+// is shut down, and with poolrt.ErrQueueFull while as many tasks as the
+// queue holds (Stats.QueueCap) wait for their time. At its time t is
+// submitted as TrySubmit would; if the queue is full it stays due, tried
+// again with a backoff of up to 20 ms, and the tasks due after it wait
+// behind it. A pool that refuses it for another reason (an open
+// poolrt.Breaker, poolrt.Shed) cancels it: it goes to the dead-letter
+// handler (poolrt.OnDeadLetter) with that error and 0 attempts. Shutdown
+// cancels the tasks still waiting, with poolrt.ErrClosed, without waiting
+// for their time; ShutdownNow returns them with the queued ones.
+// Stats.Scheduled counts them. For d <= 0 SubmitAfter is TrySubmit. The
+// first call sets up a timer shared by the pool's scheduled tasks: a pool
+// that never schedules pays nothing.
+func (p *JobFixedPool) SubmitAfter(d time.Duration, t Job) error {
+	return p.later.SubmitAfter(d, t, p, &p.p)
+}
+
+// SubmitAt queues t to be submitted at time at, as SubmitAfter does
+// with the time left until at.
+func (p *JobFixedPool) SubmitAt(at time.Time, t Job) error {
+	return p.later.SubmitAt(at, t, p, &p.p)
+}
+
 // Closed reports whether the pool has stopped accepting tasks (Shutdown
 // or ShutdownNow was called), without submitting one.
 func (p *JobFixedPool) Closed() bool { return p.p.Closed() }
@@ -381,16 +487,26 @@ func (p *JobFixedPool) Closed() bool { return p.p.Closed() }
 // ctx's error while the pool goes on draining; ShutdownNow then stops it.
 // Tasks running on submitters' goroutines under poolrt.CallerRuns are the
 // submitters' own: Shutdown does not wait for them.
-func (p *JobFixedPool) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+func (p *JobFixedPool) Shutdown(ctx context.Context) error {
+	p.later.Stop(false)
+	return p.p.Shutdown(ctx)
+}
 
 // ShutdownNow stops intake, cancels the context passed to running tasks,
 // waits for the workers to finish their current task and exit, and returns
 // every accepted task that never started, roughly oldest first. Only the
 // first call returns tasks.
-func (p *JobFixedPool) ShutdownNow() []Job { return p.p.ShutdownNow() }
+func (p *JobFixedPool) ShutdownNow() []Job {
+	held := p.later.Stop(true)
+	return append(p.p.ShutdownNow(), held...)
+}
 
 // Stats returns a snapshot of the pool's metrics.
-func (p *JobFixedPool) Stats() poolrt.Stats { return p.p.Stats() }
+func (p *JobFixedPool) Stats() poolrt.Stats {
+	st := p.p.Stats()
+	p.later.AddStats(&st)
+	return st
+}
 
 // poolgenJobBatchLane returns the lane of the fixed and dynamic pools of Job: the
 // loops below, which call Run.
@@ -419,10 +535,14 @@ type poolgenJobTimeouter interface {
 }
 
 // poolgenJobTimeoutOf returns the reader of Job's own timeout for its lane, or nil if
-// Job has no Timeout method: the check is made once per pool, not per
+// Job has neither a Timeout method nor a field tagged `poolgen:"timeout"`
+// (in generated code): the check is made once per pool, not per
 // task. The reader asserts a pointer (the task's slot, or a pointer task
 // itself), so reading allocates nothing.
 func poolgenJobTimeoutOf() func(*Job) time.Duration {
+	if f := poolgenJobTaggedTimeout(); f != nil {
+		return f
+	}
 	var t Job
 	if _, ok := any(t).(poolgenJobTimeouter); ok && poolimpl.Nilable[Job]() {
 		return poolgenJobPointerTimeout
@@ -432,6 +552,12 @@ func poolgenJobTimeoutOf() func(*Job) time.Duration {
 	}
 	return nil
 }
+
+// poolgenJobTaggedTimeout returns the reader of Job's field tagged
+// `poolgen:"timeout"`, or nil if it has none. The generic pools read
+// only a Timeout method: tags are poolgen's, which replaces this function
+// with one that reads the field for a task type that has one.
+func poolgenJobTaggedTimeout() func(*Job) time.Duration { return nil }
 
 // poolgenJobSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Job's) holds Timeout.
