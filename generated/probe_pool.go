@@ -1548,14 +1548,12 @@ type poolgenProbeTimeouter interface {
 }
 
 // poolgenProbeTimeoutOf returns the reader of Probe's own timeout for its lane, or nil if
-// Probe has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Probe has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenProbeTimeoutOf() func(*Probe) time.Duration {
-	if f := poolgenProbeTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Probe
 	if _, ok := any(t).(poolgenProbeTimeouter); ok && poolimpl.Nilable[Probe]() {
 		return poolgenProbePointerTimeout
@@ -1565,12 +1563,6 @@ func poolgenProbeTimeoutOf() func(*Probe) time.Duration {
 	}
 	return nil
 }
-
-// poolgenProbeTaggedTimeout returns the reader of Probe's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenProbeTaggedTimeout() func(*Probe) time.Duration { return nil }
 
 // poolgenProbeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Probe's) holds Timeout.
@@ -3075,14 +3067,12 @@ type poolgenProbePtrTimeouter interface {
 }
 
 // poolgenProbePtrTimeoutOf returns the reader of *ProbePtr's own timeout for its lane, or nil if
-// *ProbePtr has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// *ProbePtr has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenProbePtrTimeoutOf() func(**ProbePtr) time.Duration {
-	if f := poolgenProbePtrTaggedTimeout(); f != nil {
-		return f
-	}
 	var t *ProbePtr
 	if _, ok := any(t).(poolgenProbePtrTimeouter); ok && poolimpl.Nilable[*ProbePtr]() {
 		return poolgenProbePtrPointerTimeout
@@ -3092,12 +3082,6 @@ func poolgenProbePtrTimeoutOf() func(**ProbePtr) time.Duration {
 	}
 	return nil
 }
-
-// poolgenProbePtrTaggedTimeout returns the reader of *ProbePtr's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenProbePtrTaggedTimeout() func(**ProbePtr) time.Duration { return nil }
 
 // poolgenProbePtrSlotTimeout reads the timeout of the task in slot t, whose method set
 // (**ProbePtr's) holds Timeout.

@@ -22,8 +22,8 @@ var _ interface {
 	Run(context.Context) error
 } = Request{}
 
-// poolgenRequestTaggedTimeout returns the reader of Request's own timeout: its field Budget, tagged poolgen:"timeout".
-func poolgenRequestTaggedTimeout() func(*Request) time.Duration {
+// poolgenRequestTimeoutOf returns the reader of Request's own timeout: its field Budget, tagged poolgen:"timeout".
+func poolgenRequestTimeoutOf() func(*Request) time.Duration {
 	return func(t *Request) time.Duration {
 		return t.Budget
 	}
@@ -208,40 +208,3 @@ func (p *RequestFairPool) Stats() poolrt.Stats {
 // poolgenRequestRunOne runs one task: on a submitter's goroutine under CallerRuns, or a
 // fork with nowhere to go.
 func poolgenRequestRunOne(ctx context.Context, t Request) error { return t.Run(ctx) }
-
-// poolgenRequestTimeouter is a task that states its own timeout (see
-// poolrt.TaskTimeout).
-type poolgenRequestTimeouter interface {
-	Timeout() time.Duration
-}
-
-// poolgenRequestTimeoutOf returns the reader of Request's own timeout for its lane, or nil if
-// Request has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
-func poolgenRequestTimeoutOf() func(*Request) time.Duration {
-	if f := poolgenRequestTaggedTimeout(); f != nil {
-		return f
-	}
-	var t Request
-	if _, ok := any(t).(poolgenRequestTimeouter); ok && poolimpl.Nilable[Request]() {
-		return poolgenRequestPointerTimeout
-	}
-	if _, ok := any(&t).(poolgenRequestTimeouter); ok {
-		return poolgenRequestSlotTimeout
-	}
-	return nil
-}
-
-// poolgenRequestSlotTimeout reads the timeout of the task in slot t, whose method set
-// (*Request's) holds Timeout.
-func poolgenRequestSlotTimeout(t *Request) time.Duration {
-	return any(t).(poolgenRequestTimeouter).Timeout()
-}
-
-// poolgenRequestPointerTimeout reads the timeout of the task *t, a pointer whose method
-// set holds Timeout.
-func poolgenRequestPointerTimeout(t *Request) time.Duration {
-	return any(*t).(poolgenRequestTimeouter).Timeout()
-}

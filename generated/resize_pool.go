@@ -327,14 +327,12 @@ type poolgenResizeTimeouter interface {
 }
 
 // poolgenResizeTimeoutOf returns the reader of Resize's own timeout for its lane, or nil if
-// Resize has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Resize has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenResizeTimeoutOf() func(*Resize) time.Duration {
-	if f := poolgenResizeTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Resize
 	if _, ok := any(t).(poolgenResizeTimeouter); ok && poolimpl.Nilable[Resize]() {
 		return poolgenResizePointerTimeout
@@ -344,12 +342,6 @@ func poolgenResizeTimeoutOf() func(*Resize) time.Duration {
 	}
 	return nil
 }
-
-// poolgenResizeTaggedTimeout returns the reader of Resize's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenResizeTaggedTimeout() func(*Resize) time.Duration { return nil }
 
 // poolgenResizeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Resize's) holds Timeout.

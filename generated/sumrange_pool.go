@@ -282,14 +282,12 @@ type poolgenSumRangeTimeouter interface {
 }
 
 // poolgenSumRangeTimeoutOf returns the reader of SumRange's own timeout for its lane, or nil if
-// SumRange has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// SumRange has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenSumRangeTimeoutOf() func(*SumRange) time.Duration {
-	if f := poolgenSumRangeTaggedTimeout(); f != nil {
-		return f
-	}
 	var t SumRange
 	if _, ok := any(t).(poolgenSumRangeTimeouter); ok && poolimpl.Nilable[SumRange]() {
 		return poolgenSumRangePointerTimeout
@@ -299,12 +297,6 @@ func poolgenSumRangeTimeoutOf() func(*SumRange) time.Duration {
 	}
 	return nil
 }
-
-// poolgenSumRangeTaggedTimeout returns the reader of SumRange's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenSumRangeTaggedTimeout() func(*SumRange) time.Duration { return nil }
 
 // poolgenSumRangeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*SumRange's) holds Timeout.

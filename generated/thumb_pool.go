@@ -168,14 +168,12 @@ type poolgenThumbTimeouter interface {
 }
 
 // poolgenThumbTimeoutOf returns the reader of *Thumb's own timeout for its lane, or nil if
-// *Thumb has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// *Thumb has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenThumbTimeoutOf() func(**Thumb) time.Duration {
-	if f := poolgenThumbTaggedTimeout(); f != nil {
-		return f
-	}
 	var t *Thumb
 	if _, ok := any(t).(poolgenThumbTimeouter); ok && poolimpl.Nilable[*Thumb]() {
 		return poolgenThumbPointerTimeout
@@ -185,12 +183,6 @@ func poolgenThumbTimeoutOf() func(**Thumb) time.Duration {
 	}
 	return nil
 }
-
-// poolgenThumbTaggedTimeout returns the reader of *Thumb's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenThumbTaggedTimeout() func(**Thumb) time.Duration { return nil }
 
 // poolgenThumbSlotTimeout reads the timeout of the task in slot t, whose method set
 // (**Thumb's) holds Timeout.

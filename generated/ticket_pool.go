@@ -379,14 +379,12 @@ type poolgenTicketTimeouter interface {
 }
 
 // poolgenTicketTimeoutOf returns the reader of Ticket's own timeout for its lane, or nil if
-// Ticket has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Ticket has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenTicketTimeoutOf() func(*Ticket) time.Duration {
-	if f := poolgenTicketTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Ticket
 	if _, ok := any(t).(poolgenTicketTimeouter); ok && poolimpl.Nilable[Ticket]() {
 		return poolgenTicketPointerTimeout
@@ -396,12 +394,6 @@ func poolgenTicketTimeoutOf() func(*Ticket) time.Duration {
 	}
 	return nil
 }
-
-// poolgenTicketTaggedTimeout returns the reader of Ticket's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenTicketTaggedTimeout() func(*Ticket) time.Duration { return nil }
 
 // poolgenTicketSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Ticket's) holds Timeout.

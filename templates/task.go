@@ -96,14 +96,12 @@ type timeouter interface {
 }
 
 // timeoutOf returns the reader of T's own timeout for its lane, or nil if
-// T has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// T has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func timeoutOf[T Task]() func(*T) time.Duration {
-	if f := taggedTimeout[T](); f != nil {
-		return f
-	}
 	var t T
 	if _, ok := any(t).(timeouter); ok && poolimpl.Nilable[T]() {
 		return pointerTimeout[T]
@@ -113,12 +111,6 @@ func timeoutOf[T Task]() func(*T) time.Duration {
 	}
 	return nil
 }
-
-// taggedTimeout returns the reader of T's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func taggedTimeout[T Task]() func(*T) time.Duration { return nil }
 
 // slotTimeout reads the timeout of the task in slot t, whose method set
 // (*T's) holds Timeout.

@@ -483,14 +483,12 @@ type poolgenRoutedTimeouter interface {
 }
 
 // poolgenRoutedTimeoutOf returns the reader of Routed's own timeout for its lane, or nil if
-// Routed has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Routed has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenRoutedTimeoutOf() func(*Routed) time.Duration {
-	if f := poolgenRoutedTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Routed
 	if _, ok := any(t).(poolgenRoutedTimeouter); ok && poolimpl.Nilable[Routed]() {
 		return poolgenRoutedPointerTimeout
@@ -500,12 +498,6 @@ func poolgenRoutedTimeoutOf() func(*Routed) time.Duration {
 	}
 	return nil
 }
-
-// poolgenRoutedTaggedTimeout returns the reader of Routed's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenRoutedTaggedTimeout() func(*Routed) time.Duration { return nil }
 
 // poolgenRoutedSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Routed's) holds Timeout.

@@ -171,14 +171,12 @@ type poolgenTinyTimeouter interface {
 }
 
 // poolgenTinyTimeoutOf returns the reader of Tiny's own timeout for its lane, or nil if
-// Tiny has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Tiny has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenTinyTimeoutOf() func(*Tiny) time.Duration {
-	if f := poolgenTinyTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Tiny
 	if _, ok := any(t).(poolgenTinyTimeouter); ok && poolimpl.Nilable[Tiny]() {
 		return poolgenTinyPointerTimeout
@@ -188,12 +186,6 @@ func poolgenTinyTimeoutOf() func(*Tiny) time.Duration {
 	}
 	return nil
 }
-
-// poolgenTinyTaggedTimeout returns the reader of Tiny's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenTinyTaggedTimeout() func(*Tiny) time.Duration { return nil }
 
 // poolgenTinySlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Tiny's) holds Timeout.
@@ -351,14 +343,12 @@ type poolgenSpin1usTimeouter interface {
 }
 
 // poolgenSpin1usTimeoutOf returns the reader of Spin1us's own timeout for its lane, or nil if
-// Spin1us has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Spin1us has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenSpin1usTimeoutOf() func(*Spin1us) time.Duration {
-	if f := poolgenSpin1usTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Spin1us
 	if _, ok := any(t).(poolgenSpin1usTimeouter); ok && poolimpl.Nilable[Spin1us]() {
 		return poolgenSpin1usPointerTimeout
@@ -368,12 +358,6 @@ func poolgenSpin1usTimeoutOf() func(*Spin1us) time.Duration {
 	}
 	return nil
 }
-
-// poolgenSpin1usTaggedTimeout returns the reader of Spin1us's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenSpin1usTaggedTimeout() func(*Spin1us) time.Duration { return nil }
 
 // poolgenSpin1usSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Spin1us's) holds Timeout.

@@ -351,14 +351,12 @@ type poolgenSleepTimeouter interface {
 }
 
 // poolgenSleepTimeoutOf returns the reader of Sleep's own timeout for its lane, or nil if
-// Sleep has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Sleep has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
-	if f := poolgenSleepTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Sleep
 	if _, ok := any(t).(poolgenSleepTimeouter); ok && poolimpl.Nilable[Sleep]() {
 		return poolgenSleepPointerTimeout
@@ -368,12 +366,6 @@ func poolgenSleepTimeoutOf() func(*Sleep) time.Duration {
 	}
 	return nil
 }
-
-// poolgenSleepTaggedTimeout returns the reader of Sleep's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenSleepTaggedTimeout() func(*Sleep) time.Duration { return nil }
 
 // poolgenSleepSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Sleep's) holds Timeout.
@@ -533,14 +525,12 @@ type poolgenPayload32Timeouter interface {
 }
 
 // poolgenPayload32TimeoutOf returns the reader of Payload32's own timeout for its lane, or nil if
-// Payload32 has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Payload32 has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
-	if f := poolgenPayload32TaggedTimeout(); f != nil {
-		return f
-	}
 	var t Payload32
 	if _, ok := any(t).(poolgenPayload32Timeouter); ok && poolimpl.Nilable[Payload32]() {
 		return poolgenPayload32PointerTimeout
@@ -550,12 +540,6 @@ func poolgenPayload32TimeoutOf() func(*Payload32) time.Duration {
 	}
 	return nil
 }
-
-// poolgenPayload32TaggedTimeout returns the reader of Payload32's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenPayload32TaggedTimeout() func(*Payload32) time.Duration { return nil }
 
 // poolgenPayload32SlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Payload32's) holds Timeout.
@@ -958,14 +942,12 @@ type poolgenNodeTimeouter interface {
 }
 
 // poolgenNodeTimeoutOf returns the reader of Node's own timeout for its lane, or nil if
-// Node has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Node has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenNodeTimeoutOf() func(*Node) time.Duration {
-	if f := poolgenNodeTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Node
 	if _, ok := any(t).(poolgenNodeTimeouter); ok && poolimpl.Nilable[Node]() {
 		return poolgenNodePointerTimeout
@@ -975,12 +957,6 @@ func poolgenNodeTimeoutOf() func(*Node) time.Duration {
 	}
 	return nil
 }
-
-// poolgenNodeTaggedTimeout returns the reader of Node's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenNodeTaggedTimeout() func(*Node) time.Duration { return nil }
 
 // poolgenNodeSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Node's) holds Timeout.
@@ -1705,14 +1681,12 @@ type poolgenTimedTimeouter interface {
 }
 
 // poolgenTimedTimeoutOf returns the reader of Timed's own timeout for its lane, or nil if
-// Timed has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Timed has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
-	if f := poolgenTimedTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Timed
 	if _, ok := any(t).(poolgenTimedTimeouter); ok && poolimpl.Nilable[Timed]() {
 		return poolgenTimedPointerTimeout
@@ -1722,12 +1696,6 @@ func poolgenTimedTimeoutOf() func(*Timed) time.Duration {
 	}
 	return nil
 }
-
-// poolgenTimedTaggedTimeout returns the reader of Timed's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenTimedTaggedTimeout() func(*Timed) time.Duration { return nil }
 
 // poolgenTimedSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Timed's) holds Timeout.

@@ -216,14 +216,12 @@ type poolgenRequestTimeouter interface {
 }
 
 // poolgenRequestTimeoutOf returns the reader of *Request's own timeout for its lane, or nil if
-// *Request has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// *Request has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenRequestTimeoutOf() func(**Request) time.Duration {
-	if f := poolgenRequestTaggedTimeout(); f != nil {
-		return f
-	}
 	var t *Request
 	if _, ok := any(t).(poolgenRequestTimeouter); ok && poolimpl.Nilable[*Request]() {
 		return poolgenRequestPointerTimeout
@@ -233,12 +231,6 @@ func poolgenRequestTimeoutOf() func(**Request) time.Duration {
 	}
 	return nil
 }
-
-// poolgenRequestTaggedTimeout returns the reader of *Request's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenRequestTaggedTimeout() func(**Request) time.Duration { return nil }
 
 // poolgenRequestSlotTimeout reads the timeout of the task in slot t, whose method set
 // (**Request's) holds Timeout.
@@ -535,14 +527,12 @@ type poolgenJobTimeouter interface {
 }
 
 // poolgenJobTimeoutOf returns the reader of Job's own timeout for its lane, or nil if
-// Job has neither a Timeout method nor a field tagged `poolgen:"timeout"`
-// (in generated code): the check is made once per pool, not per
-// task. The reader asserts a pointer (the task's slot, or a pointer task
-// itself), so reading allocates nothing.
+// Job has no Timeout method: the check is made once per pool, not per task.
+// The reader asserts a pointer (the task's slot, or a pointer task
+// itself), so reading allocates nothing. For a task type with a field
+// tagged `poolgen:"timeout"`, poolgen replaces this function with one
+// that returns a reader of the field.
 func poolgenJobTimeoutOf() func(*Job) time.Duration {
-	if f := poolgenJobTaggedTimeout(); f != nil {
-		return f
-	}
 	var t Job
 	if _, ok := any(t).(poolgenJobTimeouter); ok && poolimpl.Nilable[Job]() {
 		return poolgenJobPointerTimeout
@@ -552,12 +542,6 @@ func poolgenJobTimeoutOf() func(*Job) time.Duration {
 	}
 	return nil
 }
-
-// poolgenJobTaggedTimeout returns the reader of Job's field tagged
-// `poolgen:"timeout"`, or nil if it has none. The generic pools read
-// only a Timeout method: tags are poolgen's, which replaces this function
-// with one that reads the field for a task type that has one.
-func poolgenJobTaggedTimeout() func(*Job) time.Duration { return nil }
 
 // poolgenJobSlotTimeout reads the timeout of the task in slot t, whose method set
 // (*Job's) holds Timeout.

@@ -159,7 +159,7 @@ var roles = map[string]string{
 
 // timeoutRole is the tag of a task's own timeout, the field that stands
 // for a Timeout() time.Duration method. No pool requires it: the pools
-// read it where the task has one (taggedTimeout in the templates).
+// read it where the task has one (in place of the templates' timeoutOf).
 const timeoutRole = "timeout"
 
 // roleOf returns the tag role that stands for a template method, or "".

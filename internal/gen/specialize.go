@@ -162,7 +162,7 @@ type plan struct {
 	// (and the constant batch key of a task without one), by method.
 	accessors map[string]string
 	// timeout names the function that glue emits in place of the
-	// templates' taggedTimeout, for a task with a timeout field.
+	// templates' timeoutOf, for a task with a timeout field.
 	timeout string
 }
 
@@ -176,7 +176,7 @@ func planFor(t *template, spec *TaskSpec) (*plan, ErrorList) {
 	p.units = p.reach(p.poolFiles(&errs))
 	p.name(&errs)
 	if spec.Timeout != nil {
-		p.replaceTaggedTimeout()
+		p.replaceTimeoutOf()
 	}
 	for _, u := range p.units {
 		errs = append(errs, p.checkDecl(u.decl)...)
@@ -184,13 +184,14 @@ func planFor(t *template, spec *TaskSpec) (*plan, ErrorList) {
 	return p, errs
 }
 
-// replaceTaggedTimeout drops the templates' taggedTimeout, which reads no
-// field, from the plan: glue emits it under its new name, reading the
-// task's timeout field.
-func (p *plan) replaceTaggedTimeout() {
-	obj := p.t.pkg.Scope().Lookup("taggedTimeout")
-	p.timeout = p.rename[obj]
-	p.units = slices.DeleteFunc(p.units, func(u *unit) bool { return slices.Contains(u.defines, obj) })
+// replaceTimeoutOf names the function that glue emits in place of the
+// templates' timeoutOf, which reads a Timeout method, for a task that has
+// a timeout field instead: reach left timeoutOf and what only it uses
+// out of the plan.
+func (p *plan) replaceTimeoutOf() {
+	obj := p.t.pkg.Scope().Lookup("timeoutOf")
+	p.timeout = rename(p.task.Name, obj.Name())
+	p.rename[obj] = p.timeout
 	addTypeImports(p.task.Timeout.Result, p.task.Obj.Pkg(), p.imports)
 }
 
@@ -275,7 +276,14 @@ func (p *plan) reach(files []*ast.File) []*unit {
 		}
 	}
 
-	reached := map[*unit]bool{}
+	// A task with a timeout field reads it with a function glue emits in
+	// place of timeoutOf (replaceTimeoutOf): timeoutOf, and what only it
+	// uses, stay out.
+	var replaced *unit
+	if p.task.Timeout != nil {
+		replaced = byObj[t.pkg.Scope().Lookup("timeoutOf")]
+	}
+	reached := map[*unit]bool{replaced: true}
 	var work []*unit
 	for _, u := range units {
 		if slices.Contains(files, u.file) {
@@ -304,7 +312,7 @@ func (p *plan) reach(files []*ast.File) []*unit {
 	}
 	var out []*unit
 	for _, u := range units {
-		if reached[u] {
+		if reached[u] && u != replaced {
 			out = append(out, u)
 		}
 	}
