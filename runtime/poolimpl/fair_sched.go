@@ -171,7 +171,9 @@ func (s *fairSched) pop() (id, slot int32, charged int64, ok bool) {
 	for len(s.idle) > 0 && s.tenants[s.idle[0]].finish <= s.vt {
 		x := s.idle[0]
 		s.heapRemove(&s.idle, 0, false)
-		s.drop(x)
+		// Forgotten unless it is busy again: a submitter may wait on it
+		// for room in the pool's queue, or a retry of it may be due.
+		s.settle(x)
 	}
 	return id, slot, charged, true
 }
