@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // ErrUnknownClass is returned by a router's Submit, TrySubmit and
@@ -14,32 +16,14 @@ import (
 var ErrUnknownClass = errors.New("poolgen: no route for the task's class")
 
 // RouterOption configures a router: its lending of workers between its
-// classes ([Lend], [LendEvery]) and its name ([RouterName]). A bad one is a *ConfigError from
-// the router's constructor.
-type RouterOption struct {
-	text  string
-	apply func(*RouterSettings) (reason string)
-}
-
-// String returns the option as written in code, for example "Lend(16)".
-func (o RouterOption) String() string { return o.text }
-
-// RouterSettings is what a router's options resolve to. It is exported
-// for the router's engine; users set it through [RouterOption]s.
-type RouterSettings struct {
-	// Budget is the number of workers the lent classes share; 0 turns
-	// lending off.
-	Budget int
-	// Interval is how often the router measures the classes and moves
-	// workers.
-	Interval time.Duration
-	// Name is the router's name (RouterName); "" for none.
-	Name string
-}
+// classes ([Lend], [LendEvery]) and its name ([RouterName]). A bad one is
+// a *ConfigError from the router's constructor. It prints as written in
+// code, for example "Lend(16)".
+type RouterOption = config.RouterOption
 
 // DefaultLendInterval is how often a lending router rebalances unless
 // [LendEvery] says otherwise.
-const DefaultLendInterval = 10 * time.Millisecond
+const DefaultLendInterval = config.DefaultLendInterval
 
 // Lend makes the router lend workers between the classes whose pools are
 // dynamic (they have SetLimits): together they run at most budget
@@ -51,25 +35,25 @@ const DefaultLendInterval = 10 * time.Millisecond
 // tasks). Classes with other pools keep their own workers, outside the
 // budget.
 func Lend(budget int) RouterOption {
-	return RouterOption{"Lend(" + strconv.Itoa(budget) + ")", func(s *RouterSettings) string {
+	return config.NewRouterOption("Lend("+strconv.Itoa(budget)+")", func(s *config.RouterSettings) string {
 		if budget < 1 {
 			return "the budget must be at least 1 worker"
 		}
 		s.Budget = budget
 		return ""
-	}}
+	})
 }
 
 // LendEvery sets how often a lending router measures its classes and
 // moves workers (default [DefaultLendInterval]).
 func LendEvery(d time.Duration) RouterOption {
-	return RouterOption{"LendEvery(" + d.String() + ")", func(s *RouterSettings) string {
+	return config.NewRouterOption("LendEvery("+d.String()+")", func(s *config.RouterSettings) string {
 		if d < time.Millisecond {
 			return "the interval must be at least 1ms"
 		}
 		s.Interval = d
 		return ""
-	}}
+	})
 }
 
 // RouterName names the router as [Name] names a pool: the router is
@@ -83,28 +67,13 @@ func LendEvery(d time.Duration) RouterOption {
 // use returns a [*ConfigError]. The router leaves the list when its
 // Shutdown returns nil or its ShutdownNow returns.
 func RouterName(name string) RouterOption {
-	return RouterOption{fmt.Sprintf("RouterName(%q)", name), func(s *RouterSettings) string {
+	return config.NewRouterOption(fmt.Sprintf("RouterName(%q)", name), func(s *config.RouterSettings) string {
 		if reason := badName(name); reason != "" {
 			return reason
 		}
 		s.Name = name
 		return ""
-	}}
-}
-
-// ResolveRouter applies opts over the defaults. It is exported for the
-// router's engine.
-func ResolveRouter(opts []RouterOption) (RouterSettings, error) {
-	s := RouterSettings{Interval: DefaultLendInterval}
-	for _, o := range opts {
-		if o.apply == nil {
-			return s, &ConfigError{Option: "RouterOption{}", Reason: "the zero RouterOption; use Lend, LendEvery or RouterName"}
-		}
-		if reason := o.apply(&s); reason != "" {
-			return s, &ConfigError{Option: o.text, Reason: reason}
-		}
-	}
-	return s, nil
+	})
 }
 
 // RouterStats is the section of a router's Stats: one entry per route, in

@@ -10,18 +10,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 func TestResolveRouter(t *testing.T) {
-	s, err := poolrt.ResolveRouter(nil)
+	s, err := config.ResolveRouter(nil)
 	require.NoError(t, err)
-	assert.Equal(t, poolrt.RouterSettings{Interval: poolrt.DefaultLendInterval}, s)
-	s, err = poolrt.ResolveRouter([]poolrt.RouterOption{poolrt.Lend(8), poolrt.LendEvery(time.Second)})
+	assert.Equal(t, config.RouterSettings{Interval: poolrt.DefaultLendInterval}, s)
+	s, err = config.ResolveRouter([]poolrt.RouterOption{poolrt.Lend(8), poolrt.LendEvery(time.Second)})
 	require.NoError(t, err)
-	assert.Equal(t, poolrt.RouterSettings{Budget: 8, Interval: time.Second}, s)
+	assert.Equal(t, config.RouterSettings{Budget: 8, Interval: time.Second}, s)
 	assert.Equal(t, "Lend(8)", poolrt.Lend(8).String())
 	assert.Equal(t, "LendEvery(5ms)", poolrt.LendEvery(5*time.Millisecond).String())
-	_, err = poolrt.ResolveRouter([]poolrt.RouterOption{poolrt.LendEvery(time.Microsecond)})
+	_, err = config.ResolveRouter([]poolrt.RouterOption{poolrt.LendEvery(time.Microsecond)})
 	var ce *poolrt.ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "LendEvery(1µs)", ce.Option)

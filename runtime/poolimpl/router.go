@@ -11,6 +11,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 	"github.com/poolgen/poolgen/runtime/internal/registry"
 )
 
@@ -82,7 +83,7 @@ func (r *Router[T, C]) Init(routes []Route[T, C], opts []poolrt.RouterOption) (e
 			}
 		}
 	}()
-	set, err := poolrt.ResolveRouter(opts)
+	set, err := config.ResolveRouter(opts)
 	if err != nil {
 		return err
 	}
@@ -492,7 +493,7 @@ type Lender struct {
 	done chan struct{}
 }
 
-func newLender[T any](set poolrt.RouterSettings, classes []lentClass, pools []ClassPool[T]) *Lender {
+func newLender[T any](set config.RouterSettings, classes []lentClass, pools []ClassPool[T]) *Lender {
 	l := &Lender{budget: set.Budget, interval: set.Interval, classes: classes,
 		quit: make(chan struct{}), done: make(chan struct{})}
 	for _, c := range classes {
