@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -234,4 +236,115 @@ func spread(v []float64) string {
 		fmt.Fprintf(&sb, " %.0f", x)
 	}
 	return sb.String()
+}
+
+// BenchmarkTailWake measures the machine, not a pool: how long a goroutine
+// that another goroutine readies waits before it runs, while every other
+// P is idle. That is the wait of a parked worker that a submission wakes.
+// The readied goroutine is put on the waker's P, and the Go scheduler
+// wakes an idle P's thread to take it. Between wakes both sides sleep
+// 300 µs, so the idle P's thread, and its CPU, go to sleep.
+//
+//   - waker=spins: the waker keeps its P for 200 µs after the wake (a
+//     submitter with more to do), so the wait is the time the idle P's
+//     thread takes to start and take the goroutine, or the 200 µs.
+//   - waker=blocks: the waker blocks at once, as errgroup's and conc's
+//     submitters do when every worker is busy; the readied goroutine
+//     takes its P.
+//   - waker=thread: the same as spins one level down, two OS threads
+//     (runtime.LockOSThread) and a pipe: the time the OS takes to run a
+//     thread woken on an idle CPU while the waker's CPU is busy.
+//
+// Metrics: wait percentiles in µs.
+func BenchmarkTailWake(b *testing.B) {
+	n := 2000
+	if size().name == "smoke" {
+		n = 50
+	}
+	for _, mode := range []string{"spins", "blocks", "thread"} {
+		b.Run("waker="+mode, func(b *testing.B) {
+			var waits []float64
+			for range b.N {
+				w, err := wakeWaits(mode, n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				waits = append(waits, w...)
+			}
+			slices.Sort(waits)
+			at := func(q float64) float64 { return waits[int(q*float64(len(waits)-1))] }
+			b.ReportMetric(at(0.5), "wait-p50-us")
+			b.ReportMetric(at(0.9), "wait-p90-us")
+			b.ReportMetric(at(0.99), "wait-p99-us")
+		})
+	}
+}
+
+// wakeWaits wakes a sleeping goroutine n times as mode says
+// (BenchmarkTailWake) and returns each wait in µs.
+func wakeWaits(mode string, n int) ([]float64, error) {
+	const spin, gap = 200 * time.Microsecond, 300 * time.Microsecond
+	epoch := time.Now()
+	stamp := func() int64 { return int64(time.Since(epoch)) }
+	var fds [2]int
+	if mode == "thread" {
+		if err := syscall.Pipe(fds[:]); err != nil {
+			return nil, err
+		}
+		defer syscall.Close(fds[0])
+		defer syscall.Close(fds[1])
+	}
+	stamps := make(chan int64)
+	done := make(chan struct{})
+	got := make(chan float64, n)
+	go func() {
+		if mode == "thread" {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var buf [8]byte
+			for range n {
+				if _, err := syscall.Read(fds[0], buf[:]); err != nil {
+					panic(err)
+				}
+				got <- us(time.Duration(stamp() - int64(binary.LittleEndian.Uint64(buf[:]))))
+			}
+			return
+		}
+		for t := range stamps {
+			got <- us(time.Duration(stamp() - t))
+			if mode == "blocks" {
+				done <- struct{}{}
+			}
+		}
+	}()
+	if mode == "thread" {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	for range n {
+		if mode == "thread" {
+			ts := syscall.NsecToTimespec(int64(gap))
+			_ = syscall.Nanosleep(&ts, nil)
+			var buf [8]byte
+			binary.LittleEndian.PutUint64(buf[:], uint64(stamp()))
+			if _, err := syscall.Write(fds[1], buf[:]); err != nil {
+				return nil, err
+			}
+		} else {
+			time.Sleep(gap)
+			stamps <- stamp()
+			if mode == "blocks" {
+				<-done
+				continue
+			}
+		}
+		for end := stamp() + int64(spin); stamp() < end; {
+		}
+	}
+	close(stamps)
+	waits := make([]float64, n)
+	for i := range waits {
+		waits[i] = <-got
+	}
+	return waits, nil
 }
