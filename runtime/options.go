@@ -91,7 +91,8 @@ func OnPanic(h func(*PanicError)) Option {
 
 // OnError sets a handler called, on the worker's goroutine, with every
 // non-nil error a task's Run returns. Without one, errors are logged
-// through log/slog as warnings, as [OnPanic] logs panics. Errors are
+// through log/slog as warnings with the pool's name, pattern, the task's
+// type and the error, rate-limited as [OnPanic] logs panics. Errors are
 // counted either way.
 func OnError(h func(error)) Option {
 	return config.NewOption("OnError(...)", config.AllPatterns, func(s *config.Settings) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -413,15 +414,28 @@ func TestPanicErrorUnwrap(t *testing.T) {
 }
 
 func TestTaskFailed(t *testing.T) {
+	logged := captureLog(t)
 	s, _ := config.Resolve(config.Fixed, nil)
-	s.TaskFailed(io.EOF) // no handler: must not panic
+	s.TaskFailed(reflect.TypeFor[panicTask](), io.EOF) // no handler: logged
+	if out := logged.String(); !strings.Contains(out, "WARN poolgen: task failed pattern=fixed task_type=poolrt.panicTask error=EOF") {
+		t.Errorf("log output %q: want a structured warning with the task's type and the error", out)
+	}
+	logged.Reset()
+	s.TaskFailed(reflect.TypeFor[*panicTask](), io.EOF)
+	if out := logged.String(); !strings.Contains(out, "task_type=*poolrt.panicTask ") {
+		t.Errorf("log output %q: want the pointer type as %%T prints it", out)
+	}
 
 	var got []error
+	logged.Reset()
 	s, _ = config.Resolve(config.Fixed, []Option{OnError(func(err error) { got = append(got, err) })})
-	s.TaskFailed(io.EOF)
-	s.TaskFailed(io.ErrClosedPipe)
+	s.TaskFailed(reflect.TypeFor[panicTask](), io.EOF)
+	s.TaskFailed(reflect.TypeFor[panicTask](), io.ErrClosedPipe)
 	if len(got) != 2 || got[0] != io.EOF || got[1] != io.ErrClosedPipe {
 		t.Fatalf("OnError saw %v, want [EOF, closed pipe]", got)
+	}
+	if logged.Len() != 0 {
+		t.Errorf("with an OnError handler nothing must be logged; got %q", logged)
 	}
 }
 
@@ -450,16 +464,16 @@ func TestLogLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 25 {
-			s.TaskFailed(io.EOF)
+			s.TaskFailed(reflect.TypeFor[panicTask](), io.EOF)
 		}
 		lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
-		if len(lines) != 10 || lines[0] != "WARN poolgen: task failed pool=ingest pattern=dynamic error=EOF" {
+		if len(lines) != 10 || lines[0] != "WARN poolgen: task failed pool=ingest pattern=dynamic task_type=poolrt.panicTask error=EOF" {
 			t.Fatalf("25 failures in a second logged %d lines, want 10:\n%s", len(lines), logged)
 		}
 		logged.Reset()
 		time.Sleep(time.Second)
-		s.TaskFailed(io.ErrUnexpectedEOF)
-		if got, want := strings.TrimSpace(logged.String()), "WARN poolgen: task failed pool=ingest pattern=dynamic error=\"unexpected EOF\" suppressed=15"; got != want {
+		s.TaskFailed(reflect.TypeFor[panicTask](), io.ErrUnexpectedEOF)
+		if got, want := strings.TrimSpace(logged.String()), "WARN poolgen: task failed pool=ingest pattern=dynamic task_type=poolrt.panicTask error=\"unexpected EOF\" suppressed=15"; got != want {
 			t.Errorf("next second: %q, want %q", got, want)
 		}
 	})

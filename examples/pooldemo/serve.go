@@ -25,10 +25,10 @@ const shutdownTimeout = 10 * time.Second
 
 // serve runs the live workload through named pools and serves, on ln,
 // their metrics for Prometheus on /metrics, poolmon's live page on
-// /debug/pools/ and its limits handler on /debug/pools/limits (loopback
-// clients only), until ctx is done or the workload fails. It then stops
-// serving, stops feeding the pools and shuts them down, waiting for their
-// queued tasks, and returns. It writes the addresses it serves, the
+// /debug/pools/ and its limits handler on /debug/pools/limits (JSON from
+// loopback clients only), until ctx is done or the workload fails. It then
+// stops serving, stops feeding the pools and shuts them down, waiting for
+// their queued tasks, and returns. It writes the addresses it serves, the
 // monitor's alerts and a line when it has stopped to log.
 func serve(ctx context.Context, ln net.Listener, n int, log io.Writer) error {
 	l, err := startLive(n, runtime.GOMAXPROCS(0))

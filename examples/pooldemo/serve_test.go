@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -132,8 +131,8 @@ func TestServe(t *testing.T) {
 	}
 
 	// The limits handler changes the dynamic pool's limits.
-	resp, err := client.PostForm("http://"+ln.Addr().String()+"/debug/pools/limits",
-		url.Values{"pool": {"resize-dynamic"}, "min": {"2"}, "max": {"3"}})
+	resp, err := client.Post("http://"+ln.Addr().String()+"/debug/pools/limits", "application/json",
+		strings.NewReader(`{"pool": "resize-dynamic", "min": 2, "max": 3}`))
 	if err != nil {
 		t.Fatal(err)
 	}

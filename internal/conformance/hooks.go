@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
+	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,6 +50,44 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// testDefaultReports: without a hook, a failing task and a panicking one
+// are each reported once through log/slog, and both records name the
+// task's type (task_type, as %T prints it; a batch pool's reports name
+// the batch's type, []T) after the pool's pattern.
+func testDefaultReports[T any](t *testing.T, s *suite[T]) {
+	logged := captureSlog(t)
+	bubble(t, func(t *testing.T) {
+		ctl := probe.New(2)
+		p := s.start(t, 1)
+		ctl.Set(0, probe.Fail)
+		ctl.Set(1, probe.Panic)
+		for id := range 2 {
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+		require.NoError(t, p.Shutdown(context.Background()))
+		assertRuns(t, ctl, 1, 0, 1)
+		st := p.Stats()
+		assert.Equal(t, uint64(1), st.Failed, "Failed")
+		assert.Equal(t, uint64(1), st.Panicked, "Panicked")
+		assertSettled(t, st)
+	})
+	typ := reflect.TypeFor[T]()
+	if s.Pattern == Batch {
+		typ = reflect.TypeFor[[]T]()
+	}
+	for _, msg := range []string{"poolgen: task failed", "poolgen: task panicked"} {
+		var records []string
+		for line := range strings.Lines(logged.String()) {
+			if strings.Contains(line, "msg=\""+msg+"\"") {
+				records = append(records, line)
+			}
+		}
+		if assert.Len(t, records, 1, "records %q in the log:\n%s", msg, logged) {
+			assert.Regexp(t, ` pattern=\S+ task_type=`+regexp.QuoteMeta(typ.String())+` `, records[0], "the record names the task's type")
+		}
+	}
 }
 
 // testHookPanicOnError: an OnError handler that panics is contained: the

@@ -146,6 +146,7 @@ func cases[T any]() []testCase[T] {
 		{"GivesWayStream", testGivesWayStream[T]},
 		{"WorkConserving", testWorkConserving[T]},
 		{"WorkConservingAfterTiny", testWorkConservingAfterTiny[T]},
+		{"DefaultReports", testDefaultReports[T]},
 		{"HookPanicOnError", testHookPanicOnError[T]},
 		{"HookPanicOnPanic", testHookPanicOnPanic[T]},
 		{"HookGoexit", testHookGoexit[T]},

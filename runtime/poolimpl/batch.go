@@ -3,6 +3,7 @@ package poolimpl
 import (
 	"context"
 	"errors"
+	"reflect"
 	"runtime/debug"
 	"runtime/trace"
 	"slices"
@@ -791,7 +792,7 @@ func (p *Batch[T, K]) refuse(w *batchWorker[T, K], g *gate[T]) {
 func (p *Batch[T, K]) batchFailed(items []T, err error) {
 	be := &poolrt.BatchError{Err: err, Tasks: slices.Clone(items), Size: len(items)}
 	if p.hooks.onError == nil {
-		p.set.TaskFailed(be)
+		p.set.TaskFailed(reflect.TypeFor[[]T](), be) // the batch, as batchPanicked reports it
 		return
 	}
 	for i := range items {

@@ -64,7 +64,9 @@ func (h *taskHooks[T]) failed(t *T, err error) {
 		h.set.CallHook("OnTaskError", func() { h.onError(*t, err) })
 		return
 	}
-	h.set.TaskFailed(err)
+	// The type, not the task: converting the task to an interface would
+	// allocate for every failure, logged or not.
+	h.set.TaskFailed(reflect.TypeFor[T](), err)
 }
 
 // panicked reports task t's recovered panic v (nil for runtime.Goexit)

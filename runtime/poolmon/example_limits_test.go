@@ -37,7 +37,8 @@ func ExampleLimitsHandler() {
 	srv := httptest.NewServer(mux) // http.ListenAndServe in a program
 	defer srv.Close()
 
-	// What the external system sends.
+	// What the external system sends: JSON, its content type and the
+	// token.
 	post := func(body string) {
 		req, err := http.NewRequest(http.MethodPost, srv.URL+"/debug/pools/limits", strings.NewReader(body))
 		if err != nil {
@@ -70,4 +71,42 @@ func ExampleLimitsHandler() {
 	// after: limits [8, 32], size 8, last change: SetLimits
 	// 400 Bad Request (the error, as JSON)
 	// 404 Not Found (the error, as JSON)
+}
+
+// An operator's script on the same machine, with no token: the handler
+// serves loopback clients only, and only JSON sent with its content type,
+// which a web page open in the operator's browser cannot send to it
+// unasked. The equivalent with curl:
+//
+//	curl -H 'Content-Type: application/json' -d '{"pool": "reindex", "min": 2, "max": 4}' http://localhost:8080/debug/pools/limits
+func ExampleLimitsHandler_loopback() {
+	p, err := templates.NewDynamicPool[Encode](poolrt.Name("reindex"), poolrt.WorkerLimits(1, 8))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+
+	mux := http.NewServeMux()
+	mux.Handle("/debug/pools/limits", poolmon.LimitsHandler("")) // this machine only
+	srv := httptest.NewServer(mux)                               // listens on 127.0.0.1
+	defer srv.Close()
+
+	post := func(contentType, body string) {
+		res, err := http.Post(srv.URL+"/debug/pools/limits", contentType, strings.NewReader(body))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer res.Body.Close()
+		reply, _ := io.ReadAll(res.Body)
+		fmt.Printf("%s %s", res.Status, reply)
+	}
+
+	post("application/json", `{"pool": "reindex", "min": 2, "max": 4}`)
+	post("application/x-www-form-urlencoded", "pool=reindex&min=1&max=8") // what a web page's form would send
+	lo, hi := p.Limits()
+	fmt.Printf("limits [%d, %d]\n", lo, hi)
+	// Output:
+	// 200 OK {"pool":"reindex","min":2,"max":4}
+	// 403 Forbidden {"error":"poolgen: without a token, send the limits as JSON with Content-Type: application/json (a form or a body of another type could come from a web page)"}
+	// limits [2, 4]
 }

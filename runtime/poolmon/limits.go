@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -22,21 +23,34 @@ const limitsBodyMax = 4 << 10
 
 // LimitsHandler returns a handler through which another program (an
 // autoscaler, an operator's script) changes a dynamic pool's worker
-// limits at run time. It takes a POST whose body is either JSON,
+// limits at run time. It takes a POST of JSON, sent with the header
+// "Content-Type: application/json",
 //
 //	{"pool": "resize", "min": 2, "max": 16}
 //
-// or a form (pool=resize&min=2&max=16), calls the pool's SetLimits and
-// answers 200 with the limits as JSON. It answers 400 for malformed or
-// impossible limits, 404 for an unknown pool, 409 for a pool that is not
-// dynamic or is shutting down, 405 for another method, 415 for another
-// content type; errors are JSON
-// {"error": "..."}.
+// calls the pool's SetLimits and answers 200 with the limits as JSON. It
+// answers 400 for malformed or impossible limits, 404 for an unknown pool,
+// 409 for a pool that is not dynamic or is shutting down, 405 for another
+// method; errors are JSON {"error": "..."}.
 //
-// Changing limits is a write, so with an empty token only clients on the
-// loopback interface are served (403 for the others). With a token,
-// every client must send "Authorization: Bearer <token>" (401 without
-// it). Behind a reverse proxy every client looks local: set a token.
+// Changing limits is a write. With a token, every client must send
+// "Authorization: Bearer <token>" (401 without it); the body may then
+// also be a form (pool=resize&min=2&max=16), and another content type
+// is answered 415. Behind a reverse proxy every client looks local: set a
+// token.
+//
+// With an empty token only clients on the loopback interface are served,
+// and only with requests that a web page open in a browser on this
+// machine cannot send on its own; everything else is answered 403. A page
+// of any site can post a form, text/plain or a bare body to 127.0.0.1
+// unasked, so those are refused: the body must be JSON with its content
+// type, which a browser sends cross-site only after asking the server
+// with an OPTIONS request, which this handler refuses. Requests that a
+// browser marks as coming from another site (a Sec-Fetch-Site header
+// other than same-origin or none, an Origin header naming another host)
+// are refused, and so are requests addressed to a host other than
+// localhost or a loopback address, which is what a page sends after its
+// site's name has been made to resolve to this machine.
 func LimitsHandler(token string) http.Handler {
 	h := &limitsHandler{}
 	if token != "" {
@@ -124,6 +138,9 @@ func (h *limitsHandler) allow(r *http.Request) (int, string) {
 		if a, err := netip.ParseAddr(host); err != nil || !a.IsLoopback() {
 			return http.StatusForbidden, "poolgen: pool limits change only from this machine unless the handler has a token"
 		}
+		if msg := fromBrowser(r); msg != "" {
+			return http.StatusForbidden, msg
+		}
 		return 0, ""
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -134,6 +151,50 @@ func (h *limitsHandler) allow(r *http.Request) (int, string) {
 		return http.StatusUnauthorized, "poolgen: a valid bearer token is required to change pool limits"
 	}
 	return 0, ""
+}
+
+// fromBrowser returns why a loopback request r, which carries no token,
+// may have been sent by a web page of another site open in a browser on
+// this machine, or "". A page can send a form, text/plain or a bare body
+// to 127.0.0.1 without asking; JSON it must first ask about with an
+// OPTIONS request, which this handler refuses. Browsers also say where a
+// request comes from (Sec-Fetch-Site, Origin), and name the host the page
+// asked for, which is another site's when that site's name was made to
+// resolve to this machine.
+func fromBrowser(r *http.Request) string {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return fmt.Sprintf("poolgen: refused a %s request from a web page: send the limits from a program or script, as JSON with Content-Type: application/json", site)
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return fmt.Sprintf("poolgen: refused a request from a web page of origin %q: send the limits from a program or script, as JSON with Content-Type: application/json", origin)
+		}
+	}
+	if !loopbackHost(r.Host) {
+		return fmt.Sprintf("poolgen: refused a request for host %q: without a token, address the handler as localhost or a loopback address", r.Host)
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		return "poolgen: without a token, send the limits as JSON with Content-Type: application/json (a form or a body of another type could come from a web page)"
+	}
+	return ""
+}
+
+// loopbackHost reports whether the Host header host names this machine:
+// localhost, a name under localhost or a loopback address, with or
+// without a port. An empty host is accepted: browsers always send one.
+func loopbackHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return err == nil && a.IsLoopback()
 }
 
 var errUnsupported = errors.New("poolgen: limits request: send application/json or application/x-www-form-urlencoded")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,16 +17,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// post sends a limits request from addr and returns the status and the
-// decoded JSON answer.
+// post sends a limits request from addr, for host 127.0.0.1:8080 unless
+// header names another Host, and returns the status and the decoded JSON
+// answer.
 func post(t *testing.T, h http.Handler, addr, ctype, body string, header ...string) (int, map[string]any) {
 	t.Helper()
-	r := httptest.NewRequest("POST", "/limits", strings.NewReader(body))
+	r := httptest.NewRequest("POST", "http://127.0.0.1:8080/limits", strings.NewReader(body))
 	r.RemoteAddr = addr
 	if ctype != "" {
 		r.Header.Set("Content-Type", ctype)
 	}
 	for i := 0; i < len(header); i += 2 {
+		if header[i] == "Host" {
+			r.Host = header[i+1]
+			continue
+		}
 		r.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
@@ -77,11 +83,14 @@ func TestLimits(t *testing.T) {
 	lo, hi := dyn.Limits()
 	assert.Equal(t, [2]int{2, 6}, [2]int{lo, hi}, "the pool's limits changed")
 
-	code, _ = post(t, h, "[::1]:5", "application/x-www-form-urlencoded", "pool=dyn&min=0&max=3")
+	code, _ = post(t, h, "[::1]:5", "application/json; charset=utf-8", `{"pool": "dyn", "min": 0, "max": 3}`)
 	assert.Equal(t, http.StatusOK, code)
 	lo, hi = dyn.Limits()
 	assert.Equal(t, [2]int{0, 3}, [2]int{lo, hi})
 
+	// The requests are checked the same with a token and without one, where
+	// only JSON is served.
+	withToken := LimitsHandler("s3cret")
 	for _, c := range []struct {
 		ctype, body string
 		status      int
@@ -92,35 +101,115 @@ func TestLimits(t *testing.T) {
 		{"application/json", `{"pool": "dyn", "min": 1.5, "max": 2}`, 400, "want JSON"},
 		{"application/json", `{"min": 1, "max": 2}`, 400, "pool is missing"},
 		{"application/json", `{"pool": "dyn", "max": 2}`, 400, "min and max are both required"},
+		{"application/json", `{"pool": "dyn", "min": -1, "max": 2}`, 400, "cannot be negative"},
+		{"application/json", `{"pool": "dyn", "min": 3, "max": 2}`, 400, "min 3 is above max 2"},
+		{"application/json", `{"pool": "dyn", "min": 0, "max": 0}`, 400, "at least 1 worker"},
+		{"application/json", `{"pool": "dyn", "min": 1, "max": 9}`, 400, "at most 8 workers"},
+		{"application/json", `{"pool": "nope", "min": 1, "max": 2}`, 404, `no running pool named "nope"`},
+		{"application/json", `{"pool": "fixed", "min": 1, "max": 2}`, 409, "only dynamic pools"},
+		{"application/json", `{"pool": "closed", "min": 1, "max": 2}`, 409, "shutting down"},
+		{"application/json", `{"pool": "broken", "min": 1, "max": 2}`, 500, "poolgen: broken"},
 		{"", "pool=dyn&min=-1&max=2", 400, "cannot be negative"},
 		{"", "pool=dyn&min=3&max=2", 400, "min 3 is above max 2"},
 		{"", "pool=dyn&min=x&max=2", 400, `min="x" is not an integer`},
 		{"", "pool=dyn&min=%zz", 400, "limits request"},
 		{"", "pool=dyn&min=0&max=0", 400, "at least 1 worker"},
-		{"", "pool=dyn&min=1&max=9", 400, "at most 8 workers"},
-		{"application/json", `{"pool": "nope", "min": 1, "max": 2}`, 404, `no running pool named "nope"`},
+		{"application/x-www-form-urlencoded", "pool=dyn&min=1&max=9", 400, "at most 8 workers"},
 		{"", "pool=fixed&min=1&max=2", 409, "only dynamic pools"},
 		{"", "pool=closed&min=1&max=2", 409, "shutting down"},
 		{"", "pool=broken&min=1&max=2", 500, "poolgen: broken"},
 		{"text/plain", "pool=dyn&min=1&max=2", 415, "send application/json or"},
 	} {
-		code, got := post(t, h, local, c.ctype, c.body)
-		assert.Equal(t, c.status, code, c.body)
-		assert.Contains(t, got["error"], c.want, c.body)
+		code, got := post(t, withToken, "192.0.2.1:5", c.ctype, c.body, "Authorization", "Bearer s3cret")
+		assert.Equal(t, c.status, code, "with a token: %s", c.body)
+		assert.Contains(t, got["error"], c.want, "with a token: %s", c.body)
+		if c.ctype == "application/json" {
+			code, got := post(t, h, local, c.ctype, c.body)
+			assert.Equal(t, c.status, code, "loopback: %s", c.body)
+			assert.Contains(t, got["error"], c.want, "loopback: %s", c.body)
+		}
 	}
 	lo, hi = dyn.Limits()
 	assert.Equal(t, [2]int{0, 3}, [2]int{lo, hi}, "refused requests changed nothing")
 
-	code, got = post(t, h, "192.0.2.1:5", "", "pool=dyn&min=1&max=2")
+	code, got = post(t, h, "192.0.2.1:5", "application/json", `{"pool": "dyn", "min": 1, "max": 2}`)
 	assert.Equal(t, http.StatusForbidden, code)
 	assert.Contains(t, got["error"], "only from this machine")
-	code, _ = post(t, h, "not an address", "", "pool=dyn&min=1&max=2")
+	code, _ = post(t, h, "not an address", "application/json", `{"pool": "dyn", "min": 1, "max": 2}`)
 	assert.Equal(t, http.StatusForbidden, code)
 
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/limits", nil))
 	assert.Equal(t, http.StatusMethodNotAllowed, w.Code)
 	assert.Equal(t, "POST", w.Header().Get("Allow"))
+}
+
+// TestLimitsCrossSite: without a token, the handler refuses every request
+// that a web page of another site, open in a browser on the same machine,
+// could send to it without asking first, and changes nothing; a program's
+// JSON request, or a page's own, is served.
+func TestLimitsCrossSite(t *testing.T) {
+	dyn := limitsPools(t)
+	require.NoError(t, dyn.SetLimits(1, 4))
+	h := LimitsHandler("")
+	const body = `{"pool": "dyn", "min": 2, "max": 5}`
+	for _, c := range []struct {
+		name, ctype, body string
+		header            []string
+		want              string
+	}{
+		{"form", "application/x-www-form-urlencoded", "pool=dyn&min=2&max=5", nil, "send the limits as JSON with Content-Type: application/json"},
+		{"bare", "", "pool=dyn&min=2&max=5", nil, "send the limits as JSON"},
+		{"text/plain", "text/plain", body, nil, "send the limits as JSON"},
+		{"multipart", "multipart/form-data; boundary=x", body, nil, "send the limits as JSON"},
+		{"form from another site", "application/x-www-form-urlencoded", "pool=dyn&min=2&max=5",
+			[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, "cross-site request from a web page"},
+		{"cross-site", "application/json", body, []string{"Sec-Fetch-Site", "cross-site"}, "cross-site request from a web page"},
+		{"same-site", "application/json", body, []string{"Sec-Fetch-Site", "same-site"}, "same-site request"},
+		{"foreign origin", "application/json", body, []string{"Origin", "https://evil.example"}, `origin "https://evil.example"`},
+		{"other port", "application/json", body, []string{"Origin", "http://127.0.0.1:3000"}, "send the limits from a program"},
+		{"null origin", "application/json", body, []string{"Origin", "null"}, `origin "null"`},
+		{"bad origin", "application/json", body, []string{"Origin", "http://[::1"}, "web page"},
+		{"rebound name", "application/json", body, []string{"Host", "evil.example:8080"}, `host "evil.example:8080"`},
+		{"rebound name, same origin", "application/json", body,
+			[]string{"Host", "evil.example", "Origin", "http://evil.example", "Sec-Fetch-Site", "same-origin"}, "address the handler as localhost"},
+	} {
+		code, got := post(t, h, local, c.ctype, c.body, c.header...)
+		assert.Equal(t, http.StatusForbidden, code, c.name)
+		assert.Contains(t, got["error"], c.want, c.name)
+		lo, hi := dyn.Limits()
+		assert.Equal(t, [2]int{1, 4}, [2]int{lo, hi}, "%s: the pool's limits changed", c.name)
+	}
+
+	for i, header := range [][]string{
+		nil,
+		{"Sec-Fetch-Site", "same-origin", "Origin", "http://127.0.0.1:8080"},
+		{"Sec-Fetch-Site", "none"},
+		{"Host", "LOCALHOST:8080", "Origin", "http://localhost:8080"},
+		{"Host", "pools.localhost."},
+		{"Host", "[::1]"},
+		{"Host", "[::1]:8080", "Origin", "http://[::1]:8080"},
+		{"Host", ""},
+	} {
+		code, got := post(t, h, local, "application/json", fmt.Sprintf(`{"pool": "dyn", "min": 1, "max": %d}`, 8-i), header...)
+		assert.Equal(t, http.StatusOK, code, "%q: %v", header, got)
+		_, hi := dyn.Limits()
+		assert.Equal(t, 8-i, hi, "%q", header)
+	}
+
+	// A preflight for a cross-site JSON request is refused, without
+	// consent: the browser then does not send the request.
+	r := httptest.NewRequest("OPTIONS", "/limits", nil)
+	r.RemoteAddr = local
+	r.Header.Set("Origin", "https://evil.example")
+	r.Header.Set("Access-Control-Request-Method", "POST")
+	r.Header.Set("Access-Control-Request-Headers", "content-type")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	assert.Equal(t, http.StatusMethodNotAllowed, w.Code)
+	for k := range w.Header() {
+		assert.NotContains(t, k, "Access-Control", "the preflight's answer consents")
+	}
 }
 
 func TestLimitsToken(t *testing.T) {
@@ -141,4 +230,13 @@ func TestLimitsToken(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	lo, hi := dyn.Limits()
 	assert.Equal(t, [2]int{2, 5}, [2]int{lo, hi})
+
+	// A page of another site cannot attach the token without the
+	// server's consent, so a request that carries it is served whatever
+	// the browser says of its origin, and from any host name.
+	code, _ = post(t, h, local, "application/x-www-form-urlencoded", "pool=dyn&min=3&max=6", "Authorization", "Bearer s3cret",
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://elsewhere.example", "Host", "pools.example")
+	assert.Equal(t, http.StatusOK, code)
+	lo, hi = dyn.Limits()
+	assert.Equal(t, [2]int{3, 6}, [2]int{lo, hi})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -231,15 +232,17 @@ func Resolve(p Pattern, opts []Option) (Settings, error) {
 	return s, nil
 }
 
-// TaskFailed reports a task's non-nil error to the OnError handler, if any.
-// A panic in the handler is contained (see [Stats].HookPanics): the task
-// stays counted once, as failed.
-func (s *Settings) TaskFailed(err error) {
+// TaskFailed reports a task's non-nil error to the OnError handler, or
+// through log/slog without one; typ is the type of the task (of the batch
+// for a batch handler's error), for the log record, as TaskPanicked
+// reports it. A panic in the handler is contained (see [Stats].HookPanics):
+// the task stays counted once, as failed.
+func (s *Settings) TaskFailed(typ reflect.Type, err error) {
 	if s.OnError != nil {
 		s.CallHook("OnError", func() { s.OnError(err) })
 		return
 	}
-	s.log(slog.LevelWarn, "poolgen: task failed", nil, "error", err)
+	s.log(slog.LevelWarn, "poolgen: task failed", typ, "error", err)
 }
 
 // TaskPanicked reports a recovered panic (value v, nil for runtime.Goexit)
@@ -258,7 +261,7 @@ func (s *Settings) TaskPanicked(task, v any) (value any, stack []byte) {
 		s.CallHook("OnPanic", func() { s.OnPanic(task, v, stack) })
 		return v, stack
 	}
-	s.log(slog.LevelError, "poolgen: task panicked", task, "panic", v, "stack", string(stack))
+	s.log(slog.LevelError, "poolgen: task panicked", reflect.TypeOf(task), "panic", v, "stack", string(stack))
 	return v, stack
 }
 
@@ -328,12 +331,13 @@ const (
 )
 
 // log writes a record through log/slog at level: the pool's name (if it
-// has one) and pattern, the task's type when there is a task, then args.
+// has one) and pattern, the task's type typ (task_type, as %T prints it)
+// when the record is about a task, then args.
 // Records beyond logBurst a second are dropped and counted; the next
 // record that is written says how many were ("suppressed"), so that a
 // failing dependency, which can fail every task, neither buries the
 // service's other logs nor costs more than the tasks.
-func (s *Settings) log(level slog.Level, msg string, task any, args ...any) {
+func (s *Settings) log(level slog.Level, msg string, typ reflect.Type, args ...any) {
 	ok, suppressed := s.logged.allow()
 	if !ok {
 		return
@@ -343,8 +347,8 @@ func (s *Settings) log(level slog.Level, msg string, task any, args ...any) {
 		head = append(head, "pool", s.Name)
 	}
 	head = append(head, "pattern", s.Pattern.String())
-	if task != nil {
-		head = append(head, "task_type", fmt.Sprintf("%T", task))
+	if typ != nil {
+		head = append(head, "task_type", typ.String())
 	}
 	if suppressed > 0 {
 		args = append(args, "suppressed", suppressed)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"reflect"
 	"time"
 )
 
@@ -22,5 +23,5 @@ type AttemptKey struct{}
 // DeadLettered logs a task that ended failed with no dead-letter handler
 // to take it: rate-limited, like a failure.
 func (s *Settings) DeadLettered(task any, err error, attempts int) {
-	s.log(slog.LevelWarn, "poolgen: task dead-lettered", task, "error", err, "attempts", attempts)
+	s.log(slog.LevelWarn, "poolgen: task dead-lettered", reflect.TypeOf(task), "error", err, "attempts", attempts)
 }
