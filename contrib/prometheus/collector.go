@@ -262,13 +262,6 @@ func New(opts ...Option) (*Collector, error) {
 	return c, nil
 }
 
-// poolLabels are the labels of every series.
-var poolLabels = []string{"pool", "pattern", "task"}
-
-func newDesc(name, help string, extra ...string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help, append(poolLabels[:len(poolLabels):len(poolLabels)], extra...), nil)
-}
-
 // The tails of the help texts that say how a family counts: the task
 // counters count every task, the latency histograms only the sampled ones.
 const (
@@ -395,7 +388,7 @@ var (
 	descClassMin       = newDesc("poolgen_router_class_min_workers", "Workers a lent class keeps whatever the others need (its route's Min, at least 1).", "class")
 	descClassLimit     = newDesc("poolgen_router_class_limit_workers", "A lent class's current maximum of workers, as lending set it.", "class")
 
-	allDescs = []*prometheus.Desc{
+	allFamilies = []*family{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
 		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
 		descUtil, descUptime, descWait, descRun, descShed, descShedding,
@@ -446,6 +439,9 @@ var batchSizeBuckets = newBuckets([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 	func(class int) float64 { return math.Ldexp(1, class) })
 
 func newBuckets(ends []int, upper func(class int) float64) buckets {
+	if len(ends) > maxBuckets {
+		panic(fmt.Sprintf("poolgen: poolprom: %d buckets; a histogram has room for %d", len(ends), maxBuckets))
+	}
 	b := buckets{ends: ends, bounds: make([]float64, len(ends))}
 	for k, c := range ends {
 		b.bounds[k] = upper(c)
@@ -453,29 +449,28 @@ func newBuckets(ends []int, upper func(class int) float64) buckets {
 	return b
 }
 
-// cumulative returns the buckets' running counts of classes, and the
-// count of every class.
-func (b buckets) cumulative(classes []uint64) (map[float64]uint64, uint64) {
-	out := make(map[float64]uint64, len(b.ends))
-	var cum uint64
+// cumulative writes the buckets' running counts of classes into cum, one
+// per bucket, and returns the count of every class.
+func (b *buckets) cumulative(classes, cum []uint64) uint64 {
+	var n uint64
 	next := 0
 	for k, end := range b.ends {
 		for ; next <= end; next++ {
-			cum += classes[next]
+			n += classes[next]
 		}
-		out[b.bounds[k]] = cum
+		cum[k] = n
 	}
-	for _, n := range classes[next:] {
-		cum += n
+	for _, c := range classes[next:] {
+		n += c
 	}
-	return out, cum
+	return n
 }
 
 // Describe sends the descriptors of every family the Collector may
 // export.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
+	for _, f := range allFamilies {
+		ch <- f.desc
 	}
 }
 
@@ -493,38 +488,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// emitter sends one pool's metrics with its labels.
-type emitter struct {
-	ch     chan<- prometheus.Metric
-	labels []string // pool, pattern, task, then room for the extra labels
-}
-
-func (e *emitter) with(extra ...string) []string {
-	return append(e.labels[:len(poolLabels)], extra...)
-}
-
-func (e *emitter) counter(d *prometheus.Desc, v uint64, extra ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), e.with(extra...)...)
-}
-
-func (e *emitter) gauge(d *prometheus.Desc, v float64, extra ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, e.with(extra...)...)
-}
-
-// latency sends l as a histogram (see the package documentation).
-func (e *emitter) latency(d *prometheus.Desc, l *poolrt.Latency, extra ...string) {
-	buckets, cum := latencyBuckets.cumulative(l.Buckets[:])
-	// The classes sum to Count in a snapshot of a pool at rest; one read
-	// while tasks finish may see a class counted before Count. Keep the
-	// +Inf bucket, which is the count, no smaller than the others.
-	count := max(l.Count, cum)
-	sum := l.Mean.Seconds() * float64(count)
-	e.ch <- prometheus.MustNewConstHistogram(d, count, sum, buckets, e.with(extra...)...)
-}
-
 func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
-	e := &emitter{ch: ch, labels: make([]string, len(poolLabels), len(poolLabels)+2)}
-	copy(e.labels, []string{p.Name, p.Pattern, p.Task})
+	e := newEmitter(ch, p.Name, p.Pattern, p.Task)
 	s := &p.Stats
 
 	e.counter(descSubmitted, s.Submitted)
@@ -602,8 +567,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		e.counter(descBatchFlushes, bs.Shutdown, "shutdown")
 		e.gauge(descBatchOpen, float64(bs.Open))
 		e.gauge(descBatchReady, float64(bs.Ready))
-		sizes, count := batchSizeBuckets.cumulative(bs.Sizes[:])
-		e.ch <- prometheus.MustNewConstHistogram(descBatchSize, count, bs.MeanSize*float64(count), sizes, e.with()...)
+		e.histogram(descBatchSize, &batchSizeBuckets, bs.Sizes[:], 0, func(n uint64) float64 { return bs.MeanSize * float64(n) })
 	}
 	if fs := s.Fair; fs != nil {
 		e.gauge(descFairTenants, float64(fs.Tenants))
@@ -613,7 +577,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		for i := range fs.Top {
 			ts := &fs.Top[i]
 			tenant := labelValue(ts.Tenant)
-			e.ch <- prometheus.MustNewConstMetric(descTenantBusy, prometheus.CounterValue, ts.Busy.Seconds(), e.with(tenant)...)
+			e.seconds(descTenantBusy, ts.Busy, tenant)
 			e.counter(descTenantSubmit, ts.Submitted, tenant)
 			e.counter(descTenantEnded, ts.Ended, tenant)
 			e.gauge(descTenantQueued, float64(ts.Queued), tenant)
@@ -645,11 +609,6 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 	if r := s.Router; r != nil {
 		collectRouter(e, r)
 	}
-}
-
-// seconds sends a counter of seconds.
-func (e *emitter) seconds(d *prometheus.Desc, v time.Duration, extra ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v.Seconds(), e.with(extra...)...)
 }
 
 // collectAffinity sends a pinned pool's metrics, per worker slot up to
