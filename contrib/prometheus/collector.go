@@ -50,13 +50,13 @@
 //	poolgen_tasks_shed_total           counter    submissions refused with ErrOverloaded (Shed)
 //	poolgen_shedding                   gauge      1 while the pool sheds load (Shed), else 0
 //
-// Dynamic pools add poolgen_scaling_size_workers, _min_workers,
-// _max_workers and _peak_workers (gauges), poolgen_scaling_ups_total,
-// _downs_total, _evaluations_total, _surges_total (early evaluations,
-// asked for by tasks backing up), _capped_evaluations_total and
-// _downs_held_total (scale-downs the Cooldown postponed) (counters),
-// poolgen_scaling_at_max_seconds_total and _at_min_seconds_total (time
-// spent at the maximum and at the minimum size), and
+// Dynamic pools add the gauges poolgen_scaling_size_workers,
+// _min_workers, _max_workers and _peak_workers; the counters
+// poolgen_scaling_ups_total, _downs_total, _evaluations_total,
+// _surges_total (early evaluations, asked for by tasks backing up),
+// _capped_evaluations_total, _downs_held_total (scale-downs the Cooldown
+// postponed), _at_max_seconds_total and _at_min_seconds_total (time spent
+// at the maximum and at the minimum size); and
 // poolgen_scaling_utilization_ratio, the utilization the scaling
 // controller measured over its latest interval.
 //
