@@ -1,6 +1,10 @@
 // Package poolprom exports the statistics of poolgen's named pools to
 // Prometheus. A [Collector] reads [poolmon.Pools] when it is scraped, and
-// only then: the pools' hot paths do nothing for it.
+// only then: a scrape reads each pool's Stats once — the snapshot its
+// Stats method returns, atomic loads of the pool's counters and, in a
+// fair pool, a short hold of the scheduler's lock while it lists its
+// tenants — and the tasks' path does nothing for it. What a scrape of 100
+// pools costs is measured in docs/PERFORMANCE.md (Scraping).
 //
 //	c, err := poolprom.New()
 //	if err != nil { ... }
@@ -12,6 +16,11 @@
 // are exported. Every series has the labels pool (the name), pattern
 // ("fixed", "dynamic", "stealing", "priority", "batch", "fair" or
 // "router") and task (the task type, as package.Type).
+//
+// The task counters are exact: every task is counted, whatever
+// poolrt.LatencySampling. The latency histograms cover the sampled tasks
+// only (one in LatencySampling); see below. The help of each family says
+// which it is.
 //
 // Every pool has these families:
 //
@@ -41,19 +50,26 @@
 //	poolgen_tasks_shed_total           counter    submissions refused with ErrOverloaded (Shed)
 //	poolgen_shedding                   gauge      1 while the pool sheds load (Shed), else 0
 //
-// Dynamic pools add poolgen_scaling_size_workers, _min_workers,
-// _max_workers and _peak_workers (gauges), poolgen_scaling_ups_total,
-// _downs_total, _evaluations_total and _capped_evaluations_total
-// (counters), and poolgen_scaling_utilization_ratio, the utilization the
-// scaling controller measured over its latest interval.
+// Dynamic pools add the gauges poolgen_scaling_size_workers,
+// _min_workers, _max_workers and _peak_workers; the counters
+// poolgen_scaling_ups_total, _downs_total, _evaluations_total,
+// _surges_total (early evaluations, asked for by tasks backing up),
+// _capped_evaluations_total, _downs_held_total (scale-downs the Cooldown
+// postponed), _at_max_seconds_total and _at_min_seconds_total (time spent
+// at the maximum and at the minimum size); and
+// poolgen_scaling_utilization_ratio, the utilization the scaling
+// controller measured over its latest interval.
 //
 // Work-stealing pools add poolgen_stealing_tasks_total{source} (source
 // "local", "injector" or "stolen": where the worker found the task),
 // poolgen_stealing_steal_attempts_total, poolgen_stealing_steals_total,
+// poolgen_stealing_stolen_tasks_total (the tasks the steals took),
 // poolgen_stealing_forks_total{destination} (destination "deque",
 // "injector" or "inline"), and per worker slot
-// poolgen_stealing_worker_tasks_total{worker,source} and
-// poolgen_stealing_worker_steals_total{worker}. Worker slots from
+// poolgen_stealing_worker_tasks_total{worker,source},
+// poolgen_stealing_worker_steals_total{worker},
+// poolgen_stealing_worker_steal_attempts_total{worker} and
+// poolgen_stealing_worker_stolen_tasks_total{worker}. Worker slots from
 // [MaxWorkerLabels] (64 by default) up are summed into one series with
 // worker="other", so a pool with many workers does not make many series.
 //
@@ -65,20 +81,25 @@
 // poolgen_priority_band_wait_seconds (histogram), plus
 // poolgen_priority_lowest_max_wait_seconds, the longest wait of the band
 // served last. Deadline pools add poolgen_priority_late_tasks_total{outcome}
-// (outcome "missed", "dropped" or "handed_off").
+// (outcome "missed", "dropped" or "handed_off") and
+// poolgen_priority_lateness_seconds, a histogram of how late those tasks
+// were when a worker took them: of every late task, not a sample.
 //
 // Batch pools add poolgen_batches_total, poolgen_batches_failed_total,
 // poolgen_batch_flushes_total{reason} (reason "full", "linger", "idle" or
 // "shutdown"), the gauges poolgen_batches_open and poolgen_batches_ready,
 // and poolgen_batch_size_tasks, a histogram of batch sizes with bounds 1,
-// 2, 4, ... 2^31 tasks.
+// 2, 4, ... 2^18 tasks (the bucket le="2^i" counts the batches of at most
+// 2^i tasks, exactly; larger batches are only in +Inf).
 //
 // Fair pools add the gauges poolgen_fair_tenants and
 // poolgen_fair_tenants_backlogged, the counters
 // poolgen_fair_tenants_forgotten_total and
 // poolgen_fair_tenant_queue_full_total, and, per tenant{tenant} among the
 // at most poolrt.MaxTenantStats that used the most worker time (the
-// tenant's key as fmt.Sprint writes it), poolgen_fair_tenant_busy_seconds_total,
+// tenant's key as fmt.Sprint writes it, quoted as Go quotes a string if
+// it is not valid UTF-8, as breaker keys and router classes are too),
+// poolgen_fair_tenant_busy_seconds_total,
 // poolgen_fair_tenant_tasks_submitted_total and _ended_total (counters,
 // since the pool last took the tenant up: they restart from zero, as
 // counters do after a restart, when an idle tenant is forgotten and comes
@@ -115,6 +136,16 @@
 // poolgen_resources_opened_total, poolgen_resources_closed_total and
 // poolgen_resources_open_failures_total.
 //
+// Pools that have scheduled tasks for later (SubmitAfter, SubmitAt) add
+// the counters poolgen_scheduled_tasks_total (scheduled),
+// poolgen_scheduled_tasks_fired_total (handed to the pool at their time;
+// from then on in submitted), poolgen_scheduled_tasks_canceled_total
+// (pending at Shutdown, or refused at their time by a circuit breaker or
+// load shedding) and poolgen_scheduled_tasks_returned_total (handed back
+// by ShutdownNow), and the gauges poolgen_scheduled_pending_tasks and
+// poolgen_scheduled_limit_tasks. Scheduled is pending plus fired,
+// canceled and returned.
+//
 // # Routers
 //
 // A router (templates.Router, or a generated XRouter) named with
@@ -141,16 +172,22 @@
 //
 // # Latency histograms
 //
-// The wait and run histograms are built from [poolrt.Latency]'s exact
-// power-of-two classes: the bucket le="b" counts the observations shorter
-// than b (an observation of exactly b, to the nanosecond, falls in the
-// next bucket), with b = 1.024µs·2^i for i = 0..26 (1.024µs to about 69s)
-// and +Inf. They cover sampled tasks only, one in poolrt.LatencySampling,
-// so their _count is the number of sampled tasks, not of tasks: take task
-// counts from the counters. _sum is the mean times _count, to the
-// nanosecond. histogram_quantile over their rates gives recent
-// percentiles within a factor of two; the pools' own percentiles
-// (poolmon's page) are finer.
+// The wait, run and lateness histograms are built from
+// [poolrt.Latency]'s exact power-of-two classes, the class i ending at
+// 1.024µs·2^i, merged into 20 buckets, +Inf included: the bucket le="b"
+// counts the observations of every class that ends at or below b, which
+// are all shorter than b (an observation of exactly b, to the
+// nanosecond, falls in the next bucket), with b = 1.024µs·2^i for i = 0,
+// 2, 4, 6 and 8 (1.024µs to 262µs, a factor of four apart), every i from
+// 10 to 20 (1.05ms to 1.07s, a factor of two), and 22, 24 and 26 (4.29s
+// to 68.7s); longer observations are only in +Inf. The counts are the
+// pool's own, summed, not estimated. The wait and run histograms cover
+// sampled tasks only, one in poolrt.LatencySampling, so their _count is
+// the number of sampled tasks, not of tasks: take task counts from the
+// counters. _sum is the mean times _count, to the nanosecond.
+// histogram_quantile over their rates gives recent percentiles within a
+// factor of two from 1ms to 1s, of four outside; the pools' own
+// percentiles (poolmon's page) are finer.
 package poolprom
 
 import (
@@ -158,6 +195,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolmon"
@@ -224,26 +262,26 @@ func New(opts ...Option) (*Collector, error) {
 	return c, nil
 }
 
-// poolLabels are the labels of every series.
-var poolLabels = []string{"pool", "pattern", "task"}
-
-func newDesc(name, help string, extra ...string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help, append(poolLabels[:len(poolLabels):len(poolLabels)], extra...), nil)
-}
+// The tails of the help texts that say how a family counts: the task
+// counters count every task, the latency histograms only the sampled ones.
+const (
+	exact   = " Exact: every task is counted, whatever LatencySampling."
+	sampled = " Sampled: one task in LatencySampling is timed, so _count is the number of timed tasks; the task counters are exact."
+)
 
 // The descriptors, in the order Describe sends them.
 var (
-	descSubmitted  = newDesc("poolgen_tasks_submitted_total", "Tasks the pool accepted: queued, or run by the submitter under CallerRuns.")
-	descRejected   = newDesc("poolgen_tasks_rejected_total", "Submissions the pool refused with ErrQueueFull.")
-	descCallerRuns = newDesc("poolgen_tasks_caller_runs_total", "Tasks run on the submitter's goroutine because the queue was full (CallerRuns policy).")
-	descCompleted  = newDesc("poolgen_tasks_completed_total", "Tasks whose Run returned, failed ones included.")
-	descFailed     = newDesc("poolgen_tasks_failed_total", "Tasks whose Run returned an error.")
-	descPanicked   = newDesc("poolgen_tasks_panicked_total", "Tasks whose Run panicked (not in completed).")
-	descTimedOut   = newDesc("poolgen_tasks_timed_out_total", "Tasks whose Run returned an error after their timeout (TaskTimeout) had passed; in failed too.")
-	descRetries    = newDesc("poolgen_task_retries_total", "Runs a task was given again after failing (Retry).")
-	descRetryOK    = newDesc("poolgen_tasks_retry_succeeded_total", "Tasks that succeeded after one or more retries.")
-	descDeadLetter = newDesc("poolgen_tasks_dead_lettered_total", "Tasks that failed for good under Retry or OnDeadLetter, or that a circuit breaker failed fast; not in completed or failed.")
-	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow.")
+	descSubmitted  = newDesc("poolgen_tasks_submitted_total", "Tasks the pool accepted: queued, or run by the submitter under CallerRuns."+exact)
+	descRejected   = newDesc("poolgen_tasks_rejected_total", "Submissions the pool refused with ErrQueueFull."+exact)
+	descCallerRuns = newDesc("poolgen_tasks_caller_runs_total", "Tasks run on the submitter's goroutine because the queue was full (CallerRuns policy)."+exact)
+	descCompleted  = newDesc("poolgen_tasks_completed_total", "Tasks whose Run returned, failed ones included."+exact)
+	descFailed     = newDesc("poolgen_tasks_failed_total", "Tasks whose Run returned an error."+exact)
+	descPanicked   = newDesc("poolgen_tasks_panicked_total", "Tasks whose Run panicked (not in completed)."+exact)
+	descTimedOut   = newDesc("poolgen_tasks_timed_out_total", "Tasks whose Run returned an error after their timeout (TaskTimeout) had passed; in failed too."+exact)
+	descRetries    = newDesc("poolgen_task_retries_total", "Runs a task was given again after failing (Retry)."+exact)
+	descRetryOK    = newDesc("poolgen_tasks_retry_succeeded_total", "Tasks that succeeded after one or more retries."+exact)
+	descDeadLetter = newDesc("poolgen_tasks_dead_lettered_total", "Tasks that failed for good under Retry or OnDeadLetter, or that a circuit breaker failed fast; not in completed or failed."+exact)
+	descReturned   = newDesc("poolgen_tasks_returned_total", "Tasks handed back unrun by ShutdownNow."+exact)
 	descHookPanics = newDesc("poolgen_hook_panics_total", "Panics in the user's hooks (OnError, OnPanic, a scaling policy) that the pool contained.")
 	descStuck      = newDesc("poolgen_tasks_stuck_total", "Tasks the Watchdog found running longer than its threshold (0 without one).")
 	descStuckNow   = newDesc("poolgen_workers_stuck", "Workers running a task the Watchdog reported, as of its last look.")
@@ -254,9 +292,9 @@ var (
 	descCap        = newDesc("poolgen_queue_capacity_tasks", "The capacity of the pool's queue.")
 	descUtil       = newDesc("poolgen_utilization_ratio", "Estimated share of the workers' time spent running tasks since the pool started, from sampled tasks.")
 	descUptime     = newDesc("poolgen_uptime_seconds", "Time since the pool started.")
-	descWait       = newDesc("poolgen_task_wait_seconds", "Queue wait of sampled tasks, from submit to the start of Run: one task in LatencySampling is timed.")
-	descRun        = newDesc("poolgen_task_run_seconds", "Run time of sampled tasks: one task in LatencySampling is timed.")
-	descShed       = newDesc("poolgen_tasks_shed_total", "Submissions the pool refused with ErrOverloaded because it was shedding load (Shed); not in submitted.")
+	descWait       = newDesc("poolgen_task_wait_seconds", "Queue wait, from submit to the start of Run, of sampled tasks."+sampled)
+	descRun        = newDesc("poolgen_task_run_seconds", "Run time of sampled tasks."+sampled)
+	descShed       = newDesc("poolgen_tasks_shed_total", "Submissions the pool refused with ErrOverloaded because it was shedding load (Shed); not in submitted."+exact)
 	descShedding   = newDesc("poolgen_shedding", "1 while the pool sheds load (Shed): it is overloaded and refused a submission within the last interval; else 0.")
 
 	descScaleSize   = newDesc("poolgen_scaling_size_workers", "Workers a dynamic pool runs or is scaling to.")
@@ -268,28 +306,36 @@ var (
 	descScaleEvals  = newDesc("poolgen_scaling_evaluations_total", "Evaluations of a dynamic pool's scaling policy.")
 	descScaleCapped = newDesc("poolgen_scaling_capped_evaluations_total", "Evaluations whose policy wanted more workers than the maximum: the pool is too small for its load.")
 	descScaleUtil   = newDesc("poolgen_scaling_utilization_ratio", "Share of the workers' time they were busy over the scaling controller's latest interval.")
+	descScaleSurges = newDesc("poolgen_scaling_surges_total", "Early evaluations of a dynamic pool's scaling policy, asked for by tasks backing up while every worker was busy; in evaluations too.")
+	descScaleHeld   = newDesc("poolgen_scaling_downs_held_total", "Scale-downs of a dynamic pool that its Cooldown postponed.")
+	descScaleAtMax  = newDesc("poolgen_scaling_at_max_seconds_total", "Time a dynamic pool has spent at its maximum size.")
+	descScaleAtMin  = newDesc("poolgen_scaling_at_min_seconds_total", "Time a dynamic pool has spent at its minimum size.")
 
 	descStealTasks    = newDesc("poolgen_stealing_tasks_total", "Tasks workers started, by where they found them: their own deque (local), the shared queue (injector) or another worker's deque (stolen).", "source")
 	descStealAttempts = newDesc("poolgen_stealing_steal_attempts_total", "Other workers' deques an idle worker looked into.")
 	descSteals        = newDesc("poolgen_stealing_steals_total", "Steals: deques an idle worker took tasks from.")
+	descStolenTasks   = newDesc("poolgen_stealing_stolen_tasks_total", "Tasks idle workers took from other workers' deques, about half of what the victim held at each steal.")
 	descForks         = newDesc("poolgen_stealing_forks_total", "Subtasks forked, by where they went: the worker's deque, the shared queue (injector), or run at once on the forking goroutine (inline).", "destination")
 	descWorkerTasks   = newDesc("poolgen_stealing_worker_tasks_total", "Tasks a worker slot started, by where it found them; slots from the label cap up are summed as worker=\"other\".", "worker", "source")
 	descWorkerSteals  = newDesc("poolgen_stealing_worker_steals_total", "Steals by a worker slot; slots from the label cap up are summed as worker=\"other\".", "worker")
+	descWorkerLooks   = newDesc("poolgen_stealing_worker_steal_attempts_total", "Other workers' deques a worker slot looked into while idle; slots from the label cap up are summed as worker=\"other\".", "worker")
+	descWorkerStolen  = newDesc("poolgen_stealing_worker_stolen_tasks_total", "Tasks a worker slot took from other workers' deques; slots from the label cap up are summed as worker=\"other\".", "worker")
 
-	descBandSubmitted = newDesc("poolgen_priority_band_tasks_submitted_total", "Tasks queued in a band of ranks.", "band")
-	descBandCompleted = newDesc("poolgen_priority_band_tasks_completed_total", "Tasks of a band whose Run returned, or that a deadline pool dropped or handed off.", "band")
-	descBandPanicked  = newDesc("poolgen_priority_band_tasks_panicked_total", "Tasks of a band whose Run panicked.", "band")
-	descBandReturned  = newDesc("poolgen_priority_band_tasks_returned_total", "Tasks of a band handed back unrun by ShutdownNow.", "band")
-	descBandWait      = newDesc("poolgen_priority_band_wait_seconds", "Queue wait of a band's sampled tasks.", "band")
+	descBandSubmitted = newDesc("poolgen_priority_band_tasks_submitted_total", "Tasks queued in a band of ranks."+exact, "band")
+	descBandCompleted = newDesc("poolgen_priority_band_tasks_completed_total", "Tasks of a band whose Run returned, or that a deadline pool dropped or handed off."+exact, "band")
+	descBandPanicked  = newDesc("poolgen_priority_band_tasks_panicked_total", "Tasks of a band whose Run panicked."+exact, "band")
+	descBandReturned  = newDesc("poolgen_priority_band_tasks_returned_total", "Tasks of a band handed back unrun by ShutdownNow."+exact, "band")
+	descBandWait      = newDesc("poolgen_priority_band_wait_seconds", "Queue wait of a band's sampled tasks."+sampled, "band")
 	descLowestMaxWait = newDesc("poolgen_priority_lowest_max_wait_seconds", "Longest queue wait of a sampled task of the band served last: the starvation gauge that aging bounds.")
-	descLate          = newDesc("poolgen_priority_late_tasks_total", "Deadline pools: tasks whose deadline had passed when a worker took them, by what became of them.", "outcome")
+	descLateness      = newDesc("poolgen_priority_lateness_seconds", "Deadline pools: how long past its deadline a late task was when a worker took it. Every late task is timed, not a sample.")
+	descLate          = newDesc("poolgen_priority_late_tasks_total", "Deadline pools: tasks whose deadline had passed when a worker took them, by what became of them."+exact, "outcome")
 
 	descBatches      = newDesc("poolgen_batches_total", "Batches handed to the batch handler.")
 	descBatchFailed  = newDesc("poolgen_batches_failed_total", "Batches whose handler returned an error or panicked.")
 	descBatchFlushes = newDesc("poolgen_batch_flushes_total", "Batches handed over, by why: full, linger time passed, workers idle, shutdown.", "reason")
 	descBatchOpen    = newDesc("poolgen_batches_open", "Batches gathering tasks now.")
 	descBatchReady   = newDesc("poolgen_batches_ready", "Batches waiting for a worker now.")
-	descBatchSize    = newDesc("poolgen_batch_size_tasks", "Batch sizes: the bucket le=\"2^i\" counts the batches of at most 2^i tasks.")
+	descBatchSize    = newDesc("poolgen_batch_size_tasks", "Batch sizes: the bucket le=\"2^i\" counts the batches of at most 2^i tasks, for i = 0 to 18; larger ones are only in +Inf.")
 
 	descBreakerChanges = newDesc("poolgen_breaker_transitions_total", "Changes of state of the pool's circuit breakers, by the state entered.", "to")
 	descBreakerFast    = newDesc("poolgen_breaker_tasks_failed_fast_total", "Tasks that did not run because their circuit breaker was open; in dead_lettered too.")
@@ -317,6 +363,13 @@ var (
 	descPinUtil      = newDesc("poolgen_affinity_cpu_utilization_ratio", "CPU time over pinned time since the pool started: the share of its CPU a pinned worker kept busy.")
 	descPinWorkerCPU = newDesc("poolgen_affinity_worker_cpu_seconds_total", "CPU time of a pinned worker slot; slots from the label cap up are summed as worker=\"other\".", "worker")
 
+	descSchedTotal    = newDesc("poolgen_scheduled_tasks_total", "Tasks accepted for a later time (SubmitAfter, SubmitAt)."+exact)
+	descSchedPending  = newDesc("poolgen_scheduled_pending_tasks", "Scheduled tasks not yet handed to the pool: waiting for their time, or due and waiting for room.")
+	descSchedLimit    = newDesc("poolgen_scheduled_limit_tasks", "The most scheduled tasks that may be pending at once: a schedule past it is refused with ErrQueueFull.")
+	descSchedFired    = newDesc("poolgen_scheduled_tasks_fired_total", "Scheduled tasks handed to the pool at their due time; from then on in submitted."+exact)
+	descSchedCanceled = newDesc("poolgen_scheduled_tasks_canceled_total", "Scheduled tasks that never reached the pool: pending at Shutdown, or refused at their due time by a circuit breaker or load shedding; each went to OnDeadLetter."+exact)
+	descSchedReturned = newDesc("poolgen_scheduled_tasks_returned_total", "Scheduled tasks ShutdownNow handed back."+exact)
+
 	descResOpen      = newDesc("poolgen_resources_open", "Per-worker resources open now (WorkerResource).")
 	descResUnhealthy = newDesc("poolgen_resources_workers_unhealthy", "Workers whose resource failed to open, trying again.")
 	descResOpened    = newDesc("poolgen_resources_opened_total", "Per-worker resources opened.")
@@ -329,59 +382,95 @@ var (
 	descClassWorkers   = newDesc("poolgen_router_class_workers", "Worker goroutines of a class's pool.", "class")
 	descClassBusy      = newDesc("poolgen_router_class_workers_busy", "Workers of a class's pool running tasks.", "class")
 	descClassDepth     = newDesc("poolgen_router_class_queue_depth_tasks", "Accepted tasks of a class not yet started.", "class")
-	descClassSubmitted = newDesc("poolgen_router_class_tasks_submitted_total", "Tasks a class's pool accepted.", "class")
-	descClassCompleted = newDesc("poolgen_router_class_tasks_completed_total", "Tasks of a class whose Run returned, failed ones included.", "class")
-	descClassFailed    = newDesc("poolgen_router_class_tasks_failed_total", "Tasks of a class whose Run returned an error.", "class")
+	descClassSubmitted = newDesc("poolgen_router_class_tasks_submitted_total", "Tasks a class's pool accepted."+exact, "class")
+	descClassCompleted = newDesc("poolgen_router_class_tasks_completed_total", "Tasks of a class whose Run returned, failed ones included."+exact, "class")
+	descClassFailed    = newDesc("poolgen_router_class_tasks_failed_total", "Tasks of a class whose Run returned an error."+exact, "class")
 	descClassMin       = newDesc("poolgen_router_class_min_workers", "Workers a lent class keeps whatever the others need (its route's Min, at least 1).", "class")
 	descClassLimit     = newDesc("poolgen_router_class_limit_workers", "A lent class's current maximum of workers, as lending set it.", "class")
 
-	allDescs = []*prometheus.Desc{
+	allFamilies = []*family{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
 		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
 		descUtil, descUptime, descWait, descRun, descShed, descShedding,
 		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
-		descScaleEvals, descScaleCapped, descScaleUtil,
-		descStealTasks, descStealAttempts, descSteals, descForks, descWorkerTasks, descWorkerSteals,
+		descScaleEvals, descScaleCapped, descScaleUtil, descScaleSurges, descScaleHeld, descScaleAtMax, descScaleAtMin,
+		descStealTasks, descStealAttempts, descSteals, descStolenTasks, descForks,
+		descWorkerTasks, descWorkerSteals, descWorkerLooks, descWorkerStolen,
 		descBandSubmitted, descBandCompleted, descBandPanicked, descBandReturned, descBandWait,
-		descLowestMaxWait, descLate,
+		descLowestMaxWait, descLate, descLateness,
 		descBatches, descBatchFailed, descBatchFlushes, descBatchOpen, descBatchReady, descBatchSize,
 		descBreakerChanges, descBreakerFast, descBreakerHeld, descBreakerHolding, descBreakers, descBreakerState,
 		descFairTenants, descFairBacklogged, descFairForgotten, descFairQueueFull,
 		descTenantBusy, descTenantSubmit, descTenantEnded, descTenantQueued, descTenantRunning, descTenantWeight,
 		descPinned, descPinCPUs, descPinNodes, descPinFailed, descPinCPU, descPinWall, descPinUtil, descPinWorkerCPU,
 		descResOpen, descResUnhealthy, descResOpened, descResClosed, descResFailed,
+		descSchedTotal, descSchedPending, descSchedLimit, descSchedFired, descSchedCanceled, descSchedReturned,
 		descRouterUnknown, descRouterBudget, descRouterMoves,
 		descClassWorkers, descClassBusy, descClassDepth, descClassSubmitted, descClassCompleted, descClassFailed,
 		descClassMin, descClassLimit,
 	}
 )
 
-// latencyBounds are the upper bounds, in seconds, of the latency
-// histograms' finite buckets: 1.024µs·2^i for i = 0..26. The last class
-// of poolrt.Latency.Buckets, from 1.024µs·2^26 up, is the +Inf bucket.
-var latencyBounds = func() []float64 {
-	b := make([]float64, len(poolrt.Latency{}.Buckets)-1)
-	for i := range b {
-		b[i] = (time.Duration(1024) << i).Seconds()
-	}
-	return b
-}()
+// buckets maps the exact classes of a pool's histogram onto the finite
+// buckets of an exported one: bucket k ends with class ends[k] and counts
+// the classes up to it, so its bound, the upper end of class ends[k], is
+// a true upper bound of every observation it counts. The classes after
+// the last end are only in the +Inf bucket.
+type buckets struct {
+	ends   []int     // the last class of each finite bucket, increasing
+	bounds []float64 // each bucket's upper bound
+}
 
-// batchSizeBounds are the upper bounds of the batch size histogram's
-// buckets: 2^i tasks, one per size class of poolrt.BatchStats.Sizes.
-var batchSizeBounds = func() []float64 {
-	b := make([]float64, len(poolrt.BatchStats{}.Sizes))
-	for i := range b {
-		b[i] = math.Ldexp(1, i)
+// latencyBuckets are the latency histograms' finite buckets: the class i
+// of poolrt.Latency.Buckets ends at 1.024µs·2^i, and the buckets end with
+// the classes 0, 2, 4, 6 and 8 (1.024µs to 262µs, a factor of four
+// apart), every class from 10 to 20 (1.05ms to 1.07s, a factor of two,
+// where task latencies and the thresholds of alerts usually are), then
+// 22, 24 and 26 (4.29s to 68.7s). With +Inf, 20 buckets.
+var latencyBuckets = newBuckets([]int{0, 2, 4, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 24, 26},
+	func(class int) float64 { return (time.Duration(1024) << class).Seconds() })
+
+// batchSizeBuckets are the batch size histogram's finite buckets: the
+// class i of poolrt.BatchStats.Sizes holds the batches of at most 2^i
+// tasks (and more than 2^(i-1)), and each of the classes 0 to 18 is a
+// bucket of its own. Larger batches, of more than 262,144 tasks, are only
+// in +Inf. With it, 20 buckets.
+var batchSizeBuckets = newBuckets([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18},
+	func(class int) float64 { return math.Ldexp(1, class) })
+
+func newBuckets(ends []int, upper func(class int) float64) buckets {
+	if len(ends) > maxBuckets {
+		panic(fmt.Sprintf("poolgen: poolprom: %d buckets; a histogram has room for %d", len(ends), maxBuckets))
+	}
+	b := buckets{ends: ends, bounds: make([]float64, len(ends))}
+	for k, c := range ends {
+		b.bounds[k] = upper(c)
 	}
 	return b
-}()
+}
+
+// cumulative writes the buckets' running counts of classes into cum, one
+// per bucket, and returns the count of every class.
+func (b *buckets) cumulative(classes, cum []uint64) uint64 {
+	var n uint64
+	next := 0
+	for k, end := range b.ends {
+		for ; next <= end; next++ {
+			n += classes[next]
+		}
+		cum[k] = n
+	}
+	for _, c := range classes[next:] {
+		n += c
+	}
+	return n
+}
 
 // Describe sends the descriptors of every family the Collector may
 // export.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
+	for _, f := range allFamilies {
+		ch <- f.desc
 	}
 }
 
@@ -399,44 +488,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// emitter sends one pool's metrics with its labels.
-type emitter struct {
-	ch     chan<- prometheus.Metric
-	labels []string // pool, pattern, task, then room for the extra labels
-}
-
-func (e *emitter) with(extra ...string) []string {
-	return append(e.labels[:len(poolLabels)], extra...)
-}
-
-func (e *emitter) counter(d *prometheus.Desc, v uint64, extra ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), e.with(extra...)...)
-}
-
-func (e *emitter) gauge(d *prometheus.Desc, v float64, extra ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, e.with(extra...)...)
-}
-
-// latency sends l as a histogram (see the package documentation).
-func (e *emitter) latency(d *prometheus.Desc, l *poolrt.Latency, extra ...string) {
-	buckets := make(map[float64]uint64, len(latencyBounds))
-	var cum uint64
-	for i, b := range latencyBounds {
-		cum += l.Buckets[i]
-		buckets[b] = cum
-	}
-	cum += l.Buckets[len(l.Buckets)-1]
-	// The classes sum to Count in a snapshot of a pool at rest; one read
-	// while tasks finish may see a class counted before Count. Keep the
-	// +Inf bucket, which is the count, no smaller than the others.
-	count := max(l.Count, cum)
-	sum := l.Mean.Seconds() * float64(count)
-	e.ch <- prometheus.MustNewConstHistogram(d, count, sum, buckets, e.with(extra...)...)
-}
-
 func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
-	e := &emitter{ch: ch, labels: make([]string, len(poolLabels), len(poolLabels)+2)}
-	copy(e.labels, []string{p.Name, p.Pattern, p.Task})
+	e := newEmitter(ch, p.Name, p.Pattern, p.Task)
 	s := &p.Stats
 
 	e.counter(descSubmitted, s.Submitted)
@@ -479,6 +532,10 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		e.counter(descScaleEvals, sc.Evaluations)
 		e.counter(descScaleCapped, sc.Capped)
 		e.gauge(descScaleUtil, sc.Last.Utilization)
+		e.counter(descScaleSurges, sc.Surges)
+		e.counter(descScaleHeld, sc.Held)
+		e.seconds(descScaleAtMax, sc.AtMax)
+		e.seconds(descScaleAtMin, sc.AtMin)
 	}
 	if st := s.Stealing; st != nil {
 		c.collectStealing(e, st)
@@ -498,6 +555,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 			e.counter(descLate, ps.Missed, "missed")
 			e.counter(descLate, ps.Dropped, "dropped")
 			e.counter(descLate, ps.HandedOff, "handed_off")
+			e.latency(descLateness, &ps.Lateness)
 		}
 	}
 	if bs := s.Batch; bs != nil {
@@ -509,13 +567,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		e.counter(descBatchFlushes, bs.Shutdown, "shutdown")
 		e.gauge(descBatchOpen, float64(bs.Open))
 		e.gauge(descBatchReady, float64(bs.Ready))
-		sizes := make(map[float64]uint64, len(batchSizeBounds))
-		var count uint64
-		for i, b := range batchSizeBounds {
-			count += bs.Sizes[i]
-			sizes[b] = count
-		}
-		e.ch <- prometheus.MustNewConstHistogram(descBatchSize, count, bs.MeanSize*float64(count), sizes, e.with()...)
+		e.histogram(descBatchSize, &batchSizeBuckets, bs.Sizes[:], 0, func(n uint64) float64 { return bs.MeanSize * float64(n) })
 	}
 	if fs := s.Fair; fs != nil {
 		e.gauge(descFairTenants, float64(fs.Tenants))
@@ -524,12 +576,13 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		e.counter(descFairQueueFull, fs.TenantRejected)
 		for i := range fs.Top {
 			ts := &fs.Top[i]
-			e.ch <- prometheus.MustNewConstMetric(descTenantBusy, prometheus.CounterValue, ts.Busy.Seconds(), e.with(ts.Tenant)...)
-			e.counter(descTenantSubmit, ts.Submitted, ts.Tenant)
-			e.counter(descTenantEnded, ts.Ended, ts.Tenant)
-			e.gauge(descTenantQueued, float64(ts.Queued), ts.Tenant)
-			e.gauge(descTenantRunning, float64(ts.Running), ts.Tenant)
-			e.gauge(descTenantWeight, float64(ts.Weight), ts.Tenant)
+			tenant := labelValue(ts.Tenant)
+			e.seconds(descTenantBusy, ts.Busy, tenant)
+			e.counter(descTenantSubmit, ts.Submitted, tenant)
+			e.counter(descTenantEnded, ts.Ended, tenant)
+			e.gauge(descTenantQueued, float64(ts.Queued), tenant)
+			e.gauge(descTenantRunning, float64(ts.Running), tenant)
+			e.gauge(descTenantWeight, float64(ts.Weight), tenant)
 		}
 	}
 	if b := s.Breaker; b != nil {
@@ -545,14 +598,17 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		e.counter(descResClosed, r.Closed)
 		e.counter(descResFailed, r.Failed)
 	}
+	if sc := s.Scheduled; sc != nil {
+		e.counter(descSchedTotal, sc.Scheduled)
+		e.gauge(descSchedPending, float64(sc.Pending))
+		e.gauge(descSchedLimit, float64(sc.Limit))
+		e.counter(descSchedFired, sc.Fired)
+		e.counter(descSchedCanceled, sc.Canceled)
+		e.counter(descSchedReturned, sc.Returned)
+	}
 	if r := s.Router; r != nil {
 		collectRouter(e, r)
 	}
-}
-
-// seconds sends a counter of seconds.
-func (e *emitter) seconds(d *prometheus.Desc, v time.Duration, extra ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v.Seconds(), e.with(extra...)...)
 }
 
 // collectAffinity sends a pinned pool's metrics, per worker slot up to
@@ -588,15 +644,16 @@ func collectRouter(e *emitter, r *poolrt.RouterStats) {
 	}
 	for i := range r.Classes {
 		cs := &r.Classes[i]
-		e.gauge(descClassWorkers, float64(cs.Stats.Workers), cs.Class)
-		e.gauge(descClassBusy, float64(cs.Stats.Busy), cs.Class)
-		e.gauge(descClassDepth, float64(cs.Stats.QueueDepth), cs.Class)
-		e.counter(descClassSubmitted, cs.Stats.Submitted, cs.Class)
-		e.counter(descClassCompleted, cs.Stats.Completed, cs.Class)
-		e.counter(descClassFailed, cs.Stats.Failed, cs.Class)
+		class := labelValue(cs.Class)
+		e.gauge(descClassWorkers, float64(cs.Stats.Workers), class)
+		e.gauge(descClassBusy, float64(cs.Stats.Busy), class)
+		e.gauge(descClassDepth, float64(cs.Stats.QueueDepth), class)
+		e.counter(descClassSubmitted, cs.Stats.Submitted, class)
+		e.counter(descClassCompleted, cs.Stats.Completed, class)
+		e.counter(descClassFailed, cs.Stats.Failed, class)
 		if cs.Lent {
-			e.gauge(descClassMin, float64(cs.Min), cs.Class)
-			e.gauge(descClassLimit, float64(cs.Limit), cs.Class)
+			e.gauge(descClassMin, float64(cs.Min), class)
+			e.gauge(descClassLimit, float64(cs.Limit), class)
 		}
 	}
 }
@@ -619,12 +676,13 @@ func collectBreaker(e *emitter, b *poolrt.BreakerStats) {
 	e.gauge(descBreakers, float64(b.Open), "open")
 	e.gauge(descBreakers, float64(b.HalfOpen), "half_open")
 	for _, k := range b.States {
+		key := labelValue(k.Key)
 		for _, st := range breakerStates {
 			v := 0.0
 			if k.State == st.s {
 				v = 1
 			}
-			e.gauge(descBreakerState, v, k.Key, st.label)
+			e.gauge(descBreakerState, v, key, st.label)
 		}
 	}
 }
@@ -637,6 +695,7 @@ func (c *Collector) collectStealing(e *emitter, st *poolrt.StealingStats) {
 	e.counter(descStealTasks, st.Stolen, "stolen")
 	e.counter(descStealAttempts, st.StealAttempts)
 	e.counter(descSteals, st.Steals)
+	e.counter(descStolenTasks, st.StolenTasks)
 	e.counter(descForks, st.Forked, "deque")
 	e.counter(descForks, st.ForkedToInjector, "injector")
 	e.counter(descForks, st.ForkedInline, "inline")
@@ -646,6 +705,8 @@ func (c *Collector) collectStealing(e *emitter, st *poolrt.StealingStats) {
 		e.counter(descWorkerTasks, w.Injector, label, "injector")
 		e.counter(descWorkerTasks, w.Stolen, label, "stolen")
 		e.counter(descWorkerSteals, w.Steals, label)
+		e.counter(descWorkerLooks, w.StealAttempts, label)
+		e.counter(descWorkerStolen, w.StolenTasks, label)
 	}
 	for i := range min(len(st.Workers), c.maxWorkers) {
 		worker(strconv.Itoa(i), &st.Workers[i])
@@ -657,9 +718,22 @@ func (c *Collector) collectStealing(e *emitter, st *poolrt.StealingStats) {
 			rest.Injector += w.Injector
 			rest.Stolen += w.Stolen
 			rest.Steals += w.Steals
+			rest.StealAttempts += w.StealAttempts
+			rest.StolenTasks += w.StolenTasks
 		}
 		worker(OtherWorkers, &rest)
 	}
+}
+
+// labelValue returns s, a label made from the user's key (a tenant, a
+// breaker's key, a router's class, as fmt.Sprint writes it), as it is if
+// it is valid UTF-8, which every label value must be, and else quoted as
+// Go quotes a string, so that two such keys stay two series.
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // BandLabel returns the band label of a priority pool's band of ranks lo

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/poolimpl"
 	"github.com/poolgen/poolgen/runtime/poolmon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -138,17 +140,19 @@ func TestFamilies(t *testing.T) {
 		"dynamic": {"poolgen_scaling_size_workers", "poolgen_scaling_min_workers", "poolgen_scaling_max_workers",
 			"poolgen_scaling_peak_workers", "poolgen_scaling_ups_total", "poolgen_scaling_downs_total",
 			"poolgen_scaling_evaluations_total", "poolgen_scaling_capped_evaluations_total",
-			"poolgen_scaling_utilization_ratio"},
+			"poolgen_scaling_utilization_ratio", "poolgen_scaling_surges_total", "poolgen_scaling_downs_held_total",
+			"poolgen_scaling_at_max_seconds_total", "poolgen_scaling_at_min_seconds_total"},
 		"stealing": {"poolgen_stealing_tasks_total", "poolgen_stealing_steal_attempts_total",
-			"poolgen_stealing_steals_total", "poolgen_stealing_forks_total",
-			"poolgen_stealing_worker_tasks_total", "poolgen_stealing_worker_steals_total"},
+			"poolgen_stealing_steals_total", "poolgen_stealing_stolen_tasks_total", "poolgen_stealing_forks_total",
+			"poolgen_stealing_worker_tasks_total", "poolgen_stealing_worker_steals_total",
+			"poolgen_stealing_worker_steal_attempts_total", "poolgen_stealing_worker_stolen_tasks_total"},
 		"priority": {"poolgen_priority_band_tasks_submitted_total", "poolgen_priority_band_tasks_completed_total",
 			"poolgen_priority_band_tasks_panicked_total", "poolgen_priority_band_tasks_returned_total",
 			"poolgen_priority_band_wait_seconds", "poolgen_priority_lowest_max_wait_seconds"},
 		"deadline": {"poolgen_priority_band_tasks_submitted_total", "poolgen_priority_band_tasks_completed_total",
 			"poolgen_priority_band_tasks_panicked_total", "poolgen_priority_band_tasks_returned_total",
 			"poolgen_priority_band_wait_seconds", "poolgen_priority_lowest_max_wait_seconds",
-			"poolgen_priority_late_tasks_total"},
+			"poolgen_priority_late_tasks_total", "poolgen_priority_lateness_seconds"},
 		"batch": {"poolgen_batches_total", "poolgen_batches_failed_total", "poolgen_batch_flushes_total",
 			"poolgen_batches_open", "poolgen_batches_ready", "poolgen_batch_size_tasks"},
 		"fair": {"poolgen_fair_tenants", "poolgen_fair_tenants_backlogged", "poolgen_fair_tenants_forgotten_total",
@@ -161,6 +165,9 @@ func TestFamilies(t *testing.T) {
 			"poolgen_affinity_worker_cpu_seconds_total",
 			"poolgen_resources_open", "poolgen_resources_workers_unhealthy", "poolgen_resources_opened_total",
 			"poolgen_resources_closed_total", "poolgen_resources_open_failures_total"},
+		"scheduled": {"poolgen_scheduled_tasks_total", "poolgen_scheduled_pending_tasks", "poolgen_scheduled_limit_tasks",
+			"poolgen_scheduled_tasks_fired_total", "poolgen_scheduled_tasks_canceled_total",
+			"poolgen_scheduled_tasks_returned_total"},
 		"router": {"poolgen_router_unknown_class_total", "poolgen_router_lend_budget_workers",
 			"poolgen_router_lend_moves_total", "poolgen_router_class_workers", "poolgen_router_class_workers_busy",
 			"poolgen_router_class_queue_depth_tasks", "poolgen_router_class_tasks_submitted_total",
@@ -182,8 +189,8 @@ func TestFamilies(t *testing.T) {
 			t.Errorf("%s pool: families\n%q\nwant\n%q", p.Name, got, want)
 		}
 	}
-	if len(all) != len(allDescs) {
-		t.Errorf("the fixture's pools export %d families; Describe sends %d", len(all), len(allDescs))
+	if len(all) != len(allFamilies) {
+		t.Errorf("the fixture's pools export %d families; Describe sends %d", len(all), len(allFamilies))
 	}
 	for name := range all {
 		if !strings.HasPrefix(name, "poolgen_") {
@@ -192,9 +199,66 @@ func TestFamilies(t *testing.T) {
 	}
 }
 
-// TestLatencyHistogram checks the wait and run histograms against the
-// exact classes they come from: bounds 1.024µs·2^i, running sums of the
-// classes, _count the number of sampled tasks, _sum the mean times it.
+// latencyBounds are the bounds of the latency histograms' finite
+// buckets, as the package documentation gives them: 1.024µs·2^i for i =
+// 0, 2, 4, 6, 8, 10 to 20, 22, 24 and 26.
+var latencyBounds = []float64{
+	1.024e-6, 4.096e-6, 16.384e-6, 65.536e-6, 262.144e-6,
+	1.048576e-3, 2.097152e-3, 4.194304e-3, 8.388608e-3, 16.777216e-3, 33.554432e-3, 67.108864e-3,
+	0.134217728, 0.268435456, 0.536870912, 1.073741824,
+	4.294967296, 17.179869184, 68.719476736,
+}
+
+// classEnd returns the upper end, in seconds, of the class i of
+// poolrt.Latency.Buckets (exclusive): 1.024µs·2^i, +Inf for the last.
+func classEnd(i int) float64 {
+	if i == len(poolrt.Latency{}.Buckets)-1 {
+		return math.Inf(1)
+	}
+	return 1.024e-6 * math.Pow(2, float64(i))
+}
+
+// checkHistogram checks a histogram's buckets: the bounds want, in
+// order, and each bucket counting exactly the classes whose upper end
+// (end(i), exclusive or inclusive) is at most its bound, which makes the
+// bound a true upper bound of what the bucket counts; +Inf, the count,
+// counts them all. It returns the number of buckets, +Inf included.
+func checkHistogram(t *testing.T, what string, h *dto.Histogram, want []float64, classes []uint64, end func(i int) float64) int {
+	t.Helper()
+	b := h.GetBucket()
+	if len(b) != len(want) {
+		t.Fatalf("%s: %d finite buckets, want %d", what, len(b), len(want))
+	}
+	var all uint64
+	for _, n := range classes {
+		all += n
+	}
+	for k, bucket := range b {
+		bound := bucket.GetUpperBound()
+		if math.Abs(bound-want[k]) > want[k]*1e-12 {
+			t.Errorf("%s: bucket %d bound %g, want %g", what, k, bound, want[k])
+		}
+		var below uint64
+		for i, n := range classes {
+			if end(i) <= bound*(1+1e-12) {
+				below += n
+			}
+		}
+		if bucket.GetCumulativeCount() != below {
+			t.Errorf("%s: bucket le=%g counts %d, want the %d of the classes ending at or below it", what,
+				bound, bucket.GetCumulativeCount(), below)
+		}
+	}
+	if h.GetSampleCount() < all {
+		t.Errorf("%s: count %d, below the classes' %d", what, h.GetSampleCount(), all)
+	}
+	return len(b) + 1
+}
+
+// TestLatencyHistogram checks the wait, run and lateness histograms
+// against the exact classes they come from: 20 buckets at most, +Inf
+// included, each counting the classes that end at or below its bound,
+// _count the number of sampled tasks, _sum the mean times it.
 func TestLatencyHistogram(t *testing.T) {
 	pools := fixturePools()
 	fams := gather(t, newCollector(t, pools))
@@ -207,21 +271,8 @@ func TestLatencyHistogram(t *testing.T) {
 		if want := l.Mean.Seconds() * float64(l.Count); math.Abs(h.GetSampleSum()-want) > 1e-12 {
 			t.Errorf("%s %v: sum %g, want %g", family, labels, h.GetSampleSum(), want)
 		}
-		b := h.GetBucket()
-		if len(b) != len(l.Buckets)-1 {
-			t.Fatalf("%s %v: %d finite buckets, want %d", family, labels, len(b), len(l.Buckets)-1)
-		}
-		var below uint64
-		for i, bucket := range b {
-			below += l.Buckets[i]
-			bound := 1.024e-6 * math.Pow(2, float64(i))
-			if math.Abs(bucket.GetUpperBound()-bound) > bound*1e-12 {
-				t.Errorf("%s %v: bucket %d bound %g, want %g", family, labels, i, bucket.GetUpperBound(), bound)
-			}
-			if bucket.GetCumulativeCount() != below {
-				t.Errorf("%s %v: bucket le=%g counts %d, want %d", family, labels,
-					bucket.GetUpperBound(), bucket.GetCumulativeCount(), below)
-			}
+		if n := checkHistogram(t, family, h, latencyBounds, l.Buckets[:], classEnd); n > 20 {
+			t.Errorf("%s: %d buckets, want 20 at most", family, n)
 		}
 	}
 	fixed := named(t, pools, "fixed")
@@ -230,6 +281,28 @@ func TestLatencyHistogram(t *testing.T) {
 	prio := named(t, pools, "priority").Stats.Priority
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "-inf..4"}, prio.Bands[0].Wait)
 	check("poolgen_priority_band_wait_seconds", map[string]string{"pool": "priority", "band": "5..+inf"}, prio.Bands[1].Wait)
+	late := named(t, pools, "deadline").Stats.Priority.Lateness
+	check("poolgen_priority_lateness_seconds", map[string]string{"pool": "deadline"}, late)
+
+	// Every class counted, one observation each: the buckets are the
+	// running sums of the classes up to each bucket's last one.
+	every := fixed
+	for i := range every.Stats.Run.Buckets {
+		every.Stats.Run.Buckets[i] = 1
+	}
+	every.Stats.Run.Count = uint64(len(every.Stats.Run.Buckets))
+	fams = gather(t, newCollector(t, []poolmon.Pool{every}))
+	h := series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
+	var got []uint64
+	for _, b := range h.GetBucket() {
+		got = append(got, b.GetCumulativeCount())
+	}
+	if want := []uint64{1, 3, 5, 7, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 25, 27}; !slices.Equal(got, want) {
+		t.Errorf("one observation per class: buckets %v, want %v", got, want)
+	}
+	if h.GetSampleCount() != 28 {
+		t.Errorf("one observation per class: count %d, want 28", h.GetSampleCount())
+	}
 
 	// A Latency read while tasks finish may have counted an observation
 	// in its classes and not yet in Count: the +Inf bucket (the count)
@@ -237,9 +310,49 @@ func TestLatencyHistogram(t *testing.T) {
 	torn := fixed
 	torn.Stats.Run.Count--
 	fams = gather(t, newCollector(t, []poolmon.Pool{torn}))
-	h := series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
+	h = series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
 	if h.GetSampleCount() != fixed.Stats.Run.Count {
 		t.Errorf("torn snapshot: count %d, want the classes' sum %d", h.GetSampleCount(), fixed.Stats.Run.Count)
+	}
+}
+
+// TestLatencyBucketsTrueBounds records durations at the edges of every
+// class of the pools' own histogram (poolimpl.Histogram, as the pools
+// record waits and run times), one at a time, and checks the exported
+// histogram: the first bucket that counts the duration has a bound at or
+// above it, and the bucket before it a bound at or below it. So a merged
+// bucket's bound is a true upper bound of every class it holds, and
+// merging loses no more than the width of a bucket.
+func TestLatencyBucketsTrueBounds(t *testing.T) {
+	var durations []time.Duration
+	for i := range len(poolrt.Latency{}.Buckets) {
+		edge := time.Duration(1024) << i
+		durations = append(durations, edge-1, edge, edge+1)
+	}
+	durations = append(durations, 0, 1, 3*time.Microsecond, 150*time.Millisecond, 5*time.Minute, 1<<50)
+	for _, d := range durations {
+		var h poolimpl.Histogram
+		h.Record(d)
+		var snap poolimpl.HistogramSnapshot
+		h.AddTo(&snap)
+		p := named(t, fixturePools(), "fixed")
+		p.Stats.Run = snap.Latency()
+		fams := gather(t, newCollector(t, []poolmon.Pool{p}))
+		hist := series(t, fams["poolgen_task_run_seconds"], map[string]string{"pool": "fixed"}).GetHistogram()
+		if hist.GetSampleCount() != 1 {
+			t.Fatalf("%v: count %d, want 1", d, hist.GetSampleCount())
+		}
+		lower, upper := 0.0, math.Inf(1)
+		for _, b := range hist.GetBucket() {
+			if b.GetCumulativeCount() == 1 {
+				upper = b.GetUpperBound()
+				break
+			}
+			lower = b.GetUpperBound()
+		}
+		if s := d.Seconds(); s > upper || s < lower {
+			t.Errorf("%v (%gs) is counted first by the bucket le=%g, after le=%g: not within them", d, s, upper, lower)
+		}
 	}
 }
 
@@ -368,7 +481,7 @@ func TestBatchSizeHistogram(t *testing.T) {
 	if h.GetSampleCount() != bs.Batches || h.GetSampleSum() != bs.MeanSize*float64(bs.Batches) {
 		t.Errorf("count %d, sum %g; want %d, %g", h.GetSampleCount(), h.GetSampleSum(), bs.Batches, bs.MeanSize*float64(bs.Batches))
 	}
-	want := map[float64]uint64{1: 1, 2: 1, 16: 1, 32: 3, 64: 12, 1 << 31: 12}
+	want := map[float64]uint64{1: 1, 2: 1, 16: 1, 32: 3, 64: 12, 1 << 18: 12}
 	for _, b := range h.GetBucket() {
 		if w, ok := want[b.GetUpperBound()]; ok {
 			if b.GetCumulativeCount() != w {
@@ -379,6 +492,29 @@ func TestBatchSizeHistogram(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("no buckets for %v", want)
+	}
+
+	// One batch in every size class: the bucket le=2^i counts the classes
+	// up to i, each of whose batches has at most 2^i tasks; the classes
+	// past 2^18 are in +Inf only.
+	p := named(t, fixturePools(), "batch")
+	every := *p.Stats.Batch
+	for i := range every.Sizes {
+		every.Sizes[i] = 1
+	}
+	p.Stats.Batch = &every
+	fams = gather(t, newCollector(t, []poolmon.Pool{p}))
+	h = series(t, fams["poolgen_batch_size_tasks"], map[string]string{"pool": "batch"}).GetHistogram()
+	bounds := make([]float64, 19)
+	for i := range bounds {
+		bounds[i] = math.Ldexp(1, i)
+	}
+	sizeEnd := func(i int) float64 { return math.Ldexp(1, i) } // the largest batch of class i
+	if n := checkHistogram(t, "poolgen_batch_size_tasks", h, bounds, every.Sizes[:], sizeEnd); n > 20 {
+		t.Errorf("poolgen_batch_size_tasks: %d buckets, want 20 at most", n)
+	}
+	if h.GetSampleCount() != uint64(len(every.Sizes)) {
+		t.Errorf("count %d, want one batch per class: %d", h.GetSampleCount(), len(every.Sizes))
 	}
 }
 

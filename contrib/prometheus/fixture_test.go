@@ -41,7 +41,8 @@ func fixturePools() []poolmon.Pool {
 
 	dynamic := base(500)
 	dynamic.Scaling = &poolrt.ScalingStats{
-		Size: 6, Min: 1, Max: 8, Peak: 8, Ups: 5, Downs: 3, Evaluations: 120, Capped: 2,
+		Size: 6, Min: 1, Max: 8, Peak: 8, Ups: 5, Downs: 3, Evaluations: 120, Surges: 7, Capped: 2, Held: 4,
+		AtMax: 12 * time.Second, AtMin: 30 * time.Second,
 		Last: poolrt.ScaleSignals{Utilization: 0.5},
 	}
 
@@ -50,10 +51,10 @@ func fixturePools() []poolmon.Pool {
 		Local: 100, Injector: 150, Stolen: 40, StealAttempts: 90, Steals: 30, StolenTasks: 60,
 		Forked: 120, ForkedToInjector: 5, ForkedInline: 1,
 		Workers: []poolrt.StealingWorkerStats{
-			{Local: 50, Injector: 50, Stolen: 10, StealAttempts: 30, Steals: 10},
-			{Local: 30, Injector: 60, Stolen: 20, StealAttempts: 40, Steals: 12},
-			{Local: 15, Injector: 30, Stolen: 6, StealAttempts: 15, Steals: 5},
-			{Local: 5, Injector: 10, Stolen: 4, StealAttempts: 5, Steals: 3},
+			{Local: 50, Injector: 50, Stolen: 10, StealAttempts: 30, Steals: 10, StolenTasks: 20},
+			{Local: 30, Injector: 60, Stolen: 20, StealAttempts: 40, Steals: 12, StolenTasks: 24},
+			{Local: 15, Injector: 30, Stolen: 6, StealAttempts: 15, Steals: 5, StolenTasks: 10},
+			{Local: 5, Injector: 10, Stolen: 4, StealAttempts: 5, Steals: 3, StolenTasks: 6},
 		},
 	}
 
@@ -76,6 +77,8 @@ func fixturePools() []poolmon.Pool {
 		Bands:         []poolrt.BandStats{{Lo: math.MinInt64, Hi: math.MaxInt64, Submitted: 100, Completed: 90}},
 		LowestMaxWait: time.Millisecond,
 		Missed:        3, Dropped: 7, HandedOff: 1,
+		// Every late task is timed: 11 of them, 80µs to a second late.
+		Lateness: latency(40*time.Millisecond, map[int]uint64{7: 2, 15: 6, 19: 2, 20: 1}),
 	}
 
 	batch := base(640)
@@ -116,6 +119,11 @@ func fixturePools() []poolmon.Pool {
 	}
 	pinned.Resources = &poolrt.ResourceStats{Open: 3, Unhealthy: 1, Opened: 9, Closed: 6, Failed: 4}
 
+	scheduled := base(400)
+	scheduled.Scheduled = &poolrt.ScheduledStats{
+		Scheduled: 120, Pending: 8, Fired: 100, Canceled: 7, Returned: 5, Limit: 1024,
+	}
+
 	// The router's classes: a fixed class and two lent dynamic ones; its
 	// own figures are their sums, as the router's Stats are.
 	class := func(submitted uint64, workers, busy, depth int) poolrt.Stats {
@@ -144,6 +152,7 @@ func fixturePools() []poolmon.Pool {
 		{Name: "pinned", Pattern: "fixed", Task: "generated.Resize", Stats: pinned},
 		{Name: "priority", Pattern: "priority", Task: "generated.Ticket", Stats: priority},
 		{Name: "router", Pattern: "router", Task: "generated.Job", Stats: router},
+		{Name: "scheduled", Pattern: "fixed", Task: "generated.Resize", Stats: scheduled},
 		{Name: "stealing", Pattern: "stealing", Task: "generated.SumRange", Stats: stealing},
 	}
 }

@@ -94,13 +94,7 @@ func TestLivePools(t *testing.T) {
 			t.Errorf("%s: run histogram counts %d, Stats %d, want %d (LatencySampling(1))",
 				p.name, h.GetSampleCount(), p.stats.Run.Count, n)
 		}
-		var below uint64
-		for i, b := range h.GetBucket() {
-			below += p.stats.Run.Buckets[i]
-			if b.GetCumulativeCount() != below {
-				t.Errorf("%s: run bucket le=%g counts %d, Stats' classes %d", p.name, b.GetUpperBound(), b.GetCumulativeCount(), below)
-			}
-		}
+		checkHistogram(t, p.name+" run", h, latencyBounds, p.stats.Run.Buckets[:], classEnd)
 	}
 	for _, band := range []string{"-inf..4", "5..+inf"} {
 		m := series(t, fams["poolgen_priority_band_tasks_completed_total"], map[string]string{"pool": "live-priority", "band": band})

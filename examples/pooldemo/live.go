@@ -34,7 +34,7 @@ const tick = 10 * time.Millisecond
 func startLive(n, procs int) (*live, error) {
 	l := &live{procs: procs, n: n}
 	for _, start := range []func() error{
-		l.fixed, l.reject, l.dynamic, l.stealing, l.priority, l.deadline, l.cost, l.batch,
+		l.fixed, l.reject, l.guarded, l.dynamic, l.stealing, l.priority, l.deadline, l.cost, l.batch,
 	} {
 		if err := start(); err != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -167,6 +167,40 @@ func (l *live) reject() error {
 				}
 				return generated.Resize{Src: "burst.png", Width: 64, Height: h, Done: &l.totals}
 			}, forgive)
+		})
+	})
+	return nil
+}
+
+// guarded feeds a fixed pool whose circuit breaker opens every three
+// seconds, when a run of resizes fails on purpose: the tasks that reach a
+// worker while it is open fail fast, dead-lettered, until a probe after
+// its cool-down succeeds. Each round also schedules a few resizes for a
+// little later (SubmitAfter), which the pool takes when they are due.
+func (l *live) guarded() error {
+	fp, err := templates.NewFixedPool[generated.Resize](poolrt.Name("resize-breaker"), poolrt.Workers(2),
+		poolrt.Breaker(poolrt.BreakerPolicy{Failures: 5, Cooldown: 500 * time.Millisecond}))
+	if err != nil {
+		return err
+	}
+	resize := func(src string) generated.Resize {
+		return generated.Resize{Src: src, Width: 64, Height: 8, Done: &l.totals}
+	}
+	add(l, fp, func(ctx context.Context, p pool[generated.Resize]) error {
+		return every(ctx, 100*time.Millisecond, func(i int) error {
+			src := "guarded.png"
+			if i%30 == 29 {
+				src = "" // fails on purpose, and opens the breaker
+			}
+			if err := submitN(ctx, p, 0, 10, func(int) generated.Resize { return resize(src) }, nil); err != nil {
+				return err
+			}
+			for range 3 {
+				if err := fp.SubmitAfter(200*time.Millisecond, resize("later.png")); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	})
 	return nil

@@ -39,7 +39,7 @@ func (b *syncBuffer) String() string {
 
 // livePools are the names of the pools of the -http mode.
 var livePools = []string{
-	"order-batch", "resize-cost", "resize-dynamic", "resize-fixed", "resize-generic",
+	"order-batch", "resize-breaker", "resize-cost", "resize-dynamic", "resize-fixed", "resize-generic",
 	"resize-reject", "sum-stealing", "thumb-callerruns", "ticket-deadline", "ticket-priority",
 }
 
