@@ -326,10 +326,6 @@ func TestAlertDurations(t *testing.T) {
 	}
 }
 
-// scheduledPrefix begins the names of the families of a pool's scheduled
-// tasks.
-const scheduledPrefix = "poolgen_scheduled_"
-
 // rateInterval stands for Grafana's $__rate_interval: long enough for the
 // samples of a Prometheus that has scraped the demo every second for a few
 // seconds.
@@ -403,21 +399,9 @@ func TestPrometheus(t *testing.T) {
 		return series, numbers
 	}
 
-	// The demo's resize-breaker pool schedules tasks (SubmitAfter), but
-	// poolmon.Pools, which the exporter reads, lists a pool's Stats
-	// without its scheduled section: the pool's own Stats method adds it.
-	// While Prometheus has no series of that section, its families and
-	// the panels of them are passed over, and said so; once it has some,
-	// they are checked as the others are.
-	unlisted := func(expr string) bool { return false }
-	if s, _ := query(`count({__name__=~"` + scheduledPrefix + `.+"})`); len(s) == 0 {
-		t.Logf("no %s* series: poolmon lists no pool's scheduled section; not checking them", scheduledPrefix)
-		unlisted = func(expr string) bool { return strings.Contains(expr, scheduledPrefix) }
-	}
-
 	t.Run("metrics", func(t *testing.T) {
 		for _, name := range referencedMetrics(t) {
-			if s, _ := query(name); len(s) == 0 && !unlisted(name) {
+			if s, _ := query(name); len(s) == 0 {
 				t.Errorf("no series of %s", name)
 			}
 		}
@@ -450,7 +434,7 @@ func TestPrometheus(t *testing.T) {
 		for title, qs := range dashboardQueries(d) {
 			for _, q := range qs {
 				q = strings.NewReplacer("$pool", all, "$__rate_interval", rateInterval).Replace(q)
-				if _, n := query(q); n == 0 && !unlisted(q) {
+				if _, n := query(q); n == 0 {
 					t.Errorf("panel %q: no data for %s", title, q)
 				}
 			}

@@ -52,6 +52,13 @@ func testNamed[T any](t *testing.T, s *suite[T]) {
 	assert.Equal(t, patternNames[s.Pattern], got.Pattern, "Pattern")
 	assert.Equal(t, reflect.TypeFor[T]().String(), got.Task, "Task")
 	assert.Equal(t, uint64(1), got.Stats.Submitted, "Stats are the pool's own")
+	// A task scheduled for later shows in the listing as in Stats.
+	require.NoError(t, p.SubmitAfter(time.Hour, s.Task(ctl, 0)))
+	got, _ = listed(name)
+	if assert.NotNil(t, got.Stats.Scheduled, "the listing's Stats have the Scheduled section") {
+		assert.Equal(t, 1, got.Stats.Scheduled.Pending, "Scheduled.Pending")
+		assert.Equal(t, *p.Stats().Scheduled, *got.Stats.Scheduled, "the listing's Scheduled section is the pool's")
+	}
 
 	// A worker labels itself when it starts running: wait for the one
 	// that ran the task.

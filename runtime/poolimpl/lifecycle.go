@@ -65,6 +65,10 @@ type Lifecycle struct {
 	labels context.Context
 	// region is the execution-trace region type of a named pool's tasks.
 	region string
+	// more adds to a listed pool's Stats what its engine does not hold:
+	// the section of its Later, which the pool's wrapper type owns and
+	// attaches when the first task is scheduled (listStats).
+	more atomic.Pointer[func(*poolrt.Stats)]
 
 	// waiters recycles the completion handles of SubmitWait.
 	waiters waiters
@@ -163,10 +167,30 @@ func (l *Lifecycle) List(m *Meter, stats func() poolrt.Stats, setLimits func(min
 		}()
 	}
 	if l.entry != nil {
-		l.entry.Stats, l.entry.SetLimits = stats, setLimits
+		l.entry.Stats = func() poolrt.Stats {
+			st := stats()
+			if more := l.more.Load(); more != nil {
+				(*more)(&st)
+			}
+			return st
+		}
+		l.entry.SetLimits = setLimits
 		registry.List(l.entry)
 	}
 }
+
+// listed is a pool whose Lifecycle lists it (package poolmon): a Later
+// that schedules for it adds its section to what the listing shows.
+type listed interface{ lifecycle() *Lifecycle }
+
+func (p *Fixed[T]) lifecycle() *Lifecycle   { return &p.e.life }
+func (p *Dynamic[T]) lifecycle() *Lifecycle { return &p.e.life }
+func (f *feed[T]) lifecycle() *Lifecycle    { return &f.life }
+func (e *Rank[T]) lifecycle() *Lifecycle    { return &e.life }
+func (p *Batch[T, K]) lifecycle() *Lifecycle {
+	return &p.life
+}
+func (e *fairBase[T]) lifecycle() *Lifecycle { return &e.life }
 
 // taskName names the task type T for the registry, as package.Type.
 func taskName[T any]() string { return reflect.TypeFor[T]().String() }

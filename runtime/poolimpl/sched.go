@@ -126,6 +126,12 @@ func (l *Later[T]) start(p Scheduling[T], dl DeadLetterer[T]) (*scheduler[T], er
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.q.wake = s.wake
 	l.s.Store(s)
+	if x, ok := dl.(listed); ok {
+		// The pool's Stats add this section through its wrapper type;
+		// its listing sees only the engine's, so add it there too.
+		add := l.AddStats
+		x.lifecycle().more.Store(&add)
+	}
 	return s, nil
 }
 
