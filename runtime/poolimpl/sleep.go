@@ -23,6 +23,12 @@ import (
 // pool fell behind: every task paid a wake-up, and the second P slept).
 const IdleLooks = 16
 
+// slackLooks is how many of its IdleLooks a looking worker still makes
+// once another worker has parked: enough for a submitter that feeds the
+// pool without pause to refill the queue, not so many that two workers
+// woken for a short burst spend a look each per task.
+const slackLooks = 2
+
 // Sleepers parks idle workers and wakes them when work arrives, without a
 // lock or a channel operation on the submit path while no worker sleeps: a
 // submitter pays one atomic load (Wake).
@@ -88,7 +94,8 @@ type queued interface {
 }
 
 // lookFor makes up to looks looks for work in a pool of life and q, if
-// s.Look allows any, yielding the P between them. It reports whether the
+// s.Look allows any, yielding the P between them; once another worker
+// has parked, it makes slackLooks at most. It reports whether the
 // worker's wait is decided, and if it is, whether the worker goes on
 // (work came, or the pool drains with work left) rather than exits.
 func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q) (decided, goOn bool) {
@@ -96,7 +103,7 @@ func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q) (decided, g
 		return false, false
 	}
 	defer s.Looked()
-	for range looks {
+	for i := range looks {
 		if st := life.State(); st != Open {
 			if st == Stopped || q.queued() || q.spent() {
 				return true, st == Draining && q.queued()
@@ -105,6 +112,13 @@ func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q) (decided, g
 		}
 		if q.queued() {
 			return true, true
+		}
+		if i >= slackLooks && s.parked.Load() > 0 {
+			// Another worker parked since the look began (two woken
+			// for a bunch of tasks, one finding none): the pool has
+			// slack, and the looker parks too, after a few looks that
+			// a steady stream of tasks fills.
+			return false, false
 		}
 		gosched()
 	}

@@ -449,3 +449,38 @@ func idleWorkersLookOnlyWhenBusy(t *testing.T, pattern string) {
 		t.Fatalf("%d yields after the busy worker finished beside a parked one, want %d (it parks at once)", n, IdleLooks)
 	}
 }
+
+// stubQueue is a queue for lookFor that never has work.
+type stubQueue struct{}
+
+func (stubQueue) queued() bool { return false }
+func (stubQueue) spent() bool  { return false }
+
+// TestLookStopsWhenAnotherParks: a worker that began to look while every
+// other worker ran stops looking once one of them parks (the pool has
+// slack), after slackLooks looks, instead of yielding IdleLooks times. Two workers woken for
+// two tasks, one of which finds none and parks, made the other look in
+// full at a thousand tasks a second.
+func TestLookStopsWhenAnotherParks(t *testing.T) {
+	s := NewSleepers(2)
+	var life Lifecycle
+	life.Init(2)
+	n := 0
+	saved := gosched
+	gosched = func() {
+		if n++; n == 1 {
+			s.Register(1)
+		}
+	}
+	t.Cleanup(func() { gosched = saved })
+	decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{})
+	if decided || goOn {
+		t.Fatalf("lookFor = %v, %v; want false, false (park)", decided, goOn)
+	}
+	if n != slackLooks {
+		t.Fatalf("%d yields; want %d: the look stops when another worker parks", n, slackLooks)
+	}
+	if s.looking.Load() != 0 {
+		t.Fatal("the look was not ended (Looked)")
+	}
+}
