@@ -716,24 +716,15 @@ func (e *fairBase[T]) idle(w *FairWorker[T]) bool {
 // queues, where they are charged as any task of theirs; past a tenant's
 // limit if need be, as they were accepted already. Each holds its token,
 // so the pool has room.
-func (e *fairBase[T]) requeue() {
-	if e.rt.pending.Load() == 0 {
-		return
-	}
-	var s slot[fairRetry[T]]
-	for {
-		attempt := e.rt.take(&s)
-		if attempt == 0 {
-			return
-		}
-		fs := s.task.slot
-		fs.x, fs.timed = s.x, false // a retry's wait is not sampled: it was not queued all along
-		e.mu.Lock()
-		e.placeLocked(s.task.tenant, fs, attempt)
-		e.sched.tenants[s.task.tenant].retrying--
-		e.mu.Unlock()
-		s = slot[fairRetry[T]]{}
-	}
+func (e *fairBase[T]) requeue() { requeueDue(e.rt, &e.mu, e.placeRetryLocked) }
+
+// placeRetryLocked queues the due retry s in its tenant's queue
+// (requeueDue).
+func (e *fairBase[T]) placeRetryLocked(s *slot[fairRetry[T]], attempt int) {
+	fs := s.task.slot
+	fs.x, fs.timed = s.x, false // a retry's wait is not sampled: it was not queued all along
+	e.placeLocked(s.task.tenant, fs, attempt)
+	e.sched.tenants[s.task.tenant].retrying--
 }
 
 // ended gives back the token of a task that reached its final outcome

@@ -80,6 +80,26 @@ func waitingLocked[S any](size *atomic.Int32, rt *retries[S]) bool {
 // retrying reports whether tasks wait in the delay queue of rt, if any.
 func retrying[S any](rt *retries[S]) bool { return rt != nil && rt.pending.Load() > 0 }
 
+// requeueDue hands each retry of rt that is due back to its pool: place,
+// called under mu, queues it by the pool's own order with its attempt
+// number. A retry holds its token all along, so the pool has room.
+func requeueDue[S any](rt *retries[S], mu *sync.Mutex, place func(s *slot[S], attempt int)) {
+	if rt.pending.Load() == 0 {
+		return
+	}
+	var s slot[S]
+	for {
+		attempt := rt.take(&s)
+		if attempt == 0 {
+			return
+		}
+		mu.Lock()
+		place(&s, attempt)
+		mu.Unlock()
+		s = slot[S]{}
+	}
+}
+
 // endedLocked gives back to rt the token of a task of a locked engine
 // that reached its final outcome, admitting a blocked submitter with it
 // if one waits (admit, called under mu, queues its task and reports

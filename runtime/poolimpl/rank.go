@@ -634,23 +634,13 @@ func (e *Rank[T]) idle(w *RankWorker[T]) bool {
 // keys, where they compete with the queued tasks as they did when they
 // were submitted: a due retry of a low rank does not overtake the better
 // tasks queued meanwhile. Each holds its token, so there is room.
-func (e *Rank[T]) requeue() {
-	if e.rt.pending.Load() == 0 {
-		return
-	}
-	var s slot[rankRetry[T]]
-	for {
-		attempt := e.rt.take(&s)
-		if attempt == 0 {
-			return
-		}
-		rs := s.task.slot
-		rs.x, rs.timed = s.x, false // a retry's wait is not sampled: it was not queued all along
-		e.mu.Lock()
-		e.placeLocked(rs, s.task.key, attempt)
-		e.mu.Unlock()
-		s = slot[rankRetry[T]]{}
-	}
+func (e *Rank[T]) requeue() { requeueDue(e.rt, &e.mu, e.placeRetryLocked) }
+
+// placeRetryLocked queues the due retry s by its rank (requeueDue).
+func (e *Rank[T]) placeRetryLocked(s *slot[rankRetry[T]], attempt int) {
+	rs := s.task.slot
+	rs.x, rs.timed = s.x, false // a retry's wait is not sampled: it was not queued all along
+	e.placeLocked(rs, s.task.key, attempt)
 }
 
 // ended gives back the token of a task that reached its final outcome
