@@ -262,12 +262,21 @@ func (w *Worker[T]) Next(err error) *T {
 			w.exiting = true
 			return nil
 		}
+		// Give way, if the slice says so, before claiming the next task,
+		// not after: while this worker waits for a P again, its next task
+		// stays unstarted in the batch, where an idle worker takes it
+		// over (takeHeld). Claimed, it would be out of every other
+		// worker's reach and still count as waiting. At the end of the
+		// batch there is nothing to give way for: refill takes the next
+		// batch, and its first task gives way here if need be.
+		if w.pos < w.n {
+			w.slice.Next(&e.meter.Clock, e.sleep)
+		}
 		s := w.next()
 		if s == nil {
 			return nil
 		}
 		w.cur = s
-		w.slice.Next(&e.meter.Clock, e.sleep)
 		if w.from >= 0 {
 			e.q.release(w.from, 1) // its queue slot is free once it starts
 			e.life.Room()
@@ -348,7 +357,7 @@ func (w *Worker[T]) end(err error) {
 // reports false when the worker should exit.
 func (e *engine[T]) refill(w *Worker[T]) bool {
 	e.settle(w)
-	for {
+	for waited := true; ; {
 		if e.life.State() == Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
@@ -381,7 +390,16 @@ func (e *engine[T]) refill(w *Worker[T]) bool {
 			return true
 		}
 		w.meter.SetBusy(false)
-		if !e.idle(w) {
+		if !waited {
+			// idle saw work without waiting, and this pass could not
+			// take it: another worker took it first, or holds it claimed
+			// and not yet started, and idle would see it again at once.
+			// Give way rather than spin: that worker may be waiting for
+			// this very CPU.
+			gosched()
+		}
+		var goOn bool
+		if goOn, waited = e.idle(w); !goOn {
 			return false
 		}
 	}
@@ -473,13 +491,14 @@ func (e *engine[T]) mayRetire() bool {
 	return e.q.empty() && !e.retrying() || e.life.Live() > 1
 }
 
-// idle waits until there may be work. It reports false when the worker
-// should exit: the pool is stopped, or draining with nothing left.
-func (e *engine[T]) idle(w *Worker[T]) bool {
+// idle waits until there may be work. It reports whether the worker goes
+// on (false: the pool is stopped, or draining with nothing left), and
+// whether it parked: if not, it saw work, or a reason to look again.
+func (e *engine[T]) idle(w *Worker[T]) (goOn, waited bool) {
 	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
 	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
-		return goOn
+		return goOn, false
 	}
 	e.sleep.Register(w.id)
 	// Look again after registering: a submitter that pushed, or a worker
@@ -491,7 +510,7 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
 		}
 		st := e.life.State()
-		return st == Open || st == Draining && (e.waiting() || e.retrying())
+		return st == Open || st == Draining && (e.waiting() || e.retrying()), false
 	}
 	if w.act != nil && w.working {
 		// The activity (dynamic pools) reads the clock, so it hears only
@@ -501,7 +520,7 @@ func (e *engine[T]) idle(w *Worker[T]) bool {
 		w.act.Idle(e.meter.Now())
 	}
 	e.sleep.Wait(w.id)
-	return true
+	return true, true
 }
 
 // queued reports whether an accepted task waits for a worker (lookFor).

@@ -1,6 +1,8 @@
 package poolimpl
 
 import (
+	"context"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,4 +58,92 @@ func TestEngineBatchBudget(t *testing.T) {
 			e.q.release(w.from, w.n)
 		})
 	}
+}
+
+// TestEngineYieldLeavesNextTaskTakeable: a worker that gives way at the
+// end of its slice does so before it claims its batch's next task, so
+// that an idle worker takes the task over meanwhile. Claimed first, the
+// task would be out of reach and still counted as waiting: the idle
+// worker's refill loops without yielding for as long as the other waits
+// for its P.
+func TestEngineYieldLeavesNextTaskTakeable(t *testing.T) {
+	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(16)})
+	require.NoError(t, err)
+	set.Shards = 1 // both tasks in the busy worker's home shard
+	e := new(engine[dynCount])
+	require.NoError(t, e.init(set, config.Fixed, 2, 0, testLane[dynCount]())) // the test takes as both workers
+	t.Cleanup(func() { e.shutdownNow() })
+	var ran atomic.Int64
+	dynPush(t, e, &ran)
+	dynPush(t, e, &ran)
+	e.runs.Record(time.Nanosecond) // tiny tasks: the two come in one batch
+	busy := &Worker[dynCount]{e: e, id: 0, meter: e.meter.Worker(0)}
+	idle := &Worker[dynCount]{e: e, id: 1, meter: e.meter.Worker(1)}
+	e.workers[0], e.workers[1] = busy, idle
+	e.slots.Store(2)
+	require.True(t, e.refill(busy))
+	require.Equal(t, 2, busy.n, "both tasks in one batch")
+	first := busy.First()
+	require.NotNil(t, first)
+	_ = first.Run(context.Background())
+
+	// The slice is over: Next gives way before the second task. While
+	// it does, the idle worker looks for work.
+	busy.slice.end, busy.slice.left = 1, 1
+	var took int
+	saved := gosched
+	gosched = func() {
+		took, _, _ = e.takeHeld(idle)
+	}
+	t.Cleanup(func() { gosched = saved })
+	next := busy.Next(nil)
+	require.Equal(t, 1, took, "the idle worker took over the yielding worker's next task")
+	require.Nil(t, next, "the yielding worker found its next task taken over")
+	e.q.release(idle.from, took)
+}
+
+// TestEngineRefillYieldsWhileTaskHeld: an idle worker whose only work in
+// sight is a task another worker has claimed and not yet started gives
+// way while it waits, rather than spinning on a CPU that the other worker
+// may need to start the task.
+func TestEngineRefillYieldsWhileTaskHeld(t *testing.T) {
+	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(16)})
+	require.NoError(t, err)
+	set.Shards = 1
+	e := new(engine[dynCount])
+	require.NoError(t, e.init(set, config.Fixed, 2, 0, testLane[dynCount]())) // the test takes as both workers
+	var ran atomic.Int64
+	dynPush(t, e, &ran)
+	busy := &Worker[dynCount]{e: e, id: 0, meter: e.meter.Worker(0)}
+	idle := &Worker[dynCount]{e: e, id: 1, meter: e.meter.Worker(1)}
+	e.workers[0], e.workers[1] = busy, idle
+	e.slots.Store(2)
+	e.target.Store(2)
+	require.True(t, e.refill(busy))
+	require.NotNil(t, busy.next(), "claimed, not yet started")
+
+	yielded := make(chan struct{}, 1)
+	saved := gosched
+	gosched = func() {
+		select {
+		case yielded <- struct{}{}:
+		default:
+		}
+		runtime.Gosched()
+	}
+	done := make(chan bool)
+	go func() { done <- e.refill(idle) }()
+	t.Cleanup(func() {
+		e.stop(Stopped) // ends the idle worker's refill, spinning or parked
+		<-done
+		gosched = saved
+		e.shutdownNow()
+	})
+	select {
+	case <-yielded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the idle worker looked for the held task for 5s without yielding")
+	}
+	e.q.release(busy.from, 1) // the task starts: nothing is left to wait for
+	dynEventually(t, "idle worker parked", func() bool { return e.sleep.Parked() == 1 })
 }

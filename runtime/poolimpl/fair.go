@@ -546,8 +546,17 @@ func (w *FairWorker[T]) Next(err error) *T {
 		w.region.end()
 		e.end(w, err)
 	}
-	for e.next(w) {
-		w.slice.Next(&e.meter.Clock, e.sleep)
+	for {
+		// Give way, if the slice says so and a task waits, before
+		// taking it: the task stays queued meanwhile, for an idle worker
+		// to take, and the tenants are served by their shares as of the
+		// take (see Worker.Next).
+		if e.size.Load() > 0 {
+			w.slice.Next(&e.meter.Clock, e.sleep)
+		}
+		if !e.next(w) {
+			break
+		}
 		if g := e.hooks.brk; g != nil && !g.admit(&w.cur.task, &w.tk) {
 			e.refuse(w, g)
 			continue

@@ -453,8 +453,17 @@ func (w *RankWorker[T]) Next(err error) *T {
 		w.region.end()
 		e.end(w, err)
 	}
-	for e.next(w) {
-		w.slice.Next(&e.meter.Clock, e.sleep)
+	for {
+		// Give way, if the slice says so and a task waits, before
+		// taking it: the task stays in the heap meanwhile, for an idle
+		// worker to take, and a better one that comes meanwhile goes
+		// first (see Worker.Next).
+		if e.size.Load() > 0 {
+			w.slice.Next(&e.meter.Clock, e.sleep)
+		}
+		if !e.next(w) {
+			break
+		}
 		if e.deadline != nil {
 			if by := e.meter.PastDeadline(w.key); by > 0 {
 				w.ranks.Late(by)
