@@ -497,7 +497,7 @@ func (e *engine[T]) mayRetire() bool {
 func (e *engine[T]) idle(w *Worker[T]) (goOn, waited bool) {
 	looks := w.slice.Looks(&e.meter.Clock)
 	w.slice.Reset()
-	if decided, goOn := lookFor(e.sleep, looks, &e.life, e); decided {
+	if decided, goOn := lookFor(e.sleep, looks, &e.life, e, &e.meter.Clock); decided {
 		return goOn, false
 	}
 	e.sleep.Register(w.id)

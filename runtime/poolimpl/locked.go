@@ -53,7 +53,7 @@ func (q lockedQueue[S]) spent() bool { return !waitingLocked(q.size, q.rt) && !r
 func idleLocked[S any](life *Lifecycle, sleep *Sleepers, clock *config.Clock, sl *Slice, id int, size *atomic.Int32, rt *retries[S]) bool {
 	looks := sl.Looks(clock)
 	sl.Reset()
-	if decided, goOn := lookFor(sleep, looks, life, lockedQueue[S]{size, rt}); decided {
+	if decided, goOn := lookFor(sleep, looks, life, lockedQueue[S]{size, rt}, clock); decided {
 		return goOn
 	}
 	sleep.Register(id)

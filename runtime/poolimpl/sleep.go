@@ -3,6 +3,9 @@ package poolimpl
 import (
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // IdleLooks is how many times an idle worker of any pool looks for work,
@@ -28,6 +31,24 @@ const IdleLooks = 16
 // pool without pause to refill the queue, not so many that two workers
 // woken for a short burst spend a look each per task.
 const slackLooks = 2
+
+// lookGap ends an idle worker's looks when one of its yields took longer:
+// while it was away, its P ran other goroutines of the program or its
+// thread waited for a CPU, so the CPUs have other work, and a worker that
+// keeps looking competes with it. A yield with nothing else to run takes
+// a microsecond or less. On 2 vCPUs whose kernel ran the process's
+// threads on one of them, looks that ignored such gaps kept two threads
+// runnable there, and the one holding a task or the generator's timer
+// waited out the other's time slice (milliseconds).
+const lookGap = 20 * time.Microsecond
+
+// lookYield yields the P between two looks for work, and reports whether
+// the yield took longer than lookGap: the worker should stop looking.
+func lookYield(c *config.Clock) bool {
+	t := c.Now()
+	gosched()
+	return c.Now()-t > int64(lookGap)
+}
 
 // Sleepers parks idle workers and wakes them when work arrives, without a
 // lock or a channel operation on the submit path while no worker sleeps: a
@@ -95,14 +116,16 @@ type queued interface {
 
 // lookFor makes up to looks looks for work in a pool of life and q, if
 // s.Look allows any, yielding the P between them; once another worker
-// has parked, it makes slackLooks at most. It reports whether the
-// worker's wait is decided, and if it is, whether the worker goes on
-// (work came, or the pool drains with work left) rather than exits.
-func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q) (decided, goOn bool) {
+// has parked, it makes slackLooks at most, and none after a yield that
+// took longer than lookGap (by clock c). It reports whether the worker's
+// wait is decided, and if it is, whether the worker goes on (work came,
+// or the pool drains with work left) rather than exits.
+func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q, c *config.Clock) (decided, goOn bool) {
 	if looks == 0 || !s.Look() {
 		return false, false
 	}
 	defer s.Looked()
+	long := false
 	for i := range looks {
 		if st := life.State(); st != Open {
 			if st == Stopped || q.queued() || q.spent() {
@@ -120,7 +143,10 @@ func lookFor[Q queued](s *Sleepers, looks int, life *Lifecycle, q Q) (decided, g
 			// a steady stream of tasks fills.
 			return false, false
 		}
-		gosched()
+		if long {
+			return false, false
+		}
+		long = lookYield(c)
 	}
 	return false, false
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
+	"github.com/poolgen/poolgen/runtime/internal/config"
 )
 
 // tokens reports, without blocking, which workers have a wake token
@@ -462,25 +463,63 @@ func (stubQueue) spent() bool  { return false }
 // two tasks, one of which finds none and parks, made the other look in
 // full at a thousand tasks a second.
 func TestLookStopsWhenAnotherParks(t *testing.T) {
-	s := NewSleepers(2)
-	var life Lifecycle
-	life.Init(2)
-	n := 0
-	saved := gosched
-	gosched = func() {
-		if n++; n == 1 {
-			s.Register(1)
+	synctest.Test(t, func(t *testing.T) { // no yield takes long (lookGap)
+		s := NewSleepers(2)
+		var life Lifecycle
+		life.Init(2)
+		clock := config.NewClock()
+		n := 0
+		saved := gosched
+		gosched = func() {
+			if n++; n == 1 {
+				s.Register(1)
+			}
 		}
-	}
-	t.Cleanup(func() { gosched = saved })
-	decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{})
-	if decided || goOn {
-		t.Fatalf("lookFor = %v, %v; want false, false (park)", decided, goOn)
-	}
-	if n != slackLooks {
-		t.Fatalf("%d yields; want %d: the look stops when another worker parks", n, slackLooks)
-	}
-	if s.looking.Load() != 0 {
-		t.Fatal("the look was not ended (Looked)")
+		t.Cleanup(func() { gosched = saved })
+		decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{}, &clock)
+		if decided || goOn {
+			t.Fatalf("lookFor = %v, %v; want false, false (park)", decided, goOn)
+		}
+		if n != slackLooks {
+			t.Fatalf("%d yields; want %d: the look stops when another worker parks", n, slackLooks)
+		}
+		if s.looking.Load() != 0 {
+			t.Fatal("the look was not ended (Looked)")
+		}
+	})
+}
+
+// TestLookStopsAfterLongYield: a worker stops looking for work after a
+// yield that took longer than lookGap (its P ran other goroutines, or
+// its thread waited for a CPU), and parks rather than compete for the
+// CPU; while yields come back at once, it makes all its looks.
+func TestLookStopsAfterLongYield(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		longAt    int // the yield that takes long; 0: none
+		wantYield int
+	}{{"quick yields", 0, IdleLooks}, {"third yield long", 3, 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := NewSleepers(2)
+				var life Lifecycle
+				life.Init(2)
+				clock := config.NewClock()
+				n := 0
+				saved := gosched
+				gosched = func() {
+					if n++; n == c.longAt {
+						time.Sleep(lookGap + time.Microsecond)
+					}
+				}
+				t.Cleanup(func() { gosched = saved })
+				if decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{}, &clock); decided || goOn {
+					t.Fatalf("lookFor = %v, %v; want false, false (park)", decided, goOn)
+				}
+				if n != c.wantYield {
+					t.Fatalf("%d yields; want %d", n, c.wantYield)
+				}
+			})
+		})
 	}
 }

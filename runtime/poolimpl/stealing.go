@@ -2,7 +2,6 @@ package poolimpl
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -437,6 +436,7 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
 	for {
+		long := false
 		for i := 0; ; i++ { // each a round over every queue
 			if p.life.State() == Stopped || p.drained.Load() {
 				p.spinning.Add(-1)
@@ -446,10 +446,10 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 				p.found(w)
 				return meta, enq, true
 			}
-			if i >= IdleLooks {
+			if i >= IdleLooks || long {
 				break
 			}
-			runtime.Gosched()
+			long = lookYield(&p.meter.Clock)
 			// The slice restarts only once the worker has waited. One
 			// that empties its deque and finds work at its first look
 			// has kept its P all along: a stream of submitted tasks,
