@@ -10,8 +10,9 @@ import (
 
 // IdleLooks is how many times an idle worker of any pool looks for work,
 // yielding its P (runtime.Gosched) between looks, before it parks; after a
-// long task it looks none (Slice.Looks), and it looks at all only while
-// no other worker of its pool is parked or looking (Sleepers.Look).
+// long task it looks none (Slice.Looks), it looks at all only while no
+// other worker of its pool is parked or looking (Sleepers.Look), and it
+// stops after a yield that took longer than lookGap.
 //
 // Looking keeps both the worker and its P busy: a parked worker is woken
 // onto its waker's P, and an idle P's thread must be woken by the OS
