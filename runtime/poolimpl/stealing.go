@@ -331,6 +331,10 @@ func (w *StealWorker[T]) Next(err error) *T {
 			w.exiting = true
 			return nil
 		}
+		// Give way, if the slice says so, before taking the next task:
+		// meanwhile it stays on the deque or in the injector, for a thief
+		// or an idle worker to take (see Worker.Next).
+		w.slice.Next(&p.meter.Clock, p.sleep)
 		ok := false
 		if w.fair <= 0 {
 			w.fair = fairnessPeriod
@@ -404,7 +408,6 @@ func (w *StealWorker[T]) end(err error) {
 
 // start does what comes before w.cur, which came with meta, runs.
 func (p *Stealing[T]) start(w *StealWorker[T], meta uint32) {
-	w.slice.Next(&p.meter.Clock, p.sleep)
 	if p.rt != nil {
 		if meta == metaDelayed {
 			w.steal.Delayed.Add(1)

@@ -1296,3 +1296,68 @@ func TestStealingStatsNoPhantomForks(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d snapshots, %d tasks", reads, submitted.Load())
 }
+
+// yieldTask forks a leaf onto its worker's deque and ends its worker's
+// slice, so that the worker gives way before the leaf.
+type yieldTask struct {
+	pool   *StealingPool[yieldTask]
+	leaf   bool
+	armed  *atomic.Bool
+	worker **StealWorker[yieldTask]
+	done   *sync.WaitGroup
+}
+
+func (y yieldTask) Run(ctx context.Context) error {
+	defer y.done.Done()
+	if y.leaf {
+		return nil
+	}
+	w := ctx.Value(stealKey{}).(*StealWorker[yieldTask])
+	*y.worker = w
+	leaf := y
+	leaf.leaf = true
+	y.done.Add(1)
+	if err := y.pool.Fork(ctx, leaf); err != nil {
+		y.done.Done()
+		return err
+	}
+	w.slice.end, w.slice.left = 1, 1 // the slice is over: Next gives way
+	y.armed.Store(true)
+	return nil
+}
+
+// TestStealingYieldLeavesNextTaskOnDeque: a worker of the work-stealing
+// pool gives way at the end of its slice before it pops its next task, so
+// that the task stays on its deque, where a thief can take it, while the
+// worker waits for its P again.
+func TestStealingYieldLeavesNextTaskOnDeque(t *testing.T) {
+	var (
+		armed   atomic.Bool
+		worker  *StealWorker[yieldTask]
+		onDeque = make(chan bool, 1)
+		done    sync.WaitGroup
+	)
+	saved := gosched
+	gosched = func() {
+		if armed.CompareAndSwap(true, false) {
+			onDeque <- !worker.dq.empty()
+		}
+		runtime.Gosched()
+	}
+	t.Cleanup(func() { gosched = saved })
+	p := newStealing[yieldTask](t, poolrt.Workers(1))
+	done.Add(1)
+	if err := p.Submit(context.Background(), yieldTask{pool: p, armed: &armed, worker: &worker, done: &done}); err != nil {
+		t.Fatal(err)
+	}
+	done.Wait()
+	select {
+	case ok := <-onDeque:
+		if !ok {
+			t.Fatal("the worker popped its next task before it gave way")
+		}
+	default:
+		t.Fatal("the worker did not give way at the end of its slice")
+	}
+	p.ShutdownNow()
+}
