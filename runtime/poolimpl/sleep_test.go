@@ -457,36 +457,45 @@ type stubQueue struct{}
 func (stubQueue) queued() bool { return false }
 func (stubQueue) spent() bool  { return false }
 
-// TestLookStopsWhenAnotherParks: a worker that began to look while every
-// other worker ran stops looking once one of them parks (the pool has
-// slack), after slackLooks looks, instead of yielding IdleLooks times. Two workers woken for
-// two tasks, one of which finds none and parks, made the other look in
-// full at a thousand tasks a second.
-func TestLookStopsWhenAnotherParks(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) { // no yield takes long (lookGap)
+// lookIdle runs lookFor for worker 0 of a two-worker pool with no work,
+// in a bubble (no yield takes long unless the hook sleeps), with gosched
+// replaced by hook, which is told each yield's number (from 1). It fails
+// the test unless the worker is told to park, and returns the yields.
+func lookIdle(t *testing.T, hook func(s *Sleepers, yield int)) int {
+	t.Helper()
+	n := 0
+	synctest.Test(t, func(t *testing.T) {
 		s := NewSleepers(2)
 		var life Lifecycle
 		life.Init(2)
 		clock := config.NewClock()
-		n := 0
 		saved := gosched
-		gosched = func() {
-			if n++; n == 1 {
-				s.Register(1)
-			}
-		}
-		t.Cleanup(func() { gosched = saved })
-		decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{}, &clock)
-		if decided || goOn {
+		gosched = func() { n++; hook(s, n) }
+		defer func() { gosched = saved }()
+		if decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{}, &clock); decided || goOn {
 			t.Fatalf("lookFor = %v, %v; want false, false (park)", decided, goOn)
-		}
-		if n != slackLooks {
-			t.Fatalf("%d yields; want %d: the look stops when another worker parks", n, slackLooks)
 		}
 		if s.looking.Load() != 0 {
 			t.Fatal("the look was not ended (Looked)")
 		}
 	})
+	return n
+}
+
+// TestLookStopsWhenAnotherParks: a worker that began to look while every
+// other worker ran stops looking once one of them parks (the pool has
+// slack), after slackLooks looks, instead of yielding IdleLooks times.
+// Two workers woken for two tasks, one of which finds none and parks,
+// made the other look in full at a thousand tasks a second.
+func TestLookStopsWhenAnotherParks(t *testing.T) {
+	n := lookIdle(t, func(s *Sleepers, yield int) {
+		if yield == 1 {
+			s.Register(1)
+		}
+	})
+	if n != slackLooks {
+		t.Fatalf("%d yields; want %d: the look stops when another worker parks", n, slackLooks)
+	}
 }
 
 // TestLookStopsAfterLongYield: a worker stops looking for work after a
@@ -500,26 +509,14 @@ func TestLookStopsAfterLongYield(t *testing.T) {
 		wantYield int
 	}{{"quick yields", 0, IdleLooks}, {"third yield long", 3, 3}} {
 		t.Run(c.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				s := NewSleepers(2)
-				var life Lifecycle
-				life.Init(2)
-				clock := config.NewClock()
-				n := 0
-				saved := gosched
-				gosched = func() {
-					if n++; n == c.longAt {
-						time.Sleep(lookGap + time.Microsecond)
-					}
-				}
-				t.Cleanup(func() { gosched = saved })
-				if decided, goOn := lookFor(s, IdleLooks, &life, stubQueue{}, &clock); decided || goOn {
-					t.Fatalf("lookFor = %v, %v; want false, false (park)", decided, goOn)
-				}
-				if n != c.wantYield {
-					t.Fatalf("%d yields; want %d", n, c.wantYield)
+			n := lookIdle(t, func(_ *Sleepers, yield int) {
+				if yield == c.longAt {
+					time.Sleep(lookGap + time.Microsecond)
 				}
 			})
+			if n != c.wantYield {
+				t.Fatalf("%d yields; want %d", n, c.wantYield)
+			}
 		})
 	}
 }
