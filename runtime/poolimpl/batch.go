@@ -539,8 +539,14 @@ func (p *Batch[T, K]) work(w *batchWorker[T, K]) {
 		w.exiting = true
 		return
 	}
-	for p.take(w) {
+	for {
+		// Give way, if the slice says so, before taking the next batch:
+		// meanwhile it stays ready, for an idle worker to take (see
+		// Worker.Next).
 		w.slice.Next(&p.meter.Clock, p.sleep)
+		if !p.take(w) {
+			break
+		}
 		p.handleBatch(w)
 		if w.env != nil && !p.life.ReopenResource(w.env, p.idle) {
 			break
