@@ -2,8 +2,6 @@ package poolimpl
 
 import (
 	"context"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,22 +13,13 @@ import (
 // the batch stays ready, for an idle worker to take, while the worker
 // waits for its P again.
 func TestBatchYieldLeavesNextBatchReady(t *testing.T) {
-	var (
-		p       Batch[int, string]
-		armed   atomic.Bool
-		ready   = make(chan bool, 1)
-		handled = make(chan []int, 2)
-	)
-	saved := gosched
-	gosched = func() {
-		if armed.CompareAndSwap(true, false) {
-			p.mu.Lock()
-			ready <- p.nready > 0
-			p.mu.Unlock()
-		}
-		runtime.Gosched()
-	}
-	t.Cleanup(func() { gosched = saved })
+	var p Batch[int, string]
+	handled := make(chan []int, 2)
+	probe := probeYields(t, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.nready > 0
+	})
 	first := true
 	err := p.Init([]poolrt.Option{poolrt.Workers(1), poolrt.MaxBatch(2), poolrt.Linger(time.Hour)}, func(ctx context.Context, b []int) error {
 		handled <- b
@@ -44,7 +33,7 @@ func TestBatchYieldLeavesNextBatchReady(t *testing.T) {
 				}
 			}
 			p.workers[0].slice.end, p.workers[0].slice.left = 1, 1
-			armed.Store(true)
+			probe.arm()
 		}
 		return nil
 	})
@@ -64,12 +53,5 @@ func TestBatchYieldLeavesNextBatchReady(t *testing.T) {
 			t.Fatal("a batch was not handled within 5s")
 		}
 	}
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("the worker took its next batch before it gave way")
-		}
-	default:
-		t.Fatal("the worker did not give way at the end of its slice")
-	}
+	probe.gaveWay(t, "took its next batch")
 }

@@ -1,6 +1,8 @@
 package poolimpl
 
 import (
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,6 +18,45 @@ func countYields(t *testing.T) *int {
 	gosched = func() { *n++ }
 	t.Cleanup(func() { gosched = saved })
 	return n
+}
+
+// yieldProbe watches a worker give way at the end of its slice: once
+// armed (by the test's task, after it ended the slice), the next yield
+// records check's answer, whether what the worker would take next is
+// still there for others.
+type yieldProbe struct {
+	armed atomic.Bool
+	got   chan bool
+}
+
+// probeYields replaces gosched for the test with a yieldProbe's.
+func probeYields(t *testing.T, check func() bool) *yieldProbe {
+	y := &yieldProbe{got: make(chan bool, 1)}
+	saved := gosched
+	gosched = func() {
+		if y.armed.CompareAndSwap(true, false) {
+			y.got <- check()
+		}
+		runtime.Gosched()
+	}
+	t.Cleanup(func() { gosched = saved })
+	return y
+}
+
+func (y *yieldProbe) arm() { y.armed.Store(true) }
+
+// gaveWay fails the test unless the armed yield came and check held then;
+// took says what the worker would have done too early.
+func (y *yieldProbe) gaveWay(t *testing.T, took string) {
+	t.Helper()
+	select {
+	case ok := <-y.got:
+		if !ok {
+			t.Fatalf("the worker %s before it gave way", took)
+		}
+	default:
+		t.Fatal("the worker did not give way at the end of its slice")
+	}
 }
 
 // TestSliceYieldsAtSliceEnd: tasks of 10 µs run back to back; the worker

@@ -1302,7 +1302,7 @@ func TestStealingStatsNoPhantomForks(t *testing.T) {
 type yieldTask struct {
 	pool   *StealingPool[yieldTask]
 	leaf   bool
-	armed  *atomic.Bool
+	probe  *yieldProbe
 	worker **StealWorker[yieldTask]
 	done   *sync.WaitGroup
 }
@@ -1322,7 +1322,7 @@ func (y yieldTask) Run(ctx context.Context) error {
 		return err
 	}
 	w.slice.end, w.slice.left = 1, 1 // the slice is over: Next gives way
-	y.armed.Store(true)
+	y.probe.arm()
 	return nil
 }
 
@@ -1332,32 +1332,16 @@ func (y yieldTask) Run(ctx context.Context) error {
 // worker waits for its P again.
 func TestStealingYieldLeavesNextTaskOnDeque(t *testing.T) {
 	var (
-		armed   atomic.Bool
-		worker  *StealWorker[yieldTask]
-		onDeque = make(chan bool, 1)
-		done    sync.WaitGroup
+		worker *StealWorker[yieldTask]
+		done   sync.WaitGroup
 	)
-	saved := gosched
-	gosched = func() {
-		if armed.CompareAndSwap(true, false) {
-			onDeque <- !worker.dq.empty()
-		}
-		runtime.Gosched()
-	}
-	t.Cleanup(func() { gosched = saved })
+	probe := probeYields(t, func() bool { return !worker.dq.empty() })
 	p := newStealing[yieldTask](t, poolrt.Workers(1))
 	done.Add(1)
-	if err := p.Submit(context.Background(), yieldTask{pool: p, armed: &armed, worker: &worker, done: &done}); err != nil {
+	if err := p.Submit(context.Background(), yieldTask{pool: p, probe: probe, worker: &worker, done: &done}); err != nil {
 		t.Fatal(err)
 	}
 	done.Wait()
-	select {
-	case ok := <-onDeque:
-		if !ok {
-			t.Fatal("the worker popped its next task before it gave way")
-		}
-	default:
-		t.Fatal("the worker did not give way at the end of its slice")
-	}
+	probe.gaveWay(t, "popped its next task")
 	p.ShutdownNow()
 }
