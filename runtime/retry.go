@@ -54,7 +54,8 @@ type RetryPolicy struct {
 // waiting task holds no worker: it waits in the pool's delay queue,
 // keeping its queue slot, and is queued again when its time comes. A
 // task that panics is never retried, nor one run by its submitter under
-// [CallerRuns]. A task that fails for good is dead-lettered ([OnDeadLetter]).
+// [CallerRuns] (if it fails, it has failed for good). A task that fails
+// for good is dead-lettered ([OnDeadLetter]).
 //
 // With Retry, [QueueSize] bounds the tasks accepted and not yet ended
 // (queued, running, or waiting to retry), so give it room for the

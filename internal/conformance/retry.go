@@ -399,3 +399,77 @@ func testRetryBound[T any](t *testing.T, s *suite[T]) {
 		identity(t, st)
 	})
 }
+
+// testCallerRunsDeadLetter: under CallerRuns with dead letters and
+// retries, a task its submitter ran (the queue was full) is not retried,
+// and if it fails it fails for good as a worker's last attempt does:
+// dead-lettered once, with one attempt, counted in DeadLettered and not
+// in Failed; SubmitWait gets the error as well.
+func testCallerRunsDeadLetter[T any](t *testing.T, s *suite[T]) {
+	if !s.retries(t) {
+		return
+	}
+	bubble(t, func(t *testing.T) {
+		const workers, size = 2, 2
+		ctl := probe.New(16)
+		var dl deadLetters[T]
+		// With Retry, QueueSize bounds the tasks running too.
+		p := s.start(t, workers, dl.opt(s), poolrt.QueueSize(workers+size), poolrt.OnFull(poolrt.CallerRuns),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 3, Initial: time.Millisecond, Max: time.Millisecond}))
+		s.block(t, p, ctl, 0, 1)
+		for id := 2; id < 2+size; id++ {
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+
+		ctl.Set(10, probe.Fail)
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 10)))
+		assert.Equal(t, 1, ctl.Runs(10), "the caller ran it once, before Submit returned")
+		ctl.Set(11, probe.Fail)
+		assert.ErrorIs(t, p.SubmitWait(context.Background(), s.Task(ctl, 11)), probe.ErrProbe, "SubmitWait gets the error")
+		assert.Equal(t, 1, ctl.Runs(11))
+		ctl.Set(12, probe.Succeed)
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 12)))
+		assert.Equal(t, []int{10, 11}, dl.sorted(), "dead-lettered before Submit returned, once each")
+		assert.Equal(t, map[int]int{10: 1, 11: 1}, dl.attempts)
+		assert.ErrorIs(t, dl.errs[10], probe.ErrProbe)
+
+		ctl.Release()
+		require.NoError(t, p.Shutdown(context.Background()))
+		assertRuns(t, ctl, 1, 10, 11, 12)
+		st := p.Stats()
+		assert.Equal(t, uint64(3), st.CallerRuns)
+		assert.Equal(t, uint64(2), st.DeadLettered)
+		assert.Zero(t, st.Failed, "a dead-lettered task is not in Failed")
+		assert.Zero(t, st.Retries, "a task run by its submitter is not retried")
+		assert.Equal(t, uint64(workers+size+1), st.Completed)
+		identity(t, st)
+	})
+
+	// Without a dead-letter handler the failure goes to OnError, unless
+	// the submitter waited for it; it is dead-lettered all the same.
+	bubble(t, func(t *testing.T) {
+		const workers, size = 2, 2
+		ctl := probe.New(16)
+		var rec recorder
+		p := s.start(t, workers, append(rec.opts(), poolrt.QueueSize(workers+size), poolrt.OnFull(poolrt.CallerRuns),
+			poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 3, Initial: time.Millisecond, Max: time.Millisecond}))...)
+		s.block(t, p, ctl, 0, 1)
+		for id := 2; id < 2+size; id++ {
+			require.NoError(t, p.Submit(context.Background(), s.Task(ctl, id)))
+		}
+		ctl.Set(10, probe.Fail)
+		ctl.Set(11, probe.Fail)
+		require.NoError(t, p.Submit(context.Background(), s.Task(ctl, 10)))
+		assert.ErrorIs(t, p.SubmitWait(context.Background(), s.Task(ctl, 11)), probe.ErrProbe)
+		errs := rec.failed()
+		if assert.Len(t, errs, 1, "OnError has the failure its submitter did not wait for") {
+			assert.ErrorIs(t, errs[0], probe.ErrProbe)
+		}
+		ctl.Release()
+		require.NoError(t, p.Shutdown(context.Background()))
+		st := p.Stats()
+		assert.Equal(t, uint64(2), st.DeadLettered)
+		assert.Zero(t, st.Failed)
+		identity(t, st)
+	})
+}

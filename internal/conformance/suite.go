@@ -169,6 +169,7 @@ func cases[T any]() []testCase[T] {
 		{"RetryShutdownNow", testRetryShutdownNow[T]},
 		{"RetryTorture", testRetryTorture[T]},
 		{"RetryBound", testRetryBound[T]},
+		{"CallerRunsDeadLetter", testCallerRunsDeadLetter[T]},
 		{"Named", testNamed[T]},
 		{"Breaker", testBreaker[T]},
 		{"BreakerKeys", testBreakerKeys[T]},

@@ -226,7 +226,7 @@ func (p *Batch[T, K]) SubmitWait(ctx context.Context, t T, key K) error {
 	if err := p.submit(ctx, t, key, x); err != nil {
 		x.cancel()
 		if err == errRanHere {
-			return p.runCallerWaited(t)
+			return p.runCaller(t, true)
 		}
 		return err
 	}
@@ -260,7 +260,7 @@ func (p *Batch[T, K]) submit(ctx context.Context, t T, key K, x *Waiter) error {
 		if x != nil {
 			return errRanHere
 		}
-		p.runCaller(t)
+		_ = p.runCaller(t, false)
 		return nil
 	}
 	p.life.BeginWait()
@@ -873,39 +873,27 @@ func (p *Batch[T, K]) call(ctx context.Context, items []T) (panicked, late bool,
 }
 
 // runCaller hands a batch of t alone to the handler on the submitter's
-// goroutine (CallerRuns policy). It counts the outcome in a deferred
-// function: a handler that calls runtime.Goexit skips what follows call
-// (which reported it) but not that.
-func (p *Batch[T, K]) runCaller(t T) {
+// goroutine (CallerRuns policy) and returns the outcome; waited: the
+// submitter waits for it (SubmitWait), and a failure is then its, not
+// OnError's. It counts the outcome in a deferred function: a handler
+// that calls runtime.Goexit skips what follows call (which reported it)
+// but not that.
+//
+// Such a task is never retried: in a pool with dead letters its failure
+// is its last, and it is dead-lettered as the other pools' are
+// (taskHooks.callerEnded), reported as this pool reports a failed batch
+// (endRetried).
+func (p *Batch[T, K]) runCaller(t T, waited bool) error {
 	p.meter.Shards[0].CallerRuns.Add(1)
-	items := []T{t}
+	letters := p.set.Letters()
 	var err error
 	panicked := true // unless call returns
 	defer func() {
-		p.meter.CallerDone(err, panicked)
-		p.bm.Flushed(1, FlushIdle)
-		if panicked || err != nil {
-			p.bm.BatchFailed()
+		if letters && err != nil && !panicked {
+			p.meter.deadLettered.Add(1)
+		} else {
+			p.meter.CallerDone(err, panicked)
 		}
-	}()
-	var to bool
-	panicked, to, err = p.call(p.life.Context(), items)
-	if to {
-		p.meter.Caller.TimedOut.Add(1)
-	}
-	if err != nil && !panicked {
-		p.batchFailed(items, err)
-	}
-}
-
-// runCallerWaited is runCaller for SubmitWait: it returns the outcome,
-// which is the caller's, instead of reporting a failure to OnError.
-func (p *Batch[T, K]) runCallerWaited(t T) error {
-	p.meter.Shards[0].CallerRuns.Add(1)
-	var err error
-	panicked := true // unless call returns
-	defer func() {
-		p.meter.CallerDone(err, panicked)
 		p.bm.Flushed(1, FlushIdle)
 		if panicked || err != nil {
 			p.bm.BatchFailed()
@@ -915,6 +903,18 @@ func (p *Batch[T, K]) runCallerWaited(t T) error {
 	panicked, to, err = p.call(p.life.Context(), []T{t})
 	if to {
 		p.meter.Caller.TimedOut.Add(1)
+	}
+	if err == nil || panicked {
+		return err
+	}
+	switch {
+	case letters && p.rt.dead != nil:
+		p.rt.deadLetter(&keyedTask[T, K]{task: t}, err, 1)
+	case waited:
+	case !letters || p.hooks.onError != nil || p.set.OnError != nil:
+		p.batchFailed([]T{t}, err)
+	default:
+		p.set.DeadLettered(t, err, 1)
 	}
 	return err
 }

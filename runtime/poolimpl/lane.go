@@ -61,11 +61,7 @@ func RunOnCaller[T any](ctx context.Context, t T, run func(context.Context, T) e
 	}()
 	err := run(ctx, t)
 	panicking = false
-	err = m.callerTimedOut(ctx, err)
-	m.CallerDone(err, false)
-	if err != nil {
-		h.failed(&t, err)
-	}
+	h.callerEnded(m, &t, m.callerTimedOut(ctx, err), false)
 }
 
 // Nilable reports whether a task of type T can be nil: T is a pointer

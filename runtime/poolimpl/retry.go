@@ -45,7 +45,7 @@ type retryItem[T any] = delayItem[T]
 // when it has neither a retry policy nor a dead-letter handler, or a
 // *poolrt.ConfigError for a handler of another task type.
 func newRetries[T any](set *config.Settings, capacity int, wake func()) (*retries[T], error) {
-	letters := set.Retry.MaxAttempts != 0 || set.DeadLetter != nil
+	letters := set.Letters()
 	if !letters && !set.Breaker.Policy.Hold {
 		return nil, nil
 	}

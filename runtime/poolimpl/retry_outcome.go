@@ -43,17 +43,49 @@ func settle[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHook
 	}
 	ended()
 	waited := x != nil && x.finish(err) // the submitter has the outcome
-	if err == nil || waited && rt.dead == nil {
+	if err == nil {
 		return
 	}
 	*hooking = true
-	switch {
-	case rt.dead != nil:
-		rt.deadLetter(keep, err, attempt)
-	case !rt.letters || hooks.onError != nil || set.OnError != nil:
+	if rt.letters {
+		reportLast(rt.dead, keep, hooks, t, err, attempt, waited)
+	} else if !waited {
 		hooks.failed(t, err)
-	default:
-		set.DeadLettered(*t, err, attempt)
 	}
 	*hooking = false
+}
+
+// reportLast reports task t (kept as keep), which failed for good with err
+// after attempt runs in a pool with dead letters: to the dead-letter
+// handler dead, if set; else, unless its submitter has had the error
+// (waited), to OnTaskError or OnError, if set, else to the log.
+func reportLast[T, S any](dead func(S, error, int), keep *S, hooks *taskHooks[T], t *T, err error, attempt int, waited bool) {
+	switch {
+	case dead != nil:
+		hooks.set.CallHook("OnDeadLetter", func() { dead(*keep, err, attempt) })
+	case waited:
+	case hooks.onError != nil || hooks.set.OnError != nil:
+		hooks.failed(t, err)
+	default:
+		hooks.set.DeadLettered(*t, err, attempt)
+	}
+}
+
+// callerEnded counts the outcome err (not a panic) of task t, which its
+// submitter ran (CallerRuns), and reports a failure; waited: the
+// submitter waits for the outcome (SubmitWait) and has it. Such a task is
+// never retried, so in a pool with dead letters its failure is its last:
+// it is dead-lettered after its one run, as a worker's last attempt is
+// (settle), and counted in DeadLettered, not in Completed or Failed.
+func (h *taskHooks[T]) callerEnded(m *Meter, t *T, err error, waited bool) {
+	if err == nil || !h.set.Letters() {
+		m.CallerDone(err, false)
+		if err != nil && !waited {
+			h.failed(t, err)
+		}
+		return
+	}
+	m.deadLettered.Add(1)
+	dead, _ := h.set.DeadLetter.(func(T, error, int)) // checked when the pool was made
+	reportLast(dead, t, h, t, err, 1, waited)
 }

@@ -153,6 +153,6 @@ func runWaited[T any](ctx context.Context, t T, run func(context.Context, T) err
 	err = run(ctx, t)
 	panicking = false
 	err = m.callerTimedOut(ctx, err)
-	m.CallerDone(err, false)
+	h.callerEnded(m, &t, err, true)
 	return err
 }

@@ -20,6 +20,10 @@ type RetrySettings struct {
 // the running task's attempt number (poolrt.Attempt).
 type AttemptKey struct{}
 
+// Letters reports whether the pool dead-letters the tasks that fail for
+// good: it has a retry policy or a dead-letter handler.
+func (s *Settings) Letters() bool { return s.Retry.MaxAttempts != 0 || s.DeadLetter != nil }
+
 // DeadLettered logs a task that ended failed with no dead-letter handler
 // to take it: rate-limited, like a failure.
 func (s *Settings) DeadLettered(task any, err error, attempts int) {
