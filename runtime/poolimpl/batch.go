@@ -904,17 +904,8 @@ func (p *Batch[T, K]) runCaller(t T, waited bool) error {
 	if to {
 		p.meter.Caller.TimedOut.Add(1)
 	}
-	if err == nil || panicked {
-		return err
-	}
-	switch {
-	case letters && p.rt.dead != nil:
-		p.rt.deadLetter(&keyedTask[T, K]{task: t}, err, 1)
-	case waited:
-	case !letters || p.hooks.onError != nil || p.set.OnError != nil:
-		p.batchFailed([]T{t}, err)
-	default:
-		p.set.DeadLettered(t, err, 1)
+	if err != nil && !panicked && !(waited && (p.rt == nil || p.rt.dead == nil)) {
+		p.reportLast([]T{t}, []int32{1}, err) // unless the submitter has had it
 	}
 	return err
 }
@@ -1085,22 +1076,32 @@ func (p *Batch[T, K]) endRetried(w *batchWorker[T, K], err error) {
 		p.ended(final)
 	}
 	w.hooking = true // see workerExit
-	switch {
-	case len(w.failed) == 0:
-	case rt.dead != nil:
-		for i := range w.failed {
-			rt.deadLetter(&keyedTask[T, K]{task: w.failed[i]}, err, int(w.attempts[i]))
-		}
-	case !rt.letters || p.hooks.onError != nil || p.set.OnError != nil:
-		p.batchFailed(w.failed, err)
-	default:
-		for i := range w.failed {
-			p.set.DeadLettered(w.failed[i], err, int(w.attempts[i]))
-		}
-	}
+	p.reportLast(w.failed, w.attempts, err)
 	w.hooking = false
 	clear(w.failed)
 	w.failed = w.failed[:0]
+}
+
+// reportLast reports the tasks failed, which failed for good with the
+// handler's error err, failed[i] after attempts[i] runs, as the other
+// pools' reportLast does but together: to the dead-letter handler one by
+// one, or as one *poolrt.BatchError of them to OnError (also in a pool
+// without dead letters), or to the log.
+func (p *Batch[T, K]) reportLast(failed []T, attempts []int32, err error) {
+	rt := p.rt
+	switch {
+	case len(failed) == 0:
+	case rt != nil && rt.dead != nil:
+		for i := range failed {
+			rt.deadLetter(&keyedTask[T, K]{task: failed[i]}, err, int(attempts[i]))
+		}
+	case rt == nil || !rt.letters || p.hooks.onError != nil || p.set.OnError != nil:
+		p.batchFailed(failed, err)
+	default:
+		for i := range failed {
+			p.set.DeadLettered(failed[i], err, int(attempts[i]))
+		}
+	}
 }
 
 // attemptCtx is a batch worker's handler context in a pool with

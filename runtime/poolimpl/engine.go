@@ -690,7 +690,7 @@ func (w *Worker[T]) endRetried(rt *retries[T], err error) {
 	e := w.e
 	x := w.cur.x
 	w.cur.x = nil // it travels with the task if retried
-	if retryOutcome(rt, e.meter, w.meter, &e.hooks, &e.set, &w.cur.task, &w.cur.task, x, max(w.attempt, 1), err,
+	if retryOutcome(rt, e.meter, w.meter, &e.hooks, &w.cur.task, &w.cur.task, x, max(w.attempt, 1), err,
 		&w.hooking, func() { e.ended(rt) }) {
 		e.drained()
 	}

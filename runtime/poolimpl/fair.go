@@ -628,7 +628,7 @@ func (e *fairBase[T]) end(w *FairWorker[T], err error) {
 		x := w.cur.x
 		w.cur.x = nil // it travels with the task if retried
 		keep := fairRetry[T]{slot: w.cur, tenant: w.tenant}
-		if retryOutcome(e.rt, e.meter, w.meter, &e.hooks, &e.set, &keep, &w.cur.task, x, max(w.attempt, 1), err,
+		if retryOutcome(e.rt, e.meter, w.meter, &e.hooks, &keep, &w.cur.task, x, max(w.attempt, 1), err,
 			&w.hooking, e.ended) {
 			w.retried = true
 			e.drained()

@@ -532,7 +532,7 @@ func (e *Rank[T]) end(w *RankWorker[T], err error) {
 		x := w.cur.x
 		w.cur.x = nil // it travels with the task if retried
 		keep := rankRetry[T]{slot: w.cur, key: w.key}
-		if retryOutcome(e.rt, e.meter, w.meter, &e.hooks, &e.set, &keep, &w.cur.task, x, max(w.attempt, 1), err,
+		if retryOutcome(e.rt, e.meter, w.meter, &e.hooks, &keep, &w.cur.task, x, max(w.attempt, 1), err,
 			&w.hooking, func() { w.ranks.Done(int(w.cur.band)); e.ended() }) {
 			e.drained()
 		}

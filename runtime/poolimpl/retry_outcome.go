@@ -1,20 +1,18 @@
 package poolimpl
 
-import "github.com/poolgen/poolgen/runtime/internal/config"
-
 // retryOutcome ends a task that ran attempt times and returned err (not a
 // panic) in a pool with retries rt: it succeeded, goes to the delay
 // queue for another attempt (keep is what rt keeps of it, t the task in
 // keep, x its completion handle, which travels with it), or failed for
 // good (settle). It reports whether the task was scheduled again.
-func retryOutcome[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T], set *config.Settings,
+func retryOutcome[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T],
 	keep *S, t *T, x *Waiter, attempt int, err error, hooking *bool, ended func()) bool {
 	if err != nil && rt.retryable(err, attempt) && rt.schedule(*keep, x, attempt+1) {
 		wm.Other.Add(1)
 		m.retries.Add(1)
 		return true
 	}
-	settle(rt, m, wm, hooks, set, keep, t, x, attempt, err, hooking, ended)
+	settle(rt, m, wm, hooks, keep, t, x, attempt, err, hooking, ended)
 	return false
 }
 
@@ -30,7 +28,7 @@ func retryOutcome[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *ta
 // OnTaskError or OnError (or any failure hook when the pool has only a
 // breaker that holds tasks, and no dead letters), else to the log.
 // hooking is set while a user hook runs (see the engines' workerExit).
-func settle[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T], set *config.Settings,
+func settle[T, S any](rt *retries[S], m *Meter, wm *WorkerMeter, hooks *taskHooks[T],
 	keep *S, t *T, x *Waiter, attempt int, err error, hooking *bool, ended func()) {
 	if err == nil || !rt.letters {
 		wm.Done(err)

@@ -889,5 +889,5 @@ func (w *StealWorker[T]) endRetried(rt *retries[T], err error) {
 			return
 		}
 	}
-	settle(rt, p.meter, w.meter, &p.hooks, &p.set, &w.cur, &w.cur, x, attempt, err, &w.hooking, func() { p.ended(w) })
+	settle(rt, p.meter, w.meter, &p.hooks, &w.cur, &w.cur, x, attempt, err, &w.hooking, func() { p.ended(w) })
 }
