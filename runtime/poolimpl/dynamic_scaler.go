@@ -474,9 +474,9 @@ func (s *Scaler) measure(now int64) poolrt.ScaleSignals {
 		}
 	}
 	r.ended += s.meter.Caller.Completed.Load() + s.meter.Caller.Panicked.Load()
+	r.submitted = s.meter.submitted()
 	for i := range s.meter.Shards {
 		sh := &s.meter.Shards[i]
-		r.submitted += sh.Submitted.Load() + sh.CallerRuns.Load()
 		r.timed += sh.Run.count.Load()
 		r.timedSum += sh.Run.sum.Load()
 	}

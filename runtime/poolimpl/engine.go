@@ -70,7 +70,10 @@ type Worker[T any] struct {
 	gen   uint64 // the owner's batch count, claim's generation
 	pos   int    // the owner's copy of claim's pos: buf[pos-1] runs
 	n     int    // the batch's size as taken: buf[:n] are the owner's to clear
-	from  int    // the shard buf was taken from; -1: a retry, from no shard
+	from  int    // the shard buf was taken from; -1: a retry or a handoff, from no shard
+	// handed: the batch is a task a submitter gave the worker while it
+	// was parked (handTo). Written before the wake-up, read after it.
+	handed bool
 	// attempt is the attempt number of the batch's tasks (a retry's), or
 	// 0 for tasks run the first time.
 	attempt int
@@ -137,8 +140,51 @@ func (e *engine[T]) init(set config.Settings, pattern config.Pattern, slots, wor
 		return err
 	}
 	e.workers = make([]*Worker[T], slots)
+	e.hand = e.handTo
+	e.meter.handed = &e.sleep.handed
 	e.resize(workers)
 	return nil
+}
+
+// handTo gives t to a parked worker, if the pool has one, as a batch of
+// one in the worker's buffer, and wakes it; it reports false, and does
+// nothing, when no worker is parked or the pool is not open.
+//
+// A task queued for a parked worker moves its queue's lines between two
+// threads and makes the woken worker look for it: the shard's tail and
+// cell for the submitter, its head, cell and started count for the
+// worker. At a low rate every one of those lines is cold, as the threads
+// slept in between; handed over, the task costs the lines of the worker's
+// buffer and the wake-up's alone, as in a channel handoff, and the
+// queue's lines stay unwritten. Busy pools park no worker, and queue.
+//
+// The worker was parked, so its buffer is empty and nobody reads it; the
+// wake-up orders the writes before the worker's reads. A pool that stops
+// meanwhile still finds the task: Shutdown waits for the worker, which
+// runs its batch, and ShutdownNow collects it from the worker's buffer
+// once the worker has exited, which it does only after this wake-up.
+func (e *engine[T]) handTo(t T) bool {
+	if e.life.State() != Open {
+		return false
+	}
+	id, ok := e.sleep.Take()
+	if !ok {
+		return false
+	}
+	w := e.workers[id]
+	w.buf[0] = slot[T]{task: t, enq: e.q.sampler.stamp(e.sleep.Handed())}
+	w.n, w.from, w.attempt, w.handed = 1, -1, 0, true
+	w.gen++
+	w.claim.Store(packClaim(w.gen, 0, 1))
+	e.sleep.Send(id)
+	return true
+}
+
+// holds reports whether the worker's batch has tasks that neither it nor
+// another worker (takeHeld) has started.
+func (w *Worker[T]) holds() bool {
+	pos, end := w.unstarted()
+	return pos < end
 }
 
 // resize sets the number of workers: it starts workers in empty slots
@@ -355,40 +401,36 @@ func (w *Worker[T]) end(err error) {
 
 // refill takes the worker's next batch, waiting for one if need be. It
 // reports false when the worker should exit.
+//
+// A worker whose batch was a task handed to it (handTo) skips its first
+// take and goes straight to idle: it was parked when the task came, so
+// the pool had slack and its queue was empty, and idle looks at the
+// queue again after registering, which finds any task queued since. A
+// take first would read the same shards once more, and at the low rates
+// where tasks are handed over every line it reads is cold.
 func (e *engine[T]) refill(w *Worker[T]) bool {
+	take := !w.handed
 	e.settle(w)
 	for waited := true; ; {
+		if w.n > 0 {
+			// Handed a task while parked (handTo): run it even if the
+			// worker is to retire, and let Next see whether the pool
+			// stopped. Unless another worker took it over meanwhile
+			// (takeHeld): then wait for that worker's copy before the
+			// buffer is reused, as for any batch.
+			if w.holds() {
+				e.busy(w)
+				return true
+			}
+			e.settle(w)
+		}
 		if e.life.State() == Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		// While workers are parked, take one task at a time: a batch would
-		// make its tasks wait behind each other while a parked worker,
-		// woken for them, finds nothing. Batches are for busy pools, and
-		// for short tasks (poolrt.BatchBudget).
-		limit := takeLimit(&e.set, &e.runs, e.sleep.Parked() > 0, maxBatch)
-		n, from, attempt := 0, 0, 0
-		if e.rt != nil {
-			// Due retries first: they are older than the queue's tasks.
-			if attempt = e.rt.take(&w.buf[0]); attempt > 0 {
-				n, from = 1, -1
-			}
-		}
-		if n == 0 {
-			n, from = e.q.take(w.home, w.buf[:limit])
-		}
-		if n == 0 {
-			n, from, attempt = e.takeHeld(w)
-		}
-		if n > 0 {
-			w.attempt = attempt
-			e.publish(w, n, from)
-			w.meter.SetBusy(true)
-			if w.act != nil && !w.working {
-				w.working = true
-				w.act.Busy(e.meter.Now())
-			}
+		if take && e.takeBatch(w) {
 			return true
 		}
+		take = true
 		w.meter.SetBusy(false)
 		if !waited {
 			// idle saw work without waiting, and this pass could not
@@ -402,6 +444,46 @@ func (e *engine[T]) refill(w *Worker[T]) bool {
 		if goOn, waited = e.idle(w); !goOn {
 			return false
 		}
+	}
+}
+
+// takeBatch takes the worker's next batch, if there is one: a due retry,
+// tasks from the queue, or tasks another worker holds unstarted. It
+// reports whether it took any.
+func (e *engine[T]) takeBatch(w *Worker[T]) bool {
+	// While workers are parked, take one task at a time: a batch would
+	// make its tasks wait behind each other while a parked worker, woken
+	// for them, finds nothing. Batches are for busy pools, and for short
+	// tasks (poolrt.BatchBudget).
+	limit := takeLimit(&e.set, &e.runs, e.sleep.Parked() > 0, maxBatch)
+	n, from, attempt := 0, 0, 0
+	if e.rt != nil {
+		// Due retries first: they are older than the queue's tasks.
+		if attempt = e.rt.take(&w.buf[0]); attempt > 0 {
+			n, from = 1, -1
+		}
+	}
+	if n == 0 {
+		n, from = e.q.take(w.home, w.buf[:limit])
+	}
+	if n == 0 {
+		n, from, attempt = e.takeHeld(w)
+	}
+	if n == 0 {
+		return false
+	}
+	w.attempt = attempt
+	e.publish(w, n, from)
+	e.busy(w)
+	return true
+}
+
+// busy records that the worker has a batch to run.
+func (e *engine[T]) busy(w *Worker[T]) {
+	w.meter.SetBusy(true)
+	if w.act != nil && !w.working {
+		w.working = true
+		w.act.Busy(e.meter.Now())
 	}
 }
 
@@ -425,7 +507,7 @@ func (e *engine[T]) settle(w *Worker[T]) {
 // worker that parked after the queue looked empty but before the batch
 // was published saw no held tasks either: wake it to take some over.
 func (e *engine[T]) publish(w *Worker[T], n, from int) {
-	w.n, w.from = n, from
+	w.n, w.from, w.handed = n, from, false
 	w.gen++
 	w.claim.Store(packClaim(w.gen, 0, n))
 	if n > 1 && e.sleep.Parked() > 0 {
@@ -507,7 +589,12 @@ func (e *engine[T]) idle(w *Worker[T]) (goOn, waited bool) {
 	// registered did not wake us.
 	if st := e.life.State(); st == Stopped || st == Draining && !e.retrying() || e.waiting() || e.retired(w) && e.mayRetire() {
 		if !e.sleep.Cancel(w.id) {
-			e.sleep.Wait(w.id) // a wake-up is already on its way; consume it
+			// A wake-up is already on its way, maybe with a task
+			// (handTo): consume it.
+			e.sleep.Wait(w.id)
+			if w.n > 0 {
+				return true, true // refill runs or settles it
+			}
 		}
 		st := e.life.State()
 		return st == Open || st == Draining && (e.waiting() || e.retrying()), false

@@ -3,8 +3,10 @@ package poolimpl
 import (
 	"context"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	poolrt "github.com/poolgen/poolgen/runtime"
@@ -146,4 +148,90 @@ func TestEngineRefillYieldsWhileTaskHeld(t *testing.T) {
 	}
 	e.q.release(busy.from, 1) // the task starts: nothing is left to wait for
 	dynEventually(t, "idle worker parked", func() bool { return e.sleep.Parked() == 1 })
+}
+
+// newHandEngine returns a fixed engine of one worker that samples every
+// task's latency, with its worker parked, in a synctest bubble.
+func newHandEngine[T runner](t *testing.T) *engine[T] {
+	t.Helper()
+	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(1), poolrt.QueueSize(16), poolrt.LatencySampling(1)})
+	require.NoError(t, err)
+	e := new(engine[T])
+	require.NoError(t, e.init(set, config.Fixed, 1, 1, testLane[T]()))
+	synctest.Wait()
+	require.Equal(t, 1, e.sleep.Parked(), "the worker parked")
+	return e
+}
+
+// TestEngineHandsTaskToParkedWorker: a task submitted while a worker is
+// parked goes to that worker directly, never through a queue shard, and
+// the pool's metrics count it as any other: submitted, completed, its
+// wait sampled.
+func TestEngineHandsTaskToParkedWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newHandEngine[dynCount](t)
+		var ran atomic.Int64
+		require.NoError(t, e.submit(context.Background(), dynCount{&ran}))
+		synctest.Wait()
+		require.Equal(t, int64(1), ran.Load())
+		require.Zero(t, e.meter.Shards[0].Submitted.Load(), "the task passed through the shard")
+		require.NoError(t, e.trySubmit(dynCount{&ran}))
+		synctest.Wait()
+		require.Equal(t, int64(2), ran.Load())
+		require.Zero(t, e.meter.Shards[0].Submitted.Load(), "the task passed through the shard")
+
+		require.NoError(t, e.shutdown(context.Background()))
+		st := e.stats()
+		require.Equal(t, uint64(2), st.Submitted)
+		require.Equal(t, uint64(2), st.Completed)
+		require.Zero(t, st.QueueDepth)
+		require.Equal(t, uint64(2), st.Wait.Count, "both waits sampled")
+	})
+}
+
+// TestEngineHandedTaskOutlivesStop: a task handed to a parked worker
+// that has not run yet when the pool stops is not lost: Shutdown runs
+// it, ShutdownNow returns it.
+func TestEngineHandedTaskOutlivesStop(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the worker runs only when the test blocks
+	for _, now := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			e := newHandEngine[dynCount](t)
+			var ran atomic.Int64
+			require.True(t, e.handTo(dynCount{&ran}))
+			var back []dynCount
+			if now {
+				back = e.shutdownNow()
+			} else {
+				require.NoError(t, e.shutdown(context.Background()))
+			}
+			require.Equal(t, map[bool]int64{false: 1, true: 0}[now], ran.Load(), "ran, ShutdownNow: %t", now)
+			require.Len(t, back, map[bool]int{false: 0, true: 1}[now], "returned, ShutdownNow: %t", now)
+			require.Equal(t, uint64(1), e.stats().Submitted)
+		})
+	}
+}
+
+// TestEngineHandedWorkerFindsQueuedTask: a worker that ran a task handed
+// to it goes back to idle without taking from the queue first; a task
+// queued while it ran, with no worker parked to wake, is found by idle's
+// look after registering and runs.
+func TestEngineHandedWorkerFindsQueuedTask(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newHandEngine[blockTask](t)
+		release := make(chan struct{})
+		var done sync.WaitGroup
+		done.Add(2)
+		require.NoError(t, e.submit(context.Background(), blockTask{release: release, done: &done}))
+		synctest.Wait() // the worker runs the handed task and blocks in it
+		require.Zero(t, e.sleep.Parked())
+		require.NoError(t, e.submit(context.Background(), blockTask{done: &done}))
+		require.Equal(t, 1, e.q.len(), "with no worker parked the second task is queued")
+		close(release)
+		done.Wait()
+		synctest.Wait()
+		require.Equal(t, 1, e.sleep.Parked(), "the worker parked after the queued task")
+		require.NoError(t, e.shutdown(context.Background()))
+		require.Equal(t, uint64(2), e.stats().Completed)
+	})
 }

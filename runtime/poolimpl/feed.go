@@ -17,6 +17,9 @@ type feed[T any] struct {
 	life  Lifecycle
 	q     queue[T]
 	sleep *Sleepers
+	// hand, when set (the engine's handTo), gives a task straight to a
+	// parked worker, if there is one, and reports whether it did.
+	hand  func(T) bool
 	meter *Meter
 	set   config.Settings
 	// nilable: T is a pointer type, and a nil task is refused.
@@ -80,6 +83,9 @@ func (f *feed[T]) submit(ctx context.Context, t T) error {
 	}
 	if f.rt != nil {
 		return f.submitSlow(ctx, t, nil, pushFull)
+	}
+	if f.handed(t) {
+		return nil
 	}
 	r := f.q.push(t)
 	if r == pushed {
@@ -162,6 +168,9 @@ func (f *feed[T]) trySubmit(t T) error {
 	if f.shed != nil && f.shed.Refuse(0) {
 		return poolrt.ErrOverloaded
 	}
+	if f.rt == nil && f.handed(t) {
+		return nil
+	}
 	switch f.pushCounted(t, nil) {
 	case pushed:
 		f.sleep.Wake()
@@ -214,6 +223,14 @@ func (f *feed[T]) submitSlow(ctx context.Context, t T, x *Waiter, r pushResult) 
 			return err
 		}
 	}
+}
+
+// handed gives t to a parked worker if the pool has one and hands tasks
+// over (hand), and reports whether it did. The caller has done every
+// check a task passes before it is queued; t has no completion handle
+// and no retries.
+func (f *feed[T]) handed(t T) bool {
+	return f.hand != nil && f.sleep.Parked() > 0 && f.hand(t)
 }
 
 // pushCounted is q.pushWaited for a pool whose tasks hold a token while

@@ -159,6 +159,23 @@ type Meter struct {
 	breakers *breaker.Group // the Settings', or nil
 	// shed is the load shedding controller, nil when off.
 	shed *Shedder
+	// handed counts the tasks given to parked workers without passing
+	// through a shard (Sleepers.Handed); nil when none can be.
+	handed *atomic.Uint64
+}
+
+// submitted returns the number of tasks accepted: queued in a shard,
+// handed to a parked worker, or run by their submitter.
+func (m *Meter) submitted() uint64 {
+	var n uint64
+	for i := range m.Shards {
+		s := &m.Shards[i]
+		n += s.Submitted.Load() + s.CallerRuns.Load()
+	}
+	if m.handed != nil {
+		n += m.handed.Load()
+	}
+	return n
 }
 
 // CallerDone counts a task that ran on its submitter's goroutine.
@@ -270,12 +287,12 @@ func (m *Meter) Snapshot(workers, queued, queueCap int) poolrt.Stats {
 	var wait, run HistogramSnapshot
 	for i := range m.Shards {
 		s := &m.Shards[i]
-		st.Submitted += s.Submitted.Load() + s.CallerRuns.Load()
 		st.Rejected += s.Rejected.Load()
 		st.CallerRuns += s.CallerRuns.Load()
 		s.Wait.AddTo(&wait)
 		s.Run.AddTo(&run)
 	}
+	st.Submitted = m.submitted()
 	st.Completed += m.Caller.Completed.Load()
 	st.Failed += m.Caller.Failed.Load()
 	st.Panicked += m.Caller.Panicked.Load()

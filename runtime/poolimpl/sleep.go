@@ -71,8 +71,12 @@ type Sleepers struct {
 	// apart from parked, which every Wake reads.
 	looking atomic.Int32
 	mu      sync.Mutex
-	stack   []int32         // parked worker ids, most recent last
-	wake    []chan struct{} // one per worker id, capacity 1
+	stack   []int32 // parked worker ids, most recent last
+	// handed counts the tasks submitters gave to parked workers directly
+	// (Handed): on the line that Take has just locked, rather than on a
+	// shard meter's line that the submitter would have to fetch.
+	handed atomic.Uint64
+	wake   []chan struct{} // one per worker id, capacity 1
 }
 
 // NewSleepers returns a Sleepers for worker ids 0..n-1. A worker's wake
@@ -218,24 +222,40 @@ func (s *Sleepers) WakeID(id int) {
 // is parked.
 func (s *Sleepers) Wake() {
 	if s.parked.Load() > 0 {
-		s.wakeOne()
+		if id, ok := s.Take(); ok {
+			s.Send(id)
+		}
 	}
 }
 
-func (s *Sleepers) wakeOne() {
+// Take removes the most recently parked worker from the parked ones and
+// returns its id, or false when none is parked. The worker stays blocked
+// until Send: the caller may first give it work of its own (see
+// engine.hand).
+func (s *Sleepers) Take() (id int, ok bool) {
 	s.mu.Lock()
 	n := len(s.stack)
 	if n == 0 {
 		s.mu.Unlock()
-		return
+		return 0, false
 	}
-	id := s.stack[n-1] // LIFO: the most recently parked worker has the warmest cache
+	id = int(s.stack[n-1]) // LIFO: the most recently parked worker has the warmest cache
 	s.stack = s.stack[:n-1]
 	s.parked.Store(int32(n - 1))
 	s.mu.Unlock()
+	return id, true
+}
+
+// Send wakes worker id, which Take returned.
+func (s *Sleepers) Send(id int) {
 	s.woken.Add(1)
 	s.wake[id] <- struct{}{} // never blocks: one token per Register
 }
+
+// Handed counts a task given to a parked worker directly and returns the
+// count before it: the task's ticket, for latency sampling. The pool's
+// Meter reads the count (Meter.submitted).
+func (s *Sleepers) Handed() uint64 { return s.handed.Add(1) - 1 }
 
 // WakeAll wakes every parked worker (shutdown, resize).
 func (s *Sleepers) WakeAll() {
