@@ -150,7 +150,8 @@ func BenchmarkTail(b *testing.B) {
 // service), so idle workers have nothing to share their CPU with. For each
 // contestant, <contestant>-cpu-ns/task is the process's CPU time (user +
 // system, getrusage) over a round minus the inline round's, per task:
-// median over -tail.rounds interleaved rounds; over-chan-ns/task is the
+// median over -tail.rounds rounds, each running every contestant in
+// turn, starting at a different one; over-chan-ns/task is the
 // median of the rounds' differences between poolgen and the channel pool
 // (the bar: at most 0 at 1k tasks/s).
 func BenchmarkTailCPU(b *testing.B) {
@@ -168,18 +169,24 @@ func BenchmarkTailCPU(b *testing.B) {
 			n := max(100, int(rate*tailPoint().Seconds()))
 			cpu := make([][]float64, len(cs))
 			for range b.N {
-				for range tailRounds() {
-					var base float64
-					for i, c := range cs {
+				used := make([]float64, len(cs))
+				for r := range tailRounds() {
+					for k := range cs {
+						// Each round starts the contestants at a
+						// different one, and each with a fresh heap:
+						// the garbage of one contestant's round (its
+						// recorder, its pool) is not collected on the
+						// next one's time.
+						i := (k + r) % len(cs)
+						runtime.GC()
 						before := cpuTime()
-						if _, err := openLoopFed(c, cfg, rounds, n, rate, func(int) (uint8, int64) { return 0, 0 }, feeder{sleep: true}); err != nil {
-							b.Fatalf("%s: %v", c.name, err)
+						if _, err := openLoopFed(cs[i], cfg, rounds, n, rate, func(int) (uint8, int64) { return 0, 0 }, feeder{sleep: true}); err != nil {
+							b.Fatalf("%s: %v", cs[i].name, err)
 						}
-						used := float64(cpuTime()-before) / float64(n)
-						if i == 0 {
-							base = used
-						}
-						cpu[i] = append(cpu[i], used-base)
+						used[i] = float64(cpuTime()-before) / float64(n)
+					}
+					for i := range cs {
+						cpu[i] = append(cpu[i], used[i]-used[0])
 					}
 				}
 			}
