@@ -231,7 +231,7 @@ func (s *Sleepers) Wake() {
 // Take removes the most recently parked worker from the parked ones and
 // returns its id, or false when none is parked. The worker stays blocked
 // until Send: the caller may first give it work of its own (see
-// engine.hand).
+// engine.handTo).
 func (s *Sleepers) Take() (id int, ok bool) {
 	s.mu.Lock()
 	n := len(s.stack)
