@@ -81,9 +81,12 @@ type arrival func(i int) (class uint8, prio int64)
 // point is one open-loop run's result.
 type point struct {
 	wait, sub [tasks.NumClasses]poolimpl.HistogramSnapshot
-	late      poolimpl.HistogramSnapshot
-	tasks     int
-	elapsed   time.Duration
+	// waitX and subX are every task's latencies exactly (all classes),
+	// for percentiles that the histograms' buckets would round.
+	waitX, subX []time.Duration
+	late        poolimpl.HistogramSnapshot
+	tasks       int
+	elapsed     time.Duration
 }
 
 // feeder says how the open-loop generator waits for the next arrival and
@@ -184,6 +187,7 @@ func openLoopFed(c contestant[tasks.Timed], cfg config, rounds, n int, rate floa
 		return nil, fmt.Errorf("%d of %d tasks did not run exactly once (first: %d); %d runs", bad, n, first, rec.C.Load())
 	}
 	pt := &point{tasks: n, elapsed: elapsed}
+	pt.waitX, pt.subX = rec.Exact(n)
 	for k := range tasks.NumClasses {
 		rec.Wait[k].AddTo(&pt.wait[k])
 		rec.Sub[k].AddTo(&pt.sub[k])
@@ -198,6 +202,8 @@ func (p *point) merge(q *point) {
 		addSnapshot(&p.wait[k], &q.wait[k])
 		addSnapshot(&p.sub[k], &q.sub[k])
 	}
+	p.waitX = append(p.waitX, q.waitX...)
+	p.subX = append(p.subX, q.subX...)
 	addSnapshot(&p.late, &q.late)
 	p.tasks += q.tasks
 	p.elapsed += q.elapsed

@@ -81,7 +81,9 @@ func tailContestants() []contestant[tasks.Timed] {
 //	          bursts of CPU work with 100 µs rests
 //
 // Metrics, each the median over -tail.rounds interleaved rounds of a
-// round's percentile: <contestant>-sched-p99-us (start − scheduled
+// round's percentile (exact, from every task's latencies: the histograms'
+// buckets, up to 12% wide, are as coarse as the bars' ratios):
+// <contestant>-sched-p99-us (start − scheduled
 // arrival), <contestant>-sub-p95-us (start − submission), and the ratios
 // that compare poolgen with the others: sub-p95/chan, sched-p99/best (the
 // best of chan, errgroup and conc). The log has each round's figures.
@@ -117,8 +119,8 @@ func BenchmarkTail(b *testing.B) {
 							if err != nil {
 								b.Fatalf("%s: %v", c.name, err)
 							}
-							sched[i] = append(sched[i], us(allClasses(&pt.wait).Latency().P99))
-							sub[i] = append(sub[i], us(allClasses(&pt.sub).Latency().P95))
+							sched[i] = append(sched[i], us(percentile(pt.waitX, 99)))
+							sub[i] = append(sub[i], us(percentile(pt.subX, 95)))
 						}
 					}
 				}
@@ -237,6 +239,18 @@ func cpuTime() time.Duration {
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// percentile returns the p-th percentile of d by nearest rank: the
+// smallest value that at least p% of d are at or below. d is not changed.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	k := int(math.Ceil(p / 100 * float64(len(s))))
+	return s[min(max(k, 1), len(s))-1]
+}
 
 func median(v []float64) float64 {
 	s := slices.Clone(v)
@@ -371,4 +385,39 @@ func wakeWaits(mode string, n int) ([]float64, error) {
 		waits[i] = <-got
 	}
 	return waits, nil
+}
+
+func TestPercentile(t *testing.T) {
+	d := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 5}, {90, 9}, {95, 10}, {99, 10}, {100, 10}, {1, 1}, {0, 1}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("percentile(1..10, %v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if d[0] != 5 {
+		t.Errorf("percentile sorted its argument: %v", d)
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("percentile(nil) = %v, want 0", got)
+	}
+}
+
+func TestRecorderExact(t *testing.T) {
+	rec := tasks.NewRecorder(3)
+	now := rec.Now()
+	for id := range 3 {
+		_ = tasks.Timed{R: rec, Sched: now - int64(id)*int64(time.Second), Sub: now + int64(time.Hour), ID: uint32(id)}.Run(context.Background())
+	}
+	wait, sub := rec.Exact(3)
+	for id := range 3 {
+		if lo := time.Duration(id) * time.Second; wait[id] < lo || wait[id] > lo+time.Minute {
+			t.Errorf("task %d: wait %v, want %v and a little", id, wait[id], lo)
+		}
+		if sub[id] > -time.Hour+time.Minute || sub[id] < -time.Hour {
+			t.Errorf("task %d: sub %v, want -1h and a little", id, sub[id])
+		}
+	}
 }

@@ -182,7 +182,11 @@ type Recorder struct {
 	Wait [NumClasses]poolimpl.Histogram
 	Sub  [NumClasses]poolimpl.Histogram
 	runs []atomic.Uint32 // by task ID
-	C    Counter
+	// wait and sub hold each tracked task's two latencies exactly, by
+	// task ID (Exact): the histograms' buckets are up to an eighth of a
+	// power of two wide, as coarse as the ratios the tail bars compare.
+	wait, sub []int64
+	C         Counter
 }
 
 // NumClasses is the number of task classes a Recorder tells apart.
@@ -191,7 +195,7 @@ const NumClasses = 2
 // NewRecorder returns a recorder that checks the runs of tasks with IDs
 // below n (n may be 0: then only C counts).
 func NewRecorder(n int) *Recorder {
-	return &Recorder{epoch: time.Now(), runs: make([]atomic.Uint32, n)}
+	return &Recorder{epoch: time.Now(), runs: make([]atomic.Uint32, n), wait: make([]int64, n), sub: make([]int64, n)}
 }
 
 // Now returns the recorder's clock: nanoseconds since it was made.
@@ -210,6 +214,18 @@ func (r *Recorder) Missing(n int) (bad, first int) {
 		}
 	}
 	return bad, first
+}
+
+// Exact returns the latencies (start − scheduled arrival, start −
+// submission) of the tasks with IDs below n, in ID order. Call it once
+// they have all run (C counts them): each task's latencies are written
+// before its count.
+func (r *Recorder) Exact(n int) (wait, sub []time.Duration) {
+	wait, sub = make([]time.Duration, n), make([]time.Duration, n)
+	for i := range n {
+		wait[i], sub[i] = time.Duration(r.wait[i]), time.Duration(r.sub[i])
+	}
+	return wait, sub
 }
 
 // Timed is the task of the latency and priority workloads: it records its
@@ -239,6 +255,7 @@ func (t Timed) Run(ctx context.Context) error {
 	r.Wait[t.Class].Record(time.Duration(now - t.Sched))
 	r.Sub[t.Class].Record(time.Duration(now - t.Sub))
 	if int(t.ID) < len(r.runs) { // else not tracked (capacity probes)
+		r.wait[t.ID], r.sub[t.ID] = now-t.Sched, now-t.Sub
 		r.runs[t.ID].Add(1)
 	}
 	if t.N > 0 && spin(t.N) == 0 { // never true
