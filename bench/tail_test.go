@@ -86,7 +86,10 @@ func tailContestants() []contestant[tasks.Timed] {
 // <contestant>-sched-p99-us (start − scheduled
 // arrival), <contestant>-sub-p95-us (start − submission), and the ratios
 // that compare poolgen with the others: sub-p95/chan, sched-p99/best (the
-// best of chan, errgroup and conc). The log has each round's figures.
+// best of chan, errgroup and conc); and the same two ratios taken within
+// each round, then their median (sub-p95/chan-paired,
+// sched-p99/best-paired; see roundRatios). Each round starts at a
+// different contestant. The log has each round's figures.
 func BenchmarkTail(b *testing.B) {
 	cs := tailContestants()
 	rounds := spinRounds(*tailTaskFlag)
@@ -113,11 +116,15 @@ func BenchmarkTail(b *testing.B) {
 				sched := make([][]float64, len(cs))
 				sub := make([][]float64, len(cs))
 				for range b.N {
-					for range tailRounds() {
-						for i, c := range cs {
-							pt, err := openLoopFed(c, cfg, rounds, n, rate, func(int) (uint8, int64) { return 0, 0 }, fd.f)
+					for r := range tailRounds() {
+						for k := range cs {
+							// Each round starts at a different
+							// contestant: none always runs right
+							// after the same one.
+							i := (k + r) % len(cs)
+							pt, err := openLoopFed(cs[i], cfg, rounds, n, rate, func(int) (uint8, int64) { return 0, 0 }, fd.f)
 							if err != nil {
-								b.Fatalf("%s: %v", c.name, err)
+								b.Fatalf("%s: %v", cs[i].name, err)
 							}
 							sched[i] = append(sched[i], us(percentile(pt.waitX, 99)))
 							sub[i] = append(sub[i], us(percentile(pt.subX, 95)))
@@ -129,7 +136,7 @@ func BenchmarkTail(b *testing.B) {
 				for i, c := range cs {
 					b.ReportMetric(median(sched[i]), c.name+"-sched-p99-us")
 					b.ReportMetric(median(sub[i]), c.name+"-sub-p95-us")
-					b.Logf("%-18s sched p99 %s | sub p95 %s", c.name, spread(sched[i]), spread(sub[i]))
+					b.Logf("%-18s sched p99 %s | sub p95 %s", c.name, spread(sched[i], 0), spread(sub[i], 0))
 					if c.name == "chan" || c.name == "errgroup" || c.name == "conc" {
 						best = min(best, median(sched[i]))
 					}
@@ -139,6 +146,15 @@ func BenchmarkTail(b *testing.B) {
 				}
 				if !math.IsInf(best, 1) {
 					b.ReportMetric(median(sched[0])/best, "sched-p99/best")
+				}
+				// The same comparisons round by round: see roundRatios.
+				if v := roundRatios(cs, sched, "chan", "errgroup", "conc"); v != nil {
+					b.ReportMetric(median(v), "sched-p99/best-paired")
+					b.Logf("poolgen sched p99 over the round's best: %s", spread(v, 2))
+				}
+				if v := roundRatios(cs, sub, "chan"); v != nil {
+					b.ReportMetric(median(v), "sub-p95/chan-paired")
+					b.Logf("poolgen sub p95 over the round's chan:   %s", spread(v, 2))
 				}
 			})
 		}
@@ -194,7 +210,7 @@ func BenchmarkTailCPU(b *testing.B) {
 			}
 			for i, c := range cs[1:] {
 				b.ReportMetric(median(cpu[i+1]), c.name+"-cpu-ns/task")
-				b.Logf("%-18s cpu beyond inline, ns/task: %s", c.name, spread(cpu[i+1]))
+				b.Logf("%-18s cpu beyond inline, ns/task: %s", c.name, spread(cpu[i+1], 0))
 			}
 			if len(cs) == 3 && cs[1].name == "poolgen-generated" { // and chan: the bar compares them
 				// Round by round, the difference does without the
@@ -209,7 +225,7 @@ func BenchmarkTailCPU(b *testing.B) {
 					}
 				}
 				b.ReportMetric(median(diff), "over-chan-ns/task")
-				b.Logf("poolgen minus chan, ns/task: %s; poolgen lower in %d of %d rounds", spread(diff), lower, len(diff))
+				b.Logf("poolgen minus chan, ns/task: %s; poolgen lower in %d of %d rounds", spread(diff, 0), lower, len(diff))
 			}
 		})
 	}
@@ -265,15 +281,44 @@ func median(v []float64) float64 {
 }
 
 // spread formats v's median, lowest and highest, then each value.
-func spread(v []float64) string {
+func spread(v []float64, prec int) string {
 	var sb strings.Builder
 	s := slices.Clone(v)
 	slices.Sort(s)
-	fmt.Fprintf(&sb, "median %.0f (%.0f–%.0f):", median(v), s[0], s[len(s)-1])
+	fmt.Fprintf(&sb, "median %.*f (%.*f–%.*f):", prec, median(v), prec, s[0], prec, s[len(s)-1])
 	for _, x := range v {
-		fmt.Fprintf(&sb, " %.0f", x)
+		fmt.Fprintf(&sb, " %.*f", prec, x)
 	}
 	return sb.String()
+}
+
+// roundRatios returns, round by round, poolgen's figure (v[0], rounds in
+// order) over the lowest of the named peers' figures in the same round;
+// nil when none of the peers ran. The host's disturbances come and go
+// over a run (on 2 shared vCPUs, for a few rounds to most of a run), and
+// move every contestant's figures in the rounds they cover: each
+// contestant's median over the rounds then falls on whichever side of a
+// disturbance its rounds' order put it, while contestants of one round
+// ran seconds apart. A figure of 0 over 0 is 1.
+func roundRatios(cs []contestant[tasks.Timed], v [][]float64, peers ...string) []float64 {
+	var out []float64
+	for r := range v[0] {
+		best := math.Inf(1)
+		for i, c := range cs {
+			if slices.Contains(peers, c.name) {
+				best = min(best, v[i][r])
+			}
+		}
+		switch {
+		case math.IsInf(best, 1):
+			return nil
+		case best == 0 && v[0][r] == 0:
+			out = append(out, 1)
+		default:
+			out = append(out, v[0][r]/best) // +Inf over a peer at 0
+		}
+	}
+	return out
 }
 
 // BenchmarkTailWake measures the machine, not a pool: how long a goroutine
@@ -402,6 +447,24 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile(nil, 99); got != 0 {
 		t.Errorf("percentile(nil) = %v, want 0", got)
+	}
+}
+
+func TestRoundRatios(t *testing.T) {
+	cs := []contestant[tasks.Timed]{{name: "poolgen-generated"}, {name: "chan"}, {name: "conc"}, {name: "pond-go"}}
+	v := [][]float64{
+		{10, 20, 0, 5},
+		{5, 40, 0, 0},
+		{20, 10, 3, 0},
+		{1, 1, 1, 1}, // not a peer: never the best
+	}
+	got := roundRatios(cs, v, "chan", "conc")
+	want := []float64{2, 2, 1, math.Inf(1)}
+	if !slices.Equal(got, want) {
+		t.Errorf("roundRatios(chan, conc) = %v, want %v", got, want)
+	}
+	if got := roundRatios(cs, v, "errgroup"); got != nil {
+		t.Errorf("roundRatios(errgroup), which did not run = %v, want nil", got)
 	}
 }
 
