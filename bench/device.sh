@@ -9,7 +9,7 @@
 #
 # then copy the repository, .device/ included, to the multi-core machine
 # and run `sh bench/device.sh` from its root. It writes raw `go test
-# -bench` output under $OUT (default /tmp/device-out), in about 8 minutes
+# -bench` output under $OUT (default /tmp/device-out), in about 9 minutes
 # in all. Turn it into tables with
 #
 #	cd bench && go run ./cmd/report -in RAW -out SCALING.md -readme '' \
@@ -65,6 +65,12 @@ step latency16-equal 90 bench "$bin/bench.test" -test.run '^$' \
 	-test.bench "BenchmarkLatency/load=50%/impl=($peers|poolgen-stealing-generated)\$" \
 	-test.cpu 16 -test.benchtime 1x -test.count 2 -size full -lat.point 2s \
 	-lat.capacity 400000
+# Bar: tail from scheduled arrival at 50% load beside a feeder that keeps
+# its CPU busy, sleeps, or shares the CPUs with 16 handlers: P99 <= 100 us
+# at 16 (GOMAXPROCS and workers), every contestant at poolgen's rates.
+step tail16 150 bench "$bin/bench.test" -test.run '^$' \
+	-test.bench 'BenchmarkTail/load=50%/' \
+	-test.cpu 16 -test.benchtime 1x -size full -tail.rounds 8 -tail.point 500ms
 # PinWorkers: the wake-up of a pinned worker (a thread hand-off) against
 # an unpinned one, and a cache-heavy task pinned and not, at 16 CPUs
 # (docs/PERFORMANCE.md, "CPU affinity"); 4096 I/O workers with resources.
