@@ -47,6 +47,15 @@ func Workers(n int) Option {
 // QueueSize bounds the number of accepted tasks waiting for a worker
 // (default 256 per worker, at least 1024). n must be
 // at least 1. The queue's slots are allocated up front.
+//
+// A queue of a few tasks per worker makes Submit wait, with the default
+// OnFull(Block), whenever the workers are behind, as a pool that runs
+// each task on a goroutine of its own with a limit does. Where the
+// submitters keep their CPUs busy (request handlers) at moderate load,
+// that hands a submitter's CPU to the workers at once and shortens the
+// tail; at high load the waiting submitters fall behind their arrivals
+// instead. docs/PERFORMANCE.md ("A queue that blocks the submitter") has
+// the measurements.
 func QueueSize(n int) Option {
 	return config.NewOption(fmt.Sprintf("QueueSize(%d)", n), config.AllPatterns, func(s *config.Settings) string {
 		if n < 1 {
