@@ -8,12 +8,14 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/poolgen/poolgen/bench/tasks"
+	poolrt "github.com/poolgen/poolgen/runtime"
 )
 
 // The tail workloads: latency at moderate load when the pool shares the
@@ -56,18 +58,28 @@ func tailRounds() int {
 // tailContestants are the pools compared on tail latency (-tail.impls):
 // by default poolgen's generated fixed pool, a typed channel pool, the two
 // peers that hand each task to a goroutine of their own (conc, errgroup),
-// and pond.
-func tailContestants() []contestant[tasks.Timed] {
+// and pond. poolgen-generated-q<N> is the generated pool with
+// QueueSize(N): an explicit queue size, which Submit does not pace (so
+// q1024 is the default pool of 2 workers without pacing).
+func tailContestants() ([]contestant[tasks.Timed], error) {
 	var cs []contestant[tasks.Timed]
 	all := lineup(generatedTimed, nil)
 	for _, name := range strings.Split(*tailImplsFlag, ",") {
+		if q, ok := strings.CutPrefix(name, "poolgen-generated-q"); ok {
+			n, err := strconv.Atoi(q)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("-tail.impls: %s: want poolgen-generated-q<queue size>", name)
+			}
+			cs = append(cs, generatedTimed[0].contestant("-q"+q, []poolrt.Option{poolrt.QueueSize(n)}))
+			continue
+		}
 		for _, c := range all {
 			if c.name == name {
 				cs = append(cs, c)
 			}
 		}
 	}
-	return cs
+	return cs, nil
 }
 
 // BenchmarkTail: tail latency at 50% and 90% load with ~10 µs tasks
@@ -91,7 +103,10 @@ func tailContestants() []contestant[tasks.Timed] {
 // sched-p99/best-paired; see roundRatios). Each round starts at a
 // different contestant. The log has each round's figures.
 func BenchmarkTail(b *testing.B) {
-	cs := tailContestants()
+	cs, err := tailContestants()
+	if err != nil {
+		b.Fatal(err)
+	}
 	rounds := spinRounds(*tailTaskFlag)
 	cfg := config{workers: gomaxprocs()}
 	capa := *latCapFlag
@@ -147,14 +162,24 @@ func BenchmarkTail(b *testing.B) {
 				if !math.IsInf(best, 1) {
 					b.ReportMetric(median(sched[0])/best, "sched-p99/best")
 				}
-				// The same comparisons round by round: see roundRatios.
-				if v := roundRatios(cs, sched, "chan", "errgroup", "conc"); v != nil {
-					b.ReportMetric(median(v), "sched-p99/best-paired")
-					b.Logf("poolgen sched p99 over the round's best: %s", spread(v, 2))
-				}
-				if v := roundRatios(cs, sub, "chan"); v != nil {
-					b.ReportMetric(median(v), "sub-p95/chan-paired")
-					b.Logf("poolgen sub p95 over the round's chan:   %s", spread(v, 2))
+				// The same comparisons round by round, for each poolgen
+				// contestant: see roundRatios.
+				for i, c := range cs {
+					if !strings.HasPrefix(c.name, "poolgen") {
+						continue
+					}
+					prefix, who := c.name+"-", c.name
+					if i == 0 {
+						prefix, who = "", "poolgen"
+					}
+					if v := roundRatios(cs, sched, i, "chan", "errgroup", "conc"); v != nil {
+						b.ReportMetric(median(v), prefix+"sched-p99/best-paired")
+						b.Logf("%s sched p99 over the round's best: %s", who, spread(v, 2))
+					}
+					if v := roundRatios(cs, sub, i, "chan"); v != nil {
+						b.ReportMetric(median(v), prefix+"sub-p95/chan-paired")
+						b.Logf("%s sub p95 over the round's chan:   %s", who, spread(v, 2))
+					}
 				}
 			})
 		}
@@ -177,7 +202,11 @@ func BenchmarkTailCPU(b *testing.B) {
 	cfg := config{workers: gomaxprocs()}
 	inline := contestant[tasks.Timed]{name: "inline", start: func(config) (pool[tasks.Timed], error) { return inlinePool{}, nil }}
 	cs := []contestant[tasks.Timed]{inline}
-	for _, c := range tailContestants() {
+	all, err := tailContestants()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range all {
 		if c.name == "poolgen-generated" || c.name == "chan" {
 			cs = append(cs, c)
 		}
@@ -292,17 +321,17 @@ func spread(v []float64, prec int) string {
 	return sb.String()
 }
 
-// roundRatios returns, round by round, poolgen's figure (v[0], rounds in
-// order) over the lowest of the named peers' figures in the same round;
+// roundRatios returns, round by round, contestant subject's figure
+// (v[subject], rounds in order) over the lowest of the named peers' figures in the same round;
 // nil when none of the peers ran. The host's disturbances come and go
 // over a run (on 2 shared vCPUs, for a few rounds to most of a run), and
 // move every contestant's figures in the rounds they cover: each
 // contestant's median over the rounds then falls on whichever side of a
 // disturbance its rounds' order put it, while contestants of one round
 // ran seconds apart. A figure of 0 over 0 is 1.
-func roundRatios(cs []contestant[tasks.Timed], v [][]float64, peers ...string) []float64 {
+func roundRatios(cs []contestant[tasks.Timed], v [][]float64, subject int, peers ...string) []float64 {
 	var out []float64
-	for r := range v[0] {
+	for r := range v[subject] {
 		best := math.Inf(1)
 		for i, c := range cs {
 			if slices.Contains(peers, c.name) {
@@ -312,10 +341,10 @@ func roundRatios(cs []contestant[tasks.Timed], v [][]float64, peers ...string) [
 		switch {
 		case math.IsInf(best, 1):
 			return nil
-		case best == 0 && v[0][r] == 0:
+		case best == 0 && v[subject][r] == 0:
 			out = append(out, 1)
 		default:
-			out = append(out, v[0][r]/best) // +Inf over a peer at 0
+			out = append(out, v[subject][r]/best) // +Inf over a peer at 0
 		}
 	}
 	return out
@@ -458,12 +487,12 @@ func TestRoundRatios(t *testing.T) {
 		{20, 10, 3, 0},
 		{1, 1, 1, 1}, // not a peer: never the best
 	}
-	got := roundRatios(cs, v, "chan", "conc")
+	got := roundRatios(cs, v, 0, "chan", "conc")
 	want := []float64{2, 2, 1, math.Inf(1)}
 	if !slices.Equal(got, want) {
 		t.Errorf("roundRatios(chan, conc) = %v, want %v", got, want)
 	}
-	if got := roundRatios(cs, v, "errgroup"); got != nil {
+	if got := roundRatios(cs, v, 0, "errgroup"); got != nil {
 		t.Errorf("roundRatios(errgroup), which did not run = %v, want nil", got)
 	}
 }

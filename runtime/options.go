@@ -48,14 +48,29 @@ func Workers(n int) Option {
 // (default 256 per worker, at least 1024). n must be
 // at least 1. The queue's slots are allocated up front.
 //
-// A queue of a few tasks per worker makes Submit wait, with the default
-// OnFull(Block), whenever the workers are behind, as a pool that runs
-// each task on a goroutine of its own with a limit does. Where the
-// submitters keep their CPUs busy (request handlers) at moderate load,
-// that hands a submitter's CPU to the workers at once and shortens the
-// tail; at high load the waiting submitters fall behind their arrivals
-// instead. docs/PERFORMANCE.md ("A queue that blocks the submitter") has
-// the measurements.
+// With the default size, a fixed pool's Submit and SubmitWait under the
+// default OnFull(Block) also pace their caller: while the queue holds one
+// and a half scheduler slices (150 µs) of work per worker or more, by the
+// tasks' mean run time (at least 2 tasks per worker), Submit waits as for
+// a full queue, until a worker starts a task. A caller that keeps its CPU
+// busy (a request handler) so gives it to the workers while they are
+// behind, as a pool that runs each task on a goroutine of its own with a
+// limit does; on a host that runs the process's threads on fewer CPUs
+// than it has, it would otherwise run on while the queue waits for it.
+// The work left queued keeps the workers busy while a paced caller waits
+// for its turn to run. ctx and shutdown end the wait as they end a wait
+// for room, the task not accepted. Pacing stops while no task starts at
+// all, so workers that wait for the caller (a gate it opens, a task it
+// submits) hold it up once, for a few slices, not at every call. It needs
+// the run times that latency metrics sample ([Metrics],
+// [LatencySampling]). Setting QueueSize, even to the default, turns
+// pacing off: Submit then waits for a full queue only.
+//
+// A queue of a few tasks per worker makes Submit wait whenever the
+// workers are behind at all. At moderate load that shortens the tail a
+// little further than pacing does; at high load the waiting submitters
+// fall behind their arrivals instead. docs/PERFORMANCE.md ("Pacing the
+// submitter", "A queue that blocks the submitter") has the measurements.
 func QueueSize(n int) Option {
 	return config.NewOption(fmt.Sprintf("QueueSize(%d)", n), config.AllPatterns, func(s *config.Settings) string {
 		if n < 1 {

@@ -420,7 +420,10 @@ func NewJobFixedPool(opts ...poolrt.Option) (*JobFixedPool, error) {
 
 // Submit queues t, waiting while the queue is full (under the default
 // poolrt.Block policy) until there is room, ctx is done (ctx's error is
-// returned) or the pool shuts down (poolrt.ErrClosed). Under poolrt.Reject
+// returned) or the pool shuts down (poolrt.ErrClosed). With the default
+// queue size it also paces its caller: while the workers are behind by
+// more than a short time's work, it waits the same way until a worker
+// starts a task (see poolrt.QueueSize). Under poolrt.Reject
 // it returns poolrt.ErrQueueFull instead of waiting; under
 // poolrt.CallerRuns it runs t on the calling goroutine. ctx only bounds the
 // wait: the task runs with the pool's context.

@@ -34,12 +34,18 @@ type RunMean struct {
 
 // Record adds a sampled task's run time to the average, which weighs the
 // newest sample by a quarter: it follows a change of workload within a
-// few samples.
+// few samples. A sample counts for at most 4 times the average: a run
+// time is measured on the wall clock, and one that spans a preemption or
+// a stop of the host's vCPU (milliseconds, for a task of microseconds)
+// would otherwise multiply the average for the next dozen samples, and
+// with it shrink the batches and the depth at which Submit paces (see
+// pacer) right when a backlog is to be worked off; longer tasks still
+// raise it 1.75-fold a sample.
 func (r *RunMean) Record(d time.Duration) {
 	if h := r.ns.Load(); h == 0 {
 		r.ns.Store(max(int64(d), 1))
 	} else {
-		r.ns.Store(max(h+(int64(d)-h)/4, 1))
+		r.ns.Store(max(h+(min(int64(d), 4*h)-h)/4, 1))
 	}
 }
 

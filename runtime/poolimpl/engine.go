@@ -33,9 +33,6 @@ type engine[T any] struct {
 	// acts, when set (dynamic pools), records each worker's busy and idle
 	// time for the scaling controller. Set before init.
 	acts *Activities
-
-	// runs sizes the batches workers take (poolrt.BatchBudget).
-	runs RunMean
 }
 
 // Worker is one worker slot's state, and what the lane's Batch loop calls
@@ -762,6 +759,7 @@ func (e *engine[T]) stop(to State) {
 		}
 	})
 	e.mu.Unlock()
+	e.stopPace()
 	e.sleep.WakeAll()
 }
 

@@ -34,6 +34,11 @@ type feed[T any] struct {
 	rt *retries[T]
 	// shed is the load shedding controller, nil when off.
 	shed *Shedder
+	// runs is the mean of the tasks' sampled run times: it sizes the
+	// batches workers take (poolrt.BatchBudget) and paces Submit.
+	runs RunMean
+	// pace makes Submit wait while the workers are behind (see pacer).
+	pace pacer
 }
 
 // initFeed prepares a feed of a pool of pattern for up to slots workers,
@@ -50,6 +55,7 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
+	f.initPace(pattern, workers)
 	f.shed = f.meter.shedder(&f.set, &f.life, set.QueueSize, f.q.spread)
 	f.q.shed = f.shed
 	if f.rt, err = newRetries[T](&f.set, set.QueueSize, f.sleep.Wake); err != nil {
@@ -87,10 +93,14 @@ func (f *feed[T]) submit(ctx context.Context, t T) error {
 	if f.handed(t) {
 		return nil
 	}
-	r := f.q.push(t)
+	soft := f.pace.shardBound(len(f.q.shards))
+	r := f.q.pushSoft(t, nil, soft)
 	if r == pushed {
 		f.sleep.Wake()
 		return nil
+	}
+	if r == pushFull && soft > 0 {
+		return f.submitPaced(ctx, t, nil)
 	}
 	return f.submitSlow(ctx, t, nil, r)
 }
@@ -118,9 +128,10 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T, wait bool) (*Waiter, er
 	if !wait {
 		x.state.Store(waiterAbandoned)
 	}
-	r := pushFull
+	r, soft := pushFull, uint64(0)
 	if f.rt == nil {
-		r = f.q.pushWaited(t, x)
+		soft = f.pace.shardBound(len(f.q.shards))
+		r = f.q.pushSoft(t, x, soft)
 	} else if f.rt.acquire() {
 		if r = f.q.pushWaited(t, x); r != pushed {
 			f.rt.release()
@@ -129,6 +140,13 @@ func (f *feed[T]) submitWaited(ctx context.Context, t T, wait bool) (*Waiter, er
 	if r == pushed {
 		f.sleep.Wake()
 		return handle(x, wait), nil // x is the worker's now, unless waited for
+	}
+	if r == pushFull && soft > 0 {
+		if err := f.submitPaced(ctx, t, x); err != nil {
+			x.cancel()
+			return nil, err
+		}
+		return handle(x, wait), nil
 	}
 	if r != pushClosed && f.life.State() == Open && f.set.Backpressure == poolrt.CallerRuns {
 		x.cancel()

@@ -152,9 +152,15 @@ const (
 // push appends t, with its completion handle x (nil for none), unless the
 // shard is full or closed. With try set, it gives up (pushBusy) when
 // another submitter claims the ticket it was after, and the caller tries
-// another shard rather than contend.
-func (s *shard[T]) push(t T, x *Waiter, smp *sampler, try bool) pushResult {
+// another shard rather than contend. A soft bound below the ring's size
+// (0: none) counts the shard full once it holds that many tasks (see
+// pacer).
+func (s *shard[T]) push(t T, x *Waiter, smp *sampler, try bool, soft uint64) pushResult {
 	n := uint64(len(s.ring))
+	limit := n
+	if soft > 0 && soft < n {
+		limit = soft
+	}
 	var c uint64
 	for {
 		c = s.tail.Raw()
@@ -162,13 +168,13 @@ func (s *shard[T]) push(t T, x *Waiter, smp *sampler, try bool) pushResult {
 			return pushClosed
 		}
 		// Signed: c may be stale and behind the hint.
-		if hint := s.startedHint.Load(); int64(c-hint) >= int64(n) {
+		if hint := s.startedHint.Load(); int64(c-hint) >= int64(limit) {
 			// Maybe full: look at what workers have started since.
 			st := s.started.Load()
 			if st != hint {
 				s.startedHint.Store(st)
 			}
-			if int64(c-st) >= int64(n) {
+			if int64(c-st) >= int64(limit) {
 				if s.tail.Raw() == c { // c was the tail when started was st
 					return pushFull
 				}
@@ -394,22 +400,26 @@ func (q *queue[T]) setWorkers(nworkers int) {
 
 // push puts t on a random shard, or on any shard with room if that one is
 // full. It returns pushFull only when every shard is full.
-func (q *queue[T]) push(t T) pushResult { return q.pushWaited(t, nil) }
+func (q *queue[T]) push(t T) pushResult { return q.pushSoft(t, nil, 0) }
 
 // pushWaited is push for a task with completion handle x (nil for none).
-func (q *queue[T]) pushWaited(t T, x *Waiter) pushResult {
+func (q *queue[T]) pushWaited(t T, x *Waiter) pushResult { return q.pushSoft(t, x, 0) }
+
+// pushSoft is pushWaited counting each shard full once it holds soft
+// tasks (0: its size).
+func (q *queue[T]) pushSoft(t T, x *Waiter, soft uint64) pushResult {
 	n := len(q.shards)
 	if n == 1 {
-		return q.shards[0].push(t, x, &q.sampler, false)
+		return q.shards[0].push(t, x, &q.sampler, false, soft)
 	}
 	i := RandN(n)
 	if q.shed != nil && q.shed.on.Load() {
 		i = q.shallower(i)
 	}
-	if r := q.shards[i].push(t, x, &q.sampler, true); r == pushed || r == pushClosed {
+	if r := q.shards[i].push(t, x, &q.sampler, true, soft); r == pushed || r == pushClosed {
 		return r
 	}
-	return q.pushOthers(t, x, i)
+	return q.pushOthers(t, x, i, soft)
 }
 
 // shallower returns, of shard i and another picked at random, the one
@@ -429,8 +439,8 @@ func (q *queue[T]) shallower(i int) int {
 	return i
 }
 
-// pushOthers is push when shard i was full or contended.
-func (q *queue[T]) pushOthers(t T, x *Waiter, i int) pushResult {
+// pushOthers is pushSoft when shard i was full or contended.
+func (q *queue[T]) pushOthers(t T, x *Waiter, i int, soft uint64) pushResult {
 	n := len(q.shards)
 	// First pass: the other shards, moving on from one where another
 	// submitter got in first.
@@ -439,7 +449,7 @@ func (q *queue[T]) pushOthers(t T, x *Waiter, i int) pushResult {
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, x, &q.sampler, true); r == pushed || r == pushClosed {
+		if r := q.shards[k].push(t, x, &q.sampler, true, soft); r == pushed || r == pushClosed {
 			return r
 		}
 	}
@@ -449,7 +459,7 @@ func (q *queue[T]) pushOthers(t T, x *Waiter, i int) pushResult {
 		if k >= n {
 			k -= n
 		}
-		if r := q.shards[k].push(t, x, &q.sampler, false); r != pushFull {
+		if r := q.shards[k].push(t, x, &q.sampler, false, soft); r != pushFull {
 			return r
 		}
 	}
@@ -501,6 +511,18 @@ func (q *queue[T]) len() int {
 		n += int(s.tail.Load() - st)
 	}
 	return n
+}
+
+// depth returns len and the number of tasks ever started (or handed
+// back), together.
+func (q *queue[T]) depth() (n int64, started uint64) {
+	for i := range q.shards {
+		s := &q.shards[i]
+		st := s.started.Load() // before pushed, as in len
+		n += int64(s.tail.Load() - st)
+		started += st
+	}
+	return n, started
 }
 
 // holding reports whether workers hold tasks they took and have not
