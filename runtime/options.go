@@ -49,22 +49,23 @@ func Workers(n int) Option {
 // at least 1. The queue's slots are allocated up front.
 //
 // With the default size, a fixed pool's Submit and SubmitWait under the
-// default OnFull(Block) also pace their caller: while the queue holds one
-// and a half scheduler slices (150 µs) of work per worker or more, by the
-// tasks' mean run time (at least 2 tasks per worker), Submit waits as for
-// a full queue, until a worker starts a task. A caller that keeps its CPU
-// busy (a request handler) so gives it to the workers while they are
-// behind, as a pool that runs each task on a goroutine of its own with a
-// limit does; on a host that runs the process's threads on fewer CPUs
-// than it has, it would otherwise run on while the queue waits for it.
-// The work left queued keeps the workers busy while a paced caller waits
-// for its turn to run. ctx and shutdown end the wait as they end a wait
-// for room, the task not accepted. Pacing stops while no task starts at
-// all, so workers that wait for the caller (a gate it opens, a task it
-// submits) hold it up once, for a few slices, not at every call. It needs
-// the run times that latency metrics sample ([Metrics],
-// [LatencySampling]). Setting QueueSize, even to the default, turns
-// pacing off: Submit then waits for a full queue only.
+// default OnFull(Block), without [Shed] or [Retry], also pace their
+// caller: while the queue holds one and a half scheduler slices (150 µs)
+// of work per worker or more, by the tasks' mean run time (at least 2
+// tasks per worker), Submit waits as for a full queue, until a worker
+// starts a task. A caller that keeps its CPU busy (a request handler) so
+// gives it to the workers while they are behind, as a pool that runs
+// each task on a goroutine of its own with a limit does; on a host that
+// runs the process's threads on fewer CPUs than it has, it would
+// otherwise run on while the queue waits for it. The work left queued
+// keeps the workers busy while a paced caller waits for its turn to run.
+// ctx and shutdown end the wait as they end a wait for room, the task not
+// accepted. Pacing stops while no task starts at all, so workers that
+// wait for the caller (a gate it opens, a task it submits) hold it up
+// once, for a few slices, not at every call. It needs the run times that
+// latency metrics sample ([Metrics], [LatencySampling]). Setting
+// QueueSize, even to the default, turns pacing off: Submit then waits
+// for a full queue only.
 //
 // A queue of a few tasks per worker makes Submit wait whenever the
 // workers are behind at all. At moderate load that shortens the tail a

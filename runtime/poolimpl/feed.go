@@ -55,12 +55,12 @@ func (f *feed[T]) initFeed(set config.Settings, pattern config.Pattern, slots, w
 	f.meter = NewMeter(&f.set, slots, set.Shards)
 	f.sleep = NewSleepers(slots)
 	f.q.init(&f.set, workers, f.meter)
-	f.initPace(pattern, workers)
 	f.shed = f.meter.shedder(&f.set, &f.life, set.QueueSize, f.q.spread)
 	f.q.shed = f.shed
 	if f.rt, err = newRetries[T](&f.set, set.QueueSize, f.sleep.Wake); err != nil {
 		return err
 	}
+	f.initPace(pattern, workers)
 	f.life.Init(0)
 	f.nilable = Nilable[T]()
 	return f.life.Reserve(&f.set, pattern, taskName[T]())

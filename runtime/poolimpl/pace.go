@@ -36,9 +36,11 @@ const paceMin = 2
 // paceWork of work per worker or more (by the tasks' mean run time): it
 // counts each shard full at its share of that bound. It is on only in a
 // fixed pool whose queue size the user left to the default, with
-// OnFull(Block) and run times sampled: an explicit QueueSize is a bound
-// the user chose, TrySubmit never waits, and a dynamic pool grows on the
-// waits that pacing would keep short.
+// OnFull(Block) and run times sampled, without load shedding or retries:
+// an explicit QueueSize is a bound the user chose, TrySubmit never waits,
+// a dynamic pool grows and a shedding pool refuses on the queue waits that
+// pacing would keep short, and a pool with retries bounds its tasks by
+// tokens of its own.
 //
 // A paced Submit waits for room under the bound (the tokens workers pass
 // at each start), for its context or for intake to stop, as for room in a
@@ -75,7 +77,8 @@ type pacer struct {
 // initPace turns pacing on where it applies (see pacer).
 func (f *feed[T]) initPace(pattern config.Pattern, workers int) {
 	p := &f.pace
-	p.on = pattern == config.Fixed && f.set.Given&config.GivenQueue == 0 && f.set.Backpressure == poolrt.Block && f.meter.SampleEvery > 0
+	p.on = pattern == config.Fixed && f.set.Given&config.GivenQueue == 0 && f.set.Backpressure == poolrt.Block &&
+		f.meter.SampleEvery > 0 && f.shed == nil && f.rt == nil
 	if !p.on {
 		return
 	}

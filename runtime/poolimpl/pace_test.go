@@ -43,6 +43,8 @@ func TestPaceOn(t *testing.T) {
 		{"OnFull(CallerRuns)", config.Fixed, []poolrt.Option{poolrt.OnFull(poolrt.CallerRuns)}, false},
 		{"metrics off", config.Fixed, []poolrt.Option{poolrt.Metrics(false)}, false},
 		{"dynamic", config.Dynamic, nil, false},
+		{"Shed", config.Fixed, []poolrt.Option{poolrt.Shed(poolrt.ShedPolicy{Target: time.Millisecond, Interval: 100 * time.Millisecond})}, false},
+		{"Retry", config.Fixed, []poolrt.Option{poolrt.Retry(poolrt.RetryPolicy{MaxAttempts: 2, Initial: time.Millisecond, Max: time.Millisecond})}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
