@@ -60,11 +60,16 @@ func tailRounds() int {
 // peers that hand each task to a goroutine of their own (conc, errgroup),
 // and pond. poolgen-generated-q<N> is the generated pool with
 // QueueSize(N): an explicit queue size, which Submit does not pace (so
-// q1024 is the default pool of 2 workers without pacing).
+// q1024 is the default pool of 2 workers without pacing), and
+// poolgen-generated-nometrics the generated pool with Metrics(false).
 func tailContestants() ([]contestant[tasks.Timed], error) {
 	var cs []contestant[tasks.Timed]
 	all := lineup(generatedTimed, nil)
 	for _, name := range strings.Split(*tailImplsFlag, ",") {
+		if name == "poolgen-generated-nometrics" {
+			cs = append(cs, generatedTimed[0].contestant("-nometrics", []poolrt.Option{poolrt.Metrics(false)}))
+			continue
+		}
 		if q, ok := strings.CutPrefix(name, "poolgen-generated-q"); ok {
 			n, err := strconv.Atoi(q)
 			if err != nil || n < 1 {
@@ -206,9 +211,14 @@ func BenchmarkTailCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var peer int // chan's index in cs; 0: not running
 	for _, c := range all {
-		if c.name == "poolgen-generated" || c.name == "chan" {
+		switch {
+		case strings.HasPrefix(c.name, "poolgen-"):
 			cs = append(cs, c)
+		case c.name == "chan":
+			cs = append(cs, c)
+			peer = len(cs) - 1
 		}
 	}
 	for _, rate := range []float64{1e3, 1e4, 1e5} {
@@ -241,20 +251,30 @@ func BenchmarkTailCPU(b *testing.B) {
 				b.ReportMetric(median(cpu[i+1]), c.name+"-cpu-ns/task")
 				b.Logf("%-18s cpu beyond inline, ns/task: %s", c.name, spread(cpu[i+1], 0))
 			}
-			if len(cs) == 3 && cs[1].name == "poolgen-generated" { // and chan: the bar compares them
-				// Round by round, the difference does without the
-				// inline baseline, whose own spread is as wide as the
-				// gap between the pools.
-				diff := make([]float64, len(cpu[1]))
+			if peer == 0 {
+				return
+			}
+			// Round by round, the difference does without the inline
+			// baseline, whose own spread is as wide as the gap between
+			// the pools.
+			for i, c := range cs {
+				if !strings.HasPrefix(c.name, "poolgen-") {
+					continue
+				}
+				diff := make([]float64, len(cpu[i]))
 				lower := 0
 				for r := range diff {
-					diff[r] = cpu[1][r] - cpu[2][r]
+					diff[r] = cpu[i][r] - cpu[peer][r]
 					if diff[r] < 0 {
 						lower++
 					}
 				}
-				b.ReportMetric(median(diff), "over-chan-ns/task")
-				b.Logf("poolgen minus chan, ns/task: %s; poolgen lower in %d of %d rounds", spread(diff, 0), lower, len(diff))
+				unit := "over-chan-ns/task"
+				if c.name != "poolgen-generated" {
+					unit = c.name + "-" + unit
+				}
+				b.ReportMetric(median(diff), unit)
+				b.Logf("%s minus chan, ns/task: %s; lower in %d of %d rounds", c.name, spread(diff, 0), lower, len(diff))
 			}
 		})
 	}
