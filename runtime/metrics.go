@@ -77,6 +77,12 @@ type Stats struct {
 	// interval.
 	Shedding bool
 
+	// Paced counts the Submit and SubmitWait calls that waited with room
+	// in the queue because the workers were behind: a fixed pool whose
+	// queue size is the default paces its submitters (see [QueueSize]).
+	// Those whose task was then accepted are in Submitted too.
+	Paced uint64
+
 	// Worker sections, nil unless the option is given.
 	Affinity  *AffinityStats // PinWorkers
 	Resources *ResourceStats // WorkerResource

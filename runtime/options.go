@@ -65,7 +65,7 @@ func Workers(n int) Option {
 // once, for a few slices, not at every call. It needs the run times that
 // latency metrics sample ([Metrics], [LatencySampling]). Setting
 // QueueSize, even to the default, turns pacing off: Submit then waits
-// for a full queue only.
+// for a full queue only. [Stats].Paced counts the calls that were paced.
 //
 // A queue of a few tasks per worker makes Submit wait whenever the
 // workers are behind at all. At moderate load that shortens the tail a

@@ -61,6 +61,9 @@ func (s Stats) String() string {
 		}
 		tasks = append(tasks, shed)
 	}
+	if s.Paced > 0 { // shown only when Submit paced
+		tasks = append(tasks, "paced "+u64(s.Paced))
+	}
 	t.line("tasks", tasks...)
 	t.line("wait", latencyItems(s.Wait, true, "none sampled")...)
 	t.line("run", latencyItems(s.Run, true, "none sampled")...)
@@ -107,7 +110,7 @@ func (s Stats) String() string {
 // "batch" or "fair") of its key numbers, the circuit breaker's
 // ("breaker") and the scheduled tasks' ("scheduled").
 func (s Stats) LogValue() slog.Value {
-	attrs := make([]slog.Attr, 0, 29)
+	attrs := make([]slog.Attr, 0, 30)
 	attrs = append(attrs,
 		slog.Int("workers", s.Workers),
 		slog.Int("busy", s.Busy),
@@ -136,6 +139,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Duration("run_p99", s.Run.P99),
 		slog.Uint64("shed", s.Shed),
 		slog.Bool("shedding", s.Shedding),
+		slog.Uint64("paced", s.Paced),
 	)
 	if s.Scaling != nil {
 		attrs = append(attrs, slog.Attr{Key: "scaling", Value: s.Scaling.logValue()})

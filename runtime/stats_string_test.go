@@ -101,7 +101,7 @@ func ExampleStats_LogValue() {
 		Batch: &poolrt.BatchStats{Batches: 3, MeanSize: 3.3, Full: 2, Shutdown: 1}}
 	log.Info("pool", "stats", st)
 	// Output:
-	// {"level":"INFO","msg":"pool","stats":{"workers":4,"busy":1,"idle":3,"queue_depth":0,"queue_cap":64,"submitted":10,"completed":10,"failed":0,"panicked":0,"rejected":0,"caller_runs":0,"returned":0,"timed_out":0,"retries":0,"retry_succeeded":0,"dead_lettered":0,"hook_panics":0,"stuck":0,"stuck_tasks":0,"utilization":0,"uptime":0,"wait_p50":0,"wait_p99":0,"run_p50":0,"run_p99":0,"shed":0,"shedding":false,"batch":{"batches":3,"failed":0,"mean_size":3.3,"full":2,"linger":0,"idle":0,"shutdown":1}}}
+	// {"level":"INFO","msg":"pool","stats":{"workers":4,"busy":1,"idle":3,"queue_depth":0,"queue_cap":64,"submitted":10,"completed":10,"failed":0,"panicked":0,"rejected":0,"caller_runs":0,"returned":0,"timed_out":0,"retries":0,"retry_succeeded":0,"dead_lettered":0,"hook_panics":0,"stuck":0,"stuck_tasks":0,"utilization":0,"uptime":0,"wait_p50":0,"wait_p99":0,"run_p50":0,"run_p99":0,"shed":0,"shedding":false,"paced":0,"batch":{"batches":3,"failed":0,"mean_size":3.3,"full":2,"linger":0,"idle":0,"shutdown":1}}}
 }
 
 // sectioned returns a snapshot of each pattern, section set, with a

@@ -49,6 +49,7 @@
 //	poolgen_task_run_seconds           histogram  run time (sampled tasks)
 //	poolgen_tasks_shed_total           counter    submissions refused with ErrOverloaded (Shed)
 //	poolgen_shedding                   gauge      1 while the pool sheds load (Shed), else 0
+//	poolgen_submits_paced_total        counter    Submit calls that waited while the workers were behind (pacing)
 //
 // Dynamic pools add the gauges poolgen_scaling_size_workers,
 // _min_workers, _max_workers and _peak_workers; the counters
@@ -296,6 +297,7 @@ var (
 	descRun        = newDesc("poolgen_task_run_seconds", "Run time of sampled tasks."+sampled)
 	descShed       = newDesc("poolgen_tasks_shed_total", "Submissions the pool refused with ErrOverloaded because it was shedding load (Shed); not in submitted."+exact)
 	descShedding   = newDesc("poolgen_shedding", "1 while the pool sheds load (Shed): it is overloaded and refused a submission within the last interval; else 0.")
+	descPaced      = newDesc("poolgen_submits_paced_total", "Submit and SubmitWait calls that waited with room in the queue because the workers were behind: a fixed pool with the default queue size paces its submitters."+exact)
 
 	descScaleSize   = newDesc("poolgen_scaling_size_workers", "Workers a dynamic pool runs or is scaling to.")
 	descScaleMin    = newDesc("poolgen_scaling_min_workers", "A dynamic pool's minimum size.")
@@ -391,7 +393,7 @@ var (
 	allFamilies = []*family{
 		descSubmitted, descRejected, descCallerRuns, descCompleted, descFailed, descPanicked,
 		descTimedOut, descRetries, descRetryOK, descDeadLetter, descReturned, descHookPanics, descStuck, descStuckNow, descWorkers, descBusy, descIdle, descDepth, descCap,
-		descUtil, descUptime, descWait, descRun, descShed, descShedding,
+		descUtil, descUptime, descWait, descRun, descShed, descShedding, descPaced,
 		descScaleSize, descScaleMin, descScaleMax, descScalePeak, descScaleUps, descScaleDowns,
 		descScaleEvals, descScaleCapped, descScaleUtil, descScaleSurges, descScaleHeld, descScaleAtMax, descScaleAtMin,
 		descStealTasks, descStealAttempts, descSteals, descStolenTasks, descForks,
@@ -521,6 +523,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, p *poolmon.Pool) {
 		shedding = 1
 	}
 	e.gauge(descShedding, shedding)
+	e.counter(descPaced, s.Paced)
 
 	if sc := s.Scaling; sc != nil {
 		e.gauge(descScaleSize, float64(sc.Size))

@@ -130,7 +130,7 @@ func TestFamilies(t *testing.T) {
 		"poolgen_workers_busy", "poolgen_workers_idle", "poolgen_queue_depth_tasks",
 		"poolgen_queue_capacity_tasks", "poolgen_utilization_ratio", "poolgen_uptime_seconds",
 		"poolgen_task_wait_seconds", "poolgen_task_run_seconds",
-		"poolgen_tasks_shed_total", "poolgen_shedding",
+		"poolgen_tasks_shed_total", "poolgen_shedding", "poolgen_submits_paced_total",
 	}
 	own := map[string][]string{
 		"fixed": nil,

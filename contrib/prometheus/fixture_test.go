@@ -30,7 +30,7 @@ func fixturePools() []poolmon.Pool {
 			Submitted: submitted, Rejected: 2, CallerRuns: 3, Completed: submitted - 10,
 			Failed: 4, Panicked: 1, TimedOut: 2, Returned: 0, HookPanics: 1,
 			Retries: 6, RetrySucceeded: 2, DeadLettered: 1, Stuck: 1, StuckTasks: 3,
-			Shed: 9, Shedding: true,
+			Shed: 9, Shedding: true, Paced: 11,
 			Utilization: 0.75,
 			Wait:        latency(3*time.Microsecond, map[int]uint64{0: 5, 2: 10, 3: 1}),
 			Run:         latency(2*time.Millisecond, map[int]uint64{11: 6, 12: 9, 27: 1}),

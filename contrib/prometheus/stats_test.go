@@ -73,6 +73,7 @@ var statsFamilies = map[string][]string{
 	"Uptime":         {"poolgen_uptime_seconds"},
 	"Shed":           {"poolgen_tasks_shed_total"},
 	"Shedding":       {"poolgen_shedding"},
+	"Paced":          {"poolgen_submits_paced_total"},
 
 	"Scaling.Size":             {"poolgen_scaling_size_workers"},
 	"Scaling.Min":              {"poolgen_scaling_min_workers"},

@@ -178,6 +178,7 @@ func cases[T any]() []testCase[T] {
 		{"BreakerTimeout", testBreakerTimeout[T]},
 		{"BreakerTorture", testBreakerTorture[T]},
 		{"Shed", testShed[T]},
+		{"Pacing", testPacing[T]},
 		{"WorkerResource", testWorkerResource[T]},
 		{"ResourceFailures", testResourceFailures[T]},
 		{"PinWorkers", testPinWorkers[T]},

@@ -765,6 +765,7 @@ func (e *engine[T]) stop(to State) {
 
 func (e *engine[T]) stats() poolrt.Stats {
 	st := e.meter.Snapshot(e.live(), e.q.len(), e.q.capacity)
+	st.Paced = e.pace.paced.Load()
 	e.life.WorkerStats(&st)
 	return st
 }

@@ -72,6 +72,8 @@ type pacer struct {
 	seen    atomic.Uint64
 	check   *time.Timer
 	release atomic.Pointer[chan struct{}]
+	// paced counts the calls that waited (Stats.Paced).
+	paced atomic.Uint64
 }
 
 // initPace turns pacing on where it applies (see pacer).
@@ -148,7 +150,7 @@ func (f *feed[T]) submitPaced(ctx context.Context, t T, x *Waiter) error {
 // returns pushFull, and no error, when t is to wait for a full queue only.
 func (f *feed[T]) pushPaced(ctx context.Context, t T, x *Waiter) (pushResult, error) {
 	p := &f.pace
-	for {
+	for counted := false; ; counted = true {
 		// Pushed again after BeginWait: a task that started before it
 		// passed no token.
 		soft := p.shardBound(len(f.q.shards))
@@ -169,6 +171,9 @@ func (f *feed[T]) pushPaced(ctx context.Context, t T, x *Waiter) (pushResult, er
 			return r, poolrt.ErrClosed
 		case soft == 0:
 			return r, nil
+		}
+		if !counted {
+			p.paced.Add(1)
 		}
 		if err := f.waitPaced(ctx, started); err != nil {
 			return pushFull, err

@@ -321,6 +321,7 @@ func SumStats(classes []poolrt.ClassStats) poolrt.Stats {
 		s.StuckTasks += c.StuckTasks
 		s.Shed += c.Shed
 		s.Shedding = s.Shedding || c.Shedding
+		s.Paced += c.Paced
 		if c.Breaker != nil {
 			s.Breaker = addBreakers(s.Breaker, c.Breaker)
 		}
