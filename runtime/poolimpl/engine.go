@@ -424,17 +424,16 @@ func (e *engine[T]) refill(w *Worker[T]) bool {
 		if e.life.State() == Stopped || e.retired(w) && e.mayRetire() {
 			return false
 		}
-		if take && e.takeBatch(w) {
+		if take && e.takeBatch(w, !waited) {
 			return true
 		}
 		take = true
 		w.meter.SetBusy(false)
 		if !waited {
 			// idle saw work without waiting, and this pass could not
-			// take it: another worker took it first, or holds it claimed
-			// and not yet started, and idle would see it again at once.
-			// Give way rather than spin: that worker may be waiting for
-			// this very CPU.
+			// take it: another worker took it first, or was taking
+			// from its shard, and idle may see it again at once. Give
+			// way; the next pass waits for such a worker (takeBatch).
 			gosched()
 		}
 		var goOn bool
@@ -446,8 +445,19 @@ func (e *engine[T]) refill(w *Worker[T]) bool {
 
 // takeBatch takes the worker's next batch, if there is one: a due retry,
 // tasks from the queue, or tasks another worker holds unstarted. It
-// reports whether it took any.
-func (e *engine[T]) takeBatch(w *Worker[T]) bool {
+// reports whether it took any. With wait set (the worker's last look saw
+// tasks it then could not take), it waits for a worker that is taking
+// from the shard it would steal from, rather than pass over it.
+//
+// A worker that yields between looks keeps its thread running, and a
+// yield gives its P to other goroutines, not its CPU to other threads:
+// where the kernel had queued the other worker's thread behind it on one
+// CPU (a host that packs threads onto few CPUs does), the other worker,
+// stopped while it held its shard, resumed only at the kernel's next
+// scheduler tick, milliseconds later, and no task started meanwhile. A
+// worker waiting for the shard's lock parks, and its thread gives the CPU
+// up.
+func (e *engine[T]) takeBatch(w *Worker[T], wait bool) bool {
 	// While workers are parked, take one task at a time: a batch would
 	// make its tasks wait behind each other while a parked worker, woken
 	// for them, finds nothing. Batches are for busy pools, and for short
@@ -461,7 +471,7 @@ func (e *engine[T]) takeBatch(w *Worker[T]) bool {
 		}
 	}
 	if n == 0 {
-		n, from = e.q.take(w.home, w.buf[:limit])
+		n, from = e.q.takeFrom(w.home, w.buf[:limit], !wait)
 	}
 	if n == 0 {
 		n, from, attempt = e.takeHeld(w)
@@ -584,7 +594,7 @@ func (e *engine[T]) idle(w *Worker[T]) (goOn, waited bool) {
 	// that published a batch, before seeing us parked did not wake anyone,
 	// and a resize or Stop that woke the parked workers before we
 	// registered did not wake us.
-	if st := e.life.State(); st == Stopped || st == Draining && !e.retrying() || e.waiting() || e.retired(w) && e.mayRetire() {
+	if st := e.life.State(); st == Stopped || st == Draining && !e.retrying() || e.takeable() || e.retired(w) && e.mayRetire() {
 		if !e.sleep.Cancel(w.id) {
 			// A wake-up is already on its way, maybe with a task
 			// (handTo): consume it.
@@ -607,8 +617,33 @@ func (e *engine[T]) idle(w *Worker[T]) (goOn, waited bool) {
 	return true, true
 }
 
-// queued reports whether an accepted task waits for a worker (lookFor).
-func (e *engine[T]) queued() bool { return e.waiting() }
+// queued reports whether an accepted task waits that a looking worker
+// could take (lookFor).
+func (e *engine[T]) queued() bool { return e.takeable() }
+
+// takeable reports whether an accepted task waits that an idle worker
+// could take: queued, held unstarted in another worker's batch, or a due
+// retry. Unlike waiting, it leaves out the tasks another worker took from
+// the queue and has not yet published in its batch, or claimed and not
+// yet counted as started: that worker runs them, and no other can take
+// them. A worker that looked for those would find them again at every
+// look and spin until their taker ran again, which may be waiting for the
+// looker's CPU (see takeBatch). A taker that publishes a batch of several
+// wakes a parked worker (publish), so parking meanwhile loses none.
+func (e *engine[T]) takeable() bool {
+	return !e.q.empty() || e.q.holding() && e.heldUnstarted() || e.rt != nil && e.rt.hasReady()
+}
+
+// heldUnstarted reports whether a worker's batch has tasks that neither
+// it nor a taker has started (takeHeld could take them).
+func (e *engine[T]) heldUnstarted() bool {
+	for id := range int(e.slots.Load()) {
+		if v := e.workers[id]; v != nil && v.holds() {
+			return true
+		}
+	}
+	return false
+}
 
 // spent reports whether a draining pool's workers have nothing left to
 // come: no task waits, and no retry is pending.

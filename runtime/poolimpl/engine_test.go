@@ -150,6 +150,81 @@ func TestEngineRefillYieldsWhileTaskHeld(t *testing.T) {
 	dynEventually(t, "idle worker parked", func() bool { return e.sleep.Parked() == 1 })
 }
 
+// TestEngineIdleParksBehindClaimedTask: a worker that finds no task but
+// one another worker has claimed and not yet counted as started parks: it
+// could not take that task, and looking for it again and again kept its
+// thread on a CPU the claiming worker's thread may be waiting for.
+func TestEngineIdleParksBehindClaimedTask(t *testing.T) {
+	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(16)})
+	require.NoError(t, err)
+	set.Shards = 1
+	e := new(engine[dynCount])
+	require.NoError(t, e.init(set, config.Fixed, 2, 0, testLane[dynCount]())) // the test takes as both workers
+	var ran atomic.Int64
+	dynPush(t, e, &ran)
+	busy := &Worker[dynCount]{e: e, id: 0, meter: e.meter.Worker(0)}
+	idle := &Worker[dynCount]{e: e, id: 1, meter: e.meter.Worker(1)}
+	e.workers[0], e.workers[1] = busy, idle
+	e.slots.Store(2)
+	e.target.Store(2)
+	require.True(t, e.refill(busy))
+	require.NotNil(t, busy.next(), "claimed, not yet started")
+	require.True(t, e.waiting(), "the claimed task counts as waiting")
+	require.False(t, e.takeable(), "a claimed task is takeable")
+
+	done := make(chan bool)
+	go func() { done <- e.refill(idle) }()
+	t.Cleanup(func() {
+		e.stop(Stopped)
+		<-done
+		e.shutdownNow()
+	})
+	dynEventually(t, "idle worker parked while the task was claimed", func() bool { return e.sleep.Parked() == 1 })
+	e.q.release(busy.from, 1)
+}
+
+// TestEngineIdleWaitsForTaker: a worker whose look saw a task queued in
+// a shard that another worker is taking from (its lock held, as by a
+// worker stopped in the middle of a take) waits for that lock rather
+// than look again and again, and takes the task once the lock is free.
+func TestEngineIdleWaitsForTaker(t *testing.T) {
+	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(16)})
+	require.NoError(t, err)
+	set.Shards = 2
+	e := new(engine[dynCount])
+	require.NoError(t, e.init(set, config.Fixed, 2, 0, testLane[dynCount]()))
+	var ran atomic.Int64
+	require.Equal(t, pushed, e.q.shards[0].push(dynCount{&ran}, nil, &e.q.sampler, false, 0))
+	idle := &Worker[dynCount]{e: e, id: 1, home: 1, meter: e.meter.Worker(1)}
+	e.workers[1] = idle
+	e.slots.Store(2)
+	e.target.Store(2)
+	victim := &e.q.shards[0]
+	victim.out.Lock()
+
+	var yields atomic.Int64
+	saved := gosched
+	gosched = func() {
+		yields.Add(1)
+		runtime.Gosched()
+	}
+	done := make(chan bool)
+	go func() { done <- e.refill(idle) }()
+	t.Cleanup(func() {
+		gosched = saved
+		e.shutdownNow()
+	})
+	// Time enough for a worker that looks again and again to have
+	// yielded thousands of times.
+	time.Sleep(20 * time.Millisecond)
+	victim.out.Unlock()
+	require.True(t, <-done, "the worker goes on")
+	require.Equal(t, 1, idle.n, "the worker took the task")
+	if n := yields.Load(); n > 2*IdleLooks {
+		t.Errorf("the worker yielded %d times while the shard's lock was held, want at most %d", n, 2*IdleLooks)
+	}
+}
+
 // newHandEngine returns a fixed engine of one worker that samples every
 // task's latency, with its worker parked, in a synctest bubble.
 func newHandEngine[T runner](t *testing.T) *engine[T] {

@@ -470,6 +470,12 @@ func (q *queue[T]) pushOthers(t T, x *Waiter, i int, soft uint64) pushResult {
 // starting at a random one. It returns how many tasks it took and from
 // which shard, to be released once they have all started.
 func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
+	return q.takeFrom(home, dst, true)
+}
+
+// takeFrom is take; with skip set, it passes over a victim that another
+// worker is taking from, else it waits for that worker to finish.
+func (q *queue[T]) takeFrom(home int, dst []slot[T], skip bool) (k, from int) {
 	if k := q.shards[home].pop(dst, int(q.homeDiv.Load()), false); k > 0 {
 		return k, home
 	}
@@ -486,9 +492,9 @@ func (q *queue[T]) take(home int, dst []slot[T]) (k, from int) {
 		if v == home {
 			continue
 		}
-		// A victim another worker is taking from is skipped: it is being
-		// served.
-		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), true); k > 0 {
+		// A victim another worker is taking from is skipped, as a rule:
+		// it is being served.
+		if k := q.shards[v].pop(dst, int(q.stealDiv.Load()), skip); k > 0 {
 			return k, v
 		}
 	}

@@ -438,6 +438,7 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 	w.cur = zero // drop the finished task for the garbage collector
 	w.meter.SetBusy(false)
 	p.spinning.Add(1)
+	wait := false
 	for {
 		long := false
 		for i := 0; ; i++ { // each a round over every queue
@@ -445,7 +446,7 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 				p.spinning.Add(-1)
 				return 0, 0, false
 			}
-			if meta, enq, ok = p.look(w); ok {
+			if meta, enq, ok = p.look(w, wait); ok {
 				p.found(w)
 				return meta, enq, true
 			}
@@ -461,7 +462,8 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 			// generator fell behind: P50 12–238 µs instead of 1–17).
 			w.slice.Reset()
 		}
-		if !p.park(w) {
+		var goOn bool
+		if goOn, wait = p.park(w); !goOn {
 			return 0, 0, false
 		}
 		w.slice.Reset()
@@ -470,8 +472,11 @@ func (p *Stealing[T]) find(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 
 // look makes one round over the queues: the worker's own deque (a
 // goroutine of a task may have forked onto it), the injector, and the
-// other workers' deques from a random one on.
-func (p *Stealing[T]) look(w *StealWorker[T]) (meta uint32, enq int64, ok bool) {
+// other workers' deques from a random one on. With wait set, it waits for
+// a worker taking from the injector shard it would steal from, rather
+// than pass over it (see engine.takeBatch): set after the worker's looks
+// came to nothing although work was visible as it was about to park.
+func (p *Stealing[T]) look(w *StealWorker[T], wait bool) (meta uint32, enq int64, ok bool) {
 	if meta, enq, ok = w.dq.pop(&w.cur, &w.curX); ok {
 		return meta, enq, true
 	}
@@ -484,7 +489,7 @@ func (p *Stealing[T]) look(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 	// was descheduled mid-push), take one task at a time meanwhile.
 	held := w.dq.acquire()
 	if !p.q.empty() {
-		meta, enq, ok = p.takeInjector(w, held)
+		meta, enq, ok = p.takeInjector(w, held, wait)
 	}
 	if !ok {
 		room := 0
@@ -506,12 +511,12 @@ func (p *Stealing[T]) look(w *StealWorker[T]) (meta uint32, enq int64, ok bool) 
 // worker's deque gate (held): the oldest goes into w.cur, to run at once,
 // the others into the deque, put in so that it pops them oldest first. It
 // reports whether it took any.
-func (p *Stealing[T]) takeInjector(w *StealWorker[T], held bool) (meta uint32, enq int64, ok bool) {
+func (p *Stealing[T]) takeInjector(w *StealWorker[T], held, wait bool) (meta uint32, enq int64, ok bool) {
 	room := 0
 	if held {
 		room = w.dq.room(takeLimit(&p.set, &p.runs, false, len(w.buf)) - 1)
 	}
-	n, from := p.q.take(w.home, w.buf[:room+1])
+	n, from := p.q.takeFrom(w.home, w.buf[:room+1], !wait)
 	if n == 0 {
 		return 0, 0, false
 	}
@@ -542,7 +547,7 @@ func (p *Stealing[T]) pollInjector(w *StealWorker[T]) (meta uint32, enq int64, o
 		return 0, 0, false
 	}
 	held := w.dq.acquire()
-	meta, enq, ok = p.takeInjector(w, held)
+	meta, enq, ok = p.takeInjector(w, held, false)
 	if held {
 		w.dq.release()
 	}
@@ -608,8 +613,9 @@ func (p *Stealing[T]) workVisible() bool {
 }
 
 // park parks the worker until there may be work. It reports false when
-// the worker should exit; otherwise the worker counts as spinning again.
-func (p *Stealing[T]) park(w *StealWorker[T]) bool {
+// the worker should exit; otherwise the worker counts as spinning again,
+// and seen reports that it did not park because work was visible.
+func (p *Stealing[T]) park(w *StealWorker[T]) (goOn, seen bool) {
 	p.sleep.Register(w.id)
 	p.spinning.Add(-1)
 	// Look again after registering and no longer counting as spinning: a
@@ -619,15 +625,15 @@ func (p *Stealing[T]) park(w *StealWorker[T]) bool {
 	if st == Stopped || p.drained.Load() || p.workVisible() {
 		p.unregister(w)
 		p.spinning.Add(1)
-		return true // the search loop checks for a stop
+		return true, true // the search loop checks for a stop
 	}
 	if st == Draining && p.sleep.Parked() == p.life.Live() && p.finishDrain() {
 		p.unregister(w)
-		return false
+		return false, false
 	}
 	p.sleep.Wait(w.id)
 	p.spinning.Add(1)
-	return true
+	return true, false
 }
 
 // unregister withdraws a Register, consuming a wake-up already sent.

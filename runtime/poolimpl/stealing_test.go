@@ -1345,3 +1345,47 @@ func TestStealingYieldLeavesNextTaskOnDeque(t *testing.T) {
 	probe.gaveWay(t, "popped its next task")
 	p.ShutdownNow()
 }
+
+// TestStealingWaitsForInjectorTaker: a worker that saw a task in an
+// injector shard another worker is taking from (its lock held, as by a
+// worker stopped in the middle of a take) and parked in vain waits for
+// that lock rather than look again and again, and runs the task once the
+// lock is free.
+func TestStealingWaitsForInjectorTaker(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two injector shards: GOMAXPROCS ≥ 2")
+	}
+	var yields atomic.Int64
+	saved := gosched
+	gosched = func() {
+		yields.Add(1)
+		runtime.Gosched()
+	}
+	t.Cleanup(func() { gosched = saved })
+	p := newStealing[dynCount](t, poolrt.Workers(2))
+	if len(p.q.shards) != 2 {
+		t.Fatalf("%d injector shards, want 2", len(p.q.shards))
+	}
+	awaitParked(t, p.sleep, 2)
+	victim := &p.q.shards[1] // worker 1's home: worker 0 steals from it
+	victim.out.Lock()
+	var ran atomic.Int64
+	if r := victim.push(dynCount{&ran}, nil, &p.q.sampler, false, 0); r != pushed {
+		t.Fatalf("push: %v", r)
+	}
+	before := yields.Load()
+	p.sleep.WakeID(0)
+	// Time enough for a worker that looks again and again to have
+	// yielded thousands of times.
+	time.Sleep(20 * time.Millisecond)
+	n := yields.Load() - before
+	victim.out.Unlock()
+	for deadline := time.Now().Add(stealWait); ran.Load() == 0; time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the task did not run")
+		}
+	}
+	if limit := int64(2*IdleLooks + 2); n > limit {
+		t.Errorf("the worker yielded %d times while the shard's lock was held, want at most %d", n, limit)
+	}
+}
