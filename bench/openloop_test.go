@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/poolgen/poolgen/bench/tasks"
+	poolrt "github.com/poolgen/poolgen/runtime"
 	"github.com/poolgen/poolgen/runtime/poolimpl"
 )
 
@@ -87,6 +88,9 @@ type point struct {
 	late        poolimpl.HistogramSnapshot
 	tasks       int
 	elapsed     time.Duration
+	// paced is the number of submissions a poolgen pool paced
+	// (Stats.Paced); 0 for other pools.
+	paced uint64
 }
 
 // feeder says how the open-loop generator waits for the next arrival and
@@ -180,13 +184,17 @@ func openLoopFed(c contestant[tasks.Timed], cfg config, rounds, n int, rate floa
 		return nil, err
 	}
 	elapsed := time.Since(begin)
+	var paced uint64
+	if s, ok := p.(interface{ stats() poolrt.Stats }); ok {
+		paced = s.stats().Paced
+	}
 	if err := p.close(); err != nil {
 		return nil, fmt.Errorf("close: %w", err)
 	}
 	if bad, first := rec.Missing(n); bad > 0 || rec.C.Load() != int64(n) {
 		return nil, fmt.Errorf("%d of %d tasks did not run exactly once (first: %d); %d runs", bad, n, first, rec.C.Load())
 	}
-	pt := &point{tasks: n, elapsed: elapsed}
+	pt := &point{tasks: n, elapsed: elapsed, paced: paced}
 	pt.waitX, pt.subX = rec.Exact(n)
 	for k := range tasks.NumClasses {
 		rec.Wait[k].AddTo(&pt.wait[k])
@@ -207,6 +215,7 @@ func (p *point) merge(q *point) {
 	addSnapshot(&p.late, &q.late)
 	p.tasks += q.tasks
 	p.elapsed += q.elapsed
+	p.paced += q.paced
 }
 
 func addSnapshot(dst, src *poolimpl.HistogramSnapshot) {

@@ -135,6 +135,7 @@ func BenchmarkTail(b *testing.B) {
 				n := max(100, int(rate*tailPoint().Seconds()))
 				sched := make([][]float64, len(cs))
 				sub := make([][]float64, len(cs))
+				paced := make([][]float64, len(cs))
 				for range b.N {
 					for r := range tailRounds() {
 						for k := range cs {
@@ -148,6 +149,7 @@ func BenchmarkTail(b *testing.B) {
 							}
 							sched[i] = append(sched[i], us(percentile(pt.waitX, 99)))
 							sub[i] = append(sub[i], us(percentile(pt.subX, 95)))
+							paced[i] = append(paced[i], 100*float64(pt.paced)/float64(n))
 						}
 					}
 				}
@@ -156,7 +158,11 @@ func BenchmarkTail(b *testing.B) {
 				for i, c := range cs {
 					b.ReportMetric(median(sched[i]), c.name+"-sched-p99-us")
 					b.ReportMetric(median(sub[i]), c.name+"-sub-p95-us")
-					b.Logf("%-18s sched p99 %s | sub p95 %s", c.name, spread(sched[i], 0), spread(sub[i], 0))
+					line := fmt.Sprintf("%-18s sched p99 %s | sub p95 %s", c.name, spread(sched[i], 0), spread(sub[i], 0))
+					if strings.HasPrefix(c.name, "poolgen") {
+						line += " | paced % of submissions " + spread(paced[i], 1)
+					}
+					b.Log(line)
 					if c.name == "chan" || c.name == "errgroup" || c.name == "conc" {
 						best = min(best, median(sched[i]))
 					}
