@@ -59,7 +59,10 @@ func Workers(n int) Option {
 // runs the process's threads on fewer CPUs than it has, it would
 // otherwise run on while the queue waits for it. The work left queued
 // keeps the workers busy while a paced caller waits for its turn to run.
-// ctx and shutdown end the wait as they end a wait for room, the task not
+// At high load it does not pace: while the tasks submitted over the last
+// 50 ms or more would keep the workers busy 70% of the time or more, a
+// paced caller slow to run again would leave them idle, time they could
+// not make up. ctx and shutdown end the wait as they end a wait for room, the task not
 // accepted. Pacing stops while no task starts at all, so workers that
 // wait for the caller (a gate it opens, a task it submits) hold it up
 // once, for a few slices, not at every call. It needs the run times that

@@ -2,6 +2,7 @@ package poolimpl
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,20 @@ const paceWork = 3 * SliceLen / 2
 // worker's next task, and the one after.
 const paceMin = 2
 
+// paceLoad is the offered load, submissions times the tasks' mean run
+// time over what the workers can run, at and above which Submit does not
+// pace. A paced submitter that is slow to run again once there is room
+// (its thread waits for a CPU) leaves the workers without work for that
+// long; at moderate load they make it up at once, at high load only
+// slowly (at 90% load, an idle spell of the workers takes nine times its
+// length to work off), and the queue's tail grows (docs/PERFORMANCE.md,
+// "No pacing at high load").
+const paceLoad = 0.7
+
+// loadWindow is the least time over which the pacer measures the offered
+// load.
+const loadWindow = 50 * time.Millisecond
+
 // pacer makes Submit wait, as for a full queue, while the queue holds
 // paceWork of work per worker or more (by the tasks' mean run time): it
 // counts each shard full at its share of that bound. It is on only in a
@@ -40,7 +55,8 @@ const paceMin = 2
 // an explicit QueueSize is a bound the user chose, TrySubmit never waits,
 // a dynamic pool grows and a shedding pool refuses on the queue waits that
 // pacing would keep short, and a pool with retries bounds its tasks by
-// tokens of its own.
+// tokens of its own. Nor does it pace while the offered load is high
+// (paceLoad, loaded).
 //
 // A paced Submit waits for room under the bound (the tokens workers pass
 // at each start), for its context or for intake to stop, as for room in a
@@ -74,6 +90,16 @@ type pacer struct {
 	release atomic.Pointer[chan struct{}]
 	// paced counts the calls that waited (Stats.Paced).
 	paced atomic.Uint64
+	// since is the clock stamp at which the window over which the load is
+	// measured began, 0 before the first; from, the submissions counted
+	// then; high, whether the last complete window's load was paceLoad
+	// or more: Submit does not pace meanwhile, and load, a timer, measures
+	// it again every loadWindow until it is under.
+	since atomic.Int64
+	from  atomic.Uint64
+	high  atomic.Bool
+	load  *time.Timer
+	last  atomic.Uint64 // the last window's load, as float64 bits
 }
 
 // initPace turns pacing on where it applies (see pacer).
@@ -89,6 +115,8 @@ func (f *feed[T]) initPace(pattern config.Pattern, workers int) {
 	p.release.Store(&ch)
 	p.check = time.AfterFunc(time.Hour, f.checkStall)
 	p.check.Stop()
+	p.load = time.AfterFunc(time.Hour, f.checkLoad)
+	p.load.Stop()
 }
 
 // stopPace stops the stall check of a pool that stops; its paced
@@ -96,6 +124,7 @@ func (f *feed[T]) initPace(pattern config.Pattern, workers int) {
 func (f *feed[T]) stopPace() {
 	if f.pace.on {
 		f.pace.check.Stop()
+		f.pace.load.Stop()
 	}
 }
 
@@ -113,7 +142,7 @@ func (p *pacer) bound() int64 {
 // shardBound returns the share of bound each of n shards may hold, 0
 // when Submit does not pace.
 func (p *pacer) shardBound(n int) uint64 {
-	if !p.on {
+	if !p.on || p.high.Load() {
 		return 0
 	}
 	b := p.bound()
@@ -162,6 +191,9 @@ func (f *feed[T]) pushPaced(ctx context.Context, t T, x *Waiter) (pushResult, er
 				p.stalled.CompareAndSwap(s, 0)
 			}
 		}
+		if soft != 0 && f.loaded() {
+			soft = 0
+		}
 		switch r := f.q.pushSoft(t, x, soft); {
 		case r == pushed:
 			f.sleep.Wake()
@@ -179,6 +211,69 @@ func (f *feed[T]) pushPaced(ctx context.Context, t T, x *Waiter) (pushResult, er
 			return pushFull, err
 		}
 	}
+}
+
+// loaded reports whether the offered load is paceLoad or more (see
+// paceLoad): the submissions per unit of time, over a window of at least
+// loadWindow that ends now and began when the last one ended, times the
+// tasks' mean run time, over the workers. It runs on the paced path, where
+// the queue is at the pace bound, so a window spans the time since pacing
+// last looked, however long: the load is an average over it. Once it is
+// high, Submit no longer takes the paced path (shardBound), and checkLoad
+// measures the load every loadWindow instead.
+func (f *feed[T]) loaded() bool {
+	p := &f.pace
+	now := f.meter.Now()
+	since := p.since.Load()
+	if since == 0 {
+		if p.since.CompareAndSwap(0, now) {
+			p.from.Store(f.meter.submitted())
+		}
+		return false
+	}
+	if now-since < int64(loadWindow) || !p.since.CompareAndSwap(since, now) {
+		return p.high.Load() // the window is open, or another submitter closes it
+	}
+	if !f.measureLoad(since, now) {
+		return false
+	}
+	if !p.high.Swap(true) {
+		p.load.Reset(loadWindow)
+	}
+	return true
+}
+
+// checkLoad measures the load again while it is high (see loaded), and
+// ends the high-load spell once it is under paceLoad.
+func (f *feed[T]) checkLoad() {
+	p := &f.pace
+	now := f.meter.Now()
+	if f.measureLoad(p.since.Swap(now), now) && f.life.State() == Open {
+		p.load.Reset(loadWindow)
+		return
+	}
+	p.high.Store(false)
+}
+
+// measureLoad reports whether the load of the window from since to now,
+// averaged with the last window's, was paceLoad or more, and starts the
+// next window's count. The average keeps a single window in which the
+// submitters caught up after a stall from turning pacing off: that is
+// when a moderately loaded pool needs it.
+func (f *feed[T]) measureLoad(since, now int64) bool {
+	p := &f.pace
+	if now <= since {
+		return p.high.Load() // an empty window: no news
+	}
+	sub := f.meter.submitted()
+	n := sub - p.from.Swap(sub)
+	// n tasks of the mean run time over workers × the window's length.
+	load := float64(n) * float64(p.runs.ns.Load()) / (float64(p.workers) * float64(now-since))
+	last := math.Float64frombits(p.last.Swap(math.Float64bits(load)))
+	if last == 0 {
+		last = load // the first window
+	}
+	return (last+load)/2 >= paceLoad
 }
 
 // waitPaced waits for a token of room, the stall check's release, ctx or

@@ -295,3 +295,58 @@ func TestPacedSubmittersKeepPacing(t *testing.T) {
 		require.Equal(t, int64(submitters*each), ran.Load())
 	})
 }
+
+// TestPaceLoad: the pacer measures the offered load (submissions times
+// the tasks' mean run time over the workers' time) over windows of at
+// least loadWindow, each averaged with the last. At paceLoad or more,
+// Submit does not pace, and a timer measures the load every loadWindow
+// until it is under; then Submit paces again.
+func TestPaceLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ran atomic.Int64
+		e, gate := newPacedEngine(t, &ran) // one worker, tasks of paceWork/paceMin
+		open := sync.OnceFunc(func() { close(gate) })
+		t.Cleanup(open) // before the engine's: a failed test must not deadlock it
+		// The submissions that offer load over a window, counted as run by
+		// their callers: the shard's Submitted count is the queue's tail.
+		submit := func(load float64) {
+			e.meter.Shards[0].CallerRuns.Add(uint64(load * float64(loadWindow) / float64(paceWork/paceMin)))
+		}
+		require.False(t, e.loaded(), "the first window has not closed")
+		submit(0.4)
+		time.Sleep(loadWindow)
+		require.False(t, e.loaded(), "0.4")
+		submit(0.9)
+		time.Sleep(loadWindow)
+		require.False(t, e.loaded(), "0.9 after 0.4: one high window alone")
+		submit(0.9)
+		time.Sleep(loadWindow / 2)
+		require.False(t, e.loaded(), "the window has not closed")
+		time.Sleep(loadWindow / 2)
+		require.True(t, e.loaded(), "0.9 after 0.9")
+
+		start := time.Now()
+		fillBound(t, e, &ran)
+		require.NoError(t, e.submit(context.Background(), gatedTask{ran: &ran}))
+		require.Zero(t, time.Since(start), "Submit paced at high load")
+		require.Equal(t, paceMin+1, e.q.len())
+		require.Zero(t, e.stats().Paced)
+
+		submit(paceLoad - 0.05)
+		time.Sleep(loadWindow + time.Millisecond)
+		require.True(t, e.pace.high.Load(), "0.65 after 0.9, measured by the timer")
+		submit(paceLoad - 0.05)
+		time.Sleep(loadWindow)
+		require.False(t, e.pace.high.Load(), "0.65 after 0.65, measured by the timer")
+
+		done := submitAsync(func() error { return e.submit(context.Background(), gatedTask{ran: &ran}) })
+		requireWaiting(t, done) // paced again
+		require.Equal(t, uint64(1), e.stats().Paced)
+		stopped := make(chan []gatedTask)
+		go func() { stopped <- e.shutdownNow() }()
+		synctest.Wait()
+		require.ErrorIs(t, (<-done).err, poolrt.ErrClosed)
+		open()
+		require.Len(t, <-stopped, paceMin+1, "the queued tasks handed back")
+	})
+}
