@@ -104,56 +104,12 @@ func TestEngineYieldLeavesNextTaskTakeable(t *testing.T) {
 	e.q.release(idle.from, took)
 }
 
-// TestEngineRefillYieldsWhileTaskHeld: an idle worker whose only work in
-// sight is a task another worker has claimed and not yet started gives
-// way while it waits, rather than spinning on a CPU that the other worker
-// may need to start the task.
-func TestEngineRefillYieldsWhileTaskHeld(t *testing.T) {
-	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(16)})
-	require.NoError(t, err)
-	set.Shards = 1
-	e := new(engine[dynCount])
-	require.NoError(t, e.init(set, config.Fixed, 2, 0, testLane[dynCount]())) // the test takes as both workers
-	var ran atomic.Int64
-	dynPush(t, e, &ran)
-	busy := &Worker[dynCount]{e: e, id: 0, meter: e.meter.Worker(0)}
-	idle := &Worker[dynCount]{e: e, id: 1, meter: e.meter.Worker(1)}
-	e.workers[0], e.workers[1] = busy, idle
-	e.slots.Store(2)
-	e.target.Store(2)
-	require.True(t, e.refill(busy))
-	require.NotNil(t, busy.next(), "claimed, not yet started")
-
-	yielded := make(chan struct{}, 1)
-	saved := gosched
-	gosched = func() {
-		select {
-		case yielded <- struct{}{}:
-		default:
-		}
-		runtime.Gosched()
-	}
-	done := make(chan bool)
-	go func() { done <- e.refill(idle) }()
-	t.Cleanup(func() {
-		e.stop(Stopped) // ends the idle worker's refill, spinning or parked
-		<-done
-		gosched = saved
-		e.shutdownNow()
-	})
-	select {
-	case <-yielded:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the idle worker looked for the held task for 5s without yielding")
-	}
-	e.q.release(busy.from, 1) // the task starts: nothing is left to wait for
-	dynEventually(t, "idle worker parked", func() bool { return e.sleep.Parked() == 1 })
-}
-
-// TestEngineIdleParksBehindClaimedTask: a worker that finds no task but
-// one another worker has claimed and not yet counted as started parks: it
-// could not take that task, and looking for it again and again kept its
-// thread on a CPU the claiming worker's thread may be waiting for.
+// TestEngineIdleParksBehindClaimedTask: an idle worker whose only work
+// in sight is a task another worker has claimed and not yet started
+// looks, yielding between looks, and parks while the task is still
+// claimed: it could not take the task, and looking for it again and
+// again kept its thread on a CPU the claiming worker's thread may be
+// waiting for.
 func TestEngineIdleParksBehindClaimedTask(t *testing.T) {
 	set, err := config.Resolve(config.Fixed, []poolrt.Option{poolrt.Workers(2), poolrt.QueueSize(16)})
 	require.NoError(t, err)
@@ -172,13 +128,28 @@ func TestEngineIdleParksBehindClaimedTask(t *testing.T) {
 	require.True(t, e.waiting(), "the claimed task counts as waiting")
 	require.False(t, e.takeable(), "a claimed task is takeable")
 
+	yielded := make(chan struct{}, 1)
+	saved := gosched
+	gosched = func() {
+		select {
+		case yielded <- struct{}{}:
+		default:
+		}
+		runtime.Gosched()
+	}
 	done := make(chan bool)
 	go func() { done <- e.refill(idle) }()
 	t.Cleanup(func() {
-		e.stop(Stopped)
+		e.stop(Stopped) // ends the idle worker's refill
 		<-done
+		gosched = saved
 		e.shutdownNow()
 	})
+	select {
+	case <-yielded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the idle worker looked for 5s without yielding")
+	}
 	dynEventually(t, "idle worker parked while the task was claimed", func() bool { return e.sleep.Parked() == 1 })
 	e.q.release(busy.from, 1)
 }
