@@ -62,8 +62,8 @@ func Workers(n int) Option {
 // At high load it does not pace: while the tasks submitted over the last
 // 50 ms or more would keep the workers busy 70% of the time or more, a
 // paced caller slow to run again would leave them idle, time they could
-// not make up. ctx and shutdown end the wait as they end a wait for room, the task not
-// accepted. Pacing stops while no task starts at all, so workers that
+// not make up. ctx and shutdown end the wait as they end a wait for
+// room, the task not accepted. Pacing stops while no task starts at all, so workers that
 // wait for the caller (a gate it opens, a task it submits) hold it up
 // once, for a few slices, not at every call. It needs the run times that
 // latency metrics sample ([Metrics], [LatencySampling]). Setting
